@@ -1,0 +1,5 @@
+package detect
+
+import "time"
+
+var zeroTime time.Time

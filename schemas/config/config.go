@@ -1,0 +1,249 @@
+// Package config reads pipelens's YAML configuration and applies the environment
+// overrides for the essentials (PIPELENS_HOME, PIPELENS_CLICKHOUSE_URL, PIPELENS_ADDR,
+// PIPELENS_TIMEZONE). Each part of pipelens takes only its own section.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Secret is a string that never prints itself, so a logged config leaks nothing.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<redacted>"
+}
+
+// MarshalJSON keeps secrets out of JSON dumps too.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// Config is the whole configuration file.
+type Config struct {
+	// Home holds the embedded ClickHouse's config and data, uploads and the outbox.
+	Home       string     `yaml:"home"`
+	TimeZone   string     `yaml:"timezone"`
+	FiscalYear FiscalYear `yaml:"fiscal_year"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Server     Server     `yaml:"server"`
+	Auth       Auth       `yaml:"auth"`
+	Ingest     Ingest     `yaml:"ingest"`
+	Stages     Stages     `yaml:"stages"`
+	Alerts     yaml.Node  `yaml:"alerts"`
+	SMTP       SMTP       `yaml:"smtp"`
+}
+
+// FiscalYear says in which month the fiscal year starts (1 = January).
+type FiscalYear struct {
+	StartMonth int `yaml:"start_month"`
+}
+
+// ClickHouse says where the data lives. With URL empty pipelens runs its own server.
+type ClickHouse struct {
+	URL     Secret `yaml:"url"`
+	URLFile string `yaml:"url_file"`
+	// Cluster names a remote_servers cluster: tables become local tables plus
+	// Distributed tables over it.
+	Cluster string `yaml:"cluster"`
+	// Shards lists every shard's native address (host:port) for cluster-mode
+	// migrations, which run the local DDL on each shard.
+	Shards []string `yaml:"shards"`
+	// Binary is the clickhouse-server (or clickhouse) program for the embedded default.
+	Binary string `yaml:"binary"`
+	// QueryTimeout bounds every statement (also sent as max_execution_time).
+	QueryTimeout time.Duration `yaml:"query_timeout"`
+}
+
+// Server is the HTTP side.
+type Server struct {
+	Addr    string `yaml:"addr"`
+	BaseURL string `yaml:"base_url"`
+}
+
+// Auth lists machine tokens, users, and the optional trusted proxy header.
+type Auth struct {
+	Tokens         []Token  `yaml:"tokens"`
+	Users          []User   `yaml:"users"`
+	SessionSecret  Secret   `yaml:"session_secret"`
+	TrustedHeader  string   `yaml:"trusted_header"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Token is a bearer token for machine clients.
+type Token struct {
+	Name  string `yaml:"name"`
+	Token Secret `yaml:"token"`
+	Role  string `yaml:"role"`
+	Team  string `yaml:"team"`
+	Rep   string `yaml:"rep"`
+}
+
+// User signs in on the pages; PasswordHash is a bcrypt hash.
+type User struct {
+	Username     string `yaml:"username"`
+	Name         string `yaml:"name"`
+	PasswordHash Secret `yaml:"password_hash"`
+	Role         string `yaml:"role"`
+	Team         string `yaml:"team"`
+	Rep          string `yaml:"rep"`
+	Email        string `yaml:"email"`
+	Lang         string `yaml:"lang"`
+}
+
+// Ingest tunes loading.
+type Ingest struct {
+	// RejectThreshold fails a run whose share of rejected rows exceeds it (0..1).
+	RejectThreshold float64  `yaml:"reject_threshold"`
+	MaxUploadMB     int64    `yaml:"max_upload_mb"`
+	Mappings        []string `yaml:"mappings"`
+}
+
+// Stages maps vendor stage names onto the canonical pipeline.
+type Stages struct {
+	Open    []string            `yaml:"open"`
+	Aliases map[string][]string `yaml:"aliases"`
+}
+
+// SMTP is the outgoing mail server.
+type SMTP struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	Username     string `yaml:"username"`
+	Password     Secret `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	From         string `yaml:"from"`
+	// TLS: "starttls" (default when the server offers it), "tls" (implicit), "none".
+	TLS string `yaml:"tls"`
+}
+
+// Default is the configuration without a file.
+func Default() *Config {
+	return &Config{
+		Home:       ".pipelens",
+		TimeZone:   "UTC",
+		FiscalYear: FiscalYear{StartMonth: 1},
+		ClickHouse: ClickHouse{QueryTimeout: 60 * time.Second},
+		Server:     Server{Addr: "127.0.0.1:8080"},
+		Ingest:     Ingest{RejectThreshold: 0.05, MaxUploadMB: 256},
+	}
+}
+
+// Load reads path (may be empty: defaults only), then applies environment overrides.
+func Load(path string) (*Config, error) {
+	c := Default()
+	if path == "" {
+		path = os.Getenv("PIPELENS_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if err := yaml.Unmarshal(b, c); err != nil {
+			return nil, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	if v := os.Getenv("PIPELENS_HOME"); v != "" {
+		c.Home = v
+	}
+	if v := os.Getenv("PIPELENS_CLICKHOUSE_URL"); v != "" {
+		c.ClickHouse.URL = Secret(v)
+	}
+	if v := os.Getenv("PIPELENS_ADDR"); v != "" {
+		c.Server.Addr = v
+	}
+	if v := os.Getenv("PIPELENS_TIMEZONE"); v != "" {
+		c.TimeZone = v
+	}
+	if c.ClickHouse.URL == "" && c.ClickHouse.URLFile != "" {
+		b, err := os.ReadFile(c.ClickHouse.URLFile)
+		if err != nil {
+			return nil, fmt.Errorf("read clickhouse.url_file: %w", err)
+		}
+		c.ClickHouse.URL = Secret(trimSpace(string(b)))
+	}
+	if c.SMTP.Password == "" && c.SMTP.PasswordFile != "" {
+		b, err := os.ReadFile(c.SMTP.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("read smtp.password_file: %w", err)
+		}
+		c.SMTP.Password = Secret(trimSpace(string(b)))
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(c.Home)
+	if err != nil {
+		return nil, fmt.Errorf("resolve home %q: %w", c.Home, err)
+	}
+	c.Home = abs
+	return c, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("timezone %q: %w", c.TimeZone, err))
+	}
+	if c.FiscalYear.StartMonth < 1 || c.FiscalYear.StartMonth > 12 {
+		errs = append(errs, fmt.Errorf("fiscal_year.start_month %d: want 1..12", c.FiscalYear.StartMonth))
+	}
+	if c.Ingest.RejectThreshold < 0 || c.Ingest.RejectThreshold > 1 {
+		errs = append(errs, fmt.Errorf("ingest.reject_threshold %v: want 0..1", c.Ingest.RejectThreshold))
+	}
+	for i, t := range c.Auth.Tokens {
+		if t.Token == "" {
+			errs = append(errs, fmt.Errorf("auth.tokens[%d] (%s): empty token", i, t.Name))
+		}
+		if !validRole(t.Role) {
+			errs = append(errs, fmt.Errorf("auth.tokens[%d] (%s): role %q: want director, manager, rep or admin", i, t.Name, t.Role))
+		}
+		if t.Role == "manager" && t.Team == "" {
+			errs = append(errs, fmt.Errorf("auth.tokens[%d] (%s): a manager token needs a team", i, t.Name))
+		}
+	}
+	for i, u := range c.Auth.Users {
+		if u.Username == "" || u.PasswordHash == "" {
+			errs = append(errs, fmt.Errorf("auth.users[%d]: username and password_hash are required", i))
+		}
+		if !validRole(u.Role) {
+			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): role %q: want director, manager, rep or admin", i, u.Username, u.Role))
+		}
+	}
+	if c.ClickHouse.QueryTimeout <= 0 {
+		c.ClickHouse.QueryTimeout = 60 * time.Second
+	}
+	return errors.Join(errs...)
+}
+
+func validRole(r string) bool {
+	switch r {
+	case "director", "manager", "rep", "admin":
+		return true
+	}
+	return false
+}
+
+// Location is the business time zone.
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,252 @@
+// Package schemas owns pipelens's ClickHouse: the connection (an existing server or
+// the embedded default), the versioned migrations of the canonical model, and the
+// cluster mode of the same schema.
+package schemas
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/pipelens/pipelens/schemas/config"
+)
+
+// DefaultDatabase is used when the URL names none and for the embedded server.
+const DefaultDatabase = "pipelens"
+
+// DB is an open ClickHouse connection with pipelens's conventions: every call
+// carries a deadline, a query id and max_execution_time.
+type DB struct {
+	Conn     driver.Conn
+	Database string
+	// Cluster is the remote_servers cluster name in cluster mode ("" otherwise).
+	Cluster string
+	Timeout time.Duration
+	// Embedded is the private server when pipelens runs one (nil with a URL).
+	Embedded *Embedded
+	opts     *clickhouse.Options
+	shards   []string
+	log      *slog.Logger
+	version  string
+}
+
+// Open connects as the configuration says: the URL if set, else the embedded default
+// under home. It creates the database if needed; it does not migrate.
+func Open(ctx context.Context, c config.ClickHouse, home string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	var (
+		opts *clickhouse.Options
+		emb  *Embedded
+		err  error
+	)
+	if c.URL != "" {
+		opts, err = parseURL(string(c.URL))
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		emb, err = StartEmbedded(ctx, EmbeddedOptions{Dir: filepath.Join(home, "clickhouse"), Binary: c.Binary, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		opts = &clickhouse.Options{Addr: []string{emb.Addr}, Auth: clickhouse.Auth{Database: DefaultDatabase, Username: "default"}}
+	}
+	db, err := connect(ctx, opts, c.QueryTimeout, log)
+	if err != nil {
+		emb.Stop()
+		return nil, err
+	}
+	db.Embedded = emb
+	db.Cluster = c.Cluster
+	db.shards = c.Shards
+	return db, nil
+}
+
+// OpenAddr connects to a server at host:port (native protocol) and database db.
+func OpenAddr(ctx context.Context, addr, database string, timeout time.Duration, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	return connect(ctx, &clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Database: database, Username: "default"}}, timeout, log)
+}
+
+func parseURL(raw string) (*clickhouse.Options, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse PIPELENS_CLICKHOUSE_URL: %w", err)
+	}
+	if u.Scheme != "clickhouse" && u.Scheme != "tcp" {
+		return nil, fmt.Errorf("parse PIPELENS_CLICKHOUSE_URL: scheme %q: want clickhouse://user:pass@host:9000/db (native protocol)", u.Scheme)
+	}
+	opts, err := clickhouse.ParseDSN(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse PIPELENS_CLICKHOUSE_URL: %w", err)
+	}
+	if opts.Auth.Database == "" {
+		opts.Auth.Database = DefaultDatabase
+	}
+	return opts, nil
+}
+
+func connect(ctx context.Context, opts *clickhouse.Options, timeout time.Duration, log *slog.Logger) (*DB, error) {
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	database := opts.Auth.Database
+	if database == "" {
+		database = DefaultDatabase
+	}
+	// The handshake fails on a database that does not exist yet: create it first.
+	boot := *opts
+	boot.Auth.Database = "default"
+	boot.DialTimeout = 5 * time.Second
+	bc, err := clickhouse.Open(&boot)
+	if err != nil {
+		return nil, fmt.Errorf("connect to clickhouse %v: %w", opts.Addr, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bc.Exec(cctx, "CREATE DATABASE IF NOT EXISTS "+QuoteIdent(database)); err != nil {
+		bc.Close()
+		return nil, fmt.Errorf("create database %s on %v: %w", database, opts.Addr, err)
+	}
+	bc.Close()
+
+	o := *opts
+	o.Auth.Database = database
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.MaxOpenConns == 0 {
+		o.MaxOpenConns = 20
+	}
+	if o.MaxIdleConns == 0 {
+		o.MaxIdleConns = 10
+	}
+	conn, err := clickhouse.Open(&o)
+	if err != nil {
+		return nil, fmt.Errorf("connect to clickhouse %v: %w", o.Addr, err)
+	}
+	db := &DB{Conn: conn, Database: database, Timeout: timeout, opts: &o, log: log}
+	v, err := conn.ServerVersion()
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("connect to clickhouse %v: %w", o.Addr, err)
+	}
+	db.version = v.String()
+	return db, nil
+}
+
+// ServerVersion is the server's version, e.g. "18.16.1".
+func (db *DB) ServerVersion() string { return db.version }
+
+// Addr is the first server address.
+func (db *DB) Addr() string { return db.opts.Addr[0] }
+
+// Context returns ctx with the deadline, query id and max_execution_time pipelens
+// puts on every statement. purpose becomes part of the query id.
+func (db *DB) Context(ctx context.Context, purpose string, settings ...clickhouse.Settings) (context.Context, context.CancelFunc) {
+	return db.ContextTimeout(ctx, purpose, db.Timeout, settings...)
+}
+
+// ContextTimeout is Context with its own timeout (long loads, migrations).
+func (db *DB) ContextTimeout(ctx context.Context, purpose string, timeout time.Duration, settings ...clickhouse.Settings) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	s := clickhouse.Settings{"max_execution_time": int(timeout.Seconds()) + 1}
+	if db.Cluster != "" {
+		s["insert_distributed_sync"] = 1
+	}
+	for _, m := range settings {
+		for k, v := range m {
+			s[k] = v
+		}
+	}
+	return clickhouse.Context(ctx, clickhouse.WithQueryID(QueryID(purpose)), clickhouse.WithSettings(s)), cancel
+}
+
+// QueryID is a unique id naming what a statement is for, so it can be found in
+// system.query_log and killed.
+func QueryID(purpose string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	p := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(purpose))
+	return "pipelens-" + p + "-" + hex.EncodeToString(b[:])
+}
+
+// Exec runs one statement with the usual deadline.
+func (db *DB) Exec(ctx context.Context, purpose, query string, args ...any) error {
+	ctx, cancel := db.Context(ctx, purpose)
+	defer cancel()
+	return db.Conn.Exec(ctx, query, args...)
+}
+
+// InsertRows inserts a few rows through a native batch. insert names the columns
+// ("INSERT INTO t (a, b)"): 18.16 needs the list, and an INSERT ... VALUES sent with
+// Exec waits forever there for a data block.
+func (db *DB) InsertRows(ctx context.Context, purpose, insert string, rows ...[]any) error {
+	ctx, cancel := db.Context(ctx, purpose)
+	defer cancel()
+	b, err := db.Conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	for _, r := range rows {
+		if err := b.Append(r...); err != nil {
+			return err
+		}
+	}
+	return b.Send()
+}
+
+// Ping checks the server answers.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return db.Conn.Ping(ctx)
+}
+
+// Close closes the connection and stops the embedded server if this process owns it.
+func (db *DB) Close() error {
+	if db == nil {
+		return nil
+	}
+	err := db.Conn.Close()
+	if db.Embedded != nil {
+		err = errors.Join(err, db.Embedded.Stop())
+	}
+	return err
+}
+
+// QuoteIdent quotes a ClickHouse identifier.
+func QuoteIdent(s string) string {
+	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "`", "\\`") + "`"
+}
+
+func pingNative(ctx context.Context, addr string, timeout time.Duration) error {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, DialTimeout: timeout, Auth: clickhouse.Auth{Database: "default", Username: "default"}})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return conn.Ping(ctx)
+}

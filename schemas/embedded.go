@@ -1,0 +1,407 @@
+package schemas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrNoServerBinary means the embedded default cannot start: ClickHouse is not installed.
+var ErrNoServerBinary = errors.New("clickhouse-server not found: install it with `sudo apt-get install clickhouse-server` (Debian/Ubuntu), or set PIPELENS_CLICKHOUSE_URL to an existing server")
+
+// EmbeddedOptions configures the private ClickHouse server pipelens runs when no URL is set.
+type EmbeddedOptions struct {
+	// Dir holds config, data and logs ($PIPELENS_HOME/clickhouse).
+	Dir string
+	// Binary is clickhouse-server or the single clickhouse program; empty: looked up.
+	Binary string
+	// TCPPort fixes the native port; 0 picks a free one.
+	TCPPort int
+	// ExtraConfig is an XML fragment placed inside the server config (remote_servers).
+	ExtraConfig string
+	Logger      *slog.Logger
+}
+
+// Embedded is a running (or reused) private ClickHouse server.
+type Embedded struct {
+	Addr  string // 127.0.0.1:port, native protocol
+	Owner bool   // this process started it and stops it
+	dir   string
+	cmd   *exec.Cmd
+	done  chan struct{}
+	log   *slog.Logger
+}
+
+type serverState struct {
+	PID      int    `json:"pid"`
+	TCPPort  int    `json:"tcp_port"`
+	HTTPPort int    `json:"http_port"`
+	Binary   string `json:"binary"`
+	Started  string `json:"started"`
+}
+
+// StartEmbedded starts the private server, or reuses the one another pipelens
+// process already runs on the same directory.
+func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve clickhouse dir: %w", err)
+	}
+	for _, d := range []string{"data", "tmp", "log", "user_files", "format_schemas"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", filepath.Join(dir, d), err)
+		}
+	}
+	unlock, err := lockFile(ctx, filepath.Join(dir, "start.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	statePath := filepath.Join(dir, "server.json")
+	if st, ok := readState(statePath); ok && processAlive(st.PID) {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(st.TCPPort))
+		if waitAnswer(ctx, addr, 3*time.Second) == nil {
+			log.Info("reusing embedded clickhouse", "addr", addr, "pid", st.PID)
+			return &Embedded{Addr: addr, dir: dir, log: log}, nil
+		}
+		// The previous owner died and its server is shutting down (it got SIGTERM
+		// through Pdeathsig); starting a second one on the same data would clash.
+		log.Info("waiting for a stopping embedded clickhouse to exit", "pid", st.PID)
+		if err := waitExit(ctx, st.PID, 60*time.Second); err != nil {
+			return nil, err
+		}
+	}
+
+	bin, args, err := serverCommand(o.Binary)
+	if err != nil {
+		return nil, err
+	}
+	tcpPort := o.TCPPort
+	if tcpPort == 0 {
+		if tcpPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(dir, "config.xml")
+	if err := writeServerConfig(dir, tcpPort, httpPort, o.ExtraConfig); err != nil {
+		return nil, err
+	}
+	e := &Embedded{
+		Addr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(tcpPort)),
+		Owner: true,
+		dir:   dir,
+		done:  make(chan struct{}),
+		log:   log,
+	}
+	args = append(args, "--config-file="+cfgPath)
+	started := make(chan error, 1)
+	go e.run(bin, args, started)
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	if err := writeState(statePath, serverState{PID: e.cmd.Process.Pid, TCPPort: tcpPort, HTTPPort: httpPort, Binary: bin, Started: time.Now().UTC().Format(time.RFC3339)}); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := e.waitReady(ctx, 60*time.Second); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	log.Info("embedded clickhouse started", "addr", e.Addr, "pid", e.cmd.Process.Pid, "dir", dir, "ready_in", time.Since(t0).Round(time.Millisecond))
+	return e, nil
+}
+
+// run starts the server from a goroutine locked to its OS thread, which stays alive
+// until the server exits: Pdeathsig fires when the spawning thread dies, so the
+// server gets SIGTERM if pipelens is killed, even with SIGKILL.
+func (e *Embedded) run(bin string, args []string, started chan<- error) {
+	runtime.LockOSThread()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = e.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	out, err := os.OpenFile(filepath.Join(e.dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err == nil {
+		cmd.Stdout, cmd.Stderr = out, out
+		defer out.Close()
+	}
+	e.cmd = cmd
+	if err := cmd.Start(); err != nil {
+		close(e.done)
+		started <- err
+		return
+	}
+	started <- nil
+	_ = cmd.Wait()
+	close(e.done)
+}
+
+func (e *Embedded) waitReady(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-e.done:
+			return fmt.Errorf("embedded clickhouse exited during start-up; see %s", e.errorLogHint())
+		default:
+		}
+		if err := pingNative(ctx, e.Addr, time.Second); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("embedded clickhouse did not answer on %s within %s; see %s", e.Addr, limit, e.errorLogHint())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (e *Embedded) errorLogHint() string {
+	p := filepath.Join(e.dir, "log", "clickhouse-server.err.log")
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) == 0 {
+		return p
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	last := lines[len(lines)-1]
+	return p + ": " + last
+}
+
+// Stop ends the server if this process started it; a reused server is left running.
+func (e *Embedded) Stop() error {
+	if e == nil || !e.Owner || e.cmd == nil || e.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-e.done:
+		return nil
+	default:
+	}
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.done:
+	case <-time.After(30 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-e.done
+	}
+	_ = os.Remove(filepath.Join(e.dir, "server.json"))
+	e.log.Info("embedded clickhouse stopped", "addr", e.Addr)
+	return nil
+}
+
+// PID is the server's process id (0 when reused).
+func (e *Embedded) PID() int {
+	if e.cmd == nil || e.cmd.Process == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
+}
+
+func serverCommand(bin string) (string, []string, error) {
+	if bin != "" {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			return "", nil, fmt.Errorf("clickhouse binary %q: %w", bin, ErrNoServerBinary)
+		}
+		if filepath.Base(p) == "clickhouse" {
+			return p, []string{"server"}, nil
+		}
+		return p, nil, nil
+	}
+	for _, c := range []string{"clickhouse-server", "/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"} {
+		if p, err := exec.LookPath(c); err == nil {
+			return p, nil, nil
+		}
+	}
+	for _, c := range []string{"clickhouse", "/usr/bin/clickhouse"} {
+		if p, err := exec.LookPath(c); err == nil {
+			return p, []string{"server"}, nil
+		}
+	}
+	return "", nil, ErrNoServerBinary
+}
+
+func writeServerConfig(dir string, tcpPort, httpPort int, extra string) error {
+	// <yandex> is the root both 18.16 and current servers accept.
+	cfg := fmt.Sprintf(`<?xml version="1.0"?>
+<!-- written by pipelens for its embedded server; rewritten at every start -->
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>%[1]s/log/clickhouse-server.log</log>
+        <errorlog>%[1]s/log/clickhouse-server.err.log</errorlog>
+        <size>50M</size>
+        <count>3</count>
+        <console>0</console>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <tcp_port>%[2]d</tcp_port>
+    <http_port>%[3]d</http_port>
+    <path>%[1]s/data/</path>
+    <tmp_path>%[1]s/tmp/</tmp_path>
+    <user_files_path>%[1]s/user_files/</user_files_path>
+    <format_schema_path>%[1]s/format_schemas/</format_schema_path>
+    <users_config>%[1]s/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <mark_cache_size>268435456</mark_cache_size>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <max_concurrent_queries>100</max_concurrent_queries>
+%[4]s
+</yandex>
+`, dir, tcpPort, httpPort, extra)
+	users := `<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>8000000000</max_memory_usage>
+            <load_balancing>random</load_balancing>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+    </users>
+    <quotas><default></default></quotas>
+</yandex>
+`
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(cfg), 0o644); err != nil {
+		return fmt.Errorf("write embedded clickhouse config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o644); err != nil {
+		return fmt.Errorf("write embedded clickhouse users: %w", err)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreePort returns a port on 127.0.0.1 nobody listens on right now.
+func FreePort() (int, error) { return freePort() }
+
+func readState(path string) (serverState, bool) {
+	var st serverState
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, false
+	}
+	if json.Unmarshal(b, &st) != nil || st.PID <= 0 {
+		return st, false
+	}
+	return st, true
+}
+
+func writeState(path string, st serverState) error {
+	b, _ := json.MarshalIndent(st, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// processAlive says whether pid runs and is a ClickHouse server (pids get reused).
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return true
+	}
+	if strings.Contains(string(b), "clickhouse") {
+		// a zombie still shows its cmdline; treat it as gone
+		s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err == nil {
+			f := strings.Fields(string(s))
+			if len(f) > 2 && f[2] == "Z" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func waitExit(ctx context.Context, pid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("an earlier embedded clickhouse (pid %d) neither answers nor exits; stop it and retry", pid)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func waitAnswer(ctx context.Context, addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := pingNative(ctx, addr, time.Second)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for %s: %w", path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

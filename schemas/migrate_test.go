@@ -1,0 +1,79 @@
+package schemas_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/schemastest"
+)
+
+func TestMain(m *testing.M) { schemastest.Main(m) }
+
+func tableList(t *testing.T, db *schemas.DB) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.Conn.Query(ctx, "SELECT name, engine FROM system.tables WHERE database = ?", db.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, e string
+		if err := rows.Scan(&n, &e); err != nil {
+			t.Fatal(err)
+		}
+		out[n] = e
+	}
+	return out
+}
+
+func TestMigrateTwiceChangesNothing(t *testing.T) {
+	db := schemastest.OpenEmpty(t)
+	ctx := context.Background()
+	r1, err := db.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("first migrate: %v", err)
+	}
+	if len(r1.Applied) == 0 {
+		t.Fatal("first migrate applied nothing")
+	}
+	before := tableList(t, db)
+	for _, want := range []string{"accounts", "reps", "opportunities", "opportunity_snapshots", "stage_events", "leads", "activities", "targets", "market", "ingest_runs", "ingest_rejects", "schema_migrations"} {
+		if _, ok := before[want]; !ok {
+			t.Errorf("table %s missing after migrate; have %v", want, before)
+		}
+	}
+	r2, err := db.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if len(r2.Applied) != 0 || r2.From != r1.To {
+		t.Fatalf("second migrate applied %v (from %d, first ended at %d): want nothing", r2.Applied, r2.From, r1.To)
+	}
+	after := tableList(t, db)
+	if len(after) != len(before) {
+		t.Fatalf("tables changed on second migrate: %v -> %v", before, after)
+	}
+	var n uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if int(n) != len(r1.Applied) {
+		t.Fatalf("schema_migrations has %d rows, want %d", n, len(r1.Applied))
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	db := schemastest.Open(t)
+	ctx := context.Background()
+	if err := db.Exec(ctx, "test", "INSERT INTO schema_migrations (version, name, checksum, applied_at) SELECT 9999, '9999_future.sql', 'x', now()"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Migrate(ctx)
+	if !errors.Is(err, schemas.ErrSchemaNewer) {
+		t.Fatalf("migrate on a newer schema: got %v, want ErrSchemaNewer", err)
+	}
+}
