@@ -46,8 +46,8 @@ func TestStreamFlagsSpike(t *testing.T) {
 	if i := argmax(sc[100:]) + 100; i != 1000 {
 		t.Errorf("highest score at row %d (%.3f), want the spike at 1000 (%.3f)", i, sc[i], sc[1000])
 	}
-	if sc[1000] < 0.5 {
-		t.Errorf("spike scores %.3f, want >= 0.5: a 25-sigma spike would not alert", sc[1000])
+	if sc[1000] < 0.7 {
+		t.Errorf("spike scores %.3f, want >= 0.7: a 25-sigma spike would not stand out", sc[1000])
 	}
 	for _, x := range sc {
 		if x < 0 || x > 1 || math.IsNaN(x) {
@@ -75,11 +75,22 @@ func TestStreamFlagsLevelShiftOnce(t *testing.T) {
 	}
 }
 
+// On plain noise, a new all-time high or low still scores about 0.5 (NAB
+// rewards such range breakouts), but nothing approaches a real spike.
 func TestStreamIsQuietOnNoise(t *testing.T) {
-	sc := streamScores(noisy(3000, 10, 3))
-	for i, x := range sc {
-		if x > 0.4 {
-			t.Fatalf("row %d of plain noise scores %.3f: noise would raise alerts", i, x)
+	for seed := uint64(1); seed <= 5; seed++ {
+		sc := streamScores(noisy(3000, 10, seed))
+		var high int
+		for i, x := range sc {
+			if x > 0.65 {
+				t.Fatalf("seed %d: row %d of plain noise scores %.3f: noise would raise alerts", seed, i, x)
+			}
+			if x >= 0.5 {
+				high++
+			}
+		}
+		if high > 15 {
+			t.Errorf("seed %d: %d rows of 3000 of plain noise score >= 0.5", seed, high)
 		}
 	}
 }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/schemas"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pipelens-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "pipelens")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build pipelens: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type proc struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func start(t *testing.T, home string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), "PIPELENS_HOME="+home, "PIPELENS_CLICKHOUSE_URL=", "PIPELENS_CONFIG=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, out: &out}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		}
+	})
+	return p
+}
+
+func waitHTTP(t *testing.T, url string, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered 200; output:\n%s", url, p.out.String())
+}
+
+type serverState struct {
+	PID     int `json:"pid"`
+	TCPPort int `json:"tcp_port"`
+}
+
+func readServerState(t *testing.T, home string) serverState {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(home, "clickhouse", "server.json"))
+	if err != nil {
+		t.Fatalf("read server.json: %v", err)
+	}
+	var st serverState
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && !strings.Contains(strings.SplitN(string(s), ")", 2)[1][:3], "Z")
+}
+
+// A user kills pipelens (even with SIGKILL): its ClickHouse must go too, and the
+// next start must find the data where it was. A second pipelens on the same home
+// reuses the running server instead of starting a clashing one.
+func TestServeKillRestartKeepsData(t *testing.T) {
+	home := t.TempDir()
+	port, _ := schemas.FreePort()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := start(t, home, "serve", "--addr", addr)
+	waitHTTP(t, "http://"+addr+"/readyz", p)
+	st := readServerState(t, home)
+
+	// a second pipelens on the same home reuses the server and leaves it running
+	mig := exec.Command(binPath, "migrate")
+	mig.Env = append(os.Environ(), "PIPELENS_HOME="+home, "PIPELENS_CLICKHOUSE_URL=", "PIPELENS_CONFIG=")
+	out, err := mig.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reusing embedded clickhouse") {
+		t.Fatalf("second pipelens on the same home: err %v, output:\n%s", err, out)
+	}
+	if !alive(st.PID) {
+		t.Fatal("the second pipelens stopped the first one's ClickHouse")
+	}
+	waitHTTP(t, "http://"+addr+"/readyz", p)
+
+	ctx := context.Background()
+	db, err := schemas.OpenAddr(ctx, fmt.Sprintf("127.0.0.1:%d", st.TCPPort), "pipelens", time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := db.InsertRows(ctx, "test", "INSERT INTO accounts (account_id, name, run_id, loaded_at)", []any{"acc-1", "上海某某科技", uint64(1), now}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	if err := p.cmd.Process.Kill(); err != nil { // SIGKILL: no chance to clean up
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(st.PID) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if alive(st.PID) {
+		t.Fatalf("clickhouse pid %d still runs 30s after pipelens was killed: orphaned", st.PID)
+	}
+
+	p2 := start(t, home, "serve", "--addr", addr)
+	waitHTTP(t, "http://"+addr+"/readyz", p2)
+	st2 := readServerState(t, home)
+	db, err = schemas.OpenAddr(ctx, fmt.Sprintf("127.0.0.1:%d", st2.TCPPort), "pipelens", time.Minute, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var name string
+	if err := db.Conn.QueryRow(ctx, "SELECT name FROM accounts WHERE account_id = 'acc-1'").Scan(&name); err != nil || name != "上海某某科技" {
+		t.Fatalf("after restart the account reads %q, %v: data lost", name, err)
+	}
+	// graceful stop (Ctrl-C) stops ClickHouse too
+	_ = p2.cmd.Process.Signal(os.Interrupt)
+	_ = p2.cmd.Wait()
+	time.Sleep(200 * time.Millisecond)
+	if alive(st2.PID) {
+		t.Fatalf("clickhouse pid %d still runs after pipelens stopped on Ctrl-C", st2.PID)
+	}
+}
+
+func TestNoServerBinaryNamesInstallCommand(t *testing.T) {
+	home := t.TempDir()
+	cfg := filepath.Join(home, "c.yaml")
+	os.WriteFile(cfg, []byte("clickhouse:\n  binary: /nonexistent/clickhouse-server\n"), 0o644)
+	cmd := exec.Command(binPath, "--config", cfg, "migrate")
+	cmd.Env = append(os.Environ(), "PIPELENS_HOME="+home, "PIPELENS_CLICKHOUSE_URL=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "apt-get install clickhouse-server") {
+		t.Fatalf("without clickhouse-server: err %v, output %q; want a failure naming apt-get install clickhouse-server", err, out)
+	}
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"net"
+
+	"github.com/pipelens/pipelens/dashboards"
+	"github.com/pipelens/pipelens/schemas"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve the dashboards and the JSON API", run: runServe})
+}
+
+func runServe(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("serve", "")
+	addr := fs.String("addr", "", "listen address HOST:PORT (default from config server.addr, 127.0.0.1:8080)")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return a.serve(ctx, db, *addr)
+}
+
+// serve runs the HTTP server on addr (or the configured one) until ctx ends.
+func (a *app) serve(ctx context.Context, db *schemas.DB, addr string) error {
+	c, _ := a.config()
+	if addr == "" {
+		addr = c.Server.Addr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := dashboards.New(dashboards.Options{Config: c, DB: db, Logger: a.log, Version: version, Mount: mounts})
+	return srv.ServeListener(ctx, ln)
+}
+
+// mounts lists the route groups the server carries.
+var mounts []func(*dashboards.Server)

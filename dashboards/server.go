@@ -1,0 +1,155 @@
+// Package dashboards is pipelens's HTTP side: the Echo server, its routes, sign-in and
+// tokens, the JSON API under /api/v1/, and the ECharts pages. Echo types stay inside
+// this package so a move to Echo v5 touches one folder.
+package dashboards
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/config"
+)
+
+// Options is what the server needs.
+type Options struct {
+	Config *config.Config
+	DB     *schemas.DB
+	Logger *slog.Logger
+	// Version is shown on /healthz.
+	Version string
+	// Mount adds routes (API, pages, imports) to the server; each part of pipelens
+	// registers its own.
+	Mount []func(*Server)
+}
+
+// Server is the Echo server with pipelens's middleware.
+type Server struct {
+	Echo *echo.Echo
+	// API is /api/v1 behind token or session auth.
+	API  *echo.Group
+	opts Options
+	log  *slog.Logger
+	auth *authenticator
+}
+
+// New builds the server and its routes.
+func New(o Options) *Server {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(middleware.Recover())
+	e.Use(requestLog(log))
+	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
+	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth)}
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	s.API = e.Group("/api/v1", s.auth.middleware)
+	for _, m := range o.Mount {
+		m(s)
+	}
+	return s
+}
+
+// Options returns what the server was built with.
+func (s *Server) Options() Options { return s.opts }
+
+// Serve listens on addr until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener serves on ln until ctx ends.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Echo, ReadHeaderTimeout: 10 * time.Second}
+	s.log.Info("serving", "addr", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.opts.Version})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	if s.opts.DB == nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "no database"})
+	}
+	if err := s.opts.DB.Ping(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "clickhouse unreachable", "error": err.Error()})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready", "clickhouse": s.opts.DB.ServerVersion()})
+}
+
+func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			t0 := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			log.Debug("request", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status, "took", time.Since(t0))
+			return nil
+		}
+	}
+}
+
+// errorHandler maps errors to status codes in one place, with errors.As so wrapped
+// echo.HTTPErrors keep their code.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		code := http.StatusInternalServerError
+		msg := "internal error"
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &he):
+			code = he.Code
+			if m, ok := he.Message.(string); ok {
+				msg = m
+			} else {
+				msg = http.StatusText(code)
+			}
+		case errors.Is(err, context.DeadlineExceeded):
+			code, msg = http.StatusServiceUnavailable, "the query took too long"
+		}
+		if code >= 500 {
+			log.Error("request failed", "path", c.Path(), "err", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(code)
+			return
+		}
+		_ = c.JSON(code, map[string]string{"error": msg})
+	}
+}
