@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make demo   sample data loaded into the embedded ClickHouse, dashboards served
+#   make test   the whole test suite against real ClickHouse, SMTP and Chromium
+export PATH := /usr/local/go/bin:$(PATH)
+ADDR ?= 127.0.0.1:8080
+GO ?= go
+
+.PHONY: deps build demo test fuzz bench bench-large clean
+
+deps:
+	@deploy/install-deps.sh
+
+build:
+	$(GO) build -o bin/pipelens ./cmd/pipelens
+
+demo: deps build
+	bin/pipelens demo --addr $(ADDR)
+
+test: deps
+	$(GO) vet ./...
+	$(MAKE) fuzz
+	$(GO) test -count=1 -timeout 40m ./...
+
+# Each fuzz target for a few seconds (go test allows one -fuzz target per run).
+FUZZ_TIME ?= 5s
+fuzz:
+	@set -e; grep -rlE '^func Fuzz' --include='*_test.go' . | while read -r file; do \
+	  pkg=./$$(dirname $$file); \
+	  for f in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$file | cut -d' ' -f2); do \
+	    echo "fuzz $$pkg $$f ($(FUZZ_TIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZ_TIME) $$pkg > /tmp/pipelens-fuzz.log 2>&1 || { cat /tmp/pipelens-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+clean:
+	rm -rf bin .pipelens

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the system packages pipelens needs on Debian/Ubuntu when run as root;
+# otherwise says what to install. Idempotent: installs only what is missing.
+#   clickhouse-server, clickhouse-client  the embedded default database and the benchmark baseline
+#   chromium                              headless browser for the page tests
+#   nodejs, npm                           maildev, the real SMTP server of the email end-to-end test
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }
+have clickhouse-server || have clickhouse || need+=(clickhouse-server)
+have clickhouse-client || have clickhouse || need+=(clickhouse-client)
+if [ "${PIPELENS_SKIP_BROWSER:-}" != "1" ]; then
+  have chromium || need+=(chromium)
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = "0" ]; then
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "pipelens needs these Debian packages: ${need[*]}" >&2
+    echo "install them with: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+fi
+# The Debian package starts a system-wide server through systemd on some machines;
+# pipelens runs its own private one and does not need it.
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "pipelens needs Go 1.26 or newer (https://go.dev/dl/)" >&2
+  exit 1
+fi

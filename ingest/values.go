@@ -1,0 +1,646 @@
+package ingest
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
+)
+
+// dateOrder says how a file writes numeric dates whose year comes last:
+// 03/04/2024 is the 4th of March (mdy) or the 3rd of April (dmy).
+type dateOrder uint8
+
+const (
+	orderUnknown dateOrder = iota
+	orderMDY
+	orderDMY
+)
+
+func (o dateOrder) String() string {
+	switch o {
+	case orderMDY:
+		return "m/d/y"
+	case orderDMY:
+		return "d/m/y"
+	}
+	return "unknown"
+}
+
+var (
+	errBlank     = errors.New("blank")
+	errBadDate   = errors.New("not a date")
+	errAmbiguous = errors.New("ambiguous day and month")
+	errBadAmount = errors.New("not an amount")
+	errBadBool   = errors.New("not a yes/no value")
+	errBadNumber = errors.New("not a number")
+)
+
+// excelEpoch is day 0 of Excel's 1900 date system (the 1900 leap-year bug included).
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+
+// parseTime reads a date or date-time as people and CRMs write it: ISO 8601, d/m/y or
+// m/d/y (order decides when both read as valid), month names, 2024年1月31日 10时30分,
+// Excel serial numbers and Unix seconds or milliseconds. A time without a zone is
+// read in loc. The result is in UTC.
+func parseTime(s string, order dateOrder, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, errBlank
+	}
+	if t, ok := fastISO(s, loc); ok {
+		return t, nil
+	}
+	if !isASCII(s) {
+		s = normalizeCJKDate(width.Fold.String(s))
+	}
+	if isNumeric(s) {
+		return parseSerial(s, loc)
+	}
+	return parseGeneral(s, order, loc)
+}
+
+// parseDate is parseTime for a calendar date: the date the moment falls on in loc.
+func parseDate(s string, order dateOrder, loc *time.Location) (time.Time, error) {
+	t, err := parseTime(s, order, loc)
+	if err != nil {
+		return t, err
+	}
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+}
+
+// fastISO handles the exact layouts the sample generator and most APIs write:
+// YYYY-MM-DD and YYYY-MM-DD HH:MM:SS (in loc), without allocating.
+func fastISO(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) != 10 && len(s) != 19 {
+		return time.Time{}, false
+	}
+	if s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return time.Time{}, false
+	}
+	if len(s) == 10 {
+		return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc).UTC(), true
+	}
+	if (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	hh, ok1 := digits(s[11:13])
+	mm, ok2 := digits(s[14:16])
+	ss, ok3 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), d, hh, mm, ss, 0, loc).UTC(), true
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isNumeric(s string) bool {
+	dot := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+		case c == '.' && !dot && i > 0:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+var cjkDate = strings.NewReplacer("年", "-", "月", "-", "日", " ", "号", " ", "时", ":", "點", ":", "点", ":", "分", ":", "秒", " ",
+	"上午", " AM ", "下午", " PM ", "晚上", " PM ", "凌晨", " AM ", "中午", " PM ", "星期", " ", "周", " ")
+
+func normalizeCJKDate(s string) string {
+	s = cjkDate.Replace(s)
+	// "10:30:" after 分 → drop the dangling colon.
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(s, ":")
+	s = strings.ReplaceAll(s, ": ", " ")
+	return s
+}
+
+// parseSerial reads a bare number: YYYYMMDD, an Excel serial day (with a fraction
+// for the time of day), or Unix seconds (10 digits) or milliseconds (13 digits).
+func parseSerial(s string, loc *time.Location) (time.Time, error) {
+	intPart, _, _ := strings.Cut(s, ".")
+	if len(intPart) == 8 && !strings.Contains(s, ".") {
+		y, _ := digits(s[0:4])
+		m, _ := digits(s[4:6])
+		d, _ := digits(s[6:8])
+		if y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m) {
+			return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc).UTC(), nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, errBadDate
+	}
+	switch {
+	case len(intPart) == 10:
+		return time.Unix(int64(f), 0).UTC(), nil
+	case len(intPart) == 13:
+		return time.UnixMilli(int64(f)).UTC(), nil
+	case f >= 1 && f < 2958466 && len(intPart) <= 7:
+		days := math.Floor(f)
+		secs := math.Round((f - days) * 86400)
+		t := excelEpoch.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second)
+		y, m, d := t.Date()
+		hh, mm, ss := t.Clock()
+		return time.Date(y, m, d, hh, mm, ss, 0, loc).UTC(), nil
+	}
+	return time.Time{}, errBadDate
+}
+
+type dtok struct {
+	num      int
+	nd       int // digits; 0 for a word
+	word     string
+	sepAfter byte
+	sepBef   byte
+}
+
+func tokenizeDate(s string) []dtok {
+	var toks []dtok
+	var prev byte
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			j := i
+			n := 0
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' && j-i < 10 {
+				n = n*10 + int(s[j]-'0')
+				j++
+			}
+			t := dtok{num: n, nd: j - i, sepBef: prev}
+			if j < len(s) {
+				t.sepAfter = s[j]
+			}
+			toks = append(toks, t)
+			prev = 0
+			i = j
+		case c < utf8.RuneSelf && unicode.IsLetter(rune(c)):
+			j := i
+			for j < len(s) && s[j] < utf8.RuneSelf && unicode.IsLetter(rune(s[j])) {
+				j++
+			}
+			t := dtok{word: strings.ToLower(s[i:j]), sepBef: prev}
+			if j < len(s) {
+				t.sepAfter = s[j]
+			}
+			toks = append(toks, t)
+			prev = 0
+			i = j
+		case c == '+' || c == '-':
+			toks = append(toks, dtok{word: string(c), sepBef: prev})
+			prev = c
+			i++
+		case c >= utf8.RuneSelf:
+			return nil
+		default:
+			if c != ' ' || prev == 0 {
+				prev = c
+			}
+			i++
+		}
+	}
+	return toks
+}
+
+var months = map[string]int{
+	"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4, "may": 5,
+	"jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9,
+	"oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+
+var fillerWords = map[string]bool{
+	"mon": true, "tue": true, "tues": true, "wed": true, "thu": true, "thur": true, "thurs": true, "fri": true,
+	"sat": true, "sun": true, "monday": true, "tuesday": true, "wednesday": true, "thursday": true,
+	"friday": true, "saturday": true, "sunday": true, "t": true, "at": true, "of": true, "th": true, "st": true,
+	"nd": true, "rd": true,
+}
+
+func parseGeneral(s string, order dateOrder, loc *time.Location) (time.Time, error) {
+	toks := tokenizeDate(s)
+	if len(toks) == 0 {
+		return time.Time{}, errBadDate
+	}
+	type comp struct {
+		v, nd int
+		month bool
+	}
+	var comps []comp
+	i := 0
+	for i < len(toks) && len(comps) < 3 {
+		t := toks[i]
+		if t.nd > 0 {
+			if t.sepAfter == ':' && len(comps) == 3 {
+				break
+			}
+			if t.sepAfter == ':' {
+				return time.Time{}, errBadDate
+			}
+			comps = append(comps, comp{v: t.num, nd: t.nd})
+		} else if m, ok := months[t.word]; ok {
+			comps = append(comps, comp{v: m, month: true})
+		} else if t.word == "-" || fillerWords[t.word] {
+			// separators and weekday names carry nothing
+		} else {
+			return time.Time{}, errBadDate
+		}
+		i++
+	}
+	if len(comps) != 3 {
+		return time.Time{}, errBadDate
+	}
+	var y, m, d int
+	a, b, c := comps[0], comps[1], comps[2]
+	switch {
+	case a.month:
+		m, d, y = a.v, b.v, c.v
+		if b.nd == 4 {
+			d, y = c.v, b.v
+		}
+	case b.month:
+		if a.nd == 4 {
+			y, m, d = a.v, b.v, c.v
+		} else {
+			d, m, y = a.v, b.v, c.v
+		}
+	case c.month:
+		return time.Time{}, errBadDate
+	case a.nd == 4 || a.v > 31:
+		y, m, d = a.v, b.v, c.v
+	default:
+		y = c.v
+		switch {
+		case a.v > 12 && b.v <= 12:
+			d, m = a.v, b.v
+		case b.v > 12 && a.v <= 12:
+			m, d = a.v, b.v
+		case a.v == b.v:
+			m, d = a.v, b.v
+		case order == orderDMY:
+			d, m = a.v, b.v
+		case order == orderMDY:
+			m, d = a.v, b.v
+		default:
+			return time.Time{}, errAmbiguous
+		}
+	}
+	if (c.nd == 2 && !a.month && !b.month && a.nd != 4) || (y < 100 && y >= 0 && (a.month || b.month) && c.nd == 2) {
+		if y < 70 {
+			y += 2000
+		} else {
+			y += 1900
+		}
+	}
+	if y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return time.Time{}, errBadDate
+	}
+	// Time of day.
+	var hh, mm, ss, nsec int
+	zone := loc
+	if i < len(toks) && toks[i].nd > 0 {
+		hh = toks[i].num
+		i++
+		if i < len(toks) && toks[i].nd > 0 && toks[i].sepBef == ':' || i < len(toks) && toks[i].nd > 0 {
+			mm = toks[i].num
+			i++
+		}
+		if i < len(toks) && toks[i].nd > 0 && toks[i].sepBef == ':' || i < len(toks) && toks[i].nd > 0 && toks[i-1].sepAfter == ':' {
+			ss = toks[i].num
+			i++
+		}
+		if i < len(toks) && toks[i].nd > 0 && toks[i-1].sepAfter == '.' || i < len(toks) && toks[i].nd > 0 && toks[i-1].sepAfter == ',' {
+			f := toks[i]
+			nsec = f.num
+			for k := f.nd; k < 9; k++ {
+				nsec *= 10
+			}
+			i++
+		}
+		if i < len(toks) && (toks[i].word == "am" || toks[i].word == "pm" || toks[i].word == "a" || toks[i].word == "p") {
+			if hh < 1 || hh > 12 {
+				return time.Time{}, errBadDate
+			}
+			if toks[i].word[0] == 'p' && hh != 12 {
+				hh += 12
+			} else if toks[i].word[0] == 'a' && hh == 12 {
+				hh = 0
+			}
+			i++
+			if i < len(toks) && toks[i].word == "m" {
+				i++
+			}
+		}
+		if hh > 23 || mm > 59 || ss > 60 {
+			return time.Time{}, errBadDate
+		}
+	}
+	// Zone.
+	if i < len(toks) {
+		t := toks[i]
+		switch t.word {
+		case "z", "utc", "gmt":
+			zone = time.UTC
+			i++
+		}
+		if i < len(toks) && (toks[i].word == "+" || toks[i].word == "-") {
+			sign := 1
+			if toks[i].word == "-" {
+				sign = -1
+			}
+			i++
+			if i >= len(toks) || toks[i].nd == 0 {
+				return time.Time{}, errBadDate
+			}
+			var oh, om int
+			switch toks[i].nd {
+			case 1, 2:
+				oh = toks[i].num
+				i++
+				if i < len(toks) && toks[i].nd == 2 {
+					om = toks[i].num
+					i++
+				}
+			case 4:
+				oh, om = toks[i].num/100, toks[i].num%100
+				i++
+			default:
+				return time.Time{}, errBadDate
+			}
+			if oh > 14 || om > 59 {
+				return time.Time{}, errBadDate
+			}
+			zone = time.FixedZone("", sign*(oh*3600+om*60))
+		}
+	}
+	if i < len(toks) {
+		return time.Time{}, errBadDate
+	}
+	return time.Date(y, time.Month(m), d, hh, mm, ss, nsec, zone).UTC(), nil
+}
+
+// dateVote inspects one value for evidence of the file's date order.
+func dateVote(s string) dateOrder {
+	s = strings.TrimSpace(s)
+	if len(s) < 6 || len(s) > 40 {
+		return orderUnknown
+	}
+	toks := tokenizeDate(s)
+	if len(toks) < 3 || toks[0].nd == 0 || toks[1].nd == 0 || toks[2].nd == 0 || toks[0].nd > 2 || toks[1].nd > 2 {
+		return orderUnknown
+	}
+	a, b := toks[0].num, toks[1].num
+	switch {
+	case a > 12 && a <= 31 && b >= 1 && b <= 12:
+		return orderDMY
+	case b > 12 && b <= 31 && a >= 1 && a <= 12:
+		return orderMDY
+	}
+	return orderUnknown
+}
+
+// currencySymbols maps symbols and words to ISO codes. Longer keys are tried first.
+var currencyWords = []struct{ k, code string }{
+	{"us$", "USD"}, {"r$", "BRL"}, {"hk$", "HKD"}, {"nt$", "TWD"}, {"a$", "AUD"}, {"c$", "CAD"}, {"s$", "SGD"},
+	{"人民币", "CNY"}, {"美元", "USD"}, {"欧元", "EUR"}, {"港币", "HKD"}, {"日元", "JPY"}, {"英镑", "GBP"}, {"元", "CNY"},
+	{"$", "USD"}, {"€", "EUR"}, {"£", "GBP"}, {"¥", "CNY"}, {"￥", "CNY"}, {"₹", "INR"}, {"₩", "KRW"}, {"₽", "RUB"},
+	{"₺", "TRY"}, {"₫", "VND"}, {"฿", "THB"}, {"₱", "PHP"}, {"zł", "PLN"},
+}
+
+var currencyCodes = map[string]string{
+	"usd": "USD", "eur": "EUR", "gbp": "GBP", "cny": "CNY", "rmb": "CNY", "jpy": "JPY", "hkd": "HKD", "twd": "TWD",
+	"sgd": "SGD", "aud": "AUD", "cad": "CAD", "chf": "CHF", "inr": "INR", "krw": "KRW", "brl": "BRL", "mxn": "MXN",
+	"sek": "SEK", "nok": "NOK", "dkk": "DKK", "pln": "PLN", "rub": "RUB", "zar": "ZAR", "nzd": "NZD", "thb": "THB",
+	"myr": "MYR", "idr": "IDR", "php": "PHP", "vnd": "VND", "aed": "AED", "sar": "SAR", "try": "TRY", "czk": "CZK",
+}
+
+// parseAmount reads money as people write it: currency symbols or codes before or
+// after, thousand separators (1,234.50, 1.234,50, 1 234,50, 1'234.50), negatives
+// as -1, 1- or (1), and the multipliers 万 (10⁴), 亿 (10⁸), 千, k, M and bn. It returns the
+// ISO code when the value names one.
+func parseAmount(s string) (float64, string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, "", errBlank
+	}
+	// Fast path: a plain decimal number.
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && plainNumber(s) {
+		return f, "", nil
+	}
+	if !isASCII(s) {
+		s = width.Fold.String(s)
+		s = strings.ReplaceAll(s, "\u2212", "-") // minus sign
+	}
+	neg := false
+	if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		neg = true
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	cur := ""
+	// Peel currency markers and signs from both ends.
+	for changed := true; changed && s != ""; {
+		changed = false
+		low := strings.ToLower(s)
+		for _, cw := range currencyWords {
+			if strings.HasPrefix(low, cw.k) {
+				s, cur, changed = strings.TrimSpace(s[len(cw.k):]), cw.code, true
+				break
+			}
+			if strings.HasSuffix(low, cw.k) {
+				s, cur, changed = strings.TrimSpace(s[:len(s)-len(cw.k)]), cw.code, true
+				break
+			}
+		}
+		if changed {
+			continue
+		}
+		if len(s) > 3 {
+			if c, ok := currencyCodes[low[:3]]; ok && !isLetter(s[3]) {
+				s, cur, changed = strings.TrimSpace(s[3:]), c, true
+				continue
+			}
+			if c, ok := currencyCodes[low[len(low)-3:]]; ok && !isLetter(s[len(s)-4]) {
+				s, cur, changed = strings.TrimSpace(s[:len(s)-3]), c, true
+				continue
+			}
+		}
+		if strings.HasPrefix(s, "-") && !neg {
+			neg, s, changed = true, strings.TrimSpace(s[1:]), true
+		} else if strings.HasSuffix(s, "-") && !neg {
+			neg, s, changed = true, strings.TrimSpace(s[:len(s)-1]), true
+		} else if strings.HasPrefix(s, "+") {
+			s, changed = strings.TrimSpace(s[1:]), true
+		} else if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") && !neg {
+			neg, s, changed = true, strings.TrimSpace(s[1:len(s)-1]), true
+		}
+	}
+	mult := 1.0
+	for _, m := range []struct {
+		k string
+		f float64
+	}{{"万亿", 1e12}, {"亿", 1e8}, {"万", 1e4}, {"千", 1e3}, {"bn", 1e9}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"mm", 1e6}, {"B", 1e9}} {
+		if strings.HasSuffix(s, m.k) {
+			mult = m.f
+			s = strings.TrimSpace(s[:len(s)-len(m.k)])
+			break
+		}
+	}
+	num, ok := normalizeDigits(s)
+	if !ok {
+		return 0, "", errBadAmount
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, "", errBadAmount
+	}
+	f *= mult
+	if neg {
+		f = -f
+	}
+	return f, cur, nil
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// plainNumber rejects what ParseFloat accepts but a spreadsheet would not show
+// as an amount (Inf, NaN, hex, underscores).
+func plainNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeDigits turns "1.234.567,89" or "1 234,5" into "1234567.89" / "1234.5".
+func normalizeDigits(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	var b strings.Builder
+	lastComma, lastDot := strings.LastIndexByte(s, ','), strings.LastIndexByte(s, '.')
+	nComma, nDot := strings.Count(s, ","), strings.Count(s, ".")
+	dec := byte(0)
+	switch {
+	case nComma > 0 && nDot > 0:
+		if lastComma > lastDot {
+			dec = ','
+		} else {
+			dec = '.'
+		}
+	case nComma == 1 && nDot == 0:
+		// 1,234 is a thousand; 1,5 and 1234,56 are decimals.
+		if len(s)-lastComma-1 != 3 || lastComma == 0 || lastComma > 3 && !strings.ContainsAny(s[:lastComma], " '") {
+			dec = ','
+		}
+	case nDot == 1:
+		dec = '.'
+	case nDot > 1 && nComma == 0:
+		dec = 0
+	}
+	if dec != 0 && strings.Count(s, string(dec)) > 1 {
+		return "", false
+	}
+	seenDigit := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteByte(c)
+			seenDigit = true
+		case c == dec:
+			b.WriteByte('.')
+		case c == ',' || c == '.' || c == ' ' || c == '\'' || c == '_':
+			if !seenDigit {
+				return "", false
+			}
+		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0: // no-break space
+			i++
+		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xaf || s[i+2] == 0x89): // narrow/thin space
+			i += 2
+		default:
+			return "", false
+		}
+	}
+	return b.String(), seenDigit
+}
+
+// parseBool reads TRUE/FALSE, Yes/No, Y/N, 1/0, 是/否, 对/错, checkmarks. Blank is false.
+func parseBool(s string) (bool, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "", "0", "false", "f", "no", "n", "否", "不是", "错", "off", "unchecked", "×", "✗", "-", "0.0", "null", "none":
+		return false, nil
+	case "1", "true", "t", "yes", "y", "是", "对", "on", "checked", "✓", "✔", "√", "x", "1.0":
+		return true, nil
+	}
+	return false, errBadBool
+}
+
+// parseNumber reads a count or a percentage as a float (thousand separators allowed, "%" dropped).
+func parseNumber(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errBlank
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && plainNumber(s) {
+		return f, nil
+	}
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(s, "%"), "％"))
+	f, _, err := parseAmount(s)
+	if err != nil {
+		return 0, errBadNumber
+	}
+	return f, nil
+}
