@@ -14,6 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/pipelens/pipelens/ingest"
+	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/config"
 )
@@ -25,6 +27,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown on /healthz.
 	Version string
+	// Query computes every number the API and pages show.
+	Query *query.Service
+	// Ingest loads uploads (POST /api/v1/imports); AfterLoad runs after each
+	// committed load (it refreshes the serving tables).
+	Ingest    *ingest.Service
+	AfterLoad func(context.Context)
 	// Mount adds routes (API, pages, imports) to the server; each part of pipelens
 	// registers its own.
 	Mount []func(*Server)

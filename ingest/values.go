@@ -345,20 +345,30 @@ func parseGeneral(s string, order dateOrder, loc *time.Location) (time.Time, err
 		return time.Time{}, errBadDate
 	}
 	// Time of day.
+	for i < len(toks) && toks[i].nd == 0 && fillerWords[toks[i].word] {
+		i++
+	}
 	var hh, mm, ss, nsec int
 	zone := loc
-	if i < len(toks) && toks[i].nd > 0 {
+	// Chinese writes the half of the day first: 下午3:05 (normalised to "PM 3:05").
+	pre := ""
+	if i < len(toks) && (toks[i].word == "am" || toks[i].word == "pm") && i+1 < len(toks) && toks[i+1].nd > 0 {
+		pre = toks[i].word
+		i++
+	}
+	if i < len(toks) && toks[i].nd > 0 && toks[i].nd <= 2 && toks[i].sepAfter == ':' {
 		hh = toks[i].num
 		i++
-		if i < len(toks) && toks[i].nd > 0 && toks[i].sepBef == ':' || i < len(toks) && toks[i].nd > 0 {
-			mm = toks[i].num
-			i++
+		if i >= len(toks) || toks[i].nd != 2 {
+			return time.Time{}, errBadDate
 		}
-		if i < len(toks) && toks[i].nd > 0 && toks[i].sepBef == ':' || i < len(toks) && toks[i].nd > 0 && toks[i-1].sepAfter == ':' {
+		mm = toks[i].num
+		i++
+		if i < len(toks) && toks[i].nd == 2 && toks[i-1].sepAfter == ':' {
 			ss = toks[i].num
 			i++
 		}
-		if i < len(toks) && toks[i].nd > 0 && toks[i-1].sepAfter == '.' || i < len(toks) && toks[i].nd > 0 && toks[i-1].sepAfter == ',' {
+		if i < len(toks) && toks[i].nd > 0 && (toks[i-1].sepAfter == '.' || toks[i-1].sepAfter == ',') {
 			f := toks[i]
 			nsec = f.num
 			for k := f.nd; k < 9; k++ {
@@ -380,7 +390,17 @@ func parseGeneral(s string, order dateOrder, loc *time.Location) (time.Time, err
 				i++
 			}
 		}
-		if hh > 23 || mm > 59 || ss > 60 {
+		if pre != "" {
+			if hh < 1 || hh > 12 {
+				return time.Time{}, errBadDate
+			}
+			if pre == "pm" && hh != 12 {
+				hh += 12
+			} else if pre == "am" && hh == 12 {
+				hh = 0
+			}
+		}
+		if hh > 23 || mm > 59 || ss > 59 {
 			return time.Time{}, errBadDate
 		}
 	}

@@ -20,6 +20,11 @@ type streamConfig struct {
 	rangeMinZ  float64 // a breakout also needs this robust z
 	fire       float64 // calibrated z of an alarm, which mutes what follows
 	suppress   int     // rows muted after an alarm; an alarm during the mute extends it
+	peakBoost  float64 // factor on the calibrated z when z is the largest of the calibration history
+	recScore   float64 // least score of a record: a z above every earlier z of the series
+	recTol     float64 // a record must beat the earlier maximum by this fraction
+	recMinZ    float64 // and reach this z
+	recAfter   int     // rows before records count (the first maxima are routine)
 }
 
 var defaultStreamConfig = streamConfig{
@@ -33,8 +38,13 @@ var defaultStreamConfig = streamConfig{
 	relMix:     0.5,
 	rangeTol:   0.02,
 	rangeMinZ:  2,
-	fire:       12,
+	fire:       14,
 	suppress:   100,
+	peakBoost:  1.15,
+	recScore:   0.3,
+	recTol:     0.2,
+	recMinZ:    4,
+	recAfter:   300,
 }
 
 // Stream scores a series point by point from its past only. It combines a
@@ -42,11 +52,13 @@ var defaultStreamConfig = streamConfig{
 // 5–95% range for heavy-tailed data), a daily seasonal model used when the
 // timestamps show a daily cycle that explains the data better, calibration
 // against the series' own history of z, a boost for values beyond the range
-// seen so far, and muting after an alarm so that one excursion gives one
-// high score at its start.
+// seen so far and for deviations larger than any the series has shown
+// before (z records), and muting after an alarm so that one excursion gives
+// one high score at its start.
 //
-// Scores are in [0,1]. Range breakouts score at least 0.5; other points at
-// most 0.5. On NAB the best corpus-wide alarm threshold was 0.16–0.17.
+// Scores are in [0,1]. Range breakouts score at least 0.5; z records at
+// least 0.3; other points at most 0.5. On NAB the best corpus-wide alarm
+// threshold was 0.17.
 //
 // The zero value is not usable; create one with NewStream. A Stream is not
 // safe for concurrent use.
@@ -56,6 +68,7 @@ type Stream struct {
 	res      *slidingWindow // recent seasonal residuals
 	zhist    *slidingWindow // longer history of z, for calibration
 	hist     []float64      // past values for the seasonal lags
+	zmax     float64        // largest z so far (after warmup)
 	n        int
 	lastFire int
 	lo, hi   float64 // range seen so far
@@ -130,8 +143,16 @@ func (s *Stream) Update(t time.Time, v float64) float64 {
 	if s.zhist.len() >= 50 {
 		ref := math.Max(s.zhist.quantile(s.cfg.relQ), 1)
 		zc = math.Exp((1-s.cfg.relMix)*math.Log(z+1e-9) + s.cfg.relMix*math.Log(z/ref+1e-9))
+		// The largest deviation of the recent history counts for more.
+		if z > s.zhist.quantile(1) {
+			zc *= s.cfg.peakBoost
+		}
 	}
 	s.zhist.push(z)
+	// A record: a deviation larger than any this series has shown, once the
+	// early maxima (which are routine) have passed.
+	record := s.n >= s.cfg.recAfter && z >= s.cfg.recMinZ && z > s.zmax*(1+s.cfg.recTol)
+	s.zmax = math.Max(s.zmax, z)
 
 	score := zc / (zc + 10)
 	tol := (s.hi - s.lo) * s.cfg.rangeTol
@@ -141,6 +162,9 @@ func (s *Stream) Update(t time.Time, v float64) float64 {
 		score = 0.5 + 0.5*score
 	} else {
 		score *= 0.5
+	}
+	if record {
+		score = math.Max(score, s.cfg.recScore)
 	}
 
 	if s.n-s.lastFire < s.cfg.suppress {

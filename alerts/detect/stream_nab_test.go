@@ -7,9 +7,9 @@ import (
 )
 
 // nabFloor is the standard-profile score the Stream detector reached on the
-// full NAB corpus (59.62 standard, 48.76 reward_low_FP_rate, 65.04
+// full NAB corpus (61.77 standard, 51.78 reward_low_FP_rate, 67.33
 // reward_low_FN_rate), minus a small margin.
-const nabFloor = 58.5 // measured 59.62
+const nabFloor = 60.7 // measured 61.77
 
 func TestStreamNABScore(t *testing.T) {
 	loadTestCorpus(t)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	"github.com/pipelens/pipelens/dashboards"
+	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
 )
 
@@ -36,9 +38,31 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string) error {
 	if err != nil {
 		return err
 	}
-	srv := dashboards.New(dashboards.Options{Config: c, DB: db, Logger: a.log, Version: version, Mount: mounts})
+	q := a.queryService(db)
+	if err := q.Refresh(ctx); err != nil {
+		return fmt.Errorf("refresh the serving tables: %w", err)
+	}
+	srv := dashboards.New(dashboards.Options{
+		Config: c, DB: db, Logger: a.log, Version: version,
+		Query:     q,
+		Ingest:    a.ingestService(db, false),
+		AfterLoad: func(ctx context.Context) { a.refresh(ctx, db) },
+		Mount:     []func(*dashboards.Server){dashboards.APIMount(q)},
+	})
 	return srv.ServeListener(ctx, ln)
 }
 
-// mounts lists the route groups the server carries.
-var mounts []func(*dashboards.Server)
+func (a *app) queryService(db *schemas.DB) *query.Service {
+	c, _ := a.config()
+	q := query.New(db, c.Location(), a.log)
+	if len(c.Stages.Open) > 0 {
+		q = q.WithStages(c.Stages.Open)
+	}
+	return q
+}
+
+func init() {
+	refreshers = append(refreshers, func(ctx context.Context, a *app, db *schemas.DB) error {
+		return a.queryService(db).Refresh(ctx)
+	})
+}

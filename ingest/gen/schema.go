@@ -89,14 +89,14 @@ func (r *accountRows) chunk() *Chunk {
 
 type oppRows struct {
 	id, name, account, owner, product, pipeline, source, stage, vstage []string
-	amount                                                            []float64
-	currency                                                          []string
-	prob                                                              []float32
-	created, closeDate                                                []time.Time
-	closed, won                                                       []uint8
-	lostReason                                                        []string
-	snapshot                                                          []time.Time
-	sys                                                               []string
+	amount                                                             []float64
+	currency                                                           []string
+	prob                                                               []float32
+	created, closeDate                                                 []time.Time
+	closed, won                                                        []uint8
+	lostReason                                                         []string
+	snapshot                                                           []time.Time
+	sys                                                                []string
 }
 
 func (r *oppRows) chunk() *Chunk {
@@ -117,12 +117,12 @@ func (r *eventRows) chunk() *Chunk {
 }
 
 type snapshotRows struct {
-	date                                  []time.Time
-	opp, owner, account, product, stage   []string
-	amount                                []float64
-	currency                              []string
-	closeDate                             []time.Time
-	closed, won                           []uint8
+	date                                []time.Time
+	opp, owner, account, product, stage []string
+	amount                              []float64
+	currency                            []string
+	closeDate                           []time.Time
+	closed, won                         []uint8
 }
 
 func (r *snapshotRows) chunk() *Chunk {

@@ -1,0 +1,378 @@
+// Package alerts watches pipelens's metrics per segment and emails the right
+// person when one breaks from its pattern: rules from the `alerts` config
+// section, detectors from alerts/detect, routing by the org hierarchy, grouping
+// and dedup of anomaly episodes (alert_events), rendering (HTML + text + inline
+// PNG charts, en and zh-CN) and a durable SMTP outbox (alert_outbox) with retry.
+//
+// The door is New(Options) → *Engine with RunOnce (pipelens alerts run) and
+// Schedule (inside pipelens serve), plus ListEvents, Ack and Snooze for the
+// Alerts page.
+package alerts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pipelens/pipelens/alerts/detect"
+	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/config"
+)
+
+// Options wires an Engine.
+type Options struct {
+	DB     *schemas.DB
+	Config *config.Config // timezone, server.base_url, smtp and the alerts section
+	// Rules overrides Config.Alerts when set (tests, programmatic use).
+	Rules *Config
+	// Source defaults to the canonical tables (NewClickHouseSource).
+	Source Source
+	// Sender defaults to SMTP from Config.SMTP; with no smtp.host, emails wait
+	// in the outbox.
+	Sender Sender
+	Logger *slog.Logger
+	// Now is the clock of Schedule (default time.Now).
+	Now func() time.Time
+}
+
+// Engine evaluates the rules and delivers the emails.
+type Engine struct {
+	db     *schemas.DB
+	cfg    *Config
+	loc    *time.Location
+	src    Source
+	sender Sender
+	log    *slog.Logger
+	now    func() time.Time
+	cal    detect.Calendar
+	links  linker
+	box    *outbox
+	from   string
+}
+
+// Summary says what one evaluation did.
+type Summary struct {
+	Rules     int
+	Anomalies int // detected now (after silences)
+	Opened    int // new events
+	Resolved  int
+	Notified  int // events included in an email this run
+	Emails    int // messages added to the outbox
+	Delivery  DeliverySummary
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%d rules, %d anomalies (%d new, %d resolved), %d emails queued; sent %d, retrying %d, failed %d",
+		s.Rules, s.Anomalies, s.Opened, s.Resolved, s.Emails, s.Delivery.Sent, s.Delivery.Retrying, s.Delivery.Failed)
+}
+
+// New checks the configuration and returns an engine. It does not touch the
+// database.
+func New(o Options) (*Engine, error) {
+	if o.DB == nil {
+		return nil, errors.New("alerts: no database")
+	}
+	c := o.Config
+	if c == nil {
+		c = config.Default()
+	}
+	loc := c.Location()
+	rules := o.Rules
+	if rules == nil {
+		var err error
+		rules, err = ParseConfig(&c.Alerts, loc)
+		if err != nil {
+			return nil, err
+		}
+	} else if err := rules.normalize(loc); err != nil {
+		return nil, err
+	}
+	cal, err := rules.Calendar.build()
+	if err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &Engine{db: o.DB, cfg: rules, loc: loc, src: o.Source, sender: o.Sender, log: log, now: o.Now, cal: cal, from: c.SMTP.From}
+	if e.src == nil {
+		e.src = NewClickHouseSource(o.DB, loc)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.sender == nil && c.SMTP.Host != "" {
+		s, err := NewSMTPSender(c.SMTP)
+		if err != nil {
+			return nil, err
+		}
+		e.sender = s
+	}
+	base := c.Server.BaseURL
+	if base == "" {
+		base = "http://" + c.Server.Addr
+	}
+	e.links = linker{base: base, path: rules.DashboardPath, dealPath: rules.DealPath}
+	e.box = &outbox{db: o.DB, log: log, maxAttempts: rules.MaxAttempts, maxBackoff: rules.MaxBackoff, settle: 200 * time.Millisecond}
+	return e, nil
+}
+
+// RunOnce evaluates every rule at now, records events, queues one email per
+// recipient and drains the outbox.
+func (e *Engine) RunOnce(ctx context.Context, now time.Time) (Summary, error) {
+	rules := make([]*Rule, len(e.cfg.Rules))
+	for i := range e.cfg.Rules {
+		rules[i] = &e.cfg.Rules[i]
+	}
+	return e.run(ctx, now, rules)
+}
+
+// Schedule runs the rules on their schedules and drains the outbox every
+// evaluate_every until ctx ends. It evaluates every rule once at start: a
+// restart must not wait a day to catch up, and dedup makes the extra run
+// harmless.
+func (e *Engine) Schedule(ctx context.Context) error {
+	last := map[string]time.Time{}
+	t := time.NewTicker(e.cfg.EvaluateEvery)
+	defer t.Stop()
+	first := true
+	for {
+		now := e.now()
+		var due []*Rule
+		for i := range e.cfg.Rules {
+			r := &e.cfg.Rules[i]
+			if first || r.sched.due(last[r.Name].In(e.loc), now.In(e.loc)) {
+				due = append(due, r)
+				last[r.Name] = now
+			}
+		}
+		first = false
+		var (
+			s   Summary
+			err error
+		)
+		if len(due) > 0 {
+			s, err = e.run(ctx, now, due)
+		} else {
+			s.Delivery, err = e.Deliver(ctx, now)
+		}
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("alert evaluation", "err", err)
+		} else if len(due) > 0 || s.Delivery != (DeliverySummary{}) {
+			e.log.Info("alert evaluation", "summary", s.String())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Deliver sends the outbox's due messages (RunOnce does it too).
+func (e *Engine) Deliver(ctx context.Context, now time.Time) (DeliverySummary, error) {
+	if e.sender == nil {
+		return DeliverySummary{}, nil
+	}
+	return e.box.deliver(ctx, e.sender, now)
+}
+
+func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary, error) {
+	s := Summary{Rules: len(rules)}
+	org, err := e.src.Org(ctx)
+	if err != nil {
+		return s, err
+	}
+	acks, err := readAcks(ctx, e.db)
+	if err != nil {
+		return s, err
+	}
+	openList, err := readEvents(ctx, e.db, "status = 'firing'")
+	if err != nil {
+		return s, err
+	}
+	open := map[string]*Event{}
+	for _, ev := range openList {
+		open[ev.Key] = ev
+	}
+	ev := &evaluator{src: e.src, loc: e.loc, cal: e.cal, org: org}
+	type hit struct {
+		rule *Rule
+		a    *Anomaly
+		ev   *Event
+		to   []Recipient
+	}
+	var hits []hit
+	seen := map[string]bool{}
+	evaluated := map[string]bool{}
+	var changed []*Event
+	for _, r := range rules {
+		as, err := ev.rule(ctx, r, now)
+		if err != nil {
+			return s, err
+		}
+		evaluated[r.Name] = true
+		for i := range as {
+			a := &as[i]
+			if e.silenced(a, now) || seen[a.Key] {
+				continue
+			}
+			seen[a.Key] = true
+			to := route(r, a, org, e.cfg)
+			x := open[a.Key]
+			if x == nil {
+				x = &Event{ID: eventID(a.Key, now), Key: a.Key, Status: "firing", OpenedAt: now}
+				open[a.Key] = x
+				s.Opened++
+			}
+			fillEvent(x, a, to, now, e.links)
+			changed = append(changed, x)
+			hits = append(hits, hit{rule: r, a: a, ev: x, to: to})
+		}
+	}
+	s.Anomalies = len(hits)
+	for _, x := range openList {
+		if evaluated[x.Rule] && !seen[x.Key] {
+			x.Status, x.ResolvedAt = "resolved", now
+			changed = append(changed, x)
+			s.Resolved++
+		}
+	}
+	if err := writeEvents(ctx, e.db, changed); err != nil {
+		return s, err
+	}
+
+	// Group what is due by recipient: one email each.
+	local := now.In(e.loc)
+	type group struct {
+		to Recipient
+		hs []hit
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, h := range hits {
+		if !e.due(h.rule, h.ev, now, local) || acks.muted(h.ev.ID, h.ev.Key, now) {
+			continue
+		}
+		for _, r := range h.to {
+			k := strings.ToLower(r.Email)
+			g := groups[k]
+			if g == nil {
+				g = &group{to: r}
+				groups[k] = g
+				order = append(order, k)
+			}
+			g.hs = append(g.hs, h)
+		}
+	}
+	var msgs []*Message
+	notified := map[string]*Event{}
+	for _, k := range order {
+		g := groups[k]
+		sort.SliceStable(g.hs, func(i, j int) bool { return severity(g.hs[i].a) > severity(g.hs[j].a) })
+		as := make([]*Anomaly, len(g.hs))
+		var ids []string
+		for i, h := range g.hs {
+			as[i] = h.a
+			ids = append(ids, fmt.Sprintf("%s:%d", h.ev.ID, h.ev.NotifyCount))
+		}
+		em, err := render(g.to, as, e.links)
+		if err != nil {
+			return s, err
+		}
+		sort.Strings(ids)
+		sum := sha256.Sum256([]byte(strings.ToLower(g.to.Email) + "|" + strings.Join(ids, ",")))
+		m := &Message{
+			ID:       hex.EncodeToString(sum[:16]) + "@" + helo(e.from),
+			DedupKey: strings.ToLower(g.to.Email) + "|" + strings.Join(ids, ","),
+			To:       g.to.Email, ToName: g.to.Name, Lang: g.to.Lang,
+			Subject: em.Subject, Text: em.Text, HTML: em.HTML, Charts: em.Charts,
+		}
+		for _, h := range g.hs {
+			m.EventIDs = append(m.EventIDs, h.ev.ID)
+			notified[h.ev.ID] = h.ev
+		}
+		msgs = append(msgs, m)
+	}
+	n, err := e.box.enqueue(ctx, now, msgs)
+	if err != nil {
+		return s, err
+	}
+	s.Emails = n
+	var upd []*Event
+	for _, x := range notified {
+		x.NotifiedAt = now
+		x.NotifyCount++
+		upd = append(upd, x)
+	}
+	s.Notified = len(upd)
+	if err := writeEvents(ctx, e.db, upd); err != nil {
+		return s, err
+	}
+	s.Delivery, err = e.Deliver(ctx, now)
+	return s, err
+}
+
+func severity(a *Anomaly) float64 {
+	if a.Deal != nil {
+		return a.Score / 10
+	}
+	return a.Score
+}
+
+// due says whether an event should be emailed in this evaluation.
+func (e *Engine) due(r *Rule, x *Event, now, local time.Time) bool {
+	if r.quiet.contains(local) {
+		return false
+	}
+	if now.Sub(x.OpenedAt) < r.GroupWait {
+		return false
+	}
+	if !x.NotifiedAt.IsZero() && now.Sub(x.NotifiedAt) < r.RepeatInterval {
+		return false
+	}
+	if r.Mode == "digest" {
+		// Sent at the first evaluation after today's digest time, for events
+		// open by then.
+		d := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, e.loc).Add(time.Duration(r.digestAt) * time.Minute)
+		if local.Before(d) || x.OpenedAt.After(d) || (!x.NotifiedAt.IsZero() && !x.NotifiedAt.Before(d)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) silenced(a *Anomaly, now time.Time) bool {
+	for _, s := range e.cfg.Silences {
+		if (s.Rule == "" || s.Rule == a.Rule) && (s.Metric == "" || s.Metric == a.Metric) &&
+			(s.SegmentKind == "" || s.SegmentKind == a.SegmentKind) &&
+			(s.Segment == "" || s.Segment == a.Segment || s.Segment == a.SegmentLabel) && now.Before(s.until) {
+			return true
+		}
+	}
+	return false
+}
+
+func fillEvent(x *Event, a *Anomaly, to []Recipient, now time.Time, l linker) {
+	x.Rule, x.Metric, x.Grain = a.Rule, a.Metric, a.Grain
+	x.SegmentKind, x.Segment, x.SegmentLabel, x.Team = a.SegmentKind, a.Segment, a.SegmentLabel, a.Team
+	x.Detector, x.Kind, x.Direction = a.Detector, a.Kind, a.Direction
+	x.Actual, x.Expected, x.Score = a.Actual, a.Expected, a.Score
+	x.Since, x.PeriodFrom, x.PeriodTo = a.Since, a.From, a.To
+	x.Drivers = a.Drivers
+	x.Recipients = x.Recipients[:0]
+	for _, r := range to {
+		x.Recipients = append(x.Recipients, r.Email)
+	}
+	it := buildItem("en", a, l)
+	x.Summary = it.short
+	x.LastSeenAt = now
+	x.Status = "firing"
+}

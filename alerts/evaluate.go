@@ -1,0 +1,698 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pipelens/pipelens/alerts/detect"
+)
+
+// Anomaly is one finding of one rule on one segment (or deal), with what an email
+// needs to explain it.
+type Anomaly struct {
+	// Key identifies "the same anomaly" across evaluations:
+	// rule|metric|segment_kind|segment|direction (deal rules: rule|deal|id).
+	Key          string
+	Rule         string
+	Metric       string
+	Grain        string
+	SegmentKind  string
+	Segment      string // team name, rep id, territory, product, source; "" for all
+	SegmentLabel string
+	Detector     string
+	// Kind: spike, drop, level_shift, trend_change, rate, stuck_deal,
+	// pushed_close, amount_cut.
+	Kind      string
+	Direction int // +1 up, −1 down
+	Actual    float64
+	Expected  float64
+	Low, High float64 // expected range when known (rates: baseline interval)
+	Score     float64
+	Volume    float64 // rates: trials in the window
+	Since     time.Time
+	// From, To is the range the chart and the dashboard link show (To exclusive).
+	From, To time.Time
+	Chart    []ChartPoint
+	Drivers  []Driver
+	Deal     *Deal
+	Team     string // the team the anomaly belongs to, for routing ("" org-wide)
+	RepID    string
+}
+
+// ChartPoint is one point of an anomaly's chart.
+type ChartPoint struct {
+	Date     time.Time
+	Actual   float64
+	Expected float64 // NaN when unknown
+}
+
+// Driver is a segment's share of the move of a total.
+type Driver struct {
+	Kind, Key, Label string
+	Actual, Expected float64
+	Delta            float64 // actual − expected over the anomaly's window
+	Share            float64 // Delta / the total's delta
+}
+
+// evaluator runs the rules' detectors over what a Source returns.
+type evaluator struct {
+	src Source
+	loc *time.Location
+	cal detect.Calendar
+	org Org
+}
+
+// today is the start of now's day in the business time zone: evaluations judge
+// complete days only.
+func dayStart(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+func monday(t time.Time) time.Time {
+	wd := (int(t.Weekday()) + 6) % 7
+	return time.Date(t.Year(), t.Month(), t.Day()-wd, 0, 0, 0, 0, t.Location())
+}
+
+// rule evaluates one rule at now.
+func (e *evaluator) rule(ctx context.Context, r *Rule, now time.Time) ([]Anomaly, error) {
+	if r.isDeal() {
+		return e.deals(ctx, r, now)
+	}
+	end := dayStart(now, e.loc)
+	if r.Grain == "week" || r.Detector == "trend" {
+		end = monday(end)
+	}
+	lookDays := int(r.Lookback.Hours()/24 + 0.5)
+	from := end.AddDate(0, 0, -lookDays)
+	if r.Grain == "week" || r.Detector == "trend" {
+		from = monday(from)
+	}
+	var out []Anomaly
+	for _, kind := range r.Segments {
+		series, err := e.src.Series(ctx, r.Metric, kind, from, end)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+		for _, s := range series {
+			a, ok := e.judge(r, s, end)
+			if !ok {
+				continue
+			}
+			e.attribute(&a, s)
+			if kind == SegAll || kind == SegTeam {
+				if err := e.drivers(ctx, r, &a, from, end); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// attribute fills the labels and routing fields of a segment anomaly.
+func (e *evaluator) attribute(a *Anomaly, s SegmentSeries) {
+	a.SegmentKind, a.Segment, a.SegmentLabel = s.Kind, s.Key, s.Label
+	if a.SegmentLabel == "" {
+		a.SegmentLabel = s.Key
+	}
+	switch s.Kind {
+	case SegTeam:
+		a.Team = s.Key
+	case SegRep:
+		a.RepID = s.Key
+		if p, ok := e.org.byID()[s.Key]; ok {
+			a.Team = p.Team
+			a.SegmentLabel = p.Name
+		}
+	case SegTerritory:
+		// A territory covered by one team belongs to that team; else org-wide.
+		teams := map[string]bool{}
+		for _, p := range e.org.Reps {
+			if p.Territory == s.Key && p.Team != "" && p.Role != "director" {
+				teams[p.Team] = true
+			}
+		}
+		if len(teams) == 1 {
+			for t := range teams {
+				a.Team = t
+			}
+		}
+	}
+	dir := "up"
+	if a.Direction < 0 {
+		dir = "down"
+	}
+	a.Key = strings.Join([]string{a.Rule, a.Metric, a.SegmentKind, a.Segment, dir}, "|")
+}
+
+// value is the point's metric value: the sum, the rate or the mean.
+func value(metric string, p Point) float64 {
+	switch metricKinds[metric] {
+	case "rate":
+		if p.Den == 0 {
+			return math.NaN()
+		}
+		return p.Num / p.Den
+	case "mean":
+		if p.Den == 0 {
+			return math.NaN()
+		}
+		return p.Sum / p.Den
+	}
+	return p.Sum
+}
+
+// weekly sums daily points into Monday-based weeks.
+func weekly(pts []Point) []Point {
+	var out []Point
+	for _, p := range pts {
+		m := monday(p.Date)
+		if len(out) == 0 || !out[len(out)-1].Date.Equal(m) {
+			out = append(out, Point{Date: m})
+		}
+		w := &out[len(out)-1]
+		w.Sum += p.Sum
+		w.Num += p.Num
+		w.Den += p.Den
+	}
+	return out
+}
+
+// fillGaps replaces NaN values (means and rates of empty days) with the last known value.
+func fillGaps(v []float64) []float64 {
+	out := make([]float64, len(v))
+	last := math.NaN()
+	for i, x := range v {
+		if math.IsNaN(x) {
+			x = last
+		}
+		out[i] = x
+		last = x
+	}
+	// Leading NaNs: the first known value.
+	first := math.NaN()
+	for _, x := range out {
+		if !math.IsNaN(x) {
+			first = x
+			break
+		}
+	}
+	for i := range out {
+		if math.IsNaN(out[i]) {
+			out[i] = first
+		}
+	}
+	return out
+}
+
+func (r *Rule) allows(dir int) bool {
+	return r.Direction == "both" || (r.Direction == "up" && dir > 0) || (r.Direction == "down" && dir < 0)
+}
+
+// judge runs the rule's detector on one series; ok says it is anomalous now.
+func (e *evaluator) judge(r *Rule, s SegmentSeries, end time.Time) (Anomaly, bool) {
+	pts := s.Points
+	if r.Grain == "week" {
+		pts = weekly(pts)
+	}
+	if len(pts) == 0 {
+		return Anomaly{}, false
+	}
+	a := Anomaly{Rule: r.Name, Metric: r.Metric, Grain: r.Grain, Detector: r.Detector, To: end}
+	chartFrom := end.AddDate(0, 0, -56)
+	if r.Grain == "week" || r.Detector == "trend" {
+		chartFrom = end.AddDate(0, 0, -7*26)
+	}
+	a.From = chartFrom
+	vals := make([]float64, len(pts))
+	for i, p := range pts {
+		vals[i] = value(r.Metric, p)
+	}
+	vals = fillGaps(vals)
+	if math.IsNaN(vals[0]) {
+		return a, false
+	}
+	kind := metricKinds[r.Metric]
+	expected := make([]float64, len(pts))
+	for i := range expected {
+		expected[i] = math.NaN()
+	}
+	found := false
+	switch r.Detector {
+	case "seasonal":
+		found = e.seasonal(r, &a, pts, vals, expected, kind)
+	case "rate":
+		found = rateJudge(r, &a, pts, expected)
+	case "level_shift":
+		found = e.levelShift(r, &a, pts, vals, expected)
+	case "trend":
+		w := pts
+		if r.Grain != "week" {
+			w = weekly(pts)
+		}
+		wv := make([]float64, len(w))
+		for i, p := range w {
+			wv[i] = value(r.Metric, p)
+		}
+		wv = fillGaps(wv)
+		found = trendJudge(r, &a, w, wv)
+		if found {
+			a.Chart = chartOf(w, wv, nil, chartFrom)
+			return a, true
+		}
+		return a, false
+	}
+	if !found {
+		return a, false
+	}
+	a.Chart = chartOf(pts, vals, expected, chartFrom)
+	return a, true
+}
+
+func chartOf(pts []Point, vals, expected []float64, from time.Time) []ChartPoint {
+	var out []ChartPoint
+	for i, p := range pts {
+		if p.Date.Before(from) {
+			continue
+		}
+		ex := math.NaN()
+		if expected != nil {
+			ex = expected[i]
+		}
+		out = append(out, ChartPoint{Date: p.Date, Actual: vals[i], Expected: ex})
+	}
+	return out
+}
+
+// seasonal flags the recent points far from their seasonal baseline (day grain:
+// weekday, month-end, quarter-end and holiday patterns; week grain: the
+// median of the previous weeks).
+func (e *evaluator) seasonal(r *Rule, a *Anomaly, pts []Point, vals, expected []float64, kind string) bool {
+	n := len(pts)
+	base := make([]float64, n)
+	scale := make([]float64, n)
+	ok := make([]bool, n)
+	if r.Grain == "day" {
+		dp := make([]detect.DailyPoint, n)
+		for i, p := range pts {
+			dp[i] = detect.DailyPoint{Date: p.Date, Value: vals[i]}
+		}
+		for i, x := range detect.SeasonalBaseline(dp, e.cal, 8) {
+			base[i], scale[i], ok[i] = x.Baseline, x.Scale, x.Support >= 3 && !math.IsNaN(x.Baseline)
+		}
+	} else {
+		for i := range pts {
+			if i < 4 {
+				continue
+			}
+			h := append([]float64(nil), vals[max(0, i-12):i]...)
+			sort.Float64s(h)
+			med := h[len(h)/2]
+			if len(h)%2 == 0 {
+				med = (h[len(h)/2-1] + h[len(h)/2]) / 2
+			}
+			dev := make([]float64, len(h))
+			for k, x := range h {
+				dev[k] = math.Abs(x - med)
+			}
+			sort.Float64s(dev)
+			base[i], scale[i], ok[i] = med, math.Max(1.4826*dev[len(dev)/2], 1e-9), true
+		}
+	}
+	anomalous := func(i int) (int, float64, bool) {
+		if !ok[i] {
+			return 0, 0, false
+		}
+		b, s := base[i], scale[i]
+		if kind == "count" {
+			// Counts are at least Poisson-noisy, whatever the history's spread.
+			s = math.Max(s, math.Sqrt(math.Max(b, 1)))
+		}
+		if s <= 0 {
+			return 0, 0, false
+		}
+		z := (vals[i] - b) / s
+		dir := 1
+		if z < 0 {
+			dir = -1
+		}
+		if math.Abs(z) < r.zThresh || !r.allows(dir) {
+			return dir, z, false
+		}
+		if math.Max(b, vals[i]) < r.MinVolume || (dir < 0 && b < r.MinVolume) {
+			return dir, z, false
+		}
+		if math.Abs(vals[i]-b) < r.MinChange*math.Abs(b) {
+			return dir, z, false
+		}
+		return dir, z, true
+	}
+	for i := range expected {
+		if ok[i] {
+			expected[i] = base[i]
+		}
+	}
+	// The most recent anomalous point in the window is the one reported.
+	for i := n - 1; i >= max(0, n-r.Window); i-- {
+		dir, z, bad := anomalous(i)
+		if !bad {
+			continue
+		}
+		since := i
+		for j := i - 1; j >= max(0, i-14); j-- {
+			d2, _, b2 := anomalous(j)
+			if !b2 || d2 != dir {
+				break
+			}
+			since = j
+		}
+		a.Direction, a.Score = dir, math.Abs(z)
+		a.Actual, a.Expected = vals[i], base[i]
+		a.Low, a.High = base[i]-r.zThresh*scale[i], base[i]+r.zThresh*scale[i]
+		a.Since = pts[since].Date
+		a.Kind = "spike"
+		if dir < 0 {
+			a.Kind = "drop"
+		}
+		return true
+	}
+	return false
+}
+
+// rateJudge compares the rate over the last Window points with the rate of the
+// lookback before it, with binomial (Wilson) intervals and a minimum volume.
+func rateJudge(r *Rule, a *Anomaly, pts []Point, expected []float64) bool {
+	n := len(pts)
+	w := min(r.Window, n)
+	var num, den, bnum, bden float64
+	for i, p := range pts {
+		if i >= n-w {
+			num += p.Num
+			den += p.Den
+		} else {
+			bnum += p.Num
+			bden += p.Den
+		}
+	}
+	if den < r.MinVolume || bden < r.MinVolume {
+		return false
+	}
+	j := detect.RateAnomaly(int(num), int(den), int(bnum), int(bden))
+	if !j.Anomalous || !r.allows(j.Direction) {
+		return false
+	}
+	if math.Abs(j.Rate-j.Baseline) < r.MinChange*j.Baseline {
+		return false
+	}
+	for i := range expected {
+		expected[i] = j.Baseline
+	}
+	a.Kind, a.Direction = "rate", j.Direction
+	a.Actual, a.Expected, a.Low, a.High = j.Rate, j.Baseline, j.BaseLow, j.BaseHigh
+	sd := math.Sqrt(math.Max(j.Baseline*(1-j.Baseline), 1e-9) / den)
+	a.Score = math.Abs(j.Rate-j.Baseline) / sd
+	a.Volume = den
+	a.Since = pts[n-w].Date
+	return true
+}
+
+// levelShift finds a lasting change of level that started within the window.
+// Day series are judged on working days only: weekends and holidays would
+// look like shifts of their own.
+func (e *evaluator) levelShift(r *Rule, a *Anomaly, pts []Point, vals, expected []float64) bool {
+	var idx []int
+	for i, p := range pts {
+		if r.Grain == "week" || working(e.cal, p.Date) {
+			idx = append(idx, i)
+		}
+	}
+	xs := make([]float64, len(idx))
+	for k, i := range idx {
+		xs[k] = vals[i]
+	}
+	minSeg := 3
+	c, ok := detect.LevelShift(xs, minSeg, r.zThresh)
+	if !ok || c.Index < len(xs)-r.Window {
+		return false
+	}
+	dir := 1
+	if c.After < c.Before {
+		dir = -1
+	}
+	if !r.allows(dir) || math.Max(c.Before, c.After) < r.MinVolume || math.Abs(c.After-c.Before) < r.MinChange*math.Abs(c.Before) {
+		return false
+	}
+	for k, i := range idx {
+		if k < c.Index {
+			expected[i] = c.Before
+		} else {
+			expected[i] = c.Before
+		}
+	}
+	a.Kind, a.Direction = "level_shift", dir
+	a.Actual, a.Expected, a.Score = c.After, c.Before, c.Score
+	a.Since = pts[idx[c.Index]].Date
+	return true
+}
+
+func working(cal detect.Calendar, d time.Time) bool {
+	k := d.Format(time.DateOnly)
+	if cal.Holidays[k] {
+		return false
+	}
+	if cal.WorkingDays[k] {
+		return true
+	}
+	return d.Weekday() != time.Saturday && d.Weekday() != time.Sunday
+}
+
+// trendJudge finds a break in the weekly trend within the window.
+func trendJudge(r *Rule, a *Anomaly, w []Point, vals []float64) bool {
+	if len(w) < 8 {
+		return false
+	}
+	c, ok := detect.TrendChange(vals, 4, 0)
+	if !ok || c.Index < len(vals)-max(r.Window, 4) {
+		return false
+	}
+	dir := 1
+	if c.After < c.Before {
+		dir = -1
+	}
+	level := 0.0
+	for _, v := range vals {
+		level += v
+	}
+	level /= float64(len(vals))
+	if !r.allows(dir) || level < r.MinVolume {
+		return false
+	}
+	a.Kind, a.Direction = "trend_change", dir
+	a.Actual, a.Expected, a.Score = c.After, c.Before, c.Score
+	a.Since = w[c.Index].Date
+	return true
+}
+
+// drivers ranks the segments under a total by how much of its move they made.
+func (e *evaluator) drivers(ctx context.Context, r *Rule, a *Anomaly, from, end time.Time) error {
+	var kinds []string
+	for _, k := range r.Drivers {
+		if a.SegmentKind == SegAll && k != SegAll && k != SegRep {
+			kinds = append(kinds, k)
+		}
+		if a.SegmentKind == SegTeam && k == SegRep {
+			kinds = append(kinds, k)
+		}
+	}
+	if a.SegmentKind == SegAll && len(kinds) == 0 {
+		kinds = []string{SegTeam}
+	}
+	byID := e.org.byID()
+	var all []Driver
+	for _, kind := range kinds {
+		series, err := e.src.Series(ctx, r.Metric, kind, from, end)
+		if err != nil {
+			return fmt.Errorf("rule %s drivers: %w", r.Name, err)
+		}
+		for _, s := range series {
+			if kind == SegRep && byID[s.Key].Team != a.Segment {
+				continue
+			}
+			label := s.Label
+			if kind == SegRep && byID[s.Key].Name != "" {
+				label = byID[s.Key].Name
+			}
+			d := Driver{Kind: kind, Key: s.Key, Label: label}
+			pts := s.Points
+			if r.Grain == "week" {
+				pts = weekly(pts)
+			}
+			var bNum, bDen, bSum float64
+			var nb int
+			for _, p := range pts {
+				if p.Date.Before(a.Since) {
+					bNum += p.Num
+					bDen += p.Den
+					bSum += p.Sum
+					nb++
+				}
+			}
+			var wNum, wDen, wSum float64
+			var nw int
+			for _, p := range pts {
+				if !p.Date.Before(a.Since) {
+					wNum += p.Num
+					wDen += p.Den
+					wSum += p.Sum
+					nw++
+				}
+			}
+			if nb == 0 || nw == 0 {
+				continue
+			}
+			switch metricKinds[r.Metric] {
+			case "rate":
+				if bDen == 0 {
+					continue
+				}
+				d.Actual, d.Expected = wNum, wDen*bNum/bDen
+			case "mean":
+				if bDen == 0 || wDen == 0 {
+					continue
+				}
+				d.Actual, d.Expected = wSum/wDen, bSum/bDen
+			default:
+				d.Actual, d.Expected = wSum, bSum/float64(nb)*float64(nw)
+			}
+			d.Delta = d.Actual - d.Expected
+			all = append(all, d)
+		}
+	}
+	var total float64
+	for _, d := range all {
+		if d.Delta*float64(a.Direction) > 0 {
+			total += d.Delta
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Delta*float64(a.Direction) > all[j].Delta*float64(a.Direction) })
+	for _, d := range all {
+		if len(a.Drivers) == 3 || d.Delta*float64(a.Direction) <= 0 {
+			break
+		}
+		if total != 0 {
+			d.Share = d.Delta / total
+		}
+		a.Drivers = append(a.Drivers, d)
+	}
+	return nil
+}
+
+// deals runs a deal rule over the open deals.
+func (e *evaluator) deals(ctx context.Context, r *Rule, now time.Time) ([]Anomaly, error) {
+	deals, err := e.src.Deals(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	norms := map[[2]string]StageNorm{}
+	if r.Detector == "stuck_deal" {
+		ns, err := e.src.StageNorms(ctx, now)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		}
+		for _, n := range ns {
+			norms[[2]string{n.Team, n.Stage}] = n
+		}
+	}
+	byID := e.org.byID()
+	today := dayStart(now, e.loc)
+	recent := today.AddDate(0, 0, -r.Window)
+	var out []Anomaly
+	for i := range deals {
+		d := deals[i]
+		owner := byID[d.OwnerID]
+		a := Anomaly{Rule: r.Name, Metric: r.Metric, Detector: r.Detector, Kind: r.Detector, Grain: "day",
+			SegmentKind: SegRep, Segment: d.OwnerID, SegmentLabel: owner.Name, Team: owner.Team, RepID: d.OwnerID, To: today}
+		if a.SegmentLabel == "" {
+			a.SegmentLabel = d.OwnerID
+		}
+		found := false
+		switch r.Detector {
+		case "stuck_deal":
+			if d.StageEntered.IsZero() || d.StageEntered.Unix() <= 0 {
+				continue
+			}
+			n, ok := norms[[2]string{owner.Team, d.Stage}]
+			if !ok || n.Count < 10 {
+				n, ok = norms[[2]string{"", d.Stage}]
+			}
+			if !ok || n.Count < 10 {
+				continue
+			}
+			days := now.Sub(d.StageEntered).Hours() / 24
+			limit := math.Max(n.P90*r.Threshold, 14)
+			if days > limit {
+				found = true
+				a.Actual, a.Expected, a.High = days, n.P50, n.P90
+				a.Score, a.Direction = days/math.Max(n.P90, 1), 1
+				a.Since = dayStart(d.StageEntered, e.loc)
+			}
+		case "pushed_close":
+			pushes, first, last := 0, time.Time{}, time.Time{}
+			for k := 1; k < len(d.SnapClose); k++ {
+				if d.SnapClose[k].After(d.SnapClose[k-1]) {
+					pushes++
+					if first.IsZero() {
+						first = d.SnapDates[k]
+					}
+					last = d.SnapDates[k]
+				}
+			}
+			if float64(pushes) >= r.Threshold && !last.Before(recent) {
+				found = true
+				a.Actual, a.Expected, a.Score, a.Direction = float64(pushes), 0, float64(pushes), 1
+				a.Since = first
+			}
+		case "amount_cut":
+			for k := len(d.SnapAmount) - 1; k >= 1; k-- {
+				if d.SnapDates[k].Before(recent) {
+					break
+				}
+				prev := 0.0
+				for j := k - 1; j >= max(0, k-4); j-- {
+					prev = math.Max(prev, d.SnapAmount[j])
+				}
+				if prev > 0 && d.SnapAmount[k] < prev*(1-r.Threshold) {
+					found = true
+					a.Actual, a.Expected, a.Direction = d.SnapAmount[k], prev, -1
+					a.Score = 1 - d.SnapAmount[k]/prev
+					a.Since = d.SnapDates[k]
+					break
+				}
+			}
+		}
+		if !found {
+			continue
+		}
+		a.Deal = &deals[i]
+		a.From = a.Since.AddDate(0, 0, -28)
+		if len(d.SnapDates) > 0 && d.SnapDates[0].Before(a.From) {
+			a.From = d.SnapDates[0]
+		}
+		a.Key = strings.Join([]string{r.Name, "deal", d.ID}, "|")
+		for k := range d.SnapDates {
+			v := d.SnapAmount[k]
+			if r.Detector == "pushed_close" {
+				v = float64(d.SnapClose[k].Sub(d.SnapDates[k]).Hours() / 24)
+			}
+			a.Chart = append(a.Chart, ChartPoint{Date: d.SnapDates[k], Actual: v, Expected: math.NaN()})
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -1,0 +1,222 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/schemas/schemastest"
+)
+
+// plantedRules are the rules the planted-anomaly tests run: what a team would
+// configure for the metrics the generator plants changes in.
+func plantedRules() *Config {
+	return &Config{Rules: []Rule{
+		{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam}, Detector: "seasonal", Window: 1},
+		{Name: "opened-shift", Metric: MetricOppsOpened, Segments: []string{SegTeam}, Detector: "level_shift", Window: 5},
+		{Name: "leads", Metric: MetricLeads, Segments: []string{SegAll, SegTerritory}, Detector: "seasonal", Window: 1},
+		{Name: "winrate", Metric: MetricWinRate, Segments: []string{SegTeam}, Detector: "rate", Window: 28, Lookback: 26 * 7 * 24 * time.Hour},
+		{Name: "stuck", Detector: "stuck_deal"},
+		{Name: "pushed", Detector: "pushed_close", Window: 7},
+		{Name: "cut", Detector: "amount_cut", Window: 7},
+	}}
+}
+
+type episode struct {
+	key         string
+	first, last time.Time
+	a           Anomaly
+}
+
+// sweep evaluates the rules once per day over [from, to] and merges daily
+// detections of the same key into episodes.
+func sweep(t *testing.T, e *Engine, from, to time.Time) []*episode {
+	t.Helper()
+	ctx := context.Background()
+	org, err := e.src.Org(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &evaluator{src: e.src, loc: e.loc, cal: e.cal, org: org}
+	open := map[string]*episode{}
+	var out []*episode
+	for now := from; !now.After(to); now = now.AddDate(0, 0, 1) {
+		for i := range e.cfg.Rules {
+			r := &e.cfg.Rules[i]
+			if r.isDeal() && !now.Equal(to) {
+				continue // deal rules judge the latest export only
+			}
+			as, err := ev.rule(ctx, r, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range as {
+				if p := open[a.Key]; p != nil && now.Sub(p.last) <= 24*time.Hour {
+					p.last = now
+					continue
+				}
+				p := &episode{key: a.Key, first: now, last: now, a: a}
+				open[a.Key] = p
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+var genMetric = map[string]string{"leads_created": MetricLeads, "opportunities_opened": MetricOppsOpened, "win_rate": MetricWinRate}
+
+// explains says whether a planted anomaly accounts for an episode: same metric,
+// same segment (or the org total, or one of the planted team's reps), found
+// while it lasted or within three days after.
+func explains(p gen.Anomaly, ep *episode, org Org) bool {
+	a := ep.a
+	if genMetric[p.Metric] != a.Metric {
+		return false
+	}
+	start, _ := time.Parse(time.DateOnly, p.Start)
+	end, _ := time.Parse(time.DateOnly, p.End)
+	if ep.first.Before(start) || ep.first.After(end.AddDate(0, 0, 3)) {
+		return false
+	}
+	if (p.Direction == "down") != (a.Direction < 0) {
+		return false
+	}
+	switch {
+	case a.SegmentKind == p.SegmentKind && a.Segment == p.SegmentValue:
+		return true
+	case a.SegmentKind == SegAll:
+		return true
+	case a.SegmentKind == SegRep && p.SegmentKind == SegTeam && org.byID()[a.Segment].Team == p.SegmentValue:
+		return true
+	}
+	return false
+}
+
+func dealKind(rule string) string {
+	return map[string]string{"stuck_deal": "stuck", "pushed_close": "pushed", "amount_cut": "cut"}[rule]
+}
+
+type prResult struct {
+	tp, planted, episodes, explained int
+	missed, false_                   []string
+}
+
+func scorePlanted(truth *gen.Truth, eps []*episode, org Org) prResult {
+	var r prResult
+	r.planted = len(truth.Anomalies) + len(truth.Deals)
+	r.episodes = len(eps)
+	found := map[string]bool{}
+	for _, ep := range eps {
+		ok := false
+		if ep.a.Deal != nil {
+			for _, d := range truth.Deals {
+				if d.OpportunityID == ep.a.Deal.ID && d.Kind == dealKind(ep.a.Detector) {
+					ok, found["deal:"+d.Kind+":"+d.OpportunityID] = true, true
+				}
+			}
+		} else {
+			for _, p := range truth.Anomalies {
+				if explains(p, ep, org) {
+					ok, found[p.ID] = true, true
+				}
+			}
+		}
+		if ok {
+			r.explained++
+		} else {
+			r.false_ = append(r.false_, fmt.Sprintf("%s on %s (%s %.1f vs %.1f, score %.1f)", ep.key, ep.first.Format(time.DateOnly), ep.a.Kind, ep.a.Actual, ep.a.Expected, ep.a.Score))
+		}
+	}
+	for _, p := range truth.Anomalies {
+		if found[p.ID] {
+			r.tp++
+		} else {
+			r.missed = append(r.missed, p.ID+" "+p.SegmentKind+"="+p.SegmentValue+" "+p.Start)
+		}
+	}
+	for _, d := range truth.Deals {
+		if found["deal:"+d.Kind+":"+d.OpportunityID] {
+			r.tp++
+		} else {
+			r.missed = append(r.missed, "deal "+d.Kind+" "+d.OpportunityID)
+		}
+	}
+	return r
+}
+
+func (r prResult) precision() float64 {
+	if r.episodes == 0 {
+		return 1
+	}
+	return float64(r.explained) / float64(r.episodes)
+}
+
+func (r prResult) recall() float64 {
+	if r.planted == 0 {
+		return 1
+	}
+	return float64(r.tp) / float64(r.planted)
+}
+
+// TestPlantedAnomaliesFound runs the rules day by day over the generator's
+// sample and checks they find what it planted, on the planted dates and
+// segments, without crying wolf.
+func TestPlantedAnomaliesFound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps three months of evaluations")
+	}
+	db := schemastest.Open(t)
+	truth := loadGen(t, db, gen.Config{Seed: 7, Size: "small"})
+	e, err := New(Options{DB: db, Rules: plantedRules(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := mustDate(t, truth.AsOf).AddDate(0, 0, 1)
+	eps := sweep(t, e, asOf.AddDate(0, 0, -84), asOf)
+	org, _ := e.src.Org(context.Background())
+	r := scorePlanted(truth, eps, org)
+	sort.Strings(r.false_)
+	t.Logf("planted: %d anomalies + %d deals; episodes: %d; precision %.2f (%d/%d), recall %.2f (%d/%d)",
+		len(truth.Anomalies), len(truth.Deals), r.episodes, r.precision(), r.explained, r.episodes, r.recall(), r.tp, r.planted)
+	for _, m := range r.missed {
+		t.Logf("missed: %s", m)
+	}
+	for _, f := range r.false_ {
+		t.Logf("unexplained: %s", f)
+	}
+	if r.recall() < 1 {
+		t.Errorf("recall %.2f: managers would not hear of %s", r.recall(), strings.Join(r.missed, "; "))
+	}
+	if r.precision() < 0.8 {
+		t.Errorf("precision %.2f: %d of %d alert episodes have no planted cause", r.precision(), r.episodes-r.explained, r.episodes)
+	}
+}
+
+// TestQuietOnCleanSample: on a sample with nothing planted, the same rules stay
+// (almost) silent.
+func TestQuietOnCleanSample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sweeps three months of evaluations")
+	}
+	db := schemastest.Open(t)
+	truth := loadGen(t, db, gen.Config{Seed: 7, Size: "small", NoAnomalies: true})
+	e, err := New(Options{DB: db, Rules: plantedRules(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := mustDate(t, truth.AsOf).AddDate(0, 0, 1)
+	eps := sweep(t, e, asOf.AddDate(0, 0, -84), asOf)
+	evals := 84 * 4 // daily metric rules × days
+	t.Logf("clean sample: %d alert episodes over 84 days of evaluations", len(eps))
+	for _, ep := range eps {
+		t.Logf("false alarm: %s on %s (%s %.1f vs %.1f, score %.1f)", ep.key, ep.first.Format(time.DateOnly), ep.a.Kind, ep.a.Actual, ep.a.Expected, ep.a.Score)
+	}
+	if len(eps) > 2 {
+		t.Errorf("%d alert episodes on a sample with no anomalies (%d rule-days): managers would learn to ignore the emails", len(eps), evals)
+	}
+}

@@ -1,0 +1,389 @@
+package alerts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	htmltemplate "html/template"
+	"math"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var (
+	htmlTmpl = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/email.html.tmpl"))
+	textTmpl = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/email.txt.tmpl"))
+)
+
+// Email is a rendered alert email: one per recipient per evaluation.
+type Email struct {
+	To      Recipient
+	Subject string
+	Text    string
+	HTML    string
+	Charts  []InlineImage
+}
+
+// InlineImage is a PNG referenced from the HTML as cid:CID.
+type InlineImage struct {
+	CID string `json:"cid"`
+	PNG []byte `json:"png"`
+}
+
+// messages holds the words of the emails per language.
+var messages = map[string]map[string]string{
+	"en": {
+		"subject.prefix": "[pipelens] ", "subject.more": " (+%d more)", "subject.many": "%d alerts: ",
+		"greeting": "Hello %s,", "intro.one": "pipelens found an anomaly in your numbers.",
+		"intro.many": "pipelens found %d anomalies in your numbers.",
+		"up":         "up", "down": "down",
+		"actual": "Actual", "expected": "Expected", "deviation": "Deviation", "since": "Since",
+		"range": "Expected range", "volume": "Volume",
+		"drivers": "Top drivers:", "link": "Open the dashboard for this segment and period",
+		"legend":  "Blue: actual. Grey dashed: expected. Shaded: the anomalous period.",
+		"footer":  "Sent by pipelens. The same anomaly is not sent again until its repeat interval passes or it resolves.",
+		"seg.all": "Whole organisation", "seg.team": "Team", "seg.rep": "Rep", "seg.territory": "Territory",
+		"seg.product": "Product", "seg.source": "Source",
+		"kind.spike": "spike", "kind.drop": "drop", "kind.level_shift": "level shift", "kind.trend_change": "trend change",
+		"kind.rate": "rate change",
+		"per.day":   "per day", "per.week": "per week",
+		"m.leads": "Leads", "m.opportunities_opened": "Opportunities opened", "m.pipeline_created": "Pipeline created",
+		"m.bookings": "Bookings", "m.deals_won": "Deals won", "m.activities": "Activities", "m.win_rate": "Win rate",
+		"m.stage_conversion": "Stage conversion", "m.days_in_stage": "Days in stage",
+		"deal.stuck_deal": "Deal stuck in %s", "deal.pushed_close": "Close date pushed %d times",
+		"deal.amount_cut": "Deal amount cut by %s",
+		"deal":            "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "close": "Close date",
+		"days.in.stage": "Days in stage", "usual": "Usual (median / 90th percentile)", "pushes": "Pushes",
+		"trend.slope": "%s per week", "pts": "%s pts",
+	},
+	"zh-CN": {
+		"subject.prefix": "【pipelens】", "subject.more": "（另有 %d 条）", "subject.many": "%d 条预警：",
+		"greeting": "%s，您好：", "intro.one": "pipelens 发现您的数据中有一项异常。",
+		"intro.many": "pipelens 发现您的数据中有 %d 项异常。",
+		"up":         "上升", "down": "下降",
+		"actual": "实际值", "expected": "预期值", "deviation": "偏差", "since": "开始于",
+		"range": "预期范围", "volume": "样本量",
+		"drivers": "主要驱动因素：", "link": "打开该细分与时段的仪表盘",
+		"legend":  "蓝线：实际值；灰色虚线：预期值；阴影：异常时段。",
+		"footer":  "由 pipelens 发送。同一异常在重复间隔之前或恢复之前不会重复发送。",
+		"seg.all": "全公司", "seg.team": "团队", "seg.rep": "销售", "seg.territory": "区域",
+		"seg.product": "产品", "seg.source": "来源",
+		"kind.spike": "突增", "kind.drop": "骤降", "kind.level_shift": "水平变化", "kind.trend_change": "趋势变化",
+		"kind.rate": "比率变化",
+		"per.day":   "每天", "per.week": "每周",
+		"m.leads": "线索数", "m.opportunities_opened": "新建商机", "m.pipeline_created": "新增管道金额",
+		"m.bookings": "成交金额", "m.deals_won": "赢单数", "m.activities": "销售活动", "m.win_rate": "赢单率",
+		"m.stage_conversion": "阶段转化率", "m.days_in_stage": "阶段停留天数",
+		"deal.stuck_deal": "商机在“%s”阶段停滞", "deal.pushed_close": "预计成交日期已推迟 %d 次",
+		"deal.amount_cut": "商机金额下调 %s",
+		"deal":            "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "close": "预计成交日期",
+		"days.in.stage": "阶段停留天数", "usual": "通常（中位数 / 90 分位）", "pushes": "推迟次数",
+		"trend.slope": "每周 %s", "pts": "%s 个百分点",
+	},
+}
+
+func tr(lang, key string, args ...any) string {
+	m := messages[lang]
+	if m == nil {
+		m = messages["en"]
+	}
+	s, ok := m[key]
+	if !ok {
+		s = messages["en"][key]
+	}
+	if s == "" {
+		s = key
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+type fact struct{ Label, Value string }
+
+type item struct {
+	Direction   int
+	Arrow       string
+	Title       string
+	SegmentLine string
+	Facts       []fact
+	Drivers     []string
+	ChartCID    string
+	ChartAlt    string
+	Link        string
+	short       string // for the subject
+}
+
+type page struct {
+	Lang, Subject, Greeting, Intro string
+	DriversLabel, ChartLegend      string
+	LinkLabel, Footer              string
+	Items                          []item
+}
+
+// linker builds dashboard links.
+type linker struct {
+	base, path, dealPath string
+}
+
+func (l linker) link(a *Anomaly) string {
+	q := url.Values{}
+	switch a.SegmentKind {
+	case SegTeam:
+		q.Set("team", a.Segment)
+	case SegRep:
+		q.Set("rep", a.Segment)
+		if a.Team != "" {
+			q.Set("team", a.Team)
+		}
+	case SegTerritory:
+		q.Set("territory", a.Segment)
+	case SegProduct:
+		q.Set("product", a.Segment)
+	case SegSource:
+		q.Set("source", a.Segment)
+	}
+	path := l.path
+	if a.Deal != nil {
+		path = l.dealPath
+		q.Set("deal", a.Deal.ID)
+	}
+	if !a.From.IsZero() {
+		q.Set("from", a.From.Format(time.DateOnly))
+	}
+	if !a.To.IsZero() {
+		q.Set("to", a.To.Format(time.DateOnly))
+	}
+	if a.Metric != "" && a.Deal == nil {
+		q.Set("metric", a.Metric)
+	}
+	return strings.TrimRight(l.base, "/") + path + "?" + q.Encode()
+}
+
+func dirWord(lang string, d int) string {
+	if d < 0 {
+		return tr(lang, "down")
+	}
+	return tr(lang, "up")
+}
+
+func fmtValue(metric string, v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	switch metricKinds[metric] {
+	case "rate":
+		return fmt.Sprintf("%.1f%%", v*100)
+	case "mean":
+		return fmt.Sprintf("%.1f", v)
+	case "amount":
+		return groupThousands(math.Round(v))
+	}
+	if v == math.Trunc(v) {
+		return groupThousands(v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func groupThousands(v float64) string {
+	s := fmt.Sprintf("%.0f", math.Abs(v))
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if v < 0 {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func pct(actual, expected float64) string {
+	if expected == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%+.0f%%", (actual-expected)/math.Abs(expected)*100)
+}
+
+func segLine(lang string, a *Anomaly) string {
+	if a.SegmentKind == SegAll || a.SegmentKind == "" {
+		return tr(lang, "seg.all")
+	}
+	return tr(lang, "seg."+a.SegmentKind) + " " + a.SegmentLabel
+}
+
+func fmtDate(lang string, t time.Time) string {
+	if lang == "zh-CN" {
+		return fmt.Sprintf("%d年%d月%d日", t.Year(), t.Month(), t.Day())
+	}
+	return t.Format("Mon 2 Jan 2006")
+}
+
+// buildItem turns an anomaly into the words and facts of its section.
+func buildItem(lang string, a *Anomaly, l linker) item {
+	it := item{Direction: a.Direction, Arrow: "▲", Link: l.link(a)}
+	if a.Direction < 0 {
+		it.Arrow = "▼"
+	}
+	seg := segLine(lang, a)
+	it.SegmentLine = seg
+	if a.Deal != nil {
+		d := a.Deal
+		switch a.Kind {
+		case "stuck_deal":
+			it.Title = tr(lang, "deal.stuck_deal", d.Stage)
+			it.Facts = append(it.Facts, fact{tr(lang, "days.in.stage"), fmt.Sprintf("%.0f", a.Actual)},
+				fact{tr(lang, "usual"), fmt.Sprintf("%.0f / %.0f", a.Expected, a.High)})
+		case "pushed_close":
+			it.Title = tr(lang, "deal.pushed_close", int(a.Actual))
+			it.Facts = append(it.Facts, fact{tr(lang, "pushes"), fmt.Sprintf("%.0f", a.Actual)})
+		case "amount_cut":
+			it.Title = tr(lang, "deal.amount_cut", fmt.Sprintf("%.0f%%", a.Score*100))
+			it.Facts = append(it.Facts, fact{tr(lang, "amount"), groupThousands(a.Expected) + " → " + groupThousands(a.Actual) + " " + d.Currency})
+		}
+		it.Facts = append([]fact{{tr(lang, "deal"), d.Name}, {tr(lang, "account"), d.Account}, {tr(lang, "owner"), a.SegmentLabel},
+			{tr(lang, "stage"), d.Stage}, {tr(lang, "amount"), groupThousands(d.Amount) + " " + d.Currency},
+			{tr(lang, "close"), d.CloseDate.Format(time.DateOnly)}}, it.Facts...)
+		it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
+		it.short = it.Title + " · " + d.Name
+		it.Title += " · " + d.Name
+		it.ChartAlt = it.Title
+		return it
+	}
+	metric := tr(lang, "m."+a.Metric)
+	dir := dirWord(lang, a.Direction)
+	var dev string
+	switch {
+	case a.Kind == "trend_change":
+		dev = fmt.Sprintf("%s → %s", tr(lang, "trend.slope", fmtSigned(a.Metric, a.Expected)), tr(lang, "trend.slope", fmtSigned(a.Metric, a.Actual)))
+	case metricKinds[a.Metric] == "rate":
+		dev = tr(lang, "pts", fmt.Sprintf("%+.1f", (a.Actual-a.Expected)*100))
+	default:
+		dev = pct(a.Actual, a.Expected)
+	}
+	short := dev
+	if a.Kind == "trend_change" {
+		short = tr(lang, "kind.trend_change")
+	}
+	sep := " "
+	it.Title = metric + sep + dir + " " + strings.TrimPrefix(strings.TrimPrefix(short, "+"), "-")
+	if a.Kind == "trend_change" {
+		it.Title = metric + sep + tr(lang, "kind.trend_change") + " (" + dir + ")"
+	}
+	if a.Kind == "level_shift" {
+		it.Title += " (" + tr(lang, "kind.level_shift") + ")"
+	}
+	it.short = it.Title + " · " + seg
+	per := ""
+	if a.Kind == "level_shift" {
+		per = " " + tr(lang, "per."+a.Grain)
+	}
+	if a.Kind != "trend_change" {
+		it.Facts = append(it.Facts,
+			fact{tr(lang, "actual"), fmtValue(a.Metric, a.Actual) + per},
+			fact{tr(lang, "expected"), fmtValue(a.Metric, a.Expected) + per})
+	}
+	it.Facts = append(it.Facts, fact{tr(lang, "deviation"), dev})
+	if a.Kind == "spike" || a.Kind == "drop" || a.Kind == "rate" {
+		if a.High > a.Low {
+			it.Facts = append(it.Facts, fact{tr(lang, "range"), fmtValue(a.Metric, math.Max(a.Low, 0)) + " – " + fmtValue(a.Metric, a.High)})
+		}
+	}
+	if a.Volume > 0 {
+		it.Facts = append(it.Facts, fact{tr(lang, "volume"), fmt.Sprintf("%.0f", a.Volume)})
+	}
+	it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
+	for _, d := range a.Drivers {
+		label := tr(lang, "seg."+d.Kind) + " " + d.Label
+		line := fmt.Sprintf("%s: %s → %s (%s", label, fmtValue(a.Metric, d.Expected), fmtValue(a.Metric, d.Actual), signed(d.Delta, a.Metric))
+		if metricKinds[a.Metric] == "rate" {
+			line = fmt.Sprintf("%s: %s (%s", label, signed(d.Delta, "count"), fmtValue("count", d.Actual))
+		}
+		if d.Share > 0 {
+			line += fmt.Sprintf(", %.0f%%", d.Share*100)
+		}
+		it.Drivers = append(it.Drivers, line+")")
+	}
+	it.ChartAlt = metric + " · " + seg
+	return it
+}
+
+func signed(v float64, metric string) string {
+	s := fmtValue(metric, math.Abs(v))
+	if metricKinds[metric] == "rate" {
+		s = fmt.Sprintf("%.1f", math.Abs(v))
+	}
+	if v < 0 {
+		return "−" + s
+	}
+	return "+" + s
+}
+
+func fmtSigned(metric string, v float64) string {
+	if metricKinds[metric] == "rate" {
+		return fmt.Sprintf("%+.1f pts", v*100)
+	}
+	return fmt.Sprintf("%+.1f", v)
+}
+
+// render builds the email for one recipient from its anomalies (already sorted).
+func render(to Recipient, as []*Anomaly, l linker) (Email, error) {
+	lang := to.Lang
+	if messages[lang] == nil {
+		lang = "en"
+	}
+	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), ChartLegend: tr(lang, "legend"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
+	name := to.Name
+	if name == "" {
+		name = to.Email
+	}
+	pg.Greeting = tr(lang, "greeting", name)
+	if len(as) == 1 {
+		pg.Intro = tr(lang, "intro.one")
+	} else {
+		pg.Intro = tr(lang, "intro.many", len(as))
+	}
+	em := Email{To: to}
+	for i, a := range as {
+		it := buildItem(lang, a, l)
+		png, err := renderChart(a)
+		if err != nil {
+			return Email{}, err
+		}
+		if png != nil {
+			sum := sha256.Sum256([]byte(a.Key))
+			it.ChartCID = fmt.Sprintf("chart%d-%s@pipelens", i+1, hex.EncodeToString(sum[:6]))
+			em.Charts = append(em.Charts, InlineImage{CID: it.ChartCID, PNG: png})
+		}
+		pg.Items = append(pg.Items, it)
+	}
+	subj := tr(lang, "subject.prefix")
+	if len(as) > 1 {
+		subj += tr(lang, "subject.many", len(as))
+	}
+	subj += pg.Items[0].short
+	if len(as) > 1 {
+		subj += tr(lang, "subject.more", len(as)-1)
+	}
+	pg.Subject = subj
+	em.Subject = subj
+	var hb, tb bytes.Buffer
+	if err := htmlTmpl.Execute(&hb, pg); err != nil {
+		return Email{}, fmt.Errorf("render html email: %w", err)
+	}
+	if err := textTmpl.Execute(&tb, pg); err != nil {
+		return Email{}, fmt.Errorf("render text email: %w", err)
+	}
+	em.HTML, em.Text = hb.String(), tb.String()
+	return em, nil
+}

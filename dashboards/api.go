@@ -1,0 +1,243 @@
+package dashboards
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pipelens/pipelens/query"
+)
+
+// MountAPI registers the JSON API under /api/v1 with a query.Service built from
+// the server's options, and the OpenAPI document at /api/v1/openapi.json.
+func MountAPI(s *Server) {
+	o := s.Options()
+	svc := query.New(o.DB, o.Config.Location(), s.log).WithStages(o.Config.Stages.Open)
+	APIMount(svc)(s)
+}
+
+// APIMount is MountAPI over a given service (the one whose Refresh runs after
+// each load), as an Options.Mount entry.
+func APIMount(svc *query.Service) func(*Server) {
+	return func(s *Server) {
+		a := &api{svc: svc}
+		s.Echo.GET("/api/v1/openapi.json", serveOpenAPI)
+		g := s.API
+		g.GET("/funnel", a.funnel)
+		g.GET("/conversion", a.conversion)
+		g.GET("/winrate", a.winrate)
+		g.GET("/cycle", a.cycle)
+		g.GET("/days-in-stage", a.daysInStage)
+		g.GET("/movement", a.movement)
+		g.GET("/leads", a.leads)
+		g.GET("/attainment", a.attainment)
+		g.GET("/coverage", a.coverage)
+		g.GET("/reps", a.reps)
+		g.GET("/reps/:id", a.rep)
+		g.GET("/territories", a.territories)
+		g.GET("/deals", a.deals)
+		g.GET("/series", a.series)
+	}
+}
+
+type api struct {
+	svc *query.Service
+}
+
+// request is what every handler starts from: the caller's scope and the filter.
+func (a *api) request(c echo.Context) (query.Scope, query.Filter, error) {
+	sc, ok := ScopeOf(c)
+	if !ok {
+		return sc, query.Filter{}, echo.NewHTTPError(http.StatusUnauthorized, "sign in or send Authorization: Bearer <token>")
+	}
+	f, err := query.ParseFilter(c.QueryParams(), a.svc.Location())
+	return sc, f, apiError(err)
+}
+
+// apiError maps query's errors to HTTP status codes, in this one place.
+func apiError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		return err
+	case errors.Is(err, query.ErrBadFilter):
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error()).WithInternal(err)
+	case errors.Is(err, query.ErrForbidden):
+		return echo.NewHTTPError(http.StatusForbidden, err.Error()).WithInternal(err)
+	case errors.Is(err, query.ErrNotFound):
+		return echo.NewHTTPError(http.StatusNotFound, err.Error()).WithInternal(err)
+	}
+	return err
+}
+
+func reply[T any](c echo.Context, v T, err error) error {
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (a *api) funnel(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Funnel(c.Request().Context(), sc, f)
+	return reply(c, v, err)
+}
+
+func (a *api) conversion(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Conversion(c.Request().Context(), sc, f, c.QueryParam("period"))
+	return reply(c, v, err)
+}
+
+func (a *api) winrate(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.WinRate(c.Request().Context(), sc, f, c.QueryParam("group_by"))
+	return reply(c, v, err)
+}
+
+func (a *api) cycle(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.CycleTime(c.Request().Context(), sc, f, c.QueryParam("group_by"))
+	return reply(c, v, err)
+}
+
+func (a *api) daysInStage(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.DaysInStage(c.Request().Context(), sc, f, c.QueryParam("group_by"))
+	return reply(c, v, err)
+}
+
+func (a *api) movement(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Movement(c.Request().Context(), sc, f, c.QueryParam("period"))
+	return reply(c, v, err)
+}
+
+func (a *api) leads(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.LeadConversion(c.Request().Context(), sc, f)
+	return reply(c, v, err)
+}
+
+func (a *api) attainment(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Attainment(c.Request().Context(), sc, f)
+	return reply(c, v, err)
+}
+
+func (a *api) coverage(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Coverage(c.Request().Context(), sc, f)
+	return reply(c, v, err)
+}
+
+func (a *api) reps(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Reps(c.Request().Context(), sc, f)
+	return reply(c, v, err)
+}
+
+func (a *api) rep(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Rep(c.Request().Context(), sc, f, c.Param("id"))
+	return reply(c, v, err)
+}
+
+func (a *api) territories(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.Territories(c.Request().Context(), sc, f)
+	return reply(c, v, err)
+}
+
+func (a *api) deals(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	dq := query.DealQuery{Basis: c.QueryParam("basis"), Stage: c.QueryParam("stage"), Status: c.QueryParam("status"), Sort: c.QueryParam("sort")}
+	if dq.Reached, err = boolParam(c, "reached"); err != nil {
+		return err
+	}
+	if dq.Page, err = intParam(c, "page"); err != nil {
+		return err
+	}
+	if dq.PageSize, err = intParam(c, "page_size"); err != nil {
+		return err
+	}
+	v, err := a.svc.Deals(c.Request().Context(), sc, f, dq)
+	return reply(c, v, err)
+}
+
+func (a *api) series(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.svc.DailySeries(c.Request().Context(), sc, c.QueryParam("metric"), c.QueryParam("segment_kind"), f.From, f.To)
+	return reply(c, v, err)
+}
+
+func intParam(c echo.Context, name string) (int, error) {
+	s := c.QueryParam(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, echo.NewHTTPError(http.StatusBadRequest, name+": "+strconv.Quote(s)+" is not a whole number")
+	}
+	return n, nil
+}
+
+func boolParam(c echo.Context, name string) (bool, error) {
+	s := c.QueryParam(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, echo.NewHTTPError(http.StatusBadRequest, name+": "+strconv.Quote(s)+" is not true or false")
+	}
+	return b, nil
+}

@@ -1,0 +1,691 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// reject is a row that could not be loaded, and why.
+type reject struct {
+	file    string
+	row     int64
+	column  string
+	raw     string
+	reason  string
+	message string
+}
+
+// rawRow is one row of a rawChunk.
+type rawRow struct {
+	cols []*array.String
+	i    int
+}
+
+func (r rawRow) get(idx int) string {
+	if idx < 0 || idx >= len(r.cols) {
+		return ""
+	}
+	return r.cols[idx].Value(r.i)
+}
+
+// colSrc says where a canonical column's text comes from.
+type colSrc struct {
+	idx int                   // raw column, -1 for none
+	fn  func(r rawRow) string // computed text (overrides idx)
+}
+
+func (c colSrc) text(r rawRow) string {
+	if c.fn != nil {
+		return c.fn(r)
+	}
+	return strings.TrimSpace(r.get(c.idx))
+}
+
+// val is a parsed value: text, number, or time (Unix seconds; days for Date).
+type val struct {
+	s string
+	n float64
+	t int64
+}
+
+// mapped is one row being mapped to a canonical table.
+type mapped struct {
+	raw  rawRow
+	row  int64
+	v    []val
+	cur  string // currency found inside the amount
+	stub []pendingRow
+}
+
+type pendingRow struct {
+	t *table
+	v []val
+}
+
+type emitter struct{ m *mapped }
+
+func (e emitter) emit(t *table, v []val) { e.m.stub = append(e.m.stub, pendingRow{t, v}) }
+
+// enteredCol is a HubSpot "Date entered <stage>" column.
+type enteredCol struct {
+	idx          int
+	stage        string
+	vendor, head string
+}
+
+// plan maps the rows of one file, laid out as its profile says, to canonical tables.
+type plan struct {
+	prof     *profile
+	t        *table
+	hdr      *header
+	cols     []colSrc
+	has      []bool
+	order    dateOrder
+	loc      *time.Location
+	stages   stageMapper
+	file     string
+	snapDays int64 // snapshot date, days since 1970
+	snapTime int64 // midnight of the snapshot date in the business zone, Unix seconds
+	prev     map[string]string
+	entered  []enteredCol
+	writes   []*table
+
+	mu       sync.Mutex
+	seen     map[uint64]struct{}
+	seed     maphash.Seed
+	dups     int64
+	managers map[string]bool
+}
+
+func newPlan(prof *profile, hdr *header, file string, loc *time.Location, extraStages map[string]string) *plan {
+	t := prof.table
+	p := &plan{prof: prof, t: t, hdr: hdr, loc: loc, file: file, cols: make([]colSrc, len(t.cols)), has: make([]bool, len(t.cols)),
+		seen: map[uint64]struct{}{}, seed: maphash.MakeSeed(), managers: map[string]bool{}}
+	st := map[string]string{}
+	for k, v := range extraStages {
+		st[normKey(k)] = v
+	}
+	for k, v := range prof.stages {
+		st[k] = v
+	}
+	p.stages = stageMapper{extra: st}
+	syn := synonyms[t.name]
+	for i, c := range t.cols {
+		idx := -1
+		if strings.HasPrefix(prof.name, "canonical:") {
+			idx = hdr.find([]string{normKey(c.name)})
+		} else {
+			if cands, ok := prof.cols[c.name]; ok {
+				idx = hdr.find(cands)
+			}
+			if idx < 0 && prof.cols[c.name] == nil || idx < 0 && len(prof.cols[c.name]) > 0 && prof.cols[c.name][0] != "\x00none" {
+				idx = hdr.find(syn[c.name])
+			}
+		}
+		p.cols[i] = colSrc{idx: idx}
+		p.has[i] = idx >= 0
+	}
+	// The same header cannot fill both the id and the name unless the layout says so.
+	if t == tOpps && prof.nameAsID && !p.has[t.col("opportunity_id")] {
+		p.cols[t.col("opportunity_id")] = p.cols[t.col("name")]
+		p.has[t.col("opportunity_id")] = p.has[t.col("name")]
+	}
+	if t == tAccounts && !p.has[t.col("account_id")] {
+		p.cols[t.col("account_id")] = p.cols[t.col("name")]
+		p.has[t.col("account_id")] = p.has[t.col("name")]
+	}
+	if t == tOpps && p.has[t.col("stage")] {
+		p.cols[t.col("vendor_stage")] = p.cols[t.col("stage")]
+		p.has[t.col("vendor_stage")] = true
+	}
+	p.writes = []*table{t}
+	if prof.snapshot {
+		p.writes = append(p.writes, tSnaps, tEvents)
+	}
+	if prof.derive != nil && !prof.snapshot {
+		p.writes = append(p.writes, t)
+	}
+	if prof.prepare != nil {
+		prof.prepare(p)
+	}
+	p.writes = uniqTables(append(p.writes, p.extraWrites()...))
+	return p
+}
+
+func (p *plan) extraWrites() []*table {
+	if p.prof.derive != nil && p.t == tOpps {
+		return []*table{tEvents}
+	}
+	return nil
+}
+
+func uniqTables(ts []*table) []*table {
+	var out []*table
+	seen := map[*table]bool{}
+	for _, t := range ts {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// missingKey names the key column the file lacks, if any.
+func (p *plan) missingKey() string {
+	for _, k := range p.t.key {
+		if !p.has[p.t.col(k)] {
+			if p.t == tEvents && k == "stage" {
+				continue
+			}
+			return k
+		}
+	}
+	if p.t == tOpps && !p.has[p.t.col("stage")] {
+		return "stage"
+	}
+	return ""
+}
+
+// decideOrder settles the file's date order from its first chunk: a value like
+// 13/02/2024 can only be d/m/y, 02/13/2024 only m/d/y. Undecided files use the
+// vendor's habit, then m/d/y.
+func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
+	if forced != orderUnknown {
+		p.order = forced
+		return
+	}
+	var dmy, mdy int
+	cols := stringCols(ch.rec)
+	for i, c := range p.t.cols {
+		if (c.typ != tDate && c.typ != tDateTime) || p.cols[i].idx < 0 {
+			continue
+		}
+		for r := 0; r < int(ch.rec.NumRows()); r++ {
+			switch dateVote(cols[p.cols[i].idx].Value(r)) {
+			case orderDMY:
+				dmy++
+			case orderMDY:
+				mdy++
+			}
+		}
+	}
+	for _, e := range p.entered {
+		for r := 0; r < int(ch.rec.NumRows()); r++ {
+			switch dateVote(cols[e.idx].Value(r)) {
+			case orderDMY:
+				dmy++
+			case orderMDY:
+				mdy++
+			}
+		}
+	}
+	switch {
+	case dmy > mdy:
+		p.order = orderDMY
+	case mdy > dmy:
+		p.order = orderMDY
+	case p.prof.dateOrder != orderUnknown:
+		p.order = p.prof.dateOrder
+	default:
+		p.order = orderMDY
+	}
+}
+
+func stringCols(rec arrow.Record) []*array.String {
+	cols := make([]*array.String, rec.NumCols())
+	for i := range cols {
+		cols[i] = rec.Column(i).(*array.String)
+	}
+	return cols
+}
+
+func badValue(reason string, err error) string {
+	if errors.Is(err, errAmbiguous) {
+		return "bad_date"
+	}
+	return reason
+}
+
+// mapRow parses one row into m.v. A nil result means the row is good.
+func (p *plan) mapRow(m *mapped) *reject {
+	t := p.t
+	m.cur = ""
+	m.stub = m.stub[:0]
+	for i, c := range t.cols {
+		src := p.cols[i]
+		s := ""
+		if p.has[i] || src.fn != nil {
+			s = src.text(m.raw)
+		}
+		if vm := p.prof.values[c.name]; vm != nil {
+			if x, ok := vm[s]; ok {
+				s = x
+			}
+		}
+		v := &m.v[i]
+		*v = val{}
+		rej := func(reason string, err error, msg string) *reject {
+			return &reject{file: p.file, row: m.row, column: p.colName(i), raw: truncate(s, 500), reason: badValue(reason, err), message: msg}
+		}
+		switch c.typ {
+		case tString:
+			v.s = s
+		case tFloat64, tFloat32:
+			if s == "" {
+				continue
+			}
+			if c.name == "amount" || c.name == "revenue" || c.name == "potential" {
+				f, cur, err := parseAmount(s)
+				if err != nil {
+					return rej("bad_amount", err, fmt.Sprintf("%s: %q is not an amount", p.colName(i), s))
+				}
+				v.n, m.cur = f, cur
+			} else {
+				f, err := parseNumber(s)
+				if err != nil {
+					return rej("bad_number", err, fmt.Sprintf("%s: %q is not a number", p.colName(i), s))
+				}
+				v.n = f
+			}
+		case tUInt8, tUInt16, tUInt32, tUInt64:
+			if s == "" {
+				continue
+			}
+			f, err := parseNumber(s)
+			max := map[colType]float64{tUInt8: math.MaxUint8, tUInt16: math.MaxUint16, tUInt32: math.MaxUint32, tUInt64: 1 << 63}[c.typ]
+			if err != nil || f < 0 || f > max {
+				return rej("bad_number", err, fmt.Sprintf("%s: %q is not a count", p.colName(i), s))
+			}
+			v.n = math.Round(f)
+		case tBool:
+			b, err := parseBool(s)
+			if err != nil {
+				return rej("bad_bool", err, fmt.Sprintf("%s: %q is neither yes nor no", p.colName(i), s))
+			}
+			if b {
+				v.n = 1
+			}
+		case tDate:
+			if s == "" {
+				continue
+			}
+			d, err := parseDate(s, p.order, p.loc)
+			if err != nil {
+				return rej("bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
+			}
+			v.t = d.Unix() / 86400
+		case tDateTime:
+			if s == "" {
+				continue
+			}
+			d, err := parseTime(s, p.order, p.loc)
+			if err != nil {
+				return rej("bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
+			}
+			if d.Unix() < 0 || d.Unix() > math.MaxUint32 {
+				return rej("bad_date", nil, fmt.Sprintf("%s: %q is outside 1970-2106", p.colName(i), s))
+			}
+			v.t = d.Unix()
+		}
+	}
+	// Keys.
+	for _, k := range t.key {
+		i := t.col(k)
+		if t.cols[i].typ == tString && m.v[i].s == "" && !(t == tEvents && k == "stage") &&
+			// a blank segment or industry in the market table means "all of them"
+			!(t == tMarket && (k == "industry" || k == "segment")) {
+			return &reject{file: p.file, row: m.row, column: p.colName(i), reason: "missing_id", message: k + " is blank"}
+		}
+	}
+	if t == tEvents && m.v[t.col("entered_at")].t == 0 {
+		i := t.col("entered_at")
+		return &reject{file: p.file, row: m.row, column: p.colName(i), reason: "bad_date", message: "the date the stage was entered is blank"}
+	}
+	// Stages.
+	if si, ok := t.index["stage"]; ok && p.has[si] {
+		vendor := m.v[si].s
+		stage, known := p.stages.lookup(vendor)
+		if !known {
+			return &reject{file: p.file, row: m.row, column: p.colName(si), raw: truncate(vendor, 500), reason: "unknown_stage",
+				message: fmt.Sprintf("stage %q is not in the pipeline; map it in a mapping file", vendor)}
+		}
+		m.v[si].s = stage
+		if vi, ok := t.index["vendor_stage"]; ok {
+			m.v[vi].s = vendor
+		}
+		if ri, ok := t.index["stage_rank"]; ok {
+			m.v[ri].n = float64(stageRank[stage])
+		}
+	}
+	if t == tEvents && m.v[t.col("origin")].s == "" {
+		m.v[t.col("origin")].s = "import"
+	}
+	if ci, ok := t.index["currency"]; ok && m.v[ci].s == "" && m.cur != "" {
+		m.v[ci].s = m.cur
+	}
+	if si, ok := t.index["source_system"]; ok && m.v[si].s == "" {
+		m.v[si].s = p.prof.source
+	}
+	if t == tOpps {
+		p.settleClosed(m)
+		if !p.has[t.col("snapshot_date")] {
+			m.v[t.col("snapshot_date")].t = p.snapDays
+		}
+	}
+	if p.prof.fix != nil {
+		if r := p.prof.fix(p, m); r != nil {
+			return r
+		}
+	}
+	if p.prof.derive != nil {
+		p.prof.derive(p, m, emitter{m})
+	}
+	if p.prof.snapshot && t == tOpps {
+		p.snapshotRows(m)
+	}
+	return nil
+}
+
+func (p *plan) colName(i int) string {
+	if i < len(p.cols) && p.cols[i].idx >= 0 && p.cols[i].idx < len(p.hdr.raw) {
+		return p.hdr.raw[p.cols[i].idx]
+	}
+	return p.t.cols[i].name
+}
+
+// settleClosed makes stage, closed and won agree. When the export has IsClosed/IsWon
+// (or closed/won) columns they win over a contradicting stage name: a "Closed Won"
+// deal with IsClosed=FALSE is open, at the open stage its probability implies.
+func (p *plan) settleClosed(m *mapped) {
+	t := p.t
+	si, ci, wi := t.col("stage"), t.col("closed"), t.col("won")
+	stage := m.v[si].s
+	if !p.has[ci] && !p.has[wi] {
+		if stage == "won" || stage == "lost" {
+			m.v[ci].n = 1
+		}
+		if stage == "won" {
+			m.v[wi].n = 1
+		}
+		return
+	}
+	closed, won := m.v[ci].n == 1, m.v[wi].n == 1
+	if !p.has[ci] {
+		closed = won || stage == "won" || stage == "lost"
+	}
+	if won {
+		closed = true
+	}
+	switch {
+	case closed && won:
+		m.v[si].s = "won"
+	case closed:
+		m.v[si].s = "lost"
+	case stage == "won" || stage == "lost":
+		m.v[si].s = openStageByProbability(float64(m.v[t.col("probability")].n))
+	}
+	m.v[ci].n, m.v[wi].n = b2f(closed), b2f(closed && won)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// openStageByProbability follows Salesforce's default stage probabilities.
+func openStageByProbability(p float64) string {
+	switch {
+	case p <= 10:
+		return "lead"
+	case p <= 25:
+		return "qualified"
+	case p <= 75:
+		return "proposal"
+	}
+	return "negotiation"
+}
+
+// snapshotRows writes the opportunity's state on the snapshot date, and a stage
+// event when the stage differs from the previous snapshot's.
+func (p *plan) snapshotRows(m *mapped) {
+	t := p.t
+	g := func(c string) val { return m.v[t.col(c)] }
+	snap := make([]val, len(tSnaps.cols))
+	snap[tSnaps.col("snapshot_date")] = g("snapshot_date")
+	for _, c := range []string{"opportunity_id", "owner_id", "account_id", "product", "stage", "amount", "currency", "close_date", "closed", "won"} {
+		snap[tSnaps.col(c)] = g(c)
+	}
+	m.stub = append(m.stub, pendingRow{tSnaps, snap})
+	if p.prev == nil {
+		return
+	}
+	prev, ok := p.prev[g("opportunity_id").s]
+	if ok && prev != g("stage").s {
+		p.event(m, g("opportunity_id").s, g("stage").s, g("vendor_stage").s, p.snapTime, "snapshot")
+	}
+}
+
+func (p *plan) event(m *mapped, id, stage, vendor string, at int64, origin string) {
+	ev := make([]val, len(tEvents.cols))
+	ev[tEvents.col("opportunity_id")].s = id
+	ev[tEvents.col("stage")].s = stage
+	ev[tEvents.col("stage_rank")].n = float64(stageRank[stage])
+	ev[tEvents.col("vendor_stage")].s = vendor
+	ev[tEvents.col("entered_at")].t = at
+	ev[tEvents.col("origin")].s = origin
+	m.stub = append(m.stub, pendingRow{tEvents, ev})
+}
+
+// duplicate reports whether the row's key was already seen in this file.
+func (p *plan) duplicate(m *mapped) bool {
+	if !p.t.unique {
+		return false
+	}
+	var h maphash.Hash
+	h.SetSeed(p.seed)
+	for _, k := range p.t.key {
+		v := m.v[p.t.col(k)]
+		h.WriteString(v.s)
+		h.WriteByte(0)
+		fmt.Fprint(&h, v.t)
+	}
+	sum := h.Sum64()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.seen[sum]; ok {
+		p.dups++
+		return true
+	}
+	p.seen[sum] = struct{}{}
+	return false
+}
+
+// ---- vendor fix-ups and derived rows ----
+
+func fixSalesforce(p *plan, m *mapped) *reject { return nil }
+
+func fixPipedrive(p *plan, m *mapped) *reject {
+	t := p.t
+	status := strings.ToLower(strings.TrimSpace(m.raw.get(p.hdr.find([]string{"dealstatus", "status"}))))
+	switch status {
+	case "won":
+		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "won", 1, 1
+		if w := strings.TrimSpace(m.raw.get(p.hdr.find([]string{"dealwontime", "wontime"}))); w != "" {
+			if d, err := parseDate(w, p.order, p.loc); err == nil {
+				m.v[t.col("close_date")].t = d.Unix() / 86400
+			}
+		}
+	case "lost":
+		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "lost", 1, 0
+		if w := strings.TrimSpace(m.raw.get(p.hdr.find([]string{"deallosttime", "losttime"}))); w != "" {
+			if d, err := parseDate(w, p.order, p.loc); err == nil {
+				m.v[t.col("close_date")].t = d.Unix() / 86400
+			}
+		}
+	}
+	return nil
+}
+
+func fixFxiaoke(p *plan, m *mapped) *reject {
+	t := p.t
+	switch strings.TrimSpace(m.raw.get(p.hdr.find([]string{"阶段状态", "状态", "输赢", "商机状态"}))) {
+	case "赢单", "赢", "已赢单":
+		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "won", 1, 1
+	case "输单", "输", "已输单", "无效":
+		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "lost", 1, 0
+	}
+	if m.v[t.col("currency")].s == "" {
+		m.v[t.col("currency")].s = "CNY"
+	}
+	return nil
+}
+
+// deriveMaven turns Maven's engage and close dates into stage history: entering
+// Engaging (qualified) on engage_date, won or lost on close_date.
+func deriveMaven(p *plan, m *mapped, e emitter) {
+	t := p.t
+	id := m.v[t.col("opportunity_id")].s
+	if at := m.v[t.col("created_at")].t; at > 0 {
+		p.event(m, id, "qualified", "Engaging", at, "export")
+	}
+	if m.v[t.col("closed")].n == 1 {
+		if d := m.v[t.col("close_date")].t; d > 0 {
+			stage := m.v[t.col("stage")].s
+			at := time.Unix(d*86400, 0).UTC()
+			at = time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, p.loc)
+			p.event(m, id, stage, m.v[t.col("vendor_stage")].s, at.Unix(), "export")
+		}
+	}
+}
+
+// deriveMavenManagers adds each manager once: a rep whose team is their own.
+func deriveMavenManagers(p *plan, m *mapped, e emitter) {
+	t := p.t
+	mgr := m.v[t.col("manager_id")].s
+	if mgr == "" {
+		return
+	}
+	p.mu.Lock()
+	seen := p.managers[mgr]
+	p.managers[mgr] = true
+	p.mu.Unlock()
+	if seen {
+		return
+	}
+	r := make([]val, len(tReps.cols))
+	r[t.col("rep_id")].s, r[t.col("name")].s, r[t.col("role")].s = mgr, mgr, "manager"
+	r[t.col("team")].s, r[t.col("territory")].s = mgr, m.v[t.col("territory")].s
+	r[t.col("active")].n = 1
+	r[t.col("source_system")].s = p.prof.source
+	e.emit(tReps, r)
+}
+
+// prepareHubSpot finds the "Date entered <stage> (<pipeline>)" columns.
+func prepareHubSpot(p *plan) {
+	for _, i := range p.hdr.prefixed("dateentered") {
+		h := p.hdr.raw[i]
+		name := strings.TrimSpace(h[len("date entered"):])
+		if len(h) < len("date entered") {
+			continue
+		}
+		name = strings.Trim(name, `"“” `)
+		stage, ok := p.stages.lookup(name)
+		if !ok {
+			continue
+		}
+		vendor := name
+		if j := strings.LastIndexByte(vendor, '('); j > 0 {
+			vendor = strings.TrimSpace(vendor[:j])
+		}
+		p.entered = append(p.entered, enteredCol{idx: i, stage: stage, vendor: vendor, head: h})
+	}
+	if len(p.entered) > 0 {
+		p.writes = append(p.writes, tEvents)
+	}
+}
+
+func deriveHubSpot(p *plan, m *mapped, e emitter) {
+	id := m.v[p.t.col("opportunity_id")].s
+	for _, ec := range p.entered {
+		s := strings.TrimSpace(m.raw.get(ec.idx))
+		if s == "" {
+			continue
+		}
+		d, err := parseTime(s, p.order, p.loc)
+		if err != nil {
+			continue
+		}
+		p.event(m, id, ec.stage, ec.vendor, d.Unix(), "hubspot")
+	}
+}
+
+// ---- typed output ----
+
+// tableBuf builds a canonical table's typed Arrow record.
+type tableBuf struct {
+	t  *table
+	bs []array.Builder
+	n  int
+}
+
+func newTableBuf(t *table) *tableBuf {
+	tb := &tableBuf{t: t, bs: make([]array.Builder, len(t.cols))}
+	for i, c := range t.cols {
+		tb.bs[i] = array.NewBuilder(memory.DefaultAllocator, c.typ.arrow())
+	}
+	return tb
+}
+
+func (tb *tableBuf) append(v []val) {
+	for i, c := range tb.t.cols {
+		x := v[i]
+		switch b := tb.bs[i].(type) {
+		case *array.StringBuilder:
+			b.Append(x.s)
+		case *array.Float64Builder:
+			b.Append(x.n)
+		case *array.Float32Builder:
+			b.Append(float32(x.n))
+		case *array.Uint8Builder:
+			b.Append(uint8(x.n))
+		case *array.Uint16Builder:
+			b.Append(uint16(x.n))
+		case *array.Uint32Builder:
+			b.Append(uint32(x.n))
+		case *array.Uint64Builder:
+			b.Append(uint64(x.n))
+		case *array.Date32Builder:
+			b.Append(arrow.Date32(x.t))
+		case *array.TimestampBuilder:
+			b.Append(arrow.Timestamp(x.t))
+		default:
+			panic("ingest: no builder for " + c.name)
+		}
+	}
+	tb.n++
+}
+
+func (tb *tableBuf) record() arrow.Record {
+	cols := make([]arrow.Array, len(tb.bs))
+	for i, b := range tb.bs {
+		cols[i] = b.NewArray()
+	}
+	rec := array.NewRecord(tb.t.schema, cols, int64(tb.n))
+	for _, c := range cols {
+		c.Release()
+	}
+	tb.n = 0
+	return rec
+}

@@ -1,0 +1,64 @@
+package ingest
+
+import "time"
+
+// Report is what a load tells its caller: per file and in total, how many rows were
+// loaded and rejected, and why.
+type Report struct {
+	Files    []FileReport `json:"files"`
+	Loaded   int64        `json:"loaded"`
+	Rejected int64        `json:"rejected"`
+	Failed   int          `json:"failed"`
+}
+
+// FileReport is one file's run.
+type FileReport struct {
+	File     string `json:"file"`
+	RunID    uint64 `json:"run_id"`
+	Checksum string `json:"checksum"`
+	Profile  string `json:"profile"`
+	Table    string `json:"table"`
+	Format   string `json:"format,omitempty"`
+	Status   string `json:"status"`
+	// Read = Loaded + Rejected + Duplicates (rows of the file's main table).
+	Read            int64            `json:"read"`
+	Loaded          int64            `json:"loaded"`
+	Rejected        int64            `json:"rejected"`
+	Duplicates      int64            `json:"duplicates"`
+	RejectsByReason map[string]int64 `json:"rejects_by_reason"`
+	// Tables counts the rows written per table (snapshots and stage events too).
+	Tables        map[string]int64 `json:"tables"`
+	DateOrder     string           `json:"date_order,omitempty"`
+	SampleRejects []RejectedRow    `json:"sample_rejects,omitempty"`
+	DuplicateOf   uint64           `json:"duplicate_of,omitempty"`
+	Error         string           `json:"error,omitempty"`
+	StartedAt     time.Time        `json:"started_at"`
+	DurationMS    int64            `json:"duration_ms"`
+	Host          string           `json:"host,omitempty"`
+	PID           int              `json:"pid,omitempty"`
+}
+
+// RejectedRow is one rejected row, as stored in ingest_rejects.
+type RejectedRow struct {
+	Row     int64  `json:"row"`
+	Column  string `json:"column"`
+	Value   string `json:"value"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func (r *Report) add(fs ...FileReport) {
+	for _, f := range fs {
+		r.Files = append(r.Files, f)
+		if f.Status == StatusDuplicate {
+			continue
+		}
+		if f.Status == StatusCommitted {
+			r.Loaded += f.Loaded
+		}
+		r.Rejected += f.Rejected
+		if f.Status == StatusFailed {
+			r.Failed++
+		}
+	}
+}

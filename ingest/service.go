@@ -1,0 +1,864 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+
+	"github.com/pipelens/pipelens/schemas"
+)
+
+// Errors a caller can tell apart (the HTTP layer maps them to status codes).
+var (
+	ErrNoHeader        = errors.New("no header row")
+	ErrNoSheet         = errors.New("no such sheet")
+	ErrUnknownLayout   = errors.New("no profile recognises the columns")
+	ErrMissingColumn   = errors.New("a required column is missing")
+	ErrRejectThreshold = errors.New("too many rows rejected")
+	ErrNotFound        = errors.New("no such import run")
+	ErrTooLarge        = errors.New("upload too large")
+	ErrAbandoned       = errors.New("the loading process stopped before the run finished")
+)
+
+// Run states in ingest_runs.
+const (
+	StatusRunning   = "running"
+	StatusCommitted = "committed"
+	StatusFailed    = "failed"
+	StatusDuplicate = "duplicate"
+)
+
+// Options configure a Service.
+type Options struct {
+	// RejectThreshold is the share of rejected rows (0..1) above which a run fails as
+	// a whole (config ingest.reject_threshold, default 0.05).
+	RejectThreshold float64
+	// Mappings are mapping files for layouts no built-in profile knows (ingest.mappings).
+	Mappings []string
+	// Location is the business time zone: export times without a zone are read in it.
+	// DateTime columns are stored in UTC. Default UTC.
+	Location *time.Location
+	// Progress, if set, is called as a file loads (from one goroutine at a time).
+	Progress func(Progress)
+	// ChunkRows is the rows per Arrow record batch and per INSERT (default 65536).
+	ChunkRows int
+	// Workers map chunks in parallel (default: the number of CPUs, at least 2).
+	Workers int
+	// StaleAfter: a running run not heard from for this long is abandoned (default 10m).
+	StaleAfter time.Duration
+	// MaxUploadBytes bounds LoadReader (default 1 GiB).
+	MaxUploadBytes int64
+	// SpoolDir holds uploads while they load (default os.TempDir()).
+	SpoolDir string
+	// WatchInterval is how often Watch looks at the folder (default 2s).
+	WatchInterval time.Duration
+}
+
+// LoadOptions are per load.
+type LoadOptions struct {
+	// Source forces a profile (see Profiles) instead of detecting it from the header.
+	Source string
+	// Sheet names the XLSX sheet (default: the first).
+	Sheet string
+	// SnapshotDate is the export date of an opportunity export (default: the file's
+	// modification date, or today for uploads).
+	SnapshotDate time.Time
+	// DateOrder forces "dmy" or "mdy" for dates like 03/04/2024.
+	DateOrder string
+	// Stages maps more vendor stage names to canonical stages.
+	Stages map[string]string
+}
+
+// Progress is a load's progress.
+type Progress struct {
+	File  string
+	Bytes int64 // input bytes read (0 when the format does not tell)
+	Total int64 // file size
+	Rows  int64
+	Done  bool
+}
+
+// Service loads exports into ClickHouse. It is safe for concurrent use.
+type Service struct {
+	db       *schemas.DB
+	opts     Options
+	log      *slog.Logger
+	mappings []*profile
+	mapErr   error
+	lastID   atomic.Uint64
+	host     string
+}
+
+// active holds the run ids this process is loading, so that recovery never takes a
+// live run of this process for a crashed one.
+var active sync.Map
+
+// New returns a Service over db (migrated).
+func New(db *schemas.DB, opts Options, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.RejectThreshold == 0 {
+		opts.RejectThreshold = 0.05
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.ChunkRows <= 0 {
+		opts.ChunkRows = 65536
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = max(2, runtime.NumCPU())
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = 10 * time.Minute
+	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = 1 << 30
+	}
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = 2 * time.Second
+	}
+	s := &Service{db: db, opts: opts, log: log}
+	s.host, _ = os.Hostname()
+	for _, f := range opts.Mappings {
+		m, err := LoadMapping(f)
+		if err != nil {
+			s.mapErr = errors.Join(s.mapErr, err)
+			continue
+		}
+		s.mappings = append(s.mappings, m.profile())
+	}
+	return s
+}
+
+// CommittedRunsSQL is a subquery of the runs whose rows count: a raw row is visible
+// to metrics only when `run_id IN (CommittedRunsSQL())`.
+func CommittedRunsSQL() string {
+	return "SELECT run_id FROM ingest_runs GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed'"
+}
+
+func (s *Service) nextRunID() uint64 {
+	for {
+		last := s.lastID.Load()
+		id := uint64(time.Now().UnixNano())
+		if id <= last {
+			id = last + 1
+		}
+		if s.lastID.CompareAndSwap(last, id) {
+			return id
+		}
+	}
+}
+
+// LoadFiles loads each file in turn; the report covers all. The error is the first
+// file's error, the others are in the report.
+func (s *Service) LoadFiles(ctx context.Context, paths []string, o LoadOptions) (*Report, error) {
+	rep := &Report{}
+	var first error
+	for _, p := range paths {
+		r, err := s.LoadFile(ctx, p, o)
+		if r != nil {
+			rep.add(r.Files...)
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return rep, first
+}
+
+// LoadFile loads one export. A file whose content was already loaded and committed
+// adds nothing (status duplicate). A run that fails leaves none of its rows visible.
+func (s *Service) LoadFile(ctx context.Context, path string, o LoadOptions) (*Report, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if o.SnapshotDate.IsZero() {
+		o.SnapshotDate = st.ModTime()
+	}
+	return s.load(ctx, path, filepath.Base(path), st.Size(), o)
+}
+
+// LoadReader loads an upload named name (its extension helps pick the reader). It is
+// spooled to disk first, up to Options.MaxUploadBytes.
+func (s *Service) LoadReader(ctx context.Context, name string, r io.Reader, o LoadOptions) (*Report, error) {
+	f, err := os.CreateTemp(s.opts.SpoolDir, "pipelens-upload-*"+filepath.Ext(name))
+	if err != nil {
+		return nil, fmt.Errorf("spool upload %s: %w", name, err)
+	}
+	defer os.Remove(f.Name())
+	n, err := io.Copy(f, io.LimitReader(r, s.opts.MaxUploadBytes+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spool upload %s: %w", name, err)
+	}
+	if n > s.opts.MaxUploadBytes {
+		return nil, fmt.Errorf("upload %s: %w (limit %d bytes)", name, ErrTooLarge, s.opts.MaxUploadBytes)
+	}
+	if o.SnapshotDate.IsZero() {
+		o.SnapshotDate = time.Now()
+	}
+	return s.load(ctx, f.Name(), filepath.Base(name), n, o)
+}
+
+func fileChecksum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *Service) load(ctx context.Context, path, name string, size int64, o LoadOptions) (*Report, error) {
+	start := time.Now()
+	if err := s.Recover(ctx); err != nil {
+		s.log.Warn("recover abandoned ingest runs", "err", err)
+	}
+	fr := &FileReport{File: name, RunID: s.nextRunID(), Status: StatusRunning, StartedAt: start.UTC(), RejectsByReason: map[string]int64{},
+		Tables: map[string]int64{}, Host: s.host, PID: os.Getpid()}
+	active.Store(fr.RunID, true)
+	defer active.Delete(fr.RunID)
+	rep := &Report{}
+	finish := func(err error) (*Report, error) {
+		fr.DurationMS = time.Since(start).Milliseconds()
+		if err != nil && fr.Error == "" {
+			fr.Error = err.Error()
+		}
+		rep.add(*fr)
+		return rep, err
+	}
+	sum, err := fileChecksum(path)
+	if err != nil {
+		fr.Status = StatusFailed
+		return finish(fmt.Errorf("load %s: %w", name, err))
+	}
+	if o.Sheet != "" {
+		// Another sheet of the same workbook is other content.
+		sum += ":" + o.Sheet
+	}
+	fr.Checksum = sum
+	if s.mapErr != nil {
+		fr.Status = StatusFailed
+		return finish(s.mapErr)
+	}
+	if prev, err := s.committedChecksum(ctx, sum); err != nil {
+		fr.Status = StatusFailed
+		return finish(fmt.Errorf("load %s: look up earlier loads: %w", name, err))
+	} else if prev != nil {
+		fr.Status, fr.DuplicateOf, fr.Profile, fr.Table = StatusDuplicate, prev.RunID, prev.Profile, prev.Table
+		fr.Read = prev.Read
+		fr.DurationMS = time.Since(start).Milliseconds()
+		return finish(s.writeRun(context.WithoutCancel(ctx), fr))
+	}
+	if err := s.writeRun(ctx, fr); err != nil {
+		fr.Status = StatusFailed
+		return finish(fmt.Errorf("load %s: record run: %w", name, err))
+	}
+	written, err := s.loadRows(ctx, path, name, size, o, fr)
+	if err == nil && fr.Read > 0 && float64(fr.Rejected)/float64(fr.Read) > s.opts.RejectThreshold {
+		err = fmt.Errorf("load %s: %w: %d of %d rows (%.1f%%, threshold %.1f%%)", name, ErrRejectThreshold, fr.Rejected, fr.Read,
+			100*float64(fr.Rejected)/float64(fr.Read), 100*s.opts.RejectThreshold)
+	}
+	fr.DurationMS = time.Since(start).Milliseconds()
+	bg := context.WithoutCancel(ctx)
+	if err != nil {
+		fr.Status, fr.Error = StatusFailed, err.Error()
+		if ctx.Err() != nil {
+			fr.Error = "cancelled: " + err.Error()
+		}
+		if derr := s.discard(bg, fr.RunID, written); derr != nil {
+			s.log.Error("discard rows of failed run", "run_id", fr.RunID, "err", derr)
+		}
+		if werr := s.writeRun(bg, fr); werr != nil {
+			s.log.Error("record failed run", "run_id", fr.RunID, "err", werr)
+		}
+		return finish(err)
+	}
+	fr.Status = StatusCommitted
+	if err := s.writeRun(bg, fr); err != nil {
+		// The rows stay invisible: the run never committed. Recovery removes them.
+		fr.Status = StatusFailed
+		return finish(fmt.Errorf("load %s: commit run: %w", name, err))
+	}
+	s.log.Info("ingest run committed", "file", name, "run_id", fr.RunID, "profile", fr.Profile, "loaded", fr.Loaded, "rejected", fr.Rejected, "ms", fr.DurationMS)
+	return finish(nil)
+}
+
+// committedChecksum returns the report of a committed run of the same content.
+func (s *Service) committedChecksum(ctx context.Context, sum string) (*FileReport, error) {
+	cctx, cancel := s.db.Context(ctx, "ingest-dedup")
+	defer cancel()
+	rows, err := s.db.Conn.Query(cctx, `SELECT run_id, argMax(report, updated_ns) FROM ingest_runs
+		GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed' AND argMax(checksum, updated_ns) = ? ORDER BY run_id LIMIT 1`, sum)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint64
+		var rep string
+		if err := rows.Scan(&id, &rep); err != nil {
+			return nil, err
+		}
+		fr := &FileReport{}
+		_ = json.Unmarshal([]byte(rep), fr)
+		fr.RunID = id
+		return fr, nil
+	}
+	return nil, rows.Err()
+}
+
+// writeRun appends the run's current state to ingest_runs.
+func (s *Service) writeRun(ctx context.Context, fr *FileReport) error {
+	rep, _ := json.Marshal(fr)
+	finished := time.Unix(0, 0).UTC()
+	if fr.Status != StatusRunning {
+		finished = time.Now().UTC()
+	}
+	return s.db.InsertRows(ctx, "ingest-run", `INSERT INTO ingest_runs (run_id, file, checksum, profile, kind, status, rows_read, rows_loaded,
+		rows_rejected, error, report, started_at, finished_at, updated_ns)`,
+		[]any{fr.RunID, fr.File, fr.Checksum, fr.Profile, fr.Table, fr.Status, uint64(fr.Read), uint64(fr.Loaded), uint64(fr.Rejected),
+			fr.Error, string(rep), fr.StartedAt, finished, uint64(time.Now().UnixNano())})
+}
+
+// dataTables are the tables that carry run_id rows.
+var dataTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket}
+
+// discard deletes a run's rows (a mutation: they vanish in the background, and are
+// invisible at once because the run never commits).
+func (s *Service) discard(ctx context.Context, runID uint64, tables []*table) error {
+	if tables == nil {
+		tables = dataTables
+	}
+	var errs error
+	for _, t := range tables {
+		if err := s.db.Exec(ctx, "ingest-discard", fmt.Sprintf("ALTER TABLE %s DELETE WHERE run_id = %d", t.name, runID)); err != nil {
+			errs = errors.Join(errs, fmt.Errorf("delete rows of run %d from %s: %w", runID, t.name, err))
+		}
+	}
+	return errs
+}
+
+// Recover finds runs left running by a process that is gone (same host, dead pid)
+// or silent for longer than StaleAfter, deletes their rows and marks them failed.
+// Loads call it first; a server may call it at start-up.
+func (s *Service) Recover(ctx context.Context) error {
+	cctx, cancel := s.db.Context(ctx, "ingest-recover")
+	defer cancel()
+	rows, err := s.db.Conn.Query(cctx, `SELECT run_id, argMax(report, updated_ns), max(updated_ns) FROM ingest_runs
+		GROUP BY run_id HAVING argMax(status, updated_ns) = 'running'`)
+	if err != nil {
+		return err
+	}
+	type stale struct {
+		fr FileReport
+	}
+	var found []stale
+	for rows.Next() {
+		var id, upd uint64
+		var rep string
+		if err := rows.Scan(&id, &rep, &upd); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, live := active.Load(id); live {
+			continue
+		}
+		var fr FileReport
+		_ = json.Unmarshal([]byte(rep), &fr)
+		fr.RunID = id
+		gone := fr.Host == s.host && (fr.PID == os.Getpid() || !processAlive(fr.PID))
+		silent := time.Since(time.Unix(0, int64(upd))) > s.opts.StaleAfter
+		if gone || silent {
+			found = append(found, stale{fr})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var errs error
+	for _, st := range found {
+		fr := st.fr
+		s.log.Warn("cleaning up abandoned ingest run", "run_id", fr.RunID, "file", fr.File)
+		if err := s.discard(ctx, fr.RunID, nil); err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		fr.Status, fr.Error = StatusFailed, ErrAbandoned.Error()
+		errs = errors.Join(errs, s.writeRun(ctx, &fr))
+	}
+	return errs
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Run returns the report of run id (GET /api/v1/imports/{id}).
+func (s *Service) Run(ctx context.Context, id uint64) (*Report, error) {
+	cctx, cancel := s.db.Context(ctx, "ingest-report")
+	defer cancel()
+	rows, err := s.db.Conn.Query(cctx, `SELECT argMax(report, updated_ns), argMax(status, updated_ns) FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	}
+	var rep, status string
+	if err := rows.Scan(&rep, &status); err != nil {
+		return nil, err
+	}
+	var fr FileReport
+	if err := json.Unmarshal([]byte(rep), &fr); err != nil {
+		return nil, fmt.Errorf("run %d: read report: %w", id, err)
+	}
+	fr.RunID, fr.Status = id, status
+	r := &Report{}
+	r.add(fr)
+	return r, nil
+}
+
+// detect picks the profile for a header: the forced one, or the best score.
+func (s *Service) detect(hdr *header, source string) (*profile, error) {
+	all := append(append([]*profile{}, s.mappings...), builtinProfiles()...)
+	if source != "" {
+		var cands []*profile
+		for _, p := range all {
+			if p.name == source || strings.TrimPrefix(p.name, "mapping:") == source || strings.HasPrefix(p.name, source+"-") || strings.HasPrefix(p.name, source+":") {
+				cands = append(cands, p)
+			}
+		}
+		if len(cands) == 0 {
+			return nil, fmt.Errorf("source %q: %w (known: %s)", source, ErrUnknownLayout, strings.Join(Profiles(), ", "))
+		}
+		if len(cands) == 1 {
+			return cands[0], nil
+		}
+		all = cands
+	}
+	var best *profile
+	bestScore := 0
+	for _, p := range all {
+		if sc := p.detect(hdr); sc > bestScore {
+			best, bestScore = p, sc
+		}
+	}
+	if best == nil {
+		if source != "" {
+			return all[0], nil
+		}
+		return nil, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", strings.Join(hdr.raw, ", "), ErrUnknownLayout)
+	}
+	return best, nil
+}
+
+type insertJob struct {
+	t   *table
+	rec arrow.Record
+}
+
+// loadRows reads, maps and inserts the file's rows under fr.RunID. It returns the
+// tables it may have written to.
+func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o LoadOptions, fr *FileReport) ([]*table, error) {
+	src, err := openSource(path, name, o.Sheet, s.opts.ChunkRows)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	defer src.close()
+	fr.Format = src.format()
+	hdr := newHeader(src.header(), name)
+	prof, err := s.detect(hdr, o.Source)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
+	fr.Profile, fr.Table = prof.name, prof.table.name
+	if k := p.missingKey(); k != "" {
+		return nil, fmt.Errorf("load %s as %s: %w: nothing fills %s", name, prof.name, ErrMissingColumn, k)
+	}
+	snap := o.SnapshotDate.In(s.opts.Location)
+	sd := time.Date(snap.Year(), snap.Month(), snap.Day(), 0, 0, 0, 0, time.UTC)
+	p.snapDays = sd.Unix() / 86400
+	p.snapTime = time.Date(snap.Year(), snap.Month(), snap.Day(), 0, 0, 0, 0, s.opts.Location).Unix()
+	if prof.snapshot {
+		if p.prev, err = s.previousStages(ctx, sd); err != nil {
+			return nil, fmt.Errorf("load %s: read previous snapshot: %w", name, err)
+		}
+	}
+	// The state so far, while running, so a crash leaves enough to clean up.
+	if err := s.writeRun(ctx, fr); err != nil {
+		return nil, err
+	}
+	first, err := src.next()
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	forced := orderUnknown
+	switch strings.ToLower(o.DateOrder) {
+	case "dmy", "d/m/y":
+		forced = orderDMY
+	case "mdy", "m/d/y":
+		forced = orderMDY
+	}
+	if first != nil {
+		p.decideOrder(first, forced)
+	} else {
+		p.order = orderMDY
+	}
+	fr.DateOrder = p.order.String()
+	written := append(p.writes, tReps)
+	err = s.pipeline(ctx, src, first, p, fr, size)
+	fr.Duplicates = p.dups
+	return written, err
+}
+
+// pipeline runs reader → mappers → inserters until the file ends or one fails.
+func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *plan, fr *FileReport, size int64) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	raws := make(chan *rawChunk, 1)
+	jobs := make(chan insertJob, 2)
+	var mu sync.Mutex
+	var rejects []reject
+	fail := func(err error) { cancel(err) }
+	var stats struct {
+		sync.Mutex
+		read, loaded, rejected int64
+		tables                 map[string]int64
+	}
+	stats.tables = map[string]int64{}
+	loadedAt := time.Now().Unix()
+
+	// Heartbeat: a long run keeps saying it is alive.
+	hb := time.NewTicker(max(s.opts.StaleAfter/4, time.Second))
+	defer hb.Stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hb.C:
+				stats.Lock()
+				fr.Read, fr.Loaded, fr.Rejected = stats.read, stats.loaded, stats.rejected
+				stats.Unlock()
+				_ = s.writeRun(ctx, fr)
+			}
+		}
+	}()
+
+	var rg sync.WaitGroup
+	rg.Add(1)
+	go func() {
+		defer rg.Done()
+		defer close(raws)
+		ch := first
+		var rows int64
+		for ch != nil {
+			rows += int64(ch.read)
+			select {
+			case raws <- ch:
+			case <-ctx.Done():
+				ch.rec.Release()
+				return
+			}
+			if s.opts.Progress != nil {
+				s.opts.Progress(Progress{File: fr.File, Rows: rows, Total: size, Bytes: min(size, bytesHint(src, rows, size))})
+			}
+			next, err := src.next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				fail(fmt.Errorf("read %s: %w", fr.File, err))
+				return
+			}
+			ch = next
+		}
+	}()
+
+	var mg sync.WaitGroup
+	for w := 0; w < s.opts.Workers; w++ {
+		mg.Add(1)
+		go func() {
+			defer mg.Done()
+			m := &mapped{v: make([]val, len(p.t.cols))}
+			for ch := range raws {
+				if ctx.Err() != nil {
+					ch.rec.Release()
+					continue
+				}
+				bufs := map[*table]*tableBuf{}
+				buf := func(t *table) *tableBuf {
+					b := bufs[t]
+					if b == nil {
+						b = newTableBuf(t)
+						bufs[t] = b
+					}
+					return b
+				}
+				var rej []reject
+				rej = append(rej, ch.rejects...)
+				cols := stringCols(ch.rec)
+				var dups int64
+				for i := 0; i < int(ch.rec.NumRows()); i++ {
+					m.raw = rawRow{cols: cols, i: i}
+					m.row = ch.rows[i]
+					if r := p.mapRow(m); r != nil {
+						rej = append(rej, *r)
+						continue
+					}
+					if p.duplicate(m) {
+						dups++
+						continue
+					}
+					buf(p.t).append(m.v)
+					for _, pr := range m.stub {
+						buf(pr.t).append(pr.v)
+					}
+				}
+				ch.rec.Release()
+				stats.Lock()
+				stats.read += int64(ch.read)
+				stats.rejected += int64(len(rej))
+				if b := bufs[p.t]; b != nil {
+					stats.loaded += int64(b.n)
+				}
+				for t, b := range bufs {
+					stats.tables[t.name] += int64(b.n)
+				}
+				stats.Unlock()
+				if len(rej) > 0 {
+					mu.Lock()
+					rejects = append(rejects, rej...)
+					var flush []reject
+					if len(rejects) >= 10000 {
+						flush, rejects = rejects, nil
+					}
+					mu.Unlock()
+					if flush != nil {
+						if err := s.insertRejects(ctx, fr.RunID, flush); err != nil {
+							fail(err)
+						}
+					}
+				}
+				for t, b := range bufs {
+					select {
+					case jobs <- insertJob{t, b.record()}:
+					case <-ctx.Done():
+					}
+				}
+			}
+		}()
+	}
+	var ig sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		ig.Add(1)
+		go func() {
+			defer ig.Done()
+			for j := range jobs {
+				if ctx.Err() == nil {
+					if err := s.insert(ctx, j.t, j.rec, fr.RunID, loadedAt); err != nil {
+						fail(fmt.Errorf("insert into %s: %w", j.t.name, err))
+					}
+				}
+				j.rec.Release()
+			}
+		}()
+	}
+	rg.Wait()
+	mg.Wait()
+	close(jobs)
+	ig.Wait()
+	stats.Lock()
+	fr.Read, fr.Loaded, fr.Rejected, fr.Tables = stats.read, stats.loaded, stats.rejected, stats.tables
+	stats.Unlock()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	// Rejects are recorded whatever happens next: they say why a run failed.
+	sort.Slice(rejects, func(i, j int) bool { return rejects[i].row < rejects[j].row })
+	for _, r := range rejects {
+		fr.RejectsByReason[r.reason]++
+		if len(fr.SampleRejects) < 20 {
+			fr.SampleRejects = append(fr.SampleRejects, RejectedRow{Row: r.row, Column: r.column, Value: r.raw, Reason: r.reason, Message: r.message})
+		}
+	}
+	if err := s.insertRejects(context.WithoutCancel(ctx), fr.RunID, rejects); err != nil {
+		return err
+	}
+	if s.opts.Progress != nil {
+		s.opts.Progress(Progress{File: fr.File, Rows: fr.Read, Total: size, Bytes: size, Done: true})
+	}
+	return nil
+}
+
+func bytesHint(src source, rows, size int64) int64 {
+	if c, ok := src.(*closingSource); ok {
+		if cs, ok := c.source.(*csvSource); ok {
+			return cs.bytes()
+		}
+	}
+	return 0
+}
+
+func (s *Service) insertRejects(ctx context.Context, runID uint64, rej []reject) error {
+	if len(rej) == 0 {
+		return nil
+	}
+	ctx, cancel := s.db.ContextTimeout(ctx, "ingest-rejects", 10*time.Minute)
+	defer cancel()
+	b, err := s.db.Conn.PrepareBatch(ctx, "INSERT INTO ingest_rejects (run_id, file, row, column, raw_value, reason, message, loaded_at)")
+	if err != nil {
+		return fmt.Errorf("record rejects: %w", err)
+	}
+	defer b.Close()
+	now := time.Now().UTC()
+	for _, r := range rej {
+		if err := b.Append(runID, r.file, uint64(r.row), r.column, r.raw, r.reason, r.message, now); err != nil {
+			return fmt.Errorf("record rejects: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record rejects: %w", err)
+	}
+	return nil
+}
+
+// insert sends one typed record to its table as a native columnar block.
+func (s *Service) insert(ctx context.Context, t *table, rec arrow.Record, runID uint64, loadedAt int64) error {
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(t.cols)+2)
+	for _, c := range t.cols {
+		names = append(names, c.name)
+	}
+	names = append(names, "run_id", "loaded_at")
+	ctx, cancel := s.db.ContextTimeout(ctx, "ingest-insert-"+t.name, 30*time.Minute)
+	defer cancel()
+	b, err := s.db.Conn.PrepareBatch(ctx, "INSERT INTO "+t.name+" ("+strings.Join(names, ", ")+")")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	for i := range t.cols {
+		if err := b.Column(i).Append(columnSlice(rec.Column(i))); err != nil {
+			return fmt.Errorf("column %s: %w", t.cols[i].name, err)
+		}
+	}
+	ids := make([]uint64, n)
+	at := make([]int64, n)
+	for i := range ids {
+		ids[i], at[i] = runID, loadedAt
+	}
+	if err := b.Column(len(t.cols)).Append(ids); err != nil {
+		return err
+	}
+	if err := b.Column(len(t.cols) + 1).Append(at); err != nil {
+		return err
+	}
+	return b.Send()
+}
+
+// columnSlice turns an Arrow column into the Go slice clickhouse-go appends.
+func columnSlice(a arrow.Array) any {
+	n := a.Len()
+	switch c := a.(type) {
+	case *array.String:
+		out := make([]string, n)
+		for i := range out {
+			out[i] = c.Value(i)
+		}
+		return out
+	case *array.Float64:
+		return c.Float64Values()
+	case *array.Float32:
+		return c.Float32Values()
+	case *array.Uint8:
+		return c.Uint8Values()
+	case *array.Uint16:
+		return c.Uint16Values()
+	case *array.Uint32:
+		return c.Uint32Values()
+	case *array.Uint64:
+		return c.Uint64Values()
+	case *array.Date32:
+		out := make([]time.Time, n)
+		for i, d := range c.Date32Values() {
+			out[i] = time.Unix(int64(d)*86400, 0).UTC()
+		}
+		return out
+	case *array.Timestamp:
+		out := make([]int64, n)
+		for i, v := range c.TimestampValues() {
+			out[i] = int64(v)
+		}
+		return out
+	}
+	panic("ingest: no slice for " + a.DataType().String())
+}
+
+// previousStages reads each opportunity's stage in its latest committed snapshot
+// before date.
+func (s *Service) previousStages(ctx context.Context, date time.Time) (map[string]string, error) {
+	cctx, cancel := s.db.ContextTimeout(ctx, "ingest-prev-snapshot", 10*time.Minute)
+	defer cancel()
+	rows, err := s.db.Conn.Query(cctx, `SELECT opportunity_id, argMax(stage, (snapshot_date, run_id)) FROM opportunity_snapshots
+		WHERE snapshot_date < toDate(?) AND run_id IN (`+CommittedRunsSQL()+`) GROUP BY opportunity_id`, date.Format(time.DateOnly))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, err
+		}
+		out[id] = st
+	}
+	if len(out) == 0 {
+		return nil, rows.Err()
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,671 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/xuri/excelize/v2"
+)
+
+// rawChunk is a batch of input rows as text: an Arrow record with one utf8 column per
+// header field (the raw schema), the row number of each row for reject reports, and
+// the rows the reader itself could not use.
+type rawChunk struct {
+	rec     arrow.Record
+	rows    []int64
+	rejects []reject
+	read    int // rows read into this chunk, rejects included
+}
+
+// source yields a file's rows in chunks. header is known once the source is open.
+type source interface {
+	header() []string
+	next() (*rawChunk, error) // io.EOF at the end
+	close()
+	format() string
+}
+
+// chunkBuilder collects text rows into a rawChunk.
+type chunkBuilder struct {
+	schema *arrow.Schema
+	bs     []*array.StringBuilder
+	rows   []int64
+	rej    []reject
+	read   int
+	width  int
+	file   string
+}
+
+func newChunkBuilder(header []string, file string) *chunkBuilder {
+	fields := make([]arrow.Field, len(header))
+	seen := map[string]int{}
+	for i, h := range header {
+		name := h
+		if n := seen[h]; n > 0 {
+			name = fmt.Sprintf("%s_%d", h, n+1)
+		}
+		seen[h]++
+		fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String}
+	}
+	cb := &chunkBuilder{schema: arrow.NewSchema(fields, nil), width: len(header), file: file}
+	cb.bs = make([]*array.StringBuilder, len(header))
+	for i := range cb.bs {
+		cb.bs[i] = array.NewStringBuilder(memory.DefaultAllocator)
+	}
+	return cb
+}
+
+// add appends one row. Short rows are padded with blanks (exports drop trailing
+// empty cells); a row with extra non-empty cells is rejected, since its values cannot
+// be lined up with the header.
+func (cb *chunkBuilder) add(row int64, rec []string) {
+	cb.read++
+	if len(rec) > cb.width {
+		for _, v := range rec[cb.width:] {
+			if strings.TrimSpace(v) != "" {
+				cb.rej = append(cb.rej, reject{file: cb.file, row: row, column: "", raw: truncate(strings.Join(rec, ","), 500),
+					reason: "bad_row", message: fmt.Sprintf("%d fields, the header has %d", len(rec), cb.width)})
+				return
+			}
+		}
+		rec = rec[:cb.width]
+	}
+	for i, b := range cb.bs {
+		if i < len(rec) {
+			b.Append(rec[i])
+		} else {
+			b.Append("")
+		}
+	}
+	cb.rows = append(cb.rows, row)
+}
+
+func (cb *chunkBuilder) len() int { return len(cb.rows) }
+
+func (cb *chunkBuilder) flush() *rawChunk {
+	cols := make([]arrow.Array, len(cb.bs))
+	for i, b := range cb.bs {
+		cols[i] = b.NewArray()
+	}
+	ch := &rawChunk{rec: array.NewRecord(cb.schema, cols, int64(len(cb.rows))), rows: cb.rows, rejects: cb.rej, read: cb.read}
+	for _, c := range cols {
+		c.Release()
+	}
+	cb.rows, cb.rej, cb.read = nil, nil, 0
+	return ch
+}
+
+// ---- CSV / TSV ----
+
+type csvSource struct {
+	r       *csvReader
+	hdr     []string
+	cb      *chunkBuilder
+	chunk   int
+	enc     string
+	comma   byte
+	done    bool
+	counter *countingReader
+}
+
+// countingReader counts the bytes read, for progress.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (s *csvSource) bytes() int64 {
+	if s.counter == nil {
+		return 0
+	}
+	return s.counter.n.Load()
+}
+
+func openCSV(r io.Reader, name string, chunk int) (*csvSource, error) {
+	dr, enc, err := decodeReader(r)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(dr, 1<<20)
+	sample, err := br.Peek(64 << 10)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	comma, quote := sniffCSV(sample)
+	if strings.HasSuffix(strings.ToLower(name), ".tsv") && bytes.IndexByte(sample, '\t') >= 0 {
+		comma = '\t'
+	}
+	cr := newCSVReader(br, comma, quote)
+	var hdr []string
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil, fmt.Errorf("read %s: %w", name, ErrNoHeader)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s header: %w", name, err)
+		}
+		// Some exports put a title line above the header ("Report: Pipeline"); the
+		// header is the first line with more than one non-empty field.
+		nonEmpty := 0
+		for _, f := range rec {
+			if strings.TrimSpace(f) != "" {
+				nonEmpty++
+			}
+		}
+		if nonEmpty > 1 || len(rec) == 1 && nonEmpty == 1 {
+			hdr = trimHeader(rec)
+			break
+		}
+	}
+	return &csvSource{r: cr, hdr: hdr, cb: newChunkBuilder(hdr, name), chunk: chunk, enc: enc, comma: comma}, nil
+}
+
+func trimHeader(rec []string) []string {
+	h := make([]string, len(rec))
+	for i, f := range rec {
+		h[i] = strings.TrimSpace(strings.TrimPrefix(f, "\ufeff"))
+	}
+	// Trailing unnamed columns are spreadsheet leftovers.
+	for len(h) > 1 && h[len(h)-1] == "" {
+		h = h[:len(h)-1]
+	}
+	return h
+}
+
+func (s *csvSource) header() []string { return s.hdr }
+func (s *csvSource) close()           {}
+func (s *csvSource) format() string {
+	d := "csv"
+	switch s.comma {
+	case '\t':
+		d = "tsv"
+	case ';':
+		d = "csv;"
+	case '|':
+		d = "csv|"
+	}
+	return d + "/" + s.enc
+}
+
+func (s *csvSource) next() (*rawChunk, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	for s.cb.len() < s.chunk {
+		rec, err := s.r.Read()
+		if err == io.EOF {
+			s.done = true
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s.r.unterminated {
+			s.cb.read++
+			s.cb.rej = append(s.cb.rej, reject{file: s.cb.file, row: s.r.start, raw: truncate(strings.Join(rec, string(s.comma)), 500),
+				reason: "bad_row", message: "a quoted field is not closed before the end of the file"})
+			continue
+		}
+		s.cb.add(s.r.start, rec)
+	}
+	if s.cb.read == 0 {
+		return nil, io.EOF
+	}
+	return s.cb.flush(), nil
+}
+
+// ---- XLSX ----
+
+type xlsxSource struct {
+	f     *excelize.File
+	rows  *excelize.Rows
+	hdr   []string
+	cb    *chunkBuilder
+	chunk int
+	n     int64
+	sheet string
+}
+
+func openXLSX(r io.Reader, name, sheet string, chunk int) (*xlsxSource, error) {
+	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true})
+	if err != nil {
+		return nil, fmt.Errorf("open workbook %s: %w", name, err)
+	}
+	if sheet == "" {
+		sheets := f.GetSheetList()
+		if len(sheets) == 0 {
+			f.Close()
+			return nil, fmt.Errorf("open workbook %s: %w", name, ErrNoHeader)
+		}
+		sheet = sheets[0]
+	} else if idx, err := f.GetSheetIndex(sheet); err != nil || idx < 0 {
+		f.Close()
+		return nil, fmt.Errorf("open workbook %s: sheet %q: %w (sheets: %s)", name, sheet, ErrNoSheet, strings.Join(f.GetSheetList(), ", "))
+	}
+	rows, err := f.Rows(sheet)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read sheet %q of %s: %w", sheet, name, err)
+	}
+	s := &xlsxSource{f: f, rows: rows, chunk: chunk, sheet: sheet}
+	for rows.Next() {
+		s.n++
+		rec, err := rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		nonEmpty := 0
+		for _, c := range rec {
+			if strings.TrimSpace(c) != "" {
+				nonEmpty++
+			}
+		}
+		if nonEmpty > 1 {
+			s.hdr = trimHeader(rec)
+			break
+		}
+	}
+	if s.hdr == nil {
+		s.close()
+		return nil, fmt.Errorf("read sheet %q of %s: %w", sheet, name, ErrNoHeader)
+	}
+	s.cb = newChunkBuilder(s.hdr, name)
+	return s, nil
+}
+
+func (s *xlsxSource) header() []string { return s.hdr }
+func (s *xlsxSource) format() string   { return "xlsx/" + s.sheet }
+func (s *xlsxSource) close() {
+	if s.rows != nil {
+		s.rows.Close()
+	}
+	s.f.Close()
+}
+
+func (s *xlsxSource) next() (*rawChunk, error) {
+	for s.cb.len() < s.chunk && s.rows.Next() {
+		s.n++
+		rec, err := s.rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, err
+		}
+		empty := true
+		for _, c := range rec {
+			if strings.TrimSpace(c) != "" {
+				empty = false
+				break
+			}
+		}
+		if empty {
+			continue
+		}
+		s.cb.add(s.n, rec)
+	}
+	if err := s.rows.Error(); err != nil {
+		return nil, err
+	}
+	if s.cb.read == 0 {
+		return nil, io.EOF
+	}
+	return s.cb.flush(), nil
+}
+
+// ---- JSON and JSON Lines ----
+
+type jsonSource struct {
+	dec     *json.Decoder
+	array   bool
+	hdr     []string
+	idx     map[string]int
+	pending [][]kv
+	cb      *chunkBuilder
+	chunk   int
+	n       int64
+	done    bool
+	lines   bool
+}
+
+type kv struct{ k, v string }
+
+func openJSON(r io.Reader, name string, chunk int) (*jsonSource, error) {
+	dr, _, err := decodeReader(r)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(dr, 1<<20)
+	var first byte
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, ErrNoHeader)
+		}
+		if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+			first = c
+			_ = br.UnreadByte()
+			break
+		}
+	}
+	s := &jsonSource{dec: json.NewDecoder(br), chunk: chunk, idx: map[string]int{}}
+	s.dec.UseNumber()
+	if first == '[' {
+		s.array = true
+		if _, err := s.dec.Token(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+	} else {
+		s.lines = true
+	}
+	// The header is every key of the first thousand objects, in order of appearance.
+	for len(s.pending) < 1000 {
+		obj, err := s.object()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		for _, p := range obj {
+			if _, ok := s.idx[p.k]; !ok {
+				s.idx[p.k] = len(s.hdr)
+				s.hdr = append(s.hdr, p.k)
+			}
+		}
+		s.pending = append(s.pending, obj)
+	}
+	if len(s.hdr) == 0 {
+		return nil, fmt.Errorf("read %s: %w", name, ErrNoHeader)
+	}
+	s.cb = newChunkBuilder(s.hdr, name)
+	return s, nil
+}
+
+// object reads the next JSON object as ordered key/value text pairs.
+func (s *jsonSource) object() ([]kv, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	if s.array && !s.dec.More() {
+		s.done = true
+		return nil, io.EOF
+	}
+	t, err := s.dec.Token()
+	if err == io.EOF {
+		s.done = true
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := t.(json.Delim); !ok || d != '{' {
+		return nil, fmt.Errorf("want an object per row, found %v", t)
+	}
+	var out []kv
+	for s.dec.More() {
+		kt, err := s.dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := kt.(string)
+		var raw json.RawMessage
+		if err := s.dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		out = append(out, kv{k, jsonText(raw)})
+	}
+	if _, err := s.dec.Token(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func jsonText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return ""
+	case raw[0] == '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	return string(raw)
+}
+
+func (s *jsonSource) header() []string { return s.hdr }
+func (s *jsonSource) close()           {}
+func (s *jsonSource) format() string {
+	if s.lines {
+		return "jsonl"
+	}
+	return "json"
+}
+
+func (s *jsonSource) next() (*rawChunk, error) {
+	rec := make([]string, len(s.hdr))
+	for s.cb.len() < s.chunk {
+		var obj []kv
+		if len(s.pending) > 0 {
+			obj, s.pending = s.pending[0], s.pending[1:]
+		} else {
+			var err error
+			obj, err = s.object()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", s.n+1, err)
+			}
+		}
+		s.n++
+		clear(rec)
+		for _, p := range obj {
+			if i, ok := s.idx[p.k]; ok {
+				rec[i] = p.v
+			}
+		}
+		s.cb.add(s.n, rec)
+	}
+	if s.cb.read == 0 {
+		return nil, io.EOF
+	}
+	return s.cb.flush(), nil
+}
+
+// ---- Parquet ----
+
+type parquetSource struct {
+	f   *os.File
+	pf  *file.Reader
+	rr  pqarrow.RecordReader
+	hdr []string
+	n   int64
+}
+
+func openParquet(path string, chunk int) (*parquetSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open parquet %s: %w", filepath.Base(path), err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(chunk)}, memory.DefaultAllocator)
+	if err != nil {
+		pf.Close()
+		return nil, fmt.Errorf("open parquet %s: %w", filepath.Base(path), err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		pf.Close()
+		return nil, fmt.Errorf("open parquet %s: %w", filepath.Base(path), err)
+	}
+	s := &parquetSource{f: f, pf: pf, rr: rr}
+	for _, fl := range rr.Schema().Fields() {
+		s.hdr = append(s.hdr, fl.Name)
+	}
+	return s, nil
+}
+
+func (s *parquetSource) header() []string { return s.hdr }
+func (s *parquetSource) format() string   { return "parquet" }
+func (s *parquetSource) close() {
+	s.rr.Release()
+	s.pf.Close()
+}
+
+// next turns a typed Parquet batch into text columns, so that the same profiles and
+// value parsers apply: timestamps become RFC 3339 in UTC, dates YYYY-MM-DD.
+func (s *parquetSource) next() (*rawChunk, error) {
+	if !s.rr.Next() {
+		if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	rec := s.rr.Record()
+	n := int(rec.NumRows())
+	fields := make([]arrow.Field, len(s.hdr))
+	cols := make([]arrow.Array, len(s.hdr))
+	for j := range s.hdr {
+		fields[j] = arrow.Field{Name: s.hdr[j], Type: arrow.BinaryTypes.String}
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		col := rec.Column(j)
+		for i := 0; i < n; i++ {
+			if col.IsNull(i) {
+				b.Append("")
+				continue
+			}
+			b.Append(arrowText(col, i))
+		}
+		cols[j] = b.NewArray()
+	}
+	rows := make([]int64, n)
+	for i := range rows {
+		s.n++
+		rows[i] = s.n
+	}
+	out := &rawChunk{rec: array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(n)), rows: rows, read: n}
+	for _, c := range cols {
+		c.Release()
+	}
+	return out, nil
+}
+
+func arrowText(col arrow.Array, i int) string {
+	switch a := col.(type) {
+	case *array.String:
+		return a.Value(i)
+	case *array.LargeString:
+		return a.Value(i)
+	case *array.Timestamp:
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		return a.Value(i).ToTime(unit).UTC().Format(time.RFC3339Nano)
+	case *array.Date32:
+		return a.Value(i).ToTime().Format(time.DateOnly)
+	case *array.Date64:
+		return a.Value(i).ToTime().Format(time.DateOnly)
+	case *array.Float64:
+		return strconv.FormatFloat(a.Value(i), 'f', -1, 64)
+	case *array.Float32:
+		return strconv.FormatFloat(float64(a.Value(i)), 'f', -1, 32)
+	case *array.Boolean:
+		return strconv.FormatBool(a.Value(i))
+	}
+	return col.ValueStr(i)
+}
+
+// openSource opens path (or the spooled upload at path, named name) with the reader
+// its content calls for.
+func openSource(path, name, sheet string, chunk int) (source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	switch {
+	case bytes.HasPrefix(head, []byte("PAR1")) || ext == ".parquet":
+		f.Close()
+		return openParquet(path, chunk)
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || ext == ".xlsx" || ext == ".xlsm":
+		defer f.Close()
+		return openXLSX(f, name, sheet, chunk)
+	}
+	var src source
+	if ext == ".json" || ext == ".jsonl" || ext == ".ndjson" || looksJSON(f) {
+		src, err = openJSON(f, name, chunk)
+	} else {
+		cr := &countingReader{r: f}
+		var cs *csvSource
+		cs, err = openCSV(cr, name, chunk)
+		if err == nil {
+			cs.counter = cr
+			src = cs
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &closingSource{source: src, f: f}, nil
+}
+
+type closingSource struct {
+	source
+	f *os.File
+}
+
+func (c *closingSource) close() { c.source.close(); c.f.Close() }
+
+func looksJSON(f *os.File) bool {
+	defer f.Seek(0, io.SeekStart)
+	b := make([]byte, 512)
+	n, _ := f.Read(b)
+	t := bytes.TrimLeft(bytes.TrimPrefix(b[:n], []byte{0xEF, 0xBB, 0xBF}), " \r\n\t")
+	return len(t) > 1 && (t[0] == '[' && bytes.IndexByte(t, '{') > 0 || t[0] == '{' && t[1] == '"' || t[0] == '{' && (t[1] == ' ' || t[1] == '\n'))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,166 @@
+package query
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// DealQuery says which deals to list and how.
+type DealQuery struct {
+	// Basis picks the date the range applies to: "created" (the cohort, as the
+	// funnel counts), "closed" (as win rate and cycle time count) or "open"
+	// (open deals expected to close in the range, as coverage counts).
+	Basis string
+	// Stage: with Reached, deals whose furthest stage is at least Stage (the
+	// funnel's reached); otherwise deals currently in Stage.
+	Stage   string
+	Reached bool
+	// Status: open, won, lost, closed or "" for all.
+	Status string
+	// Sort: amount, -amount, created, -created, close, -close (default -amount).
+	Sort     string
+	Page     int // 1-based
+	PageSize int // default 50, at most 500
+}
+
+// Deal is one opportunity.
+type Deal struct {
+	OpportunityID string  `json:"opportunity_id"`
+	Name          string  `json:"name"`
+	AccountID     string  `json:"account_id"`
+	AccountName   string  `json:"account_name"`
+	OwnerID       string  `json:"owner_id"`
+	OwnerName     string  `json:"owner_name"`
+	Team          string  `json:"team"`
+	Territory     string  `json:"territory"`
+	Segment       string  `json:"segment"`
+	Product       string  `json:"product"`
+	Source        string  `json:"source"`
+	Stage         string  `json:"stage"`
+	Furthest      string  `json:"furthest_stage"`
+	Amount        float64 `json:"amount"`
+	Created       string  `json:"created"`
+	CloseDate     string  `json:"close_date"`
+	Status        string  `json:"status"`
+}
+
+// Deals is one page of deals.
+type Deals struct {
+	Total    int64  `json:"total"`
+	Page     int    `json:"page"`
+	PageSize int    `json:"page_size"`
+	Deals    []Deal `json:"deals"`
+}
+
+var dealSorts = map[string]string{
+	"amount": "amount ASC", "-amount": "amount DESC", "created": "created_at ASC", "-created": "created_at DESC",
+	"close": "close_date ASC", "-close": "close_date DESC",
+}
+
+// Deals lists the deals behind a number, paged.
+func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (Deals, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return Deals{}, err
+	}
+	if dq.PageSize == 0 {
+		dq.PageSize = 50
+	}
+	if dq.PageSize < 1 || dq.PageSize > 500 {
+		return Deals{}, badParam("page_size", "%d: want 1..500", dq.PageSize)
+	}
+	if dq.Page == 0 {
+		dq.Page = 1
+	}
+	if dq.Page < 1 || dq.Page > 100000 {
+		return Deals{}, badParam("page", "%d: want 1 or more", dq.Page)
+	}
+	if dq.Sort == "" {
+		dq.Sort = "-amount"
+	}
+	order, ok := dealSorts[dq.Sort]
+	if !ok {
+		return Deals{}, badParam("sort", "%q: want amount, -amount, created, -created, close or -close", dq.Sort)
+	}
+	var c cond
+	switch dq.Basis {
+	case "created", "":
+		dateRange(&c, "created_date", f)
+	case "closed":
+		c.add("closed = 1")
+		dateRange(&c, "close_date", f)
+	case "open":
+		c.add("closed = 0")
+		dateRange(&c, "close_date", f)
+	default:
+		return Deals{}, badParam("basis", "%q: want created, closed or open", dq.Basis)
+	}
+	dims(&c, f, "")
+	switch dq.Status {
+	case "":
+	case "open":
+		c.add("closed = 0")
+	case "won":
+		c.add("won = 1")
+	case "lost":
+		c.add("lost = 1")
+	case "closed":
+		c.add("closed = 1")
+	default:
+		return Deals{}, badParam("status", "%q: want open, won, lost or closed", dq.Status)
+	}
+	if dq.Stage != "" {
+		rank := 0
+		for i, st := range s.stages {
+			if st == dq.Stage {
+				rank = i + 1
+			}
+		}
+		switch {
+		case dq.Reached && rank > 0:
+			c.add("furthest >= ?", uint8(rank))
+		case dq.Reached:
+			return Deals{}, badParam("stage", "%q is not an open stage (%s)", dq.Stage, strings.Join(s.stages, ", "))
+		default:
+			c.add("stage = ?", dq.Stage)
+		}
+	}
+	out := Deals{Page: dq.Page, PageSize: dq.PageSize, Deals: []Deal{}}
+	err = s.query(ctx, "deals-count", "SELECT count() FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+		var n uint64
+		err := r.Scan(&n)
+		out.Total = int64(n)
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	q := "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won FROM opp_facts" +
+		c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+	args := append(append([]any{}, c.args...), (dq.Page-1)*dq.PageSize, dq.PageSize)
+	err = s.query(ctx, "deals", q, args, func(r driverRows) error {
+		var d Deal
+		var fur, closed, won uint8
+		var cd, cl time.Time
+		if err := r.Scan(&d.OpportunityID, &d.Name, &d.AccountID, &d.AccountName, &d.OwnerID, &d.OwnerName, &d.Team, &d.Territory, &d.Segment,
+			&d.Product, &d.Source, &d.Stage, &fur, &d.Amount, &cd, &cl, &closed, &won); err != nil {
+			return err
+		}
+		d.Created, d.CloseDate = cd.Format(time.DateOnly), cl.Format(time.DateOnly)
+		switch {
+		case won == 1:
+			d.Status, d.Furthest = "won", "won"
+		case closed == 1:
+			d.Status = "lost"
+		default:
+			d.Status = "open"
+		}
+		if d.Furthest == "" && fur >= 1 && int(fur) <= len(s.stages) {
+			d.Furthest = s.stages[fur-1]
+		}
+		out.Deals = append(out.Deals, d)
+		return nil
+	})
+	return out, err
+}

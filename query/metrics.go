@@ -1,0 +1,399 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// StageCount is one open stage of a funnel.
+type StageCount struct {
+	Stage   string `json:"stage"`
+	Rank    int    `json:"rank"`
+	Reached int64  `json:"reached"`
+	// Conversion is reached(next stage)/reached(this stage); for the last open
+	// stage the next step is won. 0 when nothing reached this stage.
+	Conversion float64 `json:"conversion"`
+}
+
+// Funnel is the funnel of one cohort: the opportunities created in [from, to).
+type Funnel struct {
+	From   string       `json:"from"`
+	To     string       `json:"to"`
+	Cohort int64        `json:"cohort"`
+	Stages []StageCount `json:"stages"`
+	Won    int64        `json:"won"`
+	Lost   int64        `json:"lost"`
+	Open   int64        `json:"open"`
+	// WonAmount and Amount are the won and total amounts of the cohort.
+	WonAmount float64 `json:"won_amount"`
+	Amount    float64 `json:"amount"`
+}
+
+// funnelCols is the SELECT list that Funnel and Conversion share.
+func (s *Service) funnelCols() string {
+	var b strings.Builder
+	b.WriteString("count(), sum(amount), countIf(won = 1), countIf(lost = 1), countIf(closed = 0), sumIf(amount, won = 1)")
+	for i := range s.stages {
+		fmt.Fprintf(&b, ", countIf(furthest >= %d)", i+1)
+	}
+	return b.String()
+}
+
+type funnelRow struct {
+	n, won, lost, open uint64
+	amount, wonAmount  float64
+	reached            []uint64
+}
+
+func (s *Service) scanFunnel(r driverRows, lead ...any) (funnelRow, error) {
+	var fr funnelRow
+	fr.reached = make([]uint64, len(s.stages))
+	dst := append(lead, &fr.n, &fr.amount, &fr.won, &fr.lost, &fr.open, &fr.wonAmount)
+	for i := range fr.reached {
+		dst = append(dst, &fr.reached[i])
+	}
+	return fr, r.Scan(dst...)
+}
+
+func (s *Service) funnelOf(fr funnelRow, f Filter) Funnel {
+	out := Funnel{From: day(f.From), To: day(f.To), Cohort: int64(fr.n), Won: int64(fr.won), Lost: int64(fr.lost), Open: int64(fr.open), WonAmount: fr.wonAmount, Amount: fr.amount}
+	for i, st := range s.stages {
+		next := fr.won
+		if i+1 < len(fr.reached) {
+			next = fr.reached[i+1]
+		}
+		out.Stages = append(out.Stages, StageCount{Stage: st, Rank: i + 1, Reached: int64(fr.reached[i]), Conversion: ratio(float64(next), float64(fr.reached[i]))})
+	}
+	return out
+}
+
+// Funnel is the cohort funnel of the opportunities created in [f.From, f.To).
+func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return Funnel{}, err
+	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	dims(&c, f, "")
+	var fr funnelRow
+	err = s.query(ctx, "funnel", "SELECT "+s.funnelCols()+" FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+		var err error
+		fr, err = s.scanFunnel(r)
+		return err
+	})
+	if err != nil {
+		return Funnel{}, err
+	}
+	return s.funnelOf(fr, f), nil
+}
+
+// Periods a trend can be cut by.
+const (
+	Week    = "week"
+	Month   = "month"
+	Quarter = "quarter"
+)
+
+// IncompleteShare is the share of a cohort still open above which its period is
+// flagged incomplete: its conversions will still move.
+const IncompleteShare = 0.2
+
+func periodExpr(period, col string) (string, error) {
+	switch period {
+	case Week:
+		return "toMonday(" + col + ")", nil
+	case Month, "":
+		return "toStartOfMonth(" + col + ")", nil
+	case Quarter:
+		return "toStartOfQuarter(" + col + ")", nil
+	}
+	return "", badParam("period", "%q: want week, month or quarter", period)
+}
+
+func periodEnd(period string, start time.Time) time.Time {
+	switch period {
+	case Week:
+		return start.AddDate(0, 0, 7)
+	case Quarter:
+		return start.AddDate(0, 3, 0)
+	}
+	return start.AddDate(0, 1, 0)
+}
+
+// ConversionPeriod is the funnel of one period's cohort.
+type ConversionPeriod struct {
+	Period string `json:"period"` // first day of the period
+	Funnel
+	// WinConversion is won/cohort: the lead-to-won conversion.
+	WinConversion float64 `json:"win_conversion"`
+	// Incomplete: more than 20% of the cohort is still open.
+	Incomplete bool `json:"incomplete"`
+	// Partial: the period is cut by from or to, so its cohort is only part of it.
+	Partial bool `json:"partial"`
+}
+
+// Conversion is the conversion trend: the funnel of each period's cohort, for the
+// periods (week, month or quarter) that overlap [f.From, f.To).
+func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period string) ([]ConversionPeriod, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return nil, err
+	}
+	if period == "" {
+		period = Month
+	}
+	pe, err := periodExpr(period, "created_date")
+	if err != nil {
+		return nil, err
+	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	dims(&c, f, "")
+	out := []ConversionPeriod{}
+	err = s.query(ctx, "conversion", "SELECT "+pe+" AS p, "+s.funnelCols()+" FROM opp_facts"+c.where()+" GROUP BY p ORDER BY p", c.args, func(r driverRows) error {
+		var p time.Time
+		fr, err := s.scanFunnel(r, &p)
+		if err != nil {
+			return err
+		}
+		start := time.Date(p.Year(), p.Month(), p.Day(), 0, 0, 0, 0, s.loc)
+		end := periodEnd(period, start)
+		pf := Filter{From: maxTime(start, f.From), To: minTime(end, f.To)}
+		cp := ConversionPeriod{Period: day(start), Funnel: s.funnelOf(fr, pf)}
+		cp.WinConversion = ratio(float64(fr.won), float64(fr.n))
+		cp.Incomplete = float64(fr.open) > IncompleteShare*float64(fr.n)
+		cp.Partial = start.Before(f.From) || end.After(f.To)
+		out = append(out, cp)
+		return nil
+	})
+	return out, err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// GroupBy values for WinRate, CycleTime and DaysInStage.
+var GroupBys = []string{"rep", "team", "manager", "territory", "product", "source", "segment"}
+
+// groupExpr gives the key and label of a grouping over opp_facts.
+func groupExpr(by string) (key, label string, err error) {
+	switch by {
+	case "":
+		return "'all'", "'all'", nil
+	case "rep":
+		return "owner_id", "any(owner_name)", nil
+	case "manager":
+		return "manager_id", "any(manager_name)", nil
+	case "team", "territory", "product", "source", "segment":
+		return by, "any(" + by + ")", nil
+	}
+	return "", "", badParam("group_by", "%q: want one of %s", by, strings.Join(GroupBys, ", "))
+}
+
+// WinRateGroup is the win rate of one group.
+type WinRateGroup struct {
+	Key        string  `json:"key"`
+	Name       string  `json:"name"`
+	Won        int64   `json:"won"`
+	Lost       int64   `json:"lost"`
+	WinRate    float64 `json:"win_rate"`
+	WonAmount  float64 `json:"won_amount"`
+	LostAmount float64 `json:"lost_amount"`
+	// WinRateAmount is won amount / (won + lost amount).
+	WinRateAmount float64 `json:"win_rate_amount"`
+}
+
+// WinRate is won/(won+lost) over the opportunities closed in [from, to), by count
+// and by amount, overall and per group.
+type WinRate struct {
+	From    string         `json:"from"`
+	To      string         `json:"to"`
+	GroupBy string         `json:"group_by,omitempty"`
+	Total   WinRateGroup   `json:"total"`
+	Groups  []WinRateGroup `json:"groups"`
+}
+
+// WinRate computes the win rate, grouped by groupBy ("" for the total only).
+func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy string) (WinRate, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return WinRate{}, err
+	}
+	key, label, err := groupExpr(groupBy)
+	if err != nil {
+		return WinRate{}, err
+	}
+	var c cond
+	c.add("closed = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
+	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.where() + " GROUP BY k ORDER BY k"
+	err = s.query(ctx, "winrate", q, c.args, func(r driverRows) error {
+		var g WinRateGroup
+		var won, lost uint64
+		if err := r.Scan(&g.Key, &g.Name, &won, &lost, &g.WonAmount, &g.LostAmount); err != nil {
+			return err
+		}
+		g.Won, g.Lost = int64(won), int64(lost)
+		g.rates()
+		out.Groups = append(out.Groups, g)
+		t := &out.Total
+		t.Won += g.Won
+		t.Lost += g.Lost
+		t.WonAmount += g.WonAmount
+		t.LostAmount += g.LostAmount
+		return nil
+	})
+	out.Total.rates()
+	if groupBy == "" {
+		out.Groups = []WinRateGroup{}
+	}
+	return out, err
+}
+
+func (g *WinRateGroup) rates() {
+	g.WinRate = ratio(float64(g.Won), float64(g.Won+g.Lost))
+	g.WinRateAmount = ratio(g.WonAmount, g.WonAmount+g.LostAmount)
+}
+
+// medianIf is the exact median of x over the rows where cond holds: the middle
+// value, or the mean of the two middle values for an even count.
+func medianIf(x, cond string) string {
+	a := "arraySort(groupArrayIf(" + x + ", " + cond + "))"
+	n := "countIf(" + cond + ")"
+	return "if(" + n + " = 0, 0, if(" + n + " % 2 = 1, toFloat64(" + a + "[intDiv(" + n + ", 2) + 1]), (" + a + "[intDiv(" + n + ", 2)] + " + a + "[intDiv(" + n + ", 2) + 1]) / 2))"
+}
+
+// Durations summarises a set of durations in days.
+type Durations struct {
+	Key    string  `json:"key"`
+	Name   string  `json:"name"`
+	Count  int64   `json:"count"`
+	Median float64 `json:"median_days"`
+	Mean   float64 `json:"mean_days"`
+	// StdDev is the sample standard deviation (0 under two values).
+	StdDev float64 `json:"stddev_days"`
+}
+
+// CycleTime is days from created to closed (business dates) for the won
+// opportunities closed in [from, to), overall and per group.
+type CycleTime struct {
+	From    string      `json:"from"`
+	To      string      `json:"to"`
+	GroupBy string      `json:"group_by,omitempty"`
+	Total   Durations   `json:"total"`
+	Groups  []Durations `json:"groups"`
+}
+
+const cycleDays = "toFloat64(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
+
+// CycleTime computes the sales cycle of won deals, grouped by groupBy ("" for the
+// total only).
+func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy string) (CycleTime, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return CycleTime{}, err
+	}
+	key, label, err := groupExpr(groupBy)
+	if err != nil {
+		return CycleTime{}, err
+	}
+	var c cond
+	c.add("won = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	out := CycleTime{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []Durations{}}
+	stat := func(k, l string) string {
+		return k + " AS k, " + l + ", count(), avg(" + cycleDays + "), " + medianIf(cycleDays, "1") + ", if(count() > 1, stddevSamp(" + cycleDays + "), 0)"
+	}
+	scan := func(dst *[]Durations) func(driverRows) error {
+		return func(r driverRows) error {
+			var g Durations
+			var n uint64
+			if err := r.Scan(&g.Key, &g.Name, &n, &g.Mean, &g.Median, &g.StdDev); err != nil {
+				return err
+			}
+			g.Count = int64(n)
+			*dst = append(*dst, g)
+			return nil
+		}
+	}
+	var tot []Durations
+	if err := s.query(ctx, "cycle", "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.where(), c.args, scan(&tot)); err != nil {
+		return out, err
+	}
+	if len(tot) == 1 {
+		out.Total = tot[0]
+	}
+	if groupBy != "" {
+		err = s.query(ctx, "cycle", "SELECT "+stat(key, label)+" FROM opp_facts"+c.where()+" GROUP BY k ORDER BY k", c.args, scan(&out.Groups))
+	}
+	return out, err
+}
+
+// StageDurations is days in one stage.
+type StageDurations struct {
+	Stage string `json:"stage"`
+	Rank  int    `json:"rank"`
+	Durations
+	// StillIn counts entries in the range that have not left the stage yet
+	// (not part of the statistics).
+	StillIn int64 `json:"still_in"`
+}
+
+// DaysInStage is, per open stage, the days from entering it (first entry, in
+// [from, to)) to the next stage change or close. groupBy "" gives totals; otherwise
+// one row per stage and group.
+func (s *Service) DaysInStage(ctx context.Context, sc Scope, f Filter, groupBy string) ([]StageDurations, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return nil, err
+	}
+	key, label, err := groupExpr(groupBy)
+	if err != nil {
+		return nil, err
+	}
+	var c cond
+	c.add("en > toDateTime(0)")
+	c.add("toDate(en, "+s.tz+") >= toDate(?) AND toDate(en, "+s.tz+") < toDate(?)", day(f.From), day(f.To))
+	dims(&c, f, "")
+	const days = "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
+	const done = "ex > toDateTime(0)"
+	q := "SELECT rk, " + key + " AS k, " + label + ", countIf(" + done + "), avgIf(" + days + ", " + done + "), " + medianIf(days, done) +
+		", if(countIf(" + done + ") > 1, stddevSampIf(" + days + ", " + done + "), 0), countIf(ex = toDateTime(0))" +
+		" FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk" + c.where() + " GROUP BY rk, k ORDER BY rk, k"
+	out := []StageDurations{}
+	err = s.query(ctx, "days-in-stage", q, c.args, func(r driverRows) error {
+		var g StageDurations
+		var rk uint32
+		var n, still uint64
+		if err := r.Scan(&rk, &g.Key, &g.Name, &n, &g.Mean, &g.Median, &g.StdDev, &still); err != nil {
+			return err
+		}
+		g.Rank, g.Count, g.StillIn = int(rk), int64(n), int64(still)
+		if g.Rank >= 1 && g.Rank <= len(s.stages) {
+			g.Stage = s.stages[g.Rank-1]
+		}
+		if g.Count == 0 {
+			g.Mean = 0
+		}
+		out = append(out, g)
+		return nil
+	})
+	return out, err
+}

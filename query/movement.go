@@ -1,0 +1,218 @@
+package query
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// MovementPeriod is how the pipeline moved in one period.
+type MovementPeriod struct {
+	Period         string  `json:"period"`
+	Opened         int64   `json:"opened"`
+	OpenedAmount   float64 `json:"opened_amount"`
+	PulledIn       int64   `json:"pulled_in"`
+	PulledInAmount float64 `json:"pulled_in_amount"`
+	PushedOut      int64   `json:"pushed_out"`
+	PushedAmount   float64 `json:"pushed_out_amount"`
+	Won            int64   `json:"won"`
+	WonAmount      float64 `json:"won_amount"`
+	Lost           int64   `json:"lost"`
+	LostAmount     float64 `json:"lost_amount"`
+	// AmountChange is the net change of open deals' amounts between snapshots.
+	AmountChange float64 `json:"amount_change"`
+	// PushesPerDeal is pushes / distinct deals pushed in the period.
+	PushesPerDeal float64 `json:"pushes_per_deal"`
+	pushedDeals   int64
+}
+
+// DealPushes is how often one open deal's close date moved later in the range.
+type DealPushes struct {
+	OpportunityID string `json:"opportunity_id"`
+	Name          string `json:"name"`
+	OwnerID       string `json:"owner_id"`
+	Pushes        int64  `json:"pushes"`
+	DaysPushed    int64  `json:"days_pushed"`
+}
+
+// Movement is pipeline movement per period plus the deals pushed most often.
+type Movement struct {
+	From      string           `json:"from"`
+	To        string           `json:"to"`
+	Period    string           `json:"period"`
+	Periods   []MovementPeriod `json:"periods"`
+	TopPushed []DealPushes     `json:"top_pushed"`
+}
+
+// Movement computes pipeline movement per period (week, month, quarter) in
+// [from, to): opened by created date, won and lost by close date, pulled in,
+// pushed out and amount changes between consecutive snapshots by the later
+// snapshot's date.
+func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period string) (Movement, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return Movement{}, err
+	}
+	if period == "" {
+		period = Month
+	}
+	out := Movement{From: day(f.From), To: day(f.To), Period: period, Periods: []MovementPeriod{}, TopPushed: []DealPushes{}}
+	byP := map[time.Time]*MovementPeriod{}
+	get := func(p time.Time) *MovementPeriod {
+		p = time.Date(p.Year(), p.Month(), p.Day(), 0, 0, 0, 0, time.UTC)
+		m := byP[p]
+		if m == nil {
+			m = &MovementPeriod{Period: day(p)}
+			byP[p] = m
+		}
+		return m
+	}
+	pc, err := periodExpr(period, "created_date")
+	if err != nil {
+		return out, err
+	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	dims(&c, f, "")
+	err = s.query(ctx, "movement-opened", "SELECT "+pc+" AS p, count(), sum(amount) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+		var p time.Time
+		var n uint64
+		var a float64
+		if err := r.Scan(&p, &n, &a); err != nil {
+			return err
+		}
+		m := get(p)
+		m.Opened, m.OpenedAmount = int64(n), a
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	pcl, _ := periodExpr(period, "close_date")
+	c = cond{}
+	c.add("closed = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	err = s.query(ctx, "movement-closed", "SELECT "+pcl+" AS p, countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+		var p time.Time
+		var w, l uint64
+		var wa, la float64
+		if err := r.Scan(&p, &w, &wa, &l, &la); err != nil {
+			return err
+		}
+		m := get(p)
+		m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(w), wa, int64(l), la
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	pm, _ := periodExpr(period, "change_date")
+	c = cond{}
+	dateRange(&c, "change_date", f)
+	dims(&c, f, "")
+	err = s.query(ctx, "movement-moves", "SELECT "+pm+" AS p, countIf(new_close < old_close), sumIf(new_amount, new_close < old_close), countIf(new_close > old_close), sumIf(new_amount, new_close > old_close), sum(new_amount - old_amount), uniqExactIf(opportunity_id, new_close > old_close) FROM opp_moves"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+		var p time.Time
+		var pi, po, pd uint64
+		var pia, poa, ac float64
+		if err := r.Scan(&p, &pi, &pia, &po, &poa, &ac, &pd); err != nil {
+			return err
+		}
+		m := get(p)
+		m.PulledIn, m.PulledInAmount, m.PushedOut, m.PushedAmount, m.AmountChange, m.pushedDeals = int64(pi), pia, int64(po), poa, ac, int64(pd)
+		m.PushesPerDeal = ratio(float64(po), float64(pd))
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	keys := make([]time.Time, 0, len(byP))
+	for k := range byP {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Before(keys[j]) })
+	for _, k := range keys {
+		out.Periods = append(out.Periods, *byP[k])
+	}
+	c = cond{}
+	c.add("new_close > old_close")
+	dateRange(&c, "change_date", f)
+	dims(&c, f, "")
+	q := "SELECT m.opportunity_id, f.name, m.owner_id, m.pushes, m.days FROM (SELECT opportunity_id, any(owner_id) AS owner_id, count() AS pushes, " +
+		"sum(toInt64(toUInt16(new_close)) - toInt64(toUInt16(old_close))) AS days FROM opp_moves" + c.where() +
+		" GROUP BY opportunity_id ORDER BY pushes DESC, days DESC, opportunity_id LIMIT 20) AS m ANY LEFT JOIN (SELECT opportunity_id, name FROM opp_facts) AS f USING opportunity_id ORDER BY m.pushes DESC, m.days DESC, m.opportunity_id"
+	err = s.query(ctx, "movement-pushes", q, c.args, func(r driverRows) error {
+		var d DealPushes
+		var n uint64
+		if err := r.Scan(&d.OpportunityID, &d.Name, &d.OwnerID, &n, &d.DaysPushed); err != nil {
+			return err
+		}
+		d.Pushes = int64(n)
+		out.TopPushed = append(out.TopPushed, d)
+		return nil
+	})
+	return out, err
+}
+
+// LeadSource is lead-to-opportunity conversion of one source.
+type LeadSource struct {
+	Source     string  `json:"source"`
+	Leads      int64   `json:"leads"`
+	Converted  int64   `json:"converted"`
+	Conversion float64 `json:"conversion"`
+}
+
+// LeadConversion is lead-to-opportunity conversion by source for the leads
+// created in [from, to). The product and segment filters do not apply to leads
+// and are listed in Ignored when given.
+type LeadConversion struct {
+	From    string       `json:"from"`
+	To      string       `json:"to"`
+	Total   LeadSource   `json:"total"`
+	Sources []LeadSource `json:"sources"`
+	Ignored []string     `json:"ignored_filters,omitempty"`
+}
+
+// leadsTable is the committed leads with their owner's team, manager and territory.
+func leadsTable(tz string) string {
+	leads := latest("leads", "lead_id", "lead_id, created_at, source, owner_id, territory AS l_territory, converted")
+	reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory AS r_territory")
+	return "(SELECT lead_id, toDate(created_at, " + tz + ") AS created_date, source, owner_id, team, manager_id, if(l_territory != '', l_territory, r_territory) AS territory, converted FROM " +
+		leads + " AS l ANY LEFT JOIN " + reps + " AS r USING owner_id)"
+}
+
+// LeadConversion computes lead-to-opportunity conversion by source.
+func (s *Service) LeadConversion(ctx context.Context, sc Scope, f Filter) (LeadConversion, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return LeadConversion{}, err
+	}
+	out := LeadConversion{From: day(f.From), To: day(f.To), Total: LeadSource{Source: "all"}, Sources: []LeadSource{}}
+	if len(f.Product) > 0 {
+		out.Ignored = append(out.Ignored, "product")
+	}
+	if len(f.Segment) > 0 {
+		out.Ignored = append(out.Ignored, "segment")
+	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	c.in("team", f.Team)
+	c.in("manager_id", f.Manager)
+	c.in("owner_id", f.Rep)
+	c.in("territory", f.Territory)
+	c.in("source", f.Source)
+	err = s.query(ctx, "lead-conversion", "SELECT source, count(), countIf(converted = 1) FROM "+leadsTable(s.tz)+c.where()+" GROUP BY source ORDER BY source", c.args, func(r driverRows) error {
+		var l LeadSource
+		var n, cv uint64
+		if err := r.Scan(&l.Source, &n, &cv); err != nil {
+			return err
+		}
+		l.Leads, l.Converted, l.Conversion = int64(n), int64(cv), ratio(float64(cv), float64(n))
+		out.Sources = append(out.Sources, l)
+		out.Total.Leads += l.Leads
+		out.Total.Converted += l.Converted
+		return nil
+	})
+	out.Total.Conversion = ratio(float64(out.Total.Converted), float64(out.Total.Leads))
+	return out, err
+}

@@ -1,0 +1,380 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Verdicts of a scorecard metric.
+const (
+	Strength = "strength"
+	Weakness = "weakness"
+)
+
+// MetricScore is one metric of a rep against the peers.
+type MetricScore struct {
+	Metric string  `json:"metric"` // conversion, win_rate, deal_size, cycle_time, days_in_stage, activities_per_week
+	Stage  string  `json:"stage,omitempty"`
+	Value  float64 `json:"value"`
+	// N is the count behind Value (deals reaching the stage, closed deals, ...).
+	N    int64   `json:"n"`
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+	// Peer is the peer group's value (the other reps in the filter).
+	Peer float64 `json:"peer"`
+	// HigherIsBetter is false for durations.
+	HigherIsBetter bool `json:"higher_is_better"`
+	// Verdict is "strength" or "weakness" when the interval clears Peer, else "".
+	Verdict string `json:"verdict,omitempty"`
+	HintEN  string `json:"hint_en,omitempty"`
+	HintZH  string `json:"hint_zh,omitempty"`
+}
+
+// RepScore is a rep's scorecard.
+type RepScore struct {
+	RepID     string        `json:"rep_id"`
+	Name      string        `json:"name"`
+	Team      string        `json:"team"`
+	ManagerID string        `json:"manager_id"`
+	Territory string        `json:"territory"`
+	Deals     int64         `json:"deals"`
+	Won       int64         `json:"won"`
+	Lost      int64         `json:"lost"`
+	WonAmount float64       `json:"won_amount"`
+	Metrics   []MetricScore `json:"metrics"`
+	// WorstStage is the stage where the rep loses the most deals beyond what the
+	// peers' conversion predicts ("" when no stage loses more than expected).
+	WorstStage       string  `json:"worst_stage,omitempty"`
+	WorstStageExcess float64 `json:"worst_stage_excess_losses,omitempty"`
+	Strengths        int     `json:"strengths"`
+	Weaknesses       int     `json:"weaknesses"`
+}
+
+// repStats is what the scorecard reads per rep.
+type repStats struct {
+	reached          []float64
+	cohortWon        float64
+	won, lost        float64
+	wonAmt           float64
+	dealMean, dealSD float64
+	cycleN           int64
+	cycleMean, cycSD float64
+	stageN           []int64
+	stageMean        []float64
+	stageSD          []float64
+	activities       float64
+}
+
+func (s *Service) newStats() *repStats {
+	k := len(s.stages)
+	return &repStats{reached: make([]float64, k), stageN: make([]int64, k), stageMean: make([]float64, k), stageSD: make([]float64, k)}
+}
+
+// Reps is the scorecard of every rep in scope with deals or the rep role,
+// against the other reps in the filter.
+func (s *Service) Reps(ctx context.Context, sc Scope, f Filter) ([]RepScore, error) {
+	return s.scorecards(ctx, sc, f, "")
+}
+
+// Rep is one rep's scorecard; ErrNotFound when the rep is not in the caller's scope.
+func (s *Service) Rep(ctx context.Context, sc Scope, f Filter, id string) (RepScore, error) {
+	out, err := s.scorecards(ctx, sc, f, id)
+	if err != nil {
+		return RepScore{}, err
+	}
+	for _, r := range out {
+		if r.RepID == id {
+			return r, nil
+		}
+	}
+	return RepScore{}, fmt.Errorf("%w: rep %q", ErrNotFound, id)
+}
+
+func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only string) ([]RepScore, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Role == RoleRep {
+		// A rep sees only the own scorecard, but it is compared with the team.
+		reps, err := s.repDims(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reps {
+			if r.id == sc.Rep {
+				f.Rep, f.Team, only = nil, []string{r.team}, sc.Rep
+			}
+		}
+	}
+	stats := map[string]*repStats{}
+	get := func(id string) *repStats {
+		st := stats[id]
+		if st == nil {
+			st = s.newStats()
+			stats[id] = st
+		}
+		return st
+	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	dims(&c, f, "")
+	err = s.query(ctx, "reps-funnel", "SELECT owner_id, "+s.funnelCols()+" FROM opp_facts"+c.where()+" GROUP BY owner_id", c.args, func(r driverRows) error {
+		var id string
+		fr, err := s.scanFunnel(r, &id)
+		if err != nil {
+			return err
+		}
+		st := get(id)
+		for i, v := range fr.reached {
+			st.reached[i] = float64(v)
+		}
+		st.cohortWon = float64(fr.won)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c = cond{}
+	c.add("closed = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	q := "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), if(countIf(won = 1) > 0, avgIf(amount, won = 1), 0), if(countIf(won = 1) > 1, stddevSampIf(amount, won = 1), 0), " +
+		"countIf(won = 1), if(countIf(won = 1) > 0, avgIf(" + cycleDays + ", won = 1), 0), if(countIf(won = 1) > 1, stddevSampIf(" + cycleDays + ", won = 1), 0) FROM opp_facts" + c.where() + " GROUP BY owner_id"
+	err = s.query(ctx, "reps-closed", q, c.args, func(r driverRows) error {
+		var id string
+		var w, l, cn uint64
+		var wa, dm, dsd, cm, csd float64
+		if err := r.Scan(&id, &w, &l, &wa, &dm, &dsd, &cn, &cm, &csd); err != nil {
+			return err
+		}
+		st := get(id)
+		st.won, st.lost, st.wonAmt, st.dealMean, st.dealSD = float64(w), float64(l), wa, dm, dsd
+		st.cycleN, st.cycleMean, st.cycSD = int64(cn), cm, csd
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	dis, err := s.DaysInStage(ctx, Unrestricted, f, "rep")
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range dis {
+		if g.Rank < 1 || g.Rank > len(s.stages) {
+			continue
+		}
+		st := get(g.Key)
+		st.stageN[g.Rank-1], st.stageMean[g.Rank-1], st.stageSD[g.Rank-1] = g.Count, g.Mean, g.StdDev
+	}
+	acts, err := s.activityCounts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for id, n := range acts {
+		get(id).activities = float64(n)
+	}
+	reps, err := s.repDims(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var list []repDim
+	for _, r := range reps {
+		if !r.visible(f) {
+			continue
+		}
+		if _, ok := stats[r.id]; ok || r.role == "rep" {
+			list = append(list, r)
+			get(r.id)
+		}
+	}
+	weeks := f.To.Sub(f.From).Hours() / (24 * 7)
+	out := []RepScore{}
+	for _, r := range list {
+		if only != "" && r.id != only {
+			continue
+		}
+		peer := s.newStats()
+		npeers := 0.0
+		for _, o := range list {
+			if o.id == r.id {
+				continue
+			}
+			npeers++
+			addStats(peer, stats[o.id])
+		}
+		out = append(out, s.score(r, stats[r.id], peer, npeers, weeks))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RepID < out[j].RepID })
+	return out, nil
+}
+
+// addStats pools o into p: counts add; means are pooled weighted by their counts
+// (the pooled standard deviation is not needed: peers are the reference value).
+func addStats(p, o *repStats) {
+	for i := range p.reached {
+		p.reached[i] += o.reached[i]
+		if n := p.stageN[i] + o.stageN[i]; n > 0 {
+			p.stageMean[i] = (p.stageMean[i]*float64(p.stageN[i]) + o.stageMean[i]*float64(o.stageN[i])) / float64(n)
+			p.stageN[i] = n
+		}
+	}
+	p.cohortWon += o.cohortWon
+	if n := p.won + o.won; n > 0 {
+		p.dealMean = (p.dealMean*p.won + o.dealMean*o.won) / n
+	}
+	if n := p.cycleN + o.cycleN; n > 0 {
+		p.cycleMean = (p.cycleMean*float64(p.cycleN) + o.cycleMean*float64(o.cycleN)) / float64(n)
+		p.cycleN = n
+	}
+	p.won += o.won
+	p.lost += o.lost
+	p.wonAmt += o.wonAmt
+	p.activities += o.activities
+}
+
+func (s *Service) score(r repDim, st, peer *repStats, npeers, weeks float64) RepScore {
+	rs := RepScore{RepID: r.id, Name: r.name, Team: r.team, ManagerID: r.manager, Territory: r.territory,
+		Deals: int64(st.reached[0]), Won: int64(st.won), Lost: int64(st.lost), WonAmount: st.wonAmt, Metrics: []MetricScore{}}
+	k := len(s.stages)
+	next := func(x *repStats, i int) float64 {
+		if i+1 < k {
+			return x.reached[i+1]
+		}
+		return x.cohortWon
+	}
+	worst := 0.0
+	for i := range k {
+		n, x := st.reached[i], next(st, i)
+		pc := ratio(next(peer, i), peer.reached[i])
+		m := MetricScore{Metric: "conversion", Stage: s.stages[i], Value: ratio(x, n), N: int64(n), Peer: pc, HigherIsBetter: true}
+		if n > 0 && peer.reached[i] > 0 {
+			m.Low, m.High = betaInterval(x, n, pc)
+			// Losses beyond what the peers' conversion predicts.
+			if excess := (n - x) - n*(1-pc); excess > worst && m.Value < pc {
+				worst, rs.WorstStage = excess, s.stages[i]
+			}
+		}
+		rs.Metrics = append(rs.Metrics, m)
+	}
+	rs.WorstStageExcess = worst
+	{
+		n := st.won + st.lost
+		pr := ratio(peer.won, peer.won+peer.lost)
+		m := MetricScore{Metric: "win_rate", Value: ratio(st.won, n), N: int64(n), Peer: pr, HigherIsBetter: true}
+		if n > 0 && peer.won+peer.lost > 0 {
+			m.Low, m.High = betaInterval(st.won, n, pr)
+		}
+		rs.Metrics = append(rs.Metrics, m)
+	}
+	mean := func(name, stage string, v, sd float64, n int64, pv float64, pn int64, higher bool) {
+		m := MetricScore{Metric: name, Stage: stage, Value: v, N: n, Peer: pv, HigherIsBetter: higher}
+		if lo, hi, ok := meanInterval(v, sd, n); ok && pn > 0 {
+			m.Low, m.High = lo, hi
+		} else {
+			m.Low, m.High = math.Inf(-1), math.Inf(1)
+		}
+		rs.Metrics = append(rs.Metrics, m)
+	}
+	mean("deal_size", "", st.dealMean, st.dealSD, int64(st.won), peer.dealMean, int64(peer.won), true)
+	mean("cycle_time", "", st.cycleMean, st.cycSD, st.cycleN, peer.cycleMean, peer.cycleN, false)
+	for i := range k {
+		mean("days_in_stage", s.stages[i], st.stageMean[i], st.stageSD[i], st.stageN[i], peer.stageMean[i], peer.stageN[i], false)
+	}
+	if weeks > 0 && npeers > 0 {
+		lo, hi := poissonInterval(st.activities)
+		rs.Metrics = append(rs.Metrics, MetricScore{Metric: "activities_per_week", Value: st.activities / weeks, N: int64(st.activities),
+			Low: lo / weeks, High: hi / weeks, Peer: peer.activities / npeers / weeks, HigherIsBetter: true})
+	}
+	for i := range rs.Metrics {
+		m := &rs.Metrics[i]
+		if m.N > 0 && !math.IsInf(m.Low, 0) && (m.Low != 0 || m.High != 0) {
+			better, worse := m.Low > m.Peer, m.High < m.Peer
+			if !m.HigherIsBetter {
+				better, worse = m.High < m.Peer, m.Low > m.Peer
+			}
+			switch {
+			case better:
+				m.Verdict = Strength
+				rs.Strengths++
+			case worse:
+				m.Verdict = Weakness
+				rs.Weaknesses++
+				m.HintEN, m.HintZH = hint(m.Metric, m.Stage)
+			}
+		}
+		m.Low, m.High = finite(m.Low), finite(m.High)
+	}
+	return rs
+}
+
+// hint is the coaching hint for a weakness, in English and Chinese.
+func hint(metric, stage string) (en, zh string) {
+	zs := map[string]string{"lead": "线索", "qualified": "需求确认", "proposal": "方案/报价", "negotiation": "谈判"}[stage]
+	if zs == "" {
+		zs = stage
+	}
+	switch metric {
+	case "conversion":
+		switch stage {
+		case "lead":
+			return "Qualify earlier: confirm need, budget and decision maker in the first call before opening more leads.",
+				"尽早做需求确认：首次沟通就确认需求、预算和决策人，再开拓更多线索。"
+		case "qualified":
+			return "Deals stall after qualification: agree a concrete next step and a proposal date with the buyer.",
+				"需求确认后推进乏力：与客户约定明确的下一步和方案提交时间。"
+		case "proposal":
+			return "Proposals do not move to negotiation: review proposals with the manager and tie them to the buyer's stated pain.",
+				"方案难以进入谈判：与经理一起复盘方案，紧扣客户提出的痛点。"
+		case "negotiation":
+			return "Negotiations are lost: rehearse pricing objections and involve the manager before the final offer.",
+				"谈判阶段丢单偏多：演练价格异议处理，最终报价前请经理参与。"
+		}
+		return "Conversion out of " + stage + " is below peers: review the lost deals of that stage together.",
+			"「" + zs + "」阶段转化低于同组：一起复盘该阶段丢失的商机。"
+	case "win_rate":
+		return "Win rate is below peers: drop weak deals earlier and focus time on the ones with a confirmed decision maker.",
+			"赢单率低于同组：尽早放弃弱商机，把时间投入已确认决策人的商机。"
+	case "deal_size":
+		return "Deals are smaller than peers': propose bundles and multi-year terms, and qualify larger accounts.",
+			"客单价低于同组：尝试组合方案和多年合同，多开发大客户。"
+	case "cycle_time":
+		return "Deals take longer to close than peers': set a mutual close plan with dates at qualification.",
+			"成交周期长于同组：在需求确认时与客户共同制定带日期的成交计划。"
+	case "days_in_stage":
+		return "Deals sit longer in " + stage + " than peers': book the next meeting before leaving each one.",
+			"商机在「" + zs + "」阶段停留时间长于同组：每次会面结束前约好下一次会面。"
+	case "activities_per_week":
+		return "Fewer customer activities than peers: block time each week for calls and visits.",
+			"客户拜访和沟通少于同组：每周固定安排电话和拜访时间。"
+	}
+	return "", ""
+}
+
+// activityCounts is activities per rep in [from, to) for the reps the filter selects.
+func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int64, error) {
+	var c cond
+	c.add("toDate(occurred_at, "+s.tz+") >= toDate(?) AND toDate(occurred_at, "+s.tz+") < toDate(?)", day(f.From), day(f.To))
+	c.in("rep_id", f.Rep)
+	var rc cond
+	rc.in("team", f.Team)
+	rc.in("manager_id", f.Manager)
+	rc.in("territory", f.Territory)
+	if len(rc.sql) > 0 {
+		c.add("rep_id IN (SELECT rep_id FROM "+latest("reps", "rep_id", "rep_id, team, manager_id, territory")+rc.where()+")", rc.args...)
+	}
+	out := map[string]int64{}
+	q := "SELECT rep_id, count() FROM " + latest("activities", "activity_id", "activity_id, rep_id, occurred_at") + c.where() + " GROUP BY rep_id"
+	err := s.query(ctx, "activities", q, c.args, func(r driverRows) error {
+		var id string
+		var n uint64
+		if err := r.Scan(&id, &n); err != nil {
+			return err
+		}
+		out[id] = int64(n)
+		return nil
+	})
+	return out, err
+}

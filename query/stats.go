@@ -1,0 +1,124 @@
+package query
+
+import "math"
+
+// Intervals are two-sided at this level.
+const confidence = 0.95
+
+var zc = 1.959963984540054 // normal quantile of (1+confidence)/2
+
+// PriorStrength is how many pseudo-observations of the peer rate a rep's rate is
+// shrunk with (beta-binomial shrinkage): small counts stay near the peers and
+// cannot produce a claim on their own.
+const PriorStrength = 4.0
+
+// betaInterval is the central interval of the posterior Beta(a0+x, b0+n-x), with
+// the prior centred on the peer rate p.
+func betaInterval(x, n, p float64) (lo, hi float64) {
+	p = math.Min(math.Max(p, 0.01), 0.99)
+	a := PriorStrength*p + x
+	b := PriorStrength*(1-p) + n - x
+	return betaQuantile((1-confidence)/2, a, b), betaQuantile((1+confidence)/2, a, b)
+}
+
+func betaQuantile(q, a, b float64) float64 {
+	lo, hi := 0.0, 1.0
+	for range 60 {
+		m := (lo + hi) / 2
+		if regIncBeta(m, a, b) < q {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// regIncBeta is the regularized incomplete beta function I_x(a, b).
+func regIncBeta(x, a, b float64) float64 {
+	if x <= 0 {
+		return 0
+	}
+	if x >= 1 {
+		return 1
+	}
+	la, _ := math.Lgamma(a + b)
+	lb, _ := math.Lgamma(a)
+	lc, _ := math.Lgamma(b)
+	front := math.Exp(la - lb - lc + a*math.Log(x) + b*math.Log(1-x))
+	if x < (a+1)/(a+b+2) {
+		return front * betacf(x, a, b) / a
+	}
+	return 1 - front*betacf(1-x, b, a)/b
+}
+
+func betacf(x, a, b float64) float64 {
+	const eps, tiny = 1e-14, 1e-300
+	qab, qap, qam := a+b, a+1, a-1
+	c, d := 1.0, 1-qab*x/qap
+	if math.Abs(d) < tiny {
+		d = tiny
+	}
+	d = 1 / d
+	h := d
+	for m := 1; m <= 300; m++ {
+		fm := float64(m)
+		m2 := 2 * fm
+		aa := fm * (b - fm) * x / ((qam + m2) * (a + m2))
+		d = 1 + aa*d
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		c = 1 + aa/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		d = 1 / d
+		h *= d * c
+		aa = -(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2))
+		d = 1 + aa*d
+		if math.Abs(d) < tiny {
+			d = tiny
+		}
+		c = 1 + aa/c
+		if math.Abs(c) < tiny {
+			c = tiny
+		}
+		d = 1 / d
+		del := d * c
+		h *= del
+		if math.Abs(del-1) < eps {
+			break
+		}
+	}
+	return h
+}
+
+// MinMeanCount is the fewest values a mean needs before it can support a claim.
+const MinMeanCount = 5
+
+// meanInterval is mean ± z·sd/√n; ok is false under MinMeanCount values.
+func meanInterval(mean, sd float64, n int64) (lo, hi float64, ok bool) {
+	if n < MinMeanCount {
+		return 0, 0, false
+	}
+	h := zc * sd / math.Sqrt(float64(n))
+	return mean - h, mean + h, true
+}
+
+// poissonInterval is the Wilson–Hilferty interval of a Poisson count x.
+func poissonInterval(x float64) (lo, hi float64) {
+	if x > 0 {
+		lo = x * math.Pow(1-1/(9*x)-zc/(3*math.Sqrt(x)), 3)
+	}
+	y := x + 1
+	hi = y * math.Pow(1-1/(9*y)+zc/(3*math.Sqrt(y)), 3)
+	return math.Max(lo, 0), hi
+}
+
+func finite(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return x
+}

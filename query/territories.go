@@ -1,0 +1,186 @@
+package query
+
+import (
+	"context"
+	"sort"
+)
+
+// Territory is the potential of one territory.
+type Territory struct {
+	Territory string `json:"territory"`
+	// Potential is what the territory could book in the range; PotentialSource
+	// says where it comes from: "market" (the market table, annual potential
+	// scaled to the range's length) or "estimate" (see Territories).
+	Potential       float64 `json:"potential"`
+	PotentialSource string  `json:"potential_source"`
+	// Captured is the won amount closed in the range.
+	Captured    float64 `json:"captured"`
+	Penetration float64 `json:"penetration"`
+	Headroom    float64 `json:"headroom"`
+	Accounts    int64   `json:"accounts"`
+	// WhiteSpace counts accounts with no opportunity created in the range.
+	WhiteSpace int64   `json:"white_space_accounts"`
+	Won        int64   `json:"won"`
+	Lost       int64   `json:"lost"`
+	WinRate    float64 `json:"win_rate"`
+	Pipeline   float64 `json:"pipeline"`
+	// Coverage is the share of the territory's accounts with an opportunity
+	// created in the range (1 - white space / accounts).
+	Coverage float64 `json:"coverage"`
+	Rank     int     `json:"rank"`
+}
+
+// Territories computes territory potential and ranks the territories by headroom
+// (largest first). Potential comes from the market table for the territories it
+// lists; for the others it is estimated: for each account segment, the won amount
+// per account that won anything in the range (all territories in the filter),
+// summed over the territory's accounts of that segment.
+func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territory, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return nil, err
+	}
+	type tsKey struct{ t, seg string }
+	type agg struct {
+		accounts, white        int64
+		captured, pipeline     float64
+		won, lost, wonAccounts int64
+	}
+	cells := map[tsKey]*agg{}
+	cell := func(t, seg string) *agg {
+		k := tsKey{t, seg}
+		a := cells[k]
+		if a == nil {
+			a = &agg{}
+			cells[k] = a
+		}
+		return a
+	}
+	var dc cond
+	dateRange(&dc, "created_date", f)
+	dims(&dc, f, "")
+	var ac cond
+	ac.add("territory != ''")
+	ac.in("territory", f.Territory)
+	ac.in("segment", f.Segment)
+	args := append(append([]any{}, dc.args...), ac.args...)
+	q := "SELECT territory, segment, count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM " +
+		latest("accounts", "account_id", "account_id, territory, segment") + ac.where() + " GROUP BY territory, segment"
+	err = s.query(ctx, "territory-accounts", q, args, func(r driverRows) error {
+		var t, seg string
+		var n, w uint64
+		if err := r.Scan(&t, &seg, &n, &w); err != nil {
+			return err
+		}
+		a := cell(t, seg)
+		a.accounts, a.white = int64(n), int64(w)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var c cond
+	c.add("territory != ''")
+	dims(&c, f, "")
+	inRange := "close_date >= toDate(?) AND close_date < toDate(?)"
+	q = "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.where() + " GROUP BY territory, segment"
+	rng := []any{day(f.From), day(f.To)}
+	args = append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
+	err = s.query(ctx, "territory-deals", q, args, func(r driverRows) error {
+		var t, seg string
+		var cap, pipe float64
+		var w, l, wa uint64
+		if err := r.Scan(&t, &seg, &cap, &w, &l, &pipe, &wa); err != nil {
+			return err
+		}
+		a := cell(t, seg)
+		a.captured, a.won, a.lost, a.pipeline, a.wonAccounts = cap, int64(w), int64(l), pipe, int64(wa)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	market, err := s.marketPotential(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	// Won amount per won account, per segment.
+	segWon := map[string][2]float64{}
+	for k, a := range cells {
+		v := segWon[k.seg]
+		v[0] += a.captured
+		v[1] += float64(a.wonAccounts)
+		segWon[k.seg] = v
+	}
+	byT := map[string]*Territory{}
+	for k, a := range cells {
+		t := byT[k.t]
+		if t == nil {
+			t = &Territory{Territory: k.t, PotentialSource: "estimate"}
+			byT[k.t] = t
+		}
+		t.Accounts += a.accounts
+		t.WhiteSpace += a.white
+		t.Captured += a.captured
+		t.Pipeline += a.pipeline
+		t.Won += a.won
+		t.Lost += a.lost
+		if sw := segWon[k.seg]; sw[1] > 0 {
+			t.Potential += float64(a.accounts) * sw[0] / sw[1]
+		}
+	}
+	days := f.To.Sub(f.From).Hours() / 24
+	for name, p := range market {
+		t := byT[name]
+		if t == nil {
+			t = &Territory{Territory: name}
+			byT[name] = t
+		}
+		t.Potential, t.PotentialSource = p*days/365, "market"
+	}
+	out := make([]Territory, 0, len(byT))
+	for _, t := range byT {
+		t.Penetration = ratio(t.Captured, t.Potential)
+		t.Headroom = t.Potential - t.Captured
+		t.WinRate = ratio(float64(t.Won), float64(t.Won+t.Lost))
+		if t.Accounts > 0 {
+			t.Coverage = 1 - float64(t.WhiteSpace)/float64(t.Accounts)
+		}
+		out = append(out, *t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Headroom != out[j].Headroom {
+			return out[i].Headroom > out[j].Headroom
+		}
+		return out[i].Territory < out[j].Territory
+	})
+	for i := range out {
+		out[i].Rank = i + 1
+	}
+	return out, nil
+}
+
+// marketPotential is the annual potential per territory from the market table:
+// the latest year not after the range's last day, summed over segments (the
+// filter's segments only) and industries.
+func (s *Service) marketPotential(ctx context.Context, f Filter) (map[string]float64, error) {
+	var c cond
+	c.add("year <= ?", uint16(f.To.AddDate(0, 0, -1).Year()))
+	c.in("territory", f.Territory)
+	c.in("segment", f.Segment)
+	m := "(SELECT territory, segment, year, potential FROM " + latest("market", "territory, segment, industry, year", "territory, segment, industry, year, potential") + c.where() + ")"
+	q := "SELECT territory, sum(potential) FROM " + m + " AS m ANY INNER JOIN (SELECT territory, max(year) AS latest_year FROM " + m +
+		" GROUP BY territory) AS y USING territory WHERE year = latest_year GROUP BY territory"
+	out := map[string]float64{}
+	args := append(append([]any{}, c.args...), c.args...)
+	err := s.query(ctx, "market", q, args, func(r driverRows) error {
+		var t string
+		var p float64
+		if err := r.Scan(&t, &p); err != nil {
+			return err
+		}
+		out[t] = p
+		return nil
+	})
+	return out, err
+}
