@@ -85,8 +85,8 @@ type Rule struct {
 	// (default 1 for seasonal, 7 days / 1 week for rate, 10 for shifts).
 	Window int `yaml:"window"`
 	// Threshold is the deal rules' knob: stuck_deal: multiple of the segment's
-	// p90 days in stage (default 1.5); pushed_close: pushes (default 3);
-	// amount_cut: cut share (default 0.4).
+	// p90 days in stage (default 3), and never below the longest stay seen; pushed_close: pushes (default 3);
+	// amount_cut: cut share (default 0.6).
 	Threshold float64 `yaml:"threshold"`
 	// Drivers are the segment kinds ranked under a total (default team, rep).
 	Drivers  []string `yaml:"drivers"`
@@ -314,11 +314,11 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	if r.Threshold <= 0 {
 		switch r.Detector {
 		case "stuck_deal":
-			r.Threshold = 1.5
+			r.Threshold = 3
 		case "pushed_close":
 			r.Threshold = 3
 		case "amount_cut":
-			r.Threshold = 0.4
+			r.Threshold = 0.6
 		}
 	}
 	if len(r.Drivers) == 0 {

@@ -304,7 +304,7 @@ func (e *evaluator) seasonal(r *Rule, a *Anomaly, pts []Point, vals, expected []
 			dp[i] = detect.DailyPoint{Date: p.Date, Value: vals[i]}
 		}
 		for i, x := range detect.SeasonalBaseline(dp, e.cal, 8) {
-			base[i], scale[i], ok[i] = x.Baseline, x.Scale, x.Support >= 3 && !math.IsNaN(x.Baseline)
+			base[i], scale[i], ok[i] = x.Baseline, x.Scale, x.Support >= 2 && !math.IsNaN(x.Baseline)
 		}
 	} else {
 		for i := range pts {
@@ -382,7 +382,52 @@ func (e *evaluator) seasonal(r *Rule, a *Anomaly, pts []Point, vals, expected []
 		}
 		return true
 	}
-	return false
+	if r.Grain != "day" {
+		return false
+	}
+	// A sustained move over the last working days: each day alone is within
+	// noise at small volumes, their sum is not.
+	const k = 5
+	var act, exp, vr float64
+	var days []int
+	for i := n - 1; i >= 0 && len(days) < k; i-- {
+		if !working(e.cal, pts[i].Date) {
+			continue
+		}
+		if !ok[i] {
+			return false
+		}
+		days = append(days, i)
+		act += vals[i]
+		exp += base[i]
+		s := scale[i]
+		if kind == "count" {
+			s = math.Max(s, math.Sqrt(math.Max(base[i], 1)))
+		}
+		vr += s * s
+	}
+	if len(days) < k || vr <= 0 {
+		return false
+	}
+	// The threshold sits one below the single-day one: five days agreeing are
+	// stronger evidence than one.
+	z := (act - exp) / math.Sqrt(vr*1.5)
+	dir := 1
+	if z < 0 {
+		dir = -1
+	}
+	thr := math.Max(r.zThresh-1, 2.5)
+	if math.Abs(z) < thr || !r.allows(dir) || exp/float64(k) < r.MinVolume/2 || math.Abs(act-exp) < 2*r.MinChange*exp {
+		return false
+	}
+	a.Direction, a.Score = dir, math.Abs(z)
+	a.Actual, a.Expected = act/float64(k), exp/float64(k)
+	a.Since = pts[days[len(days)-1]].Date
+	a.Kind = "spike"
+	if dir < 0 {
+		a.Kind = "drop"
+	}
+	return true
 }
 
 // rateJudge compares the rate over the last Window points with the rate of the
@@ -635,7 +680,7 @@ func (e *evaluator) deals(ctx context.Context, r *Rule, now time.Time) ([]Anomal
 				continue
 			}
 			days := now.Sub(d.StageEntered).Hours() / 24
-			limit := math.Max(n.P90*r.Threshold, 14)
+			limit := math.Max(math.Max(n.P90*r.Threshold, n.Max), 14)
 			if days > limit {
 				found = true
 				a.Actual, a.Expected, a.High = days, n.P50, n.P90

@@ -20,12 +20,12 @@ import (
 
 // mailServer is an in-process SMTP server that records what it accepts.
 type mailServer struct {
-	mu        sync.Mutex
-	msgs      []received
-	rejectN   int // reject DATA this many times with 451 (temporary)
-	badRcpt   string
-	addr      string
-	srv       *smtp.Server
+	mu      sync.Mutex
+	msgs    []received
+	rejectN int // reject DATA this many times with 451 (temporary)
+	badRcpt string
+	addr    string
+	srv     *smtp.Server
 }
 
 type received struct {

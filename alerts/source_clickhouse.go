@@ -303,7 +303,7 @@ func (c *ClickHouseSource) StageNorms(ctx context.Context, asOf time.Time) ([]St
 		teamExpr = fmt.Sprintf("transform(owner, [%s], [%s], '')", strings.Join(ids, ","), strings.Join(teams, ","))
 	}
 	t := asOf.Unix()
-	q := fmt.Sprintf(`SELECT %[1]s AS team, stage, count() AS n, quantileExact(0.5)(days) AS p50, quantileExact(0.9)(days) AS p90
+	q := fmt.Sprintf(`SELECT %[1]s AS team, stage, count() AS n, quantileExact(0.5)(days) AS p50, quantileExact(0.9)(days) AS p90, max(days) AS mx
 FROM (
     SELECT ss[i] AS stage, toFloat64(ts[i + 1] - ts[i]) / 86400 AS days, opportunity_id
     FROM (
@@ -320,7 +320,7 @@ FROM (
 ANY LEFT JOIN (SELECT opportunity_id, owner_id AS owner FROM opportunities FINAL WHERE %[2]s) AS o USING opportunity_id
 GROUP BY team, stage
 UNION ALL
-SELECT '' AS team, stage, count() AS n, quantileExact(0.5)(days) AS p50, quantileExact(0.9)(days) AS p90
+SELECT '' AS team, stage, count() AS n, quantileExact(0.5)(days) AS p50, quantileExact(0.9)(days) AS p90, max(days) AS mx
 FROM (
     SELECT ss[i] AS stage, toFloat64(ts[i + 1] - ts[i]) / 86400 AS days
     FROM (
@@ -346,7 +346,7 @@ GROUP BY stage`, teamExpr, committed, t, t-365*86400)
 	for rows.Next() {
 		var n StageNorm
 		var cnt uint64
-		if err := rows.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90); err != nil {
+		if err := rows.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90, &n.Max); err != nil {
 			return nil, fmt.Errorf("read stage norms: %w", err)
 		}
 		n.Count = int(cnt)

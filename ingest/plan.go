@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -274,9 +275,6 @@ func (p *plan) mapRow(m *mapped) *reject {
 		}
 		v := &m.v[i]
 		*v = val{}
-		rej := func(reason string, err error, msg string) *reject {
-			return &reject{file: p.file, row: m.row, column: p.colName(i), raw: truncate(s, 500), reason: badValue(reason, err), message: msg}
-		}
 		switch c.typ {
 		case tString:
 			v.s = s
@@ -287,13 +285,13 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if c.name == "amount" || c.name == "revenue" || c.name == "potential" {
 				f, cur, err := parseAmount(s)
 				if err != nil {
-					return rej("bad_amount", err, fmt.Sprintf("%s: %q is not an amount", p.colName(i), s))
+					return p.rej(m, i, s, "bad_amount", err, fmt.Sprintf("%s: %q is not an amount", p.colName(i), s))
 				}
 				v.n, m.cur = f, cur
 			} else {
 				f, err := parseNumber(s)
 				if err != nil {
-					return rej("bad_number", err, fmt.Sprintf("%s: %q is not a number", p.colName(i), s))
+					return p.rej(m, i, s, "bad_number", err, fmt.Sprintf("%s: %q is not a number", p.colName(i), s))
 				}
 				v.n = f
 			}
@@ -302,15 +300,14 @@ func (p *plan) mapRow(m *mapped) *reject {
 				continue
 			}
 			f, err := parseNumber(s)
-			max := map[colType]float64{tUInt8: math.MaxUint8, tUInt16: math.MaxUint16, tUInt32: math.MaxUint32, tUInt64: 1 << 63}[c.typ]
-			if err != nil || f < 0 || f > max {
-				return rej("bad_number", err, fmt.Sprintf("%s: %q is not a count", p.colName(i), s))
+			if err != nil || f < 0 || f > maxOf(c.typ) {
+				return p.rej(m, i, s, "bad_number", err, fmt.Sprintf("%s: %q is not a count", p.colName(i), s))
 			}
 			v.n = math.Round(f)
 		case tBool:
 			b, err := parseBool(s)
 			if err != nil {
-				return rej("bad_bool", err, fmt.Sprintf("%s: %q is neither yes nor no", p.colName(i), s))
+				return p.rej(m, i, s, "bad_bool", err, fmt.Sprintf("%s: %q is neither yes nor no", p.colName(i), s))
 			}
 			if b {
 				v.n = 1
@@ -321,7 +318,7 @@ func (p *plan) mapRow(m *mapped) *reject {
 			}
 			d, err := parseDate(s, p.order, p.loc)
 			if err != nil {
-				return rej("bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
+				return p.rej(m, i, s, "bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
 			}
 			v.t = d.Unix() / 86400
 		case tDateTime:
@@ -330,10 +327,10 @@ func (p *plan) mapRow(m *mapped) *reject {
 			}
 			d, err := parseTime(s, p.order, p.loc)
 			if err != nil {
-				return rej("bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
+				return p.rej(m, i, s, "bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
 			}
 			if d.Unix() < 0 || d.Unix() > math.MaxUint32 {
-				return rej("bad_date", nil, fmt.Sprintf("%s: %q is outside 1970-2106", p.colName(i), s))
+				return p.rej(m, i, s, "bad_date", nil, fmt.Sprintf("%s: %q is outside 1970-2106", p.colName(i), s))
 			}
 			v.t = d.Unix()
 		}
@@ -394,6 +391,22 @@ func (p *plan) mapRow(m *mapped) *reject {
 		p.snapshotRows(m)
 	}
 	return nil
+}
+
+func (p *plan) rej(m *mapped, i int, s, reason string, err error, msg string) *reject {
+	return &reject{file: p.file, row: m.row, column: p.colName(i), raw: truncate(s, 500), reason: badValue(reason, err), message: msg}
+}
+
+func maxOf(t colType) float64 {
+	switch t {
+	case tUInt8:
+		return math.MaxUint8
+	case tUInt16:
+		return math.MaxUint16
+	case tUInt32:
+		return math.MaxUint32
+	}
+	return 1 << 63
 }
 
 func (p *plan) colName(i int) string {
@@ -498,8 +511,9 @@ func (p *plan) duplicate(m *mapped) bool {
 	for _, k := range p.t.key {
 		v := m.v[p.t.col(k)]
 		h.WriteString(v.s)
-		h.WriteByte(0)
-		fmt.Fprint(&h, v.t)
+		var b [9]byte
+		binary.LittleEndian.PutUint64(b[1:], uint64(v.t))
+		h.Write(b[:])
 	}
 	sum := h.Sum64()
 	p.mu.Lock()

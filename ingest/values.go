@@ -87,7 +87,7 @@ func fastISO(s string, loc *time.Location) (time.Time, bool) {
 	y, ok1 := digits(s[0:4])
 	m, ok2 := digits(s[5:7])
 	d, ok3 := digits(s[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if !ok1 || !ok2 || !ok3 || y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return time.Time{}, false
 	}
 	if len(s) == 10 {
@@ -186,7 +186,7 @@ func parseSerial(s string, loc *time.Location) (time.Time, error) {
 		return time.Unix(int64(f), 0).UTC(), nil
 	case len(intPart) == 13:
 		return time.UnixMilli(int64(f)).UTC(), nil
-	case f >= 1 && f < 2958466 && len(intPart) <= 7:
+	case f >= 1 && f < 109575 && len(intPart) <= 6: // up to 2199-12-31
 		days := math.Floor(f)
 		secs := math.Round((f - days) * 86400)
 		t := excelEpoch.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second)

@@ -28,6 +28,10 @@ type MetricScore struct {
 	HigherIsBetter bool `json:"higher_is_better"`
 	// Verdict is "strength" or "weakness" when the interval clears Peer, else "".
 	Verdict string `json:"verdict,omitempty"`
+	// ExplainedBy (win rate only) names the stages whose conversion verdict
+	// accounts for a win rate that clears the peers; Verdict is then empty, so
+	// the weakness is claimed once, at the stage.
+	ExplainedBy []string `json:"explained_by,omitempty"`
 	HintEN  string `json:"hint_en,omitempty"`
 	HintZH  string `json:"hint_zh,omitempty"`
 }
@@ -291,23 +295,66 @@ func (s *Service) score(r repDim, st, peer *repStats, npeers, weeks float64) Rep
 	for i := range rs.Metrics {
 		m := &rs.Metrics[i]
 		if m.N > 0 && !math.IsInf(m.Low, 0) && (m.Low != 0 || m.High != 0) {
-			better, worse := m.Low > m.Peer, m.High < m.Peer
+			up, down := m.Peer*(1+MinEffect), m.Peer*(1-MinEffect)
+			better, worse := m.Low > up, m.High < down
 			if !m.HigherIsBetter {
-				better, worse = m.High < m.Peer, m.Low > m.Peer
+				better, worse = m.High < down, m.Low > up
 			}
 			switch {
 			case better:
 				m.Verdict = Strength
-				rs.Strengths++
 			case worse:
 				m.Verdict = Weakness
-				rs.Weaknesses++
-				m.HintEN, m.HintZH = hint(m.Metric, m.Stage)
 			}
 		}
 		m.Low, m.High = finite(m.Low), finite(m.High)
 	}
+	attributeWinRate(rs.Metrics)
+	for i := range rs.Metrics {
+		m := &rs.Metrics[i]
+		switch m.Verdict {
+		case Strength:
+			rs.Strengths++
+		case Weakness:
+			rs.Weaknesses++
+			m.HintEN, m.HintZH = hint(m.Metric, m.Stage)
+		}
+	}
 	return rs
+}
+
+// MinEffect is the smallest difference from the peers worth a claim, relative to
+// the peer value: with hundreds of deals even a 3% difference is statistically
+// certain, but it is not what a manager should coach on. A strength or weakness
+// needs the whole interval beyond peer × (1 ± MinEffect).
+const MinEffect = 0.10
+
+// attributeWinRate makes win rate a derived outcome. Win rate is the product of
+// the stage conversions (of the deals that closed), so a rep who loses deals at
+// one stage shows a lower win rate as a matter of arithmetic. When a stage
+// conversion already carries the same verdict, the win rate's verdict is moved
+// to ExplainedBy (those stages) instead of being claimed as a second, separate
+// weakness; a win rate that clears the peers with no stage to blame (small
+// losses spread over every stage) is still claimed.
+func attributeWinRate(ms []MetricScore) {
+	wr := -1
+	for i := range ms {
+		if ms[i].Metric == "win_rate" {
+			wr = i
+		}
+	}
+	if wr < 0 || ms[wr].Verdict == "" {
+		return
+	}
+	var stages []string
+	for _, m := range ms {
+		if m.Metric == "conversion" && m.Verdict == ms[wr].Verdict {
+			stages = append(stages, m.Stage)
+		}
+	}
+	if len(stages) > 0 {
+		ms[wr].Verdict, ms[wr].ExplainedBy = "", stages
+	}
 }
 
 // hint is the coaching hint for a weakness, in English and Chinese.

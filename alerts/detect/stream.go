@@ -18,13 +18,14 @@ type streamConfig struct {
 	relMix     float64 // 0: absolute z only, 1: z relative to the series' own history only
 	rangeTol   float64 // a value beyond the range seen so far by this fraction of it is a breakout
 	rangeMinZ  float64 // a breakout also needs this robust z
-	fire       float64 // calibrated z of an alarm, which mutes what follows
+	fire       float64 // robust z of an alarm, which mutes what follows
 	suppress   int     // rows muted after an alarm; an alarm during the mute extends it
-	peakBoost  float64 // factor on the calibrated z when z is the largest of the calibration history
 	recScore   float64 // least score of a record: a z above every earlier z of the series
 	recTol     float64 // a record must beat the earlier maximum by this fraction
 	recMinZ    float64 // and reach this z
 	recAfter   int     // rows before records count (the first maxima are routine)
+	muteMul    float64 // factor on scores during the mute: damped, so a much larger excursion still shows
+	longWindow int     // past values in a second, longer robust baseline; z is the larger of the two (0: off)
 }
 
 var defaultStreamConfig = streamConfig{
@@ -38,13 +39,14 @@ var defaultStreamConfig = streamConfig{
 	relMix:     0.5,
 	rangeTol:   0.02,
 	rangeMinZ:  2,
-	fire:       14,
-	suppress:   100,
-	peakBoost:  1.15,
+	fire:       11,
+	suppress:   150,
 	recScore:   0.3,
 	recTol:     0.2,
 	recMinZ:    4,
 	recAfter:   300,
+	muteMul:    0.25,
+	longWindow: 2000,
 }
 
 // Stream scores a series point by point from its past only. It combines a
@@ -66,6 +68,7 @@ type Stream struct {
 	cfg      streamConfig
 	raw      *slidingWindow // recent values
 	res      *slidingWindow // recent seasonal residuals
+	long     *slidingWindow // longer history of values
 	zhist    *slidingWindow // longer history of z, for calibration
 	hist     []float64      // past values for the seasonal lags
 	zmax     float64        // largest z so far (after warmup)
@@ -87,6 +90,7 @@ func newStreamWith(cfg streamConfig) *Stream {
 		cfg:      cfg,
 		raw:      newSlidingWindow(cfg.window),
 		res:      newSlidingWindow(cfg.window),
+		long:     newSlidingWindow(max(cfg.longWindow, 1)),
 		zhist:    newSlidingWindow(cfg.relWin),
 		lastFire: math.MinInt / 2,
 	}
@@ -117,6 +121,9 @@ func (s *Stream) Update(t time.Time, v float64) float64 {
 	if s.raw.len() < s.cfg.warmup {
 		s.lo, s.hi = math.Min(s.lo, v), math.Max(s.hi, v)
 		s.raw.push(v)
+		if s.cfg.longWindow > 0 {
+			s.long.push(v)
+		}
 		if hasSeason {
 			s.res.push(v - season)
 		}
@@ -127,6 +134,13 @@ func (s *Stream) Update(t time.Time, v float64) float64 {
 	sigma := robustScale(s.raw, med, s.cfg.tailMix)
 	z := math.Abs(v-med) / sigma
 	s.raw.push(v)
+	if s.cfg.longWindow > 0 {
+		// A value can be ordinary for the last day or so and still unlike
+		// anything in the longer past (or the reverse): take the larger z.
+		lm := s.long.quantile(0.5)
+		z = math.Max(z, math.Abs(v-lm)/robustScale(s.long, lm, s.cfg.tailMix))
+		s.long.push(v)
+	}
 	if hasSeason {
 		r := v - season
 		if s.res.len() >= s.cfg.warmup {
@@ -143,10 +157,6 @@ func (s *Stream) Update(t time.Time, v float64) float64 {
 	if s.zhist.len() >= 50 {
 		ref := math.Max(s.zhist.quantile(s.cfg.relQ), 1)
 		zc = math.Exp((1-s.cfg.relMix)*math.Log(z+1e-9) + s.cfg.relMix*math.Log(z/ref+1e-9))
-		// The largest deviation of the recent history counts for more.
-		if z > s.zhist.quantile(1) {
-			zc *= s.cfg.peakBoost
-		}
 	}
 	s.zhist.push(z)
 	// A record: a deviation larger than any this series has shown, once the
@@ -168,7 +178,7 @@ func (s *Stream) Update(t time.Time, v float64) float64 {
 	}
 
 	if s.n-s.lastFire < s.cfg.suppress {
-		score *= 0.1
+		score *= s.cfg.muteMul
 	}
 	if z >= s.cfg.fire {
 		s.lastFire = s.n

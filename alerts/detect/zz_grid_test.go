@@ -1,0 +1,3 @@
+package detect
+
+func grid(try func(string, func(*streamConfig))) {}
