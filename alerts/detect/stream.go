@@ -50,17 +50,19 @@ var defaultStreamConfig = streamConfig{
 }
 
 // Stream scores a series point by point from its past only. It combines a
-// robust z-score against the recent window (median and MAD, widened by the
-// 5–95% range for heavy-tailed data), a daily seasonal model used when the
+// robust z-score at two scales (median and MAD, widened by the 5–95% range
+// for heavy-tailed data, against the recent window and against a longer
+// one; the larger z counts), a daily seasonal model used when the
 // timestamps show a daily cycle that explains the data better, calibration
 // against the series' own history of z, a boost for values beyond the range
 // seen so far and for deviations larger than any the series has shown
 // before (z records), and muting after an alarm so that one excursion gives
-// one high score at its start.
+// one high score at its start. Muting damps scores rather than zeroing
+// them, so that a much larger excursion during the mute still stands out.
 //
 // Scores are in [0,1]. Range breakouts score at least 0.5; z records at
-// least 0.3; other points at most 0.5. On NAB the best corpus-wide alarm
-// threshold was 0.17.
+// least 0.3; other points at most 0.5 (all lower while muted). On NAB the
+// best corpus-wide alarm threshold was about 0.16.
 //
 // The zero value is not usable; create one with NewStream. A Stream is not
 // safe for concurrent use.

@@ -1,3 +1,0 @@
-package detect
-
-func grid(try func(string, func(*streamConfig))) {}
