@@ -179,3 +179,38 @@ func TestNoServerBinaryNamesInstallCommand(t *testing.T) {
 		t.Fatalf("without clickhouse-server: err %v, output %q; want a failure naming apt-get install clickhouse-server", err, out)
 	}
 }
+
+// The README's first command: the demo generates the sample, loads it into the
+// embedded ClickHouse and serves numbers over the API.
+func TestDemoServesSampleNumbers(t *testing.T) {
+	home := t.TempDir()
+	cfg := filepath.Join(home, "pipelens.yaml")
+	os.WriteFile(cfg, []byte("auth:\n  tokens:\n    - {name: ci, token: demo-test-token, role: director}\n"), 0o600)
+	port, _ := schemas.FreePort()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := start(t, home, "--config", cfg, "demo", "--addr", addr)
+	deadline := time.Now().Add(3 * time.Minute)
+	var body map[string]any
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/funnel?from=2025-12-01&to=2026-12-01", nil)
+		req.Header.Set("Authorization", "Bearer demo-test-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			if resp.StatusCode == 200 {
+				json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				break
+			}
+			resp.Body.Close()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if body == nil {
+		t.Fatalf("demo never served /api/v1/funnel; output:\n%s", p.out.String())
+	}
+	cohort, _ := body["cohort"].(float64)
+	won, _ := body["won"].(float64)
+	if cohort < 5000 || won < 100 {
+		t.Fatalf("demo funnel over a year has cohort %v and won %v: the sample did not load (body %v)", cohort, won, body)
+	}
+}
