@@ -3,6 +3,7 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -82,7 +83,8 @@ type Rule struct {
 	// Lookback is the history the baseline is built from (default 16 weeks).
 	Lookback time.Duration `yaml:"lookback"`
 	// Window is how many recent points (days or weeks) an evaluation reports on
-	// (default 1 for seasonal, 7 days / 1 week for rate, 10 for shifts).
+	// (default 1 for seasonal, 10 for shifts); for rate, how far back (days or
+	// weeks) a change of the rate may have started (default 84 days / 12 weeks).
 	Window int `yaml:"window"`
 	// Threshold is the deal rules' knob: stuck_deal: multiple of the segment's
 	// p90 days in stage (default 3), and never below the longest stay seen; pushed_close: pushes (default 3);
@@ -105,7 +107,8 @@ type Rule struct {
 	sched    schedule
 	quiet    *quietHours
 	zThresh  float64
-	digestAt int // minutes after midnight, -1 none
+	alpha    float64 // false-alarm budget of one evaluation of the rule (tail tests)
+	digestAt int     // minutes after midnight, -1 none
 }
 
 // Silence mutes matching anomalies until a time.
@@ -259,19 +262,22 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	if r.Sensitivity == "" {
 		r.Sensitivity = d.Sensitivity
 	}
+	// Robust-z detectors (amounts, means, level shifts) use zThresh; count and
+	// rate tests use alpha, the chance that one evaluation of the rule alerts
+	// on a sample with nothing wrong in any segment.
 	switch r.Sensitivity {
 	case "low":
-		r.zThresh = 5
+		r.zThresh, r.alpha = 5, 5e-4
 	case "medium":
-		r.zThresh = 4
+		r.zThresh, r.alpha = 4, 5e-3
 	case "high":
-		r.zThresh = 3
+		r.zThresh, r.alpha = 3, 2e-2
 	default:
 		z, err := strconv.ParseFloat(r.Sensitivity, 64)
 		if err != nil || z <= 0 {
 			return fmt.Errorf("sensitivity %q: want low, medium, high or a positive number", r.Sensitivity)
 		}
-		r.zThresh = z
+		r.zThresh, r.alpha = z, math.Erfc(z/math.Sqrt2)
 	}
 	if r.MinVolume == 0 {
 		r.MinVolume = d.MinVolume
@@ -296,9 +302,10 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	if r.Window <= 0 {
 		switch r.Detector {
 		case "rate":
-			r.Window = 7
+			// How far back a change of the rate may have started: twelve weeks.
+			r.Window = 84
 			if r.Grain == "week" {
-				r.Window = 1
+				r.Window = 12
 			}
 		case "level_shift", "trend":
 			r.Window = 10

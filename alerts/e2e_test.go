@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -94,7 +96,19 @@ func (m *maildev) stop() {
 	}
 }
 
+// StartDashboards starts the dashboards server over db for the end-to-end
+// tests, accepting token as a manager of team, and returns its base URL. It is
+// set by e2e_dashboards_test.go (package alerts_test: dashboards imports
+// alerts).
+var StartDashboards func(t *testing.T, db *schemas.DB, token, team string) string
+
+// QuietLogForTest lends the external test package the quiet logger.
+func QuietLogForTest() *slog.Logger { return quietLog() }
+
+const e2eToken = "e2e-manager-token"
+
 type devMail struct {
+	ID      string `json:"id"`
 	Subject string `json:"subject"`
 	HTML    string `json:"html"`
 	Text    string `json:"text"`
@@ -107,6 +121,23 @@ type devMail struct {
 		ContentID   string `json:"contentId"`
 		ContentType string `json:"contentType"`
 	} `json:"attachments"`
+}
+
+// source returns the raw message as maildev received it (its HTML view
+// rewrites cid: references to its own attachment URLs).
+func (m *maildev) source(id string) (string, error) {
+	for _, p := range []string{"/api/email/%s/source", "/email/%s/source"} {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d"+p, m.webPort, id))
+		if err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return string(b), err
+		}
+	}
+	return "", fmt.Errorf("no source for message %s", id)
 }
 
 func (m *maildev) emails() ([]devMail, error) {
@@ -152,16 +183,26 @@ func e2eSetup(t *testing.T) (*Engine0, gen.Anomaly, string) {
 	if mgr == "" {
 		t.Fatalf("no manager for team %s", drop.SegmentValue)
 	}
-	return &Engine0{db: db}, drop, mgr
+	e0 := &Engine0{db: db, base: "https://pipelens.example.com"}
+	if StartDashboards != nil {
+		e0.base = StartDashboards(t, db, e2eToken, drop.SegmentValue)
+		e0.live = true
+	}
+	return e0, drop, mgr
 }
 
-// Engine0 carries the test database between setup and engine creation.
-type Engine0 struct{ db *schemas.DB }
+// Engine0 carries the test database and the dashboards' address between setup
+// and engine creation.
+type Engine0 struct {
+	db   *schemas.DB
+	base string
+	live bool // base is a running dashboards server
+}
 
 func e2eEngine(t *testing.T, e0 *Engine0, smtpPort int) *Engine {
 	t.Helper()
 	c := config.Default()
-	c.Server.BaseURL = "https://pipelens.example.com"
+	c.Server.BaseURL = e0.base
 	c.SMTP = config.SMTP{Host: "127.0.0.1", Port: smtpPort, From: "pipelens@example.com", TLS: "none"}
 	rules := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegTeam}, Detector: "seasonal", Sensitivity: "high", Direction: "down"}}}
 	e, err := New(Options{DB: e0.db, Config: c, Rules: rules, Logger: quietLog()})
@@ -172,7 +213,7 @@ func e2eEngine(t *testing.T, e0 *Engine0, smtpPort int) *Engine {
 }
 
 // checkMail asserts the one email the manager must get.
-func checkMail(t *testing.T, ms []devMail, mgr string, drop gen.Anomaly) {
+func checkMail(t *testing.T, md *maildev, e0 *Engine0, ms []devMail, mgr string, drop gen.Anomaly) {
 	t.Helper()
 	var mine []devMail
 	for _, m := range ms {
@@ -192,15 +233,20 @@ func checkMail(t *testing.T, ms []devMail, mgr string, drop gen.Anomaly) {
 	inline := ""
 	for _, a := range m.Attachments {
 		if a.ContentType == "image/png" && a.ContentID != "" {
-			inline = a.ContentID
+			inline = strings.Trim(a.ContentID, "<>")
 		}
 	}
-	if inline == "" || !strings.Contains(m.HTML, "cid:"+strings.Trim(inline, "<>")) {
+	raw, err := md.source(m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = strings.ReplaceAll(raw, "=\r\n", "") // quoted-printable soft breaks
+	if inline == "" || !strings.Contains(raw, "cid:"+inline) || !strings.Contains(raw, "Content-Disposition: inline") {
 		t.Errorf("no inline PNG chart referenced from the HTML (attachments %+v)", m.Attachments)
 	}
-	i := strings.Index(m.HTML, "https://pipelens.example.com/trends?")
+	i := strings.Index(m.HTML, e0.base+"/trends?")
 	if i < 0 {
-		t.Fatalf("no dashboard link in the HTML")
+		t.Fatalf("no dashboard link to %s/trends in the HTML", e0.base)
 	}
 	link := m.HTML[i:]
 	link = link[:strings.IndexByte(link, '"')]
@@ -217,6 +263,36 @@ func checkMail(t *testing.T, ms []devMail, mgr string, drop gen.Anomaly) {
 	start, _ := time.Parse(time.DateOnly, drop.Start)
 	if !(from.Before(start) && to.After(start)) {
 		t.Errorf("dashboard range %s..%s does not cover the drop starting %s", q.Get("from"), q.Get("to"), drop.Start)
+	}
+	if !e0.live {
+		t.Logf("dashboards server not started: link %s not followed", u)
+		return
+	}
+	// The link works: the page answers with the team's view, and the API with
+	// the same filters answers with the team's numbers.
+	get := func(u string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer "+e2eToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("follow %s: %v", u, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(u.String()); code != http.StatusOK || !strings.Contains(body, drop.SegmentValue) {
+		t.Errorf("dashboard link %s: status %d, mentions team %s: %v", u, code, drop.SegmentValue, strings.Contains(body, drop.SegmentValue))
+	}
+	api := e0.base + "/api/v1/funnel?" + u.RawQuery
+	code, body := get(api)
+	var fn struct {
+		Cohort int `json:"cohort"`
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &fn) != nil || fn.Cohort == 0 {
+		t.Errorf("API with the link's filters %s: status %d, want the team's funnel: %.300s", api, code, body)
+	} else {
+		t.Logf("API with the link's filters: %s -> %d opportunities opened by %s in the range", api, fn.Cohort, drop.SegmentValue)
 	}
 }
 
@@ -240,7 +316,7 @@ func TestEndToEndMaildev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkMail(t, ms, mgr, drop)
+	checkMail(t, md, e0, ms, mgr, drop)
 }
 
 func TestEndToEndMaildevDownThenUp(t *testing.T) {
@@ -275,5 +351,5 @@ func TestEndToEndMaildevDownThenUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkMail(t, ms, mgr, drop)
+	checkMail(t, md, e0, ms, mgr, drop)
 }

@@ -41,6 +41,9 @@ type Anomaly struct {
 	Deal     *Deal
 	Team     string // the team the anomaly belongs to, for routing ("" org-wide)
 	RepID    string
+	// pValue is the finding's tail probability after the per-segment
+	// corrections (0 for detectors that threshold a robust z instead).
+	pValue float64
 }
 
 // ChartPoint is one point of an anomaly's chart.
@@ -101,6 +104,10 @@ func (e *evaluator) rule(ctx context.Context, r *Rule, now time.Time) ([]Anomaly
 		for _, s := range series {
 			a, ok := e.judge(r, s, end)
 			if !ok {
+				continue
+			}
+			// Family-wise correction: every segment of the kind was tested.
+			if a.pValue > 0 && a.pValue*float64(len(series)) > r.alpha {
 				continue
 			}
 			e.attribute(&a, s)
@@ -246,9 +253,13 @@ func (e *evaluator) judge(r *Rule, s SegmentSeries, end time.Time) (Anomaly, boo
 	found := false
 	switch r.Detector {
 	case "seasonal":
-		found = e.seasonal(r, &a, pts, vals, expected, kind)
+		if kind == "count" && r.Grain == "day" {
+			a.pValue, found = e.countJudge(r, &a, pts, vals, expected)
+		} else {
+			found = e.seasonal(r, &a, pts, vals, expected, kind)
+		}
 	case "rate":
-		found = rateJudge(r, &a, pts, expected)
+		a.pValue, found = rateJudge(r, &a, pts, expected)
 	case "level_shift":
 		found = e.levelShift(r, &a, pts, vals, expected)
 	case "trend":
@@ -427,43 +438,6 @@ func (e *evaluator) seasonal(r *Rule, a *Anomaly, pts []Point, vals, expected []
 	if dir < 0 {
 		a.Kind = "drop"
 	}
-	return true
-}
-
-// rateJudge compares the rate over the last Window points with the rate of the
-// lookback before it, with binomial (Wilson) intervals and a minimum volume.
-func rateJudge(r *Rule, a *Anomaly, pts []Point, expected []float64) bool {
-	n := len(pts)
-	w := min(r.Window, n)
-	var num, den, bnum, bden float64
-	for i, p := range pts {
-		if i >= n-w {
-			num += p.Num
-			den += p.Den
-		} else {
-			bnum += p.Num
-			bden += p.Den
-		}
-	}
-	if den < r.MinVolume || bden < r.MinVolume {
-		return false
-	}
-	j := detect.RateAnomaly(int(num), int(den), int(bnum), int(bden))
-	if !j.Anomalous || !r.allows(j.Direction) {
-		return false
-	}
-	if math.Abs(j.Rate-j.Baseline) < r.MinChange*j.Baseline {
-		return false
-	}
-	for i := range expected {
-		expected[i] = j.Baseline
-	}
-	a.Kind, a.Direction = "rate", j.Direction
-	a.Actual, a.Expected, a.Low, a.High = j.Rate, j.Baseline, j.BaseLow, j.BaseHigh
-	sd := math.Sqrt(math.Max(j.Baseline*(1-j.Baseline), 1e-9) / den)
-	a.Score = math.Abs(j.Rate-j.Baseline) / sd
-	a.Volume = den
-	a.Since = pts[n-w].Date
 	return true
 }
 
