@@ -14,8 +14,9 @@
 // needs. So Refresh, called after every committed load, rebuilds two tables from
 // the committed runs: opp_facts (one row per opportunity with its owner's team,
 // manager and territory, its account's segment and territory, its furthest stage
-// and its stage entry and exit times) and opp_moves (changes between consecutive
-// snapshots). Each is filled as <name>_new with INSERT ... SELECT and swapped in
+// and its stage entry and exit times) opp_moves (changes between consecutive
+// snapshots) and rep_activity_days (activities per rep and day; created by query
+// itself, as the migrations predate it). Each is filled as <name>_new with INSERT ... SELECT and swapped in
 // with RENAME TABLE, so readers never see a half-built table. Nothing is in them
 // that is not in the raw tables, with the same rules (latest committed row per
 // key); the tests compare them with hand-computed and plain-Go results. Until the

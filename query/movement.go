@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -71,10 +72,29 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 	if err != nil {
 		return out, err
 	}
+	// The four reads are independent: run them at once, each filling its own
+	// fields under mu.
+	var mu sync.Mutex
+	locked := func(scan func(driverRows) error) func(driverRows) error {
+		return func(r driverRows) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return scan(r)
+		}
+	}
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
-	err = s.query(ctx, "movement-opened", "SELECT "+pc+" AS p, count(), sum(amount) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	run := func(i int, purpose, q string, args []any, scan func(driverRows) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.query(ctx, purpose, q, args, locked(scan))
+		}()
+	}
+	run(0, "movement-opened", "SELECT "+pc+" AS p, count(), sum(amount) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
 		var p time.Time
 		var n uint64
 		var a float64
@@ -85,15 +105,12 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 		m.Opened, m.OpenedAmount = int64(n), a
 		return nil
 	})
-	if err != nil {
-		return out, err
-	}
 	pcl, _ := periodExpr(period, "close_date")
 	c = cond{}
 	c.add("closed = 1")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
-	err = s.query(ctx, "movement-closed", "SELECT "+pcl+" AS p, countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+	run(1, "movement-closed", "SELECT "+pcl+" AS p, countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
 		var p time.Time
 		var w, l uint64
 		var wa, la float64
@@ -104,14 +121,11 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 		m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(w), wa, int64(l), la
 		return nil
 	})
-	if err != nil {
-		return out, err
-	}
 	pm, _ := periodExpr(period, "change_date")
 	c = cond{}
 	dateRange(&c, "change_date", f)
 	dims(&c, f, "")
-	err = s.query(ctx, "movement-moves", "SELECT "+pm+" AS p, countIf(new_close < old_close), sumIf(new_amount, new_close < old_close), countIf(new_close > old_close), sumIf(new_amount, new_close > old_close), sum(new_amount - old_amount), uniqExactIf(opportunity_id, new_close > old_close) FROM opp_moves"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+	run(2, "movement-moves", "SELECT "+pm+" AS p, countIf(new_close < old_close), sumIf(new_amount, new_close < old_close), countIf(new_close > old_close), sumIf(new_amount, new_close > old_close), sum(new_amount - old_amount), uniqExactIf(opportunity_id, new_close > old_close) FROM opp_moves"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
 		var p time.Time
 		var pi, po, pd uint64
 		var pia, poa, ac float64
@@ -123,25 +137,17 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 		m.PushesPerDeal = ratio(float64(po), float64(pd))
 		return nil
 	})
-	if err != nil {
-		return out, err
-	}
-	keys := make([]time.Time, 0, len(byP))
-	for k := range byP {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].Before(keys[j]) })
-	for _, k := range keys {
-		out.Periods = append(out.Periods, *byP[k])
-	}
-	c = cond{}
-	c.add("new_close > old_close")
-	dateRange(&c, "change_date", f)
-	dims(&c, f, "")
-	q := "SELECT m.opportunity_id, f.name, m.owner_id, m.pushes, m.days FROM (SELECT opportunity_id, any(owner_id) AS owner_id, count() AS pushes, " +
-		"sum(toInt64(toUInt16(new_close)) - toInt64(toUInt16(old_close))) AS days FROM opp_moves" + c.where() +
-		" GROUP BY opportunity_id ORDER BY pushes DESC, days DESC, opportunity_id LIMIT 20) AS m ANY LEFT JOIN (SELECT opportunity_id, name FROM opp_facts) AS f USING opportunity_id ORDER BY m.pushes DESC, m.days DESC, m.opportunity_id"
-	err = s.query(ctx, "movement-pushes", q, c.args, func(r driverRows) error {
+	pc2 := cond{}
+	pc2.add("new_close > old_close")
+	dateRange(&pc2, "change_date", f)
+	dims(&pc2, f, "")
+	// The names come from opp_facts for the top deals only: joining all of
+	// opp_facts would build a hash table of every opportunity per request.
+	top := "SELECT opportunity_id, any(owner_id) AS top_owner, count() AS pushes, " +
+		"sum(toInt64(toUInt16(new_close)) - toInt64(toUInt16(old_close))) AS days FROM opp_moves" + pc2.where() +
+		" GROUP BY opportunity_id ORDER BY pushes DESC, days DESC, opportunity_id LIMIT 20"
+	q := "SELECT m.opportunity_id, f.name, m.top_owner, m.pushes, m.days FROM (" + top + ") AS m ANY LEFT JOIN (SELECT opportunity_id, name FROM opp_facts WHERE opportunity_id IN (SELECT opportunity_id FROM (" + top + "))) AS f USING opportunity_id ORDER BY m.pushes DESC, m.days DESC, m.opportunity_id"
+	run(3, "movement-pushes", q, append(append([]any{}, pc2.args...), pc2.args...), func(r driverRows) error {
 		var d DealPushes
 		var n uint64
 		if err := r.Scan(&d.OpportunityID, &d.Name, &d.OwnerID, &n, &d.DaysPushed); err != nil {
@@ -151,7 +157,21 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 		out.TopPushed = append(out.TopPushed, d)
 		return nil
 	})
-	return out, err
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return out, err
+		}
+	}
+	keys := make([]time.Time, 0, len(byP))
+	for k := range byP {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Before(keys[j]) })
+	for _, k := range keys {
+		out.Periods = append(out.Periods, *byP[k])
+	}
+	return out, nil
 }
 
 // LeadSource is lead-to-opportunity conversion of one source.

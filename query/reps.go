@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"strings"
+	"sync"
 )
 
 // Verdicts of a scorecard metric.
@@ -32,8 +35,8 @@ type MetricScore struct {
 	// accounts for a win rate that clears the peers; Verdict is then empty, so
 	// the weakness is claimed once, at the stage.
 	ExplainedBy []string `json:"explained_by,omitempty"`
-	HintEN  string `json:"hint_en,omitempty"`
-	HintZH  string `json:"hint_zh,omitempty"`
+	HintEN      string   `json:"hint_en,omitempty"`
+	HintZH      string   `json:"hint_zh,omitempty"`
 }
 
 // RepScore is a rep's scorecard.
@@ -122,67 +125,27 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 		}
 		return st
 	}
-	var c cond
-	dateRange(&c, "created_date", f)
-	dims(&c, f, "")
-	err = s.query(ctx, "reps-funnel", "SELECT owner_id, "+s.funnelCols()+" FROM opp_facts"+c.where()+" GROUP BY owner_id", c.args, func(r driverRows) error {
-		var id string
-		fr, err := s.scanFunnel(r, &id)
-		if err != nil {
-			return err
+	// The activities and the reps are small, independent reads: run them while
+	// the one pass over opp_facts runs.
+	var (
+		acts    map[string]int64
+		reps    []repDim
+		actsErr error
+		repsErr error
+		wg      sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); acts, actsErr = s.activityCounts(ctx, f) }()
+	go func() { defer wg.Done(); reps, repsErr = s.repDims(ctx) }()
+	err = s.repPass(ctx, f, func(id string, st *repStats) { stats[id] = st })
+	wg.Wait()
+	for _, e := range []error{err, actsErr, repsErr} {
+		if e != nil {
+			return nil, e
 		}
-		st := get(id)
-		for i, v := range fr.reached {
-			st.reached[i] = float64(v)
-		}
-		st.cohortWon = float64(fr.won)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	c = cond{}
-	c.add("closed = 1")
-	dateRange(&c, "close_date", f)
-	dims(&c, f, "")
-	q := "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), if(countIf(won = 1) > 0, avgIf(amount, won = 1), 0), if(countIf(won = 1) > 1, stddevSampIf(amount, won = 1), 0), " +
-		"countIf(won = 1), if(countIf(won = 1) > 0, avgIf(" + cycleDays + ", won = 1), 0), if(countIf(won = 1) > 1, stddevSampIf(" + cycleDays + ", won = 1), 0) FROM opp_facts" + c.where() + " GROUP BY owner_id"
-	err = s.query(ctx, "reps-closed", q, c.args, func(r driverRows) error {
-		var id string
-		var w, l, cn uint64
-		var wa, dm, dsd, cm, csd float64
-		if err := r.Scan(&id, &w, &l, &wa, &dm, &dsd, &cn, &cm, &csd); err != nil {
-			return err
-		}
-		st := get(id)
-		st.won, st.lost, st.wonAmt, st.dealMean, st.dealSD = float64(w), float64(l), wa, dm, dsd
-		st.cycleN, st.cycleMean, st.cycSD = int64(cn), cm, csd
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	dis, err := s.DaysInStage(ctx, Unrestricted, f, "rep")
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range dis {
-		if g.Rank < 1 || g.Rank > len(s.stages) {
-			continue
-		}
-		st := get(g.Key)
-		st.stageN[g.Rank-1], st.stageMean[g.Rank-1], st.stageSD[g.Rank-1] = g.Count, g.Mean, g.StdDev
-	}
-	acts, err := s.activityCounts(ctx, f)
-	if err != nil {
-		return nil, err
 	}
 	for id, n := range acts {
 		get(id).activities = float64(n)
-	}
-	reps, err := s.repDims(ctx)
-	if err != nil {
-		return nil, err
 	}
 	var list []repDim
 	for _, r := range reps {
@@ -195,24 +158,113 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 		}
 	}
 	weeks := f.To.Sub(f.From).Hours() / (24 * 7)
-	out := []RepScore{}
+	// Peers of a rep = everyone else: pool all once, then take the rep out.
+	total := s.newStats()
 	for _, r := range list {
-		if only != "" && r.id != only {
-			continue
-		}
-		peer := s.newStats()
-		npeers := 0.0
-		for _, o := range list {
-			if o.id == r.id {
-				continue
-			}
-			npeers++
-			addStats(peer, stats[o.id])
-		}
-		out = append(out, s.score(r, stats[r.id], peer, npeers, weeks))
+		addStats(total, stats[r.id])
 	}
+	var sel []repDim
+	for _, r := range list {
+		if only == "" || r.id == only {
+			sel = append(sel, r)
+		}
+	}
+	out := make([]RepScore, len(sel))
+	// Scoring is pure CPU (interval quantiles); spread it over the cores.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(sel)/16))
+	var sw sync.WaitGroup
+	for w := range workers {
+		sw.Add(1)
+		go func() {
+			defer sw.Done()
+			for i := w; i < len(sel); i += workers {
+				r := sel[i]
+				peer := s.without(total, stats[r.id])
+				out[i] = s.score(r, stats[r.id], peer, float64(len(list)-1), weeks)
+			}
+		}()
+	}
+	sw.Wait()
 	sort.Slice(out, func(i, j int) bool { return out[i].RepID < out[j].RepID })
 	return out, nil
+}
+
+// repPass reads every rep's numbers in one pass over opp_facts: the funnel of
+// the cohort created in the range, the deals closed in the range (win rate, deal
+// size, cycle) and the days in each stage of the first entries in the range (as
+// DaysInStage counts them). One scan instead of three is what keeps the
+// scorecards inside a page's time budget at millions of deals.
+func (s *Service) repPass(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
+	const (
+		cr  = "(created_date >= toDate(?) AND created_date < toDate(?))"
+		cl  = "(closed = 1 AND close_date >= toDate(?) AND close_date < toDate(?))"
+		wcl = "(closed = 1 AND close_date >= toDate(?) AND close_date < toDate(?) AND won = 1)"
+	)
+	rng := []any{day(f.From), day(f.To)}
+	var cols []string
+	var args []any
+	col := func(expr string, n int) {
+		cols = append(cols, expr)
+		for range n {
+			args = append(args, rng...)
+		}
+	}
+	k := len(s.stages)
+	for i := range k {
+		col(fmt.Sprintf("countIf(%s AND furthest >= %d)", cr, i+1), 1)
+	}
+	col("countIf("+cr+" AND won = 1)", 1)
+	col("countIf("+wcl+")", 1)
+	col("countIf("+cl+" AND won = 0)", 1)
+	col("sumIf(amount, "+wcl+")", 1)
+	col("if(countIf("+wcl+") > 0, avgIf(amount, "+wcl+"), 0)", 2)
+	col("if(countIf("+wcl+") > 1, stddevSampIf(amount, "+wcl+"), 0)", 2)
+	col("if(countIf("+wcl+") > 0, avgIf("+cycleDays+", "+wcl+"), 0)", 2)
+	col("if(countIf("+wcl+") > 1, stddevSampIf("+cycleDays+", "+wcl+"), 0)", 2)
+	for i := range k {
+		en, ex := fmt.Sprintf("entered[%d]", i+1), fmt.Sprintf("exited[%d]", i+1)
+		in := "(" + en + " > toDateTime(0) AND toDate(" + en + ", " + s.tz + ") >= toDate(?) AND toDate(" + en + ", " + s.tz + ") < toDate(?) AND " + ex + " > toDateTime(0))"
+		days := "(toFloat64(toUInt32(" + ex + ")) - toFloat64(toUInt32(" + en + "))) / 86400"
+		col("countIf("+in+")", 1)
+		col("if(countIf("+in+") > 0, avgIf("+days+", "+in+"), 0)", 2)
+		col("if(countIf("+in+") > 1, stddevSampIf("+days+", "+in+"), 0)", 2)
+	}
+	// Whether the rep entered any stage in the range (left or not): such a rep had
+	// a days-in-stage row, so it is listed even without a deal in the other sets.
+	col("countIf(arrayExists(e -> e > toDateTime(0) AND toDate(e, "+s.tz+") >= toDate(?) AND toDate(e, "+s.tz+") < toDate(?), entered))", 1)
+	var c cond
+	dims(&c, f, "")
+	args = append(args, c.args...)
+	q := "SELECT owner_id, " + strings.Join(cols, ", ") + " FROM opp_facts" + c.where() + " GROUP BY owner_id"
+	return s.query(ctx, "reps-pass", q, args, func(r driverRows) error {
+		var id string
+		reached := make([]uint64, k)
+		var cohortWon, w, l, entries uint64
+		st := s.newStats()
+		dst := []any{&id}
+		for i := range reached {
+			dst = append(dst, &reached[i])
+		}
+		dst = append(dst, &cohortWon, &w, &l, &st.wonAmt, &st.dealMean, &st.dealSD, &st.cycleMean, &st.cycSD)
+		stageN := make([]uint64, k)
+		for i := range k {
+			dst = append(dst, &stageN[i], &st.stageMean[i], &st.stageSD[i])
+		}
+		dst = append(dst, &entries)
+		if err := r.Scan(dst...); err != nil {
+			return err
+		}
+		for i := range k {
+			st.reached[i] = float64(reached[i])
+			st.stageN[i] = int64(stageN[i])
+		}
+		st.cohortWon, st.won, st.lost, st.cycleN = float64(cohortWon), float64(w), float64(l), int64(w)
+		if reached[0] == 0 && w+l == 0 && entries == 0 {
+			return nil // nothing in the range: not a rep with deals
+		}
+		each(id, st)
+		return nil
+	})
 }
 
 // addStats pools o into p: counts add; means are pooled weighted by their counts
@@ -237,6 +289,28 @@ func addStats(p, o *repStats) {
 	p.lost += o.lost
 	p.wonAmt += o.wonAmt
 	p.activities += o.activities
+}
+
+// without is the pool p minus o (o was added to p with addStats).
+func (s *Service) without(p, o *repStats) *repStats {
+	x := s.newStats()
+	sub := func(mean float64, n float64, omean float64, on float64) float64 {
+		if n-on <= 0 {
+			return 0
+		}
+		return (mean*n - omean*on) / (n - on)
+	}
+	for i := range p.reached {
+		x.reached[i] = p.reached[i] - o.reached[i]
+		x.stageN[i] = p.stageN[i] - o.stageN[i]
+		x.stageMean[i] = sub(p.stageMean[i], float64(p.stageN[i]), o.stageMean[i], float64(o.stageN[i]))
+	}
+	x.cohortWon = p.cohortWon - o.cohortWon
+	x.dealMean = sub(p.dealMean, p.won, o.dealMean, o.won)
+	x.cycleN = p.cycleN - o.cycleN
+	x.cycleMean = sub(p.cycleMean, float64(p.cycleN), o.cycleMean, float64(o.cycleN))
+	x.won, x.lost, x.wonAmt, x.activities = p.won-o.won, p.lost-o.lost, p.wonAmt-o.wonAmt, p.activities-o.activities
+	return x
 }
 
 func (s *Service) score(r repDim, st, peer *repStats, npeers, weeks float64) RepScore {
@@ -400,10 +474,14 @@ func hint(metric, stage string) (en, zh string) {
 	return "", ""
 }
 
-// activityCounts is activities per rep in [from, to) for the reps the filter selects.
+// activityCounts is activities per rep in [from, to) for the reps the filter
+// selects, from rep_activity_days (see Refresh).
 func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int64, error) {
+	if err := s.ensureServing(ctx); err != nil {
+		return nil, err
+	}
 	var c cond
-	c.add("toDate(occurred_at, "+s.tz+") >= toDate(?) AND toDate(occurred_at, "+s.tz+") < toDate(?)", day(f.From), day(f.To))
+	dateRange(&c, "day", f)
 	c.in("rep_id", f.Rep)
 	var rc cond
 	rc.in("team", f.Team)
@@ -413,7 +491,7 @@ func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int6
 		c.add("rep_id IN (SELECT rep_id FROM "+latest("reps", "rep_id", "rep_id, team, manager_id, territory")+rc.where()+")", rc.args...)
 	}
 	out := map[string]int64{}
-	q := "SELECT rep_id, count() FROM " + latest("activities", "activity_id", "activity_id, rep_id, occurred_at") + c.where() + " GROUP BY rep_id"
+	q := "SELECT rep_id, sum(activities) FROM rep_activity_days" + c.where() + " GROUP BY rep_id"
 	err := s.query(ctx, "activities", q, c.args, func(r driverRows) error {
 		var id string
 		var n uint64

@@ -31,6 +31,39 @@ type Service struct {
 	stages []string
 
 	refreshMu sync.Mutex
+	ensured   sync.Once
+	ensureErr error
+}
+
+// servingDDL creates the serving tables that query adds beyond the migrations
+// (schemas/migrations/0003_query.sql). rep_activity_days: activities per rep
+// and business day of the committed runs; the scorecards' activity rates read
+// it instead of deduplicating every activity on each request.
+var servingDDL = []string{
+	`CREATE TABLE IF NOT EXISTS rep_activity_days (
+    rep_id     String,
+    day        Date,
+    activities UInt64
+) ENGINE = MergeTree
+ORDER BY (day, rep_id)`,
+}
+
+// ensureServing creates the serving tables the migrations do not (once per
+// Service), so a scorecard before the first Refresh reads empty tables rather
+// than failing.
+func (s *Service) ensureServing(ctx context.Context) error {
+	s.ensured.Do(func() {
+		for _, q := range servingDDL {
+			c, cancel := s.db.Context(ctx, "serving-ddl")
+			err := s.db.Conn.Exec(c, q)
+			cancel()
+			if err != nil {
+				s.ensureErr = fmt.Errorf("create serving table: %w", err)
+				return
+			}
+		}
+	})
+	return s.ensureErr
 }
 
 // New returns a Service over db; loc is the business time zone (nil = UTC).
@@ -70,7 +103,7 @@ func latest(table, key, cols string) string {
 	return "(SELECT " + cols + " FROM " + table + " WHERE " + committed + " ORDER BY " + key + ", run_id DESC LIMIT 1 BY " + key + ")"
 }
 
-// Refresh rebuilds the serving tables (opp_facts, opp_moves) from the committed
+// Refresh rebuilds the serving tables (opp_facts, opp_moves, rep_activity_days) from the committed
 // runs. Call it after every committed load. Readers keep seeing the previous
 // tables until the swap.
 func (s *Service) Refresh(ctx context.Context) error {
@@ -81,6 +114,13 @@ func (s *Service) Refresh(ctx context.Context) error {
 		return err
 	}
 	if err := s.rebuild(ctx, "opp_moves", s.movesSelect()); err != nil {
+		return err
+	}
+	if err := s.ensureServing(ctx); err != nil {
+		return err
+	}
+	acts := latest("activities", "activity_id", "activity_id, rep_id, occurred_at")
+	if err := s.rebuild(ctx, "rep_activity_days", "(rep_id, day, activities) SELECT rep_id, toDate(occurred_at, "+s.tz+") AS d, count() FROM "+acts+" GROUP BY rep_id, d"); err != nil {
 		return err
 	}
 	s.log.Info("query tables refreshed", "took", time.Since(t0).Round(time.Millisecond))

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"sort"
+	"sync"
 )
 
 // Territory is the potential of one territory.
@@ -66,19 +67,33 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	args := append(append([]any{}, dc.args...), ac.args...)
 	q := "SELECT territory, segment, count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM " +
 		latest("accounts", "account_id", "account_id, territory, segment") + ac.where() + " GROUP BY territory, segment"
-	err = s.query(ctx, "territory-accounts", q, args, func(r driverRows) error {
-		var t, seg string
-		var n, w uint64
-		if err := r.Scan(&t, &seg, &n, &w); err != nil {
-			return err
-		}
-		a := cell(t, seg)
-		a.accounts, a.white = int64(n), int64(w)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	// The three reads are independent: run them at once (cells under mu).
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		errs   [3]error
+		market map[string]float64
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		market, errs[2] = s.marketPotential(ctx, f)
+	}()
+	go func(q string, args []any) {
+		defer wg.Done()
+		errs[0] = s.query(ctx, "territory-accounts", q, args, func(r driverRows) error {
+			var t, seg string
+			var n, w uint64
+			if err := r.Scan(&t, &seg, &n, &w); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			a := cell(t, seg)
+			a.accounts, a.white = int64(n), int64(w)
+			return nil
+		})
+	}(q, args)
 	var c cond
 	c.add("territory != ''")
 	dims(&c, f, "")
@@ -86,23 +101,27 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	q = "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.where() + " GROUP BY territory, segment"
 	rng := []any{day(f.From), day(f.To)}
 	args = append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
-	err = s.query(ctx, "territory-deals", q, args, func(r driverRows) error {
-		var t, seg string
-		var cap, pipe float64
-		var w, l, wa uint64
-		if err := r.Scan(&t, &seg, &cap, &w, &l, &pipe, &wa); err != nil {
-			return err
+	go func() {
+		defer wg.Done()
+		errs[1] = s.query(ctx, "territory-deals", q, args, func(r driverRows) error {
+			var t, seg string
+			var cap, pipe float64
+			var w, l, wa uint64
+			if err := r.Scan(&t, &seg, &cap, &w, &l, &pipe, &wa); err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			a := cell(t, seg)
+			a.captured, a.won, a.lost, a.pipeline, a.wonAccounts = cap, int64(w), int64(l), pipe, int64(wa)
+			return nil
+		})
+	}()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
-		a := cell(t, seg)
-		a.captured, a.won, a.lost, a.pipeline, a.wonAccounts = cap, int64(w), int64(l), pipe, int64(wa)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	market, err := s.marketPotential(ctx, f)
-	if err != nil {
-		return nil, err
 	}
 	// Won amount per won account, per segment.
 	segWon := map[string][2]float64{}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pipelens/pipelens/dashboards"
+	"github.com/pipelens/pipelens/ingest"
+	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/schemas/config"
+)
+
+func init() { benches["api"] = benchAPI }
+
+// apiCase is one endpoint and the hand-written single statement that computes
+// the same numbers from the same serving tables.
+type apiCase struct {
+	name, path, sql string
+}
+
+// benchAPI loads a generated sample into the embedded ClickHouse and times each
+// JSON API endpoint through the real HTTP server against the same metric's
+// hand-written SQL run by clickhouse-client.
+func benchAPI(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("bench api", "")
+	size := fs.String("size", "large", "small, medium or large")
+	opps := fs.Int("opportunities", 0, "number of opportunities (overrides the size's)")
+	n := fs.Int("n", 30, "requests per endpoint (and client calls per statement)")
+	reuse := fs.Bool("reuse-home", false, "keep the loaded home under the temp directory and reuse it next time")
+	home := fs.String("home", "", "home of the embedded ClickHouse (default: a fresh temporary one, or a fixed one with --reuse-home)")
+	refresh := fs.Bool("refresh", false, "rebuild the serving tables even when the sample was already loaded")
+	only := fs.String("only", "", "comma-separated endpoints to time (default all)")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	if cfg.ClickHouse.URL != "" {
+		return fmt.Errorf("bench api times the embedded ClickHouse: unset the ClickHouse URL")
+	}
+	switch {
+	case *home != "":
+	case *reuse:
+		*home = filepath.Join(os.TempDir(), fmt.Sprintf("pipelens-bench-api-%s-%d", *size, *opps))
+	default:
+		tmp, err := os.MkdirTemp("", "pipelens-bench-api-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		*home = tmp
+	}
+	cfg.Home = *home
+	fmt.Fprintf(a.stdout, "home %s\n", *home)
+
+	sampleDir := filepath.Join(*home, "sample")
+	loadedMark := filepath.Join(sampleDir, "loaded")
+	truth := &gen.Truth{}
+	t0 := time.Now()
+	if b, err := os.ReadFile(filepath.Join(sampleDir, "truth.json")); err == nil && json.Unmarshal(b, truth) == nil {
+		fmt.Fprintf(a.stdout, "sample: reusing %s (%d opportunities)\n", sampleDir, truth.Opportunities)
+	} else {
+		if truth, err = gen.WriteDir(ctx, gen.Config{Seed: 1, Size: *size, Opportunities: *opps}, sampleDir); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "generate: %d opportunities, %d stage events in %s\n", truth.Opportunities, truth.Rows["stage_events"], time.Since(t0).Round(time.Millisecond))
+	}
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := a.queryService(db)
+	if _, err := os.Stat(loadedMark); err != nil {
+		files, _ := filepath.Glob(filepath.Join(sampleDir, "*.csv"))
+		sort.Slice(files, func(i, j int) bool { return loadOrder(files[i]) < loadOrder(files[j]) })
+		t1 := time.Now()
+		rep, err := a.ingestService(db, false).LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "load: %d files, rejected %d, in %s\n", len(rep.Files), rep.Rejected, time.Since(t1).Round(time.Millisecond))
+		*refresh = true
+	}
+	if *refresh {
+		t2 := time.Now()
+		if err := svc.Refresh(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "refresh serving tables: %s\n", time.Since(t2).Round(time.Millisecond))
+		if err := os.WriteFile(loadedMark, []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+
+	// The API: the real Echo server with the real auth, on a loopback port.
+	const token = "bench-director"
+	scfg := *cfg
+	scfg.Auth.Tokens = []config.Token{{Name: "bench", Token: token, Role: "director"}}
+	srv := dashboards.New(dashboards.Options{Config: &scfg, DB: db, Logger: a.log, Query: svc, Mount: []func(*dashboards.Server){dashboards.APIMount(svc)}})
+	hs := httptest.NewServer(srv.Echo)
+	defer hs.Close()
+
+	asOf, err := time.Parse(time.DateOnly, truth.AsOf)
+	if err != nil {
+		return fmt.Errorf("read the sample's as_of: %w", err)
+	}
+	from, to := asOf.AddDate(0, 0, -364).Format(time.DateOnly), asOf.AddDate(0, 0, 1).Format(time.DateOnly)
+	rep := ""
+	if truth.WeakRep != nil {
+		rep = truth.WeakRep.RepID
+	}
+	cases := apiCases(from, to, rep)
+	if *only != "" {
+		keep := map[string]bool{}
+		for _, s := range strings.Split(*only, ",") {
+			keep[s] = true
+		}
+		var sel []apiCase
+		for _, c := range cases {
+			if keep[c.name] {
+				sel = append(sel, c)
+			}
+		}
+		cases = sel
+	}
+
+	host, port, err := net.SplitHostPort(db.Addr())
+	if err != nil {
+		return err
+	}
+	client := &chClient{host: host, port: port, database: db.Database}
+	if _, err := exec.LookPath("clickhouse-client"); err != nil {
+		return fmt.Errorf("clickhouse-client not found (apt-get install clickhouse-client): %w", err)
+	}
+	// clickhouse-client's own start-up: the wall time of SELECT 1.
+	var start []time.Duration
+	for range *n {
+		d, _, err := client.run(ctx, "SELECT 1")
+		if err != nil {
+			return err
+		}
+		start = append(start, d)
+	}
+	fmt.Fprintf(a.stdout, "\n%d opportunities, range [%s, %s), %d requests per endpoint; server %s\n", truth.Opportunities, from, to, *n, db.ServerVersion())
+	fmt.Fprintf(a.stdout, "clickhouse-client start-up (wall time of SELECT 1): p50 %s p95 %s. SQL below is the query time clickhouse-client\n", ms(pct(start, 50)), ms(pct(start, 95)))
+	fmt.Fprintf(a.stdout, "reports with --time (start-up excluded); \"SQL wall\" is the whole client call. API is the HTTP request wall time.\n\n")
+	fmt.Fprintf(a.stdout, "%-12s %9s %9s   %9s %9s   %9s   %6s\n", "endpoint", "API p50", "API p95", "SQL p50", "SQL p95", "SQL wall", "p95 API/SQL")
+	hc := hs.Client()
+	for _, c := range cases {
+		// One warm-up each, so the first call's mark loading is not in the figures.
+		srv.Invalidate() // time the queries, not a response cache
+		if _, err := apiGet(ctx, hc, hs.URL+c.path, token); err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		if _, _, err := client.run(ctx, c.sql); err != nil {
+			return fmt.Errorf("%s: hand-written SQL: %w", c.name, err)
+		}
+		var api, sqlNet, sqlWall []time.Duration
+		for range *n {
+			srv.Invalidate()
+			d, err := apiGet(ctx, hc, hs.URL+c.path, token)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			api = append(api, d)
+			w, q, err := client.run(ctx, c.sql)
+			if err != nil {
+				return fmt.Errorf("%s: hand-written SQL: %w", c.name, err)
+			}
+			sqlWall = append(sqlWall, w)
+			sqlNet = append(sqlNet, q)
+		}
+		fmt.Fprintf(a.stdout, "%-12s %9s %9s   %9s %9s   %9s   %6.2f\n", c.name, ms(pct(api, 50)), ms(pct(api, 95)),
+			ms(pct(sqlNet, 50)), ms(pct(sqlNet, 95)), ms(pct(sqlWall, 50)), float64(pct(api, 95))/float64(pct(sqlNet, 95)))
+	}
+	return nil
+}
+
+func apiCases(from, to, rep string) []apiCase {
+	rng := "from=" + from + "&to=" + to
+	created := "created_date >= toDate('" + from + "') AND created_date < toDate('" + to + "')"
+	closed := "closed = 1 AND close_date >= toDate('" + from + "') AND close_date < toDate('" + to + "')"
+	funnel := "count(), sum(amount), countIf(won = 1), countIf(lost = 1), countIf(closed = 0), sumIf(amount, won = 1), countIf(furthest >= 1), countIf(furthest >= 2), countIf(furthest >= 3), countIf(furthest >= 4)"
+	inR := func(col string) string {
+		return col + " >= toDate('" + from + "') AND " + col + " < toDate('" + to + "')"
+	}
+	// Per rep in one pass: the cohort funnel, the closed deals, days in each
+	// stage (first entry in the range, left), and activities.
+	var stage strings.Builder
+	for k := 1; k <= 4; k++ {
+		en, ex := fmt.Sprintf("entered[%d]", k), fmt.Sprintf("exited[%d]", k)
+		c := fmt.Sprintf("%s > toDateTime(0) AND toDate(%s, 'UTC') >= toDate('%s') AND toDate(%s, 'UTC') < toDate('%s') AND %s > toDateTime(0)", en, en, from, en, to, ex)
+		d := fmt.Sprintf("(toFloat64(toUInt32(%s)) - toFloat64(toUInt32(%s))) / 86400", ex, en)
+		fmt.Fprintf(&stage, ", countIf(%s), avgIf(%s, %s), stddevSampIf(%s, %s)", c, d, c, d, c)
+	}
+	cyc := "toFloat64(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
+	repSQL := func(where string) string {
+		return "SELECT f.*, a.acts FROM (SELECT owner_id" +
+			", countIf(" + created + "), countIf(" + created + " AND furthest >= 1), countIf(" + created + " AND furthest >= 2), countIf(" + created + " AND furthest >= 3), countIf(" + created + " AND furthest >= 4), countIf(" + created + " AND won = 1)" +
+			", countIf(" + closed + " AND won = 1), countIf(" + closed + " AND won = 0), sumIf(amount, " + closed + " AND won = 1), avgIf(amount, " + closed + " AND won = 1), stddevSampIf(amount, " + closed + " AND won = 1)" +
+			", avgIf(" + cyc + ", " + closed + " AND won = 1), stddevSampIf(" + cyc + ", " + closed + " AND won = 1)" + stage.String() +
+			" FROM opp_facts WHERE " + where + " GROUP BY owner_id) AS f ANY LEFT JOIN (SELECT rep_id AS owner_id, sum(activities) AS acts FROM rep_activity_days WHERE " + inR("day") + " GROUP BY rep_id) AS a USING owner_id"
+	}
+	return []apiCase{
+		{"funnel", "/api/v1/funnel?" + rng, "SELECT " + funnel + " FROM opp_facts WHERE " + created},
+		{"conversion", "/api/v1/conversion?period=month&" + rng, "SELECT toStartOfMonth(created_date) AS p, " + funnel + " FROM opp_facts WHERE " + created + " GROUP BY p ORDER BY p"},
+		{"winrate", "/api/v1/winrate?group_by=rep&" + rng, "SELECT owner_id AS k, any(owner_name), countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts WHERE " + closed + " GROUP BY k ORDER BY k"},
+		{"movement", "/api/v1/movement?period=month&" + rng, "SELECT p, sum(o), sum(oa), sum(w), sum(wa), sum(l), sum(la), sum(pi), sum(po), sum(ac) FROM (" +
+			"SELECT toStartOfMonth(created_date) AS p, count() AS o, sum(amount) AS oa, toUInt64(0) AS w, 0. AS wa, toUInt64(0) AS l, 0. AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM opp_facts WHERE " + created + " GROUP BY p UNION ALL " +
+			"SELECT toStartOfMonth(close_date) AS p, toUInt64(0), 0., countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0), toUInt64(0), toUInt64(0), 0. FROM opp_facts WHERE " + closed + " GROUP BY p UNION ALL " +
+			"SELECT toStartOfMonth(change_date) AS p, toUInt64(0), 0., toUInt64(0), 0., toUInt64(0), 0., countIf(new_close < old_close), countIf(new_close > old_close), sum(new_amount - old_amount) FROM opp_moves WHERE " + inR("change_date") + " GROUP BY p" +
+			") GROUP BY p ORDER BY p"},
+		{"reps", "/api/v1/reps?" + rng, repSQL("1")},
+		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL("1")},
+		{"territories", "/api/v1/territories?" + rng, "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_accounts), sum(t_white) FROM (" +
+			"SELECT territory, sumIf(amount, won = 1 AND " + inR("close_date") + ") AS t_captured, countIf(won = 1 AND " + inR("close_date") + ") AS t_won, countIf(lost = 1 AND " + inR("close_date") + ") AS t_lost, sumIf(amount, closed = 0) AS t_pipeline, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM opp_facts WHERE territory != '' GROUP BY territory UNION ALL " +
+			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts WHERE " + created + ")) FROM accounts FINAL WHERE territory != '' GROUP BY territory" +
+			") GROUP BY territory ORDER BY territory"},
+		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, (SELECT count() FROM opp_facts WHERE " + created + ") FROM opp_facts WHERE " + created + " ORDER BY amount DESC, opportunity_id LIMIT 50"},
+	}
+}
+
+// chClient runs statements with clickhouse-client, as a person would.
+type chClient struct{ host, port, database string }
+
+// run returns the wall time of the client call and the query's own time as the
+// client reports it with --time (from sending the query to the last row,
+// without the client's start-up).
+func (c *chClient) run(ctx context.Context, q string) (wall, query time.Duration, err error) {
+	cmd := exec.CommandContext(ctx, "clickhouse-client", "--host", c.host, "--port", c.port, "--database", c.database, "--time", "--query", q)
+	cmd.Stdout = io.Discard
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t := time.Now()
+	err = cmd.Run()
+	wall = time.Since(t)
+	if err != nil {
+		return wall, 0, fmt.Errorf("clickhouse-client: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	lines := strings.Fields(stderr.String())
+	if len(lines) == 0 {
+		return wall, 0, fmt.Errorf("clickhouse-client --time printed no time")
+	}
+	sec, err := strconv.ParseFloat(lines[len(lines)-1], 64)
+	if err != nil {
+		return wall, 0, fmt.Errorf("clickhouse-client --time: %q: %w", lines[len(lines)-1], err)
+	}
+	return wall, time.Duration(sec * float64(time.Second)), nil
+}
+
+func apiGet(ctx context.Context, hc *http.Client, u, token string) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	t := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(t)
+	if err != nil {
+		return d, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return d, fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return d, nil
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	return s[min(max(i-1, 0), len(s)-1)]
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
