@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,10 +43,13 @@ type Options struct {
 type Server struct {
 	Echo *echo.Echo
 	// API is /api/v1 behind token or session auth.
-	API  *echo.Group
-	opts Options
-	log  *slog.Logger
-	auth *authenticator
+	API     *echo.Group
+	opts    Options
+	log     *slog.Logger
+	auth    *authenticator
+	metrics *metrics
+	cache   *cache
+	pages   *pages
 }
 
 // New builds the server and its routes.
@@ -54,21 +58,33 @@ func New(o Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	if o.Config == nil {
+		o.Config = config.Default()
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(log)
+	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache()}
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(s.metrics.middleware)
 	e.Use(middleware.Recover())
 	e.Use(requestLog(log))
+	e.Use(securityHeaders)
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
-	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth)}
+	e.Use(s.auth.identify)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics.handler())
 	s.API = e.Group("/api/v1", s.auth.middleware)
+	s.mountImportsAPI()
+	s.mountPages()
 	for _, m := range o.Mount {
 		m(s)
 	}
 	return s
 }
+
+// Invalidate drops cached page data; call it after a load (AfterLoad does).
+func (s *Server) Invalidate() { s.cache.clear() }
 
 // Options returns what the server was built with.
 func (s *Server) Options() Options { return s.opts }
@@ -131,33 +147,59 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 }
 
 // errorHandler maps errors to status codes in one place, with errors.As so wrapped
-// echo.HTTPErrors keep their code.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
-	return func(err error, c echo.Context) {
-		if c.Response().Committed {
-			return
+// echo.HTTPErrors keep their code. Pages get an HTML page, everything else JSON.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	err = apiError(err)
+	code := http.StatusInternalServerError
+	msg := "internal error"
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		code = he.Code
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		} else {
+			msg = http.StatusText(code)
 		}
-		code := http.StatusInternalServerError
-		msg := "internal error"
-		var he *echo.HTTPError
-		switch {
-		case errors.As(err, &he):
-			code = he.Code
-			if m, ok := he.Message.(string); ok {
-				msg = m
-			} else {
-				msg = http.StatusText(code)
-			}
-		case errors.Is(err, context.DeadlineExceeded):
-			code, msg = http.StatusServiceUnavailable, "the query took too long"
-		}
-		if code >= 500 {
-			log.Error("request failed", "path", c.Path(), "err", err)
-		}
-		if c.Request().Method == http.MethodHead {
-			_ = c.NoContent(code)
-			return
-		}
-		_ = c.JSON(code, map[string]string{"error": msg})
+	case errors.Is(err, context.DeadlineExceeded):
+		code, msg = http.StatusServiceUnavailable, "the query took too long"
+	}
+	if code >= 500 {
+		s.log.Error("request failed", "path", c.Path(), "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	if s.pages != nil && wantsHTML(c) {
+		s.pages.renderError(c, code, msg)
+		return
+	}
+	_ = c.JSON(code, map[string]string{"error": msg})
+}
+
+// wantsHTML says whether a failed request came from a page (not the API or a
+// static file).
+func wantsHTML(c echo.Context) bool {
+	p := c.Request().URL.Path
+	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
+		return false
+	}
+	return strings.Contains(c.Request().Header.Get("Accept"), "text/html") || c.Request().Header.Get("Accept") == ""
+}
+
+// securityHeaders: nothing on a page may come from elsewhere, and no inline script
+// runs. ECharts sets element styles from script, hence style-src 'unsafe-inline'.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		return next(c)
 	}
 }

@@ -12,6 +12,8 @@ have clickhouse-server || have clickhouse || need+=(clickhouse-server)
 have clickhouse-client || have clickhouse || need+=(clickhouse-client)
 if [ "${PIPELENS_SKIP_BROWSER:-}" != "1" ]; then
   have chromium || need+=(chromium)
+  # CJK glyphs for Chinese text in the page screenshots
+  [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +14,8 @@ import (
 
 	"github.com/pipelens/pipelens/ingest"
 	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/schemas/config"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func init() {
@@ -79,7 +85,76 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if *noServe {
 		return nil
 	}
+	if len(c.Auth.Users) == 0 {
+		if err := demoUsers(c, filepath.Join(dir, "reps.csv"), a.stdout); err != nil {
+			return fmt.Errorf("demo users: %w", err)
+		}
+	}
 	return a.serve(ctx, db, *addr)
+}
+
+// demoUsers gives a demo without configured users people to sign in as: a
+// director, the managers of two teams, a rep and an admin, all with password
+// "demo". Only the demo does this; serve never invents users.
+func demoUsers(c *config.Config, repsCSV string, out io.Writer) error {
+	f, err := os.Open(repsCSV)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", repsCSV, err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	type person struct{ id, name, team string }
+	var managers, reps []person
+	for _, r := range recs[1:] {
+		p := person{r[col["rep_id"]], r[col["name"]], r[col["team"]]}
+		switch r[col["role"]] {
+		case "manager":
+			managers = append(managers, p)
+		case "rep":
+			reps = append(reps, p)
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("demo"), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	h := config.Secret(hash)
+	users := []config.User{{Username: "director", Name: "销售总监 Director", PasswordHash: h, Role: "director"},
+		{Username: "admin", Name: "Admin", PasswordHash: h, Role: "admin", Lang: "en"}}
+	for i, m := range managers {
+		if i == 2 {
+			break
+		}
+		users = append(users, config.User{Username: fmt.Sprintf("manager%d", i+1), Name: m.name, PasswordHash: h, Role: "manager", Team: m.team})
+	}
+	for _, r := range reps {
+		if len(managers) > 0 && r.team == managers[0].team {
+			users = append(users, config.User{Username: "rep", Name: r.name, PasswordHash: h, Role: "rep", Team: r.team, Rep: r.id})
+			break
+		}
+	}
+	c.Auth.Users = append(c.Auth.Users, users...)
+	if c.Auth.SessionSecret == "" {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		c.Auth.SessionSecret = config.Secret(hex.EncodeToString(b))
+	}
+	fmt.Fprintln(out, "demo sign-in (password for all: demo):")
+	for _, u := range users {
+		extra := u.Team
+		if u.Rep != "" {
+			extra += " " + u.Rep
+		}
+		fmt.Fprintf(out, "  %-10s %-9s %s\n", u.Username, u.Role, extra)
+	}
+	return nil
 }
 
 // loadOrder puts the org and accounts before the facts that point at them.

@@ -1,0 +1,354 @@
+package dashboards
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pipelens/pipelens/ingest"
+	"github.com/pipelens/pipelens/query"
+)
+
+// mountImportsAPI adds the upload door: POST /api/v1/imports (multipart field
+// "file", optional "source" before it or as a query parameter), GET
+// /api/v1/imports (recent runs) and GET /api/v1/imports/{id} (a run's report).
+// Directors and admins only.
+func (s *Server) mountImportsAPI() {
+	g := s.API.Group("/imports", s.requireImporter)
+	g.POST("", s.apiUpload)
+	g.GET("", s.apiRuns)
+	g.GET("/:id", s.apiRun)
+}
+
+func (s *Server) requireImporter(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sc, _ := ScopeOf(c)
+		if sc.Role != query.RoleAdmin && sc.Role != query.RoleDirector {
+			return echo.NewHTTPError(http.StatusForbidden, "imports are for directors and admins")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) maxUpload() int64 {
+	mb := s.opts.Config.Ingest.MaxUploadMB
+	if mb <= 0 {
+		mb = 256
+	}
+	return mb << 20
+}
+
+// upload streams the multipart file part into ingest without holding it in memory.
+func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
+	if s.opts.Ingest == nil {
+		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "this server does not load uploads")
+	}
+	limit := s.maxUpload()
+	if c.Request().ContentLength > limit+1<<20 {
+		return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the upload is larger than ingest.max_upload_mb").WithInternal(ingest.ErrTooLarge)
+	}
+	// Multipart framing and small fields get 1 MiB on top of the file limit.
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit+1<<20)
+	mr, err := c.Request().MultipartReader()
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "want a multipart/form-data upload with a field named file").WithInternal(err)
+	}
+	source := c.QueryParam("source")
+	csrf := ""
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, echo.NewHTTPError(http.StatusBadRequest, "no field named file in the upload")
+		}
+		if err != nil {
+			return nil, uploadError(err)
+		}
+		switch part.FormName() {
+		case "source":
+			source = readSmall(part)
+		case "csrf":
+			csrf = readSmall(part)
+		case "file":
+			if c.Get(viaKey) == "session" && !s.auth.csrfTokenOK(c, csrf) {
+				return nil, echo.NewHTTPError(http.StatusForbidden, "missing or wrong CSRF token (send the csrf field before the file)")
+			}
+			name := part.FileName()
+			if name == "" {
+				name = "upload"
+			}
+			rep, err := s.opts.Ingest.LoadReader(c.Request().Context(), name, io.LimitReader(part, limit+1), ingest.LoadOptions{Source: source})
+			s.afterUpload(c.Request().Context(), rep)
+			if err != nil {
+				return rep, uploadError(err)
+			}
+			return rep, nil
+		}
+		part.Close()
+	}
+}
+
+func readSmall(p *multipart.Part) string {
+	b, _ := io.ReadAll(io.LimitReader(p, 4096))
+	return strings.TrimSpace(string(b))
+}
+
+func (s *Server) afterUpload(ctx context.Context, rep *ingest.Report) {
+	if rep == nil {
+		return
+	}
+	committed := false
+	for _, f := range rep.Files {
+		switch f.Status {
+		case ingest.StatusCommitted:
+			committed = true
+			s.metrics.ingestRows.WithLabelValues("loaded").Add(float64(f.Loaded))
+		case ingest.StatusDuplicate:
+			s.metrics.ingestRows.WithLabelValues("duplicate").Add(float64(f.Read))
+			continue
+		}
+		s.metrics.ingestRows.WithLabelValues("rejected").Add(float64(f.Rejected))
+	}
+	if committed {
+		if s.opts.AfterLoad != nil {
+			s.opts.AfterLoad(context.WithoutCancel(ctx))
+		}
+		s.Invalidate()
+	}
+}
+
+// uploadError maps ingest's errors to status codes.
+func uploadError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, ingest.ErrTooLarge):
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the upload is larger than ingest.max_upload_mb").WithInternal(err)
+	case errors.Is(err, ingest.ErrUnknownLayout), errors.Is(err, ingest.ErrNoHeader), errors.Is(err, ingest.ErrMissingColumn),
+		errors.Is(err, ingest.ErrNoSheet), errors.Is(err, ingest.ErrRejectThreshold):
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, err.Error()).WithInternal(err)
+	}
+	return err
+}
+
+func (s *Server) apiUpload(c echo.Context) error {
+	rep, err := s.upload(c)
+	if err != nil {
+		var he *echo.HTTPError
+		if rep != nil && errors.As(err, &he) && he.Code == http.StatusUnprocessableEntity {
+			return c.JSON(he.Code, struct {
+				Error string `json:"error"`
+				*ingest.Report
+			}{he.Message.(string), rep})
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+func (s *Server) apiRun(c echo.Context) error {
+	if s.opts.Ingest == nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "this server does not load uploads")
+	}
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "id: not a run number")
+	}
+	rep, err := s.opts.Ingest.Run(c.Request().Context(), id)
+	if errors.Is(err, ingest.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, err.Error()).WithInternal(err)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
+}
+
+// importRun is one row of GET /api/v1/imports.
+type importRun struct {
+	RunID      uint64    `json:"run_id"`
+	File       string    `json:"file"`
+	Profile    string    `json:"profile"`
+	Kind       string    `json:"kind"`
+	Status     string    `json:"status"`
+	Read       uint64    `json:"read"`
+	Loaded     uint64    `json:"loaded"`
+	Rejected   uint64    `json:"rejected"`
+	Error      string    `json:"error,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+}
+
+// runs reads recent ingest runs; ingest has no list function, so this reads
+// ingest_runs directly (read-only), the latest state of each run.
+func (s *Server) runs(ctx context.Context, limit int) ([]importRun, error) {
+	qctx, cancel := s.opts.DB.Context(ctx, "dashboards-imports")
+	defer cancel()
+	rows, err := s.opts.DB.Conn.Query(qctx, `SELECT run_id, argMax(file, updated_ns), argMax(profile, updated_ns), argMax(kind, updated_ns), argMax(status, updated_ns),
+    argMax(rows_read, updated_ns), argMax(rows_loaded, updated_ns), argMax(rows_rejected, updated_ns), argMax(error, updated_ns),
+    argMax(started_at, updated_ns), argMax(finished_at, updated_ns)
+FROM ingest_runs GROUP BY run_id ORDER BY run_id DESC LIMIT `+strconv.Itoa(limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []importRun{}
+	for rows.Next() {
+		var r importRun
+		if err := rows.Scan(&r.RunID, &r.File, &r.Profile, &r.Kind, &r.Status, &r.Read, &r.Loaded, &r.Rejected, &r.Error, &r.StartedAt, &r.FinishedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Server) apiRuns(c echo.Context) error {
+	if s.opts.DB == nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "no database")
+	}
+	runs, err := s.runs(c.Request().Context(), 100)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"runs": runs})
+}
+
+type rejectRow struct {
+	Row                          uint64
+	Column, Raw, Reason, Message string
+}
+
+func (s *Server) rejects(ctx context.Context, run uint64, limit int) ([]rejectRow, error) {
+	qctx, cancel := s.opts.DB.Context(ctx, "dashboards-rejects")
+	defer cancel()
+	rows, err := s.opts.DB.Conn.Query(qctx, "SELECT row, column, raw_value, reason, message FROM ingest_rejects WHERE run_id = ? ORDER BY row LIMIT "+strconv.Itoa(limit), run)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []rejectRow
+	for rows.Next() {
+		var r rejectRow
+		if err := rows.Scan(&r.Row, &r.Column, &r.Raw, &r.Reason, &r.Message); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// imports page: upload form and recent runs.
+func (p *pages) imports(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	runs, err := p.s.runs(c.Request().Context(), 100)
+	if err != nil {
+		return err
+	}
+	v := &view{Title: r.T("nav.imports"), Nav: "imports"}
+	v.Panels = append(v.Panels, &panel{ID: "upload", Title: r.T("im.upload"), Sub: r.T("im.upload_sub"), Upload: true, Sources: ingestSources()})
+	v.Panels = append(v.Panels, &panel{ID: "runs", Title: r.T("im.runs"), Table: runsTable(r, runs)})
+	return p.render(r, v)
+}
+
+func ingestSources() []string {
+	return []string{"salesforce", "hubspot", "zoho", "pipedrive", "fxiaoke", "canonical"}
+}
+
+func runsTable(r *request, runs []importRun) *table {
+	t := &table{ID: "runs", Cols: []col{{Label: r.T("col.run"), Num: true}, {Label: r.T("col.file")}, {Label: r.T("col.profile")}, {Label: r.T("col.status")},
+		{Label: r.T("col.read"), Num: true}, {Label: r.T("col.loaded"), Num: true}, {Label: r.T("col.rejected"), Num: true}, {Label: r.T("col.started")}, {Label: r.T("col.error")}}}
+	for _, run := range runs {
+		st := cell{Text: run.Status}
+		switch run.Status {
+		case ingest.StatusCommitted:
+			st.Class = "good"
+		case ingest.StatusFailed:
+			st.Class = "bad"
+		}
+		rej := count(r, int64(run.Rejected))
+		if run.Rejected > 0 {
+			rej.Class = "warn"
+		}
+		id := strconv.FormatUint(run.RunID, 10)
+		t.Rows = append(t.Rows, row{Cells: []cell{{Text: id, Link: "/imports/" + id}, {Text: run.File}, {Text: run.Profile}, st, count(r, int64(run.Read)), count(r, int64(run.Loaded)), rej,
+			{Text: run.StartedAt.In(time.Local).Format("2006-01-02 15:04")}, {Text: run.Error}}})
+	}
+	return t
+}
+
+func (p *pages) importUpload(c echo.Context) error {
+	rep, err := p.s.upload(c)
+	if err != nil && rep == nil {
+		return err
+	}
+	if rep != nil && len(rep.Files) > 0 {
+		return c.Redirect(http.StatusSeeOther, "/imports/"+strconv.FormatUint(rep.Files[0].RunID, 10)+"?notice=im.loaded")
+	}
+	return c.Redirect(http.StatusSeeOther, "/imports")
+}
+
+// importRun shows one run's report and its rejected rows.
+func (p *pages) importRun(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "id: not a run number")
+	}
+	if p.s.opts.Ingest == nil {
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "this server does not load uploads")
+	}
+	rep, err := p.s.opts.Ingest.Run(c.Request().Context(), id)
+	if errors.Is(err, ingest.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	rejs, err := p.s.rejects(c.Request().Context(), id, 1000)
+	if err != nil {
+		return err
+	}
+	v := &view{Title: r.T("im.run") + " #" + c.Param("id"), Nav: "imports"}
+	v.Crumbs = []link{{Label: r.T("nav.imports"), URL: "/imports"}, {Label: "#" + c.Param("id"), URL: "/imports/" + c.Param("id")}}
+	for _, f := range rep.Files {
+		cls := ""
+		switch f.Status {
+		case ingest.StatusCommitted:
+			cls = "good"
+		case ingest.StatusFailed:
+			cls = "bad"
+		}
+		items := []item{{Title: r.T("col.file"), Text: f.File}, {Title: r.T("col.profile"), Text: f.Profile + " → " + f.Table}, {Title: r.T("col.status"), Text: f.Status, Class: cls},
+			{Title: r.T("col.read"), Text: r.Int(f.Read)}, {Title: r.T("col.loaded"), Text: r.Int(f.Loaded)}, {Title: r.T("col.rejected"), Text: r.Int(f.Rejected)},
+			{Title: r.T("col.started"), Text: f.StartedAt.Format("2006-01-02 15:04:05") + " · " + strconv.FormatInt(f.DurationMS, 10) + " ms"}}
+		for reason, n := range f.RejectsByReason {
+			items = append(items, item{Title: r.T("col.reason") + ": " + reason, Text: r.Int(n), Class: "warn"})
+		}
+		if f.Error != "" {
+			items = append(items, item{Title: r.T("col.error"), Text: f.Error, Class: "bad"})
+		}
+		v.Panels = append(v.Panels, &panel{ID: "report", Title: r.T("im.run"), Items: items})
+	}
+	t := &table{ID: "rejects", Cols: []col{{Label: r.T("col.row"), Num: true}, {Label: r.T("col.column")}, {Label: r.T("col.raw")}, {Label: r.T("col.reason")}, {Label: r.T("col.message")}}}
+	for _, rj := range rejs {
+		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(rj.Row)), {Text: rj.Column}, {Text: rj.Raw}, {Text: rj.Reason}, {Text: rj.Message}}})
+	}
+	pn := &panel{ID: "rejects", Title: r.T("im.rejects"), Table: t}
+	if len(rejs) == 0 {
+		pn.Empty = "–"
+	}
+	v.Panels = append(v.Panels, pn)
+	return p.render(r, v)
+}

@@ -1,0 +1,301 @@
+package dashboards
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pipelens/pipelens/alerts"
+	"github.com/pipelens/pipelens/query"
+)
+
+// fetch runs one cached query method under the request's scope.
+func fetch[T any](ctx context.Context, p *pages, r *request, metric string, f query.Filter, fn func(ctx context.Context, f query.Filter) (T, error), extra ...string) (T, error) {
+	return cached(ctx, p.s, cacheKey(r.scope, metric, f, extra...), metric, func(ctx context.Context) (T, error) { return fn(ctx, f) })
+}
+
+// overview is the director's page: bookings vs target, coverage, win rate, cycle
+// time and velocity with sparklines, conversion trend, the week's anomalies,
+// teams side by side, territories with most headroom.
+func (p *pages) overview(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	svc := p.svc
+	f := r.f
+	// Sparklines look back 12 months from the end of the range, whatever its length.
+	sf := query.Filter{From: monthStart(f.To.AddDate(0, -11, -1)), To: f.To}
+	sf.Team, sf.Manager, sf.Rep, sf.Territory, sf.Product, sf.Source, sf.Segment = f.Team, f.Manager, f.Rep, f.Territory, f.Product, f.Source, f.Segment
+	var (
+		cov    query.Coverage
+		wr     query.WinRate
+		teams  query.WinRate
+		cyc    query.CycleTime
+		mv     query.Movement
+		spark  query.Movement
+		conv   []query.ConversionPeriod
+		terrs  []query.Territory
+		att    query.Attainment
+		cycles = make([]query.CycleTime, 6)
+		evs    []alerts.Event
+		fb     *filterBar
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		cov, err = fetch(gctx, p, r, "coverage", f, func(ctx context.Context, f query.Filter) (query.Coverage, error) {
+			return svc.Coverage(ctx, r.scope, f)
+		})
+		return
+	})
+	g.Go(func() (err error) {
+		wr, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
+			return svc.WinRate(ctx, r.scope, f, "")
+		})
+		return
+	})
+	g.Go(func() (err error) {
+		teams, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
+			return svc.WinRate(ctx, r.scope, f, "team")
+		}, "team")
+		return
+	})
+	g.Go(func() (err error) {
+		cyc, err = fetch(gctx, p, r, "cycle", f, func(ctx context.Context, f query.Filter) (query.CycleTime, error) {
+			return svc.CycleTime(ctx, r.scope, f, "")
+		})
+		return
+	})
+	g.Go(func() error { mv = p.movement(gctx, r, f, "month"); return nil })
+	g.Go(func() error { spark = p.movement(gctx, r, sf, "month"); return nil })
+	g.Go(func() (err error) {
+		conv, err = fetch(gctx, p, r, "conversion", f, func(ctx context.Context, f query.Filter) ([]query.ConversionPeriod, error) {
+			return svc.Conversion(ctx, r.scope, f, "month")
+		}, "month")
+		return
+	})
+	g.Go(func() (err error) {
+		terrs, err = fetch(gctx, p, r, "territories", f, func(ctx context.Context, f query.Filter) ([]query.Territory, error) {
+			return svc.Territories(ctx, r.scope, f)
+		})
+		return
+	})
+	g.Go(func() (err error) {
+		att, err = fetch(gctx, p, r, "attainment", f, func(ctx context.Context, f query.Filter) (query.Attainment, error) {
+			return svc.Attainment(ctx, r.scope, f)
+		})
+		return
+	})
+	for i := range cycles {
+		i := i
+		mf := sf
+		mf.From = monthStart(f.To.AddDate(0, -(len(cycles) - i), 0))
+		mf.To = mf.From.AddDate(0, 1, 0)
+		g.Go(func() (err error) {
+			cycles[i], err = fetch(gctx, p, r, "cycle", mf, func(ctx context.Context, f query.Filter) (query.CycleTime, error) {
+				return svc.CycleTime(ctx, r.scope, f, "")
+			})
+			return
+		})
+	}
+	g.Go(func() error { evs = p.recentEvents(gctx, r, 7, 5); return nil })
+	g.Go(func() error { fb = p.filterBar(gctx, r, "/"); return nil })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+
+	v := &view{Title: r.T("nav.overview"), Nav: "overview", Filter: fb}
+	// KPIs.
+	var months []string
+	var sBook, sWin, sVel, sOpen []float64
+	for _, pp := range spark.Periods {
+		months = append(months, pp.Period[:7])
+		sBook = append(sBook, pp.WonAmount)
+		sWin = append(sWin, ratio(float64(pp.Won), float64(pp.Won+pp.Lost)))
+		sOpen = append(sOpen, pp.OpenedAmount)
+	}
+	var cycLabels []string
+	var sCyc []float64
+	for i, ct := range cycles {
+		m := monthStart(f.To.AddDate(0, -(len(cycles) - i), 0)).Format("2006-01")
+		cycLabels = append(cycLabels, m)
+		sCyc = append(sCyc, ct.Total.Median)
+		// Velocity of the month: opened × win rate × deal size ÷ cycle.
+		for _, pp := range spark.Periods {
+			if pp.Period[:7] == m {
+				deal := ratio(pp.WonAmount, float64(pp.Won))
+				sVel = append(sVel, ratio(float64(pp.Opened)*ratio(float64(pp.Won), float64(pp.Won+pp.Lost))*deal, ct.Total.Median))
+			}
+		}
+	}
+	booked := cov.Won
+	bk := kpi{Label: r.T("kpi.bookings"), Value: r.Money(booked), Progress: -1, Spark: sparkline("spark-bookings", r.tr, months, sBook, colMain, "money")}
+	if cov.Target > 0 {
+		a := booked / cov.Target
+		bk.Progress = math.Min(a, 1)
+		bk.ProgressLabel = r.Pct(a) + " " + r.T("kpi.of_target") + " " + r.Money(cov.Target)
+		bk.Class = classBy(a, 0.9, 0.7)
+	} else {
+		bk.Sub = r.T("kpi.no_target")
+	}
+	cv := kpi{Label: r.T("kpi.coverage"), Value: fmtf("%.1f×", cov.Coverage), Sub: r.T("kpi.coverage_sub") + ": " + r.Money(cov.Pipeline) + " / " + r.Money(cov.Remaining), Progress: -1,
+		Class: classBy(cov.Coverage, 3, 2), Spark: sparkline("spark-pipeline", r.tr, months, sOpen, palette[5], "money")}
+	if cov.Remaining <= 0 && cov.Target > 0 {
+		// Target already met: any open pipeline is upside.
+		cv.Value, cv.Class = "∞", "good"
+	}
+	wk := kpi{Label: r.T("kpi.winrate"), Value: r.Pct(wr.Total.WinRate), Sub: r.T("kpi.winrate_sub") + ": " + r.Int(wr.Total.Won) + " / " + r.Int(wr.Total.Won+wr.Total.Lost), Progress: -1,
+		Spark: sparkline("spark-winrate", r.tr, months, sWin, colGood, "pct")}
+	ck := kpi{Label: r.T("kpi.cycle"), Value: r.Days(cyc.Total.Median) + " " + r.T("kpi.days"), Sub: r.T("kpi.cycle_sub") + " (n=" + r.Int(cyc.Total.Count) + ")", Progress: -1,
+		Spark: sparkline("spark-cycle", r.tr, cycLabels, sCyc, palette[2], "days")}
+	var opened int64
+	for _, pp := range mv.Periods {
+		opened += pp.Opened
+	}
+	deal := ratio(wr.Total.WonAmount, float64(wr.Total.Won))
+	vel := ratio(float64(opened)*wr.Total.WinRate*deal, cyc.Total.Median)
+	vk := kpi{Label: r.T("kpi.velocity"), Value: r.Money(vel) + " " + r.T("kpi.per_day"), Sub: r.T("kpi.velocity_sub"), Progress: -1,
+		Spark: sparkline("spark-velocity", r.tr, cycLabels, sVel, palette[3], "money")}
+	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}})
+
+	// Conversion trend and anomalies.
+	cp := &panel{ID: "conversion", Title: r.T("ov.conversion"), Sub: r.T("ov.conversion_sub"), Span: 8}
+	if len(conv) > 0 {
+		cp.Chart = conversionTrend("chart-conversion", r.tr, p.svc.Stages(), conv, true, 320)
+		cp.Links = []link{{Label: r.T("nav.trends") + " →", URL: r.filterURL("/trends")}}
+	} else {
+		cp.Empty = r.T("empty")
+	}
+	v.Panels = append(v.Panels, cp)
+	ap := &panel{ID: "anomalies", Title: r.T("ov.anomalies"), Span: 4, Links: []link{{Label: r.T("nav.alerts") + " →", URL: "/alerts"}}}
+	for _, e := range evs {
+		ap.Items = append(ap.Items, item{Title: e.SegmentLabel, Text: e.Summary, Link: "/alerts#" + e.ID, Class: dirClass(e.Direction), Badge: r.T("al." + e.Status)})
+	}
+	if len(ap.Items) == 0 {
+		ap.Empty = r.T("ov.no_anomalies")
+	}
+	v.Panels = append(v.Panels, ap)
+
+	// Teams side by side.
+	targets := map[string]float64{}
+	for _, tr := range att.Targets {
+		if tr.Scope == "team" {
+			targets[tr.ScopeID] += tr.Target
+		}
+	}
+	tp := &panel{ID: "teams", Title: r.T("ov.teams"), Sub: r.T("ov.teams_sub"), Span: 7}
+	groups := append([]query.WinRateGroup(nil), teams.Groups...)
+	sort.Slice(groups, func(i, j int) bool { return groups[i].WonAmount > groups[j].WonAmount })
+	tt := &table{ID: "teams", Cols: []col{{Label: r.T("col.team")}, {Label: r.T("col.bookings"), Num: true}, {Label: r.T("col.target"), Num: true}, {Label: r.T("col.attainment"), Num: true},
+		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.lost"), Num: true}, {Label: r.T("col.winrate"), Num: true}}}
+	var names []string
+	var bs, ts, ws []float64
+	for _, g := range groups {
+		name := g.Name
+		if name == "" {
+			name = g.Key
+		}
+		tg := targets[g.Key]
+		names, bs, ts, ws = append(names, name), append(bs, g.WonAmount), append(ts, tg), append(ws, g.WinRate)
+		attain := cell{Text: "–"}
+		if tg > 0 {
+			attain = cell{Text: r.Pct(g.WonAmount / tg), Raw: num(g.WonAmount / tg), Class: classBy(g.WonAmount/tg, 0.9, 0.7), Bar: math.Min(g.WonAmount/tg, 1)}
+		}
+		tt.Rows = append(tt.Rows, row{Cells: []cell{{Text: name, Link: r.filterURL("/funnel", "team", g.Key)}, money(r, g.WonAmount), money(r, tg), attain,
+			count(r, g.Won), count(r, g.Lost), pct(r, g.WinRate)}})
+	}
+	if len(names) > 0 {
+		tp.Chart = teamsChart("chart-teams", r.tr, names, bs, ts, ws)
+	} else {
+		tp.Empty = r.T("empty")
+	}
+	v.Panels = append(v.Panels, tp)
+
+	hp := &panel{ID: "headroom", Title: r.T("ov.headroom"), Sub: r.T("ov.headroom_sub"), Span: 5, Links: []link{{Label: r.T("nav.territories") + " →", URL: r.filterURL("/territories")}}}
+	if len(terrs) > 0 {
+		links := map[string]string{}
+		for _, t := range terrs {
+			links[t.Territory] = r.filterURL("/funnel", "territory", t.Territory)
+		}
+		hp.Chart = headroomChart("chart-headroom", r.tr, terrs, 8, links)
+	} else {
+		hp.Empty = r.T("empty")
+	}
+	v.Panels = append(v.Panels, hp)
+	v.Panels = append(v.Panels, &panel{ID: "teams-table", Title: r.T("ov.teams"), Table: tt})
+	return p.render(r, v)
+}
+
+// movement is query.Movement, or nothing when it fails: movement has a known
+// failure with a rep filter (query: any(owner_id) shadows the WHERE column), and
+// the pages show the other numbers rather than an error.
+func (p *pages) movement(ctx context.Context, r *request, f query.Filter, period string) query.Movement {
+	mv, err := fetch(ctx, p, r, "movement", f, func(ctx context.Context, f query.Filter) (query.Movement, error) {
+		return p.svc.Movement(ctx, r.scope, f, period)
+	}, period)
+	if err != nil && ctx.Err() == nil {
+		p.s.log.Warn("movement", "err", err)
+	}
+	return mv
+}
+
+func monthStart(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location())
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// classBy grades a value: good at or above good, bad below bad.
+func classBy(v, good, bad float64) string {
+	switch {
+	case v >= good:
+		return "good"
+	case v < bad:
+		return "bad"
+	}
+	return "warn"
+}
+
+func dirClass(d int) string {
+	if d < 0 {
+		return "bad"
+	}
+	return "good"
+}
+
+func money(r *request, v float64) cell {
+	return cell{Text: r.Money(v), Raw: num(math.Round(v*100) / 100)}
+}
+func count(r *request, v int64) cell  { return cell{Text: r.Int(v), Raw: itoa(int(v))} }
+func pct(r *request, v float64) cell  { return cell{Text: r.Pct(v), Raw: num(round(v))} }
+func days(r *request, v float64) cell { return cell{Text: r.Days(v), Raw: num(round(v))} }
+
+// recentEvents lists alert events of the last n days in the caller's scope.
+func (p *pages) recentEvents(ctx context.Context, r *request, days, limit int) []alerts.Event {
+	if p.s.opts.DB == nil {
+		return nil
+	}
+	q := alerts.EventQuery{Since: time.Now().AddDate(0, 0, -days), Limit: limit}
+	switch r.scope.Role {
+	case query.RoleManager:
+		q.Team = r.scope.Team
+	case query.RoleRep:
+		return nil
+	}
+	key := cacheKey(r.scope, "alerts", query.Filter{}, itoa(days), itoa(limit))
+	evs, err := cached(ctx, p.s, key, "alerts", func(ctx context.Context) ([]alerts.Event, error) { return alerts.ListEvents(ctx, p.s.opts.DB, q) })
+	if err != nil {
+		p.s.log.Warn("list alert events", "err", err)
+	}
+	return evs
+}

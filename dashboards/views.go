@@ -1,0 +1,558 @@
+package dashboards
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pipelens/pipelens/alerts"
+	"github.com/pipelens/pipelens/query"
+)
+
+// trends: stage-to-stage conversion per period (maturing periods dashed), days in
+// stage, and pipeline movement.
+func (p *pages) trends(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	period := c.QueryParam("period")
+	switch period {
+	case "week", "month", "quarter":
+	case "":
+		period = "month"
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "period: want week, month or quarter")
+	}
+	ctx := c.Request().Context()
+	svc := p.svc
+	var (
+		conv []query.ConversionPeriod
+		dis  []query.StageDurations
+		mv   query.Movement
+		fb   *filterBar
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		conv, err = fetch(gctx, p, r, "conversion", r.f, func(ctx context.Context, f query.Filter) ([]query.ConversionPeriod, error) {
+			return svc.Conversion(ctx, r.scope, f, period)
+		}, period)
+		return
+	})
+	g.Go(func() (err error) {
+		dis, err = fetch(gctx, p, r, "days-in-stage", r.f, func(ctx context.Context, f query.Filter) ([]query.StageDurations, error) {
+			return svc.DaysInStage(ctx, r.scope, f, "")
+		})
+		return
+	})
+	g.Go(func() error { mv = p.movement(gctx, r, r.f, period); return nil })
+	g.Go(func() error { fb = p.filterBar(gctx, r, "/trends", "period"); return nil })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	v := &view{Title: r.T("nav.trends"), Nav: "trends", Filter: fb}
+	for _, pr := range []string{"week", "month", "quarter"} {
+		v.Links = append(v.Links, link{Label: r.T("tr." + pr), URL: r.url("/trends", "period", pr), Active: pr == period})
+	}
+	cp := &panel{ID: "conversion", Title: r.T("tr.conversion"), Sub: r.T("tr.conversion_sub"), Links: v.Links}
+	if len(conv) > 0 {
+		cp.Chart = conversionTrend("chart-conversion", r.tr, svc.Stages(), conv, true, 380)
+	} else {
+		cp.Empty = r.T("empty")
+	}
+	names := transitions(r.tr, svc.Stages())
+	ct := &table{ID: "conversion", Cols: []col{{Label: r.T("col.period")}, {Label: r.T("col.cohort"), Num: true}}}
+	for _, n := range names {
+		ct.Cols = append(ct.Cols, col{Label: n, Num: true})
+	}
+	ct.Cols = append(ct.Cols, col{Label: r.T("stage.lead") + "→" + r.T("stage.won"), Num: true}, col{Label: r.T("col.status")})
+	for _, pp := range conv {
+		rw := row{Cells: []cell{{Text: pp.Period}, count(r, pp.Cohort)}}
+		for i := range names {
+			if i < len(pp.Stages) {
+				rw.Cells = append(rw.Cells, pct(r, pp.Stages[i].Conversion))
+			}
+		}
+		rw.Cells = append(rw.Cells, pct(r, pp.WinConversion))
+		if pp.Incomplete {
+			rw.Cells = append(rw.Cells, cell{Text: r.T("period.incomplete"), Raw: "incomplete", Class: "warn"})
+			rw.Class = "incomplete"
+		} else {
+			rw.Cells = append(rw.Cells, cell{})
+		}
+		ct.Rows = append(ct.Rows, rw)
+	}
+	dp := &panel{ID: "days", Title: r.T("tr.days"), Sub: r.T("tr.days_sub"), Span: 6}
+	dt := &table{ID: "days-in-stage", Cols: []col{{Label: r.T("col.stage")}, {Label: r.T("col.count"), Num: true}, {Label: r.T("col.median"), Num: true}, {Label: r.T("col.mean"), Num: true}, {Label: r.T("col.still_in"), Num: true}}}
+	for _, d := range dis {
+		dt.Rows = append(dt.Rows, row{Cells: []cell{{Text: r.Stage(d.Stage), Raw: d.Stage}, count(r, d.Count), days(r, d.Median), days(r, d.Mean), count(r, d.StillIn)}})
+	}
+	if len(dis) > 0 {
+		dp.Chart = daysChart("chart-days", r.tr, dis)
+	} else {
+		dp.Empty = r.T("empty")
+	}
+	mp := &panel{ID: "movement", Title: r.T("tr.movement"), Span: 6}
+	if len(mv.Periods) > 0 {
+		mp.Chart = movementChart("chart-movement", r.tr, mv)
+	} else {
+		mp.Empty = r.T("empty")
+	}
+	v.Panels = append(v.Panels, cp, dp, mp, &panel{ID: "conversion-table", Title: r.T("tr.table"), Table: ct}, &panel{ID: "days-table", Title: r.T("tr.days"), Table: dt})
+	return p.render(r, v)
+}
+
+// repMonths is a rep's bookings, won and lost per month, from the daily series
+// (by rep), shaped as query.Movement for bookingsTrend.
+func (p *pages) repMonths(ctx context.Context, r *request, f query.Filter, id string) (query.Movement, error) {
+	out := query.Movement{Period: "month"}
+	series := map[string][]query.Point{}
+	for _, m := range []string{"bookings", "won", "lost"} {
+		key := cacheKey(r.scope, "series", query.Filter{From: f.From, To: f.To}, m, "rep")
+		s, err := cached(ctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
+			return p.svc.DailySeries(ctx, r.scope, m, "rep", f.From, f.To)
+		})
+		if err != nil {
+			return out, err
+		}
+		series[m] = s[id]
+	}
+	idx := map[string]int{}
+	for m, pts := range series {
+		for _, pt := range pts {
+			month := pt.Day.Format("2006-01") + "-01"
+			i, ok := idx[month]
+			if !ok {
+				i = len(out.Periods)
+				idx[month] = i
+				out.Periods = append(out.Periods, query.MovementPeriod{Period: month})
+			}
+			switch m {
+			case "bookings":
+				out.Periods[i].WonAmount += pt.Value
+			case "won":
+				out.Periods[i].Won += int64(pt.Value)
+			case "lost":
+				out.Periods[i].Lost += int64(pt.Value)
+			}
+		}
+	}
+	sort.Slice(out.Periods, func(i, j int) bool { return out.Periods[i].Period < out.Periods[j].Period })
+	return out, nil
+}
+
+func metricOf(rs query.RepScore, metric string) (query.MetricScore, bool) {
+	for _, m := range rs.Metrics {
+		if m.Metric == metric && m.Stage == "" {
+			return m, true
+		}
+	}
+	return query.MetricScore{}, false
+}
+
+// reps: the ranking table.
+func (p *pages) reps(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var reps []query.RepScore
+	var fb *filterBar
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		reps, err = fetch(gctx, p, r, "reps", r.f, func(ctx context.Context, f query.Filter) ([]query.RepScore, error) {
+			return p.svc.Reps(ctx, r.scope, f)
+		})
+		return
+	})
+	g.Go(func() error { fb = p.filterBar(gctx, r, "/reps"); return nil })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	reps = append([]query.RepScore(nil), reps...)
+	sort.Slice(reps, func(i, j int) bool { return reps[i].WonAmount > reps[j].WonAmount })
+	v := &view{Title: r.T("nav.reps"), Nav: "reps", Filter: fb}
+	t := &table{ID: "reps", Cols: []col{{Label: "#", Num: true}, {Label: r.T("col.rep")}, {Label: r.T("col.team")}, {Label: r.T("col.bookings"), Num: true}, {Label: r.T("col.deals"), Num: true},
+		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.winrate"), Num: true}, {Label: r.T("col.deal_size"), Num: true}, {Label: r.T("col.cycle"), Num: true},
+		{Label: r.T("col.strengths"), Num: true}, {Label: r.T("col.weaknesses"), Num: true}, {Label: r.T("col.worst_stage")}}}
+	maxWon := 1.0
+	for _, rs := range reps {
+		maxWon = math.Max(maxWon, rs.WonAmount)
+	}
+	for i, rs := range reps {
+		wr, _ := metricOf(rs, "win_rate")
+		ds, _ := metricOf(rs, "deal_size")
+		cy, _ := metricOf(rs, "cycle_time")
+		name := rs.Name
+		if name == "" {
+			name = rs.RepID
+		}
+		bk := money(r, rs.WonAmount)
+		bk.Bar = rs.WonAmount / maxWon
+		wc := pct(r, wr.Value)
+		wc.Class = verdictClass(wr.Verdict)
+		ws := cell{Text: r.Stage(rs.WorstStage), Raw: rs.WorstStage}
+		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(i+1)), {Text: name, Link: r.filterURL("/reps/" + rs.RepID), Raw: name}, {Text: rs.Team}, bk, count(r, rs.Deals),
+			count(r, rs.Won), wc, money(r, ds.Value), days(r, cy.Value), {Text: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good")},
+			{Text: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad")}, ws}})
+	}
+	pn := &panel{ID: "ranking", Title: r.T("rp.ranking"), Sub: r.T("rp.ranking_sub"), Table: t}
+	if len(reps) == 0 {
+		pn.Empty = r.T("empty")
+	} else {
+		top := reps
+		if len(top) > 25 {
+			top = top[:25]
+		}
+		var names []string
+		var vals, lows, highs []float64
+		var verdicts []string
+		links := map[string]string{}
+		peer := 0.0
+		for i := len(top) - 1; i >= 0; i-- {
+			rs := top[i]
+			wr, ok := metricOf(rs, "win_rate")
+			if !ok || wr.N == 0 {
+				continue
+			}
+			name := rs.Name
+			if name == "" {
+				name = rs.RepID
+			}
+			links[name] = r.filterURL("/reps/" + rs.RepID)
+			names = append(names, name)
+			vals, lows, highs, verdicts = append(vals, wr.Value), append(lows, wr.Low), append(highs, wr.High), append(verdicts, wr.Verdict)
+			peer = wr.Peer
+		}
+		if len(names) > 0 {
+			v.Panels = append(v.Panels, &panel{ID: "winrates", Title: r.T("kpi.winrate") + " · " + r.T("col.interval"), Sub: r.T("rp.ranking_sub"),
+				Chart: intervalChart("chart-winrates", r.tr, names, vals, lows, highs, verdicts, peer, "pct", links)})
+		}
+	}
+	v.Panels = append(v.Panels, pn)
+	return p.render(r, v)
+}
+
+func verdictClass(v string) string {
+	return map[string]string{"strength": "good", "weakness": "bad"}[v]
+}
+
+func posClass(n int, c string) string {
+	if n > 0 {
+		return c
+	}
+	return "muted"
+}
+
+// scorecard: one rep against the peers: radar, metrics with intervals, coaching
+// hints, and the rep's trend.
+func (p *pages) scorecard(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	id := c.Param("id")
+	ctx := c.Request().Context()
+	var (
+		rs query.RepScore
+		mv query.Movement
+		fb *filterBar
+	)
+	tf := r.f
+	tf.From = monthStart(tf.To.AddDate(-1, 0, 0))
+	tf.Rep = []string{id}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		rs, err = fetch(gctx, p, r, "rep", r.f, func(ctx context.Context, f query.Filter) (query.RepScore, error) {
+			return p.svc.Rep(ctx, r.scope, f, id)
+		}, id)
+		return
+	})
+	g.Go(func() (err error) { mv, err = p.repMonths(gctx, r, tf, id); return })
+	g.Go(func() error { fb = p.filterBar(gctx, r, "/reps/"+id); return nil })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	name := rs.Name
+	if name == "" {
+		name = rs.RepID
+	}
+	v := &view{Title: r.T("rp.scorecard") + " · " + name, Nav: "reps", Filter: fb}
+	v.Crumbs = []link{{Label: r.T("nav.reps"), URL: r.filterURL("/reps")}, {Label: name, URL: r.url("/reps/" + id)}}
+	v.Panels = append(v.Panels, &panel{ID: "summary", KPIs: []kpi{
+		{Label: r.T("col.bookings"), Value: r.Money(rs.WonAmount), Sub: rs.Team + " · " + rs.Territory, Progress: -1},
+		{Label: r.T("col.deals"), Value: r.Int(rs.Deals), Sub: r.T("col.won") + " " + r.Int(rs.Won) + " · " + r.T("col.lost") + " " + r.Int(rs.Lost), Progress: -1},
+		{Label: r.T("col.strengths"), Value: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good"), Progress: -1},
+		{Label: r.T("col.weaknesses"), Value: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad"), Progress: -1, Sub: r.T("col.worst_stage") + ": " + r.Stage(rs.WorstStage)},
+	}})
+	rp := &panel{ID: "radar", Title: r.T("rp.radar"), Sub: r.T("rp.radar_sub"), Span: 6}
+	if len(rs.Metrics) > 0 {
+		rp.Chart = radarChart("chart-radar", r.tr, rs.Metrics)
+	} else {
+		rp.Empty = r.T("empty")
+	}
+	hp := &panel{ID: "hints", Title: r.T("rp.hints"), Span: 6}
+	for _, m := range rs.Metrics {
+		if m.Verdict != "weakness" {
+			continue
+		}
+		h := m.HintEN
+		if r.lang == "zh-CN" {
+			h = m.HintZH
+		}
+		title := r.T("m." + m.Metric)
+		if m.Stage != "" {
+			title += " · " + r.Stage(m.Stage)
+		}
+		hp.Items = append(hp.Items, item{Title: title, Text: h, Class: "bad", Badge: fmtValue(r, m) + " vs " + fmtPeer(r, m)})
+	}
+	for _, m := range rs.Metrics {
+		if m.Verdict == "strength" {
+			title := r.T("m." + m.Metric)
+			if m.Stage != "" {
+				title += " · " + r.Stage(m.Stage)
+			}
+			hp.Items = append(hp.Items, item{Title: title, Text: r.T("v.strength"), Class: "good", Badge: fmtValue(r, m) + " vs " + fmtPeer(r, m)})
+		}
+	}
+	if len(hp.Items) == 0 {
+		hp.Empty = r.T("rp.no_hints")
+	}
+	mt := &table{ID: "metrics", Cols: []col{{Label: r.T("col.metric")}, {Label: r.T("col.stage")}, {Label: "n", Num: true}, {Label: r.T("col.value"), Num: true},
+		{Label: r.T("col.interval"), Num: true}, {Label: r.T("col.peer"), Num: true}, {Label: r.T("col.verdict")}}}
+	for _, m := range rs.Metrics {
+		vc := cell{}
+		if m.Verdict != "" {
+			vc = cell{Text: r.T("v." + m.Verdict), Raw: m.Verdict, Class: verdictClass(m.Verdict)}
+		}
+		mt.Rows = append(mt.Rows, row{Cells: []cell{{Text: r.T("m." + m.Metric), Raw: m.Metric}, {Text: r.Stage(m.Stage), Raw: m.Stage}, count(r, m.N),
+			{Text: fmtValue(r, m), Raw: num(round(m.Value))}, {Text: fmtRange(r, m), Raw: num(round(m.Low)) + ".." + num(round(m.High))},
+			{Text: fmtPeer(r, m), Raw: num(round(m.Peer))}, vc}})
+	}
+	tp := &panel{ID: "trend", Title: r.T("rp.trend"), Sub: r.T("rp.trend_sub")}
+	if len(mv.Periods) > 0 {
+		tp.Chart = bookingsTrend("chart-trend", r.tr, mv)
+	} else {
+		tp.Empty = r.T("empty")
+	}
+	v.Panels = append(v.Panels, rp, hp, tp, &panel{ID: "metrics", Title: r.T("rp.metrics"), Table: mt})
+	return p.render(r, v)
+}
+
+func fmtMetric(r *request, metric string, v float64) string {
+	switch metric {
+	case "conversion", "win_rate":
+		return r.Pct(v)
+	case "deal_size":
+		return r.Money(v)
+	case "cycle_time", "days_in_stage":
+		return r.Days(v) + " " + r.T("kpi.days")
+	}
+	return fmtf("%.1f", v)
+}
+
+func fmtValue(r *request, m query.MetricScore) string { return fmtMetric(r, m.Metric, m.Value) }
+func fmtPeer(r *request, m query.MetricScore) string  { return fmtMetric(r, m.Metric, m.Peer) }
+func fmtRange(r *request, m query.MetricScore) string {
+	if m.Low == 0 && m.High == 0 {
+		return "–"
+	}
+	return fmtMetric(r, m.Metric, m.Low) + " – " + fmtMetric(r, m.Metric, m.High)
+}
+
+// territories: potential vs captured on a map, a scatter and a treemap, with the
+// white-space accounts in the table.
+func (p *pages) territories(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var ts []query.Territory
+	var fb *filterBar
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		ts, err = fetch(gctx, p, r, "territories", r.f, func(ctx context.Context, f query.Filter) ([]query.Territory, error) {
+			return p.svc.Territories(ctx, r.scope, f)
+		})
+		return
+	})
+	g.Go(func() error { fb = p.filterBar(gctx, r, "/territories"); return nil })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	v := &view{Title: r.T("nav.territories"), Nav: "territories", Filter: fb}
+	links := map[string]string{}
+	var onMap []query.Territory
+	for _, t := range ts {
+		links[t.Territory] = r.filterURL("/funnel", "territory", t.Territory)
+		if chinaProvinces[t.Territory] {
+			onMap = append(onMap, t)
+		}
+	}
+	if len(onMap) > 0 {
+		v.Panels = append(v.Panels, &panel{ID: "map", Title: r.T("te.map"), Sub: r.T("te.map_sub"), Span: 6, Chart: provinceMap("chart-map", r.tr, onMap, links)})
+	}
+	sp := &panel{ID: "scatter", Title: r.T("te.scatter"), Sub: r.T("te.scatter_sub"), Span: 6}
+	hp := &panel{ID: "treemap", Title: r.T("te.treemap"), Sub: r.T("ov.headroom_sub"), Span: 6}
+	if len(ts) > 0 {
+		sp.Chart = potentialScatter("chart-scatter", r.tr, ts, links)
+		hp.Chart = headroomTreemap("chart-treemap", r.tr, ts, links)
+	} else {
+		sp.Empty, hp.Empty = r.T("empty"), r.T("empty")
+	}
+	if len(onMap) > 0 {
+		v.Panels = append(v.Panels, sp, hp)
+		hp.Span = 12
+	} else {
+		v.Panels = append(v.Panels, sp, hp)
+	}
+	t := &table{ID: "territories", Cols: []col{{Label: "#", Num: true}, {Label: r.T("col.territory")}, {Label: r.T("col.potential"), Num: true}, {Label: r.T("col.captured"), Num: true},
+		{Label: r.T("col.penetration"), Num: true}, {Label: r.T("col.headroom"), Num: true}, {Label: r.T("col.accounts"), Num: true}, {Label: r.T("col.white_space"), Num: true},
+		{Label: r.T("col.winrate"), Num: true}, {Label: r.T("col.pipeline"), Num: true}, {Label: r.T("col.source")}}}
+	for _, x := range ts {
+		pen := pct(r, x.Penetration)
+		pen.Bar = math.Min(x.Penetration, 1)
+		ws := count(r, x.WhiteSpace)
+		if x.Accounts > 0 {
+			ws.Text += " (" + r.Pct(float64(x.WhiteSpace)/float64(x.Accounts)) + ")"
+		}
+		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(x.Rank)), {Text: x.Territory, Link: links[x.Territory]}, money(r, x.Potential), money(r, x.Captured), pen,
+			money(r, x.Headroom), count(r, x.Accounts), ws, pct(r, x.WinRate), money(r, x.Pipeline), {Text: x.PotentialSource}}})
+	}
+	v.Panels = append(v.Panels, &panel{ID: "territories-table", Title: r.T("te.table"), Table: t})
+	return p.render(r, v)
+}
+
+// chinaProvinces are the region names of static/echarts/china.js.
+var chinaProvinces = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Split("北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门", " ") {
+		m[n] = true
+	}
+	return m
+}()
+
+type alertView struct {
+	alerts.Event
+	Chart     *chartView
+	Title     string
+	When      string
+	Acked     string
+	Snoozed   string
+	CanAct    bool
+	Direction string
+}
+
+// alerts: recent anomalies with their series, acknowledge and snooze.
+func (p *pages) alerts(c echo.Context) error {
+	r, err := p.start(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	evs := p.recentEvents(ctx, r, 30, 50)
+	v := &view{Title: r.T("nav.alerts"), Nav: "alerts"}
+	pn := &panel{ID: "alerts", Title: r.T("al.title")}
+	canAct := r.scope.Role != query.RoleRep
+	var mu = make(chan struct{}, 4)
+	views := make([]alertView, len(evs))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, e := range evs {
+		i, e := i, e
+		av := alertView{Event: e, CanAct: canAct, Title: e.SegmentLabel + " · " + e.Metric, Direction: dirClass(e.Direction)}
+		if e.SegmentLabel == "" {
+			av.Title = e.Metric
+		}
+		av.When = r.T("al.since") + " " + e.Since.Format(time.DateOnly)
+		if !e.AckedAt.IsZero() {
+			av.Acked = r.T("al.acked") + " " + e.AckedBy
+		}
+		if e.SnoozedUntil.After(time.Now()) {
+			av.Snoozed = r.T("al.snoozed") + " " + e.SnoozedUntil.Format(time.DateOnly)
+		}
+		views[i] = av
+		g.Go(func() error {
+			mu <- struct{}{}
+			defer func() { <-mu }()
+			from := e.Since.AddDate(0, 0, -60)
+			to := e.LastSeenAt.AddDate(0, 0, 1)
+			if !e.PeriodTo.IsZero() && e.PeriodTo.After(e.Since) {
+				to = e.PeriodTo.AddDate(0, 0, 1)
+			}
+			from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, p.svc.Location())
+			to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, p.svc.Location())
+			key := cacheKey(r.scope, "series", query.Filter{From: from, To: to}, e.Metric, e.SegmentKind)
+			ser, err := cached(gctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
+				return p.svc.DailySeries(ctx, r.scope, e.Metric, e.SegmentKind, from, to)
+			})
+			if err != nil {
+				return nil // the event still shows, without its chart
+			}
+			seg := e.Segment
+			if e.SegmentKind == "" {
+				seg = "all"
+			}
+			if pts, ok := ser[seg]; ok {
+				views[i].Chart = seriesChart("chart-alert-"+itoa(i), r.tr, pts, e.Since.Format(time.DateOnly), e.Expected)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	pn.Alerts = views
+	if len(views) == 0 {
+		pn.Empty = r.T("al.none")
+	}
+	v.Panels = append(v.Panels, pn)
+	return p.render(r, v)
+}
+
+func (p *pages) alertAck(c echo.Context) error {
+	return p.alertAction(c, func(ctx context.Context, id, actor string) error {
+		return alerts.Ack(ctx, p.s.opts.DB, id, actor, c.FormValue("note"))
+	})
+}
+
+func (p *pages) alertSnooze(c echo.Context) error {
+	return p.alertAction(c, func(ctx context.Context, id, actor string) error {
+		return alerts.Snooze(ctx, p.s.opts.DB, id, time.Now().AddDate(0, 0, 7), actor, c.FormValue("note"))
+	})
+}
+
+func (p *pages) alertAction(c echo.Context, do func(ctx context.Context, id, actor string) error) error {
+	sc, _ := ScopeOf(c)
+	if sc.Role == query.RoleRep {
+		return echo.NewHTTPError(http.StatusForbidden, "reps cannot acknowledge alerts")
+	}
+	id := c.Param("id")
+	if sc.Role == query.RoleManager {
+		evs, err := alerts.ListEvents(c.Request().Context(), p.s.opts.DB, alerts.EventQuery{Team: sc.Team, Since: time.Now().AddDate(0, 0, -90), Limit: 1000})
+		if err != nil {
+			return err
+		}
+		ok := false
+		for _, e := range evs {
+			ok = ok || e.ID == id
+		}
+		if !ok {
+			return echo.NewHTTPError(http.StatusForbidden, "this alert is not your team's")
+		}
+	}
+	if err := do(c.Request().Context(), id, sc.Name); err != nil {
+		if errors.Is(err, alerts.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "no alert "+id)
+		}
+		return err
+	}
+	p.s.cache.clear()
+	return c.Redirect(http.StatusSeeOther, "/alerts?notice=al.done#"+id)
+}
