@@ -15,6 +15,8 @@ if [ "${PIPELENS_SKIP_BROWSER:-}" != "1" ]; then
   # CJK glyphs for Chinese text in the page screenshots
   [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 fi
+# node and npm run maildev, the real SMTP server of the alert email tests
+have npm || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "installing: ${need[*]}"

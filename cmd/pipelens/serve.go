@@ -49,6 +49,17 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string) error {
 		AfterLoad: func(ctx context.Context) { a.refresh(ctx, db) },
 		Mount:     []func(*dashboards.Server){dashboards.APIMount(q)},
 	})
+	// The alert schedule runs inside serve: rules are evaluated when due and the
+	// outbox is drained on every tick.
+	if eng, err := a.alertEngine(db); err != nil {
+		a.log.Error("alerts disabled: bad alerts config", "err", err)
+	} else {
+		go func() {
+			if err := eng.Schedule(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("alert schedule stopped", "err", err)
+			}
+		}()
+	}
 	return srv.ServeListener(ctx, ln)
 }
 
