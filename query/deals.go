@@ -2,7 +2,9 @@ package query
 
 import (
 	"context"
+	"math"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +58,17 @@ type Deals struct {
 var dealSorts = map[string]string{
 	"amount": "amount ASC", "-amount": "amount DESC", "created": "created_at ASC", "-created": "created_at DESC",
 	"close": "close_date ASC", "-close": "close_date DESC",
+}
+
+// dealCutoff is, per sort, the sort column and its direction: the page's rows
+// lie within the column's value at the page's last row, so the page query reads
+// the other columns of a few granules only.
+var dealCutoff = map[string]struct {
+	col  string
+	desc bool
+}{
+	"amount": {"amount", false}, "-amount": {"amount", true}, "created": {"created_at", false}, "-created": {"created_at", true},
+	"close": {"close_date", false}, "-close": {"close_date", true},
 }
 
 // Deals lists the deals behind a number, paged.
@@ -127,18 +140,69 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 		}
 	}
 	out := Deals{Page: dq.Page, PageSize: dq.PageSize, Deals: []Deal{}}
-	err = s.query(ctx, "deals-count", "SELECT count() FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
-		var n uint64
-		err := r.Scan(&n)
-		out.Total = int64(n)
-		return err
-	})
-	if err != nil {
-		return out, err
-	}
-	q := "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won FROM opp_facts" +
-		c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+	// The count and the page are independent reads.
+	var (
+		wg       sync.WaitGroup
+		countErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		countErr = s.query(ctx, "deals-count", "SELECT count() FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+			var n uint64
+			err := r.Scan(&n)
+			out.Total = int64(n)
+			return err
+		})
+	}()
+	const cols = "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won FROM opp_facts"
+	q := cols + c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
 	args := append(append([]any{}, c.args...), (dq.Page-1)*dq.PageSize, dq.PageSize)
+	if !s.noRollup {
+		// Sorting every matching deal reads all its columns. The sort value of
+		// the page's last row reads one column; PREWHERE on it then reads the
+		// rest of a few granules.
+		cut := dealCutoff[dq.Sort]
+		dir, back, cmp := "ASC", "DESC", "<="
+		if cut.desc {
+			dir, back, cmp = "DESC", "ASC", ">="
+		}
+		x := "x"
+		if cut.col != "amount" {
+			x = "toString(x)" // a date or time, bound back as text
+		}
+		var bound any
+		err := s.query(ctx, "deals-cutoff", "SELECT "+x+" FROM (SELECT "+cut.col+" AS x FROM opp_facts"+c.where()+" ORDER BY x "+dir+" LIMIT ?) ORDER BY x "+back+" LIMIT 1",
+			append(append([]any{}, c.args...), dq.Page*dq.PageSize), func(r driverRows) error {
+				if cut.col == "amount" {
+					var v float64
+					err := r.Scan(&v)
+					// A hair beyond the value: the bound crosses a text round trip,
+					// and extra rows past it only fall off the page's LIMIT.
+					margin := math.Max(math.Abs(v)*1e-9, 1e-9)
+					if cut.desc {
+						margin = -margin
+					}
+					bound = v + margin
+					return err
+				}
+				var v string
+				err := r.Scan(&v)
+				bound = v
+				return err
+			})
+		if err != nil {
+			wg.Wait()
+			return out, err
+		}
+		if bound == nil { // no deals match
+			wg.Wait()
+			return out, countErr
+		}
+		conv := map[string]string{"amount": "?", "created_at": "toDateTime(?)", "close_date": "toDate(?)"}[cut.col]
+		q = cols + " PREWHERE " + cut.col + " " + cmp + " " + conv + c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+		args = append(append([]any{bound}, c.args...), (dq.Page-1)*dq.PageSize, dq.PageSize)
+	}
 	err = s.query(ctx, "deals", q, args, func(r driverRows) error {
 		var d Deal
 		var fur, closed, won uint8
@@ -162,5 +226,9 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 		out.Deals = append(out.Deals, d)
 		return nil
 	})
+	wg.Wait()
+	if err == nil {
+		err = countErr
+	}
 	return out, err
 }

@@ -15,8 +15,13 @@
 // the committed runs: opp_facts (one row per opportunity with its owner's team,
 // manager and territory, its account's segment and territory, its furthest stage
 // and its stage entry and exit times) opp_moves (changes between consecutive
-// snapshots) and rep_activity_days (activities per rep and day; created by query
-// itself, as the migrations predate it). Each is filled as <name>_new with INSERT ... SELECT and swapped in
+// snapshots) and rep_activity_days (activities per rep and day), then the
+// pre-aggregates read from opp_facts (rollup.go; DDL in
+// schemas/migrations/0005_serving.sql): rep_days per owner and day or month,
+// territory_days per territory, segment and close day or month, account_facts
+// per account with its deals' creation dates. A request whose filters a
+// pre-aggregate is keyed by reads it (thousands of rows); any other reads
+// opp_facts, with the same numbers. Each is filled as <name>_new with INSERT ... SELECT and swapped in
 // with RENAME TABLE, so readers never see a half-built table. Nothing is in them
 // that is not in the raw tables, with the same rules (latest committed row per
 // key); the tests compare them with hand-computed and plain-Go results. Until the

@@ -57,6 +57,16 @@ func (s *Service) scanFunnel(r driverRows, lead ...any) (funnelRow, error) {
 	return fr, r.Scan(dst...)
 }
 
+// funnelRollupCols is funnelCols over rep_days.
+const funnelRollupCols = "sum(created), sum(created_amount), sum(created_won), sum(created_lost), sum(created_open), sum(created_won_amount), sumForEach(reached)"
+
+func (s *Service) scanFunnelRollup(r driverRows, lead ...any) (funnelRow, error) {
+	var fr funnelRow
+	err := r.Scan(append(lead, &fr.n, &fr.amount, &fr.won, &fr.lost, &fr.open, &fr.wonAmount, &fr.reached)...)
+	fr.reached = padded(fr.reached, len(s.stages))
+	return fr, err
+}
+
 func (s *Service) funnelOf(fr funnelRow, f Filter) Funnel {
 	out := Funnel{From: day(f.From), To: day(f.To), Cohort: int64(fr.n), Won: int64(fr.won), Lost: int64(fr.lost), Open: int64(fr.open), WonAmount: fr.wonAmount, Amount: fr.amount}
 	for i, st := range s.stages {
@@ -78,10 +88,15 @@ func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
+	cols, table, scan := s.funnelCols(), "opp_facts", s.scanFunnel
+	if s.ownerOnly(f) {
+		c = repDaysWhere(f, false)
+		cols, table, scan = funnelRollupCols, "rep_days", s.scanFunnelRollup
+	}
 	var fr funnelRow
-	err = s.query(ctx, "funnel", "SELECT "+s.funnelCols()+" FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+	err = s.query(ctx, "funnel", "SELECT "+cols+" FROM "+table+c.where(), c.args, func(r driverRows) error {
 		var err error
-		fr, err = s.scanFunnel(r)
+		fr, err = scan(r)
 		return err
 	})
 	if err != nil {
@@ -152,10 +167,18 @@ func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period str
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
+	q := "SELECT " + pe + " AS p, " + s.funnelCols() + " FROM opp_facts" + c.where() + " GROUP BY p ORDER BY p"
+	scan := s.scanFunnel
+	if s.ownerOnly(f) {
+		pe, _ = periodExpr(period, "day")
+		c = repDaysWhere(f, period == Week)
+		q = "SELECT " + pe + " AS p, " + funnelRollupCols + " FROM rep_days" + c.where() + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"
+		scan = s.scanFunnelRollup
+	}
 	out := []ConversionPeriod{}
-	err = s.query(ctx, "conversion", "SELECT "+pe+" AS p, "+s.funnelCols()+" FROM opp_facts"+c.where()+" GROUP BY p ORDER BY p", c.args, func(r driverRows) error {
+	err = s.query(ctx, "conversion", q, c.args, func(r driverRows) error {
 		var p time.Time
-		fr, err := s.scanFunnel(r, &p)
+		fr, err := scan(r, &p)
 		if err != nil {
 			return err
 		}
@@ -243,6 +266,11 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
 	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.where() + " GROUP BY k ORDER BY k"
+	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "team" || groupBy == "manager") {
+		// rep_days has the same owner columns, so groupExpr's keys hold there.
+		c = repDaysWhere(f, false)
+		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
+	}
 	err = s.query(ctx, "winrate", q, c.args, func(r driverRows) error {
 		var g WinRateGroup
 		var won, lost uint64

@@ -94,33 +94,51 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 			errs[i] = s.query(ctx, purpose, q, args, locked(scan))
 		}()
 	}
-	run(0, "movement-opened", "SELECT "+pc+" AS p, count(), sum(amount) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
-		var p time.Time
-		var n uint64
-		var a float64
-		if err := r.Scan(&p, &n, &a); err != nil {
-			return err
-		}
-		m := get(p)
-		m.Opened, m.OpenedAmount = int64(n), a
-		return nil
-	})
-	pcl, _ := periodExpr(period, "close_date")
-	c = cond{}
-	c.add("closed = 1")
-	dateRange(&c, "close_date", f)
-	dims(&c, f, "")
-	run(1, "movement-closed", "SELECT "+pcl+" AS p, countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
-		var p time.Time
-		var w, l uint64
-		var wa, la float64
-		if err := r.Scan(&p, &w, &wa, &l, &la); err != nil {
-			return err
-		}
-		m := get(p)
-		m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(w), wa, int64(l), la
-		return nil
-	})
+	if s.ownerOnly(f) {
+		// Opened and closed in one read of rep_days (each dated by its own date).
+		pd, _ := periodExpr(period, "day")
+		c = repDaysWhere(f, period == Week)
+		run(0, "movement-opened-closed", "SELECT "+pd+" AS p, sum(created), sum(created_amount), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM rep_days"+c.where()+
+			" GROUP BY p HAVING sum(created) + sum(won) + sum(lost) > 0", c.args, func(r driverRows) error {
+			var p time.Time
+			var n, w, l uint64
+			var a, wa, la float64
+			if err := r.Scan(&p, &n, &a, &w, &wa, &l, &la); err != nil {
+				return err
+			}
+			m := get(p)
+			m.Opened, m.OpenedAmount, m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(n), a, int64(w), wa, int64(l), la
+			return nil
+		})
+	} else {
+		run(0, "movement-opened", "SELECT "+pc+" AS p, count(), sum(amount) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+			var p time.Time
+			var n uint64
+			var a float64
+			if err := r.Scan(&p, &n, &a); err != nil {
+				return err
+			}
+			m := get(p)
+			m.Opened, m.OpenedAmount = int64(n), a
+			return nil
+		})
+		pcl, _ := periodExpr(period, "close_date")
+		c = cond{}
+		c.add("closed = 1")
+		dateRange(&c, "close_date", f)
+		dims(&c, f, "")
+		run(1, "movement-closed", "SELECT "+pcl+" AS p, countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0) FROM opp_facts"+c.where()+" GROUP BY p", c.args, func(r driverRows) error {
+			var p time.Time
+			var w, l uint64
+			var wa, la float64
+			if err := r.Scan(&p, &w, &wa, &l, &la); err != nil {
+				return err
+			}
+			m := get(p)
+			m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(w), wa, int64(l), la
+			return nil
+		})
+	}
 	pm, _ := periodExpr(period, "change_date")
 	c = cond{}
 	dateRange(&c, "change_date", f)
@@ -141,13 +159,10 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 	pc2.add("new_close > old_close")
 	dateRange(&pc2, "change_date", f)
 	dims(&pc2, f, "")
-	// The names come from opp_facts for the top deals only: joining all of
-	// opp_facts would build a hash table of every opportunity per request.
-	top := "SELECT opportunity_id, any(owner_id) AS top_owner, count() AS pushes, " +
+	q := "SELECT opportunity_id, any(name), any(owner_id), count() AS pushes, " +
 		"sum(toInt64(toUInt16(new_close)) - toInt64(toUInt16(old_close))) AS days FROM opp_moves" + pc2.where() +
 		" GROUP BY opportunity_id ORDER BY pushes DESC, days DESC, opportunity_id LIMIT 20"
-	q := "SELECT m.opportunity_id, f.name, m.top_owner, m.pushes, m.days FROM (" + top + ") AS m ANY LEFT JOIN (SELECT opportunity_id, name FROM opp_facts WHERE opportunity_id IN (SELECT opportunity_id FROM (" + top + "))) AS f USING opportunity_id ORDER BY m.pushes DESC, m.days DESC, m.opportunity_id"
-	run(3, "movement-pushes", q, append(append([]any{}, pc2.args...), pc2.args...), func(r driverRows) error {
+	run(3, "movement-pushes", q, pc2.args, func(r driverRows) error {
 		var d DealPushes
 		var n uint64
 		if err := r.Scan(&d.OpportunityID, &d.Name, &d.OwnerID, &n, &d.DaysPushed); err != nil {

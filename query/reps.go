@@ -137,7 +137,11 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 	wg.Add(2)
 	go func() { defer wg.Done(); acts, actsErr = s.activityCounts(ctx, f) }()
 	go func() { defer wg.Done(); reps, repsErr = s.repDims(ctx) }()
-	err = s.repPass(ctx, f, func(id string, st *repStats) { stats[id] = st })
+	pass := s.repPass
+	if s.ownerOnly(f) {
+		pass = s.repPassRollup
+	}
+	err = pass(ctx, f, func(id string, st *repStats) { stats[id] = st })
 	wg.Wait()
 	for _, e := range []error{err, actsErr, repsErr} {
 		if e != nil {
@@ -262,6 +266,41 @@ func (s *Service) repPass(ctx context.Context, f Filter, each func(id string, st
 		if reached[0] == 0 && w+l == 0 && entries == 0 {
 			return nil // nothing in the range: not a rep with deals
 		}
+		each(id, st)
+		return nil
+	})
+}
+
+// repPassRollup reads what repPass reads from rep_days, for filters by owner
+// only: a few thousand rows instead of every deal.
+func (s *Service) repPassRollup(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
+	k := len(s.stages)
+	c := repDaysWhere(f, false)
+	q := "SELECT owner_id, sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
+		"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries)) FROM rep_days" + c.where() + " GROUP BY owner_id"
+	return s.query(ctx, "reps-rollup", q, c.args, func(r driverRows) error {
+		var id string
+		var reached, left []uint64
+		var cohortWon, w, l, entries uint64
+		var wa, wa2, cs, cs2 float64
+		var sd, sd2 []float64
+		if err := r.Scan(&id, &reached, &cohortWon, &w, &l, &wa, &wa2, &cs, &cs2, &left, &sd, &sd2, &entries); err != nil {
+			return err
+		}
+		reached, left, sd, sd2 = padded(reached, k), padded(left, k), padded(sd, k), padded(sd2, k)
+		if reached[0] == 0 && w+l == 0 && entries == 0 {
+			return nil // nothing in the range: not a rep with deals
+		}
+		st := s.newStats()
+		for i := range k {
+			st.reached[i] = float64(reached[i])
+			n := float64(left[i])
+			st.stageN[i], st.stageMean[i], st.stageSD[i] = int64(left[i]), meanOf(n, sd[i]), sdOf(n, sd[i], sd2[i])
+		}
+		n := float64(w)
+		st.cohortWon, st.won, st.lost, st.cycleN = float64(cohortWon), n, float64(l), int64(w)
+		st.wonAmt, st.dealMean, st.dealSD = wa, meanOf(n, wa), sdOf(n, wa, wa2)
+		st.cycleMean, st.cycSD = meanOf(n, cs), sdOf(n, cs, cs2)
 		each(id, st)
 		return nil
 	})
@@ -477,9 +516,6 @@ func hint(metric, stage string) (en, zh string) {
 // activityCounts is activities per rep in [from, to) for the reps the filter
 // selects, from rep_activity_days (see Refresh).
 func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int64, error) {
-	if err := s.ensureServing(ctx); err != nil {
-		return nil, err
-	}
 	var c cond
 	dateRange(&c, "day", f)
 	c.in("rep_id", f.Rep)

@@ -31,39 +31,9 @@ type Service struct {
 	stages []string
 
 	refreshMu sync.Mutex
-	ensured   sync.Once
-	ensureErr error
-}
-
-// servingDDL creates the serving tables that query adds beyond the migrations
-// (schemas/migrations/0003_query.sql). rep_activity_days: activities per rep
-// and business day of the committed runs; the scorecards' activity rates read
-// it instead of deduplicating every activity on each request.
-var servingDDL = []string{
-	`CREATE TABLE IF NOT EXISTS rep_activity_days (
-    rep_id     String,
-    day        Date,
-    activities UInt64
-) ENGINE = MergeTree
-ORDER BY (day, rep_id)`,
-}
-
-// ensureServing creates the serving tables the migrations do not (once per
-// Service), so a scorecard before the first Refresh reads empty tables rather
-// than failing.
-func (s *Service) ensureServing(ctx context.Context) error {
-	s.ensured.Do(func() {
-		for _, q := range servingDDL {
-			c, cancel := s.db.Context(ctx, "serving-ddl")
-			err := s.db.Conn.Exec(c, q)
-			cancel()
-			if err != nil {
-				s.ensureErr = fmt.Errorf("create serving table: %w", err)
-				return
-			}
-		}
-	})
-	return s.ensureErr
+	// noRollup makes every metric read opp_facts and opp_moves instead of the
+	// pre-aggregates (tests compare the two).
+	noRollup bool
 }
 
 // New returns a Service over db; loc is the business time zone (nil = UTC).
@@ -103,31 +73,40 @@ func latest(table, key, cols string) string {
 	return "(SELECT " + cols + " FROM " + table + " WHERE " + committed + " ORDER BY " + key + ", run_id DESC LIMIT 1 BY " + key + ")"
 }
 
-// Refresh rebuilds the serving tables (opp_facts, opp_moves, rep_activity_days) from the committed
-// runs. Call it after every committed load. Readers keep seeing the previous
-// tables until the swap.
+// Refresh rebuilds the serving tables from the committed runs: opp_facts,
+// opp_moves and rep_activity_days, then the pre-aggregates read from opp_facts
+// (rep_days, territory_days, account_facts; see rollup.go). Call it after every
+// committed load. Readers keep seeing the previous tables until each swap.
 func (s *Service) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	t0 := time.Now()
-	if err := s.rebuild(ctx, "opp_facts", s.factsSelect()); err != nil {
-		return err
-	}
-	if err := s.rebuild(ctx, "opp_moves", s.movesSelect()); err != nil {
-		return err
-	}
-	if err := s.ensureServing(ctx); err != nil {
-		return err
-	}
 	acts := latest("activities", "activity_id", "activity_id, rep_id, occurred_at")
-	if err := s.rebuild(ctx, "rep_activity_days", "(rep_id, day, activities) SELECT rep_id, toDate(occurred_at, "+s.tz+") AS d, count() FROM "+acts+" GROUP BY rep_id, d"); err != nil {
-		return err
+	steps := []struct {
+		table string
+		fill  []string
+	}{
+		{"opp_facts", []string{s.factsSelect()}},
+		{"opp_moves", []string{s.movesSelect()}},
+		{"rep_activity_days", []string{"(rep_id, day, activities) SELECT rep_id, toDate(occurred_at, " + s.tz + ") AS d, count() FROM " + acts + " GROUP BY rep_id, d"}},
+		{"rep_days", s.repDaysSelects()},
+		{"territory_days", s.territoryDaysSelects()},
+		{"account_facts", []string{accountFactsSelect()}},
+	}
+	for _, st := range steps {
+		t := time.Now()
+		if err := s.rebuild(ctx, st.table, st.fill...); err != nil {
+			return err
+		}
+		s.log.Debug("serving table rebuilt", "table", st.table, "took", time.Since(t).Round(time.Millisecond))
 	}
 	s.log.Info("query tables refreshed", "took", time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
-func (s *Service) rebuild(ctx context.Context, table, sel string) error {
+// rebuild fills <table>_new with each INSERT ... SELECT of fill in turn (later
+// ones may read what earlier ones wrote) and swaps it in.
+func (s *Service) rebuild(ctx context.Context, table string, fill ...string) error {
 	const long = 30 * time.Minute
 	exec := func(purpose, q string, args ...any) error {
 		c, cancel := s.db.ContextTimeout(ctx, purpose, long)
@@ -143,8 +122,10 @@ func (s *Service) rebuild(ctx context.Context, table, sel string) error {
 	if err := exec("refresh-create", "CREATE TABLE "+table+"_new AS "+table); err != nil {
 		return err
 	}
-	if err := exec("refresh-fill", "INSERT INTO "+table+"_new "+sel); err != nil {
-		return err
+	for _, sel := range fill {
+		if err := exec("refresh-fill", "INSERT INTO "+table+"_new "+strings.ReplaceAll(sel, "{self}", table+"_new")); err != nil {
+			return err
+		}
 	}
 	if err := exec("refresh-drop", "DROP TABLE IF EXISTS "+table+"_old"); err != nil {
 		return err
@@ -209,9 +190,9 @@ func (s *Service) movesSelect() string {
 	pairs := "(SELECT opportunity_id, arraySort(groupArray((snapshot_date, close_date, amount, closed))) AS s FROM " + snaps + " GROUP BY opportunity_id HAVING length(s) > 1)"
 	moves := "(SELECT opportunity_id, p.1 AS change_date, p.2 AS old_close, p.3 AS new_close, p.4 AS old_amount, p.5 AS new_amount FROM " + pairs +
 		" ARRAY JOIN arrayMap(i -> (s[i].1, s[i - 1].2, s[i].2, s[i - 1].3, s[i].3), arrayFilter(i -> i > 1 AND s[i - 1].4 = 0 AND s[i].4 = 0 AND (s[i].2 != s[i - 1].2 OR s[i].3 != s[i - 1].3), arrayEnumerate(s))) AS p)"
-	facts := "(SELECT opportunity_id, owner_id, team, manager_id, territory, segment, product, source FROM opp_facts)"
-	return `(opportunity_id, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source)
-SELECT opportunity_id, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source
+	facts := "(SELECT opportunity_id, name, owner_id, team, manager_id, territory, segment, product, source FROM opp_facts)"
+	return `(opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source)
+SELECT opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source
 FROM (SELECT * FROM ` + moves + ` AS mv ANY INNER JOIN ` + facts + ` AS f USING opportunity_id)`
 }
 

@@ -65,8 +65,15 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	ac.in("territory", f.Territory)
 	ac.in("segment", f.Segment)
 	args := append(append([]any{}, dc.args...), ac.args...)
-	q := "SELECT territory, segment, count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM " +
-		latest("accounts", "account_id", "account_id, territory, segment") + ac.where() + " GROUP BY territory, segment"
+	q := "SELECT territory, segment, count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
+	fast := s.placeOnly(f)
+	if fast {
+		// An account in the page has a territory, which is then its deals'
+		// territory, and its segment is theirs: the territory and segment
+		// filters keep all its deals, and its own creation dates decide.
+		q = "SELECT territory, segment, count(), countIf(NOT arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
+		args = append([]any{day(f.From), day(f.To)}, ac.args...)
+	}
 	// The three reads are independent: run them at once (cells under mu).
 	var (
 		mu     sync.Mutex
@@ -101,6 +108,15 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	q = "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.where() + " GROUP BY territory, segment"
 	rng := []any{day(f.From), day(f.To)}
 	args = append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
+	if fast {
+		g, gargs := grainRange(f, false)
+		var tc cond
+		tc.add("("+g+" OR grain = 2)", gargs...)
+		tc.in("territory", f.Territory)
+		tc.in("segment", f.Segment)
+		q = "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline), uniqExactMerge(won_accounts) FROM territory_days" + tc.where() + " GROUP BY territory, segment"
+		args = tc.args
+	}
 	go func() {
 		defer wg.Done()
 		errs[1] = s.query(ctx, "territory-deals", q, args, func(r driverRows) error {

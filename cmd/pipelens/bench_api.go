@@ -196,45 +196,54 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 func apiCases(from, to, rep string) []apiCase {
 	rng := "from=" + from + "&to=" + to
 	created := "created_date >= toDate('" + from + "') AND created_date < toDate('" + to + "')"
-	closed := "closed = 1 AND close_date >= toDate('" + from + "') AND close_date < toDate('" + to + "')"
-	funnel := "count(), sum(amount), countIf(won = 1), countIf(lost = 1), countIf(closed = 0), sumIf(amount, won = 1), countIf(furthest >= 1), countIf(furthest >= 2), countIf(furthest >= 3), countIf(furthest >= 4)"
 	inR := func(col string) string {
 		return col + " >= toDate('" + from + "') AND " + col + " < toDate('" + to + "')"
 	}
-	// Per rep in one pass: the cohort funnel, the closed deals, days in each
-	// stage (first entry in the range, left), and activities.
-	var stage strings.Builder
-	for k := 1; k <= 4; k++ {
-		en, ex := fmt.Sprintf("entered[%d]", k), fmt.Sprintf("exited[%d]", k)
-		c := fmt.Sprintf("%s > toDateTime(0) AND toDate(%s, 'UTC') >= toDate('%s') AND toDate(%s, 'UTC') < toDate('%s') AND %s > toDateTime(0)", en, en, from, en, to, ex)
-		d := fmt.Sprintf("(toFloat64(toUInt32(%s)) - toFloat64(toUInt32(%s))) / 86400", ex, en)
-		fmt.Fprintf(&stage, ", countIf(%s), avgIf(%s, %s), stddevSampIf(%s, %s)", c, d, c, d, c)
-	}
-	cyc := "toFloat64(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
-	repSQL := func(where string) string {
-		return "SELECT f.*, a.acts FROM (SELECT owner_id" +
-			", countIf(" + created + "), countIf(" + created + " AND furthest >= 1), countIf(" + created + " AND furthest >= 2), countIf(" + created + " AND furthest >= 3), countIf(" + created + " AND furthest >= 4), countIf(" + created + " AND won = 1)" +
-			", countIf(" + closed + " AND won = 1), countIf(" + closed + " AND won = 0), sumIf(amount, " + closed + " AND won = 1), avgIf(amount, " + closed + " AND won = 1), stddevSampIf(amount, " + closed + " AND won = 1)" +
-			", avgIf(" + cyc + ", " + closed + " AND won = 1), stddevSampIf(" + cyc + ", " + closed + " AND won = 1)" + stage.String() +
-			" FROM opp_facts WHERE " + where + " GROUP BY owner_id) AS f ANY LEFT JOIN (SELECT rep_id AS owner_id, sum(activities) AS acts FROM rep_activity_days WHERE " + inR("day") + " GROUP BY rep_id) AS a USING owner_id"
-	}
+	// The pre-aggregates' rows for the range: whole months at grain 1, the days
+	// at both ends at grain 0 (schemas/migrations/0005_serving.sql).
+	grains := grainRange(from, to)
+	funnel := "sum(created), sum(created_amount), sum(created_won), sum(created_lost), sum(created_open), sum(created_won_amount), sumForEach(reached)"
+	repSQL := "SELECT f.*, a.acts FROM (SELECT owner_id, sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), " +
+		"sum(won_amount) / sum(won), sqrt((sum(won_amount_sq) - sum(won_amount) * sum(won_amount) / sum(won)) / (sum(won) - 1)), " +
+		"sum(cycle_sum) / sum(won), sqrt((sum(cycle_sq) - sum(cycle_sum) * sum(cycle_sum) / sum(won)) / (sum(won) - 1)), " +
+		"sumForEach(stage_left), arrayMap((n, d) -> d / n, sumForEach(stage_left), sumForEach(stage_days)), " +
+		"arrayMap((n, d, q) -> sqrt((q - d * d / n) / (n - 1)), sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq)), sum(arraySum(stage_entries)) " +
+		"FROM rep_days WHERE " + grains + " GROUP BY owner_id) AS f ANY LEFT JOIN (SELECT rep_id AS owner_id, sum(activities) AS acts FROM rep_activity_days WHERE " + inR("day") + " GROUP BY rep_id) AS a USING owner_id"
 	return []apiCase{
-		{"funnel", "/api/v1/funnel?" + rng, "SELECT " + funnel + " FROM opp_facts WHERE " + created},
-		{"conversion", "/api/v1/conversion?period=month&" + rng, "SELECT toStartOfMonth(created_date) AS p, " + funnel + " FROM opp_facts WHERE " + created + " GROUP BY p ORDER BY p"},
-		{"winrate", "/api/v1/winrate?group_by=rep&" + rng, "SELECT owner_id AS k, any(owner_name), countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts WHERE " + closed + " GROUP BY k ORDER BY k"},
+		{"funnel", "/api/v1/funnel?" + rng, "SELECT " + funnel + " FROM rep_days WHERE " + grains},
+		{"conversion", "/api/v1/conversion?period=month&" + rng, "SELECT toStartOfMonth(day) AS p, " + funnel + " FROM rep_days WHERE " + grains + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"},
+		{"winrate", "/api/v1/winrate?group_by=rep&" + rng, "SELECT owner_id AS k, any(owner_name), sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days WHERE " + grains + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"},
 		{"movement", "/api/v1/movement?period=month&" + rng, "SELECT p, sum(o), sum(oa), sum(w), sum(wa), sum(l), sum(la), sum(pi), sum(po), sum(ac) FROM (" +
-			"SELECT toStartOfMonth(created_date) AS p, count() AS o, sum(amount) AS oa, toUInt64(0) AS w, 0. AS wa, toUInt64(0) AS l, 0. AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM opp_facts WHERE " + created + " GROUP BY p UNION ALL " +
-			"SELECT toStartOfMonth(close_date) AS p, toUInt64(0), 0., countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0), toUInt64(0), toUInt64(0), 0. FROM opp_facts WHERE " + closed + " GROUP BY p UNION ALL " +
+			"SELECT toStartOfMonth(day) AS p, sum(created) AS o, sum(created_amount) AS oa, sum(won) AS w, sum(won_amount) AS wa, sum(lost) AS l, sum(lost_amount) AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM rep_days WHERE " + grains + " GROUP BY p UNION ALL " +
 			"SELECT toStartOfMonth(change_date) AS p, toUInt64(0), 0., toUInt64(0), 0., toUInt64(0), 0., countIf(new_close < old_close), countIf(new_close > old_close), sum(new_amount - old_amount) FROM opp_moves WHERE " + inR("change_date") + " GROUP BY p" +
 			") GROUP BY p ORDER BY p"},
-		{"reps", "/api/v1/reps?" + rng, repSQL("1")},
-		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL("1")},
-		{"territories", "/api/v1/territories?" + rng, "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_accounts), sum(t_white) FROM (" +
-			"SELECT territory, sumIf(amount, won = 1 AND " + inR("close_date") + ") AS t_captured, countIf(won = 1 AND " + inR("close_date") + ") AS t_won, countIf(lost = 1 AND " + inR("close_date") + ") AS t_lost, sumIf(amount, closed = 0) AS t_pipeline, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM opp_facts WHERE territory != '' GROUP BY territory UNION ALL " +
-			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts WHERE " + created + ")) FROM accounts FINAL WHERE territory != '' GROUP BY territory" +
+		{"reps", "/api/v1/reps?" + rng, repSQL},
+		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL},
+		{"territories", "/api/v1/territories?" + rng, "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_won_accounts), sum(t_accounts), sum(t_white) FROM (" +
+			"SELECT territory, sum(won_amount) AS t_captured, sum(won) AS t_won, sum(lost) AS t_lost, sum(pipeline) AS t_pipeline, uniqExactMerge(won_accounts) AS t_won_accounts, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM territory_days WHERE (" + grains + " OR grain = 2) GROUP BY territory UNION ALL " +
+			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != '' GROUP BY territory" +
 			") GROUP BY territory ORDER BY territory"},
-		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, (SELECT count() FROM opp_facts WHERE " + created + ") FROM opp_facts WHERE " + created + " ORDER BY amount DESC, opportunity_id LIMIT 50"},
+		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
+			"(SELECT count() FROM opp_facts WHERE " + created + ") FROM opp_facts PREWHERE amount >= (SELECT min(x) FROM (SELECT amount AS x FROM opp_facts WHERE " + created + " ORDER BY x DESC LIMIT 50)) WHERE " + created + " ORDER BY amount DESC, opportunity_id LIMIT 50"},
 	}
+}
+
+// grainRange is the WHERE clause that picks a (grain, day) pre-aggregate's rows
+// for [from, to): whole months at grain 1, the other days at grain 0.
+func grainRange(from, to string) string {
+	f, _ := time.Parse(time.DateOnly, from)
+	t, _ := time.Parse(time.DateOnly, to)
+	m0 := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if !m0.Equal(f) {
+		m0 = m0.AddDate(0, 1, 0)
+	}
+	m1 := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	days := func(a, b string) string { return "(day >= toDate('" + a + "') AND day < toDate('" + b + "'))" }
+	if !m0.Before(m1) {
+		return "(grain = 0 AND " + days(from, to) + ")"
+	}
+	a, b := m0.Format(time.DateOnly), m1.Format(time.DateOnly)
+	return "((grain = 1 AND " + days(a, b) + ") OR (grain = 0 AND (" + days(from, a) + " OR " + days(b, to) + ")))"
 }
 
 // chClient runs statements with clickhouse-client, as a person would.
