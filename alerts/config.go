@@ -87,7 +87,7 @@ type Rule struct {
 	// weeks) a change of the rate may have started (default 84 days / 12 weeks).
 	Window int `yaml:"window"`
 	// Threshold is the deal rules' knob: stuck_deal: multiple of the segment's
-	// p90 days in stage (default 3), and never below the longest stay seen; pushed_close: pushes (default 3);
+	// p90 days in stage (default 3), and never below the longest stay seen; pushed_close: pushes (default 4);
 	// amount_cut: cut share (default 0.6).
 	Threshold float64 `yaml:"threshold"`
 	// Drivers are the segment kinds ranked under a total (default team, rep).
@@ -323,7 +323,8 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 		case "stuck_deal":
 			r.Threshold = 3
 		case "pushed_close":
-			r.Threshold = 3
+			// Three pushes in two months happen to ordinary deals; four do not.
+			r.Threshold = 4
 		case "amount_cut":
 			r.Threshold = 0.6
 		}

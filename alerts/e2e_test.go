@@ -160,7 +160,7 @@ func (m *maildev) emails() ([]devMail, error) {
 func e2eSetup(t *testing.T) (*Engine0, gen.Anomaly, string) {
 	t.Helper()
 	db := schemastest.Open(t)
-	truth := loadGen(t, db, gen.Config{Seed: 7, Size: "small"})
+	truth := loadGen(t, db, gen.Config{Seed: 7, Opportunities: demoOpps}) // the demo's sample
 	var drop gen.Anomaly
 	for _, a := range truth.Anomalies {
 		if a.ID == "team-opened-drop" {

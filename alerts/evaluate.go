@@ -456,7 +456,16 @@ func (e *evaluator) levelShift(r *Rule, a *Anomaly, pts []Point, vals, expected 
 		xs[k] = vals[i]
 	}
 	minSeg := 3
-	c, ok := detect.LevelShift(xs, minSeg, r.zThresh)
+	count := metricKinds[r.Metric] == "count"
+	z := r.zThresh
+	if count {
+		// Counts are judged by the count model below: the robust z of a few
+		// days of small counts is both too quick (a MAD of three values can be
+		// near zero) and too slow (a week of 1s where 5s are usual has a
+		// robust z below 2).
+		z = 1e-9
+	}
+	c, ok := detect.LevelShift(xs, minSeg, z)
 	if !ok || c.Index < len(xs)-r.Window {
 		return false
 	}
@@ -466,6 +475,15 @@ func (e *evaluator) levelShift(r *Rule, a *Anomaly, pts []Point, vals, expected 
 	}
 	if !r.allows(dir) || math.Max(c.Before, c.After) < r.MinVolume || math.Abs(c.After-c.Before) < r.MinChange*math.Abs(c.Before) {
 		return false
+	}
+	if count {
+		// The days since the shift against the level before, under the count
+		// model with the segment's own overdispersion.
+		p := countShiftP(r, xs[:c.Index], xs[c.Index:], dir)
+		if p > r.alpha {
+			return false
+		}
+		a.pValue = p
 	}
 	for k, i := range idx {
 		if k < c.Index {
@@ -478,6 +496,38 @@ func (e *evaluator) levelShift(r *Rule, a *Anomaly, pts []Point, vals, expected 
 	a.Actual, a.Expected, a.Score = c.After, c.Before, c.Score
 	a.Since = pts[idx[c.Index]].Date
 	return true
+}
+
+// countShiftP is the tail probability of the after days' total given the
+// before days' mean level and overdispersion, times the candidate starts the
+// rule's window allows.
+func countShiftP(r *Rule, before, after []float64, dir int) float64 {
+	if len(before) < 10 || len(after) == 0 {
+		return 1
+	}
+	var mu float64
+	for _, x := range before {
+		mu += x
+	}
+	mu /= float64(len(before))
+	exp := make([]float64, len(before))
+	for i := range exp {
+		exp[i] = mu
+	}
+	phi := dispersion(before, exp)
+	var s float64
+	for _, x := range after {
+		s += x
+	}
+	lo, up := detect.CountTail(s, mu*float64(len(after)), phi)
+	p := up
+	if dir < 0 {
+		p = lo
+	}
+	if r.Direction == "both" {
+		p *= 2
+	}
+	return math.Min(1, p*float64(max(r.Window, 1)))
 }
 
 func working(cal detect.Calendar, d time.Time) bool {
@@ -646,15 +696,24 @@ func (e *evaluator) deals(ctx context.Context, r *Rule, now time.Time) ([]Anomal
 			if d.StageEntered.IsZero() || d.StageEntered.Unix() <= 0 {
 				continue
 			}
+			org, okOrg := norms[[2]string{"", d.Stage}]
 			n, ok := norms[[2]string{owner.Team, d.Stage}]
 			if !ok || n.Count < 10 {
-				n, ok = norms[[2]string{"", d.Stage}]
+				n, ok = org, okOrg
 			}
 			if !ok || n.Count < 10 {
 				continue
 			}
 			days := now.Sub(d.StageEntered).Hours() / 24
-			limit := math.Max(math.Max(n.P90*r.Threshold, n.Max), 14)
+			// Open deals are the long stays (the short ones have moved on), so
+			// a deal beyond the team's longest completed stay is often just the
+			// longest of its kind: stuck means beyond the longest the whole
+			// org has seen too.
+			longest := n.Max
+			if okOrg {
+				longest = math.Max(longest, org.Max)
+			}
+			limit := math.Max(math.Max(n.P90*r.Threshold, longest), 14)
 			if days > limit {
 				found = true
 				a.Actual, a.Expected, a.High = days, n.P50, n.P90

@@ -195,13 +195,25 @@ func (e *evaluator) countJudge(r *Rule, a *Anomaly, pts []Point, vals, expected 
 		consider(countTest{p: p, dir: dir, actual: x, expected: m, from: i}, 1/(3*float64(r.Window)))
 	}
 	if n >= 7 {
+		// The week is judged without its most unusual day: a week that is only
+		// unusual for one day is that day's news (the single-day test), not a
+		// sustained move, and must not echo a spike for the seven days its
+		// window holds it.
 		var s, m float64
 		ok := true
+		skip, worst := -1, -1.0
 		for j := n - 7; j < n; j++ {
 			if sup[j] < 2 {
 				ok = false
 			}
-			s, m = s+vals[j], m+mu[j]
+			if z := math.Abs(vals[j]-mu[j]) / math.Sqrt(math.Max(mu[j], 1)); z > worst {
+				skip, worst = j, z
+			}
+		}
+		for j := n - 7; j < n; j++ {
+			if j != skip {
+				s, m = s+vals[j], m+mu[j]
+			}
 		}
 		if ok && math.Max(m, s) >= 2*r.MinVolume && !(s < m && m < 2*r.MinVolume) && math.Abs(s-m) >= 2*r.MinChange*m {
 			p, dir := tailP(r, s, m, phiWeek)
@@ -226,7 +238,7 @@ func (e *evaluator) countJudge(r *Rule, a *Anomaly, pts []Point, vals, expected 
 	if best.week {
 		// The move began at the first working day of the window from which
 		// every working day sits on the anomalous side.
-		a.Actual, a.Expected = best.actual/7, best.expected/7
+		a.Actual, a.Expected = best.actual/6, best.expected/6
 		for j := n - 1; j >= best.from; j-- {
 			if !working(e.cal, pts[j].Date) {
 				continue

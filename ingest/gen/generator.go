@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,15 +31,35 @@ var stageMedianDays = [5]float64{0, 6, 12, 16, 12}
 const (
 	blockSize     = 4096
 	day           = 86400
-	snapshotCount = 4
+	snapshotCount = 8   // weekly exports: two months of close-date and amount history
 	weakFactor    = 0.4 // the weak rep's conversion at the planted stage, relative to peers
 	weakStage     = 3   // proposal -> negotiation
 	dropKeep      = 0.15
-	shiftWinKeep  = 0.4
+	// The shift team keeps this share of its wins from shiftWeeks before the
+	// export on: a win rate near 13% falls below 3% for two months, which a
+	// team closing 40-60 deals a week shows far beyond noise.
+	shiftWinKeep  = 0.2
+	shiftWeeks    = 8
 	leadSpikeMult = 6.0
-	naturalMaxDay = 100.0 // longest natural stay in a stage; the planted stuck deal is far beyond
-	stuckDays     = 200
+	naturalMaxDay = 100.0 // longest natural stay in a stage
+	// The planted stuck deal has sat three times the longest natural stay.
+	stuckDays = 3 * naturalMaxDay
+	// Natural deals have their close date pushed at most naturalMaxPushes times
+	// in the snapshot history; the planted one plantedPushes times.
+	naturalMaxPushes = 3
+	plantedPushes    = 6
+	// The planted cut keeps this share of the amount; a natural cut keeps at
+	// least 65%, once.
+	cutKeep = 0.25
+	// leadLagDays: a converted lead was created 1..leadLagDays days before its
+	// opportunity.
+	leadLagDays = 20
 )
+
+// naturalPushCum is the distribution of close-date pushes of a natural deal
+// over the snapshot history: most never or once, a few twice, rarely three
+// times.
+var naturalPushCum = cum([]float64{0.72, 0.205, 0.06, 0.015})
 
 type generator struct {
 	cfg     resolved
@@ -92,20 +113,25 @@ func cum(ws []float64) []float64 {
 	return out
 }
 
+// dayWeight is the relative number of opportunities and leads created on day i
+// of a history of days days starting at from.
+func dayWeight(from int64, i, days int) float64 {
+	w := 1.0
+	switch time.Unix(from+int64(i)*day, 0).UTC().Weekday() {
+	case time.Saturday:
+		w = 0.15
+	case time.Sunday:
+		w = 0.1
+	}
+	return w * (1 + 0.35*float64(i)/float64(days)) // the business grows
+}
+
 func newGenerator(cfg resolved) *generator {
 	g := &generator{cfg: cfg, planted: !cfg.NoAnomalies}
 	g.fromUnix, g.endUnix, g.asOfUnix = cfg.from.Unix(), cfg.end.Unix(), cfg.AsOf.Unix()
 	g.days = int((g.endUnix - g.fromUnix) / day)
 	for i := 0; i < g.days; i++ {
-		w := 1.0
-		switch time.Unix(g.fromUnix+int64(i)*day, 0).UTC().Weekday() {
-		case time.Saturday:
-			w = 0.15
-		case time.Sunday:
-			w = 0.1
-		}
-		w *= 1 + 0.35*float64(i)/float64(g.days) // the business grows
-		g.dayCum = append(g.dayCum, w)
+		g.dayCum = append(g.dayCum, dayWeight(g.fromUnix, i, g.days))
 	}
 	g.dayCum = cum(g.dayCum)
 	pw := make([]float64, len(products))
@@ -147,8 +173,9 @@ func (g *generator) plan(r *rand.Rand) {
 		}
 	}
 	perm := r.Perm(len(cn))
-	g.dropTeam, g.shiftTeam = cn[perm[0]], cn[perm[1]]
+	g.dropTeam = cn[perm[0]]
 	weakTeam := cn[perm[2%len(perm)]]
+	g.shiftTeam = g.pickShiftTeam(r, cn, weakTeam)
 	var cands []*rep
 	for _, p := range g.org.reps {
 		if p.team == weakTeam {
@@ -166,8 +193,8 @@ func (g *generator) plan(r *rand.Rand) {
 	dropDay = dropDay.AddDate(0, 0, -((int(dropDay.Weekday()) + 6) % 7))
 	g.dropStart = int((dropDay.Unix() - g.fromUnix) / day)
 	g.dropEnd = g.dropStart + 7
-	// The shift team's win rate halves from a Monday ten weeks back to the end.
-	shift := g.cfg.AsOf.AddDate(0, 0, -70)
+	// The shift team's win rate falls from a Monday shiftWeeks back to the end.
+	shift := g.cfg.AsOf.AddDate(0, 0, -7*shiftWeeks)
 	shift = shift.AddDate(0, 0, -((int(shift.Weekday()) + 6) % 7))
 	g.shiftStart = shift.Unix()
 	// A working day about three weeks back: one territory's leads spike.
@@ -187,13 +214,42 @@ func (g *generator) plan(r *rand.Rand) {
 		// Each planted deal needs its history (up to stuckDays+40 days) inside the range.
 		room := (g.asOfUnix - g.fromUnix) / day
 		a, b, c := n/5+r.IntN(n/10), n/2+r.IntN(n/10), 4*n/5+r.IntN(n/10)
-		if room >= stuckDays+40 {
+		if room >= int64(stuckDays)+40 {
 			g.stuckIdx = a
 		}
 		if room >= 110 {
 			g.pushIdx, g.cutIdx = b, c
 		}
 	}
+}
+
+// pickShiftTeam picks the team whose win rate falls: one of the larger half of
+// the Chinese teams by selling capacity (a change in a team that closes a
+// handful of deals a week is not one a manager could be told about with
+// confidence), not the drop team, and not the weak rep's team when there is a
+// choice (its late-stage conversion must stay ordinary).
+func (g *generator) pickShiftTeam(r *rand.Rand, cn []int, weakTeam int) int {
+	capOf := make(map[int]float64, len(cn))
+	for _, p := range g.org.reps {
+		capOf[p.team] += p.capacity
+	}
+	var cands []int
+	for _, avoidWeak := range []bool{true, false} {
+		cands = cands[:0]
+		for _, t := range cn {
+			if t != g.dropTeam && (!avoidWeak || t != weakTeam) {
+				cands = append(cands, t)
+			}
+		}
+		if len(cands) > 0 {
+			break
+		}
+	}
+	if len(cands) == 0 {
+		return cn[0]
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return capOf[cands[i]] > capOf[cands[j]] })
+	return cands[r.IntN((len(cands)+1)/2)]
 }
 
 func quarterNum(unix int64) int {
@@ -548,16 +604,29 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 	// Snapshot history, backwards from the export: close dates pushed out, amounts cut.
 	st.snapA[snapshotCount-1], st.snapE[snapshotCount-1] = amount, closeDate
 	forecast := closeDate + int64(r.IntN(24)-3)*day // what a closed deal was expected to close on
+	// At most naturalMaxPushes pushes and one cut of 10-35%, each between two
+	// consecutive snapshots (transition s: from snapshot s-1 to s).
+	var pushAt [snapshotCount]bool
+	for n := pickCum(r, naturalPushCum); n > 0; {
+		if k := 1 + r.IntN(snapshotCount-1); !pushAt[k] {
+			pushAt[k] = true
+			n--
+		}
+	}
+	cutAt := -1
+	if r.Float64() < 0.15 {
+		cutAt = 1 + r.IntN(snapshotCount-1)
+	}
 	for s := snapshotCount - 2; s >= 0; s-- {
 		st.snapA[s] = st.snapA[s+1]
-		if r.Float64() < 0.05 {
+		if s+1 == cutAt {
 			st.snapA[s] = roundTo(st.snapA[s+1]/(1-0.1-0.25*r.Float64()), 100)
 		}
 		if closed {
 			st.snapE[s] = forecast
 		} else {
 			st.snapE[s] = st.snapE[s+1]
-			if r.Float64() < 0.12 {
+			if pushAt[s+1] {
 				st.snapE[s] -= int64(14+r.IntN(32)) * day
 			}
 		}
@@ -569,10 +638,12 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 		case "stuck":
 			d.DaysInStage = int((g.endUnix - evT[k-1]) / day)
 		case "pushed":
-			for _, e := range st.snapE {
+			for j, e := range st.snapE {
 				d.CloseDates = append(d.CloseDates, dateString(e))
+				if j > 0 && e > st.snapE[j-1] {
+					d.Pushes++
+				}
 			}
-			d.Pushes = snapshotCount - 1
 		case "cut":
 			d.AmountBefore, d.AmountAfter = st.snapA[snapshotCount-2], st.snapA[snapshotCount-1]
 		}
@@ -632,7 +703,7 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 
 	// The lead it came from.
 	if r.Float64() < 0.65 {
-		lc := workTime(r, created-int64(r.IntN(20)+1)*day, tr)
+		lc := workTime(r, created-int64(r.IntN(leadLagDays)+1)*day, tr)
 		if lc >= created {
 			lc = created - 3600
 		}
@@ -692,10 +763,10 @@ func (g *generator) plantedPath(r *rand.Rand, kind string, tr *territory, evS []
 	at := func(daysBack int) int64 { return workTime(r, g.asOfUnix-int64(daysBack)*day, tr) }
 	var created int64
 	switch kind {
-	case "stuck": // in proposal far longer than any natural stay
-		created = at(stuckDays + 40)
+	case "stuck": // in proposal three times longer than any natural stay
+		created = at(int(stuckDays) + 40)
 		evS = append(evS, 1, 2, 3)
-		evT = append(evT, created, at(stuckDays+22), at(stuckDays))
+		evT = append(evT, created, at(int(stuckDays)+22), at(int(stuckDays)))
 	case "pushed":
 		created = at(110)
 		evS = append(evS, 1, 2, 3, 4)
@@ -715,15 +786,26 @@ func (g *generator) plantedSnapshots(kind string, st *oppState, closeDate *int64
 		for s := range st.snapE {
 			st.snapE[s], st.snapA[s] = g.asOfUnix+30*day, *amount
 		}
-	case "pushed": // a later close date in every weekly export
-		for s, back := range [snapshotCount]int{-12, 8, 29, 57} {
-			st.snapE[s], st.snapA[s] = g.asOfUnix+int64(back)*day, *amount
+	case "pushed":
+		// Pushed again each time it came due: plantedPushes later close dates
+		// over the weekly exports, each a week or more beyond its export.
+		close := g.snapDates[0] + 14*day
+		held := snapshotCount - 1 - plantedPushes // transitions without a push
+		for s := range st.snapE {
+			if s > 0 {
+				if s <= held {
+					close = max(close, g.snapDates[s]+7*day)
+				} else {
+					close += 14 * day
+				}
+			}
+			st.snapE[s], st.snapA[s] = close, *amount
 		}
-	case "cut": // cut to 30% in the last week
+	case "cut": // cut by three quarters in the last week
 		for s := range st.snapE {
 			st.snapE[s], st.snapA[s] = g.asOfUnix+25*day, *amount
 		}
-		st.snapA[snapshotCount-1] = roundTo(*amount*0.3, 100)
+		st.snapA[snapshotCount-1] = roundTo(*amount*cutKeep, 100)
 	}
 	*closeDate, *amount = st.snapE[snapshotCount-1], st.snapA[snapshotCount-1]
 }

@@ -86,6 +86,7 @@ func (g *generator) tail() (*block, *Truth) {
 		tr.SnapshotDates = append(tr.SnapshotDates, dateString(s))
 	}
 
+	var lr leadRows
 	if g.spikeTerr >= 0 {
 		t := &territories[g.spikeTerr]
 		base := float64(g.leadsTerr[g.spikeTerr]) / float64(g.days)
@@ -96,7 +97,6 @@ func (g *generator) tail() (*block, *Truth) {
 				reps = append(reps, p)
 			}
 		}
-		var lr leadRows
 		for j := 0; j < extra; j++ {
 			p := reps[r.IntN(len(reps))]
 			status := "open"
@@ -106,7 +106,6 @@ func (g *generator) tail() (*block, *Truth) {
 			created := workTime(r, g.fromUnix+int64(g.spikeDay)*day, t)
 			lr.add("LS-"+pad(j+1, 5), created, g.source(r, t), p.id, "", t.name, status, 0, 0, "")
 		}
-		b.chunks[tLeads] = lr.chunk()
 		spikeDay := g.fromUnix + int64(g.spikeDay)*day
 		tr.Anomalies = append(tr.Anomalies,
 			Anomaly{
@@ -128,6 +127,8 @@ func (g *generator) tail() (*block, *Truth) {
 				Description: "the team's win rate (by count, deals closed) drops to a lower level and stays there",
 			})
 	}
+	g.pendingLeads(r, &lr)
+	b.chunks[tLeads] = lr.chunk()
 	if w := g.weakRep; w != nil {
 		tr.WeakRep = &WeakRep{RepID: w.id, Name: w.name, Team: w.teamName,
 			FromStage: stageNames[weakStage], ToStage: stageNames[weakStage+1], Factor: weakFactor}
@@ -139,6 +140,41 @@ func (g *generator) tail() (*block, *Truth) {
 	b.chunks[tMarket], untapped = g.market(r)
 	tr.Untapped = untapped
 	return b, tr
+}
+
+// pendingLeads writes the leads of opportunities that will be created after the
+// export: a converted lead is created 1..leadLagDays days before its
+// opportunity, so the leads of the export's last weeks include some that have
+// not converted yet. Without them the lead flow would sag towards the export,
+// a drop nothing planted explains. The opportunities themselves continue the
+// same daily rate past the export and are not written.
+func (g *generator) pendingLeads(r *rand.Rand, lr *leadRows) {
+	total := g.dayCum[len(g.dayCum)-1]
+	var fw []float64
+	for i := g.days; i < g.days+leadLagDays; i++ {
+		fw = append(fw, dayWeight(g.fromUnix, i, g.days))
+	}
+	fcum := cum(fw)
+	n := int(math.Round(float64(g.cfg.spec.opps) * fcum[len(fcum)-1] / total))
+	for j := 0; j < n; j++ {
+		p := g.org.pickRep(r)
+		tr := &territories[p.terr]
+		created := workTime(r, g.endUnix+int64(pickCum(r, fcum))*day, tr)
+		if r.Float64() >= 0.65 {
+			continue
+		}
+		lc := workTime(r, created-int64(r.IntN(leadLagDays)+1)*day, tr)
+		if lc >= created {
+			lc = created - 3600
+		}
+		accts := g.org.terrAccts[p.terr]
+		acct := g.org.accounts[accts[r.IntN(len(accts))]].id
+		source := g.source(r, tr)
+		if lc >= g.endUnix {
+			continue
+		}
+		lr.add("LP-"+pad(j+1, 6), lc, source, p.id, acct, tr.name, "open", 0, 0, "")
+	}
 }
 
 // targets sets quarterly bookings quotas per rep and team near what each sells.
