@@ -29,8 +29,11 @@ type Config struct {
 	// (and when the org has none).
 	Directors []string     `yaml:"directors"`
 	Defaults  RuleDefaults `yaml:"defaults"`
-	Rules     []Rule       `yaml:"rules"`
-	Silences  []Silence    `yaml:"silences"`
+	// Rules to evaluate; when the config lists none, DefaultRules apply unless
+	// Disabled is set.
+	Rules    []Rule    `yaml:"rules"`
+	Disabled bool      `yaml:"disabled"`
+	Silences []Silence `yaml:"silences"`
 	// MaxAttempts bounds SMTP retries of temporary failures (default 0: forever,
 	// backoff capped at MaxBackoff). Permanent refusals are never retried.
 	MaxAttempts int           `yaml:"max_attempts"`
@@ -140,7 +143,26 @@ func ParseConfig(node *yaml.Node, loc *time.Location) (*Config, error) {
 			return nil, fmt.Errorf("parse alerts config: %w", err)
 		}
 	}
+	if len(c.Rules) == 0 && !c.Disabled {
+		c.Rules = DefaultRules()
+	}
 	return c, c.normalize(loc)
+}
+
+// DefaultRules are what pipelens watches when the config lists no alerts.rules:
+// opened opportunities per team (spikes, drops and level shifts), leads per
+// territory, win rate per team judged as a rate, and the deal rules. The
+// planted-anomaly tests run exactly these.
+func DefaultRules() []Rule {
+	return []Rule{
+		{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam}, Detector: "seasonal", Window: 1},
+		{Name: "opened-shift", Metric: MetricOppsOpened, Segments: []string{SegTeam}, Detector: "level_shift", Window: 5},
+		{Name: "leads", Metric: MetricLeads, Segments: []string{SegAll, SegTerritory}, Detector: "seasonal", Window: 1},
+		{Name: "winrate", Metric: MetricWinRate, Segments: []string{SegTeam}, Detector: "rate", Lookback: 26 * 7 * 24 * time.Hour},
+		{Name: "stuck", Detector: "stuck_deal"},
+		{Name: "pushed", Detector: "pushed_close", Window: 7},
+		{Name: "cut", Detector: "amount_cut", Window: 7},
+	}
 }
 
 func (c *Config) normalize(loc *time.Location) error {

@@ -18,15 +18,7 @@ import (
 // plantedRules are the rules the planted-anomaly tests run: what a team would
 // configure for the metrics the generator plants changes in.
 func plantedRules() *Config {
-	return &Config{Rules: []Rule{
-		{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam}, Detector: "seasonal", Window: 1},
-		{Name: "opened-shift", Metric: MetricOppsOpened, Segments: []string{SegTeam}, Detector: "level_shift", Window: 5},
-		{Name: "leads", Metric: MetricLeads, Segments: []string{SegAll, SegTerritory}, Detector: "seasonal", Window: 1},
-		{Name: "winrate", Metric: MetricWinRate, Segments: []string{SegTeam}, Detector: "rate", Lookback: 26 * 7 * 24 * time.Hour},
-		{Name: "stuck", Detector: "stuck_deal"},
-		{Name: "pushed", Detector: "pushed_close", Window: 7},
-		{Name: "cut", Detector: "amount_cut", Window: 7},
-	}}
+	return &Config{Rules: DefaultRules()}
 }
 
 type episode struct {

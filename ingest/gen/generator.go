@@ -184,6 +184,9 @@ func (g *generator) plan(r *rand.Rand) {
 	}
 	w := cands[r.IntN(len(cands))]
 	w.mult = [4]float64{1, 1, weakFactor, 1}
+	// Every other trait at the peers' average, so the one planted weakness is the
+	// only true difference a scorecard may find.
+	w.size, w.cycle, w.act = 1, 1.05, 1.1
 	w.capacity = 2.2 * territories[w.terr].weight // enough deals past the weak stage to tell
 	g.org.updateRepWeights()
 	g.weakRep = w
