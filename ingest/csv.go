@@ -69,20 +69,49 @@ func trimEOL(b []byte) []byte {
 // Read returns the next record. The slice is reused by the next call; the strings
 // are not.
 func (c *csvReader) Read() ([]string, error) {
-	c.unterminated = false
-	var line []byte
-	var err error
-	// Skip completely empty lines between records.
+	buf, ends, err := c.scan()
+	if err != nil {
+		return nil, err
+	}
+	s := string(buf)
+	c.fields = c.fields[:0]
+	prev := 0
+	for _, e := range ends {
+		c.fields = append(c.fields, s[prev:e])
+		prev = e
+	}
+	return c.fields, nil
+}
+
+// scan reads the next record into one buffer: field i is buf[ends[i-1]:ends[i]].
+// Both are reused by the next call, so the bulk path copies each field once, into
+// its column, without a string per record.
+func (c *csvReader) scan() (buf []byte, ends []int, err error) {
+	line, err := c.nextLine()
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.scanFrom(line)
+}
+
+// nextLine returns the first line of the next record, skipping completely empty
+// lines between records. The slice is valid until the next read.
+func (c *csvReader) nextLine() ([]byte, error) {
 	for {
-		line, err = c.readLine()
+		line, err := c.readLine()
 		if err != nil {
 			return nil, err
 		}
 		if len(trimEOL(line)) > 0 {
-			break
+			c.start = c.line
+			return line, nil
 		}
 	}
-	c.start = c.line
+}
+
+// scanFrom is scan for a record whose first line nextLine returned.
+func (c *csvReader) scanFrom(line []byte) (buf []byte, ends []int, err error) {
+	c.unterminated = false
 	c.buf = c.buf[:0]
 	c.ends = c.ends[:0]
 	pos := 0
@@ -120,7 +149,7 @@ field:
 				line, err = c.readLine()
 				if err != nil {
 					if err != io.EOF {
-						return nil, err
+						return nil, nil, err
 					}
 					c.unterminated = true
 					c.buf = bytes.TrimSuffix(c.buf, []byte{'\n'})
@@ -141,14 +170,7 @@ field:
 		c.ends = append(c.ends, len(c.buf))
 		pos += j + 1
 	}
-	s := string(c.buf)
-	c.fields = c.fields[:0]
-	prev := 0
-	for _, e := range c.ends {
-		c.fields = append(c.fields, s[prev:e])
-		prev = e
-	}
-	return c.fields, nil
+	return c.buf, c.ends, nil
 }
 
 // sniffCSV picks the delimiter and quote of a text sample: the candidate that

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -27,15 +28,38 @@ type reject struct {
 
 // rawRow is one row of a rawChunk.
 type rawRow struct {
-	cols []*array.String
+	cols []textCol
 	i    int
+}
+
+// textCol is a utf8 Arrow column's buffers, read directly: a value is a view into
+// them, valid while the chunk is.
+type textCol struct {
+	data []byte
+	offs []int32
+}
+
+func textCols(cols []*array.String) []textCol {
+	out := make([]textCol, len(cols))
+	for i, c := range cols {
+		out[i].offs = c.ValueOffsets()
+		if b := c.Data().Buffers()[2]; b != nil {
+			out[i].data = b.Bytes()
+		}
+	}
+	return out
 }
 
 func (r rawRow) get(idx int) string {
 	if idx < 0 || idx >= len(r.cols) {
 		return ""
 	}
-	return r.cols[idx].Value(r.i)
+	c := &r.cols[idx]
+	a, z := c.offs[r.i], c.offs[r.i+1]
+	if z <= a {
+		return ""
+	}
+	return unsafe.String(&c.data[a], int(z-a))
 }
 
 // colSrc says where a canonical column's text comes from.
@@ -48,7 +72,19 @@ func (c colSrc) text(r rawRow) string {
 	if c.fn != nil {
 		return c.fn(r)
 	}
-	return strings.TrimSpace(r.get(c.idx))
+	return trimSpace(r.get(c.idx))
+}
+
+// trimSpace is strings.TrimSpace without its scan when the value has no space at
+// either end, which is nearly every value.
+func trimSpace(s string) string {
+	if s == "" {
+		return s
+	}
+	if a, z := s[0], s[len(s)-1]; a > ' ' && a < 0x80 && z > ' ' && z < 0x80 {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // val is a parsed value: text, number, or time (Unix seconds; days for Date).
@@ -65,6 +101,28 @@ type mapped struct {
 	v    []val
 	cur  string // currency found inside the amount
 	stub []pendingRow
+	// stages caches this worker's stage lookups: a file has few distinct names.
+	stages map[string]stageHit
+}
+
+type stageHit struct {
+	stage string
+	known bool
+}
+
+// stage maps a vendor stage name, through the worker's cache.
+func (p *plan) stage(m *mapped, vendor string) (string, bool) {
+	if h, ok := m.stages[vendor]; ok {
+		return h.stage, h.known
+	}
+	st, known := p.stages.lookup(vendor)
+	if m.stages == nil {
+		m.stages = map[string]stageHit{}
+	}
+	if len(m.stages) < 4096 {
+		m.stages[strings.Clone(vendor)] = stageHit{st, known}
+	}
+	return st, known
 }
 
 type pendingRow struct {
@@ -99,9 +157,12 @@ type plan struct {
 	prev     map[string]string
 	entered  []enteredCol
 	writes   []*table
+	vals     []map[string]string // per column: the profile's value map
+	keyIdx   []int
+	at       colIdx
 
 	mu       sync.Mutex
-	seen     map[uint64]struct{}
+	seen     hashSet
 	seed     maphash.Seed
 	dups     int64
 	managers map[string]bool
@@ -110,7 +171,15 @@ type plan struct {
 func newPlan(prof *profile, hdr *header, file string, loc *time.Location, extraStages map[string]string) *plan {
 	t := prof.table
 	p := &plan{prof: prof, t: t, hdr: hdr, loc: loc, file: file, cols: make([]colSrc, len(t.cols)), has: make([]bool, len(t.cols)),
-		seen: map[uint64]struct{}{}, seed: maphash.MakeSeed(), managers: map[string]bool{}}
+		seed: maphash.MakeSeed(), managers: map[string]bool{}}
+	p.vals = make([]map[string]string, len(t.cols))
+	for i, c := range t.cols {
+		p.vals[i] = prof.values[c.name]
+	}
+	for _, k := range t.key {
+		p.keyIdx = append(p.keyIdx, t.col(k))
+	}
+	p.at = newColIdx(t)
 	st := map[string]string{}
 	for k, v := range extraStages {
 		st[normKey(k)] = v
@@ -162,6 +231,25 @@ func newPlan(prof *profile, hdr *header, file string, loc *time.Location, extraS
 	return p
 }
 
+// colIdx holds the positions of the columns mapRow treats specially (-1: absent),
+// so that no row looks them up by name.
+type colIdx struct {
+	stage, vendorStage, stageRank, currency, sourceSystem, origin, enteredAt int
+	closed, won, probability, snapshotDate                                   int
+}
+
+func newColIdx(t *table) colIdx {
+	at := func(n string) int {
+		if i, ok := t.index[n]; ok {
+			return i
+		}
+		return -1
+	}
+	return colIdx{stage: at("stage"), vendorStage: at("vendor_stage"), stageRank: at("stage_rank"), currency: at("currency"),
+		sourceSystem: at("source_system"), origin: at("origin"), enteredAt: at("entered_at"), closed: at("closed"), won: at("won"),
+		probability: at("probability"), snapshotDate: at("snapshot_date")}
+}
+
 func (p *plan) extraWrites() []*table {
 	if p.prof.derive != nil && p.t == tOpps {
 		return []*table{tEvents}
@@ -206,7 +294,7 @@ func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
 		return
 	}
 	var dmy, mdy int
-	cols := stringCols(ch.rec)
+	cols := ch.cols
 	for i, c := range p.t.cols {
 		if (c.typ != tDate && c.typ != tDateTime) || p.cols[i].idx < 0 {
 			continue
@@ -265,10 +353,12 @@ func (p *plan) mapRow(m *mapped) *reject {
 	for i, c := range t.cols {
 		src := p.cols[i]
 		s := ""
-		if p.has[i] || src.fn != nil {
-			s = src.text(m.raw)
+		if src.fn != nil {
+			s = src.fn(m.raw)
+		} else if p.has[i] {
+			s = trimSpace(m.raw.get(src.idx))
 		}
-		if vm := p.prof.values[c.name]; vm != nil {
+		if vm := p.vals[i]; vm != nil {
 			if x, ok := vm[s]; ok {
 				s = x
 			}
@@ -280,6 +370,10 @@ func (p *plan) mapRow(m *mapped) *reject {
 			v.s = s
 		case tFloat64, tFloat32:
 			if s == "" {
+				continue
+			}
+			if f, ok := plainDecimal(s); ok {
+				v.n = f
 				continue
 			}
 			if c.name == "amount" || c.name == "revenue" || c.name == "potential" {
@@ -299,12 +393,23 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if s == "" {
 				continue
 			}
-			f, err := parseNumber(s)
+			f, ok := plainDecimal(s)
+			var err error
+			if !ok {
+				f, err = parseNumber(s)
+			}
 			if err != nil || f < 0 || f > maxOf(c.typ) {
 				return p.rej(m, i, s, "bad_number", err, fmt.Sprintf("%s: %q is not a count", p.colName(i), s))
 			}
 			v.n = math.Round(f)
 		case tBool:
+			switch s {
+			case "0", "":
+				continue
+			case "1":
+				v.n = 1
+				continue
+			}
 			b, err := parseBool(s)
 			if err != nil {
 				return p.rej(m, i, s, "bad_bool", err, fmt.Sprintf("%s: %q is neither yes nor no", p.colName(i), s))
@@ -316,6 +421,10 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if s == "" {
 				continue
 			}
+			if d, ok := isoDays(s); ok {
+				v.t = d
+				continue
+			}
 			d, err := parseDate(s, p.order, p.loc)
 			if err != nil {
 				return p.rej(m, i, s, "bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
@@ -325,58 +434,65 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if s == "" {
 				continue
 			}
-			d, err := parseTime(s, p.order, p.loc)
-			if err != nil {
-				return p.rej(m, i, s, "bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
+			var u int64
+			if x, ok := isoUnixUTC(s); ok && p.loc == time.UTC {
+				u = x
+			} else {
+				d, err := parseTime(s, p.order, p.loc)
+				if err != nil {
+					return p.rej(m, i, s, "bad_date", err, fmt.Sprintf("%s: %q is not a date (%s file)", p.colName(i), s, p.order))
+				}
+				u = d.Unix()
 			}
-			if d.Unix() < 0 || d.Unix() > math.MaxUint32 {
+			if u < 0 || u > math.MaxUint32 {
 				return p.rej(m, i, s, "bad_date", nil, fmt.Sprintf("%s: %q is outside 1970-2106", p.colName(i), s))
 			}
-			v.t = d.Unix()
+			v.t = u
 		}
 	}
 	// Keys.
-	for _, k := range t.key {
-		i := t.col(k)
+	for n, i := range p.keyIdx {
+		k := t.key[n]
 		if t.cols[i].typ == tString && m.v[i].s == "" && !(t == tEvents && k == "stage") &&
 			// a blank segment or industry in the market table means "all of them"
 			!(t == tMarket && (k == "industry" || k == "segment")) {
 			return &reject{file: p.file, row: m.row, column: p.colName(i), reason: "missing_id", message: k + " is blank"}
 		}
 	}
-	if t == tEvents && m.v[t.col("entered_at")].t == 0 {
-		i := t.col("entered_at")
+	at := &p.at
+	if t == tEvents && m.v[at.enteredAt].t == 0 {
+		i := at.enteredAt
 		return &reject{file: p.file, row: m.row, column: p.colName(i), reason: "bad_date", message: "the date the stage was entered is blank"}
 	}
 	// Stages.
-	if si, ok := t.index["stage"]; ok && p.has[si] {
+	if si := at.stage; si >= 0 && p.has[si] {
 		vendor := m.v[si].s
-		stage, known := p.stages.lookup(vendor)
+		stage, known := p.stage(m, vendor)
 		if !known {
-			return &reject{file: p.file, row: m.row, column: p.colName(si), raw: truncate(vendor, 500), reason: "unknown_stage",
+			return &reject{file: p.file, row: m.row, column: p.colName(si), raw: strings.Clone(truncate(vendor, 500)), reason: "unknown_stage",
 				message: fmt.Sprintf("stage %q is not in the pipeline; map it in a mapping file", vendor)}
 		}
 		m.v[si].s = stage
-		if vi, ok := t.index["vendor_stage"]; ok {
+		if vi := at.vendorStage; vi >= 0 {
 			m.v[vi].s = vendor
 		}
-		if ri, ok := t.index["stage_rank"]; ok {
+		if ri := at.stageRank; ri >= 0 {
 			m.v[ri].n = float64(stageRank[stage])
 		}
 	}
-	if t == tEvents && m.v[t.col("origin")].s == "" {
-		m.v[t.col("origin")].s = "import"
+	if t == tEvents && m.v[at.origin].s == "" {
+		m.v[at.origin].s = "import"
 	}
-	if ci, ok := t.index["currency"]; ok && m.v[ci].s == "" && m.cur != "" {
+	if ci := at.currency; ci >= 0 && m.v[ci].s == "" && m.cur != "" {
 		m.v[ci].s = m.cur
 	}
-	if si, ok := t.index["source_system"]; ok && m.v[si].s == "" {
+	if si := at.sourceSystem; si >= 0 && m.v[si].s == "" {
 		m.v[si].s = p.prof.source
 	}
 	if t == tOpps {
 		p.settleClosed(m)
-		if !p.has[t.col("snapshot_date")] {
-			m.v[t.col("snapshot_date")].t = p.snapDays
+		if !p.has[at.snapshotDate] {
+			m.v[at.snapshotDate].t = p.snapDays
 		}
 	}
 	if p.prof.fix != nil {
@@ -394,7 +510,8 @@ func (p *plan) mapRow(m *mapped) *reject {
 }
 
 func (p *plan) rej(m *mapped, i int, s, reason string, err error, msg string) *reject {
-	return &reject{file: p.file, row: m.row, column: p.colName(i), raw: truncate(s, 500), reason: badValue(reason, err), message: msg}
+	// The raw value may point into the chunk's buffers: keep a copy, not the chunk.
+	return &reject{file: p.file, row: m.row, column: p.colName(i), raw: strings.Clone(truncate(s, 500)), reason: badValue(reason, err), message: msg}
 }
 
 func maxOf(t colType) float64 {
@@ -420,8 +537,7 @@ func (p *plan) colName(i int) string {
 // (or closed/won) columns they win over a contradicting stage name: a "Closed Won"
 // deal with IsClosed=FALSE is open, at the open stage its probability implies.
 func (p *plan) settleClosed(m *mapped) {
-	t := p.t
-	si, ci, wi := t.col("stage"), t.col("closed"), t.col("won")
+	si, ci, wi := p.at.stage, p.at.closed, p.at.won
 	stage := m.v[si].s
 	if !p.has[ci] && !p.has[wi] {
 		if stage == "won" || stage == "lost" {
@@ -445,7 +561,7 @@ func (p *plan) settleClosed(m *mapped) {
 	case closed:
 		m.v[si].s = "lost"
 	case stage == "won" || stage == "lost":
-		m.v[si].s = openStageByProbability(float64(m.v[t.col("probability")].n))
+		m.v[si].s = openStageByProbability(float64(m.v[p.at.probability].n))
 	}
 	m.v[ci].n, m.v[wi].n = b2f(closed), b2f(closed && won)
 }
@@ -506,24 +622,48 @@ func (p *plan) duplicate(m *mapped) bool {
 	if !p.t.unique {
 		return false
 	}
+	sum := p.keyHash(m)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.seen.add(sum) {
+		p.dups++
+		return true
+	}
+	return false
+}
+
+// keyHash hashes the row's key columns.
+func (p *plan) keyHash(m *mapped) uint64 {
+	if len(p.keyIdx) == 1 && p.t.cols[p.keyIdx[0]].typ == tString {
+		return maphash.String(p.seed, m.v[p.keyIdx[0]].s)
+	}
 	var h maphash.Hash
 	h.SetSeed(p.seed)
-	for _, k := range p.t.key {
-		v := m.v[p.t.col(k)]
+	for _, i := range p.keyIdx {
+		v := m.v[i]
 		h.WriteString(v.s)
 		var b [9]byte
 		binary.LittleEndian.PutUint64(b[1:], uint64(v.t))
 		h.Write(b[:])
 	}
-	sum := h.Sum64()
+	return h.Sum64()
+}
+
+// duplicates is duplicate for a chunk's rows at once, in row order: dup[i] says
+// row i repeats an earlier key. One lock per chunk, and the set's cache misses
+// overlap instead of queueing behind a lock each.
+func (p *plan) duplicates(sums []uint64, dup []bool) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.seen[sum]; ok {
-		p.dups++
-		return true
+	n := 0
+	for i, h := range sums {
+		dup[i] = !p.seen.add(h)
+		if dup[i] {
+			n++
+		}
 	}
-	p.seen[sum] = struct{}{}
-	return false
+	p.dups += int64(n)
+	return n
 }
 
 // ---- vendor fix-ups and derived rows ----
@@ -593,7 +733,9 @@ func deriveMavenManagers(p *plan, m *mapped, e emitter) {
 	}
 	p.mu.Lock()
 	seen := p.managers[mgr]
-	p.managers[mgr] = true
+	if !seen {
+		p.managers[strings.Clone(mgr)] = true
+	}
 	p.mu.Unlock()
 	if seen {
 		return
@@ -647,17 +789,30 @@ func deriveHubSpot(p *plan, m *mapped, e emitter) {
 
 // ---- typed output ----
 
-// tableBuf builds a canonical table's typed Arrow record.
+// tableBuf builds a canonical table's typed Arrow record. Columns grow as plain Go
+// slices (text as one byte buffer plus offsets), sized from the previous chunk, and
+// become Arrow arrays without a copy.
 type tableBuf struct {
-	t  *table
-	bs []array.Builder
-	n  int
+	t    *table
+	cols []colBuf
+	n    int
 }
 
-func newTableBuf(t *table) *tableBuf {
-	tb := &tableBuf{t: t, bs: make([]array.Builder, len(t.cols))}
+type colBuf struct {
+	data []byte  // tString: the values, back to back
+	offs []int32 // tString: offsets into data, offs[0] == 0
+	num  []byte  // fixed-width types: the little-endian values
+}
+
+func newTableBuf(t *table, rows int) *tableBuf {
+	tb := &tableBuf{t: t, cols: make([]colBuf, len(t.cols))}
 	for i, c := range t.cols {
-		tb.bs[i] = array.NewBuilder(memory.DefaultAllocator, c.typ.arrow())
+		if c.typ == tString {
+			tb.cols[i].offs = append(int32Pool.get(rows+1), 0)
+			tb.cols[i].data = bytePool.get(rows * 8)
+		} else {
+			tb.cols[i].num = bytePool.get(rows * c.typ.size())
+		}
 	}
 	return tb
 }
@@ -665,41 +820,86 @@ func newTableBuf(t *table) *tableBuf {
 func (tb *tableBuf) append(v []val) {
 	for i, c := range tb.t.cols {
 		x := v[i]
-		switch b := tb.bs[i].(type) {
-		case *array.StringBuilder:
-			b.Append(x.s)
-		case *array.Float64Builder:
-			b.Append(x.n)
-		case *array.Float32Builder:
-			b.Append(float32(x.n))
-		case *array.Uint8Builder:
-			b.Append(uint8(x.n))
-		case *array.Uint16Builder:
-			b.Append(uint16(x.n))
-		case *array.Uint32Builder:
-			b.Append(uint32(x.n))
-		case *array.Uint64Builder:
-			b.Append(uint64(x.n))
-		case *array.Date32Builder:
-			b.Append(arrow.Date32(x.t))
-		case *array.TimestampBuilder:
-			b.Append(arrow.Timestamp(x.t))
+		cb := &tb.cols[i]
+		switch c.typ {
+		case tString:
+			cb.data = append(cb.data, x.s...)
+			cb.offs = append(cb.offs, int32(len(cb.data)))
+		case tFloat64:
+			cb.num = binary.LittleEndian.AppendUint64(cb.num, math.Float64bits(x.n))
+		case tFloat32:
+			cb.num = binary.LittleEndian.AppendUint32(cb.num, math.Float32bits(float32(x.n)))
+		case tUInt8, tBool:
+			cb.num = append(cb.num, uint8(x.n))
+		case tUInt16:
+			cb.num = binary.LittleEndian.AppendUint16(cb.num, uint16(x.n))
+		case tUInt32:
+			cb.num = binary.LittleEndian.AppendUint32(cb.num, uint32(x.n))
+		case tUInt64:
+			cb.num = binary.LittleEndian.AppendUint64(cb.num, uint64(x.n))
+		case tDate:
+			cb.num = binary.LittleEndian.AppendUint32(cb.num, uint32(int32(x.t)))
+		case tDateTime:
+			cb.num = binary.LittleEndian.AppendUint64(cb.num, uint64(x.t))
 		default:
-			panic("ingest: no builder for " + c.name)
+			panic("ingest: no column buffer for " + c.name)
 		}
 	}
 	tb.n++
 }
 
-func (tb *tableBuf) record() arrow.Record {
-	cols := make([]arrow.Array, len(tb.bs))
-	for i, b := range tb.bs {
-		cols[i] = b.NewArray()
+// reset drops the rows appended since the last record.
+func (tb *tableBuf) reset() {
+	for i := range tb.cols {
+		cb := &tb.cols[i]
+		if cb.offs != nil {
+			cb.offs = cb.offs[:1]
+		}
+		cb.data, cb.num = cb.data[:0], cb.num[:0]
 	}
-	rec := array.NewRecord(tb.t.schema, cols, int64(tb.n))
+	tb.n = 0
+}
+
+// full says a text column nears Arrow's int32 offset limit.
+func (tb *tableBuf) full() bool {
+	for i := range tb.cols {
+		if len(tb.cols[i].data) > 1<<30 {
+			return true
+		}
+	}
+	return false
+}
+
+// record hands the buffers to an Arrow record and starts new ones of the same size.
+// free gives the buffers back to the pool once the record has been sent.
+func (tb *tableBuf) record() (rec arrow.Record, free func()) {
+	cols := make([]arrow.Array, len(tb.cols))
+	out := make([]colBuf, len(tb.cols))
+	copy(out, tb.cols)
+	for i, c := range tb.t.cols {
+		cb := &tb.cols[i]
+		if c.typ == tString {
+			cols[i] = stringArray(cb.data, cb.offs)
+			cb.offs = append(int32Pool.get(cap(cb.offs)), 0)
+			cb.data = bytePool.get(len(cb.data) + len(cb.data)/8)
+			continue
+		}
+		d := array.NewData(c.typ.arrow(), tb.n, []*memory.Buffer{nil, memory.NewBufferBytes(cb.num)}, nil, 0, 0)
+		cols[i] = array.MakeFromData(d)
+		d.Release()
+		cb.num = bytePool.get(cap(cb.num))
+	}
+	rec = array.NewRecord(tb.t.schema, cols, int64(tb.n))
 	for _, c := range cols {
 		c.Release()
 	}
 	tb.n = 0
-	return rec
+	return rec, func() {
+		rec.Release()
+		for _, cb := range out {
+			bytePool.put(cb.data)
+			int32Pool.put(cb.offs)
+			bytePool.put(cb.num)
+		}
+	}
 }

@@ -328,6 +328,7 @@ func makeProfiles() []*profile {
 			},
 			values: map[string]map[string]string{"industry": {"technolgy": "technology"}, "country": {"Philipines": "Philippines"}}},
 	)
+	ps = append(ps, targetsProfile())
 	// Generic profiles: any header with enough of a table's synonyms.
 	for _, t := range []*table{tOpps, tAccounts, tReps, tLeads, tActs, tEvents} {
 		t := t

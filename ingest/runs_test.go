@@ -78,6 +78,9 @@ func TestDuplicatesWithinFile(t *testing.T) {
 	if fr.Read != 3 || fr.Loaded != 2 || fr.Duplicates != 1 {
 		t.Errorf("read %d loaded %d duplicates %d; want 3, 2, 1", fr.Read, fr.Loaded, fr.Duplicates)
 	}
+	if n := fr.Tables["opportunity_snapshots"]; n != 2 {
+		t.Errorf("%d snapshot rows written, want 2: the repeated row must not leave a snapshot either", n)
+	}
 }
 
 func TestRejectThresholdFailsWholeRun(t *testing.T) {
@@ -190,7 +193,9 @@ func TestKilledRunChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
-	s := New(db, Options{ChunkRows: 2000, Progress: func(p Progress) {
+	// One INSERT per chunk: a big file's completed INSERTs are on the server when
+	// the process dies, which is what recovery must clean up.
+	s := New(db, Options{ChunkRows: 2000, InsertRows: 2000, Progress: func(p Progress) {
 		calls++
 		if calls == 5 {
 			time.Sleep(500 * time.Millisecond)

@@ -18,7 +18,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
@@ -57,8 +59,13 @@ type Options struct {
 	Location *time.Location
 	// Progress, if set, is called as a file loads (from one goroutine at a time).
 	Progress func(Progress)
-	// ChunkRows is the rows per Arrow record batch and per INSERT (default 65536).
+	// ChunkRows is the rows per Arrow record batch and per native block sent
+	// (default 16384: small enough that the batches in flight stay a few MB).
 	ChunkRows int
+	// InsertRows ends an INSERT statement once it holds this many rows (default
+	// 1048576, clickhouse-client's max_insert_block_size); its blocks stream in
+	// until then.
+	InsertRows int
 	// Workers map chunks in parallel (default: the number of CPUs, at least 2).
 	Workers int
 	// StaleAfter: a running run not heard from for this long is abandoned (default 10m).
@@ -69,6 +76,8 @@ type Options struct {
 	SpoolDir string
 	// WatchInterval is how often Watch looks at the folder (default 2s).
 	WatchInterval time.Duration
+
+	inserters int // goroutines sending blocks (default 2); for benchmarks
 }
 
 // LoadOptions are per load.
@@ -122,7 +131,13 @@ func New(db *schemas.DB, opts Options, log *slog.Logger) *Service {
 		opts.Location = time.UTC
 	}
 	if opts.ChunkRows <= 0 {
-		opts.ChunkRows = 65536
+		opts.ChunkRows = 16384
+	}
+	if opts.InsertRows <= 0 {
+		opts.InsertRows = 1 << 20
+	}
+	if opts.inserters <= 0 {
+		opts.inserters = 2
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = max(2, runtime.NumCPU())
@@ -492,8 +507,9 @@ func (s *Service) detect(hdr *header, source string) (*profile, error) {
 }
 
 type insertJob struct {
-	t   *table
-	rec arrow.Record
+	t    *table
+	rec  arrow.Record
+	free func() // releases rec and recycles its buffers
 }
 
 // loadRows reads, maps and inserts the file's rows under fr.RunID. It returns the
@@ -511,6 +527,7 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
+	defer p.seen.free()
 	fr.Profile, fr.Table = prof.name, prof.table.name
 	if k := p.missingKey(); k != "" {
 		return nil, fmt.Errorf("load %s as %s: %w: nothing fills %s", name, prof.name, ErrMissingColumn, k)
@@ -545,6 +562,9 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 		p.order = orderMDY
 	}
 	fr.DateOrder = p.order.String()
+	if first != nil && p.t.unique {
+		p.seen.reserve(estimateRows(first, size))
+	}
 	written := append(p.writes, tReps)
 	err = s.pipeline(ctx, src, first, p, fr, size)
 	fr.Duplicates = p.dups
@@ -615,55 +635,120 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 		}
 	}()
 
+	// Mapping a row again gives the same row unless the profile's derive step
+	// remembers what it has seen (the Maven managers).
+	batchDedup := p.t.unique && p.prof.derive == nil
 	var mg sync.WaitGroup
 	for w := 0; w < s.opts.Workers; w++ {
 		mg.Add(1)
 		go func() {
 			defer mg.Done()
 			m := &mapped{v: make([]val, len(p.t.cols))}
+			bufs := map[*table]*tableBuf{}
+			var sums []uint64
+			var good []int
+			var dup []bool
 			for ch := range raws {
 				if ctx.Err() != nil {
 					ch.rec.Release()
 					continue
 				}
-				bufs := map[*table]*tableBuf{}
+				rows := int(ch.rec.NumRows())
 				buf := func(t *table) *tableBuf {
 					b := bufs[t]
 					if b == nil {
-						b = newTableBuf(t)
+						b = newTableBuf(t, rows)
 						bufs[t] = b
 					}
 					return b
 				}
 				var rej []reject
 				rej = append(rej, ch.rejects...)
-				cols := stringCols(ch.rec)
 				var dups int64
-				for i := 0; i < int(ch.rec.NumRows()); i++ {
-					m.raw = rawRow{cols: cols, i: i}
-					m.row = ch.rows[i]
-					if r := p.mapRow(m); r != nil {
-						rej = append(rej, *r)
-						continue
-					}
-					if p.duplicate(m) {
-						dups++
-						continue
-					}
-					buf(p.t).append(m.v)
-					for _, pr := range m.stub {
-						buf(pr.t).append(pr.v)
+				text := textCols(ch.cols)
+				counts := map[*table]int64{}
+				send := func(t *table, b *tableBuf) {
+					counts[t] += int64(b.n)
+					rec, free := b.record()
+					select {
+					case jobs <- insertJob{t, rec, free}:
+					case <-ctx.Done():
+						rec.Release()
 					}
 				}
-				ch.rec.Release()
+				// add appends a mapped row; check sends a table's record early when
+				// its text nears Arrow's limit (not while a chunk may be mapped again).
+				add := func(m *mapped, check bool) {
+					b := buf(p.t)
+					b.append(m.v)
+					if check && b.full() {
+						send(p.t, b)
+					}
+					for _, pr := range m.stub {
+						b := buf(pr.t)
+						b.append(pr.v)
+						if check && b.full() {
+							send(pr.t, b)
+						}
+					}
+				}
+				if batchDedup {
+					// Map every row, then check the chunk's keys at once. A chunk
+					// with duplicates (rare) is mapped again without them.
+					sums, good = sums[:0], good[:0]
+					for i := 0; i < rows; i++ {
+						m.raw = rawRow{cols: text, i: i}
+						m.row = ch.rows[i]
+						if r := p.mapRow(m); r != nil {
+							rej = append(rej, *r)
+							continue
+						}
+						sums = append(sums, p.keyHash(m))
+						good = append(good, i)
+						add(m, false)
+					}
+					dup = grow(dup, len(sums))
+					if dups = int64(p.duplicates(sums, dup)); dups > 0 {
+						for _, b := range bufs {
+							b.reset()
+						}
+						for k, i := range good {
+							if dup[k] {
+								continue
+							}
+							m.raw = rawRow{cols: text, i: i}
+							m.row = ch.rows[i]
+							_ = p.mapRow(m)
+							add(m, false)
+						}
+					}
+				} else {
+					for i := 0; i < rows; i++ {
+						m.raw = rawRow{cols: text, i: i}
+						m.row = ch.rows[i]
+						if r := p.mapRow(m); r != nil {
+							rej = append(rej, *r)
+							continue
+						}
+						if p.duplicate(m) {
+							dups++
+							continue
+						}
+						add(m, true)
+					}
+				}
+				for t, b := range bufs {
+					if b.n > 0 {
+						send(t, b)
+					}
+				}
+				ch.release()
 				stats.Lock()
 				stats.read += int64(ch.read)
 				stats.rejected += int64(len(rej))
-				if b := bufs[p.t]; b != nil {
-					stats.loaded += int64(b.n)
-				}
-				for t, b := range bufs {
-					stats.tables[t.name] += int64(b.n)
+				stats.loaded += counts[p.t]
+				for t, n := range counts {
+					stats.tables[t.name] += n
 				}
 				stats.Unlock()
 				if len(rej) > 0 {
@@ -680,27 +765,45 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 						}
 					}
 				}
-				for t, b := range bufs {
-					select {
-					case jobs <- insertJob{t, b.record()}:
-					case <-ctx.Done():
-					}
-				}
 			}
 		}()
 	}
 	var ig sync.WaitGroup
-	for w := 0; w < 2; w++ {
+	for w := 0; w < max(s.opts.inserters, 1); w++ {
 		ig.Add(1)
 		go func() {
 			defer ig.Done()
+			streams := map[*table]*insertStream{}
+			defer func() {
+				for _, st := range streams {
+					st.close()
+				}
+			}()
 			for j := range jobs {
 				if ctx.Err() == nil {
-					if err := s.insert(ctx, j.t, j.rec, fr.RunID, loadedAt); err != nil {
+					st := streams[j.t]
+					if st == nil {
+						st = &insertStream{s: s, t: j.t, runID: fr.RunID, loadedAt: loadedAt}
+						streams[j.t] = st
+					}
+					if err := st.write(ctx, j.rec); err != nil {
 						fail(fmt.Errorf("insert into %s: %w", j.t.name, err))
+					} else if st.rows >= s.opts.InsertRows {
+						if err := st.send(); err != nil {
+							fail(fmt.Errorf("insert into %s: %w", j.t.name, err))
+						}
 					}
 				}
-				j.rec.Release()
+				// The driver has copied the block: nothing refers to the buffers.
+				j.free()
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			for _, st := range streams {
+				if err := st.send(); err != nil {
+					fail(fmt.Errorf("insert into %s: %w", st.t.name, err))
+				}
 			}
 		}()
 	}
@@ -729,6 +832,21 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 		s.opts.Progress(Progress{File: fr.File, Rows: fr.Read, Total: size, Bytes: size, Done: true})
 	}
 	return nil
+}
+
+// estimateRows guesses a file's rows from its size and its first chunk's bytes per
+// row (text sources only; 0 when the chunk says nothing).
+func estimateRows(ch *rawChunk, size int64) int {
+	rows := int64(len(ch.rows))
+	b := rows * int64(len(ch.data)) // delimiters and line ends
+	for _, d := range ch.data {
+		b += int64(len(d))
+	}
+	if b == 0 || rows == 0 || ch.read < 1000 {
+		return 0
+	}
+	// Capped: a first chunk of short rows must not make a huge set.
+	return int(min(size*rows/b, 64<<20))
 }
 
 func bytesHint(src source, rows, size int64) int64 {
@@ -763,41 +881,124 @@ func (s *Service) insertRejects(ctx context.Context, runID uint64, rej []reject)
 	return nil
 }
 
-// insert sends one typed record to its table as a native columnar block.
-func (s *Service) insert(ctx context.Context, t *table, rec arrow.Record, runID uint64, loadedAt int64) error {
+// insertStream is an INSERT into one table kept open across records: each record is
+// one native columnar block (Flush), and the INSERT ends after Options.InsertRows
+// rows. Like clickhouse-client, this lets the server merge the blocks into large
+// parts, and the driver reuses its column buffers from block to block.
+type insertStream struct {
+	s        *Service
+	t        *table
+	runID    uint64
+	loadedAt int64
+	b        driver.Batch
+	cancel   context.CancelFunc
+	rows     int
+	// per column scratch the driver copies from, reused
+	strs  [][]string
+	times [][]time.Time
+	ids   []uint64
+	at    []int64
+}
+
+func (st *insertStream) write(ctx context.Context, rec arrow.Record) error {
 	n := int(rec.NumRows())
 	if n == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(t.cols)+2)
-	for _, c := range t.cols {
-		names = append(names, c.name)
+	t := st.t
+	if st.b == nil {
+		names := make([]string, 0, len(t.cols)+2)
+		for _, c := range t.cols {
+			names = append(names, c.name)
+		}
+		names = append(names, "run_id", "loaded_at")
+		cctx, cancel := st.s.db.ContextTimeout(ctx, "ingest-insert-"+t.name, 30*time.Minute)
+		b, err := st.s.db.Conn.PrepareBatch(cctx, "INSERT INTO "+t.name+" ("+strings.Join(names, ", ")+")")
+		if err != nil {
+			cancel()
+			return err
+		}
+		st.b, st.cancel, st.rows = b, cancel, 0
+		if st.strs == nil {
+			st.strs = make([][]string, len(t.cols))
+			st.times = make([][]time.Time, len(t.cols))
+		}
 	}
-	names = append(names, "run_id", "loaded_at")
-	ctx, cancel := s.db.ContextTimeout(ctx, "ingest-insert-"+t.name, 30*time.Minute)
-	defer cancel()
-	b, err := s.db.Conn.PrepareBatch(ctx, "INSERT INTO "+t.name+" ("+strings.Join(names, ", ")+")")
-	if err != nil {
-		return err
-	}
-	defer b.Close()
 	for i := range t.cols {
-		if err := b.Column(i).Append(columnSlice(rec.Column(i))); err != nil {
+		if err := st.b.Column(i).Append(st.columnSlice(i, rec.Column(i))); err != nil {
 			return fmt.Errorf("column %s: %w", t.cols[i].name, err)
 		}
 	}
-	ids := make([]uint64, n)
-	at := make([]int64, n)
-	for i := range ids {
-		ids[i], at[i] = runID, loadedAt
+	if len(st.ids) < n || st.ids[0] != st.runID {
+		st.ids = make([]uint64, max(n, len(st.ids)))
+		st.at = make([]int64, len(st.ids))
+		for i := range st.ids {
+			st.ids[i], st.at[i] = st.runID, st.loadedAt
+		}
 	}
-	if err := b.Column(len(t.cols)).Append(ids); err != nil {
+	if err := st.b.Column(len(t.cols)).Append(st.ids[:n]); err != nil {
 		return err
 	}
-	if err := b.Column(len(t.cols) + 1).Append(at); err != nil {
+	if err := st.b.Column(len(t.cols) + 1).Append(st.at[:n]); err != nil {
 		return err
 	}
-	return b.Send()
+	if err := st.b.Flush(); err != nil {
+		return err
+	}
+	st.rows += n
+	return nil
+}
+
+// send ends the INSERT: its rows are stored.
+func (st *insertStream) send() error {
+	if st.b == nil {
+		return nil
+	}
+	err := st.b.Send()
+	st.cancel()
+	st.b = nil
+	return err
+}
+
+// close ends an INSERT that will not be sent (the run failed).
+func (st *insertStream) close() {
+	if st.b != nil {
+		_ = st.b.Close()
+		st.cancel()
+		st.b = nil
+	}
+}
+
+// columnSlice turns an Arrow column into the Go slice clickhouse-go appends: the
+// Arrow buffers themselves for numbers, reused scratch for text and dates.
+func (st *insertStream) columnSlice(col int, a arrow.Array) any {
+	n := a.Len()
+	switch c := a.(type) {
+	case *array.String:
+		out := grow(st.strs[col], n)
+		for i := range out {
+			out[i] = c.Value(i)
+		}
+		st.strs[col] = out
+		return out
+	case *array.Date32:
+		out := grow(st.times[col], n)
+		for i, d := range c.Date32Values() {
+			out[i] = time.Unix(int64(d)*86400, 0).UTC()
+		}
+		st.times[col] = out
+		return out
+	case *array.Timestamp:
+		return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(c.TimestampValues()))), n)
+	}
+	return columnSlice(a)
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // columnSlice turns an Arrow column into the Go slice clickhouse-go appends.

@@ -28,9 +28,24 @@ import (
 // the rows the reader itself could not use.
 type rawChunk struct {
 	rec     arrow.Record
+	cols    []*array.String // rec's columns
 	rows    []int64
 	rejects []reject
 	read    int // rows read into this chunk, rejects included
+	// the pooled buffers under rec, if any
+	data [][]byte
+	offs [][]int32
+}
+
+// release frees the chunk; its pooled buffers go back once no value of it is
+// referenced any more (mapping copies what it keeps).
+func (ch *rawChunk) release() {
+	ch.rec.Release()
+	for i := range ch.data {
+		bytePool.put(ch.data[i])
+		int32Pool.put(ch.offs[i])
+	}
+	ch.data, ch.offs = nil, nil
 }
 
 // source yields a file's rows in chunks. header is known once the source is open.
@@ -41,15 +56,21 @@ type source interface {
 	format() string
 }
 
-// chunkBuilder collects text rows into a rawChunk.
+// chunkBuilder collects text rows into a rawChunk. Each column is one byte buffer
+// and its offsets, handed to Arrow as they are (no copy): a value is copied once,
+// from the reader's buffer into its column.
 type chunkBuilder struct {
 	schema *arrow.Schema
-	bs     []*array.StringBuilder
+	data   [][]byte
+	offs   [][]int32
 	rows   []int64
 	rej    []reject
 	read   int
 	width  int
 	file   string
+	// sizes of the last chunk, to allocate the next one at once
+	lastData []int
+	lastRows int
 }
 
 func newChunkBuilder(header []string, file string) *chunkBuilder {
@@ -64,11 +85,22 @@ func newChunkBuilder(header []string, file string) *chunkBuilder {
 		fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String}
 	}
 	cb := &chunkBuilder{schema: arrow.NewSchema(fields, nil), width: len(header), file: file}
-	cb.bs = make([]*array.StringBuilder, len(header))
-	for i := range cb.bs {
-		cb.bs[i] = array.NewStringBuilder(memory.DefaultAllocator)
-	}
+	cb.data = make([][]byte, len(header))
+	cb.offs = make([][]int32, len(header))
+	cb.lastData = make([]int, len(header))
 	return cb
+}
+
+func (cb *chunkBuilder) start() {
+	if cb.rows != nil {
+		return
+	}
+	n := max(cb.lastRows, 64)
+	cb.rows = make([]int64, 0, n)
+	for i := range cb.data {
+		cb.data[i] = bytePool.get(cb.lastData[i] + cb.lastData[i]/8 + 64)
+		cb.offs[i] = append(int32Pool.get(n+1), 0)
+	}
 }
 
 // add appends one row. Short rows are padded with blanks (exports drop trailing
@@ -86,29 +118,139 @@ func (cb *chunkBuilder) add(row int64, rec []string) {
 		}
 		rec = rec[:cb.width]
 	}
-	for i, b := range cb.bs {
+	cb.start()
+	for i := range cb.data {
 		if i < len(rec) {
-			b.Append(rec[i])
-		} else {
-			b.Append("")
+			cb.data[i] = append(cb.data[i], rec[i]...)
 		}
+		cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
+	}
+	cb.rows = append(cb.rows, row)
+}
+
+// addLine adds a record that is one line without quotes, split at comma. It adds
+// nothing and returns false when the line has more fields than the header (add
+// then decides whether the extra ones are blank).
+func (cb *chunkBuilder) addLine(row int64, line []byte, comma byte) bool {
+	cb.start()
+	w := cb.width
+	rest := line
+	for i := 0; i < w; i++ {
+		j := bytes.IndexByte(rest, comma)
+		if j < 0 {
+			cb.data[i] = append(cb.data[i], rest...)
+			cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
+			for k := i + 1; k < w; k++ {
+				cb.offs[k] = append(cb.offs[k], int32(len(cb.data[k])))
+			}
+			cb.read++
+			cb.rows = append(cb.rows, row)
+			return true
+		}
+		if i == w-1 {
+			for k := 0; k < i; k++ {
+				cb.offs[k] = cb.offs[k][:len(cb.offs[k])-1]
+				cb.data[k] = cb.data[k][:cb.offs[k][len(cb.offs[k])-1]]
+			}
+			return false
+		}
+		cb.data[i] = append(cb.data[i], rest[:j]...)
+		cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
+		rest = rest[j+1:]
+	}
+	return false // width 0: no header
+}
+
+// addFields is add for a record scanned into one buffer (csvReader.scan).
+func (cb *chunkBuilder) addFields(row int64, buf []byte, ends []int) {
+	if len(ends) > cb.width {
+		for k := cb.width; k < len(ends); k++ {
+			if len(bytes.TrimSpace(buf[ends[k-1]:ends[k]])) > 0 {
+				rec := make([]string, len(ends))
+				prev := 0
+				for j, e := range ends {
+					rec[j] = string(buf[prev:e])
+					prev = e
+				}
+				cb.add(row, rec)
+				return
+			}
+		}
+		ends = ends[:cb.width]
+	}
+	cb.read++
+	cb.start()
+	prev := 0
+	for i := range cb.data {
+		if i < len(ends) {
+			e := ends[i]
+			cb.data[i] = append(cb.data[i], buf[prev:e]...)
+			prev = e
+		}
+		cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
 	}
 	cb.rows = append(cb.rows, row)
 }
 
 func (cb *chunkBuilder) len() int { return len(cb.rows) }
 
-func (cb *chunkBuilder) flush() *rawChunk {
-	cols := make([]arrow.Array, len(cb.bs))
-	for i, b := range cb.bs {
-		cols[i] = b.NewArray()
+// full says the chunk has reached n rows, or 2 GiB of text in a column (Arrow's
+// int32 offsets), whichever comes first.
+func (cb *chunkBuilder) full(n int) bool {
+	if len(cb.rows) >= n {
+		return true
 	}
+	for _, d := range cb.data {
+		if len(d) > 1<<30 {
+			return true
+		}
+	}
+	return false
+}
+
+func (cb *chunkBuilder) flush() *rawChunk {
+	cb.start()
+	cols := make([]arrow.Array, len(cb.data))
+	for i := range cb.data {
+		cols[i] = stringArray(cb.data[i], cb.offs[i])
+		cb.lastData[i] = len(cb.data[i])
+	}
+	cb.lastRows = len(cb.rows)
 	ch := &rawChunk{rec: array.NewRecord(cb.schema, cols, int64(len(cb.rows))), rows: cb.rows, rejects: cb.rej, read: cb.read}
 	for _, c := range cols {
 		c.Release()
 	}
+	ch.cols = stringCols(ch.rec)
+	ch.data, ch.offs = cb.data, cb.offs
+	cb.data, cb.offs = make([][]byte, len(cb.data)), make([][]int32, len(cb.offs))
 	cb.rows, cb.rej, cb.read = nil, nil, 0
 	return ch
+}
+
+func joinFields(buf []byte, ends []int, sep byte) string {
+	var b strings.Builder
+	prev := 0
+	for i, e := range ends {
+		if i > 0 {
+			b.WriteByte(sep)
+		}
+		b.Write(buf[prev:e])
+		prev = e
+	}
+	return b.String()
+}
+
+// stringArray wraps a column's bytes and offsets (offs[0] == 0) as an Arrow utf8
+// array without copying them.
+func stringArray(data []byte, offs []int32) *array.String {
+	if len(data) == 0 {
+		// Arrow wants a values buffer even when every value is blank.
+		data = []byte{}
+	}
+	d := array.NewData(arrow.BinaryTypes.String, len(offs)-1,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(data)}, nil, 0, 0)
+	defer d.Release()
+	return array.NewStringData(d)
 }
 
 // ---- CSV / TSV ----
@@ -214,8 +356,9 @@ func (s *csvSource) next() (*rawChunk, error) {
 	if s.done {
 		return nil, io.EOF
 	}
-	for s.cb.len() < s.chunk {
-		rec, err := s.r.Read()
+	q := s.r.quote
+	for !s.cb.full(s.chunk) {
+		line, err := s.r.nextLine()
 		if err == io.EOF {
 			s.done = true
 			break
@@ -223,13 +366,21 @@ func (s *csvSource) next() (*rawChunk, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Most lines hold no quote: split them straight into the columns.
+		if (q == 0 || bytes.IndexByte(line, q) < 0) && s.cb.addLine(s.r.start, trimEOL(line), s.comma) {
+			continue
+		}
+		buf, ends, err := s.r.scanFrom(line)
+		if err != nil {
+			return nil, err
+		}
 		if s.r.unterminated {
 			s.cb.read++
-			s.cb.rej = append(s.cb.rej, reject{file: s.cb.file, row: s.r.start, raw: truncate(strings.Join(rec, string(s.comma)), 500),
+			s.cb.rej = append(s.cb.rej, reject{file: s.cb.file, row: s.r.start, raw: truncate(joinFields(buf, ends, s.comma), 500),
 				reason: "bad_row", message: "a quoted field is not closed before the end of the file"})
 			continue
 		}
-		s.cb.add(s.r.start, rec)
+		s.cb.addFields(s.r.start, buf, ends)
 	}
 	if s.cb.read == 0 {
 		return nil, io.EOF
@@ -575,6 +726,7 @@ func (s *parquetSource) next() (*rawChunk, error) {
 	for _, c := range cols {
 		c.Release()
 	}
+	out.cols = stringCols(out.rec)
 	return out, nil
 }
 

@@ -138,3 +138,18 @@ func tableByName(name string) *table {
 	}
 	return nil
 }
+
+// size is the bytes of one value of a fixed-width type.
+func (c colType) size() int {
+	switch c {
+	case tUInt8, tBool:
+		return 1
+	case tUInt16:
+		return 2
+	case tFloat32, tUInt32, tDate:
+		return 4
+	case tFloat64, tUInt64, tDateTime:
+		return 8
+	}
+	return 0
+}

@@ -454,6 +454,9 @@ func dateVote(s string) dateOrder {
 	if len(s) < 6 || len(s) > 40 {
 		return orderUnknown
 	}
+	if _, ok := digits(s[:4]); ok && s[4] == '-' {
+		return orderUnknown // year first: no day or month to tell apart
+	}
 	toks := tokenizeDate(s)
 	if len(toks) < 3 || toks[0].nd == 0 || toks[1].nd == 0 || toks[2].nd == 0 || toks[0].nd > 2 || toks[1].nd > 2 {
 		return orderUnknown
@@ -663,4 +666,93 @@ func parseNumber(s string) (float64, error) {
 		return 0, errBadNumber
 	}
 	return f, nil
+}
+
+// plainDecimal reads the number most cells hold, -?digits[.digits], exactly as
+// strconv.ParseFloat would (an exact integer mantissa divided by an exact power of
+// ten rounds once, correctly), without its general machinery. ok is false for
+// anything else, which then takes the full parser.
+func plainDecimal(s string) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		neg, i = true, 1
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 || frac > 22 || dot && frac == 0 {
+		return 0, false
+	}
+	f := float64(mant)
+	if frac > 0 {
+		f /= pow10[frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+	1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// isoDays reads YYYY-MM-DD (the years fastISO accepts) as days since 1970-01-01.
+// A calendar date is the same in every zone, so no time.Time is needed.
+func isoDays(s string) (int64, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, false
+	}
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, false
+	}
+	return civilDays(y, m, d), true
+}
+
+// isoUnixUTC reads YYYY-MM-DD HH:MM:SS (or with a T) as Unix seconds in UTC.
+func isoUnixUTC(s string) (int64, bool) {
+	if len(s) != 19 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	days, ok := isoDays(s[:10])
+	if !ok {
+		return 0, false
+	}
+	hh, ok1 := digits(s[11:13])
+	mm, ok2 := digits(s[14:16])
+	ss, ok3 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
+		return 0, false
+	}
+	return days*86400 + int64(hh*3600+mm*60+ss), true
+}
+
+// civilDays is the proleptic Gregorian day number of y-m-d, day 0 = 1970-01-01
+// (Howard Hinnant's days_from_civil).
+func civilDays(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400 // y >= 1899 here, so no negative division
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
 }
