@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pipelens/pipelens/alerts/detect"
@@ -54,12 +55,19 @@ type Engine struct {
 	links  linker
 	box    *outbox
 	from   string
+
+	mu sync.Mutex
+	// held is, per rule, the firing events its last evaluation did not email
+	// for a reason that lifts by itself (quiet hours, group_wait, digest time,
+	// a silence): Schedule evaluates the rule again when it does.
+	held map[string][]*Event
 }
 
 // Summary says what one evaluation did.
 type Summary struct {
 	Rules     int
 	Anomalies int // detected now (after silences)
+	Silenced  int // detected now but silenced: recorded, not emailed
 	Opened    int // new events
 	Resolved  int
 	Notified  int // events included in an email this run
@@ -137,35 +145,21 @@ func (e *Engine) RunOnce(ctx context.Context, now time.Time) (Summary, error) {
 // Schedule runs the rules on their schedules and drains the outbox every
 // evaluate_every until ctx ends. It evaluates every rule once at start: a
 // restart must not wait a day to catch up, and dedup makes the extra run
-// harmless.
+// harmless. A rule whose last evaluation held an email back (quiet hours,
+// group_wait, digest time, a silence) is evaluated again as soon as that hold
+// lifts, so a rule scheduled inside quiet hours or before its digest time
+// still emails.
 func (e *Engine) Schedule(ctx context.Context) error {
 	last := map[string]time.Time{}
 	t := time.NewTicker(e.cfg.EvaluateEvery)
 	defer t.Stop()
 	first := true
 	for {
-		now := e.now()
-		var due []*Rule
-		for i := range e.cfg.Rules {
-			r := &e.cfg.Rules[i]
-			if first || r.sched.due(last[r.Name].In(e.loc), now.In(e.loc)) {
-				due = append(due, r)
-				last[r.Name] = now
-			}
-		}
+		s, ran, err := e.tick(ctx, e.now(), last, first)
 		first = false
-		var (
-			s   Summary
-			err error
-		)
-		if len(due) > 0 {
-			s, err = e.run(ctx, now, due)
-		} else {
-			s.Delivery, err = e.Deliver(ctx, now)
-		}
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("alert evaluation", "err", err)
-		} else if len(due) > 0 || s.Delivery != (DeliverySummary{}) {
+		} else if ran || s.Delivery != (DeliverySummary{}) {
 			e.log.Info("alert evaluation", "summary", s.String())
 		}
 		select {
@@ -174,6 +168,46 @@ func (e *Engine) Schedule(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// tick is one wake-up of Schedule at now: it evaluates the rules that are due
+// (by schedule, or because an email they held back may go now) and drains the
+// outbox. last holds each rule's last scheduled evaluation.
+func (e *Engine) tick(ctx context.Context, now time.Time, last map[string]time.Time, first bool) (Summary, bool, error) {
+	local := now.In(e.loc)
+	var due []*Rule
+	for i := range e.cfg.Rules {
+		r := &e.cfg.Rules[i]
+		if first || r.sched.due(last[r.Name].In(e.loc), local) {
+			due = append(due, r)
+			last[r.Name] = now
+		} else if e.released(r, now) {
+			due = append(due, r)
+		}
+	}
+	var (
+		s   Summary
+		err error
+	)
+	if len(due) > 0 {
+		s, err = e.run(ctx, now, due)
+	} else {
+		s.Delivery, err = e.Deliver(ctx, now)
+	}
+	return s, len(due) > 0, err
+}
+
+// released says whether an email rule r held back at its last evaluation may
+// go at now.
+func (e *Engine) released(r *Rule, now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.held[r.Name] {
+		if e.due(r, x, now, now.In(e.loc)) && !e.silencedEvent(x.Rule, x.Metric, x.SegmentKind, x.Segment, x.SegmentLabel, now) {
+			return true
+		}
+	}
+	return false
 }
 
 // Deliver sends the outbox's due messages (RunOnce does it too).
@@ -204,10 +238,11 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 	}
 	ev := &evaluator{src: e.src, loc: e.loc, cal: e.cal, org: org}
 	type hit struct {
-		rule *Rule
-		a    *Anomaly
-		ev   *Event
-		to   []Recipient
+		rule     *Rule
+		a        *Anomaly
+		ev       *Event
+		to       []Recipient
+		silenced bool
 	}
 	var hits []hit
 	seen := map[string]bool{}
@@ -221,10 +256,16 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 		evaluated[r.Name] = true
 		for i := range as {
 			a := &as[i]
-			if e.silenced(a, now) || seen[a.Key] {
+			if seen[a.Key] {
 				continue
 			}
 			seen[a.Key] = true
+			// A silenced anomaly is still recorded (the Alerts page shows it and
+			// its episode stays open); it is only not emailed.
+			silenced := e.silenced(a, now)
+			if silenced {
+				s.Silenced++
+			}
 			to := route(r, a, org, e.cfg)
 			x := open[a.Key]
 			if x == nil {
@@ -234,10 +275,10 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 			}
 			fillEvent(x, a, to, now, e.links)
 			changed = append(changed, x)
-			hits = append(hits, hit{rule: r, a: a, ev: x, to: to})
+			hits = append(hits, hit{rule: r, a: a, ev: x, to: to, silenced: silenced})
 		}
 	}
-	s.Anomalies = len(hits)
+	s.Anomalies = len(hits) - s.Silenced
 	for _, x := range openList {
 		if evaluated[x.Rule] && !seen[x.Key] {
 			x.Status, x.ResolvedAt = "resolved", now
@@ -257,8 +298,17 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 	}
 	groups := map[string]*group{}
 	var order []string
+	held := map[string][]*Event{}
 	for _, h := range hits {
-		if !e.due(h.rule, h.ev, now, local) || acks.muted(h.ev.ID, h.ev.Key, now) {
+		if acks.muted(h.ev.ID, h.ev.Key, now) {
+			continue
+		}
+		if h.silenced || !e.due(h.rule, h.ev, now, local) {
+			// Held back for a reason that lifts by itself (not the repeat
+			// interval: a repeat waits for the rule's next evaluation).
+			if h.ev.NotifiedAt.IsZero() || now.Sub(h.ev.NotifiedAt) >= h.rule.RepeatInterval {
+				held[h.rule.Name] = append(held[h.rule.Name], h.ev)
+			}
 			continue
 		}
 		for _, r := range h.to {
@@ -272,6 +322,14 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 			g.hs = append(g.hs, h)
 		}
 	}
+	e.mu.Lock()
+	if e.held == nil {
+		e.held = map[string][]*Event{}
+	}
+	for _, r := range rules {
+		e.held[r.Name] = held[r.Name]
+	}
+	e.mu.Unlock()
 	var msgs []*Message
 	notified := map[string]*Event{}
 	for _, k := range order {
@@ -350,10 +408,14 @@ func (e *Engine) due(r *Rule, x *Event, now, local time.Time) bool {
 }
 
 func (e *Engine) silenced(a *Anomaly, now time.Time) bool {
+	return e.silencedEvent(a.Rule, a.Metric, a.SegmentKind, a.Segment, a.SegmentLabel, now)
+}
+
+func (e *Engine) silencedEvent(rule, metric, kind, segment, label string, now time.Time) bool {
 	for _, s := range e.cfg.Silences {
-		if (s.Rule == "" || s.Rule == a.Rule) && (s.Metric == "" || s.Metric == a.Metric) &&
-			(s.SegmentKind == "" || s.SegmentKind == a.SegmentKind) &&
-			(s.Segment == "" || s.Segment == a.Segment || s.Segment == a.SegmentLabel) && now.Before(s.until) {
+		if (s.Rule == "" || s.Rule == rule) && (s.Metric == "" || s.Metric == metric) &&
+			(s.SegmentKind == "" || s.SegmentKind == kind) &&
+			(s.Segment == "" || s.Segment == segment || s.Segment == label) && now.Before(s.until) {
 			return true
 		}
 	}

@@ -510,6 +510,9 @@ func parseSchedule(s string) (schedule, error) {
 	}
 	switch f[0] {
 	case "hourly":
+		if len(f) != 1 {
+			return sc, bad
+		}
 		sc.every = time.Hour
 	case "every":
 		if len(f) != 2 {
@@ -536,7 +539,7 @@ func parseSchedule(s string) (schedule, error) {
 		}
 		days := map[string]time.Weekday{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 		wd, ok := days[f[1][:min(3, len(f[1]))]]
-		if !ok {
+		if !ok || (len(f[1]) > 3 && strings.ToLower(wd.String()) != f[1]) {
 			return sc, bad
 		}
 		sc.weekdays[wd] = true
@@ -553,7 +556,12 @@ func (s schedule) due(prev, now time.Time) bool {
 		return false
 	}
 	if s.every > 0 {
-		return now.Truncate(s.every).After(prev)
+		// Slots are aligned to the business time zone's wall clock ("every
+		// 24h" is local midnight, "hourly" on the local hour even where the
+		// zone is offset by a half hour), not to UTC.
+		_, off := now.Zone()
+		shift := time.Duration(off) * time.Second
+		return now.Add(shift).Truncate(s.every).Add(-shift).After(prev)
 	}
 	// Walk the days between prev and now (at most a week matters).
 	d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())

@@ -90,7 +90,7 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("demo users: %w", err)
 		}
 	}
-	return a.serve(ctx, db, *addr)
+	return a.serve(ctx, db, *addr, false)
 }
 
 // demoUsers gives a demo without configured users people to sign in as: a

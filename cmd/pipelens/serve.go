@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 
 	"github.com/pipelens/pipelens/dashboards"
@@ -25,11 +24,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	return a.serve(ctx, db, *addr)
+	return a.serve(ctx, db, *addr, true)
 }
 
-// serve runs the HTTP server on addr (or the configured one) until ctx ends.
-func (a *app) serve(ctx context.Context, db *schemas.DB, addr string) error {
+// serve runs the HTTP server on addr (or the configured one) until ctx ends;
+// refresh rebuilds the serving tables in the background first.
+func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bool) error {
 	c, _ := a.config()
 	if addr == "" {
 		addr = c.Server.Addr
@@ -39,9 +39,6 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string) error {
 		return err
 	}
 	q := a.queryService(db)
-	if err := q.Refresh(ctx); err != nil {
-		return fmt.Errorf("refresh the serving tables: %w", err)
-	}
 	srv := dashboards.New(dashboards.Options{
 		Config: c, DB: db, Logger: a.log, Version: version,
 		Query:     q,
@@ -49,6 +46,19 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string) error {
 		AfterLoad: func(ctx context.Context) { a.refresh(ctx, db) },
 		Mount:     []func(*dashboards.Server){dashboards.APIMount(q)},
 	})
+	if refresh {
+		// Loads refresh the serving tables when they commit; this catches a load
+		// whose process died between commit and refresh. It runs in the
+		// background (a minute at 3M opportunities): pages serve the previous
+		// tables until the swap.
+		go func() {
+			if err := q.Refresh(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("refresh the serving tables", "err", err)
+				return
+			}
+			srv.Invalidate()
+		}()
+	}
 	// The alert schedule runs inside serve: rules are evaluated when due and the
 	// outbox is drained on every tick.
 	if eng, err := a.alertEngine(db); err != nil {
