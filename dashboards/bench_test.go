@@ -16,7 +16,9 @@ import (
 // It runs against PIPELENS_BENCH_URL (a running `pipelens demo`, signing in as
 // PIPELENS_BENCH_USER/PIPELENS_BENCH_PASSWORD, default director/demo), or with
 // PIPELENS_BENCH=1 against an in-process server over a generated sample of
-// PIPELENS_BENCH_OPPS opportunities (default 12000, the demo's size).
+// PIPELENS_BENCH_OPPS opportunities (default 12000, the demo's size) with the
+// organisation of PIPELENS_BENCH_SIZE (default small; "large" has ~590 reps, so
+// the stage drill-down and the filter's rep list are as long as in production).
 //
 //	PIPELENS_BENCH=1 go test ./dashboards -run TestLoad -v
 func TestLoad(t *testing.T) {
@@ -27,7 +29,7 @@ func TestLoad(t *testing.T) {
 	user, pass := envOr("PIPELENS_BENCH_USER", "director"), envOr("PIPELENS_BENCH_PASSWORD", "demo")
 	if base == "" {
 		n, _ := strconv.Atoi(envOr("PIPELENS_BENCH_OPPS", "12000"))
-		d := newDemo(t, n)
+		d := newDemoSize(t, os.Getenv("PIPELENS_BENCH_SIZE"), n)
 		base, user, pass = d.ts.URL, "director", demoPassword
 	}
 	jar, _ := cookiejar.New(nil)

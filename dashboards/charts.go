@@ -82,8 +82,8 @@ func grid(left, right, top, bottom string) charts.GlobalOpts {
 	return charts.WithGridOpts(opts.Grid{Left: left, Right: right, Top: top, Bottom: bottom, ContainLabel: opts.Bool(true)})
 }
 
-// sparkline is a small area line without axes.
-func sparkline(id string, t tr, labels []string, values []float64, color, format string) *chartView {
+// buildSparkline is a small area line without axes.
+func buildSparkline(id string, t tr, labels []string, values []float64, color, format string) *chartView {
 	l := charts.NewLine()
 	l.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -126,10 +126,10 @@ func transitions(t tr, stages []string) []string {
 	return out
 }
 
-// conversionTrend draws each stage-to-stage conversion per period. Periods whose
+// buildConversionTrend draws each stage-to-stage conversion per period. Periods whose
 // cohort is still maturing (incomplete) are drawn dashed with hollow points, in a
 // second series of the same name so the legend toggles both.
-func conversionTrend(id string, t tr, stages []string, periods []query.ConversionPeriod, withWin bool, height int) *chartView {
+func buildConversionTrend(id string, t tr, stages []string, periods []query.ConversionPeriod, withWin bool, height int) *chartView {
 	l := charts.NewLine()
 	l.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -193,8 +193,8 @@ func conversionTrend(id string, t tr, stages []string, periods []query.Conversio
 	})
 }
 
-// teamsChart: bookings and target per team (bars) and win rate (line, right axis).
-func teamsChart(id string, t tr, names []string, booked, target, winrate []float64) *chartView {
+// buildTeamsChart: bookings and target per team (bars) and win rate (line, right axis).
+func buildTeamsChart(id string, t tr, names []string, booked, target, winrate []float64) *chartView {
 	b := charts.NewBar()
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -225,8 +225,8 @@ func teamsChart(id string, t tr, names []string, booked, target, winrate []float
 	})
 }
 
-// headroomChart: captured + headroom = potential per territory, largest headroom first.
-func headroomChart(id string, t tr, ts []query.Territory, n int, links map[string]string) *chartView {
+// buildHeadroomChart: captured + headroom = potential per territory, largest headroom first.
+func buildHeadroomChart(id string, t tr, ts []query.Territory, n int, links map[string]string) *chartView {
 	if len(ts) > n {
 		ts = ts[:n]
 	}
@@ -252,8 +252,8 @@ func headroomChart(id string, t tr, ts []query.Territory, n int, links map[strin
 	return spec(id, 60+28*len(ts), t, b, links, map[string]string{"x": "money"}, nil)
 }
 
-// funnelChart: reached per stage, then won; clicking a stage drills into it.
-func funnelChart(id string, t tr, f query.Funnel, links map[string]string, selected string) *chartView {
+// buildFunnelChart: reached per stage, then won; clicking a stage drills into it.
+func buildFunnelChart(id string, t tr, f query.Funnel, links map[string]string, selected string) *chartView {
 	fc := charts.NewFunnel()
 	fc.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
@@ -292,9 +292,9 @@ func funnelChart(id string, t tr, f query.Funnel, links map[string]string, selec
 	})
 }
 
-// intervalChart shows one value per name with its 95% interval (a floating bar
+// buildIntervalChart shows one value per name with its 95% interval (a floating bar
 // from low to high) and the peer value as a vertical line. Horizontal; clickable.
-func intervalChart(id string, t tr, names []string, vals, lows, highs []float64, verdicts []string, peer float64, format string, links map[string]string) *chartView {
+func buildIntervalChart(id string, t tr, names []string, vals, lows, highs []float64, verdicts []string, peer float64, format string, links map[string]string) *chartView {
 	b := charts.NewBar()
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -346,8 +346,8 @@ func intervalChart(id string, t tr, names []string, vals, lows, highs []float64,
 	})
 }
 
-// radarChart: each metric as rep/peer (inverted when lower is better), capped at 2.
-func radarChart(id string, t tr, ms []query.MetricScore) *chartView {
+// buildRadarChart: each metric as rep/peer (inverted when lower is better), capped at 2.
+func buildRadarChart(id string, t tr, ms []query.MetricScore) *chartView {
 	r := charts.NewRadar()
 	var ind []*opts.Indicator
 	var rep, peer []float64
@@ -383,8 +383,8 @@ func radarChart(id string, t tr, ms []query.MetricScore) *chartView {
 	})
 }
 
-// bookingsTrend: bookings per period (bars) and win rate (line, right axis).
-func bookingsTrend(id string, t tr, mv query.Movement) *chartView {
+// buildBookingsTrend: bookings per period (bars) and win rate (line, right axis).
+func buildBookingsTrend(id string, t tr, mv query.Movement) *chartView {
 	b := charts.NewBar()
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -411,8 +411,8 @@ func bookingsTrend(id string, t tr, mv query.Movement) *chartView {
 	return spec(id, 280, t, b, nil, map[string]string{"y": "money", "y1": "pct", "s1": "pct"}, nil)
 }
 
-// movementChart: opened, won, lost, pushed out and pulled in per period.
-func movementChart(id string, t tr, mv query.Movement) *chartView {
+// buildMovementChart: opened, won, lost, pushed out and pulled in per period.
+func buildMovementChart(id string, t tr, mv query.Movement) *chartView {
 	b := charts.NewBar()
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -437,8 +437,8 @@ func movementChart(id string, t tr, mv query.Movement) *chartView {
 	return spec(id, 300, t, b, nil, map[string]string{"y": "int"}, nil)
 }
 
-// daysChart: median and mean days in each stage.
-func daysChart(id string, t tr, ds []query.StageDurations) *chartView {
+// buildDaysChart: median and mean days in each stage.
+func buildDaysChart(id string, t tr, ds []query.StageDurations) *chartView {
 	b := charts.NewBar()
 	b.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -459,8 +459,8 @@ func daysChart(id string, t tr, ds []query.StageDurations) *chartView {
 	return spec(id, 300, t, b, nil, map[string]string{"y": "days"}, nil)
 }
 
-// provinceMap: penetration per province on the China map (names as in china.js).
-func provinceMap(id string, t tr, ts []query.Territory, links map[string]string) *chartView {
+// buildProvinceMap: penetration per province on the China map (names as in china.js).
+func buildProvinceMap(id string, t tr, ts []query.Territory, links map[string]string) *chartView {
 	m := charts.NewMap()
 	m.RegisterMapType("china")
 	var data []opts.MapData
@@ -493,8 +493,8 @@ func provinceMap(id string, t tr, ts []query.Territory, links map[string]string)
 	})
 }
 
-// potentialScatter: potential (x) against captured (y), bubble = accounts.
-func potentialScatter(id string, t tr, ts []query.Territory, links map[string]string) *chartView {
+// buildPotentialScatter: potential (x) against captured (y), bubble = accounts.
+func buildPotentialScatter(id string, t tr, ts []query.Territory, links map[string]string) *chartView {
 	s := charts.NewScatter()
 	s.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
@@ -524,8 +524,8 @@ func potentialScatter(id string, t tr, ts []query.Territory, links map[string]st
 	})
 }
 
-// headroomTreemap: each territory's headroom as an area.
-func headroomTreemap(id string, t tr, ts []query.Territory, links map[string]string) *chartView {
+// buildHeadroomTreemap: each territory's headroom as an area.
+func buildHeadroomTreemap(id string, t tr, ts []query.Territory, links map[string]string) *chartView {
 	tm := charts.NewTreeMap()
 	tm.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
@@ -552,8 +552,8 @@ func headroomTreemap(id string, t tr, ts []query.Territory, links map[string]str
 	})
 }
 
-// seriesChart draws an alert's daily series with the anomaly window shaded.
-func seriesChart(id string, t tr, pts []query.Point, since string, expected float64) *chartView {
+// buildSeriesChart draws an alert's daily series with the anomaly window shaded.
+func buildSeriesChart(id string, t tr, pts []query.Point, since string, expected float64) *chartView {
 	l := charts.NewLine()
 	l.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),

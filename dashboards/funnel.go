@@ -112,35 +112,41 @@ func (p *pages) funnel(c echo.Context) error {
 		hasConv   bool
 		reachedAt int64
 	}
-	var rows []repRow
+	rows := make([]*repRow, 0, len(reps))
 	for _, rs := range reps {
 		rr := repRow{rs: rs}
-		for _, m := range rs.Metrics {
+		for i := range rs.Metrics {
+			m := &rs.Metrics[i]
 			if m.Stage != stage {
 				continue
 			}
 			switch m.Metric {
 			case "conversion":
-				rr.conv, rr.hasConv = m, true
+				rr.conv, rr.hasConv = *m, true
 			case "days_in_stage":
-				rr.dis, rr.hasDIS = m, true
+				rr.dis, rr.hasDIS = *m, true
 			}
 		}
 		if rr.hasConv && rr.conv.N > 0 {
-			rows = append(rows, rr)
+			rows = append(rows, &rr)
 		}
 	}
+	// Pointers, so that sorting hundreds of reps swaps words, not structs (the
+	// order is the same: the same comparisons, the same swaps).
 	sort.Slice(rows, func(i, j int) bool { return rows[i].conv.Value < rows[j].conv.Value })
-	var names []string
-	var vals, lows, highs []float64
-	var verdicts []string
+	n := len(rows)
+	names := make([]string, 0, n)
+	vals, lows, highs := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
+	verdicts := make([]string, 0, n)
 	peer := 0.0
-	repLinks := map[string]string{}
+	repLinks := make(map[string]string, n)
+	repURL := r.urlFunc("/funnel", "rep", "deal", "")
 	rt := &table{ID: "reps-at-stage", Cols: []col{{Label: r.T("col.rep")}, {Label: r.T("col.team")}, {Label: r.T("col.reached"), Num: true}, {Label: r.T("col.conversion"), Num: true},
 		{Label: r.T("col.interval"), Num: true}, {Label: r.T("col.peer"), Num: true}, {Label: r.T("col.days_in_stage"), Num: true}, {Label: r.T("col.verdict")}}}
+	rt.Rows = make([]row, 0, n)
 	repName := repID
 	for _, rr := range rows {
-		u := r.url("/funnel", "rep", rr.rs.RepID, "deal", "")
+		u := repURL(rr.rs.RepID)
 		label := rr.rs.Name
 		if label == "" {
 			label = rr.rs.RepID
@@ -159,7 +165,7 @@ func (p *pages) funnel(c echo.Context) error {
 		}
 		vc := cell{}
 		if rr.conv.Verdict != "" {
-			vc = cell{Text: r.T("v." + rr.conv.Verdict), Raw: rr.conv.Verdict, Class: map[string]string{"strength": "good", "weakness": "bad"}[rr.conv.Verdict]}
+			vc = cell{Text: r.T("v." + rr.conv.Verdict), Raw: rr.conv.Verdict, Class: verdictClass(rr.conv.Verdict)}
 		}
 		rw := row{Cells: []cell{{Text: label, Link: u, Raw: rr.rs.RepID}, {Text: rr.rs.Team}, count(r, rr.conv.N), pct(r, rr.conv.Value),
 			{Text: r.Pct(rr.conv.Low) + " – " + r.Pct(rr.conv.High), Raw: num(round(rr.conv.Low)) + ".." + num(round(rr.conv.High))}, pct(r, rr.conv.Peer), d, vc}}
@@ -167,6 +173,11 @@ func (p *pages) funnel(c echo.Context) error {
 			rw.Class = "selected"
 		}
 		rt.Rows = append(rt.Rows, rw)
+	}
+	if c.QueryParam("all") != rt.ID && len(rt.Rows) > repTableRows {
+		// Hundreds of reps make a page no one reads and a slow one to render: the
+		// weakest first, the selected rep always, "show all" and the CSV the rest.
+		rt.Limit, rt.AllURL = repTableRows, r.url("/funnel", "all", rt.ID)
 	}
 	rp := &panel{ID: "reps", Title: r.T("fn.reps_at") + ": " + r.Stage(stage), Sub: r.T("fn.reps_sub"), Span: 12}
 	if len(names) > 0 {
@@ -185,6 +196,8 @@ func (p *pages) funnel(c echo.Context) error {
 	dt := &table{ID: "deals", Cols: []col{{Label: r.T("col.deal")}, {Label: r.T("col.account")}, {Label: r.T("col.owner")}, {Label: r.T("col.amount"), Num: true},
 		{Label: r.T("col.created")}, {Label: r.T("col.close")}, {Label: r.T("col.age"), Num: true}, {Label: r.T("col.product")}, {Label: r.T("col.status")}}}
 	var found *query.Deal
+	dealURL := r.urlFunc("/funnel", "deal")
+	dt.Rows = make([]row, 0, len(deals.Deals))
 	for i, d := range deals.Deals {
 		if d.OpportunityID == dealID {
 			found = &deals.Deals[i]
@@ -200,7 +213,7 @@ func (p *pages) funnel(c echo.Context) error {
 		if name == "" {
 			name = d.OpportunityID
 		}
-		rw.Cells = []cell{{Text: name, Link: r.url("/funnel", "deal", d.OpportunityID), Raw: d.OpportunityID}, {Text: d.AccountName}, {Text: d.OwnerName},
+		rw.Cells = []cell{{Text: name, Link: dealURL(d.OpportunityID), Raw: d.OpportunityID}, {Text: d.AccountName}, {Text: d.OwnerName},
 			money(r, d.Amount), {Text: d.Created}, {Text: d.CloseDate}, count(r, age), {Text: d.Product}, status}
 		if d.OpportunityID == dealID {
 			rw.Class += " selected"
@@ -228,6 +241,9 @@ func (p *pages) funnel(c echo.Context) error {
 	}
 	return p.render(r, v)
 }
+
+// repTableRows is how many reps the stage drill-down's table shows before "show all".
+const repTableRows = 100
 
 func ageDays(created string, loc *time.Location) int64 {
 	t, err := time.ParseInLocation(time.DateOnly, created, loc)

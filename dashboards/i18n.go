@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -53,6 +54,8 @@ var messages = map[string][2]string{
 	"filter.segment":        {"Segment", "客户分层"},
 	"csv":                   {"CSV", "导出CSV"},
 	"empty":                 {"No data for this selection.", "当前筛选条件下没有数据。"},
+	"tbl.shown":             {"Showing", "显示"},
+	"tbl.all":               {"Show all", "显示全部"},
 	"kpi.bookings":          {"Bookings", "签约额"},
 	"kpi.of_target":         {"of target", "目标"},
 	"kpi.no_target":         {"no target in range", "期间内无目标"},
@@ -266,21 +269,21 @@ func (t tr) Money(v float64) string {
 	if t.lang == "zh-CN" {
 		switch {
 		case v >= 1e8:
-			return neg + trimZero(fmt.Sprintf("%.2f", v/1e8)) + "亿"
+			return neg + trimZero(fixed(v/1e8, 2)) + "亿"
 		case v >= 1e4:
-			return neg + trimZero(fmt.Sprintf("%.1f", v/1e4)) + "万"
+			return neg + trimZero(fixed(v/1e4, 1)) + "万"
 		}
-		return neg + fmt.Sprintf("%.0f", v)
+		return neg + fixed(v, 0)
 	}
 	switch {
 	case v >= 1e9:
-		return neg + trimZero(fmt.Sprintf("%.2f", v/1e9)) + "B"
+		return neg + trimZero(fixed(v/1e9, 2)) + "B"
 	case v >= 1e6:
-		return neg + trimZero(fmt.Sprintf("%.2f", v/1e6)) + "M"
+		return neg + trimZero(fixed(v/1e6, 2)) + "M"
 	case v >= 1e3:
-		return neg + trimZero(fmt.Sprintf("%.1f", v/1e3)) + "k"
+		return neg + trimZero(fixed(v/1e3, 1)) + "k"
 	}
-	return neg + fmt.Sprintf("%.0f", v)
+	return neg + fixed(v, 0)
 }
 
 func trimZero(s string) string {
@@ -295,17 +298,23 @@ func (t tr) Pct(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f%%", v*100)
+	return fixed(v*100, 1) + "%"
 }
 
 // Days formats a number of days.
 func (t tr) Days(v float64) string {
-	return fmt.Sprintf("%.1f", v)
+	return fixed(v, 1)
+}
+
+// fixed is fmt.Sprintf("%.<prec>f", v) without fmt's reflection (the same
+// output, TestFixedMatchesSprintf checks).
+func fixed(v float64, prec int) string {
+	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
 // Int formats a count with thousands separators.
 func (t tr) Int(v int64) string {
-	s := fmt.Sprint(v)
+	s := strconv.FormatInt(v, 10)
 	if v < 0 {
 		return "-" + t.Int(-v)
 	}

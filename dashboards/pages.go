@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,7 +44,7 @@ func (s *Server) mountPages() {
 	}
 	p := &pages{s: s, svc: svc, fyStart: time.Month(max(1, s.opts.Config.FiscalYear.StartMonth))}
 	p.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-		"pct":  func(v float64) string { return fmt.Sprintf("%.0f", v*100) },
+		"pct":  pctWidth,
 		"add":  func(a, b int) int { return a + b },
 		"json": func(v any) template.JS { return safeJSON(v) },
 	}).ParseFS(assets, "templates/*.html"))
@@ -182,6 +183,9 @@ type table struct {
 	Cols []col
 	Rows []row
 	CSV  string
+	// Limit caps the rows the page shows (0: all); AllURL shows them all.
+	Limit  int
+	AllURL string
 }
 
 type col struct {
@@ -287,6 +291,34 @@ func (r *request) url(path string, set ...string) string {
 	return path + "?" + v.Encode()
 }
 
+// urlFunc is r.url(path, key, v, set...) as a function of v, for the links of a
+// long table: the URL is encoded once and each v escaped into its place.
+func (r *request) urlFunc(path, key string, set ...string) func(v string) string {
+	const ph = "PLACEHOLDER"
+	slow := func(v string) string { return r.url(path, append([]string{key, v}, set...)...) }
+	base := slow(ph)
+	pair := url.QueryEscape(key) + "=" + ph
+	for i := 0; i < len(base); {
+		j := strings.Index(base[i:], pair)
+		if j < 0 {
+			break
+		}
+		j += i
+		end := j + len(pair)
+		if j > 0 && (base[j-1] == '?' || base[j-1] == '&') && (end == len(base) || base[end] == '&') {
+			pre, post := base[:end-len(ph)], base[end:]
+			return func(v string) string {
+				if v == "" {
+					return slow(v)
+				}
+				return pre + url.QueryEscape(v) + post
+			}
+		}
+		i = j + 1
+	}
+	return slow
+}
+
 // filterURL keeps only the filter (and preset) parameters: links from one page
 // to another carry the filter, not the page's own state.
 func (r *request) filterURL(path string, set ...string) string {
@@ -321,7 +353,9 @@ type filterBar struct {
 
 type selectBox struct {
 	Name, Label string
-	Options     []option
+	all         string      // the label of the first option, "All" (value "")
+	dim         *dimOptions // the dimension's values
+	cur         string      // the value asked for; "" none
 }
 
 type option struct {
@@ -330,33 +364,39 @@ type option struct {
 }
 
 // dims are the values the filter's select boxes offer, within the caller's scope.
-type dims map[string][]option
+type dims map[string]*dimOptions
 
 func (p *pages) dims(ctx context.Context, r *request) dims {
 	to := time.Now().In(p.svc.Location()).AddDate(0, 0, 1)
 	f := query.Filter{From: to.AddDate(-3, 0, 0), To: to}
 	out := dims{}
 	for _, kind := range []string{"team", "manager", "rep", "territory", "product", "source", "segment"} {
+		// The sorted options are cached, not the query result: sorting hundreds of
+		// reps on every page view showed in profiles.
 		key := cacheKey(r.scope, "dims", f, kind)
-		wr, err := cached(ctx, p.s, key, "dims", func(ctx context.Context) (query.WinRate, error) {
-			return p.svc.WinRate(ctx, r.scope, f, kind)
+		opts, err := cached(ctx, p.s, key, "dims", func(ctx context.Context) (*dimOptions, error) {
+			wr, err := p.svc.WinRate(ctx, r.scope, f, kind)
+			if err != nil {
+				return nil, err
+			}
+			var opts []option
+			for _, g := range wr.Groups {
+				if g.Key == "" {
+					continue
+				}
+				label := g.Name
+				if label == "" {
+					label = g.Key
+				}
+				opts = append(opts, option{Value: g.Key, Label: label})
+			}
+			sort.Slice(opts, func(i, j int) bool { return opts[i].Label < opts[j].Label })
+			return newDimOptions(opts), nil
 		})
 		if err != nil {
 			continue
 		}
-		var opts []option
-		for _, g := range wr.Groups {
-			if g.Key == "" {
-				continue
-			}
-			label := g.Name
-			if label == "" {
-				label = g.Key
-			}
-			opts = append(opts, option{Value: g.Key, Label: label})
-		}
-		sort.Slice(opts, func(i, j int) bool { return opts[i].Label < opts[j].Label })
-		out[kind] = opts
+		out[kind] = opts // shared and read-only
 	}
 	return out
 }
@@ -381,19 +421,7 @@ func (p *pages) filterBar(ctx context.Context, r *request, path string, keep ...
 		if kind == "team" && r.scope.Role == query.RoleManager || (kind == "team" || kind == "manager" || kind == "rep") && r.scope.Role == query.RoleRep {
 			continue
 		}
-		sb := selectBox{Name: kind, Label: r.T("filter." + kind)}
-		cur := strings.Join(r.q[kind], ",")
-		sb.Options = append(sb.Options, option{Value: "", Label: r.T("filter.all")})
-		found := cur == ""
-		for _, o := range d[kind] {
-			o.Selected = o.Value == cur
-			found = found || o.Selected
-			sb.Options = append(sb.Options, o)
-		}
-		if !found {
-			sb.Options = append(sb.Options, option{Value: cur, Label: cur, Selected: true})
-		}
-		fb.Selects = append(fb.Selects, sb)
+		fb.Selects = append(fb.Selects, selectBox{Name: kind, Label: r.T("filter." + kind), all: r.T("filter.all"), dim: d[kind], cur: strings.Join(r.q[kind], ",")})
 	}
 	for _, k := range keep {
 		if v := r.q.Get(k); v != "" {
@@ -455,12 +483,25 @@ func (p *pages) render(r *request, v *view) error {
 			pn.Table.CSV = r.url(c.Request().URL.Path, "csv", pn.Table.ID)
 		}
 	}
-	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+	buf := renderBufs.Get().(*bytes.Buffer)
+	defer putRenderBuf(buf)
+	if err := p.tmpl.ExecuteTemplate(buf, "layout.html", v); err != nil {
 		return fmt.Errorf("render %s: %w", v.Nav, err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+// renderBufs reuses page buffers: a page is tens to hundreds of KB, and growing a
+// fresh buffer to that size for every request was a good part of the garbage.
+var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putRenderBuf(b *bytes.Buffer) {
+	if b.Cap() > 4<<20 {
+		return
+	}
+	b.Reset()
+	renderBufs.Put(b)
 }
 
 func (p *pages) renderError(c echo.Context, code int, msg string) {

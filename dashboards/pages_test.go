@@ -45,10 +45,17 @@ const demoPassword = "demo-pass"
 // database and serves it with users of every role.
 func newDemo(t *testing.T, n int) *demo {
 	t.Helper()
+	return newDemoSize(t, "", n)
+}
+
+// newDemoSize is newDemo with the generator's organisation size ("small",
+// "medium" or "large": how many teams and reps) and n opportunities.
+func newDemoSize(t *testing.T, size string, n int) *demo {
+	t.Helper()
 	ctx := context.Background()
 	db := schemastest.Open(t)
 	dir := t.TempDir()
-	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 1, Opportunities: n}, dir); err != nil {
+	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 1, Size: size, Opportunities: n}, dir); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))

@@ -140,7 +140,9 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			log.Debug("request", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status, "took", time.Since(t0))
+			if log.Enabled(c.Request().Context(), slog.LevelDebug) {
+				log.Debug("request", "method", c.Request().Method, "path", c.Path(), "status", c.Response().Status, "took", time.Since(t0))
+			}
 			return nil
 		}
 	}

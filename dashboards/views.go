@@ -242,7 +242,13 @@ func (p *pages) reps(c echo.Context) error {
 }
 
 func verdictClass(v string) string {
-	return map[string]string{"strength": "good", "weakness": "bad"}[v]
+	switch v {
+	case "strength":
+		return "good"
+	case "weakness":
+		return "bad"
+	}
+	return ""
 }
 
 func posClass(n int, c string) string {
