@@ -32,8 +32,8 @@ func loadGen(t testing.TB, db *schemas.DB, cfg gen.Config) *gen.Truth {
 		names = append(names, "run_id", "loaded_at")
 		// A load is not a query: under a busy machine a medium sample's chunk
 		// can outlast the default query timeout, which closes the connection.
-		bctx, cancel := db.ContextTimeout(ctx, "test-load-"+c.Table, 2*time.Minute)
-		defer cancel()
+		bctx, release := db.BatchContext(ctx, "test-load-"+c.Table, 2*time.Minute)
+		defer release()
 		b, err := db.Conn.PrepareBatch(bctx, fmt.Sprintf("INSERT INTO %s (%s)", c.Table, strings.Join(names, ", ")))
 		if err != nil {
 			return err

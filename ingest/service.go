@@ -862,8 +862,8 @@ func (s *Service) insertRejects(ctx context.Context, runID uint64, rej []reject)
 	if len(rej) == 0 {
 		return nil
 	}
-	ctx, cancel := s.db.ContextTimeout(ctx, "ingest-rejects", 10*time.Minute)
-	defer cancel()
+	ctx, release := s.db.BatchContext(ctx, "ingest-rejects", 10*time.Minute)
+	defer release()
 	b, err := s.db.Conn.PrepareBatch(ctx, "INSERT INTO ingest_rejects (run_id, file, row, column, raw_value, reason, message, loaded_at)")
 	if err != nil {
 		return fmt.Errorf("record rejects: %w", err)
@@ -912,7 +912,7 @@ func (st *insertStream) write(ctx context.Context, rec arrow.Record) error {
 			names = append(names, c.name)
 		}
 		names = append(names, "run_id", "loaded_at")
-		cctx, cancel := st.s.db.ContextTimeout(ctx, "ingest-insert-"+t.name, 30*time.Minute)
+		cctx, cancel := st.s.db.BatchContext(ctx, "ingest-insert-"+t.name, 30*time.Minute)
 		b, err := st.s.db.Conn.PrepareBatch(cctx, "INSERT INTO "+t.name+" ("+strings.Join(names, ", ")+")")
 		if err != nil {
 			cancel()

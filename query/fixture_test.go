@@ -116,8 +116,8 @@ func (fx *fixture) load(t testing.TB, db *schemas.DB) {
 		if len(rows) == 0 {
 			return
 		}
-		c, cancel := db.ContextTimeout(ctx, "fx", 5*time.Minute)
-		defer cancel()
+		c, release := db.BatchContext(ctx, "fx", 5*time.Minute)
+		defer release()
 		b, err := db.Conn.PrepareBatch(c, insert)
 		must(err)
 		defer b.Close()

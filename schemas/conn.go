@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -176,6 +177,54 @@ func (db *DB) ContextTimeout(ctx context.Context, purpose string, timeout time.D
 	return clickhouse.Context(ctx, clickhouse.WithQueryID(QueryID(purpose)), clickhouse.WithSettings(s)), cancel
 }
 
+// BatchContext is ContextTimeout for a native INSERT batch, with a release
+// function in place of cancel. clickhouse-go's batch.Send watches its context from
+// a goroutine and closes the TCP connection if the context is cancelled; when that
+// goroutine runs late (a busy machine), a cancel right after Send closes a
+// connection already back in the pool and in someone else's hands ("use of closed
+// network connection"). release stops the deadline timer and the watch on ctx
+// without closing Done, so a finished batch never touches its connection again;
+// the deadline and ctx's own cancellation still abort a running batch.
+func (db *DB) BatchContext(ctx context.Context, purpose string, timeout time.Duration) (context.Context, func()) {
+	qctx, cancel := db.ContextTimeout(context.WithoutCancel(ctx), purpose, timeout)
+	cancel() // only its values (query id, settings) are kept; Done comes from bc
+	bc := &batchCtx{Context: context.WithoutCancel(qctx), deadline: time.Now().Add(timeout), done: make(chan struct{})}
+	timer := time.AfterFunc(timeout, func() { bc.fire(context.DeadlineExceeded) })
+	stopWatch := context.AfterFunc(ctx, func() { bc.fire(context.Cause(ctx)) })
+	return bc, func() {
+		timer.Stop()
+		stopWatch()
+	}
+}
+
+// batchCtx is a context whose Done closes at its deadline or when its parent is
+// cancelled, and never because its user is finished with it.
+type batchCtx struct {
+	context.Context // values only: WithoutCancel
+	deadline        time.Time
+	done            chan struct{}
+	once            sync.Once
+	mu              sync.Mutex
+	err             error
+}
+
+func (c *batchCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *batchCtx) Done() <-chan struct{}       { return c.done }
+func (c *batchCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *batchCtx) fire(err error) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.err = err
+		c.mu.Unlock()
+		close(c.done)
+	})
+}
+
 // QueryID is a unique id naming what a statement is for, so it can be found in
 // system.query_log and killed.
 func QueryID(purpose string) string {
@@ -201,8 +250,8 @@ func (db *DB) Exec(ctx context.Context, purpose, query string, args ...any) erro
 // ("INSERT INTO t (a, b)"): 18.16 needs the list, and an INSERT ... VALUES sent with
 // Exec waits forever there for a data block.
 func (db *DB) InsertRows(ctx context.Context, purpose, insert string, rows ...[]any) error {
-	ctx, cancel := db.Context(ctx, purpose)
-	defer cancel()
+	ctx, release := db.BatchContext(ctx, purpose, db.Timeout)
+	defer release()
 	b, err := db.Conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return err
