@@ -22,7 +22,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    apt-get install -y -qq "${need[@]}" >/dev/null
   else
     echo "pipelens needs these Debian packages: ${need[*]}" >&2
     echo "install them with: sudo apt-get install ${need[*]}" >&2
