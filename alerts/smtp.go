@@ -3,13 +3,18 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
+	"os"
 	"strings"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+	mailsmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/pipelens/pipelens/schemas/config"
 )
@@ -17,8 +22,11 @@ import (
 // SMTPSender sends through an SMTP server with github.com/wneessen/go-mail:
 // STARTTLS (smtp.tls: starttls, the default, used when offered; "starttls-required"
 // insists), implicit TLS ("tls") or none ("none"); AUTH when a username is set.
+// The server's certificate is always verified: against smtp.ca_file when set,
+// else the system roots, for the name in smtp.host.
 type SMTPSender struct {
 	cfg     config.SMTP
+	roots   *x509.CertPool // nil: the system roots
 	timeout time.Duration
 }
 
@@ -35,11 +43,31 @@ func NewSMTPSender(c config.SMTP) (*SMTPSender, error) {
 	default:
 		return nil, fmt.Errorf("smtp.tls %q: want starttls, starttls-required, tls or none", c.TLS)
 	}
-	return &SMTPSender{cfg: c, timeout: 30 * time.Second}, nil
+	s := &SMTPSender{cfg: c, timeout: 30 * time.Second}
+	if c.CAFile != "" {
+		if c.TLS == "none" {
+			return nil, errors.New("smtp.ca_file is set but smtp.tls is none: no certificate would be checked; use starttls-required or tls")
+		}
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read smtp.ca_file: %w", err)
+		}
+		s.roots = x509.NewCertPool()
+		if !s.roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("smtp.ca_file %s: no PEM certificate in it", c.CAFile)
+		}
+	}
+	return s, nil
+}
+
+// tlsConfig verifies the server's certificate for smtp.host against
+// smtp.ca_file or the system roots; verification is never skipped.
+func (s *SMTPSender) tlsConfig() *tls.Config {
+	return &tls.Config{ServerName: s.cfg.Host, RootCAs: s.roots, MinVersion: tls.VersionTLS12}
 }
 
 func (s *SMTPSender) client() (*mail.Client, error) {
-	opts := []mail.Option{mail.WithTimeout(s.timeout), mail.WithHELO(helo(s.cfg.From))}
+	opts := []mail.Option{mail.WithTimeout(s.timeout), mail.WithHELO(helo(s.cfg.From)), mail.WithTLSConfig(s.tlsConfig())}
 	port := s.cfg.Port
 	switch s.cfg.TLS {
 	case "tls":
@@ -116,11 +144,58 @@ func (s *SMTPSender) Send(ctx context.Context, m *Message) (bool, error) {
 	if err == nil {
 		return false, nil
 	}
-	return retryable(err), fmt.Errorf("send to %s via %s: %w", m.To, s.cfg.Host, err)
+	return retryable(err), fmt.Errorf("send to %s via %s: %w%s", m.To, s.cfg.Host, err, s.hint(err))
 }
 
-// retryable says whether an SMTP failure may pass: network errors and 4xx
-// replies may; a 5xx refusal (unknown recipient, message rejected) will not.
+// hint says what to change in the configuration when the error is a known
+// misconfiguration: an untrusted certificate, AUTH refused or not offered.
+func (s *SMTPSender) hint(err error) string {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		badHost   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		reply     *textproto.Error
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		if s.cfg.CAFile != "" {
+			return fmt.Sprintf(" (the server's certificate is not signed by a CA in smtp.ca_file %s)", s.cfg.CAFile)
+		}
+		return " (the server's certificate is not signed by a trusted CA: if the server uses a private CA, set smtp.ca_file to its PEM certificate)"
+	case errors.As(err, &badHost):
+		return fmt.Sprintf(" (the server's certificate is not valid for smtp.host %q: use the name the certificate was issued for)", s.cfg.Host)
+	case errors.As(err, &invalid), errors.As(err, &verify):
+		return " (the server's TLS certificate was rejected)"
+	case isAuthUnavailable(err):
+		if s.cfg.TLS == "none" {
+			return " (smtp.username is set but the server offers no AUTH pipelens will use without TLS: the password is never sent unencrypted; many servers offer AUTH only after STARTTLS: set smtp.tls to starttls-required or tls)"
+		}
+		return " (smtp.username is set but the server offers no AUTH mechanism pipelens can use on this connection)"
+	case errors.As(err, &reply) && reply.Code >= 500 && reply.Code < 600 && strings.Contains(err.Error(), "SMTP AUTH failed"):
+		return " (the server refused smtp.username/smtp.password; not retrying)"
+	}
+	return ""
+}
+
+// isAuthUnavailable says whether AUTH could not even be tried: the server
+// offers no AUTH on this connection, or only mechanisms go-mail will not use
+// there (PLAIN and LOGIN without TLS).
+func isAuthUnavailable(err error) bool {
+	for _, e := range []error{mail.ErrNoSupportedAuthDiscovered, mail.ErrPlainAuthNotSupported, mail.ErrLoginAuthNotSupported, mailsmtp.ErrUnencrypted} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	// go-mail returns this one unwrapped from fmt.Errorf, without a sentinel.
+	return strings.Contains(err.Error(), "server does not support SMTP AUTH")
+}
+
+// retryable says whether an SMTP failure may pass: network errors, TLS
+// handshake failures (a certificate may be renewed) and 4xx replies may; a
+// 5xx refusal (unknown recipient, message rejected, 535 authentication
+// failed) will not, nor will a server that offers no usable AUTH — retrying
+// wrong credentials only risks locking the account.
 func retryable(err error) bool {
 	var se *mail.SendError
 	if errors.As(err, &se) {
@@ -138,6 +213,14 @@ func retryable(err error) bool {
 			return false
 		}
 		return true
+	}
+	if isAuthUnavailable(err) {
+		return false
+	}
+	// Replies during the dial: greeting, EHLO, STARTTLS, AUTH.
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		return reply.Code < 500 || reply.Code >= 600
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {

@@ -122,6 +122,9 @@ type SMTP struct {
 	From         string `yaml:"from"`
 	// TLS: "starttls" (default when the server offers it), "tls" (implicit), "none".
 	TLS string `yaml:"tls"`
+	// CAFile is a PEM file of CA certificates to trust for the server's
+	// certificate instead of the system roots (a server with a private CA).
+	CAFile string `yaml:"ca_file"`
 }
 
 // Default is the configuration without a file.
