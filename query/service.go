@@ -80,6 +80,52 @@ func latest(table, key, cols string) string {
 func (s *Service) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
+	return s.refresh(ctx)
+}
+
+// RefreshIfStale runs Refresh unless the serving tables were last built from the
+// same ingest runs, time zone and stages; it says whether it rebuilt them.
+// `pipelens serve` calls it at start: a load refreshes when it commits, so this
+// only rebuilds after a load whose process died between commit and refresh, or
+// after a change of time zone or stages.
+func (s *Service) RefreshIfStale(ctx context.Context) (bool, error) {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	fp, err := s.fingerprint(ctx)
+	if err != nil {
+		return false, err
+	}
+	var last string
+	qctx, cancel := s.db.Context(ctx, "serving-state")
+	err = s.db.Conn.QueryRow(qctx, "SELECT argMax(fingerprint, refreshed_at) FROM serving_state").Scan(&last)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("read serving_state: %w", err)
+	}
+	if last == fp {
+		return false, nil
+	}
+	return true, s.refresh(ctx)
+}
+
+// fingerprint names what the serving tables depend on: the ingest runs and
+// their latest state change (a new state always has a higher updated_ns, and
+// merges that fold older states leave both numbers alone), the zone and the stages.
+func (s *Service) fingerprint(ctx context.Context) (string, error) {
+	var n, last uint64
+	qctx, cancel := s.db.Context(ctx, "serving-fingerprint")
+	defer cancel()
+	if err := s.db.Conn.QueryRow(qctx, "SELECT uniqExact(run_id), max(updated_ns) FROM ingest_runs").Scan(&n, &last); err != nil {
+		return "", fmt.Errorf("fingerprint the ingest runs: %w", err)
+	}
+	return fmt.Sprintf("runs=%d/%d tz=%s stages=%s", n, last, s.tz, strings.Join(s.stages, ",")), nil
+}
+
+func (s *Service) refresh(ctx context.Context) error {
+	fp, err := s.fingerprint(ctx)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	acts := latest("activities", "activity_id", "activity_id, rep_id, occurred_at")
 	steps := []struct {
@@ -99,6 +145,12 @@ func (s *Service) Refresh(ctx context.Context) error {
 			return err
 		}
 		s.log.Debug("serving table rebuilt", "table", st.table, "took", time.Since(t).Round(time.Millisecond))
+	}
+	// Taken before the rebuild: a run committed meanwhile makes the next check
+	// rebuild again, never the reverse.
+	if err := s.db.InsertRows(ctx, "serving-state", "INSERT INTO serving_state (fingerprint, refreshed_at)",
+		[]any{fp, time.Now().UTC().Truncate(time.Second)}); err != nil {
+		return fmt.Errorf("record serving_state: %w", err)
 	}
 	s.log.Info("query tables refreshed", "took", time.Since(t0).Round(time.Millisecond))
 	return nil

@@ -48,15 +48,18 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	})
 	if refresh {
 		// Loads refresh the serving tables when they commit; this catches a load
-		// whose process died between commit and refresh. It runs in the
-		// background (a minute at 3M opportunities): pages serve the previous
-		// tables until the swap.
+		// whose process died between commit and refresh (or a new time zone). It
+		// runs in the background (a minute at 3M opportunities) and only when
+		// needed: pages serve the previous tables until the swap.
 		go func() {
-			if err := q.Refresh(ctx); err != nil && ctx.Err() == nil {
+			did, err := q.RefreshIfStale(ctx)
+			if err != nil && ctx.Err() == nil {
 				a.log.Error("refresh the serving tables", "err", err)
 				return
 			}
-			srv.Invalidate()
+			if did {
+				srv.Invalidate()
+			}
 		}()
 	}
 	// The alert schedule runs inside serve: rules are evaluated when due and the
