@@ -89,6 +89,19 @@ var messages = map[string]map[string]string{
 	},
 }
 
+// stageName is a canonical stage in the recipient's language; a configured
+// pipeline's own stage names pass through as they are.
+func stageName(lang, stage string) string {
+	if lang != "zh-CN" {
+		return stage
+	}
+	if zh, ok := map[string]string{"lead": "线索", "qualified": "需求确认", "proposal": "方案/报价",
+		"negotiation": "谈判", "won": "赢单", "lost": "输单"}[stage]; ok {
+		return zh
+	}
+	return stage
+}
+
 func tr(lang, key string, args ...any) string {
 	m := messages[lang]
 	if m == nil {
@@ -241,7 +254,7 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 		d := a.Deal
 		switch a.Kind {
 		case "stuck_deal":
-			it.Title = tr(lang, "deal.stuck_deal", d.Stage)
+			it.Title = tr(lang, "deal.stuck_deal", stageName(lang, d.Stage))
 			it.Facts = append(it.Facts, fact{tr(lang, "days.in.stage"), fmt.Sprintf("%.0f", a.Actual)},
 				fact{tr(lang, "usual"), fmt.Sprintf("%.0f / %.0f", a.Expected, a.High)})
 		case "pushed_close":
@@ -252,7 +265,7 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 			it.Facts = append(it.Facts, fact{tr(lang, "amount"), groupThousands(a.Expected) + " → " + groupThousands(a.Actual) + " " + d.Currency})
 		}
 		it.Facts = append([]fact{{tr(lang, "deal"), d.Name}, {tr(lang, "account"), d.Account}, {tr(lang, "owner"), a.SegmentLabel},
-			{tr(lang, "stage"), d.Stage}, {tr(lang, "amount"), groupThousands(d.Amount) + " " + d.Currency},
+			{tr(lang, "stage"), stageName(lang, d.Stage)}, {tr(lang, "amount"), groupThousands(d.Amount) + " " + d.Currency},
 			{tr(lang, "close"), d.CloseDate.Format(time.DateOnly)}}, it.Facts...)
 		it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
 		it.short = it.Title + " · " + d.Name

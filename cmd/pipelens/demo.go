@@ -48,13 +48,25 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	}
 	defer db.Close()
 
-	dir := filepath.Join(c.Home, "sample", fmt.Sprintf("seed-%d-%d", *seed, *opps))
+	// The sample ends today, so the dashboards' "this quarter" and the alerts'
+	// evaluation (which runs on today's date) see current data. A home keeps the
+	// sample it was first given: loading another day's sample over it would mix
+	// two histories of the same deals.
 	t0 := time.Now()
-	if _, err := os.Stat(filepath.Join(dir, "truth.json")); err != nil {
-		if _, err := gen.WriteDir(ctx, gen.Config{Seed: *seed, Opportunities: *opps}, dir); err != nil {
+	prefix := filepath.Join(c.Home, "sample", fmt.Sprintf("seed-%d-%d-", *seed, *opps))
+	dirs, _ := filepath.Glob(prefix + "*/truth.json")
+	var dir string
+	if len(dirs) > 0 {
+		sort.Strings(dirs)
+		dir = filepath.Dir(dirs[0])
+	} else {
+		y, m, d := time.Now().In(c.Location()).Date()
+		asOf := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		dir = prefix + asOf.Format("20060102")
+		if _, err := gen.WriteDir(ctx, gen.Config{Seed: *seed, Opportunities: *opps, AsOf: asOf}, dir); err != nil {
 			return fmt.Errorf("generate the sample: %w", err)
 		}
-		a.log.Info("sample generated", "dir", dir, "took", time.Since(t0).Round(time.Millisecond))
+		a.log.Info("sample generated", "dir", dir, "as_of", asOf.Format(time.DateOnly), "took", time.Since(t0).Round(time.Millisecond))
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))
 	if err != nil {

@@ -192,7 +192,10 @@ func TestDemoServesSampleNumbers(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	var body map[string]any
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/funnel?from=2025-12-01&to=2026-12-01", nil)
+		// the demo's sample ends today: ask for the last year
+		to := time.Now().UTC().AddDate(0, 0, 1)
+		from := to.AddDate(-1, 0, 0)
+		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/funnel?from="+from.Format(time.DateOnly)+"&to="+to.Format(time.DateOnly), nil)
 		req.Header.Set("Authorization", "Bearer demo-test-token")
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {

@@ -34,6 +34,9 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	if addr == "" {
 		addr = c.Server.Addr
 	}
+	// --addr wins over the config, also for the links in alert emails (when
+	// server.base_url does not name the public address).
+	c.Server.Addr = addr
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
