@@ -11,7 +11,7 @@ import (
 )
 
 // committed keeps the rows of committed ingest runs only.
-const committed = "run_id IN (SELECT run_id FROM ingest_runs FINAL WHERE status = 'committed')"
+const committed = schemas.CommittedRuns
 
 // ClickHouseSource reads alert inputs straight from the canonical tables. The SQL
 // runs on ClickHouse 18.16 and current versions: one JOIN per SELECT, both sides

@@ -167,7 +167,7 @@ func New(db *schemas.DB, opts Options, log *slog.Logger) *Service {
 // CommittedRunsSQL is a subquery of the runs whose rows count: a raw row is visible
 // to metrics only when `run_id IN (CommittedRunsSQL())`.
 func CommittedRunsSQL() string {
-	return "SELECT run_id FROM ingest_runs GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed'"
+	return schemas.CommittedRunIDs
 }
 
 func (s *Service) nextRunID() uint64 {

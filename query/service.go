@@ -17,8 +17,9 @@ import (
 // DefaultStages is the default pipeline's open stages, in order (stage_rank 1..4).
 var DefaultStages = []string{"lead", "qualified", "proposal", "negotiation"}
 
-// committed is the one place that says which raw rows count: those of committed runs.
-const committed = "run_id IN (SELECT run_id FROM ingest_runs FINAL WHERE status = 'committed')"
+// committed says which raw rows count: those of committed runs (the contract lives
+// in schemas, beside the tables).
+const committed = schemas.CommittedRuns
 
 var validZone = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-/]*$`)
 
