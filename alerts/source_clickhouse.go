@@ -47,26 +47,26 @@ func (c *ClickHouseSource) fact(metric string, from, to time.Time) (string, erro
 	case MetricLeads:
 		return fmt.Sprintf(`SELECT toDate(created_at, %s) AS d, owner_id AS owner, account_id, '' AS product, source, territory AS lterr,
     toFloat64(1) AS s, toFloat64(0) AS n, toFloat64(1) AS den
-FROM leads FINAL WHERE %s AND %s`, tz, committed, byCreated), nil
+FROM (SELECT * FROM leads WHERE `+committed+` ORDER BY lead_id, run_id DESC LIMIT 1 BY lead_id) WHERE %s AND %s`, tz, committed, byCreated), nil
 	case MetricOppsOpened:
 		return fmt.Sprintf(`SELECT %s, toFloat64(1) AS s, toFloat64(0) AS n, toFloat64(1) AS den
-FROM opportunities FINAL WHERE %s AND %s`, oppCols, committed, byCreated), nil
+FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %s AND %s`, oppCols, committed, byCreated), nil
 	case MetricPipelineCreated:
 		return fmt.Sprintf(`SELECT %s, toFloat64(amount) AS s, toFloat64(0) AS n, toFloat64(1) AS den
-FROM opportunities FINAL WHERE %s AND %s`, oppCols, committed, byCreated), nil
+FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %s AND %s`, oppCols, committed, byCreated), nil
 	case MetricBookings:
 		return fmt.Sprintf(`SELECT %s, toFloat64(amount) AS s, toFloat64(0) AS n, toFloat64(1) AS den
-FROM opportunities FINAL WHERE %s AND won = 1 AND %s`, closedCols, committed, byClose), nil
+FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %s AND won = 1 AND %s`, closedCols, committed, byClose), nil
 	case MetricDealsWon:
 		return fmt.Sprintf(`SELECT %s, toFloat64(1) AS s, toFloat64(0) AS n, toFloat64(1) AS den
-FROM opportunities FINAL WHERE %s AND won = 1 AND %s`, closedCols, committed, byClose), nil
+FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %s AND won = 1 AND %s`, closedCols, committed, byClose), nil
 	case MetricWinRate:
 		return fmt.Sprintf(`SELECT %s, toFloat64(won) AS s, toFloat64(won) AS n, toFloat64(1) AS den
-FROM opportunities FINAL WHERE %s AND closed = 1 AND %s`, closedCols, committed, byClose), nil
+FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %s AND closed = 1 AND %s`, closedCols, committed, byClose), nil
 	case MetricActivities:
 		return fmt.Sprintf(`SELECT toDate(occurred_at, %s) AS d, rep_id AS owner, account_id, '' AS product, '' AS source, '' AS lterr,
     toFloat64(1) AS s, toFloat64(0) AS n, toFloat64(1) AS den
-FROM activities FINAL WHERE %s AND occurred_at >= toDateTime(%d) AND occurred_at < toDateTime(%d)`, tz, committed, f, t), nil
+FROM (SELECT * FROM activities WHERE `+committed+` ORDER BY activity_id, run_id DESC LIMIT 1 BY activity_id) WHERE %s AND occurred_at >= toDateTime(%d) AND occurred_at < toDateTime(%d)`, tz, committed, f, t), nil
 	case MetricDaysInStage, MetricStageConversion:
 		// Stage exits: consecutive stage events of an opportunity; the day is the
 		// day it left the stage. Forward = the next stage ranks higher (won is 100).
@@ -82,15 +82,15 @@ FROM (
     FROM (
         SELECT opportunity_id, arraySort(groupArray(entered_at)) AS ts,
             arraySort((r, x) -> x, groupArray(stage_rank), groupArray(entered_at)) AS rs
-        FROM stage_events FINAL
+        FROM (SELECT * FROM stage_events WHERE `+committed+` ORDER BY opportunity_id, entered_at, stage, run_id DESC LIMIT 1 BY opportunity_id, entered_at, stage)
         WHERE %s AND entered_at < toDateTime(%d) AND entered_at >= toDateTime(%d)
         GROUP BY opportunity_id
     )
     ARRAY JOIN arrayEnumerate(ts) AS i
     WHERE i < length(ts) AND rs[i] >= 1 AND rs[i] <= 99 AND ts[i + 1] >= toDateTime(%d) AND ts[i + 1] < toDateTime(%d)
 ) AS e
-ANY LEFT JOIN (
-    SELECT opportunity_id, owner_id AS owner, account_id, product, source FROM opportunities FINAL WHERE %s
+ALL LEFT JOIN (
+    SELECT opportunity_id, owner_id AS owner, account_id, product, source FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %s
 ) AS o USING opportunity_id`, tz, val, num, committed, t, f-400*86400, f, t, committed), nil
 	}
 	return "", fmt.Errorf("metric %q: want one of %s", metric, strings.Join(MetricNames(), ", "))
@@ -115,7 +115,7 @@ func (c *ClickHouseSource) Series(ctx context.Context, metric, kind string, from
 	case SegTerritory:
 		seg = "if(lterr != '', lterr, aterr)"
 		fact = fmt.Sprintf(`SELECT * FROM (%s) AS f
-ANY LEFT JOIN (SELECT account_id, territory AS aterr FROM accounts FINAL WHERE %s) AS a USING account_id`, fact, committed)
+ALL LEFT JOIN (SELECT account_id, territory AS aterr FROM (SELECT * FROM accounts WHERE `+committed+` ORDER BY account_id, run_id DESC LIMIT 1 BY account_id) WHERE %s) AS a USING account_id`, fact, committed)
 	default:
 		return nil, fmt.Errorf("segment kind %q: want all, team, territory, rep, product or source", kind)
 	}
@@ -201,7 +201,7 @@ func (c *ClickHouseSource) Org(ctx context.Context) (Org, error) {
 	qctx, cancel := c.DB.Context(ctx, "alerts-org")
 	defer cancel()
 	rows, err := c.DB.Conn.Query(qctx, `SELECT rep_id, name, email, role, manager_id, team, territory, lang, active
-FROM reps FINAL WHERE `+committed+` ORDER BY rep_id`)
+FROM (SELECT * FROM reps WHERE `+committed+` ORDER BY rep_id, run_id DESC LIMIT 1 BY rep_id) WHERE `+committed+` ORDER BY rep_id`)
 	if err != nil {
 		return Org{}, fmt.Errorf("query reps: %w", err)
 	}
@@ -226,14 +226,14 @@ FROM (
     SELECT opportunity_id, name, account_id, owner_id, stage, product, source, amount, currency, close_date, entered
     FROM (
         SELECT opportunity_id, name, account_id, owner_id, stage, product, source, amount, currency, close_date
-        FROM opportunities FINAL WHERE %[1]s AND closed = 0 AND created_at < toDateTime(%[2]d)
+        FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %[1]s AND closed = 0 AND created_at < toDateTime(%[2]d)
     ) AS o
-    ANY LEFT JOIN (
-        SELECT opportunity_id, max(entered_at) AS entered FROM stage_events FINAL
+    ALL LEFT JOIN (
+        SELECT opportunity_id, max(entered_at) AS entered FROM (SELECT * FROM stage_events WHERE `+committed+` ORDER BY opportunity_id, entered_at, stage, run_id DESC LIMIT 1 BY opportunity_id, entered_at, stage)
         WHERE %[1]s AND entered_at < toDateTime(%[2]d) GROUP BY opportunity_id
     ) AS e USING opportunity_id
 ) AS oe
-ANY LEFT JOIN (SELECT account_id, name AS aname, territory AS aterr FROM accounts FINAL WHERE %[1]s) AS a USING account_id`, committed, asOf.Unix())
+ALL LEFT JOIN (SELECT account_id, name AS aname, territory AS aterr FROM (SELECT * FROM accounts WHERE `+committed+` ORDER BY account_id, run_id DESC LIMIT 1 BY account_id) WHERE %[1]s) AS a USING account_id`, committed, asOf.Unix())
 	qctx, cancel := c.DB.Context(ctx, "alerts-deals")
 	defer cancel()
 	rows, err := c.DB.Conn.Query(qctx, q)
@@ -261,7 +261,7 @@ ANY LEFT JOIN (SELECT account_id, name AS aname, territory AS aterr FROM account
     arraySort(groupArray(snapshot_date)) AS ds,
     arraySort((c, x) -> x, groupArray(close_date), groupArray(snapshot_date)) AS cs,
     arraySort((a, x) -> x, groupArray(amount), groupArray(snapshot_date)) AS am
-FROM opportunity_snapshots FINAL
+FROM (SELECT * FROM opportunity_snapshots WHERE `+committed+` ORDER BY snapshot_date, opportunity_id, run_id DESC LIMIT 1 BY snapshot_date, opportunity_id)
 WHERE %s AND snapshot_date <= toDate(%s) AND snapshot_date >= toDate(%s) AND closed = 0
 GROUP BY opportunity_id
 HAVING uniqExact(close_date) >= 2 OR min(amount) < max(amount)`, committed,
@@ -310,14 +310,14 @@ FROM (
         SELECT opportunity_id, arraySort(groupArray(entered_at)) AS ts,
             arraySort((s, x) -> x, groupArray(stage), groupArray(entered_at)) AS ss,
             arraySort((r, x) -> x, groupArray(stage_rank), groupArray(entered_at)) AS rs
-        FROM stage_events FINAL
+        FROM (SELECT * FROM stage_events WHERE `+committed+` ORDER BY opportunity_id, entered_at, stage, run_id DESC LIMIT 1 BY opportunity_id, entered_at, stage)
         WHERE %[2]s AND entered_at < toDateTime(%[3]d) AND entered_at >= toDateTime(%[4]d)
         GROUP BY opportunity_id
     )
     ARRAY JOIN arrayEnumerate(ts) AS i
     WHERE i < length(ts) AND rs[i] >= 1 AND rs[i] <= 99
 ) AS e
-ANY LEFT JOIN (SELECT opportunity_id, owner_id AS owner FROM opportunities FINAL WHERE %[2]s) AS o USING opportunity_id
+ALL LEFT JOIN (SELECT opportunity_id, owner_id AS owner FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %[2]s) AS o USING opportunity_id
 GROUP BY team, stage
 UNION ALL
 SELECT '' AS team, stage, count() AS n, quantileExact(0.5)(days) AS p50, quantileExact(0.9)(days) AS p90, max(days) AS mx
@@ -327,7 +327,7 @@ FROM (
         SELECT opportunity_id, arraySort(groupArray(entered_at)) AS ts,
             arraySort((s, x) -> x, groupArray(stage), groupArray(entered_at)) AS ss,
             arraySort((r, x) -> x, groupArray(stage_rank), groupArray(entered_at)) AS rs
-        FROM stage_events FINAL
+        FROM (SELECT * FROM stage_events WHERE `+committed+` ORDER BY opportunity_id, entered_at, stage, run_id DESC LIMIT 1 BY opportunity_id, entered_at, stage)
         WHERE %[2]s AND entered_at < toDateTime(%[3]d) AND entered_at >= toDateTime(%[4]d)
         GROUP BY opportunity_id
     )

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/pipelens/pipelens/query"
 )
 
-// cacheTTL bounds how stale a page's numbers can be. Loads clear the cache, so
-// the data itself only changes through Invalidate; the TTL covers loads by
-// another process (pipelens ingest) into the same database.
+// cacheTTL bounds how long an entry is kept. Keys carry the publication a
+// request reads (asOf), so a load by any process makes new keys at once.
 const cacheTTL = 2 * time.Minute
 
 // cache keeps query results per (scope, metric, filter). Dashboards are read far
@@ -41,6 +42,9 @@ func (c *cache) clear() {
 // cached returns the value under key, computing it once when missing.
 func cached[T any](ctx context.Context, s *Server, key string, metric string, fn func(context.Context) (T, error)) (T, error) {
 	c := s.cache
+	if v, ok := query.VersionOf(ctx); ok {
+		key = v.String() + "|" + key
+	}
 	now := time.Now()
 	c.mu.Lock()
 	it, ok := c.items[key]

@@ -50,6 +50,8 @@ type Server struct {
 	metrics *metrics
 	cache   *cache
 	pages   *pages
+
+	versions versions
 }
 
 // New builds the server and its routes.
@@ -71,6 +73,7 @@ func New(o Options) *Server {
 	e.Use(securityHeaders)
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
 	e.Use(s.auth.identify)
+	e.Use(s.asOf)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler())

@@ -121,7 +121,7 @@ func BenchmarkLoadOpportunities(b *testing.B) {
 			b.StopTimer()
 			db := schemastest.Open(b)
 			waitMerges(b, db)
-			s := New(db, benchOptions(), nil)
+			s := newTest(db, benchOptions(), nil)
 			b.StartTimer()
 			t0, c0, s0 := time.Now(), selfCPU(), embeddedServerCPU()
 			rep, err := s.LoadFile(context.Background(), path, LoadOptions{})
@@ -259,7 +259,7 @@ func TestLoadChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rep, err := New(db, Options{}, nil).LoadFile(context.Background(), parts[2], LoadOptions{})
+	rep, err := newTest(db, Options{}, nil).LoadFile(context.Background(), parts[2], LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

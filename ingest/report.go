@@ -53,7 +53,7 @@ func (r *Report) add(fs ...FileReport) {
 		if f.Status == StatusDuplicate {
 			continue
 		}
-		if f.Status == StatusCommitted {
+		if f.Status == StatusCommitted || f.Status == StatusLoaded {
 			r.Loaded += f.Loaded
 		}
 		r.Rejected += f.Rejected
@@ -61,4 +61,12 @@ func (r *Report) add(fs ...FileReport) {
 			r.Failed++
 		}
 	}
+}
+
+// recount sets the totals from the files again (after a publication changed
+// their states).
+func (r *Report) recount() {
+	fs := r.Files
+	*r = Report{}
+	r.add(fs...)
 }

@@ -46,7 +46,7 @@ func runStatus(t testing.TB, db *schemas.DB, id uint64) string {
 
 func TestReloadAddsNothing(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	path := filepath.Join(t.TempDir(), "opportunities.csv")
 	writeOpps(t, path, 1000, nil)
 	first := load(t, s, path, LoadOptions{})
@@ -71,7 +71,7 @@ func TestReloadAddsNothing(t *testing.T) {
 
 func TestDuplicatesWithinFile(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	path := filepath.Join(t.TempDir(), "deals.csv")
 	os.WriteFile(path, []byte("Deal ID,Deal Name,Deal Stage,Amount\n1,A,Closed Won,10\n1,A,Closed Won,10\n2,B,lead,5\n"), 0o644)
 	fr := load(t, s, path, LoadOptions{})
@@ -85,7 +85,7 @@ func TestDuplicatesWithinFile(t *testing.T) {
 
 func TestRejectThresholdFailsWholeRun(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{RejectThreshold: 0.05, ChunkRows: 1000}, nil)
+	s := newTest(db, Options{RejectThreshold: 0.05, ChunkRows: 1000}, nil)
 	path := filepath.Join(t.TempDir(), "opportunities.csv")
 	writeOpps(t, path, 5000, func(i int) bool { return i%10 == 0 })
 	rep, err := s.LoadFile(context.Background(), path, LoadOptions{})
@@ -111,7 +111,7 @@ func TestRejectThresholdFailsWholeRun(t *testing.T) {
 		t.Errorf("first reject: line %d column %s value %q reason %s; want line 2, amount, lots, bad_amount", row, col, raw, reason)
 	}
 	// Under the threshold the same kind of file commits, with its rejects counted.
-	s2 := New(db, Options{RejectThreshold: 0.2}, nil)
+	s2 := newTest(db, Options{RejectThreshold: 0.2}, nil)
 	fr2 := load(t, s2, path, LoadOptions{})
 	if fr2.Status != StatusCommitted || fr2.Loaded != 4500 || fr2.Read != 5000 {
 		t.Errorf("threshold 20%%: %s loaded %d read %d", fr2.Status, fr2.Loaded, fr2.Read)
@@ -122,7 +122,7 @@ func TestCancelledRunLeavesNothing(t *testing.T) {
 	db := schemastest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	s := New(db, Options{ChunkRows: 2000, Progress: func(p Progress) {
+	s := newTest(db, Options{ChunkRows: 2000, Progress: func(p Progress) {
 		calls++
 		if calls == 3 {
 			time.Sleep(300 * time.Millisecond) // let some inserts land
@@ -141,7 +141,7 @@ func TestCancelledRunLeavesNothing(t *testing.T) {
 	if n := count(t, db, "opportunities", ""); n != 0 {
 		t.Errorf("cancelled run left %d visible rows", n)
 	}
-	fr := load(t, New(db, Options{}, nil), path, LoadOptions{})
+	fr := load(t, newTest(db, Options{}, nil), path, LoadOptions{})
 	if fr.Status != StatusCommitted || count(t, db, "opportunities", "") != 50000 {
 		t.Errorf("retry: %s, %d visible rows; want committed, 50000", fr.Status, count(t, db, "opportunities", ""))
 	}
@@ -168,7 +168,7 @@ func TestKilledRunIsRecovered(t *testing.T) {
 	if n := count(t, db, "opportunities", ""); n != 0 {
 		t.Errorf("rows of a killed run are visible: %d", n)
 	}
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	fr := load(t, s, path, LoadOptions{})
 	if fr.Status != StatusCommitted || count(t, db, "opportunities", "") != 60000 {
 		t.Errorf("retry after crash: %s, %d visible", fr.Status, count(t, db, "opportunities", ""))
@@ -195,7 +195,7 @@ func TestKilledRunChild(t *testing.T) {
 	calls := 0
 	// One INSERT per chunk: a big file's completed INSERTs are on the server when
 	// the process dies, which is what recovery must clean up.
-	s := New(db, Options{ChunkRows: 2000, InsertRows: 2000, Progress: func(p Progress) {
+	s := newTest(db, Options{ChunkRows: 2000, InsertRows: 2000, Progress: func(p Progress) {
 		calls++
 		if calls == 5 {
 			time.Sleep(500 * time.Millisecond)
@@ -207,7 +207,7 @@ func TestKilledRunChild(t *testing.T) {
 
 func TestSnapshotsMakeStageHistory(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -235,7 +235,7 @@ func TestSnapshotsMakeStageHistory(t *testing.T) {
 
 func TestWatchFolder(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{WatchInterval: 50 * time.Millisecond}, nil)
+	s := newTest(db, Options{WatchInterval: 50 * time.Millisecond}, nil)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "deals.csv"), []byte("Deal ID,Deal Name,Deal Stage\n1,A,Closed Won\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "junk.csv"), []byte("foo,bar\n1,2\n"), 0o644)

@@ -39,12 +39,14 @@ var (
 	ErrAbandoned       = errors.New("the loading process stopped before the run finished")
 )
 
-// Run states in ingest_runs.
+// Run states in ingest_runs (see schemas/runs.go): running while rows go in,
+// loaded when all are in, committed once a publication made them visible.
 const (
-	StatusRunning   = "running"
-	StatusCommitted = "committed"
-	StatusFailed    = "failed"
-	StatusDuplicate = "duplicate"
+	StatusRunning   = schemas.RunRunning
+	StatusLoaded    = schemas.RunLoaded
+	StatusCommitted = schemas.RunCommitted
+	StatusFailed    = schemas.RunFailed
+	StatusDuplicate = schemas.RunDuplicate
 )
 
 // Options configure a Service.
@@ -76,6 +78,10 @@ type Options struct {
 	SpoolDir string
 	// WatchInterval is how often Watch looks at the folder (default 2s).
 	WatchInterval time.Duration
+	// Publish makes loaded runs visible (query.Service.Publish, wired by the
+	// binary: ingest never imports query). A load calls it after its rows are in;
+	// without it a run stays loaded, invisible, until some process publishes.
+	Publish func(ctx context.Context) error
 
 	inserters int // goroutines sending blocks (default 2); for benchmarks
 }
@@ -188,8 +194,9 @@ func (s *Service) nextRunID() uint64 {
 func (s *Service) LoadFiles(ctx context.Context, paths []string, o LoadOptions) (*Report, error) {
 	rep := &Report{}
 	var first error
+	var loaded []*FileReport
 	for _, p := range paths {
-		r, err := s.LoadFile(ctx, p, o)
+		r, err := s.loadFile(ctx, p, o)
 		if r != nil {
 			rep.add(r.Files...)
 		}
@@ -200,12 +207,45 @@ func (s *Service) LoadFiles(ctx context.Context, paths []string, o LoadOptions) 
 			break
 		}
 	}
+	// One publication for all the files: they become visible together, and the
+	// serving tables are updated once.
+	for i := range rep.Files {
+		if rep.Files[i].Status == StatusLoaded {
+			loaded = append(loaded, &rep.Files[i])
+		}
+	}
+	if err := s.publish(ctx, loaded...); err != nil && first == nil {
+		first = err
+	}
+	rep.recount()
 	return rep, first
 }
 
-// LoadFile loads one export. A file whose content was already loaded and committed
-// adds nothing (status duplicate). A run that fails leaves none of its rows visible.
+// LoadFile loads one export and publishes it. A file whose content was already
+// loaded adds nothing (status duplicate). A run that fails leaves none of its
+// rows visible.
 func (s *Service) LoadFile(ctx context.Context, path string, o LoadOptions) (*Report, error) {
+	rep, err := s.loadFile(ctx, path, o)
+	if err != nil || rep == nil {
+		return rep, err
+	}
+	return rep, s.publishReport(ctx, rep)
+}
+
+// publishReport publishes the loaded files of rep and updates their states.
+func (s *Service) publishReport(ctx context.Context, rep *Report) error {
+	var loaded []*FileReport
+	for i := range rep.Files {
+		if rep.Files[i].Status == StatusLoaded {
+			loaded = append(loaded, &rep.Files[i])
+		}
+	}
+	err := s.publish(ctx, loaded...)
+	rep.recount()
+	return err
+}
+
+func (s *Service) loadFile(ctx context.Context, path string, o LoadOptions) (*Report, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
@@ -237,7 +277,11 @@ func (s *Service) LoadReader(ctx context.Context, name string, r io.Reader, o Lo
 	if o.SnapshotDate.IsZero() {
 		o.SnapshotDate = time.Now()
 	}
-	return s.load(ctx, f.Name(), filepath.Base(name), n, o)
+	rep, err := s.load(ctx, f.Name(), filepath.Base(name), n, o)
+	if err != nil || rep == nil {
+		return rep, err
+	}
+	return rep, s.publishReport(ctx, rep)
 }
 
 func fileChecksum(path string) (string, error) {
@@ -318,22 +362,77 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 		}
 		return finish(err)
 	}
-	fr.Status = StatusCommitted
+	fr.Status = StatusLoaded
 	if err := s.writeRun(bg, fr); err != nil {
-		// The rows stay invisible: the run never committed. Recovery removes them.
+		// The rows stay invisible: the run never reached loaded. Recovery removes them.
 		fr.Status = StatusFailed
-		return finish(fmt.Errorf("load %s: commit run: %w", name, err))
+		return finish(fmt.Errorf("load %s: record loaded run: %w", name, err))
 	}
-	s.log.Info("ingest run committed", "file", name, "run_id", fr.RunID, "profile", fr.Profile, "loaded", fr.Loaded, "rejected", fr.Rejected, "ms", fr.DurationMS)
+	schemas.FaultPoint("ingest-loaded")
+	s.log.Info("ingest run loaded", "file", name, "run_id", fr.RunID, "profile", fr.Profile, "loaded", fr.Loaded, "rejected", fr.Rejected, "ms", fr.DurationMS)
 	return finish(nil)
 }
 
-// committedChecksum returns the report of a committed run of the same content.
+// publish makes the loaded run visible through Options.Publish and reads back
+// what became of it: committed, or duplicate when a run of the same content was
+// published first (two loads of one file at once).
+func (s *Service) publish(ctx context.Context, frs ...*FileReport) error {
+	if s.opts.Publish == nil || len(frs) == 0 {
+		return nil
+	}
+	if err := s.opts.Publish(ctx); err != nil {
+		// The runs stay loaded: the next publication by any process takes them.
+		var errs error
+		for _, fr := range frs {
+			fr.Error = "loaded, not yet visible: publish: " + err.Error()
+			errs = errors.Join(errs, fmt.Errorf("load %s: rows loaded as run %d, not yet visible: publish: %w", fr.File, fr.RunID, err))
+		}
+		return errs
+	}
+	for _, fr := range frs {
+		st, dupOf, err := s.runState(context.WithoutCancel(ctx), fr)
+		if err != nil {
+			return fmt.Errorf("load %s: read run %d: %w", fr.File, fr.RunID, err)
+		}
+		fr.Status = st
+		if st == StatusDuplicate {
+			fr.DuplicateOf = dupOf
+		}
+	}
+	return nil
+}
+
+// runState reads a run's state: committed when a publication lists it, else its
+// last recorded state; for a duplicate, the committed run of the same content.
+func (s *Service) runState(ctx context.Context, fr *FileReport) (string, uint64, error) {
+	cctx, cancel := s.db.Context(ctx, "ingest-run-state")
+	defer cancel()
+	var st string
+	var published uint8
+	err := s.db.Conn.QueryRow(cctx, `SELECT argMax(status, updated_ns), run_id GLOBAL IN (`+schemas.CommittedRunIDs+`) FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, fr.RunID).Scan(&st, &published)
+	if err != nil {
+		return "", 0, err
+	}
+	if published == 1 {
+		return StatusCommitted, 0, nil
+	}
+	if st != StatusDuplicate {
+		return st, 0, nil
+	}
+	prev, err := s.committedChecksum(ctx, fr.Checksum)
+	if err != nil || prev == nil {
+		return st, 0, err
+	}
+	return st, prev.RunID, nil
+}
+
+// committedChecksum returns the report of a committed or loaded (soon
+// published) run of the same content.
 func (s *Service) committedChecksum(ctx context.Context, sum string) (*FileReport, error) {
 	cctx, cancel := s.db.Context(ctx, "ingest-dedup")
 	defer cancel()
 	rows, err := s.db.Conn.Query(cctx, `SELECT run_id, argMax(report, updated_ns) FROM ingest_runs
-		GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed' AND argMax(checksum, updated_ns) = ? ORDER BY run_id LIMIT 1`, sum)
+		GROUP BY run_id HAVING argMax(status, updated_ns) IN ('loaded', 'committed') AND argMax(checksum, updated_ns) = ? ORDER BY run_id LIMIT 1`, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -368,19 +467,22 @@ func (s *Service) writeRun(ctx context.Context, fr *FileReport) error {
 // dataTables are the tables that carry run_id rows.
 var dataTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket}
 
-// discard deletes a run's rows (a mutation: they vanish in the background, and are
-// invisible at once because the run never commits).
+// discard deletes a run's rows (a mutation on each shard's local tables: they
+// vanish in the background, and are invisible at once because no publication
+// ever lists a failed run).
 func (s *Service) discard(ctx context.Context, runID uint64, tables []*table) error {
 	if tables == nil {
 		tables = dataTables
 	}
-	var errs error
-	for _, t := range tables {
-		if err := s.db.Exec(ctx, "ingest-discard", fmt.Sprintf("ALTER TABLE %s DELETE WHERE run_id = %d", t.name, runID)); err != nil {
-			errs = errors.Join(errs, fmt.Errorf("delete rows of run %d from %s: %w", runID, t.name, err))
+	return s.db.EachShard(ctx, func(ctx context.Context, sh *schemas.DB) error {
+		var errs error
+		for _, t := range tables {
+			if err := sh.Exec(ctx, "ingest-discard", fmt.Sprintf("ALTER TABLE %s DELETE WHERE run_id = %d", sh.Local(t.name), runID)); err != nil {
+				errs = errors.Join(errs, fmt.Errorf("delete rows of run %d from %s: %w", runID, t.name, err))
+			}
 		}
-	}
-	return errs
+		return errs
+	})
 }
 
 // Recover finds runs left running by a process that is gone (same host, dead pid)

@@ -31,7 +31,7 @@ func TestPeriodBounds(t *testing.T) {
 // team with start and (inclusive) end dates.
 func TestGenericTargets(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	dir := t.TempDir()
 	byRep := filepath.Join(dir, "quota.csv")
 	os.WriteFile(byRep, []byte("Sales Rep,Quarter,Quota\nREP-001,2024-Q1,100000\nREP-001,Q2 2024,\"120,000\"\nREP-002,2024-Q1,90000\n"), 0o644)

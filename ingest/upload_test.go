@@ -16,7 +16,7 @@ import (
 func TestLoadReader(t *testing.T) {
 	db := schemastest.Open(t)
 	spool := t.TempDir()
-	s := New(db, Options{MaxUploadBytes: 1000, SpoolDir: spool}, nil)
+	s := newTest(db, Options{MaxUploadBytes: 1000, SpoolDir: spool}, nil)
 	body := "Deal ID,Deal Name,Deal Stage,Amount\n1,A,Closed Won,10\n2,B,lead,5\n"
 	rep, err := s.LoadReader(context.Background(), "uploads/deals.csv", strings.NewReader(body), LoadOptions{})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 
 func TestVendorProfiles(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{RejectThreshold: 0.5, Mappings: []string{"testdata/acme_mapping.yaml"}, Location: time.FixedZone("CST", 8*3600)}, nil)
+	s := newTest(db, Options{RejectThreshold: 0.5, Mappings: []string{"testdata/acme_mapping.yaml"}, Location: time.FixedZone("CST", 8*3600)}, nil)
 	snap := LoadOptions{SnapshotDate: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)}
 	for _, c := range []struct {
 		file, profile, table string
@@ -94,7 +94,7 @@ func TestVendorProfiles(t *testing.T) {
 // TestEncodings loads the same small export in every encoding a CRM or Excel writes.
 func TestEncodings(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	text := "opportunity_id,name,stage,amount,close_date\r\nE1,Café crème,Prospecting,\"1,000\",2024-01-31\r\nE2,销售机会,Closed Won,2000,2024-02-29\r\n"
 	dir := t.TempDir()
 	u16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(strings.NewReplacer(`"1,000"`, "1000", ",", "\t").Replace(text))
@@ -111,7 +111,7 @@ func TestEncodings(t *testing.T) {
 			t.Fatal(err)
 		}
 		db2 := schemastest.Open(t)
-		fr := load(t, New(db2, Options{}, nil), path, LoadOptions{})
+		fr := load(t, newTest(db2, Options{}, nil), path, LoadOptions{})
 		if fr.Format != want[name] || fr.Loaded != 2 || fr.Rejected != 0 {
 			t.Errorf("%s: format %s loaded %d rejected %d %v; want %s, 2 loaded", name, fr.Format, fr.Loaded, fr.Rejected, fr.SampleRejects, want[name])
 		}
@@ -129,7 +129,7 @@ func TestEncodings(t *testing.T) {
 
 func TestXLSXAndParquet(t *testing.T) {
 	db := schemastest.Open(t)
-	s := New(db, Options{}, nil)
+	s := newTest(db, Options{}, nil)
 	dir := t.TempDir()
 	// XLSX with the data on a named second sheet, an Excel serial date and a number cell.
 	f := excelize.NewFile()

@@ -63,7 +63,9 @@ func (s *Service) watchOne(ctx context.Context, dir, name string) {
 		return // cancelled: leave the file for the next start
 	}
 	dest := "done"
-	if err != nil || rep == nil || len(rep.Files) == 0 || rep.Files[0].Status == StatusFailed {
+	// A file whose rows are loaded but whose publication failed is done: the next
+	// publication by any process makes it visible.
+	if rep == nil || len(rep.Files) == 0 || rep.Files[0].Status == StatusFailed {
 		dest = "failed"
 	}
 	if rep == nil {

@@ -220,10 +220,11 @@ func (c *cond) and() string {
 	return " AND " + strings.Join(c.sql, " AND ")
 }
 
-// dims adds the attribute filters on a table that has the opp_facts columns
-// (owner_id, team, manager_id, territory, product, source, segment). prefix is
-// "" or "alias.".
+// dims adds the visibility of opp_facts and opp_moves (tokFacts) and the
+// attribute filters on their columns (owner_id, team, manager_id, territory,
+// product, source, segment). prefix is "" or "alias.".
 func dims(c *cond, f Filter, prefix string) {
+	c.add(tokFacts)
 	c.in(prefix+"team", f.Team)
 	c.in(prefix+"manager_id", f.Manager)
 	c.in(prefix+"owner_id", f.Rep)

@@ -111,7 +111,7 @@ func TestRefreshFacts(t *testing.T) {
 		exited         []time.Time
 	}
 	var got []row
-	err := s.query(context.Background(), "t", "SELECT opportunity_id, team, territory, amount, furthest, entered, exited FROM opp_facts ORDER BY opportunity_id", nil, func(r driverRows) error {
+	err := s.query(context.Background(), "t", "SELECT opportunity_id, team, territory, amount, furthest, entered, exited FROM opp_facts WHERE {facts} ORDER BY opportunity_id", nil, func(r driverRows) error {
 		var x row
 		if err := r.Scan(&x.id, &x.team, &x.terr, &x.amount, &x.furthest, &x.entered, &x.exited); err != nil {
 			return err

@@ -227,6 +227,15 @@ func groupExpr(by string) (key, label string, err error) {
 	return "", "", badParam("group_by", "%q: want one of %s", by, strings.Join(GroupBys, ", "))
 }
 
+// rollupLabel turns a label of groupExpr into its form over rep_days, whose
+// cancelling rows (sign -1) carry the names of the versions they cancel.
+func rollupLabel(label string) string {
+	if strings.HasPrefix(label, "any(") {
+		return "argMax(" + strings.TrimSuffix(strings.TrimPrefix(label, "any("), ")") + ", (pub, sign))"
+	}
+	return label
+}
+
 // WinRateGroup is the win rate of one group.
 type WinRateGroup struct {
 	Key        string  `json:"key"`
@@ -268,6 +277,7 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.where() + " GROUP BY k ORDER BY k"
 	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "team" || groupBy == "manager") {
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
+		label = rollupLabel(label)
 		c = repDaysWhere(f, false)
 		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
 	}

@@ -517,6 +517,7 @@ func hint(metric, stage string) (en, zh string) {
 // selects, from rep_activity_days (see Refresh).
 func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int64, error) {
 	var c cond
+	c.add(tokDelta)
 	dateRange(&c, "day", f)
 	c.in("rep_id", f.Rep)
 	var rc cond

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -16,10 +15,6 @@ import (
 
 // DefaultStages is the default pipeline's open stages, in order (stage_rank 1..4).
 var DefaultStages = []string{"lead", "qualified", "proposal", "negotiation"}
-
-// committed says which raw rows count: those of committed runs (the contract lives
-// in schemas, beside the tables).
-const committed = schemas.CommittedRuns
 
 var validZone = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+\-/]*$`)
 
@@ -31,7 +26,6 @@ type Service struct {
 	log    *slog.Logger
 	stages []string
 
-	refreshMu sync.Mutex
 	// noRollup makes every metric read opp_facts and opp_moves instead of the
 	// pre-aggregates (tests compare the two).
 	noRollup bool
@@ -69,128 +63,24 @@ func (s *Service) Stages() []string { return append([]string(nil), s.stages...) 
 // Location is the business time zone.
 func (s *Service) Location() *time.Location { return s.loc }
 
-// latest is the rows of table from committed runs, one per key: the latest run's.
+// latest is the rows of table visible to the reader, one per key: the latest
+// published run's. Its {raw} is filled in by query with the reader's version.
 func latest(table, key, cols string) string {
-	return "(SELECT " + cols + " FROM " + table + " WHERE " + committed + " ORDER BY " + key + ", run_id DESC LIMIT 1 BY " + key + ")"
+	return latestWhere(table, key, cols, tokRaw)
 }
 
-// Refresh rebuilds the serving tables from the committed runs: opp_facts,
-// opp_moves and rep_activity_days, then the pre-aggregates read from opp_facts
-// (rep_days, territory_days, account_facts; see rollup.go). Call it after every
-// committed load. Readers keep seeing the previous tables until each swap.
-func (s *Service) Refresh(ctx context.Context) error {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	return s.refresh(ctx)
+// latestWhere is latest over the raw rows where says.
+func latestWhere(table, key, cols, where string) string {
+	return "(SELECT " + cols + " FROM " + table + " WHERE " + where + " ORDER BY " + key + ", run_id DESC LIMIT 1 BY " + key + ")"
 }
 
-// RefreshIfStale runs Refresh unless the serving tables were last built from the
-// same ingest runs, time zone and stages; it says whether it rebuilt them.
-// `pipelens serve` calls it at start: a load refreshes when it commits, so this
-// only rebuilds after a load whose process died between commit and refresh, or
-// after a change of time zone or stages.
-func (s *Service) RefreshIfStale(ctx context.Context) (bool, error) {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	fp, err := s.fingerprint(ctx)
-	if err != nil {
-		return false, err
+// factsSelect computes the opp_facts rows of publication pub from the raw rows
+// where raw says, for the opportunities restrict selects ("" for all).
+func (s *Service) factsSelect(raw, restrict string, pub uint64) string {
+	only := ""
+	if restrict != "" {
+		only = " AND " + restrict
 	}
-	var last string
-	qctx, cancel := s.db.Context(ctx, "serving-state")
-	err = s.db.Conn.QueryRow(qctx, "SELECT argMax(fingerprint, refreshed_at) FROM serving_state").Scan(&last)
-	cancel()
-	if err != nil {
-		return false, fmt.Errorf("read serving_state: %w", err)
-	}
-	if last == fp {
-		return false, nil
-	}
-	return true, s.refresh(ctx)
-}
-
-// fingerprint names what the serving tables depend on: the ingest runs and
-// their latest state change (a new state always has a higher updated_ns, and
-// merges that fold older states leave both numbers alone), the zone and the stages.
-func (s *Service) fingerprint(ctx context.Context) (string, error) {
-	var n, last uint64
-	qctx, cancel := s.db.Context(ctx, "serving-fingerprint")
-	defer cancel()
-	if err := s.db.Conn.QueryRow(qctx, "SELECT uniqExact(run_id), max(updated_ns) FROM ingest_runs").Scan(&n, &last); err != nil {
-		return "", fmt.Errorf("fingerprint the ingest runs: %w", err)
-	}
-	return fmt.Sprintf("runs=%d/%d tz=%s stages=%s", n, last, s.tz, strings.Join(s.stages, ",")), nil
-}
-
-func (s *Service) refresh(ctx context.Context) error {
-	fp, err := s.fingerprint(ctx)
-	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	acts := latest("activities", "activity_id", "activity_id, rep_id, occurred_at")
-	steps := []struct {
-		table string
-		fill  []string
-	}{
-		{"opp_facts", []string{s.factsSelect()}},
-		{"opp_moves", []string{s.movesSelect()}},
-		{"rep_activity_days", []string{"(rep_id, day, activities) SELECT rep_id, toDate(occurred_at, " + s.tz + ") AS d, count() FROM " + acts + " GROUP BY rep_id, d"}},
-		{"rep_days", s.repDaysSelects()},
-		{"territory_days", s.territoryDaysSelects()},
-		{"account_facts", []string{accountFactsSelect()}},
-	}
-	for _, st := range steps {
-		t := time.Now()
-		if err := s.rebuild(ctx, st.table, st.fill...); err != nil {
-			return err
-		}
-		s.log.Debug("serving table rebuilt", "table", st.table, "took", time.Since(t).Round(time.Millisecond))
-	}
-	// Taken before the rebuild: a run committed meanwhile makes the next check
-	// rebuild again, never the reverse.
-	if err := s.db.InsertRows(ctx, "serving-state", "INSERT INTO serving_state (fingerprint, refreshed_at)",
-		[]any{fp, time.Now().UTC().Truncate(time.Second)}); err != nil {
-		return fmt.Errorf("record serving_state: %w", err)
-	}
-	s.log.Info("query tables refreshed", "took", time.Since(t0).Round(time.Millisecond))
-	return nil
-}
-
-// rebuild fills <table>_new with each INSERT ... SELECT of fill in turn (later
-// ones may read what earlier ones wrote) and swaps it in.
-func (s *Service) rebuild(ctx context.Context, table string, fill ...string) error {
-	const long = 30 * time.Minute
-	exec := func(purpose, q string, args ...any) error {
-		c, cancel := s.db.ContextTimeout(ctx, purpose, long)
-		defer cancel()
-		if err := s.db.Conn.Exec(c, q, args...); err != nil {
-			return fmt.Errorf("refresh %s: %w", table, err)
-		}
-		return nil
-	}
-	if err := exec("refresh-drop", "DROP TABLE IF EXISTS "+table+"_new"); err != nil {
-		return err
-	}
-	if err := exec("refresh-create", "CREATE TABLE "+table+"_new AS "+table); err != nil {
-		return err
-	}
-	for _, sel := range fill {
-		if err := exec("refresh-fill", "INSERT INTO "+table+"_new "+strings.ReplaceAll(sel, "{self}", table+"_new")); err != nil {
-			return err
-		}
-	}
-	if err := exec("refresh-drop", "DROP TABLE IF EXISTS "+table+"_old"); err != nil {
-		return err
-	}
-	if err := exec("refresh-swap", "RENAME TABLE "+table+" TO "+table+"_old, "+table+"_new TO "+table); err != nil {
-		return err
-	}
-	return exec("refresh-drop", "DROP TABLE IF EXISTS "+table+"_old")
-}
-
-// factsSelect computes opp_facts.
-func (s *Service) factsSelect() string {
 	k := len(s.stages)
 	names := make([]string, k)
 	ranks := make([]string, k)
@@ -208,45 +98,53 @@ func (s *Service) factsSelect() string {
 			"arrayFirst((t, rr, j) -> j > indexOf(ev_ranks, " + r + ") AND rr != " + r + ", ev_times, ev_ranks, arrayEnumerate(ev_ranks)), " +
 			"if(o_closed = 1, close_time, toDateTime(0))))"
 	}
-	opps := latest("opportunities", "opportunity_id",
-		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won")
+	opps := latestWhere("opportunities", "opportunity_id",
+		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won", raw+only)
 	events := "(SELECT opportunity_id, arrayMap(x -> x.1, evs) AS ev_times, arrayMap(x -> x.2, evs) AS ev_ranks FROM (" +
 		"SELECT opportunity_id, arraySort(groupArray((entered_at, stage_rank))) AS evs FROM " +
-		latest("stage_events", "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage, stage_rank") +
+		latestWhere("stage_events", "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage, stage_rank", raw+only) +
 		" GROUP BY opportunity_id))"
-	reps := latest("reps", "rep_id", "rep_id AS owner_id, name AS r_name, team AS r_team, manager_id AS r_manager_id, territory AS r_territory")
-	mgrs := latest("reps", "rep_id", "rep_id AS r_manager_id, name AS m_name")
-	accts := latest("accounts", "account_id", "account_id, name AS a_name, territory AS a_territory, segment AS a_segment")
+	reps := latestWhere("reps", "rep_id", "rep_id AS owner_id, name AS r_name, team AS r_team, manager_id AS r_manager_id, territory AS r_territory", raw)
+	mgrs := latestWhere("reps", "rep_id", "rep_id AS r_manager_id, name AS m_name", raw)
+	accts := latestWhere("accounts", "account_id", "account_id, name AS a_name, territory AS a_territory, segment AS a_segment", raw)
 
-	oe := "(SELECT * FROM " + opps + " AS o ANY LEFT JOIN " + events + " AS e USING opportunity_id)"
-	rm := "(SELECT * FROM " + reps + " AS r ANY LEFT JOIN " + mgrs + " AS m USING r_manager_id)"
-	oer := "(SELECT * FROM " + oe + " AS oe ANY LEFT JOIN " + rm + " AS rm USING owner_id)"
-	all := "(SELECT * FROM " + oer + " AS oer ANY LEFT JOIN " + accts + " AS a USING account_id)"
+	// Every right side is unique by its key (LIMIT 1 BY, GROUP BY), so ALL joins
+	// answer the same on every ClickHouse version (ANY changed meaning in 20.x).
+	oe := "(SELECT * FROM " + opps + " AS o ALL LEFT JOIN " + events + " AS e USING opportunity_id)"
+	rm := "(SELECT * FROM " + reps + " AS r ALL LEFT JOIN " + mgrs + " AS m USING r_manager_id)"
+	oer := "(SELECT * FROM " + oe + " AS oe ALL LEFT JOIN " + rm + " AS rm USING owner_id)"
+	all := "(SELECT * FROM " + oer + " AS oer ALL LEFT JOIN " + accts + " AS a USING account_id)"
 
 	current := "transform(o_stage, [" + strings.Join(names, ", ") + "], [" + strings.Join(ranks, ", ") + "], 0)"
 	furthest := "toUInt8(if(o_won = 1, 100, greatest(toUInt8(1), greatest(toUInt8(arrayReduce('max', arrayFilter(x -> x >= 1 AND x < 100, ev_ranks))), toUInt8(" + current + ")))))"
 
 	return `(opportunity_id, name, account_id, account_name, owner_id, owner_name, team, manager_id, manager_name,
     territory, segment, product, source, stage, amount, created_at, created_date, close_date, closed, won, lost,
-    furthest, entered, exited)
+    furthest, entered, exited, pub)
 SELECT opportunity_id, o_name, account_id, a_name, owner_id, r_name, r_team, r_manager_id, m_name,
     if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, o_amount,
     o_created_at, toDate(o_created_at, ` + s.tz + `), o_close_date, o_closed, o_won, toUInt8(o_closed = 1 AND o_won = 0),
-    ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `]
+    ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `], toUInt64(` + u(pub) + `)
 FROM (SELECT *, toDateTime(concat(toString(o_close_date), ' 00:00:00'), ` + s.tz + `) AS close_time FROM ` + all + `)`
 }
 
-// movesSelect computes opp_moves: consecutive snapshot pairs of each opportunity
-// that was open in the earlier one and changed close date or amount.
-func (s *Service) movesSelect() string {
-	snaps := latest("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed")
+// movesSelect computes the opp_moves rows of publication pub: consecutive
+// snapshot pairs of each opportunity that was open in the earlier one and
+// changed close date or amount, with the attributes of its facts of pub.
+func (s *Service) movesSelect(raw, restrict string, pub uint64) string {
+	if restrict != "" {
+		raw += " AND " + restrict
+	}
+	snaps := latestWhere("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed", raw)
 	pairs := "(SELECT opportunity_id, arraySort(groupArray((snapshot_date, close_date, amount, closed))) AS s FROM " + snaps + " GROUP BY opportunity_id HAVING length(s) > 1)"
 	moves := "(SELECT opportunity_id, p.1 AS change_date, p.2 AS old_close, p.3 AS new_close, p.4 AS old_amount, p.5 AS new_amount FROM " + pairs +
 		" ARRAY JOIN arrayMap(i -> (s[i].1, s[i - 1].2, s[i].2, s[i - 1].3, s[i].3), arrayFilter(i -> i > 1 AND s[i - 1].4 = 0 AND s[i].4 = 0 AND (s[i].2 != s[i - 1].2 OR s[i].3 != s[i - 1].3), arrayEnumerate(s))) AS p)"
-	facts := "(SELECT opportunity_id, name, owner_id, team, manager_id, territory, segment, product, source FROM opp_facts)"
-	return `(opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source)
-SELECT opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source
-FROM (SELECT * FROM ` + moves + ` AS mv ANY INNER JOIN ` + facts + ` AS f USING opportunity_id)`
+	facts := "(SELECT opportunity_id, name, owner_id, team, manager_id, territory, segment, product, source FROM opp_facts WHERE pub = " + u(pub) + ")"
+	// The right side has one row per opportunity: ALL keeps every move (ANY
+	// INNER JOIN keeps one per key on current ClickHouse).
+	return `(opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source, pub)
+SELECT opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source, toUInt64(` + u(pub) + `)
+FROM (SELECT * FROM ` + moves + ` AS mv ALL INNER JOIN ` + facts + ` AS f USING opportunity_id)`
 }
 
 // quote makes a ClickHouse string literal of a configured (not user) value.
@@ -254,8 +152,14 @@ func quote(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
 }
 
-// query runs q with the usual deadline and hands each row to scan.
+// query runs q with the usual deadline and hands each row to scan. The
+// visibility tokens in q ({raw}, {facts}, {accounts}, {delta}) become the
+// filters of the reader's version (see AsOf).
 func (s *Service) query(ctx context.Context, purpose, q string, args []any, scan func(driverRows) error) error {
+	q, err := s.visible(ctx, q)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", purpose, err)
+	}
 	c, cancel := s.db.Context(ctx, purpose)
 	defer cancel()
 	rows, err := s.db.Conn.Query(c, q, args...)

@@ -61,6 +61,7 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	dateRange(&dc, "created_date", f)
 	dims(&dc, f, "")
 	var ac cond
+	ac.add(tokAccounts)
 	ac.add("territory != ''")
 	ac.in("territory", f.Territory)
 	ac.in("segment", f.Segment)
@@ -110,12 +111,23 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	args = append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
 	if fast {
 		g, gargs := grainRange(f, false)
-		var tc cond
+		var tc, wc cond
+		tc.add(tokDelta)
 		tc.add("("+g+" OR grain = 2)", gargs...)
 		tc.in("territory", f.Territory)
 		tc.in("segment", f.Segment)
-		q = "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline), uniqExactMerge(won_accounts) FROM territory_days" + tc.where() + " GROUP BY territory, segment"
-		args = tc.args
+		wc.add(tokDelta)
+		wc.add(g, gargs...)
+		wc.in("territory", f.Territory)
+		wc.in("segment", f.Segment)
+		// A cell lists when any deal of any date is in it (grain 2 counts them);
+		// an account counts as won when its won deals in the range add up to more
+		// than none (territory_wins holds corrections, see 0007).
+		q = "SELECT territory, segment, won_amount, won, lost, pipeline, accounts FROM (SELECT territory, segment, sum(won_amount) AS won_amount, sum(won) AS won, sum(lost) AS lost, " +
+			"sum(pipeline) AS pipeline FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0) AS d ALL LEFT JOIN " +
+			"(SELECT territory, segment, countIf(w > 0) AS accounts FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins" + wc.where() +
+			" GROUP BY territory, segment, account_id) GROUP BY territory, segment) AS a USING (territory, segment)"
+		args = append(tc.args, wc.args...)
 	}
 	go func() {
 		defer wg.Done()

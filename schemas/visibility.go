@@ -1,10 +1,66 @@
 package schemas
 
-// CommittedRunIDs is the one statement of which raw rows count: a row of a raw
-// table is visible to metrics and alerts only when its run is committed.
-// ingest_runs holds one row per state change of a run; the latest (highest
-// updated_ns) is its state.
-const CommittedRunIDs = "SELECT run_id FROM ingest_runs GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed'"
+import (
+	"context"
+	"fmt"
+	"strconv"
+)
 
-// CommittedRuns is the filter form: `WHERE ` + CommittedRuns.
-const CommittedRuns = "run_id IN (" + CommittedRunIDs + ")"
+// The visibility rule (migrations/0007_publications.sql, ingest/doc.go): what
+// readers count is fixed by V, the highest publication. Everything here builds
+// the SQL of that rule, so no reader writes it again.
+
+// Version is what a reader counts: Pub is V, the latest publication (0: nothing
+// published yet); Base is the latest full publication up to V, which rebuilt
+// every serving table, so serving rows older than Base never count.
+type Version struct {
+	Pub, Base uint64
+}
+
+// CurrentVersion reads the latest publication.
+func (db *DB) CurrentVersion(ctx context.Context) (Version, error) {
+	qctx, cancel := db.Context(ctx, "publication-version")
+	defer cancel()
+	var v Version
+	if err := db.Conn.QueryRow(qctx, "SELECT max(pub), maxIf(pub, full = 1) FROM publications").Scan(&v.Pub, &v.Base); err != nil {
+		return Version{}, fmt.Errorf("read the current publication: %w", err)
+	}
+	return v, nil
+}
+
+func (v Version) String() string { return strconv.FormatUint(v.Pub, 10) }
+
+func (v Version) base() string { return strconv.FormatUint(v.Base, 10) }
+
+// RunsAsOf is the subquery of the ingest runs visible at v.
+func RunsAsOf(v Version) string {
+	return "SELECT arrayJoin(runs) FROM publications WHERE pub <= " + v.String()
+}
+
+// RawVisible is the filter on a raw table at v: rows of published runs. GLOBAL
+// makes the initiator compute the run set once, also in cluster mode.
+func RawVisible(v Version) string {
+	return "run_id GLOBAL IN (" + RunsAsOf(v) + ")"
+}
+
+// EntityVisible is the filter on an entity serving table (one row per key and
+// publication: opp_facts, opp_moves, account_facts) at v: rows published by v
+// whose version no publication up to v replaced. gone names the *_gone table,
+// key its key column. The subquery reads the gone table co-sharded with the
+// entity table (distributed_product_mode = local in cluster mode).
+func EntityVisible(v Version, key, gone string) string {
+	return "pub >= " + v.base() + " AND pub <= " + v.String() + " AND (" + key + ", pub) NOT IN (SELECT " + key + ", pub FROM " + gone + " WHERE gone_at <= " + v.String() + ")"
+}
+
+// DeltaVisible is the filter on a delta serving table (signed rows summed by
+// readers: rep_days, territory_days, territory_wins, rep_activity_days) at v.
+func DeltaVisible(v Version) string {
+	return "pub >= " + v.base() + " AND pub <= " + v.String()
+}
+
+// CommittedRunIDs is the runs visible now (no fixed V): for readers outside a
+// request, such as the ingest's previous snapshot.
+const CommittedRunIDs = "SELECT arrayJoin(runs) FROM publications"
+
+// CommittedRuns is the filter form of CommittedRunIDs.
+const CommittedRuns = "run_id GLOBAL IN (" + CommittedRunIDs + ")"

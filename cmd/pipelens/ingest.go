@@ -50,9 +50,6 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	rep, err := svc.LoadFiles(ctx, fs.Args(), ingest.LoadOptions{Source: *source, Sheet: *sheet, DateOrder: *dateOrder})
-	if rep != nil {
-		a.refresh(ctx, db)
-	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -82,6 +79,10 @@ func (a *app) ingestService(db *schemas.DB, bar bool) *ingest.Service {
 			o.Progress = ingest.ProgressBar(a.stderr)
 		}
 	}
+	o.Publish = func(ctx context.Context) error {
+		_, err := a.queryService(db).Publish(ctx)
+		return err
+	}
 	return ingest.New(db, o, a.log)
 }
 
@@ -110,13 +111,10 @@ func printReport(a *app, rep *ingest.Report) {
 	fmt.Fprintf(a.stdout, "total: loaded %d, rejected %d, failed files %d\n", rep.Loaded, rep.Rejected, rep.Failed)
 }
 
-// refresh rebuilds what the metrics read after a load (set once query lands).
+// refresh publishes what is loaded and not yet visible (loads publish
+// themselves; this catches a load whose process died before it published).
 func (a *app) refresh(ctx context.Context, db *schemas.DB) {
-	for _, f := range refreshers {
-		if err := f(ctx, a, db); err != nil {
-			a.log.Error("refresh after load", "err", err)
-		}
+	if _, err := a.queryService(db).Publish(ctx); err != nil {
+		a.log.Error("publish loaded runs", "err", err)
 	}
 }
-
-var refreshers []func(ctx context.Context, a *app, db *schemas.DB) error

@@ -50,20 +50,12 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 		Mount:     []func(*dashboards.Server){dashboards.APIMount(q)},
 	})
 	if refresh {
-		// Loads refresh the serving tables when they commit; this catches a load
-		// whose process died between commit and refresh (or a new time zone). It
-		// runs in the background (a minute at 3M opportunities) and only when
-		// needed: pages serve the previous tables until the swap.
-		go func() {
-			did, err := q.RefreshIfStale(ctx)
-			if err != nil && ctx.Err() == nil {
-				a.log.Error("refresh the serving tables", "err", err)
-				return
-			}
-			if did {
-				srv.Invalidate()
-			}
-		}()
+		// Loads publish themselves; this publishes runs a process loaded and
+		// could not publish (killed, or ClickHouse went away), finishes or
+		// removes an abandoned publication, and rebuilds everything after a
+		// change of time zone or stages. Pages read the last publication
+		// meanwhile.
+		go a.refresh(ctx, db)
 	}
 	// The alert schedule runs inside serve: rules are evaluated when due and the
 	// outbox is drained on every tick.
@@ -86,10 +78,4 @@ func (a *app) queryService(db *schemas.DB) *query.Service {
 		q = q.WithStages(c.Stages.Open)
 	}
 	return q
-}
-
-func init() {
-	refreshers = append(refreshers, func(ctx context.Context, a *app, db *schemas.DB) error {
-		return a.queryService(db).Refresh(ctx)
-	})
 }

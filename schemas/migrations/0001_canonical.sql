@@ -4,8 +4,10 @@
 -- no LowCardinality, CODEC, TTL, DateTime64, Map or window functions.
 --
 -- Raw tables carry run_id, the ingest run that wrote the row. A row is visible to
--- metrics only once its run is committed (see ingest_runs); failed runs are deleted.
--- ReplacingMergeTree(run_id) keeps, per key, the row of the latest run.
+-- metrics only once its run is published (see 0007_publications.sql); readers take,
+-- per key, the row of the latest published run. The tables are plain MergeTree:
+-- a ReplacingMergeTree(run_id) would let a merge replace a published row by one of
+-- a running or failed run (homes created before 0007 are converted by it).
 -- "-- shard: EXPR" before a CREATE names the sharding key used in cluster mode.
 
 -- shard: cityHash64(account_id)
@@ -24,7 +26,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     source_system String,
     run_id        UInt64,
     loaded_at     DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY account_id;
 
 -- shard: cityHash64(rep_id)
@@ -42,7 +44,7 @@ CREATE TABLE IF NOT EXISTS reps (
     source_system String,
     run_id        UInt64,
     loaded_at     DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY rep_id;
 
 -- Latest state of each opportunity. close_date is the actual close date when closed,
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS opportunities (
     source_system  String,
     run_id         UInt64,
     loaded_at      DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY opportunity_id;
 
 -- Each load of an opportunity export, kept as the pipeline's state on its export date:
@@ -91,7 +93,7 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
     won            UInt8,
     run_id         UInt64,
     loaded_at      DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 PARTITION BY toYYYYMM(snapshot_date)
 ORDER BY (snapshot_date, opportunity_id);
 
@@ -107,7 +109,7 @@ CREATE TABLE IF NOT EXISTS stage_events (
     origin         String,
     run_id         UInt64,
     loaded_at      DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY (opportunity_id, entered_at, stage);
 
 -- converted_at is 1970-01-01 00:00:00 while the lead is not converted.
@@ -126,7 +128,7 @@ CREATE TABLE IF NOT EXISTS leads (
     source_system  String,
     run_id         UInt64,
     loaded_at      DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY lead_id;
 
 -- type: call, visit, meeting, email (or the vendor's word, lower case).
@@ -142,7 +144,7 @@ CREATE TABLE IF NOT EXISTS activities (
     source_system  String,
     run_id         UInt64,
     loaded_at      DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY activity_id;
 
 -- Quota per rep, team, territory or company (scope) for [period_start, period_end).
@@ -157,7 +159,7 @@ CREATE TABLE IF NOT EXISTS targets (
     currency      String,
     run_id        UInt64,
     loaded_at     DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY (scope, scope_id, metric, period_start);
 
 -- Market potential per territory and segment (optional input).
@@ -172,7 +174,7 @@ CREATE TABLE IF NOT EXISTS market (
     currency       String,
     run_id         UInt64,
     loaded_at      DateTime
-) ENGINE = ReplacingMergeTree(run_id)
+) ENGINE = MergeTree
 ORDER BY (territory, segment, industry, year);
 
 -- One row per state change of an ingest run; the row with the highest updated_ns wins.

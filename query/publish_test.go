@@ -1,0 +1,232 @@
+package query
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/ingest"
+	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/schemastest"
+)
+
+// TestIncrementalEqualsFull: a home where every file was published on its own
+// (each publication recomputing only what its run touched, with cancelling rows
+// for the versions it replaced) answers every metric exactly as a home where the
+// same files were published at once from scratch. The second round of files
+// changes amounts, owners, close dates, stages, a rep's team, accounts'
+// territories and activities' reps: what a re-export a week later does.
+func TestIncrementalEqualsFull(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 11, Opportunities: 3000}, dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	sort.Slice(files, func(i, j int) bool { return loadOrder[filepath.Base(files[i])] < loadOrder[filepath.Base(files[j])] })
+	files = append(files, modifiedExports(t, dir)...)
+
+	dbA := schemastest.Open(t)
+	inc := New(dbA, time.UTC, quietLog())
+	ingA := ingest.New(dbA, ingest.Options{Publish: inc.Refresh}, quietLog())
+	for _, f := range files {
+		rep, err := ingA.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
+		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
+			t.Fatalf("load %s: %v %+v", f, err, rep)
+		}
+	}
+	var incremental uint64
+	if err := dbA.Conn.QueryRow(ctx, "SELECT countIf(full = 0) FROM publications").Scan(&incremental); err != nil || incremental < 5 {
+		t.Fatalf("incremental publications: %d (%v); want most of the %d loads", incremental, err, len(files))
+	}
+
+	dbB := schemastest.Open(t)
+	whole := New(dbB, time.UTC, quietLog())
+	if _, err := ingest.New(dbB, ingest.Options{}, quietLog()).LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := whole.Publish(ctx)
+	if err != nil || p == nil || !p.Full {
+		t.Fatalf("full publication: %+v, %v", p, err)
+	}
+	compareServices(t, inc, whole)
+}
+
+// compareServices asks a and b every metric under several filters; any
+// difference fails t.
+func compareServices(t *testing.T, a, b *Service) {
+	t.Helper()
+	ctx := context.Background()
+	d := func(s string) time.Time {
+		x, _ := time.Parse(time.DateOnly, s)
+		return x
+	}
+	filters := []Filter{
+		{From: d("2025-11-01"), To: d("2026-12-01")},
+		{From: d("2026-02-17"), To: d("2026-09-09")},
+		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
+		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
+		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}},
+	}
+	for i, f := range filters {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			check := func(name string, get func(s *Service) (any, error)) {
+				t.Helper()
+				x, err := get(a)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				y, err := get(b)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if path, ok := sameJSON(t, x, y); !ok {
+					t.Errorf("%s differs at %s", name, path)
+				}
+			}
+			check("funnel", func(s *Service) (any, error) { return s.Funnel(ctx, Unrestricted, f) })
+			for _, p := range []string{Week, Month} {
+				check("conversion "+p, func(s *Service) (any, error) { return s.Conversion(ctx, Unrestricted, f, p) })
+				check("movement "+p, func(s *Service) (any, error) { return s.Movement(ctx, Unrestricted, f, p) })
+			}
+			for _, g := range []string{"", "rep", "team", "territory"} {
+				check("winrate "+g, func(s *Service) (any, error) { return s.WinRate(ctx, Unrestricted, f, g) })
+				check("cycle "+g, func(s *Service) (any, error) { return s.CycleTime(ctx, Unrestricted, f, g) })
+			}
+			check("days in stage", func(s *Service) (any, error) { return s.DaysInStage(ctx, Unrestricted, f, "team") })
+			check("reps", func(s *Service) (any, error) { return s.Reps(ctx, Unrestricted, f) })
+			check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
+			check("deals", func(s *Service) (any, error) { return s.Deals(ctx, Unrestricted, f, DealQuery{Sort: "-amount", PageSize: 50}) })
+		})
+	}
+}
+
+// modifiedExports writes a second export of the sample in dir/v2: what changed
+// in the CRM since the first.
+func modifiedExports(t *testing.T, dir string) []string {
+	t.Helper()
+	out := filepath.Join(dir, "v2")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var repIDs []string
+	rewrite := func(name string, fn func(i int, col map[string]int, row []string) []string) string {
+		rows := readCSV(t, filepath.Join(dir, name))
+		col := map[string]int{}
+		for i, h := range rows[0] {
+			col[h] = i
+		}
+		keep := [][]string{rows[0]}
+		for i, r := range rows[1:] {
+			if r = fn(i, col, r); r != nil {
+				keep = append(keep, r)
+			}
+		}
+		path := filepath.Join(out, name)
+		writeCSV(t, path, keep)
+		// A week later than the first export.
+		later := time.Now().Add(7 * 24 * time.Hour)
+		_ = os.Chtimes(path, later, later)
+		return path
+	}
+	var teams []string
+	rewrite("reps.csv", func(i int, col map[string]int, r []string) []string {
+		if r[col["role"]] == "rep" {
+			repIDs = append(repIDs, r[col["rep_id"]])
+			teams = append(teams, r[col["team"]])
+		}
+		return r
+	})
+	reps := rewrite("reps.csv", func(i int, col map[string]int, r []string) []string {
+		switch r[col["rep_id"]] {
+		case repIDs[0]:
+			r[col["team"]] = teams[len(teams)-1] // moved to another team
+		case repIDs[1]:
+			r[col["name"]] += "（新）"
+		}
+		return r
+	})
+	accounts := rewrite("accounts.csv", func(i int, col map[string]int, r []string) []string {
+		if i%10 == 3 {
+			r[col["territory"]] = "四川"
+		}
+		return r
+	})
+	opps := rewrite("opportunities.csv", func(i int, col map[string]int, r []string) []string {
+		switch i % 5 {
+		case 0:
+			a, _ := strconv.ParseFloat(r[col["amount"]], 64)
+			r[col["amount"]] = strconv.FormatFloat(a*1.25, 'f', 0, 64)
+		case 1:
+			r[col["owner_id"]] = repIDs[(i/5)%len(repIDs)]
+		case 2:
+			if r[col["closed"]] == "0" {
+				cd, err := time.Parse(time.DateOnly, r[col["close_date"]])
+				if err == nil {
+					r[col["close_date"]] = cd.AddDate(0, 0, 21).Format(time.DateOnly)
+				}
+			}
+		case 3:
+			if r[col["closed"]] == "0" {
+				r[col["stage"]], r[col["vendor_stage"]], r[col["closed"]], r[col["won"]] = "won", "赢单", "1", "1"
+			}
+		}
+		return r
+	})
+	acts := rewrite("activities.csv", func(i int, col map[string]int, r []string) []string {
+		if i%4 == 0 {
+			r[col["rep_id"]] = repIDs[i%len(repIDs)]
+		}
+		return r
+	})
+	events := rewrite("stage_events.csv", func(i int, col map[string]int, r []string) []string {
+		if i%50 == 7 {
+			r[col["stage"]], r[col["stage_rank"]], r[col["vendor_stage"]] = "negotiation", "4", "谈判"
+			at, err := time.Parse(time.DateTime, r[col["entered_at"]])
+			if err == nil {
+				r[col["entered_at"]] = at.Add(36 * time.Hour).Format(time.DateTime)
+			}
+			return r
+		}
+		return nil
+	})
+	return []string{reps, accounts, opps, events, acts}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func writeCSV(t *testing.T, path string, rows [][]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(f)
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var _ = schemas.RunLoaded
