@@ -194,7 +194,6 @@ func (s *Service) nextRunID() uint64 {
 func (s *Service) LoadFiles(ctx context.Context, paths []string, o LoadOptions) (*Report, error) {
 	rep := &Report{}
 	var first error
-	var loaded []*FileReport
 	for _, p := range paths {
 		r, err := s.loadFile(ctx, p, o)
 		if r != nil {
@@ -209,15 +208,9 @@ func (s *Service) LoadFiles(ctx context.Context, paths []string, o LoadOptions) 
 	}
 	// One publication for all the files: they become visible together, and the
 	// serving tables are updated once.
-	for i := range rep.Files {
-		if rep.Files[i].Status == StatusLoaded {
-			loaded = append(loaded, &rep.Files[i])
-		}
-	}
-	if err := s.publish(ctx, loaded...); err != nil && first == nil {
+	if err := s.publishReport(ctx, rep); err != nil && first == nil {
 		first = err
 	}
-	rep.recount()
 	return rep, first
 }
 
@@ -235,10 +228,19 @@ func (s *Service) LoadFile(ctx context.Context, path string, o LoadOptions) (*Re
 // publishReport publishes the loaded files of rep and updates their states.
 func (s *Service) publishReport(ctx context.Context, rep *Report) error {
 	var loaded []*FileReport
+	pending := false
 	for i := range rep.Files {
-		if rep.Files[i].Status == StatusLoaded {
+		switch rep.Files[i].Status {
+		case StatusLoaded:
 			loaded = append(loaded, &rep.Files[i])
+			pending = true
+		case StatusDuplicate:
+			// Its twin may be loaded and unpublished (its process died): publish.
+			pending = true
 		}
+	}
+	if !pending {
+		return nil
 	}
 	err := s.publish(ctx, loaded...)
 	rep.recount()
@@ -343,6 +345,9 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 		return finish(fmt.Errorf("load %s: record run: %w", name, err))
 	}
 	written, err := s.loadRows(ctx, path, name, size, o, fr)
+	if err == nil {
+		schemas.FaultPoint("ingest-inserted")
+	}
 	if err == nil && fr.Read > 0 && float64(fr.Rejected)/float64(fr.Read) > s.opts.RejectThreshold {
 		err = fmt.Errorf("load %s: %w: %d of %d rows (%.1f%%, threshold %.1f%%)", name, ErrRejectThreshold, fr.Rejected, fr.Read,
 			100*float64(fr.Rejected)/float64(fr.Read), 100*s.opts.RejectThreshold)
@@ -377,7 +382,7 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 // what became of it: committed, or duplicate when a run of the same content was
 // published first (two loads of one file at once).
 func (s *Service) publish(ctx context.Context, frs ...*FileReport) error {
-	if s.opts.Publish == nil || len(frs) == 0 {
+	if s.opts.Publish == nil {
 		return nil
 	}
 	if err := s.opts.Publish(ctx); err != nil {
@@ -651,6 +656,7 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	if err != nil && err != io.EOF {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
+	schemas.FaultPoint("ingest-read")
 	forced := orderUnknown
 	switch strings.ToLower(o.DateOrder) {
 	case "dmy", "d/m/y":
