@@ -4,6 +4,9 @@
 #   clickhouse-server, clickhouse-client  the embedded default database and the benchmark baseline
 #   chromium                              headless browser for the page tests
 #   nodejs, npm                           maildev, the real SMTP server of the email end-to-end test
+#   zookeeper (+ its Java runtime)        coordination of the replicated tables in the cluster test
+#                                         (schemas/clustertest runs it as a child process; the package
+#                                         starts no service)
 set -euo pipefail
 
 need=()
@@ -17,6 +20,9 @@ if [ "${PIPELENS_SKIP_BROWSER:-}" != "1" ]; then
 fi
 # node and npm run maildev, the real SMTP server of the alert email tests
 have npm || need+=(nodejs npm)
+# ZooKeeper for the cluster test (2 shards x 2 replicas); the package depends on a JRE
+[ -e /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
+have java || need+=(default-jre-headless)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "installing: ${need[*]}"

@@ -53,8 +53,10 @@ type ClickHouse struct {
 	// Cluster names a remote_servers cluster: tables become local tables plus
 	// Distributed tables over it.
 	Cluster string `yaml:"cluster"`
-	// Shards lists every shard's native address (host:port) for cluster-mode
-	// migrations, which run the local DDL on each shard.
+	// Shards lists the cluster's servers in cluster mode, one entry per shard: the
+	// native address (host:port) of each of its replicas, separated by commas
+	// ("ch1:9000,ch2:9000"); a single address is a shard of one replica.
+	// Migrations run the DDL on every replica (docs/cluster.md).
 	Shards []string `yaml:"shards"`
 	// Binary is the clickhouse-server (or clickhouse) program for the embedded default.
 	Binary string `yaml:"binary"`
