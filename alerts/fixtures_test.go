@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/schemastest"
 )
@@ -62,8 +63,12 @@ func loadGen(t testing.TB, db *schemas.DB, cfg gen.Config) *gen.Truth {
 		t.Fatalf("generate and load sample: %v", err)
 	}
 	err = db.InsertRows(ctx, "test-run", "INSERT INTO ingest_runs (run_id, file, status, started_at, finished_at, updated_ns)",
-		[]any{uint64(1), "gen", "committed", loaded, loaded, uint64(loaded.UnixNano())})
+		[]any{uint64(1), "gen", "loaded", loaded, loaded, uint64(loaded.UnixNano())})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Published as a load is: nothing is visible before.
+	if err := query.New(db, time.UTC, nil).Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return truth
