@@ -209,6 +209,8 @@ var messages = map[string][2]string{
 	"im.run":                {"Run report", "导入报告"},
 	"im.rejects":            {"Rejected rows", "被拒绝的行"},
 	"im.loaded":             {"Loaded.", "已加载。"},
+	"im.progress":           {"Read so far (rows · input)", "已读取（行 · 输入）"},
+	"im.loading":            {"Loading: this page shows the run as it goes.", "正在加载：本页显示进度。"},
 	"err.forbidden":         {"You cannot see this: it is outside your team or your own numbers.", "无权查看：超出了您的团队或个人数据范围。"},
 	"err.notfound":          {"Not found.", "未找到。"},
 	"err.bad":               {"The filter is not valid", "筛选条件无效"},

@@ -83,7 +83,19 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 			if name == "" {
 				name = "upload"
 			}
-			rep, err := s.opts.Ingest.LoadReader(c.Request().Context(), name, io.LimitReader(part, limit+1), ingest.LoadOptions{Source: source})
+			job, err := s.opts.Ingest.Submit(c.Request().Context(), s.background(), name, io.LimitReader(part, limit+1), ingest.LoadOptions{Source: source})
+			if err != nil {
+				return nil, uploadError(err)
+			}
+			// A small export is done within uploadWait and answered with its
+			// report; a large one is answered at once with its run, which
+			// GET /api/v1/imports/{id} follows.
+			select {
+			case <-job.Done():
+			case <-time.After(s.uploadWait):
+				return nil, &pendingUpload{job.RunID}
+			}
+			rep, err := job.Result()
 			s.afterUpload(c.Request().Context(), rep)
 			if err != nil {
 				return rep, uploadError(err)
@@ -93,6 +105,15 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 		part.Close()
 	}
 }
+
+// defaultUploadWait is how long an upload request waits for its load before
+// it answers 202 with the run to follow.
+const defaultUploadWait = 2 * time.Second
+
+// pendingUpload is an upload still loading when its request answers.
+type pendingUpload struct{ runID uint64 }
+
+func (p *pendingUpload) Error() string { return "upload still loading" }
 
 func readSmall(p *multipart.Part) string {
 	b, _ := io.ReadAll(io.LimitReader(p, 4096))
@@ -138,6 +159,12 @@ func uploadError(err error) error {
 
 func (s *Server) apiUpload(c echo.Context) error {
 	rep, err := s.upload(c)
+	var pu *pendingUpload
+	if errors.As(err, &pu) {
+		id := strconv.FormatUint(pu.runID, 10)
+		c.Response().Header().Set("Location", "/api/v1/imports/"+id)
+		return c.JSON(http.StatusAccepted, map[string]any{"run_id": pu.runID, "status": ingest.StatusRunning, "report": "/api/v1/imports/" + id})
+	}
 	if err != nil {
 		var he *echo.HTTPError
 		if rep != nil && errors.As(err, &he) && he.Code == http.StatusUnprocessableEntity {
@@ -287,6 +314,10 @@ func runsTable(r *request, runs []importRun) *table {
 
 func (p *pages) importUpload(c echo.Context) error {
 	rep, err := p.s.upload(c)
+	var pu *pendingUpload
+	if errors.As(err, &pu) {
+		return c.Redirect(http.StatusSeeOther, "/imports/"+strconv.FormatUint(pu.runID, 10)+"?notice=im.loading")
+	}
 	if err != nil && rep == nil {
 		return err
 	}
@@ -333,6 +364,9 @@ func (p *pages) importRun(c echo.Context) error {
 		items := []item{{Title: r.T("col.file"), Text: f.File}, {Title: r.T("col.profile"), Text: f.Profile + " → " + f.Table}, {Title: r.T("col.status"), Text: f.Status, Class: cls},
 			{Title: r.T("col.read"), Text: r.Int(f.Read)}, {Title: r.T("col.loaded"), Text: r.Int(f.Loaded)}, {Title: r.T("col.rejected"), Text: r.Int(f.Rejected)},
 			{Title: r.T("col.started"), Text: f.StartedAt.Format("2006-01-02 15:04:05") + " · " + strconv.FormatInt(f.DurationMS, 10) + " ms"}}
+		if f.Progress != nil {
+			items = append(items, item{Title: r.T("im.progress"), Text: r.Int(f.Progress.Rows) + " · " + r.Int(f.Progress.Bytes>>10) + " / " + r.Int(f.Progress.Total>>10) + " KiB"})
+		}
 		for reason, n := range f.RejectsByReason {
 			items = append(items, item{Title: r.T("col.reason") + ": " + reason, Text: r.Int(n), Class: "warn"})
 		}

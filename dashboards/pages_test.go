@@ -61,12 +61,9 @@ func newDemoSize(t *testing.T, size string, n int) *demo {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
 	order := map[string]int{"reps.csv": 0, "accounts.csv": 1, "market.csv": 2, "targets.csv": 3, "opportunities.csv": 4, "opportunity_snapshots.csv": 5, "stage_events.csv": 6, "leads.csv": 7, "activities.csv": 8}
 	sort.Slice(files, func(i, j int) bool { return order[filepath.Base(files[i])] < order[filepath.Base(files[j])] })
-	ing := ingest.New(db, ingest.Options{MaxUploadBytes: 1 << 20}, nil)
-	if _, err := ing.LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"}); err != nil {
-		t.Fatal(err)
-	}
 	q := query.New(db, time.UTC, nil)
-	if err := q.Refresh(ctx); err != nil {
+	ing := ingest.New(db, ingest.Options{MaxUploadBytes: 1 << 20, Publish: q.Refresh}, nil)
+	if _, err := ing.LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"}); err != nil {
 		t.Fatal(err)
 	}
 	d := &demo{db: db}
@@ -478,6 +475,33 @@ func TestImportsAPI(t *testing.T) {
 	if code := get(t, d.ts, "tok-director", "/api/v1/imports", &runs); code != 200 || len(runs.Runs) < 2 || runs.Runs[0].RunID != id {
 		t.Errorf("GET the runs: %d, newest first %+v", code, runs.Runs[:min(2, len(runs.Runs))])
 	}
+	// An upload that takes longer than the request waits answers 202 with its
+	// run at once; the run's report follows it to committed.
+	d.srv.uploadWait = 0
+	resp, b = upload("tok-director", "reps2.csv", []byte(strings.ReplaceAll(reps, "Zeta", "Eta")), nil, "")
+	var accepted struct {
+		RunID  uint64 `json:"run_id"`
+		Status string `json:"status"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &accepted) != nil || accepted.RunID == 0 || accepted.Status != "running" {
+		t.Fatalf("a slow upload: %d %s; want 202 with its run", resp.StatusCode, b)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var r ingest.Report
+		code := get(t, d.ts, "tok-director", fmt.Sprintf("/api/v1/imports/%d", accepted.RunID), &r)
+		if code == 200 && len(r.Files) == 1 && r.Files[0].Status == ingest.StatusCommitted {
+			if r.Files[0].Loaded != 42 {
+				t.Errorf("the background upload loaded %d rows, want 42", r.Files[0].Loaded)
+			}
+			break
+		}
+		if code != 200 || time.Now().After(deadline) {
+			t.Fatalf("following the background upload: %d %+v", code, r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.srv.uploadWait = defaultUploadWait
 	if code := get(t, d.ts, "tok-manager", "/api/v1/imports", nil); code != http.StatusForbidden {
 		t.Errorf("a manager lists imports: %d", code)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -52,6 +53,21 @@ type Server struct {
 	pages   *pages
 
 	versions versions
+
+	uploadWait time.Duration
+
+	bgMu sync.Mutex
+	bg   context.Context // cancelled when ServeListener stops: background loads
+}
+
+// background is the context of work that outlives a request (uploads loading).
+func (s *Server) background() context.Context {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bg == nil {
+		return context.Background()
+	}
+	return s.bg
 }
 
 // New builds the server and its routes.
@@ -65,7 +81,7 @@ func New(o Options) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache()}
+	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache(), uploadWait: defaultUploadWait}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.metrics.middleware)
 	e.Use(middleware.Recover())
@@ -103,6 +119,9 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 
 // ServeListener serves on ln until ctx ends.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	s.bgMu.Lock()
+	s.bg = ctx
+	s.bgMu.Unlock()
 	srv := &http.Server{Handler: s.Echo, ReadHeaderTimeout: 10 * time.Second}
 	s.log.Info("serving", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)

@@ -143,6 +143,7 @@ type enteredCol struct {
 
 // plan maps the rows of one file, laid out as its profile says, to canonical tables.
 type plan struct {
+	progress func(Progress)
 	prof     *profile
 	t        *table
 	hdr      *header

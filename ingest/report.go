@@ -34,8 +34,10 @@ type FileReport struct {
 	Error         string           `json:"error,omitempty"`
 	StartedAt     time.Time        `json:"started_at"`
 	DurationMS    int64            `json:"duration_ms"`
-	Host          string           `json:"host,omitempty"`
-	PID           int              `json:"pid,omitempty"`
+	// Progress while the run loads (uploads: GET /api/v1/imports/{id}).
+	Progress *Progress `json:"progress,omitempty"`
+	Host     string    `json:"host,omitempty"`
+	PID      int       `json:"pid,omitempty"`
 }
 
 // RejectedRow is one rejected row, as stored in ingest_rejects.

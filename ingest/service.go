@@ -99,15 +99,18 @@ type LoadOptions struct {
 	DateOrder string
 	// Stages maps more vendor stage names to canonical stages.
 	Stages map[string]string
+
+	runID    uint64         // allocated by Submit before the load starts
+	progress func(Progress) // per load, beside Options.Progress
 }
 
 // Progress is a load's progress.
 type Progress struct {
-	File  string
-	Bytes int64 // input bytes read (0 when the format does not tell)
-	Total int64 // file size
-	Rows  int64
-	Done  bool
+	File  string `json:"file"`
+	Bytes int64  `json:"bytes"` // input bytes read (0 when the format does not tell)
+	Total int64  `json:"total"` // file size
+	Rows  int64  `json:"rows"`
+	Done  bool   `json:"done"`
 }
 
 // Service loads exports into ClickHouse. It is safe for concurrent use.
@@ -119,6 +122,7 @@ type Service struct {
 	mapErr   error
 	lastID   atomic.Uint64
 	host     string
+	jobs     sync.Map // run id → *Job, uploads of this process
 }
 
 // active holds the run ids this process is loading, so that recovery never takes a
@@ -261,29 +265,86 @@ func (s *Service) loadFile(ctx context.Context, path string, o LoadOptions) (*Re
 // LoadReader loads an upload named name (its extension helps pick the reader). It is
 // spooled to disk first, up to Options.MaxUploadBytes.
 func (s *Service) LoadReader(ctx context.Context, name string, r io.Reader, o LoadOptions) (*Report, error) {
+	job, err := s.Submit(ctx, ctx, name, r, o)
+	if err != nil {
+		return nil, err
+	}
+	<-job.Done()
+	return job.Result()
+}
+
+// Job is a load running in the background (an upload): its run id is known at
+// once, its progress while it runs, its report when it ends.
+type Job struct {
+	RunID uint64
+	done  chan struct{}
+	rep   *Report
+	err   error
+
+	mu   sync.Mutex
+	last Progress
+}
+
+// Done is closed when the load (and its publication) ended.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Result is the report and error of a finished job.
+func (j *Job) Result() (*Report, error) { return j.rep, j.err }
+
+// Progress is the job's latest progress.
+func (j *Job) Progress() Progress {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.last
+}
+
+// Submit spools an upload named name (its extension helps pick the reader) to
+// disk, up to Options.MaxUploadBytes, within ctx, then loads and publishes it in
+// the background under bg (which a server cancels when it stops): the caller
+// answers with the run id at once. Run reports its progress meanwhile.
+func (s *Service) Submit(ctx, bg context.Context, name string, r io.Reader, o LoadOptions) (*Job, error) {
 	f, err := os.CreateTemp(s.opts.SpoolDir, "pipelens-upload-*"+filepath.Ext(name))
 	if err != nil {
 		return nil, fmt.Errorf("spool upload %s: %w", name, err)
 	}
-	defer os.Remove(f.Name())
 	n, err := io.Copy(f, io.LimitReader(r, s.opts.MaxUploadBytes+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return nil, fmt.Errorf("spool upload %s: %w", name, err)
+	if err == nil && n > s.opts.MaxUploadBytes {
+		err = fmt.Errorf("upload %s: %w (limit %d bytes)", name, ErrTooLarge, s.opts.MaxUploadBytes)
+	} else if err == nil {
+		err = ctx.Err()
+	} else {
+		err = fmt.Errorf("spool upload %s: %w", name, err)
 	}
-	if n > s.opts.MaxUploadBytes {
-		return nil, fmt.Errorf("upload %s: %w (limit %d bytes)", name, ErrTooLarge, s.opts.MaxUploadBytes)
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, err
 	}
 	if o.SnapshotDate.IsZero() {
 		o.SnapshotDate = time.Now()
 	}
-	rep, err := s.load(ctx, f.Name(), filepath.Base(name), n, o)
-	if err != nil || rep == nil {
-		return rep, err
+	job := &Job{RunID: s.nextRunID(), done: make(chan struct{})}
+	o.runID = job.RunID
+	o.progress = func(p Progress) {
+		job.mu.Lock()
+		job.last = p
+		job.mu.Unlock()
 	}
-	return rep, s.publishReport(ctx, rep)
+	s.jobs.Store(job.RunID, job)
+	go func() {
+		defer close(job.done)
+		defer os.Remove(f.Name())
+		rep, err := s.load(bg, f.Name(), filepath.Base(name), n, o)
+		if err == nil && rep != nil {
+			err = s.publishReport(bg, rep)
+		}
+		job.rep, job.err = rep, err
+		// Run reads the stored run from now on.
+		time.AfterFunc(time.Minute, func() { s.jobs.Delete(job.RunID) })
+	}()
+	return job, nil
 }
 
 func fileChecksum(path string) (string, error) {
@@ -304,7 +365,11 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 	if err := s.Recover(ctx); err != nil {
 		s.log.Warn("recover abandoned ingest runs", "err", err)
 	}
-	fr := &FileReport{File: name, RunID: s.nextRunID(), Status: StatusRunning, StartedAt: start.UTC(), RejectsByReason: map[string]int64{},
+	id := o.runID
+	if id == 0 {
+		id = s.nextRunID()
+	}
+	fr := &FileReport{File: name, RunID: id, Status: StatusRunning, StartedAt: start.UTC(), RejectsByReason: map[string]int64{},
 		Tables: map[string]int64{}, Host: s.host, PID: os.Getpid()}
 	active.Store(fr.RunID, true)
 	defer active.Delete(fr.RunID)
@@ -552,28 +617,51 @@ func processAlive(pid int) bool {
 
 // Run returns the report of run id (GET /api/v1/imports/{id}).
 func (s *Service) Run(ctx context.Context, id uint64) (*Report, error) {
+	var job *Job
+	if j, ok := s.jobs.Load(id); ok {
+		job = j.(*Job)
+		select {
+		case <-job.done:
+			if rep, _ := job.Result(); rep != nil && len(rep.Files) > 0 {
+				return rep, nil
+			}
+		default:
+		}
+	}
 	cctx, cancel := s.db.Context(ctx, "ingest-report")
 	defer cancel()
-	rows, err := s.db.Conn.Query(cctx, `SELECT argMax(report, updated_ns), argMax(status, updated_ns) FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, id)
+	rows, err := s.db.Conn.Query(cctx, `SELECT argMax(report, updated_ns), argMax(status, updated_ns), run_id GLOBAL IN (`+schemas.CommittedRunIDs+`)
+		FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
+	var fr FileReport
+	if rows.Next() {
+		var rep, status string
+		var published uint8
+		if err := rows.Scan(&rep, &status, &published); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
-	}
-	var rep, status string
-	if err := rows.Scan(&rep, &status); err != nil {
+		if err := json.Unmarshal([]byte(rep), &fr); err != nil {
+			return nil, fmt.Errorf("run %d: read report: %w", id, err)
+		}
+		fr.Status = status
+		if published == 1 {
+			fr.Status = StatusCommitted
+		}
+	} else if err := rows.Err(); err != nil {
 		return nil, err
+	} else if job == nil {
+		return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	} else {
+		fr.Status = StatusRunning // spooled, not started yet
 	}
-	var fr FileReport
-	if err := json.Unmarshal([]byte(rep), &fr); err != nil {
-		return nil, fmt.Errorf("run %d: read report: %w", id, err)
+	fr.RunID = id
+	if job != nil && fr.Status == StatusRunning {
+		p := job.Progress()
+		fr.Progress = &p
 	}
-	fr.RunID, fr.Status = id, status
 	r := &Report{}
 	r.add(fr)
 	return r, nil
@@ -634,6 +722,7 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
+	p.progress = o.progress
 	defer p.seen.free()
 	fr.Profile, fr.Table = prof.name, prof.table.name
 	if k := p.missingKey(); k != "" {
@@ -677,6 +766,15 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	err = s.pipeline(ctx, src, first, p, fr, size)
 	fr.Duplicates = p.dups
 	return written, err
+}
+
+func (s *Service) progress(p *plan, pr Progress) {
+	if s.opts.Progress != nil {
+		s.opts.Progress(pr)
+	}
+	if p.progress != nil {
+		p.progress(pr)
+	}
 }
 
 // pipeline runs reader → mappers → inserters until the file ends or one fails.
@@ -728,9 +826,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 				ch.rec.Release()
 				return
 			}
-			if s.opts.Progress != nil {
-				s.opts.Progress(Progress{File: fr.File, Rows: rows, Total: size, Bytes: min(size, bytesHint(src, rows, size))})
-			}
+			s.progress(p, Progress{File: fr.File, Rows: rows, Total: size, Bytes: min(size, bytesHint(src, rows, size))})
 			next, err := src.next()
 			if err == io.EOF {
 				return
@@ -936,9 +1032,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	if err := s.insertRejects(context.WithoutCancel(ctx), fr.RunID, rejects); err != nil {
 		return err
 	}
-	if s.opts.Progress != nil {
-		s.opts.Progress(Progress{File: fr.File, Rows: fr.Read, Total: size, Bytes: size, Done: true})
-	}
+	s.progress(p, Progress{File: fr.File, Rows: fr.Read, Total: size, Bytes: size, Done: true})
 	return nil
 }
 

@@ -477,3 +477,49 @@ func TestConcurrentLoadsWhileServing(t *testing.T) {
 	}
 	t.Logf("%d rounds × 4 processes, %d API requests, 0 failures", rounds, requests.Load())
 }
+
+// A file dropped into the watched folder of a served home shows in the API
+// within 10 s: the watcher loads and publishes it, and serve's next request
+// reads the new publication.
+func TestWatchedFolderShowsInAPI(t *testing.T) {
+	w := newWarehouse(t, 1000)
+	if out, err := w.ingest(nil, sampleFiles(w.dir)...); err != nil {
+		t.Fatalf("load the sample: %v\n%s", err, out)
+	}
+	drop := t.TempDir()
+	watcher := start(t, w.home, "--config", w.cfg, "ingest", "--watch", drop)
+	v2 := filepath.Join(t.TempDir(), "opportunities.csv")
+	rewriteCSV(t, filepath.Join(w.dir, "opportunities.csv"), v2, func(i int, col map[string]int, r []string) []string {
+		r[col["amount"]] = strconv.Itoa(1000 + i)
+		return r
+	})
+	var want float64
+	rewriteCSV(t, v2, filepath.Join(t.TempDir(), "x.csv"), func(i int, col map[string]int, r []string) []string {
+		if cd := r[col["close_date"]]; r[col["won"]] == "1" && cd >= w.from && cd < w.to {
+			a, _ := strconv.ParseFloat(r[col["amount"]], 64)
+			want += a
+		}
+		return r
+	})
+	time.Sleep(500 * time.Millisecond) // the watcher is up and polling
+	t0 := time.Now()
+	if err := os.Rename(v2, filepath.Join(drop, "opportunities.csv")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var wr struct {
+			Total struct {
+				WonAmount float64 `json:"won_amount"`
+			} `json:"total"`
+		}
+		_ = json.Unmarshal([]byte(w.get("/api/v1/winrate?from="+w.from+"&to="+w.to)), &wr)
+		if want > 0 && wr.Total.WonAmount == want {
+			t.Logf("visible in the API %.1f s after the drop", time.Since(t0).Seconds())
+			break
+		}
+		if time.Since(t0) > 10*time.Second {
+			t.Fatalf("the dropped file is not in the API 10 s later (won amount %.0f, export %.0f); watcher output:\n%s", wr.Total.WonAmount, want, watcher.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
