@@ -91,7 +91,7 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 		files, _ := filepath.Glob(filepath.Join(sampleDir, "*.csv"))
 		sort.Slice(files, func(i, j int) bool { return loadOrder(files[i]) < loadOrder(files[j]) })
 		t1 := time.Now()
-		rep, err := a.ingestService(db, false).LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"})
+		rep, err := a.ingestLoader(db).LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"})
 		if err != nil {
 			return err
 		}

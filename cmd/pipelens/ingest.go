@@ -69,8 +69,23 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 }
 
 // ingestService builds the ingest service from the config; bar draws progress
-// when stderr is a terminal.
+// when stderr is a terminal. Its loads publish themselves.
 func (a *app) ingestService(db *schemas.DB, bar bool) *ingest.Service {
+	o := a.ingestOptions(bar)
+	o.Publish = func(ctx context.Context) error {
+		_, err := a.queryService(db).Publish(ctx)
+		return err
+	}
+	return ingest.New(db, o, a.log)
+}
+
+// ingestLoader is ingestService whose loads stay unpublished (benchmarks time
+// the publication on its own).
+func (a *app) ingestLoader(db *schemas.DB) *ingest.Service {
+	return ingest.New(db, a.ingestOptions(false), a.log)
+}
+
+func (a *app) ingestOptions(bar bool) ingest.Options {
 	c, _ := a.config()
 	o := ingest.Options{RejectThreshold: c.Ingest.RejectThreshold, Mappings: c.Ingest.Mappings, Location: c.Location(),
 		MaxUploadBytes: c.Ingest.MaxUploadMB << 20}
@@ -79,11 +94,7 @@ func (a *app) ingestService(db *schemas.DB, bar bool) *ingest.Service {
 			o.Progress = ingest.ProgressBar(a.stderr)
 		}
 	}
-	o.Publish = func(ctx context.Context) error {
-		_, err := a.queryService(db).Publish(ctx)
-		return err
-	}
-	return ingest.New(db, o, a.log)
+	return o
 }
 
 func printReport(a *app, rep *ingest.Report) {
