@@ -144,7 +144,7 @@ func (l *Lease) takeOverIfStale(ctx context.Context, host string) error {
 	}
 	// Between the read and the rename a new holder may have taken the lease:
 	// give it back if so.
-	if st2, err := l.read(ctx, aside); err == nil && !stale(st2, host, l.ttl) {
+	if st2, err := l.read(ctx, aside); err == nil && st2.rows > 0 && (st2.holder != st.holder || st2.live && !st.live) {
 		if err := l.db.Exec(ctx, "lease-giveback", "RENAME TABLE "+aside+" TO "+l.table); err == nil {
 			return nil
 		}
