@@ -141,8 +141,19 @@ func (db *DB) Migrate(ctx context.Context) (MigrateResult, error) {
 	if err != nil {
 		return MigrateResult{}, err
 	}
+	// Several processes may start on one home at once: one migrates, the others
+	// wait and find nothing left to do.
+	lease, err := db.AcquireLease(ctx, "migrate", time.Minute)
+	if err != nil {
+		return MigrateResult{}, err
+	}
+	defer lease.Release(ctx)
 	if db.Cluster == "" {
-		return migrateServers(ctx, [][]*DB{{db}}, nil, ms, "", db.Database, db.log)
+		res, err := migrateServers(ctx, [][]*DB{{db}}, nil, ms, "", db.Database, db.log)
+		if err == nil {
+			err = db.convertRawEngines(ctx)
+		}
+		return res, err
 	}
 	servers, down, closeAll, err := db.openReplicas(ctx)
 	if err != nil {

@@ -77,3 +77,37 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 		t.Fatalf("migrate on a newer schema: got %v, want ErrSchemaNewer", err)
 	}
 }
+
+// A home created before version 7 has ReplacingMergeTree(run_id) raw tables, whose
+// merges can replace a published row by one of a failed load: migrating turns
+// them into MergeTree and keeps every row, also the versions a merge would fold.
+func TestMigrateConvertsReplacingRawTables(t *testing.T) {
+	db := schemastest.OpenEmpty(t)
+	ctx := context.Background()
+	if err := db.Exec(ctx, "test", `CREATE TABLE accounts (account_id String, name String, territory String, region String, country String,
+    city String, industry String, segment String, employees UInt32, revenue Float64, parent_id String, source_system String,
+    run_id UInt64, loaded_at DateTime) ENGINE = ReplacingMergeTree(run_id) ORDER BY account_id`); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []uint64{1, 2} {
+		if err := db.InsertRows(ctx, "test", "INSERT INTO accounts (account_id, name, run_id)", []any{"a1", "v" + string(rune('0'+run)), run}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := tableList(t, db)["accounts"]; e != "MergeTree" {
+		t.Fatalf("accounts engine after migrate: %s, want MergeTree", e)
+	}
+	if err := db.Exec(ctx, "test", "OPTIMIZE TABLE accounts FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM accounts WHERE account_id = 'a1'").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("rows of a1 after conversion and a merge: %d (%v), want both versions", n, err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+}
