@@ -21,30 +21,66 @@
 // compares the rate with clickhouse-client's; BenchmarkLoadOpportunities1GB
 // (PIPELENS_BENCH_1GB=1) measures the peak RSS.
 //
-// The door is Service: New, LoadFile, LoadFiles, LoadReader, Run, Watch, Recover.
+// The door is Service: New, LoadFile, LoadFiles, LoadReader, Submit, Run, Watch,
+// Recover.
 //
-// # Runs, visibility and atomicity
+// # Runs, visibility and atomicity: the contract
 //
 // Every load is a run with an id (run_id, UInt64, increasing: the start time in
 // nanoseconds). Every row it writes carries that run_id. ingest_runs holds one row per
-// state change of a run (running → committed, failed or duplicate); the row with the
-// highest updated_ns is the run's state, and its report column holds the JSON report.
+// state change of a run; the row with the highest updated_ns is the run's state, and
+// its report column holds the JSON report. States:
 //
-// A raw row counts only when its run is committed. Readers of the raw tables filter
+//	running    rows are going in
+//	loaded     every row is in; nothing of it is visible yet
+//	committed  a publication lists it: all its rows are visible
+//	failed     never visible; its rows are deleted
+//	duplicate  content an earlier loaded or committed run holds; adds nothing
 //
-//	WHERE run_id IN (<CommittedRunsSQL()>)
+// What readers count is decided in one place, the publications table
+// (schemas/migrations/0007_publications.sql, schemas/visibility.go):
 //
-// so the rows of a running run, of a failed one, and of one cut short by a crash are
-// never visible. A run fails as a whole when its share of rejected rows passes the
-// threshold (Options.RejectThreshold, config ingest.reject_threshold, default 0.05),
-// on a read or ClickHouse error, or when its context is cancelled; its rows are then
-// deleted (ALTER TABLE … DELETE WHERE run_id = …, a mutation) and it is marked failed.
-// A run whose process died stays "running": the next load (or Recover) deletes its
-// rows and marks it failed when its process is gone (same host, dead pid) or it has
-// sent no heartbeat for Options.StaleAfter. Retrying the file then loads it afresh.
+//  1. A run's rows become visible all at once, when a publication that lists the run
+//     inserts its one row into publications. That insert is the commit; before it,
+//     no reader counts any row of the run, in the raw tables or the serving tables.
+//  2. Readers take V, the latest publication, once per request and read, per key,
+//     the row of the latest run listed by publications up to V (raw tables), and the
+//     serving rows of publications up to V that no later publication up to V
+//     replaced. Nothing a running, loaded, failed or killed run writes can change or
+//     remove what readers see: the raw tables are plain MergeTree (a merge never
+//     drops a row), serving rows are never rewritten, and a publication that dies
+//     before its commit leaves rows above V, which the next publication deletes
+//     (waiting for the mutation) before it reuses the number.
+//  3. Publications are serialised across every writer — pipelens ingest, the
+//     watched folder, uploads, serve, several processes and hosts on one ClickHouse —
+//     by a lease held in ClickHouse (schemas/lease.go): a table that CREATE makes or
+//     refuses atomically, renewed every ttl/4 (30 s ttl) in server time, taken over
+//     when its holder's process on the same host is gone or it was not renewed. A
+//     holder checks it still holds the lease right before it commits.
+//  4. Any process may publish any loaded run: a load publishes what is loaded when its
+//     rows are in (Options.Publish, wired by the binary to query.Service.Publish);
+//     serve does at start. So a process killed after loading loses nothing: the
+//     next publication by anyone makes its run visible. A publication recomputes
+//     the opportunities, accounts and activities its runs touched (all of them for
+//     the first publication, a change of zone or stages, or a load of most of the
+//     warehouse), so its cost follows the load, not the warehouse.
+//  5. Loading content that a loaded or committed run holds (same SHA-256) adds
+//     nothing: the run is recorded as duplicate and names the earlier run. Two loads
+//     of one file at the same moment both load; the publication keeps the first and
+//     marks the other duplicate.
 //
-// Loading content that a committed run already loaded (same SHA-256) adds nothing: the
-// run is recorded as duplicate and names the earlier run.
+// A run fails as a whole when its share of rejected rows passes the threshold
+// (Options.RejectThreshold, config ingest.reject_threshold, default 0.05), on a read
+// or ClickHouse error, or when its context is cancelled; its rows are deleted (ALTER
+// TABLE … DELETE WHERE run_id = …, a mutation on each shard's local tables) and it is
+// marked failed. A run whose process died while running stays "running": the next
+// load (or Recover) deletes its rows and marks it failed when its process is gone
+// (same host, dead pid) or it has sent no heartbeat for Options.StaleAfter. Retrying
+// the file then loads it afresh. The crash tests (cmd/pipelens/warehouse_test.go)
+// kill a load with SIGKILL at each of these steps (PIPELENS_FAULT names the step).
+//
+// Uploads (Submit) are spooled within the request and load and publish in the
+// background; Run reports a running upload's progress (rows and bytes read).
 //
 // Rejected rows go to ingest_rejects (file, row, column, raw value, reason, message)
 // and stay there whatever the run's fate: they say why. Reasons: bad_date, bad_amount,
