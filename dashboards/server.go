@@ -137,6 +137,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	// Uploads still loading were cancelled with ctx: wait for them to record
+	// their runs as failed before the database closes.
+	if s.opts.Ingest != nil {
+		s.opts.Ingest.Wait()
+	}
 	return err
 }
 

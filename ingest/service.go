@@ -123,6 +123,7 @@ type Service struct {
 	lastID   atomic.Uint64
 	host     string
 	jobs     sync.Map // run id → *Job, uploads of this process
+	running  sync.WaitGroup
 }
 
 // active holds the run ids this process is loading, so that recovery never takes a
@@ -273,6 +274,10 @@ func (s *Service) LoadReader(ctx context.Context, name string, r io.Reader, o Lo
 	return job.Result()
 }
 
+// Wait returns when every load Submit started has ended (cancel their context
+// first to end them early).
+func (s *Service) Wait() { s.running.Wait() }
+
 // Job is a load running in the background (an upload): its run id is known at
 // once, its progress while it runs, its report when it ends.
 type Job struct {
@@ -333,7 +338,9 @@ func (s *Service) Submit(ctx, bg context.Context, name string, r io.Reader, o Lo
 		job.mu.Unlock()
 	}
 	s.jobs.Store(job.RunID, job)
+	s.running.Add(1)
 	go func() {
+		defer s.running.Done()
 		defer close(job.done)
 		defer os.Remove(f.Name())
 		rep, err := s.load(bg, f.Name(), filepath.Base(name), n, o)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,14 +32,24 @@ type EmbeddedOptions struct {
 	Logger      *slog.Logger
 }
 
-// Embedded is a running (or reused) private ClickHouse server.
+// Embedded is this process's use of the private ClickHouse server of a home.
+//
+// The server belongs to no single pipelens process: every process that uses it
+// holds a shared lock on clients.lock for as long as it runs, and the server is
+// started under a small supervisor (a shell in its own session) that waits for
+// an exclusive lock on the same file, which it gets once no pipelens process
+// holds a shared one (each released by the kernel when its process ends, even on
+// SIGKILL), and then stops the server. So the first process starts it, others
+// attach, it stays up while any of them runs and stops when the last one goes.
+// If the supervisor itself dies, the server gets SIGTERM (its parent-death
+// signal).
 type Embedded struct {
-	Addr  string // 127.0.0.1:port, native protocol
-	Owner bool   // this process started it and stops it
-	dir   string
-	cmd   *exec.Cmd
-	done  chan struct{}
-	log   *slog.Logger
+	Addr    string // 127.0.0.1:port, native protocol
+	Owner   bool   // this process started it
+	dir     string
+	pid     int      // the server's process
+	clients *os.File // holds the shared lock on clients.lock
+	log     *slog.Logger
 }
 
 type serverState struct {
@@ -72,25 +81,46 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, err
 	}
 	defer unlock()
+	clients, err := sharedLock(ctx, filepath.Join(dir, "clients.lock"))
+	if err != nil {
+		return nil, err
+	}
 
 	statePath := filepath.Join(dir, "server.json")
 	if st, ok := readState(statePath); ok && processAlive(st.PID) {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(st.TCPPort))
 		if waitAnswer(ctx, addr, 3*time.Second) == nil {
 			log.Info("reusing embedded clickhouse", "addr", addr, "pid", st.PID)
-			return &Embedded{Addr: addr, dir: dir, log: log}, nil
+			return &Embedded{Addr: addr, dir: dir, pid: st.PID, clients: clients, log: log}, nil
 		}
-		// The previous owner died and its server is shutting down (it got SIGTERM
-		// through Pdeathsig); starting a second one on the same data would clash.
+		// The last user left and its server is shutting down: starting a second
+		// one on the same data would clash.
 		log.Info("waiting for a stopping embedded clickhouse to exit", "pid", st.PID)
 		if err := waitExit(ctx, st.PID, 60*time.Second); err != nil {
+			clients.Close()
 			return nil, err
 		}
 	}
+	e, err := startSupervised(ctx, o, dir, log)
+	if err != nil {
+		clients.Close()
+		return nil, err
+	}
+	e.clients = clients
+	return e, nil
+}
 
+// startSupervised starts the server under its supervisor and waits until it
+// answers. The caller holds start.lock and a shared lock on clients.lock.
+func startSupervised(ctx context.Context, o EmbeddedOptions, dir string, log *slog.Logger) (*Embedded, error) {
 	bin, args, err := serverCommand(o.Binary)
 	if err != nil {
 		return nil, err
+	}
+	for _, tool := range []string{"setpriv", "flock"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("the embedded clickhouse needs %s (Debian/Ubuntu package util-linux): %w", tool, err)
+		}
 	}
 	tcpPort := o.TCPPort
 	if tcpPort == 0 {
@@ -106,63 +136,58 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if err := writeServerConfig(dir, tcpPort, httpPort, o.ExtraConfig); err != nil {
 		return nil, err
 	}
-	e := &Embedded{
-		Addr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(tcpPort)),
-		Owner: true,
-		dir:   dir,
-		done:  make(chan struct{}),
-		log:   log,
-	}
-	args = append(args, "--config-file="+cfgPath)
-	started := make(chan error, 1)
-	go e.run(bin, args, started)
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	if err := writeState(statePath, serverState{PID: e.cmd.Process.Pid, TCPPort: tcpPort, HTTPPort: httpPort, Binary: bin, Started: time.Now().UTC().Format(time.RFC3339)}); err != nil {
-		e.Stop()
-		return nil, err
-	}
-	t0 := time.Now()
-	if err := e.waitReady(ctx, 60*time.Second); err != nil {
-		e.Stop()
-		return nil, err
-	}
-	log.Info("embedded clickhouse started", "addr", e.Addr, "pid", e.cmd.Process.Pid, "dir", dir, "ready_in", time.Since(t0).Round(time.Millisecond))
-	return e, nil
-}
-
-// run starts the server from a goroutine locked to its OS thread, which stays alive
-// until the server exits: Pdeathsig fires when the spawning thread dies, so the
-// server gets SIGTERM if pipelens is killed, even with SIGKILL.
-func (e *Embedded) run(bin string, args []string, started chan<- error) {
-	runtime.LockOSThread()
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = e.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	out, err := os.OpenFile(filepath.Join(e.dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	pidPath := filepath.Join(dir, "server.pid")
+	_ = os.Remove(pidPath)
+	// $1 is the home's clickhouse dir, the rest the server's command line. The
+	// flock returns once no pipelens process holds clients.lock.
+	const supervisor = `dir=$1; shift
+setpriv --pdeathsig TERM -- "$@" &
+ch=$!
+echo $ch > "$dir/server.pid.tmp" && mv "$dir/server.pid.tmp" "$dir/server.pid"
+flock -x "$dir/clients.lock" kill -TERM $ch
+wait $ch`
+	cmd := exec.Command("sh", append([]string{"-c", supervisor, "pipelens-clickhouse-supervisor", dir, bin}, append(args, "--config-file="+cfgPath)...)...)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	out, err := os.OpenFile(filepath.Join(dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err == nil {
 		cmd.Stdout, cmd.Stderr = out, out
 		defer out.Close()
 	}
-	e.cmd = cmd
 	if err := cmd.Start(); err != nil {
-		close(e.done)
-		started <- err
-		return
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	started <- nil
-	_ = cmd.Wait()
-	close(e.done)
+	go func() { _ = cmd.Wait() }() // reap the supervisor if it ends before this process
+	e := &Embedded{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(tcpPort)), Owner: true, dir: dir, log: log}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.pid == 0 {
+		if b, err := os.ReadFile(pidPath); err == nil {
+			e.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("start %s: the supervisor did not report the server's pid", bin)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	statePath := filepath.Join(dir, "server.json")
+	if err := writeState(statePath, serverState{PID: e.pid, TCPPort: tcpPort, HTTPPort: httpPort, Binary: bin, Started: time.Now().UTC().Format(time.RFC3339)}); err != nil {
+		_ = syscall.Kill(e.pid, syscall.SIGTERM)
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := e.waitReady(ctx, 60*time.Second); err != nil {
+		_ = syscall.Kill(e.pid, syscall.SIGTERM)
+		return nil, err
+	}
+	log.Info("embedded clickhouse started", "addr", e.Addr, "pid", e.pid, "dir", dir, "ready_in", time.Since(t0).Round(time.Millisecond))
+	return e, nil
 }
 
 func (e *Embedded) waitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		select {
-		case <-e.done:
+		if !processAlive(e.pid) {
 			return fmt.Errorf("embedded clickhouse exited during start-up; see %s", e.errorLogHint())
-		default:
 		}
 		if err := pingNative(ctx, e.Addr, time.Second); err == nil {
 			return nil
@@ -182,41 +207,61 @@ func (e *Embedded) errorLogHint() string {
 	p := filepath.Join(e.dir, "log", "clickhouse-server.err.log")
 	b, err := os.ReadFile(p)
 	if err != nil || len(b) == 0 {
-		return p
+		p = filepath.Join(e.dir, "log", "stdout.log")
+		if b, err = os.ReadFile(p); err != nil || len(b) == 0 {
+			return p
+		}
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	last := lines[len(lines)-1]
 	return p + ": " + last
 }
 
-// Stop ends the server if this process started it; a reused server is left running.
+// Stop ends this process's use of the server. The server stops when the last
+// process using it stops (its supervisor sees to it): then Stop waits until it
+// has exited, so a clean shutdown leaves nothing running.
 func (e *Embedded) Stop() error {
-	if e == nil || !e.Owner || e.cmd == nil || e.cmd.Process == nil {
+	if e == nil || e.clients == nil {
 		return nil
 	}
-	select {
-	case <-e.done:
+	f := e.clients
+	e.clients = nil
+	last := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+	f.Close() // releases the lock: the supervisor takes it when nobody else holds one
+	if !last {
 		return nil
-	default:
 	}
-	_ = e.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-e.done:
-	case <-time.After(30 * time.Second):
-		_ = e.cmd.Process.Kill()
-		<-e.done
+	deadline := time.Now().Add(30 * time.Second)
+	for processAlive(e.pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
-	_ = os.Remove(filepath.Join(e.dir, "server.json"))
+	if processAlive(e.pid) {
+		return fmt.Errorf("embedded clickhouse (pid %d) still runs 30 s after its last user stopped", e.pid)
+	}
 	e.log.Info("embedded clickhouse stopped", "addr", e.Addr)
 	return nil
 }
 
-// PID is the server's process id (0 when reused).
-func (e *Embedded) PID() int {
-	if e.cmd == nil || e.cmd.Process == nil {
-		return 0
+// PID is the server's process id.
+func (e *Embedded) PID() int { return e.pid }
+
+// sharedLock takes a shared lock on path, held until the returned file closes
+// (or the process ends). It waits while the supervisor holds it exclusively to
+// stop the server.
+func sharedLock(ctx context.Context, path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return e.cmd.Process.Pid
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) != nil {
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for %s: %w", path, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return f, nil
 }
 
 func serverCommand(bin string) (string, []string, error) {

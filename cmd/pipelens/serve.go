@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pipelens/pipelens/dashboards"
 	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
@@ -49,26 +51,35 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 		AfterLoad: func(ctx context.Context) { a.refresh(ctx, db) },
 		Mount:     []func(*dashboards.Server){dashboards.APIMount(q)},
 	})
+	// One lifecycle: the HTTP server, the start-up publication and the alert
+	// schedule start together and serve returns only when all have stopped, so
+	// the database is closed after the last of them (and after the uploads still
+	// loading under the server's context).
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.ServeListener(gctx, ln) })
 	if refresh {
 		// Loads publish themselves; this publishes runs a process loaded and
-		// could not publish (killed, or ClickHouse went away), finishes or
-		// removes an abandoned publication, and rebuilds everything after a
-		// change of time zone or stages. Pages read the last publication
-		// meanwhile.
-		go a.refresh(ctx, db)
+		// could not publish (killed, or ClickHouse went away), removes an
+		// abandoned publication, and rebuilds everything after a change of time
+		// zone or stages. Pages read the last publication meanwhile.
+		g.Go(func() error {
+			a.refresh(gctx, db)
+			return nil
+		})
 	}
-	// The alert schedule runs inside serve: rules are evaluated when due and the
-	// outbox is drained on every tick.
+	// The alert schedule: rules are evaluated when due and the outbox is drained
+	// on every tick.
 	if eng, err := a.alertEngine(db); err != nil {
 		a.log.Error("alerts disabled: bad alerts config", "err", err)
 	} else {
-		go func() {
-			if err := eng.Schedule(ctx); err != nil && ctx.Err() == nil {
+		g.Go(func() error {
+			if err := eng.Schedule(gctx); err != nil && gctx.Err() == nil {
 				a.log.Error("alert schedule stopped", "err", err)
 			}
-		}()
+			return nil
+		})
 	}
-	return srv.ServeListener(ctx, ln)
+	return g.Wait()
 }
 
 func (a *app) queryService(db *schemas.DB) *query.Service {
