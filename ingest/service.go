@@ -802,18 +802,28 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	loadedAt := time.Now().Unix()
 
 	// Heartbeat: a long run keeps saying it is alive.
+	// It writes a copy: the report's maps are this goroutine's, and it is
+	// stopped and waited for before they are filled.
 	hb := time.NewTicker(max(s.opts.StaleAfter/4, time.Second))
 	defer hb.Stop()
+	hbStop, hbDone := make(chan struct{}), make(chan struct{})
+	stopHeartbeat := sync.OnceFunc(func() { close(hbStop); <-hbDone })
+	defer stopHeartbeat()
+	beat := *fr
+	beat.RejectsByReason, beat.Tables = nil, nil
 	go func() {
+		defer close(hbDone)
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-hbStop:
+				return
 			case <-hb.C:
 				stats.Lock()
-				fr.Read, fr.Loaded, fr.Rejected = stats.read, stats.loaded, stats.rejected
+				beat.Read, beat.Loaded, beat.Rejected = stats.read, stats.loaded, stats.rejected
 				stats.Unlock()
-				_ = s.writeRun(ctx, fr)
+				_ = s.writeRun(ctx, &beat)
 			}
 		}
 	}()
@@ -1022,6 +1032,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	mg.Wait()
 	close(jobs)
 	ig.Wait()
+	stopHeartbeat()
 	stats.Lock()
 	fr.Read, fr.Loaded, fr.Rejected, fr.Tables = stats.read, stats.loaded, stats.rejected, stats.tables
 	stats.Unlock()
