@@ -5,14 +5,18 @@ package dashboards
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -195,6 +199,8 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		code, msg = http.StatusServiceUnavailable, "the query took too long"
+	case unreachable(err):
+		code, msg = http.StatusServiceUnavailable, "the database does not answer; retry in a moment"
 	}
 	if code >= 500 {
 		s.log.Error("request failed", "path", c.Path(), "err", err)
@@ -208,6 +214,15 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(code, map[string]string{"error": msg})
+}
+
+// unreachable says whether err means ClickHouse could not be reached (down,
+// restarting, network), as opposed to a failed statement.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, clickhouse.ErrAcquireConnTimeout) ||
+		errors.Is(err, driver.ErrBadConn)
 }
 
 // wantsHTML says whether a failed request came from a page (not the API or a
