@@ -7,6 +7,9 @@
 #   zookeeper (+ its Java runtime)        coordination of the replicated tables in the cluster test
 #                                         (schemas/clustertest runs it as a child process; the package
 #                                         starts no service)
+# and, with npm, chdb@3.4.0 (current ClickHouse in process) for the parity test (parity/): under
+# /opt/pipelens-chdb as root, else ~/.cache/pipelens-chdb, or $PIPELENS_CHDB_PREFIX;
+# PIPELENS_SKIP_CHDB=1 leaves it out.
 set -euo pipefail
 
 need=()
@@ -33,6 +36,31 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "pipelens needs these Debian packages: ${need[*]}" >&2
     echo "install them with: sudo apt-get install ${need[*]}" >&2
     exit 1
+  fi
+fi
+# chDB for the parity test: every answer on 18.16 against current ClickHouse (parity/).
+# npm install from parity/package.json and its lock, into a fixed prefix, only when the
+# pinned version is missing there. Off CI a failed install (no registry) only warns:
+# the parity test then skips, and fails when CI=true.
+if [ "${PIPELENS_SKIP_CHDB:-}" != "1" ]; then
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  if [ -n "${PIPELENS_CHDB_PREFIX:-}" ]; then
+    chdb_prefix=$PIPELENS_CHDB_PREFIX
+  elif [ "$(id -u)" = "0" ]; then
+    chdb_prefix=/opt/pipelens-chdb
+  else
+    chdb_prefix=$HOME/.cache/pipelens-chdb
+  fi
+  want=$(sed -n 's/.*"chdb": *"\([^"]*\)".*/\1/p' "$repo/parity/package.json")
+  have_chdb=$(node -p "require('$chdb_prefix/node_modules/chdb/package.json').version" 2>/dev/null || true)
+  if [ "$have_chdb" != "$want" ] || ! ls "$chdb_prefix"/node_modules/@chdb/lib-*/libchdb.so >/dev/null 2>&1; then
+    echo "installing chdb@$want (about 550 MB) under $chdb_prefix"
+    mkdir -p "$chdb_prefix"
+    cp "$repo/parity/package.json" "$repo/parity/package-lock.json" "$chdb_prefix/"
+    if ! (cd "$chdb_prefix" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error); then
+      echo "could not install chdb@$want under $chdb_prefix (npm install failed); the parity test needs it" >&2
+      [ "${CI:-}" != "true" ] || exit 1
+    fi
   fi
 fi
 # The Debian package starts a system-wide server through systemd on some machines;
