@@ -27,4 +27,22 @@
 // key); the tests compare them with hand-computed and plain-Go results. Until the
 // first Refresh the metrics are empty. Small tables (reps, accounts, leads,
 // activities, targets, market) are read directly.
+//
+// The same answers on every ClickHouse. Users run 24.x–26.x and these machines
+// 18.16; every statement must give the same answer on both, not only parse
+// (parity/ asks every statement of the metric suite, a publication and an alert
+// evaluation of both and compares the answers). Banned, because the answer then
+// depends on the server version or on which row a server happens to pick:
+//   - ANY joins: ANY INNER JOIN keeps one row per key on both sides since 20.x
+//     (one right row per left row before). Use ALL with a right side unique by
+//     its key (LIMIT 1 BY, GROUP BY).
+//   - any(), anyLast() and argMax/argMin ties over rows that differ: only over
+//     rows known to hold the same value, else argMax over a unique version.
+//   - groupArray read as ordered: its order is that of threads and parts; sort it
+//     (arraySort, or arraySort by a key array built in the same aggregation).
+//   - LIMIT (and LIMIT BY) under an ORDER BY that leaves ties.
+//   - Settings whose defaults changed between versions (join_use_nulls,
+//     any_join_distinct_right_table_keys, the analyzer, optimize_on_insert): write
+//     SQL whose answer does not depend on them, and set none that one of the
+//     versions does not know.
 package query

@@ -147,7 +147,19 @@ func connect(ctx context.Context, opts *clickhouse.Options, timeout time.Duratio
 		return nil, fmt.Errorf("connect to clickhouse %v: %w", o.Addr, err)
 	}
 	db.version = v.String()
+	log.Info("clickhouse server", "addr", strings.Join(o.Addr, ","), "database", database, "version", db.version, "dialect", dialect(db.version))
 	return db, nil
+}
+
+// dialect names the path pipelens takes on a server of version v. The SQL is
+// the same on every version, with the same answers (parity/ compares them on
+// 18.16 and current ClickHouse); what depends on the version is how migrations
+// drop tables (runStep).
+func dialect(v string) string {
+	if atomicDrops(v) {
+		return "current (20.10 and later): Atomic databases, DROP waits for the drop"
+	}
+	return "before 20.10 (18.16 here): Ordinary databases"
 }
 
 // ServerVersion is the server's version, e.g. "18.16.1".
