@@ -146,7 +146,7 @@ func connect(ctx context.Context, opts *clickhouse.Options, timeout time.Duratio
 		conn.Close()
 		return nil, fmt.Errorf("connect to clickhouse %v: %w", o.Addr, err)
 	}
-	db.version = v.String()
+	db.version = v.Version.String() // "18.16.1": v.String() is the whole handshake text
 	log.Info("clickhouse server", "addr", strings.Join(o.Addr, ","), "database", database, "version", db.version, "dialect", dialect(db.version))
 	return db, nil
 }
