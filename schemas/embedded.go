@@ -226,17 +226,20 @@ func (e *Embedded) Stop() error {
 	}
 	f := e.clients
 	e.clients = nil
-	last := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 	f.Close() // releases the lock: the supervisor takes it when nobody else holds one
-	if !last {
-		return nil
-	}
+	path := filepath.Join(e.dir, "clients.lock")
 	deadline := time.Now().Add(30 * time.Second)
-	for processAlive(e.pid) && time.Now().Before(deadline) {
+	for processAlive(e.pid) {
+		switch lockHolders(path) {
+		case "clients":
+			return nil // others use the server: it stays
+		case "supervisor", "none":
+			// Stopping, or about to: wait for the exit.
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("embedded clickhouse (pid %d) still runs 30 s after its last user stopped", e.pid)
+		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	if processAlive(e.pid) {
-		return fmt.Errorf("embedded clickhouse (pid %d) still runs 30 s after its last user stopped", e.pid)
 	}
 	e.log.Info("embedded clickhouse stopped", "addr", e.Addr)
 	return nil
@@ -244,6 +247,23 @@ func (e *Embedded) Stop() error {
 
 // PID is the server's process id.
 func (e *Embedded) PID() int { return e.pid }
+
+// lockHolders says who holds clients.lock: "clients" (shared holders only),
+// "supervisor" (the exclusive lock of a stopping server) or "none".
+func lockHolders(path string) string {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return "none"
+	}
+	defer f.Close()
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		return "none" // closing f releases it
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) == nil {
+		return "clients"
+	}
+	return "supervisor"
+}
 
 // sharedLock takes a shared lock on path, held until the returned file closes
 // (or the process ends). It waits while the supervisor holds it exclusively to

@@ -41,7 +41,12 @@ func TestEmbeddedOutlivesItsStarter(t *testing.T) {
 	if err := second.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if syscall.Kill(second.PID(), 0) == nil {
-		t.Fatalf("the server (pid %d) runs on after its last user stopped", second.PID())
+	// Exited; its supervisor reaps it a moment later.
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(second.PID(), 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server (pid %d) runs on after its last user stopped", second.PID())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
