@@ -20,6 +20,9 @@ test: deps
 	$(GO) vet ./...
 	$(MAKE) fuzz
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
+	# The load path runs goroutines (pipeline, heartbeat, uploads, lease, the
+	# embedded server's lifecycle): once more under the race detector.
+	$(GO) test -race -count=1 -p 1 -timeout 20m ./ingest ./schemas
 
 # Each fuzz target for a fixed number of inputs (go test allows one -fuzz target per
 # run; a count, not a duration: a duration can end in a spurious "context deadline
