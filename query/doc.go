@@ -8,25 +8,26 @@
 // side; lists go through clickhouse.GroupSet), never pasted into SQL. The business
 // time zone is a validated literal.
 //
-// Serving tables. Computing from the raw tables on every request means a FINAL
-// over ReplacingMergeTrees, the committed-run filter and four joins per request;
-// at 1M opportunities and 10M stage events that is seconds, not the 200 ms a page
-// needs. So Refresh, called after every committed load, rebuilds two tables from
-// the committed runs: opp_facts (one row per opportunity with its owner's team,
-// manager and territory, its account's segment and territory, its furthest stage
-// and its stage entry and exit times) opp_moves (changes between consecutive
-// snapshots) and rep_activity_days (activities per rep and day), then the
-// pre-aggregates read from opp_facts (rollup.go; DDL in
-// schemas/migrations/0005_serving.sql): rep_days per owner and day or month,
-// territory_days per territory, segment and close day or month, account_facts
-// per account with its deals' creation dates. A request whose filters a
-// pre-aggregate is keyed by reads it (thousands of rows); any other reads
-// opp_facts, with the same numbers. Each is filled as <name>_new with INSERT ... SELECT and swapped in
-// with RENAME TABLE, so readers never see a half-built table. Nothing is in them
-// that is not in the raw tables, with the same rules (latest committed row per
-// key); the tests compare them with hand-computed and plain-Go results. Until the
-// first Refresh the metrics are empty. Small tables (reps, accounts, leads,
-// activities, targets, market) are read directly.
+// Serving tables. Computing from the raw tables on every request means the
+// latest row per key of every raw table, the published-run filter and four
+// joins per request; at 1M opportunities and 10M stage events that is seconds,
+// not the 200 ms a page needs. So every load is published (publish.go,
+// publish_sql.go; schemas/migrations/0007_publications.sql): a publication
+// derives, for what the new runs touched, opp_facts (one row per opportunity
+// with its owner's team, manager and territory, its account's segment and
+// territory, its furthest stage and its stage entry and exit times), opp_moves
+// (changes between consecutive snapshots), rep_activity_days (activities per
+// rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
+// per owner and day or month, territory_days and territory_wins per territory,
+// segment and close day or month, account_facts per account with its deals'
+// creation dates. A request whose filters a pre-aggregate is keyed by reads it
+// (thousands of rows); any other reads opp_facts, with the same numbers. Each
+// request reads one publication (visible.go), so it never mixes two loads.
+// Nothing is in them that is not in the raw tables, with the same rules (latest
+// published row per key); the tests compare them with hand-computed and
+// plain-Go results, incremental publications with full ones, and a cluster of
+// two shards of two replicas with one server (cluster_test.go). Small tables
+// (reps, accounts, leads, activities, targets, market) are read directly.
 //
 // The same answers on every ClickHouse. Users run 24.x–26.x and these machines
 // 18.16; every statement must give the same answer on both, not only parse
@@ -45,4 +46,9 @@
 //     any_join_distinct_right_table_keys, the analyzer, optimize_on_insert): write
 //     SQL whose answer does not depend on them, and set none that one of the
 //     versions does not know.
+//
+// Cluster mode runs the same statements: readers read the Distributed tables
+// (a subquery that needs a whole table says GLOBAL; the visibility rule's gone
+// rows are read on each shard), and a publication computes each shard's rows
+// on its local tables.
 package query

@@ -208,12 +208,14 @@ type LeadConversion struct {
 	Ignored []string     `json:"ignored_filters,omitempty"`
 }
 
-// leadsTable is the committed leads with their owner's team, manager and territory.
+// leadsTable is the committed leads with their owner's team, manager and
+// territory. The right side is unique by owner_id (ALL keeps every lead on any
+// version) and read whole (GLOBAL).
 func leadsTable(tz string) string {
 	leads := latest("leads", "lead_id", "lead_id, created_at, source, owner_id, territory AS l_territory, converted")
 	reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory AS r_territory")
 	return "(SELECT lead_id, toDate(created_at, " + tz + ") AS created_date, source, owner_id, team, manager_id, if(l_territory != '', l_territory, r_territory) AS territory, converted FROM " +
-		leads + " AS l ANY LEFT JOIN " + reps + " AS r USING owner_id)"
+		leads + " AS l GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
 }
 
 // LeadConversion computes lead-to-opportunity conversion by source.

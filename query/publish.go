@@ -54,6 +54,16 @@ func (s *Service) Refresh(ctx context.Context) error {
 
 func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publication, error) {
 	t0 := time.Now()
+	// Replication is asynchronous: a replica may not yet hold a block its sibling
+	// took. So first every live replica fetches what its siblings hold of the
+	// tables a publication reads or makes visible (the publications, the run
+	// states, the raw rows of the runs, the serving rows of earlier and abandoned
+	// publications): whichever replica a statement below reads, and whichever a
+	// reader reads once N is recorded, has the same rows. On one server this does
+	// nothing.
+	if err := s.db.SyncReplicas(ctx, publishSynced()...); err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
 	v, err := s.db.CurrentVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -93,7 +103,7 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opportunities WHERE "+b.newRuns(), &added); err != nil {
 			return nil, err
 		}
-		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opp_facts WHERE "+schemas.EntityVisible(v, "opportunity_id", "opp_gone"), &visible); err != nil {
+		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opp_facts WHERE "+schemas.EntityVisible(v, "opportunity_id", s.db.ShardLocal("opp_gone")), &visible); err != nil {
 			return nil, err
 		}
 		p.Full = added > visible/2 && added > 10000
@@ -102,17 +112,36 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		return nil, nil
 	}
 	schemas.FaultPoint("publish-start")
+	// Each shard computes the serving rows of its own opportunities and
+	// activities on its local tables (publish_sql.go); on one server the steps
+	// run once. A shard that fails leaves rows above V that no reader counts and
+	// the next publication removes.
 	b := s.builder(v, p)
-	for _, st := range b.steps() {
-		t := time.Now()
-		if err := s.exec(ctx, "publish-"+st.name, st.sql); err != nil {
-			return nil, fmt.Errorf("publish %d: %s: %w", p.Pub, st.name, err)
+	err = s.db.EachShard(ctx, func(ctx context.Context, sh *schemas.DB) error {
+		for _, st := range b.onShard(sh).steps() {
+			t := time.Now()
+			if err := s.exec(ctx, sh, "publish-"+st.name, st.sql); err != nil {
+				return fmt.Errorf("%s: %w", st.name, err)
+			}
+			s.log.Debug("publication step", "pub", p.Pub, "shard", sh.Addr(), "step", st.name, "took", time.Since(t).Round(time.Millisecond))
+			schemas.FaultPoint("publish-" + st.name)
 		}
-		s.log.Debug("publication step", "pub", p.Pub, "step", st.name, "took", time.Since(t).Round(time.Millisecond))
-		schemas.FaultPoint("publish-" + st.name)
+		var n uint64
+		qctx, cancel := sh.Context(ctx, "publish-touched")
+		defer cancel()
+		if err := sh.Conn.QueryRow(qctx, "SELECT count() FROM "+sh.Local("publish_touched")+" WHERE pub = "+u(p.Pub)+" AND kind = 'opp'").Scan(&n); err != nil {
+			return fmt.Errorf("count touched: %w", err)
+		}
+		p.Touched += n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish %d: %w", p.Pub, err)
 	}
-	if err := s.scalar(ctx, "publish-touched", "SELECT count() FROM publish_touched WHERE pub = "+u(p.Pub)+" AND kind = 'opp'", &p.Touched); err != nil {
-		return nil, err
+	// Every live replica holds the publication's rows before it is recorded:
+	// readers read any replica.
+	if err := s.db.SyncReplicas(ctx, servingNames()...); err != nil {
+		return nil, fmt.Errorf("publish %d: %w", p.Pub, err)
 	}
 	if err := lease.Check(ctx); err != nil {
 		return nil, fmt.Errorf("publish %d: %w", p.Pub, err)
@@ -127,6 +156,11 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		return nil, fmt.Errorf("publish %d: record: %w", p.Pub, err)
 	}
 	schemas.FaultPoint("publish-committed")
+	// The row went to one replica: the next publisher must not take the same
+	// number from another, and the loads read back their state.
+	if err := s.db.SyncReplicas(ctx, "publications"); err != nil {
+		s.log.Warn("sync the publications' replicas", "pub", p.Pub, "err", err)
+	}
 	// The publication is the commit; the run states are for reports (a run listed
 	// by a publication reads as committed whatever its last state says).
 	if err := s.db.MarkRuns(context.WithoutCancel(ctx), p.Runs, schemas.RunCommitted, ""); err != nil {
@@ -144,31 +178,64 @@ var servingTables = []struct{ name, col string }{
 	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"rep_activity_days", "pub"},
 }
 
+// rawTables are the tables loads write with run_id rows.
+var rawTables = []string{"accounts", "reps", "opportunities", "opportunity_snapshots", "stage_events", "leads", "activities", "targets", "market"}
+
+func servingNames() []string {
+	out := make([]string, len(servingTables))
+	for i, t := range servingTables {
+		out[i] = t.name
+	}
+	return out
+}
+
+// publishSynced is what a publication syncs before it starts.
+func publishSynced() []string {
+	return append(append([]string{"publications", "ingest_runs"}, rawTables...), servingNames()...)
+}
+
 // dropAbandoned deletes the rows of a publication that died before its commit
 // (numbers above V) and waits until they are gone, since the next publication
 // reuses the number; and, without waiting, rows older than the last full
 // publication, which no reader counts.
 func (s *Service) dropAbandoned(ctx context.Context, v schemas.Version) error {
-	for _, t := range servingTables {
-		var n uint64
-		if err := s.scalar(ctx, "publish-abandoned", "SELECT count() FROM "+t.name+" WHERE "+t.col+" > "+v.String(), &n); err != nil {
-			return err
+	// One statement counts both for every table: a round trip each adds up on a
+	// cluster, where every count asks every shard.
+	var counts []string
+	for i, t := range servingTables {
+		counts = append(counts, "SELECT toUInt8("+strconv.Itoa(i)+") AS i, countIf("+t.col+" > "+v.String()+") AS above, countIf("+t.col+" < "+u(v.Base)+") AS below FROM "+t.name)
+	}
+	above := make([]uint64, len(servingTables))
+	below := make([]uint64, len(servingTables))
+	qctx, cancel := s.db.Context(ctx, "publish-abandoned")
+	defer cancel()
+	rows, err := s.db.Conn.Query(qctx, strings.Join(counts, " UNION ALL "))
+	if err != nil {
+		return fmt.Errorf("publish-abandoned: %w", err)
+	}
+	for rows.Next() {
+		var i uint8
+		var a, b uint64
+		if err := rows.Scan(&i, &a, &b); err != nil {
+			rows.Close()
+			return fmt.Errorf("publish-abandoned: %w", err)
 		}
-		if n > 0 {
-			s.log.Warn("removing rows of an abandoned publication", "table", t.name, "rows", n, "above", v.Pub)
+		above[i], below[i] = a, b
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("publish-abandoned: %w", err)
+	}
+	for i, t := range servingTables {
+		if above[i] > 0 {
+			s.log.Warn("removing rows of an abandoned publication", "table", t.name, "rows", above[i], "above", v.Pub)
 			if err := s.mutate(ctx, t.name, t.col+" > "+v.String(), true); err != nil {
 				return err
 			}
 		}
-		if v.Base > 0 && t.name != "publish_touched" {
-			var old uint64
-			if err := s.scalar(ctx, "publish-superseded", "SELECT count() FROM "+t.name+" WHERE "+t.col+" < "+u(v.Base), &old); err != nil {
+		if below[i] > 0 && v.Base > 0 && t.name != "publish_touched" {
+			if err := s.mutate(ctx, t.name, t.col+" < "+u(v.Base), false); err != nil {
 				return err
-			}
-			if old > 0 {
-				if err := s.mutate(ctx, t.name, t.col+" < "+u(v.Base), false); err != nil {
-					return err
-				}
 			}
 		}
 	}
@@ -224,12 +291,13 @@ func (s *Service) scalar(ctx context.Context, purpose, q string, dest any) error
 	return nil
 }
 
-// exec runs one statement of a publication (they may take minutes at millions
-// of deals when a publication rebuilds everything).
-func (s *Service) exec(ctx context.Context, purpose, q string) error {
-	c, cancel := s.db.ContextTimeout(ctx, purpose, 30*time.Minute)
+// exec runs one statement of a publication on db (a shard's server in cluster
+// mode); they may take minutes at millions of deals when a publication rebuilds
+// everything.
+func (s *Service) exec(ctx context.Context, db *schemas.DB, purpose, q string) error {
+	c, cancel := db.ContextTimeout(ctx, purpose, 30*time.Minute)
 	defer cancel()
-	return s.db.Conn.Exec(c, q)
+	return db.Conn.Exec(c, q)
 }
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }

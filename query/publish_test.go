@@ -60,7 +60,8 @@ func TestIncrementalEqualsFull(t *testing.T) {
 }
 
 // compareServices asks a and b every metric under several filters; any
-// difference fails t.
+// difference fails t. The filters run as parallel subtests of t: they finish
+// when the function that called compareServices returns.
 func compareServices(t *testing.T, a, b *Service) {
 	t.Helper()
 	ctx := context.Background()
@@ -77,6 +78,7 @@ func compareServices(t *testing.T, a, b *Service) {
 	}
 	for i, f := range filters {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
 			check := func(name string, get func(s *Service) (any, error)) {
 				t.Helper()
 				x, err := get(a)

@@ -525,7 +525,8 @@ func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int6
 	rc.in("manager_id", f.Manager)
 	rc.in("territory", f.Territory)
 	if len(rc.sql) > 0 {
-		c.add("rep_id IN (SELECT rep_id FROM "+latest("reps", "rep_id", "rep_id, team, manager_id, territory")+rc.where()+")", rc.args...)
+		// GLOBAL: the reps are read whole, whatever the shards of rep_activity_days.
+		c.add("rep_id GLOBAL IN (SELECT rep_id FROM "+latest("reps", "rep_id", "rep_id, team, manager_id, territory")+rc.where()+")", rc.args...)
 	}
 	out := map[string]int64{}
 	q := "SELECT rep_id, sum(activities) FROM rep_activity_days" + c.where() + " GROUP BY rep_id"

@@ -63,8 +63,11 @@ func repDaysWhere(f Filter, daysOnly bool) cond {
 // 1 adds a version, -1 cancels one): the day rows (the created, closed and
 // stage-entry numbers each dated by their own date, summed per owner and day),
 // then the month rows of publication pub from its day rows. Counts of negative
-// rows are stored as two's complement (see 0007_publications.sql).
-func (s *Service) repDaysSelects(src string, pub uint64) []string {
+// rows are stored as two's complement (see 0007_publications.sql). rep_days is
+// t("rep_days"): a publication fills each shard's local table from the shard's
+// own opp_facts in cluster mode (the rows are additive, so the shards' partial
+// sums add up to one server's).
+func (s *Service) repDaysSelects(t func(string) string, src string, pub uint64) []string {
 	k := len(s.stages)
 	ranks := make([]string, k)
 	reached := make([]string, k)
@@ -101,7 +104,7 @@ func (s *Service) repDaysSelects(src string, pub uint64) []string {
 		created + " UNION ALL " + closed + " UNION ALL " + stages + ") GROUP BY d, " + owner
 	monthRows := cols + "SELECT toUInt8(1), toStartOfMonth(day) AS m, owner_id, owner_name, team, manager_id, manager_name, sum(created), sum(created_amount), sum(created_won), " +
 		"sum(created_won_amount), sum(created_lost), sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(won_amount_sq), sum(lost), sum(lost_amount), sum(cycle_sum), sum(cycle_sq), " +
-		"sumForEach(stage_entries), sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sign, pub FROM rep_days WHERE grain = 0 AND pub = " + n +
+		"sumForEach(stage_entries), sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sign, pub FROM " + t("rep_days") + " WHERE grain = 0 AND pub = " + n +
 		" GROUP BY m, owner_id, owner_name, team, manager_id, manager_name, sign, pub"
 	return []string{dayRows, monthRows}
 }

@@ -73,7 +73,7 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 		}
 		acts := latest("activities", "activity_id", "activity_id, rep_id AS owner_id, occurred_at")
 		reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory")
-		tbl := "(SELECT owner_id, team, manager_id, territory, toDate(occurred_at, " + s.tz + ") AS created_date FROM " + acts + " AS a ANY LEFT JOIN " + reps + " AS r USING owner_id)"
+		tbl := "(SELECT owner_id, team, manager_id, territory, toDate(occurred_at, " + s.tz + ") AS created_date FROM " + acts + " AS a GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
 		dateRange(&c, "created_date", f)
 		c.in("team", f.Team)
 		c.in("owner_id", f.Rep)

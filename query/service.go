@@ -75,8 +75,11 @@ func latestWhere(table, key, cols, where string) string {
 }
 
 // factsSelect computes the opp_facts rows of publication pub from the raw rows
-// where raw says, for the opportunities restrict selects ("" for all).
-func (s *Service) factsSelect(raw, restrict string, pub uint64) string {
+// where raw says, for the opportunities restrict selects ("" for all). t names
+// the tables keyed by opportunity: each shard's local tables in cluster mode
+// (a publication computes them shard by shard), the tables themselves on one
+// server. reps and accounts are read whole, through their own names.
+func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub uint64) string {
 	only := ""
 	if restrict != "" {
 		only = " AND " + restrict
@@ -98,11 +101,11 @@ func (s *Service) factsSelect(raw, restrict string, pub uint64) string {
 			"arrayFirst((t, rr, j) -> j > indexOf(ev_ranks, " + r + ") AND rr != " + r + ", ev_times, ev_ranks, arrayEnumerate(ev_ranks)), " +
 			"if(o_closed = 1, close_time, toDateTime(0))))"
 	}
-	opps := latestWhere("opportunities", "opportunity_id",
+	opps := latestWhere(t("opportunities"), "opportunity_id",
 		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won", raw+only)
 	events := "(SELECT opportunity_id, arrayMap(x -> x.1, evs) AS ev_times, arrayMap(x -> x.2, evs) AS ev_ranks FROM (" +
 		"SELECT opportunity_id, arraySort(groupArray((entered_at, stage_rank))) AS evs FROM " +
-		latestWhere("stage_events", "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage, stage_rank", raw+only) +
+		latestWhere(t("stage_events"), "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage, stage_rank", raw+only) +
 		" GROUP BY opportunity_id))"
 	reps := latestWhere("reps", "rep_id", "rep_id AS owner_id, name AS r_name, team AS r_team, manager_id AS r_manager_id, territory AS r_territory", raw)
 	mgrs := latestWhere("reps", "rep_id", "rep_id AS r_manager_id, name AS m_name", raw)
@@ -130,16 +133,17 @@ FROM (SELECT *, toDateTime(concat(toString(o_close_date), ' 00:00:00'), ` + s.tz
 
 // movesSelect computes the opp_moves rows of publication pub: consecutive
 // snapshot pairs of each opportunity that was open in the earlier one and
-// changed close date or amount, with the attributes of its facts of pub.
-func (s *Service) movesSelect(raw, restrict string, pub uint64) string {
+// changed close date or amount, with the attributes of its facts of pub. t is
+// factsSelect's.
+func (s *Service) movesSelect(t func(string) string, raw, restrict string, pub uint64) string {
 	if restrict != "" {
 		raw += " AND " + restrict
 	}
-	snaps := latestWhere("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed", raw)
+	snaps := latestWhere(t("opportunity_snapshots"), "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed", raw)
 	pairs := "(SELECT opportunity_id, arraySort(groupArray((snapshot_date, close_date, amount, closed))) AS s FROM " + snaps + " GROUP BY opportunity_id HAVING length(s) > 1)"
 	moves := "(SELECT opportunity_id, p.1 AS change_date, p.2 AS old_close, p.3 AS new_close, p.4 AS old_amount, p.5 AS new_amount FROM " + pairs +
 		" ARRAY JOIN arrayMap(i -> (s[i].1, s[i - 1].2, s[i].2, s[i - 1].3, s[i].3), arrayFilter(i -> i > 1 AND s[i - 1].4 = 0 AND s[i].4 = 0 AND (s[i].2 != s[i - 1].2 OR s[i].3 != s[i - 1].3), arrayEnumerate(s))) AS p)"
-	facts := "(SELECT opportunity_id, name, owner_id, team, manager_id, territory, segment, product, source FROM opp_facts WHERE pub = " + u(pub) + ")"
+	facts := "(SELECT opportunity_id, name, owner_id, team, manager_id, territory, segment, product, source FROM " + t("opp_facts") + " WHERE pub = " + u(pub) + ")"
 	// The right side has one row per opportunity: ALL keeps every move (ANY
 	// INNER JOIN keeps one per key on current ClickHouse).
 	return `(opportunity_id, name, change_date, old_close, new_close, old_amount, new_amount, owner_id, team, manager_id, territory, segment, product, source, pub)

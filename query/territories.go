@@ -65,14 +65,20 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	ac.add("territory != ''")
 	ac.in("territory", f.Territory)
 	ac.in("segment", f.Segment)
+	// account_facts has a partial row per account and shard in cluster mode (one
+	// row on a single server; see accountSteps): group by account first. The
+	// white-space subquery reads opp_facts whole (GLOBAL): opportunities are
+	// sharded otherwise than accounts.
 	args := append(append([]any{}, dc.args...), ac.args...)
-	q := "SELECT territory, segment, count(), countIf(account_id NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
+	q := "SELECT territory, segment, count(), countIf(account_id GLOBAL NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM (SELECT account_id, territory, segment FROM account_facts" +
+		ac.where() + " GROUP BY account_id, territory, segment) GROUP BY territory, segment"
 	fast := s.placeOnly(f)
 	if fast {
 		// An account in the page has a territory, which is then its deals'
 		// territory, and its segment is theirs: the territory and segment
 		// filters keep all its deals, and its own creation dates decide.
-		q = "SELECT territory, segment, count(), countIf(NOT arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
+		q = "SELECT territory, segment, count(), countIf(hit = 0) FROM (SELECT account_id, territory, segment, max(arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)) AS hit FROM account_facts" +
+			ac.where() + " GROUP BY account_id, territory, segment) GROUP BY territory, segment"
 		args = append([]any{day(f.From), day(f.To)}, ac.args...)
 	}
 	// The three reads are independent: run them at once (cells under mu).
@@ -124,7 +130,7 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 		// an account counts as won when its won deals in the range add up to more
 		// than none (territory_wins holds corrections, see 0007).
 		q = "SELECT territory, segment, won_amount, won, lost, pipeline, accounts FROM (SELECT territory, segment, sum(won_amount) AS won_amount, sum(won) AS won, sum(lost) AS lost, " +
-			"sum(pipeline) AS pipeline FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0) AS d ALL LEFT JOIN " +
+			"sum(pipeline) AS pipeline FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0) AS d GLOBAL ALL LEFT JOIN " +
 			"(SELECT territory, segment, countIf(w > 0) AS accounts FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins" + wc.where() +
 			" GROUP BY territory, segment, account_id) GROUP BY territory, segment) AS a USING (territory, segment)"
 		args = append(tc.args, wc.args...)
@@ -216,7 +222,9 @@ func (s *Service) marketPotential(ctx context.Context, f Filter) (map[string]flo
 	c.in("territory", f.Territory)
 	c.in("segment", f.Segment)
 	m := "(SELECT territory, segment, year, potential FROM " + latest("market", "territory, segment, industry, year", "territory, segment, industry, year, potential") + c.where() + ")"
-	q := "SELECT territory, sum(potential) FROM " + m + " AS m ANY INNER JOIN (SELECT territory, max(year) AS latest_year FROM " + m +
+	// The right side is unique by territory: ALL keeps every row of m (ANY
+	// INNER keeps one per key on current ClickHouse).
+	q := "SELECT territory, sum(potential) FROM " + m + " AS m GLOBAL ALL INNER JOIN (SELECT territory, max(year) AS latest_year FROM " + m +
 		" GROUP BY territory) AS y USING territory WHERE year = latest_year GROUP BY territory"
 	out := map[string]float64{}
 	args := append(append([]any{}, c.args...), c.args...)

@@ -68,8 +68,8 @@ func (s *Service) visible(ctx context.Context, q string) (string, error) {
 	}
 	return strings.NewReplacer(
 		tokRaw, schemas.RawVisible(v),
-		tokFacts, schemas.EntityVisible(v, "opportunity_id", "opp_gone"),
-		tokAccounts, schemas.EntityVisible(v, "account_id", "account_gone"),
+		tokFacts, schemas.EntityVisible(v, "opportunity_id", s.db.ShardLocal("opp_gone")),
+		tokAccounts, schemas.EntityVisible(v, "account_id", s.db.ShardLocal("account_gone")),
 		tokDelta, schemas.DeltaVisible(v),
 	).Replace(q), nil
 }

@@ -46,10 +46,30 @@ func RawVisible(v Version) string {
 // EntityVisible is the filter on an entity serving table (one row per key and
 // publication: opp_facts, opp_moves, account_facts) at v: rows published by v
 // whose version no publication up to v replaced. gone names the *_gone table,
-// key its key column. The subquery reads the gone table co-sharded with the
-// entity table (distributed_product_mode = local in cluster mode).
+// key its key column.
+//
+// In cluster mode a publication writes each shard's gone rows on the shard of
+// the rows they cancel, so the subquery reads the shard's own gone table: gone
+// is DB.ShardLocal("opp_gone") in a query over the Distributed tables, and
+// DB.Local("opp_gone") in a publication's shard-local statement. The gone rows
+// are never shipped around the cluster (no GLOBAL).
 func EntityVisible(v Version, key, gone string) string {
 	return "pub >= " + v.base() + " AND pub <= " + v.String() + " AND (" + key + ", pub) NOT IN (SELECT " + key + ", pub FROM " + gone + " WHERE gone_at <= " + v.String() + ")"
+}
+
+// ShardLocal names table's local table for an IN or JOIN subquery of a query
+// over Distributed tables that must read each shard's own rows: ClickHouse
+// sends such a query to every shard with its subqueries as written, and each
+// shard runs the subquery on its own local table. (The Distributed table in
+// that place is refused as a double-distributed subquery; GLOBAL would ship
+// the whole table to every shard.) The name is qualified with the database,
+// which the connections between the servers do not default to. On a single
+// server it is table itself.
+func (db *DB) ShardLocal(table string) string {
+	if db.Cluster == "" {
+		return table
+	}
+	return QuoteIdent(db.Database) + "." + QuoteIdent(table+"_local")
 }
 
 // DeltaVisible is the filter on a delta serving table (signed rows summed by

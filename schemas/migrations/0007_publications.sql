@@ -18,6 +18,16 @@
 -- no reader counts; the next publisher deletes them before reusing the number.
 -- Nothing here depends on when ClickHouse merges, mutates or replicates.
 --
+-- In cluster mode the publication runs its statements on each shard, on the
+-- shard's local tables: an opportunity's raw rows, serving rows and gone rows
+-- all live on one shard (cityHash64(opportunity_id)), and the gone rows that
+-- cancel a shard's rows are written on that shard, where the readers' NOT IN
+-- reads them (schemas.DB.ShardLocal). The delta tables and account_facts get
+-- each shard's partial rows, which the readers add up (so their sharding keys
+-- below only say where an INSERT through the Distributed table would put a
+-- row). Before recording the publication it waits until every live replica
+-- holds its rows (SYSTEM SYNC REPLICA).
+--
 -- The serving tables of 0003 and 0005 are replaced (they are derived: the first
 -- publication rebuilds them from the raw tables).
 
@@ -142,7 +152,8 @@ ORDER BY (change_date, opportunity_id);
 -- its two's complement (toUInt64(-n)), so sum() over any rows that hold each
 -- correction together with the row it cancels (a correction carries the same
 -- day, owner, team, territory... as what it cancels) is exact and never
--- negative. Only sums of these columns mean anything.
+-- negative. Only sums of these columns mean anything (in cluster mode each
+-- shard adds the corrections of its own opportunities and activities).
 
 -- Activities per rep and business day.
 -- shard: cityHash64(rep_id)
@@ -235,9 +246,12 @@ CREATE TABLE IF NOT EXISTS territory_wins (
 ORDER BY (grain, day, territory, segment, account_id)
 SETTINGS index_granularity = 1024;
 
--- One row per account version: its territory and segment and the distinct
--- business dates its opportunities were created on, sorted (white space in any
--- range without reading the opportunities).
+-- One row per account version (and shard, in cluster mode): its territory and
+-- segment and the distinct business dates its opportunities were created on,
+-- sorted (white space in any range without reading the opportunities). In
+-- cluster mode each shard has a row for the accounts whose raw rows it holds
+-- and for the accounts of its own opportunities, with those opportunities'
+-- dates: readers group by account.
 -- shard: cityHash64(account_id)
 CREATE TABLE IF NOT EXISTS account_facts (
     account_id String,
