@@ -566,6 +566,11 @@ func (s *Service) discard(ctx context.Context, runID uint64, tables []*table) er
 // or silent for longer than StaleAfter, deletes their rows and marks them failed.
 // Loads call it first; a server may call it at start-up.
 func (s *Service) Recover(ctx context.Context) error {
+	// In cluster mode a replica may not have the latest state rows yet, and a
+	// finished run of this very process would look abandoned.
+	if err := s.db.SyncReplicas(ctx, "ingest_runs"); err != nil {
+		return err
+	}
 	cctx, cancel := s.db.Context(ctx, "ingest-recover")
 	defer cancel()
 	rows, err := s.db.Conn.Query(cctx, `SELECT run_id, argMax(report, updated_ns), max(updated_ns) FROM ingest_runs

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -366,13 +367,27 @@ func writeServerConfig(dir string, tcpPort, httpPort int, extra string) error {
 	return nil
 }
 
+// freePort picks a port below the kernel's ephemeral range (32768 up), where
+// outgoing connections (a replica fetching from another, a client) take their
+// local ports: a port picked there may be taken by one before the server binds it.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := ListenFree()
 	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
+		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ListenFree listens on a free port of 127.0.0.1 in 20000-32767 (see freePort).
+func ListenFree() (net.Listener, error) {
+	for range 200 {
+		p := 20000 + rand.IntN(12768)
+		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+			return l, nil
+		}
+	}
+	return nil, errors.New("pick a free port: none free in 20000-32767 after 200 tries")
 }
 
 // FreePort returns a port on 127.0.0.1 nobody listens on right now.

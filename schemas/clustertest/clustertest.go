@@ -421,9 +421,9 @@ func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var out []int
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := schemas.ListenFree()
 		if err != nil {
-			t.Fatalf("pick a free port: %v", err)
+			t.Fatal(err)
 		}
 		defer l.Close()
 		out = append(out, l.Addr().(*net.TCPAddr).Port)
