@@ -19,6 +19,8 @@ type Publication struct {
 	Touched    uint64        `json:"touched_opportunities"`
 	Waited     time.Duration `json:"waited"`
 	Took       time.Duration `json:"took"`
+
+	dims bool // its runs hold reps or accounts
 }
 
 // leaseTTL bounds how long a killed publisher blocks the others (on its own host
@@ -111,6 +113,17 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	if len(p.Runs) == 0 && !p.Full {
 		return nil, nil
 	}
+	if !p.Full {
+		// Only a load of reps or accounts touches the opportunities they own.
+		var dims uint64
+		if err := s.scalar(ctx, "publish-dims", "SELECT (SELECT count() FROM reps WHERE "+s.builder(v, p).newRuns()+") + (SELECT count() FROM accounts WHERE "+s.builder(v, p).newRuns()+")", &dims); err != nil {
+			return nil, err
+		}
+		p.dims = dims > 0
+	}
+	if err := s.clearDelta(ctx); err != nil {
+		return nil, err
+	}
 	schemas.FaultPoint("publish-start")
 	// Each shard computes the serving rows of its own opportunities and
 	// activities on its local tables (publish_sql.go); on one server the steps
@@ -156,6 +169,9 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		return nil, fmt.Errorf("publish %d: record: %w", p.Pub, err)
 	}
 	schemas.FaultPoint("publish-committed")
+	if err := s.clearDelta(context.WithoutCancel(ctx)); err != nil {
+		s.log.Warn("drop the publication's delta rows", "pub", p.Pub, "err", err)
+	}
 	// The row went to one replica: the next publisher must not take the same
 	// number from another, and the loads read back their state.
 	if err := s.db.SyncReplicas(ctx, "publications"); err != nil {
@@ -175,7 +191,7 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 var servingTables = []struct{ name, col string }{
 	{"publish_touched", "pub"}, {"opp_gone", "gone_at"}, {"opp_facts", "pub"}, {"opp_moves", "pub"},
 	{"rep_days", "pub"}, {"territory_days", "pub"}, {"territory_wins", "pub"},
-	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"rep_activity_days", "pub"},
+	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"rep_activity_days", "pub"}, {"account_days", "pub"},
 }
 
 // rawTables are the tables loads write with run_id rows.
@@ -242,6 +258,38 @@ func (s *Service) dropAbandoned(ctx context.Context, v schemas.Version) error {
 	return nil
 }
 
+// clearDelta drops every partition of publish_delta (one per publication: the
+// one that just committed, or one a killed publication left).
+func (s *Service) clearDelta(ctx context.Context) error {
+	return s.db.EachShard(ctx, func(ctx context.Context, sh *schemas.DB) error {
+		local := sh.Local("publish_delta")
+		qctx, cancel := sh.Context(ctx, "publish-delta-parts")
+		rows, err := sh.Conn.Query(qctx, "SELECT DISTINCT partition_id FROM system.parts WHERE database = currentDatabase() AND table = ? AND active", local)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("list the partitions of %s: %w", local, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				cancel()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		cancel()
+		for _, id := range ids {
+			if err := sh.Exec(ctx, "publish-delta-drop", "ALTER TABLE "+local+" DROP PARTITION ID '"+strings.ReplaceAll(id, "'", "")+"'"); err != nil {
+				return fmt.Errorf("drop partition %s of %s: %w", id, local, err)
+			}
+		}
+		return nil
+	})
+}
+
 // mutate deletes rows of a table (on each shard's local table in cluster mode)
 // and, with wait, polls until ClickHouse has applied the mutation.
 func (s *Service) mutate(ctx context.Context, table, where string, wait bool) error {
@@ -272,8 +320,12 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 }
 
 // servingFingerprint names what serving rows depend on besides the raw rows.
+// servingVersion names the serving tables' layout: a home whose last
+// publication had another is rebuilt by a full publication (8: account_days).
+const servingVersion = "8"
+
 func (s *Service) servingFingerprint() string {
-	return "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",")
+	return "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
 }
 
 func (s *Service) lastFingerprint(ctx context.Context) (string, error) {

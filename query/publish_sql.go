@@ -100,18 +100,24 @@ func (b *pubBuilder) steps() []pubStep {
 		add("touched-opp", "INSERT INTO "+t("publish_touched")+" (pub, kind, id) SELECT DISTINCT toUInt64("+b.n+"), 'opp', id FROM ("+
 			"SELECT opportunity_id AS id FROM "+t("opportunities")+" WHERE "+rn+
 			" UNION ALL SELECT opportunity_id FROM "+t("stage_events")+" WHERE "+rn+
-			" UNION ALL SELECT opportunity_id FROM "+t("opportunity_snapshots")+" WHERE "+rn+
-			" UNION ALL SELECT opportunity_id FROM "+t("opp_facts")+" WHERE "+b.facts(b.v)+
-			" AND (owner_id IN (SELECT rep_id FROM reps WHERE "+rn+") OR manager_id IN (SELECT rep_id FROM reps WHERE "+rn+
-			") OR account_id IN (SELECT account_id FROM accounts WHERE "+rn+")))")
+			" UNION ALL SELECT opportunity_id FROM "+t("opportunity_snapshots")+" WHERE "+rn+b.byDimensions()+")")
 		add("touched-activity", "INSERT INTO "+t("publish_touched")+" (pub, kind, id) SELECT DISTINCT toUInt64("+b.n+"), 'activity', activity_id FROM "+t("activities")+" WHERE "+rn)
-		add("opp-gone", "INSERT INTO "+t("opp_gone")+" (opportunity_id, pub, gone_at) SELECT opportunity_id, pub, toUInt64("+b.n+") FROM "+t("opp_facts")+" WHERE "+b.oldFacts())
+		// One read of opp_facts for the replaced versions; opp_gone and every
+		// delta table read them from publish_delta.
+		add("delta-old", "INSERT INTO "+t("publish_delta")+" (pub, sign, version, "+deltaCols+") SELECT toUInt64("+b.n+"), toInt8(-1), pub, "+deltaCols+
+			" FROM "+t("opp_facts")+" WHERE "+b.oldFacts())
+		add("opp-gone", "INSERT INTO "+t("opp_gone")+" (opportunity_id, pub, gone_at) SELECT opportunity_id, version, toUInt64("+b.n+") FROM "+t("publish_delta")+
+			" WHERE pub = "+b.n+" AND sign = -1")
 	}
 	restrict := ""
 	if !full {
 		restrict = "opportunity_id IN " + b.touched("opp")
 	}
 	add("facts", "INSERT INTO "+t("opp_facts")+" "+b.s.factsSelect(t, b.rawNew(), restrict, b.p.Pub))
+	if !full {
+		add("delta-new", "INSERT INTO "+t("publish_delta")+" (pub, sign, version, "+deltaCols+") SELECT toUInt64("+b.n+"), toInt8(1), pub, "+deltaCols+
+			" FROM "+t("opp_facts")+" WHERE pub = "+b.n)
+	}
 	add("moves", "INSERT INTO "+t("opp_moves")+" "+b.s.movesSelect(t, b.rawNew(), restrict, b.p.Pub))
 	src := b.factsDelta()
 	for i, q := range b.s.repDaysSelects(t, src, b.p.Pub) {
@@ -120,21 +126,37 @@ func (b *pubBuilder) steps() []pubStep {
 	for i, q := range territorySelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("territory-%d", i), q)
 	}
+	add("account-days", "INSERT INTO "+t("account_days")+" (account_id, day, deals, pub) SELECT account_id, created_date AS d, toUInt64(sum(sign)), toUInt64("+b.n+") FROM "+src+" GROUP BY account_id, d")
 	b.accountSteps(add)
 	add("activity-days", "INSERT INTO "+t("rep_activity_days")+" "+b.activityDays())
 	return st
 }
 
+// deltaCols are the opp_facts columns the delta tables are computed from.
+const deltaCols = "opportunity_id, account_id, owner_id, owner_name, team, manager_id, manager_name, territory, segment, amount, " +
+	"created_date, close_date, closed, won, lost, furthest, entered, exited"
+
 // factsDelta is the signed opp_facts rows of the publication: the touched
-// opportunities' replaced versions (sign -1) and their new ones (sign 1).
+// opportunities' replaced versions (sign -1) and their new ones (sign 1), from
+// publish_delta; a full publication's are its opp_facts rows, all new.
 func (b *pubBuilder) factsDelta() string {
-	const cols = "opportunity_id, account_id, owner_id, owner_name, team, manager_id, manager_name, territory, segment, amount, " +
-		"created_date, close_date, closed, won, lost, furthest, entered, exited"
-	added := "SELECT " + cols + ", toInt8(1) AS sign FROM " + b.t("opp_facts") + " WHERE pub = " + b.n
 	if b.p.Full {
-		return "(" + added + ")"
+		return "(SELECT " + deltaCols + ", toInt8(1) AS sign FROM " + b.t("opp_facts") + " WHERE pub = " + b.n + ")"
 	}
-	return "(SELECT " + cols + ", toInt8(-1) AS sign FROM " + b.t("opp_facts") + " WHERE " + b.oldFacts() + " UNION ALL " + added + ")"
+	return "(SELECT " + deltaCols + ", sign FROM " + b.t("publish_delta") + " WHERE pub = " + b.n + ")"
+}
+
+// byDimensions adds to the touched opportunities those whose owner, manager or
+// account a new run changed (read whole from the Distributed tables): only when
+// the runs hold reps or accounts, since it reads every visible opportunity.
+func (b *pubBuilder) byDimensions() string {
+	if !b.p.dims {
+		return ""
+	}
+	rn := b.newRuns()
+	return " UNION ALL SELECT opportunity_id FROM " + b.t("opp_facts") + " WHERE " + b.facts(b.v) +
+		" AND (owner_id IN (SELECT rep_id FROM reps WHERE " + rn + ") OR manager_id IN (SELECT rep_id FROM reps WHERE " + rn +
+		") OR account_id IN (SELECT account_id FROM accounts WHERE " + rn + "))"
 }
 
 // accountSteps fill account_facts. An account's opportunities are spread over
@@ -152,12 +174,11 @@ func (b *pubBuilder) factsDelta() string {
 func (b *pubBuilder) accountSteps(add func(name, sql string)) {
 	t := b.t
 	const acct = "account_id, territory, segment"
-	next := b.facts(b.next)
 	only, ta := "", ""
 	if !b.p.Full {
 		add("touched-account", "INSERT INTO "+t("publish_touched")+" (pub, kind, id) SELECT DISTINCT toUInt64("+b.n+"), 'account', id FROM ("+
 			"SELECT account_id AS id FROM accounts WHERE "+b.newRuns()+
-			" UNION ALL SELECT account_id FROM "+t("opp_facts")+" WHERE ("+b.oldFacts()+") OR pub = "+b.n+")")
+			" UNION ALL SELECT account_id FROM "+t("publish_delta")+" WHERE pub = "+b.n+")")
 		ta = b.touched("account")
 		add("account-gone", "INSERT INTO "+t("account_gone")+" (account_id, pub, gone_at) SELECT account_id, pub, toUInt64("+b.n+") FROM "+t("account_facts")+" WHERE "+
 			schemas.EntityVisible(b.v, "account_id", t("account_gone"))+" AND account_id IN "+ta)
@@ -165,9 +186,12 @@ func (b *pubBuilder) accountSteps(add func(name, sql string)) {
 	}
 	// The accounts this shard keeps rows of. GLOBAL: the set is this shard's,
 	// while the accounts are read through the Distributed table.
+	// The shard's opportunities per account and creation date, as of N.
+	days := "(SELECT account_id, day FROM " + t("account_days") + " WHERE " + schemas.DeltaVisible(b.next) + only +
+		" GROUP BY account_id, day HAVING sum(deals) > 0)"
 	here := "account_id GLOBAL IN (SELECT id FROM (SELECT account_id AS id FROM " + t("accounts") + " WHERE " + b.rawNew() + only +
-		" UNION ALL SELECT account_id FROM " + t("opp_facts") + " WHERE " + next + only + "))"
-	created := "(SELECT account_id, arraySort(groupUniqArray(created_date)) AS created FROM " + t("opp_facts") + " WHERE " + next + only + " GROUP BY account_id)"
+		" UNION ALL SELECT account_id FROM " + days + "))"
+	created := "(SELECT account_id, arraySort(groupArray(day)) AS created FROM " + days + " GROUP BY account_id)"
 	add("accounts", "INSERT INTO "+t("account_facts")+" (account_id, territory, segment, created, pub) SELECT account_id, territory, segment, created, toUInt64("+b.n+") FROM "+
 		latestWhere("accounts", "account_id", acct, b.rawNew()+" AND "+here)+" AS a ALL LEFT JOIN "+created+" AS o USING account_id")
 }

@@ -97,6 +97,13 @@ func freshnessBase(ctx context.Context, a *app, db *schemas.DB, size, dir string
 	mark := filepath.Join(dir, "loaded")
 	if _, err := os.Stat(mark); err == nil {
 		fmt.Fprintf(a.stdout, "sample: reusing %s\n", dir)
+		// A home from an older pipelens may need a full publication first.
+		t0 := time.Now()
+		if p, err := a.queryService(db).Publish(ctx); err != nil {
+			return err
+		} else if p != nil {
+			fmt.Fprintf(a.stdout, "catch-up publication (full %v): %s\n", p.Full, time.Since(t0).Round(time.Millisecond))
+		}
 		return nil
 	}
 	t0 := time.Now()

@@ -294,7 +294,7 @@ func TestKilledOrFailedReloadLeavesBeforeOrAfter(t *testing.T) {
 	// Killed while reading, after inserting, after loading, and at every step
 	// of the publication: nothing of v2 shows, also after merges.
 	for _, point := range []string{"ingest-read", "ingest-inserted", "ingest-loaded", "publish-start", "publish-touched-opp",
-		"publish-opp-gone", "publish-facts", "publish-moves", "publish-rep-days-1", "publish-territory-4", "publish-accounts", "publish-activity-days"} {
+		"publish-delta-old", "publish-opp-gone", "publish-facts", "publish-delta-new", "publish-moves", "publish-rep-days-1", "publish-territory-4", "publish-accounts", "publish-activity-days"} {
 		out, err := w.ingest([]string{"PIPELENS_FAULT=" + point}, v2)
 		if !killed(err) {
 			t.Fatalf("fault %s: the load was not killed: %v\n%s", point, err, out)
