@@ -40,7 +40,12 @@ func (s *Service) Publish(ctx context.Context) (*Publication, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer lease.Release(ctx)
+	s.log.Debug("publish lease acquired", "took", time.Since(t0).Round(time.Millisecond))
+	defer func() {
+		t := time.Now()
+		_ = lease.Release(ctx)
+		s.log.Debug("publish lease released", "took", time.Since(t).Round(time.Millisecond))
+	}()
 	p, err := s.publish(ctx, lease)
 	if p != nil {
 		p.Took = time.Since(t0)
@@ -66,6 +71,7 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	if err := s.db.SyncReplicas(ctx, publishSynced()...); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
+	s.log.Debug("publication phase", "phase", "sync", "at", time.Since(t0).Round(time.Millisecond))
 	v, err := s.db.CurrentVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -73,6 +79,7 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	if err := s.dropAbandoned(ctx, v); err != nil {
 		return nil, err
 	}
+	s.log.Debug("publication phase", "phase", "abandoned", "at", time.Since(t0).Round(time.Millisecond))
 	pending, published, err := s.db.PendingRuns(ctx)
 	if err != nil {
 		return nil, err
@@ -105,11 +112,14 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opportunities WHERE "+b.newRuns(), &added); err != nil {
 			return nil, err
 		}
-		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opp_facts WHERE "+schemas.EntityVisible(v, "opportunity_id", s.db.ShardLocal("opp_gone")), &visible); err != nil {
+		// Versions since the last full publication: an upper bound of the visible
+		// opportunities that reads one column.
+		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opp_facts WHERE pub >= "+u(v.Base), &visible); err != nil {
 			return nil, err
 		}
 		p.Full = added > visible/2 && added > 10000
 	}
+	s.log.Debug("publication phase", "phase", "size", "at", time.Since(t0).Round(time.Millisecond))
 	if len(p.Runs) == 0 && !p.Full {
 		return nil, nil
 	}
@@ -124,6 +134,7 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	if err := s.clearDelta(ctx); err != nil {
 		return nil, err
 	}
+	s.log.Debug("publication phase", "phase", "start", "at", time.Since(t0).Round(time.Millisecond))
 	schemas.FaultPoint("publish-start")
 	// Each shard computes the serving rows of its own opportunities and
 	// activities on its local tables (publish_sql.go); on one server the steps

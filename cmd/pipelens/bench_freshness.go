@@ -157,107 +157,119 @@ func freshnessAPI(ctx context.Context, a *app, db *schemas.DB) (func(path string
 	return get, func() { cancel(); <-done }, nil
 }
 
-// freshnessRound writes a re-export of n opportunities whose amounts all carry
-// a marker larger than any amount before, loads it, publishes it and waits until
-// the API's largest deal is the marker.
+// freshnessRound writes an export of n opportunities (half of them existing ones
+// with new amounts, half new ones), loads it, publishes it and waits until the
+// API's funnel counts the new ones.
 func freshnessRound(ctx context.Context, a *app, db *schemas.DB, api func(string) (string, error), dir string, n, round int) error {
-	export := filepath.Join(dir, fmt.Sprintf("reexport_%d_%d.csv", n, round))
-	marker := float64(1e12 + time.Now().Unix()*100 + int64(round))
-	if err := writeReexport(filepath.Join(dir, "opportunities.csv"), export, n, marker); err != nil {
+	export := filepath.Join(dir, fmt.Sprintf("export_%d_%d.csv", n, round))
+	added, err := writeExport(filepath.Join(dir, "opportunities.csv"), export, n, fmt.Sprintf("FRESH-%d-%d-", time.Now().Unix(), round))
+	if err != nil {
 		return err
 	}
-	const path = "/api/v1/deals?from=2000-01-01&to=2100-01-01&sort=-amount&page_size=1"
-	largest := func() (float64, error) {
+	const path = "/api/v1/funnel?from=2000-01-01&to=2100-01-01"
+	cohort := func() (int, error) {
 		body, err := api(path)
 		if err != nil {
 			return 0, err
 		}
-		var d struct {
-			Deals []struct {
-				Amount float64 `json:"amount"`
-			} `json:"deals"`
+		var f struct {
+			Cohort int `json:"cohort"`
 		}
-		if err := json.Unmarshal([]byte(body), &d); err != nil || len(d.Deals) == 0 {
-			return 0, err
-		}
-		return d.Deals[0].Amount, nil
+		return f.Cohort, json.Unmarshal([]byte(body), &f)
+	}
+	before, err := cohort()
+	if err != nil {
+		return err
 	}
 	t0 := time.Now()
 	if _, err := a.ingestLoader(db).LoadFile(ctx, export, ingest.LoadOptions{Source: "canonical"}); err != nil {
 		return err
 	}
 	t1 := time.Now()
-	if got, err := largest(); err != nil || got == marker {
-		return fmt.Errorf("the export shows before its publication (%v)", err)
+	if got, err := cohort(); err != nil || got != before {
+		return fmt.Errorf("the export shows before its publication (cohort %d, was %d, %v)", got, before, err)
 	}
+	checked := time.Since(t1) // not part of what a user waits for
+	t1 = time.Now()
 	p, err := a.queryService(db).Publish(ctx)
 	if err != nil {
 		return err
 	}
 	if p == nil {
-		return errors.New("the re-export published nothing")
+		return errors.New("the export published nothing")
 	}
 	t2 := time.Now()
 	for {
-		got, err := largest()
+		got, err := cohort()
 		if err != nil {
 			return err
 		}
-		if got == marker {
+		if got == before+added {
 			break
 		}
 		if time.Since(t2) > time.Minute {
-			return fmt.Errorf("the API never showed the re-export: largest deal %.0f, want %.0f", got, marker)
+			return fmt.Errorf("the API never showed the export: cohort %d, want %d", got, before+added)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t3 := time.Now()
-	fmt.Fprintf(a.stdout, "export of %d opportunities: load %.2f s, publish %.2f s (%d opportunities recomputed, full %v), API shows it %.2f s after the load started\n",
-		n, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), p.Touched, p.Full, t3.Sub(t0).Seconds())
+	fmt.Fprintf(a.stdout, "export of %d opportunities (%d changed, %d new): load %.2f s, publish %.2f s (%d opportunities recomputed, full %v), API shows it %.2f s after the load started\n",
+		n, n-added, added, t1.Sub(t0).Seconds()-checked.Seconds(), t2.Sub(t1).Seconds(), p.Touched, p.Full, t3.Sub(t0).Seconds()-checked.Seconds())
 	return nil
 }
 
-// writeReexport copies the first n rows of the sample's opportunities with the
-// amount set to marker.
-func writeReexport(src, dst string, n int, marker float64) error {
+// writeExport copies the first n rows of the sample's opportunities: the first
+// half with every amount raised by one, the second half as new opportunities
+// (ids prefixed). It returns how many are new.
+func writeExport(src, dst string, n int, prefix string) (int, error) {
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer in.Close()
 	out, err := os.Create(dst)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r, w := csv.NewReader(in), csv.NewWriter(out)
 	hdr, err := r.Read()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	amount := -1
+	amount, id := -1, -1
 	for i, h := range hdr {
-		if h == "amount" {
+		switch h {
+		case "amount":
 			amount = i
+		case "opportunity_id":
+			id = i
 		}
 	}
-	if amount < 0 {
-		return fmt.Errorf("%s: no amount column", src)
+	if amount < 0 || id < 0 {
+		return 0, fmt.Errorf("%s: no amount or opportunity_id column", src)
 	}
 	_ = w.Write(hdr)
+	added := 0
 	for i := 0; i < n; i++ {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
-		rec[amount] = strconv.FormatFloat(marker, 'f', -1, 64)
+		if i < n/2 {
+			a, _ := strconv.ParseFloat(rec[amount], 64)
+			rec[amount] = strconv.FormatFloat(a+1, 'f', -1, 64)
+		} else {
+			rec[id] = prefix + rec[id]
+			added++
+		}
 		_ = w.Write(rec)
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		return err
+		return 0, err
 	}
-	return out.Close()
+	return added, out.Close()
 }
