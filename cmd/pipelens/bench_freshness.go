@@ -83,7 +83,7 @@ func benchFreshness(ctx context.Context, a *app, args []string) error {
 	defer stop()
 	var opps uint64
 	_ = db.Conn.QueryRow(ctx, "SELECT count() FROM (SELECT DISTINCT opportunity_id FROM opportunities)").Scan(&opps)
-	fmt.Fprintf(a.stdout, "warehouse: %d opportunities (%s sample)\n", opps, *size)
+	fmt.Fprintf(a.stdout, "warehouse: %d opportunities\n", opps)
 	for i, n := range sizes {
 		if err := freshnessRound(ctx, a, db, api, sampleDir, n, i+1); err != nil {
 			return err
