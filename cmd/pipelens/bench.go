@@ -110,3 +110,32 @@ func benchLoad(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "generate+load: %d rows in %s: %.0f rows/s\n", rows, total.Round(time.Millisecond), float64(rows)/total.Seconds())
 	return nil
 }
+
+// benchHome sets the home a bench that times the embedded ClickHouse works in:
+// home if given, else a fixed one under the temp directory named by reuseName
+// (kept for the next run), else a fresh temporary one, removed by the returned
+// cleanup.
+func (a *app) benchHome(bench, home, reuseName string) (func(), error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ClickHouse.URL != "" {
+		return nil, fmt.Errorf("bench %s times the embedded ClickHouse: unset the ClickHouse URL", bench)
+	}
+	cleanup := func() {}
+	switch {
+	case home != "":
+	case reuseName != "":
+		home = filepath.Join(os.TempDir(), reuseName)
+	default:
+		tmp, err := os.MkdirTemp("", "pipelens-bench-"+bench+"-")
+		if err != nil {
+			return nil, err
+		}
+		home, cleanup = tmp, func() { os.RemoveAll(tmp) }
+	}
+	cfg.Home = home
+	fmt.Fprintf(a.stdout, "home %s\n", home)
+	return cleanup, nil
+}

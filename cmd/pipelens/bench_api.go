@@ -47,29 +47,17 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := a.config()
+	reuseName := ""
+	if *reuse {
+		reuseName = fmt.Sprintf("pipelens-bench-api-%s-%d", *size, *opps)
+	}
+	cleanup, err := a.benchHome("api", *home, reuseName)
 	if err != nil {
 		return err
 	}
-	if cfg.ClickHouse.URL != "" {
-		return fmt.Errorf("bench api times the embedded ClickHouse: unset the ClickHouse URL")
-	}
-	switch {
-	case *home != "":
-	case *reuse:
-		*home = filepath.Join(os.TempDir(), fmt.Sprintf("pipelens-bench-api-%s-%d", *size, *opps))
-	default:
-		tmp, err := os.MkdirTemp("", "pipelens-bench-api-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		*home = tmp
-	}
-	cfg.Home = *home
-	fmt.Fprintf(a.stdout, "home %s\n", *home)
-
-	sampleDir := filepath.Join(*home, "sample")
+	defer cleanup()
+	cfg, _ := a.config()
+	sampleDir := filepath.Join(cfg.Home, "sample")
 	loadedMark := filepath.Join(sampleDir, "loaded")
 	truth := &gen.Truth{}
 	t0 := time.Now()

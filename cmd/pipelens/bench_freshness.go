@@ -39,26 +39,15 @@ func benchFreshness(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := a.config()
+	reuseName := ""
+	if *reuse {
+		reuseName = "pipelens-bench-freshness-" + *size
+	}
+	cleanup, err := a.benchHome("freshness", *home, reuseName)
 	if err != nil {
 		return err
 	}
-	if cfg.ClickHouse.URL != "" {
-		return fmt.Errorf("bench freshness times the embedded ClickHouse: unset the ClickHouse URL")
-	}
-	switch {
-	case *home != "":
-	case *reuse:
-		*home = filepath.Join(os.TempDir(), "pipelens-bench-freshness-"+*size)
-	default:
-		tmp, err := os.MkdirTemp("", "pipelens-bench-freshness-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		*home = tmp
-	}
-	cfg.Home = *home
+	defer cleanup()
 	var sizes []int
 	for _, s := range strings.Split(*loads, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -67,7 +56,8 @@ func benchFreshness(ctx context.Context, a *app, args []string) error {
 		}
 		sizes = append(sizes, n)
 	}
-	sampleDir := filepath.Join(*home, "sample")
+	c, _ := a.config()
+	sampleDir := filepath.Join(c.Home, "sample")
 	db, err := a.openDB(ctx)
 	if err != nil {
 		return err
