@@ -56,17 +56,26 @@ func (db *DB) AcquireLease(ctx context.Context, name string, ttl time.Duration) 
 	l := &Lease{db: db, table: "lease_" + name, holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
 		ttl: ttl, log: db.log, stop: make(chan struct{}), done: make(chan struct{})}
 	wait := 50 * time.Millisecond
+	// A lease being released or taken over concurrently can make a CREATE or a
+	// read fail for a moment (its Log files vanish under the read): retry those,
+	// within a bound, before giving up.
+	failures := 0
 	for {
 		ok, err := l.tryCreate(ctx)
-		if err != nil {
-			return nil, err
+		if err == nil && !ok {
+			err = l.takeOverIfStale(ctx, host)
 		}
 		if ok {
 			go l.heartbeat()
 			return l, nil
 		}
-		if err := l.takeOverIfStale(ctx, host); err != nil {
-			return nil, err
+		if err != nil {
+			if failures++; failures > 50 || ctx.Err() != nil {
+				return nil, err
+			}
+			l.log.Debug("lease: retrying", "lease", l.table, "err", err)
+		} else {
+			failures = 0
 		}
 		select {
 		case <-ctx.Done():
@@ -206,6 +215,10 @@ func (l *Lease) Check(ctx context.Context) error {
 		return lost
 	}
 	st, err := l.read(ctx, l.table)
+	for try := 0; err != nil && !isCode(err, codeUnknownTable) && try < 3 && ctx.Err() == nil; try++ {
+		time.Sleep(50 * time.Millisecond) // a passing fault: read again
+		st, err = l.read(ctx, l.table)
+	}
 	if isCode(err, codeUnknownTable) || (err == nil && (st.holder != l.holder || !st.live)) {
 		l.mu.Lock()
 		l.lost = fmt.Errorf("%w: %s", ErrLeaseLost, l.table)
