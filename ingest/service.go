@@ -482,25 +482,18 @@ func (s *Service) publish(ctx context.Context, frs ...*FileReport) error {
 // runState reads a run's state: committed when a publication lists it, else its
 // last recorded state; for a duplicate, the committed run of the same content.
 func (s *Service) runState(ctx context.Context, fr *FileReport) (string, uint64, error) {
-	cctx, cancel := s.db.Context(ctx, "ingest-run-state")
-	defer cancel()
-	var st string
-	var published uint8
-	err := s.db.Conn.QueryRow(cctx, `SELECT argMax(status, updated_ns), run_id GLOBAL IN (`+schemas.CommittedRunIDs+`) FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, fr.RunID).Scan(&st, &published)
-	if err != nil {
-		return "", 0, err
+	got, found, err := s.readRun(ctx, fr.RunID)
+	if err != nil || !found {
+		return fr.Status, 0, err
 	}
-	if published == 1 {
-		return StatusCommitted, 0, nil
-	}
-	if st != StatusDuplicate {
-		return st, 0, nil
+	if got.Status != StatusDuplicate {
+		return got.Status, 0, nil
 	}
 	prev, err := s.committedChecksum(ctx, fr.Checksum)
 	if err != nil || prev == nil {
-		return st, 0, err
+		return got.Status, 0, err
 	}
-	return st, prev.RunID, nil
+	return got.Status, prev.RunID, nil
 }
 
 // committedChecksum returns the report of a committed or loaded (soon
@@ -627,6 +620,37 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// readRun reads a run's latest report with its state: committed when a
+// publication lists it (whatever its last recorded state says).
+func (s *Service) readRun(ctx context.Context, id uint64) (FileReport, bool, error) {
+	cctx, cancel := s.db.Context(ctx, "ingest-report")
+	defer cancel()
+	rows, err := s.db.Conn.Query(cctx, `SELECT argMax(report, updated_ns), argMax(status, updated_ns), run_id GLOBAL IN (`+schemas.CommittedRunIDs+`)
+		FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, id)
+	if err != nil {
+		return FileReport{}, false, err
+	}
+	defer rows.Close()
+	var fr FileReport
+	if !rows.Next() {
+		return fr, false, rows.Err()
+	}
+	var rep string
+	var published uint8
+	if err := rows.Scan(&rep, &fr.Status, &published); err != nil {
+		return fr, false, err
+	}
+	status := fr.Status
+	if err := json.Unmarshal([]byte(rep), &fr); err != nil {
+		return fr, false, fmt.Errorf("run %d: read report: %w", id, err)
+	}
+	fr.RunID, fr.Status = id, status
+	if published == 1 {
+		fr.Status = StatusCommitted
+	}
+	return fr, true, nil
+}
+
 // Run returns the report of run id (GET /api/v1/imports/{id}).
 func (s *Service) Run(ctx context.Context, id uint64) (*Report, error) {
 	var job *Job
@@ -640,33 +664,13 @@ func (s *Service) Run(ctx context.Context, id uint64) (*Report, error) {
 		default:
 		}
 	}
-	cctx, cancel := s.db.Context(ctx, "ingest-report")
-	defer cancel()
-	rows, err := s.db.Conn.Query(cctx, `SELECT argMax(report, updated_ns), argMax(status, updated_ns), run_id GLOBAL IN (`+schemas.CommittedRunIDs+`)
-		FROM ingest_runs WHERE run_id = ? GROUP BY run_id`, id)
-	if err != nil {
+	fr, found, err := s.readRun(ctx, id)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	defer rows.Close()
-	var fr FileReport
-	if rows.Next() {
-		var rep, status string
-		var published uint8
-		if err := rows.Scan(&rep, &status, &published); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(rep), &fr); err != nil {
-			return nil, fmt.Errorf("run %d: read report: %w", id, err)
-		}
-		fr.Status = status
-		if published == 1 {
-			fr.Status = StatusCommitted
-		}
-	} else if err := rows.Err(); err != nil {
-		return nil, err
-	} else if job == nil {
+	case !found && job == nil:
 		return nil, fmt.Errorf("run %d: %w", id, ErrNotFound)
-	} else {
+	case !found:
 		fr.Status = StatusRunning // spooled, not started yet
 	}
 	fr.RunID = id

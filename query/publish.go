@@ -80,56 +80,9 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		return nil, err
 	}
 	s.log.Debug("publication phase", "phase", "abandoned", "at", time.Since(t0).Round(time.Millisecond))
-	pending, published, err := s.db.PendingRuns(ctx)
-	if err != nil {
+	p, fp, err := s.plan(ctx, v, t0)
+	if p == nil || err != nil {
 		return nil, err
-	}
-	p := &Publication{Pub: v.Pub + 1, Waited: time.Since(t0)}
-	for _, r := range pending {
-		if first, dup := published[r.Checksum]; dup && r.Checksum != "" && first != r.ID {
-			p.Duplicates = append(p.Duplicates, r.ID)
-			continue
-		}
-		if r.Checksum != "" {
-			published[r.Checksum] = r.ID
-		}
-		p.Runs = append(p.Runs, r.ID)
-	}
-	if err := s.db.MarkRuns(ctx, p.Duplicates, schemas.RunDuplicate, ""); err != nil {
-		return nil, err
-	}
-	fp := s.servingFingerprint()
-	last, err := s.lastFingerprint(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p.Full = v.Pub == 0 || last != fp
-	if !p.Full && len(p.Runs) > 0 {
-		// Recomputing most opportunities costs more through the touched set than
-		// from scratch.
-		var added, visible uint64
-		b := s.builder(v, p)
-		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opportunities WHERE "+b.newRuns(), &added); err != nil {
-			return nil, err
-		}
-		// Versions since the last full publication: an upper bound of the visible
-		// opportunities that reads one column.
-		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opp_facts WHERE pub >= "+u(v.Base), &visible); err != nil {
-			return nil, err
-		}
-		p.Full = added > visible/2 && added > 10000
-	}
-	s.log.Debug("publication phase", "phase", "size", "at", time.Since(t0).Round(time.Millisecond))
-	if len(p.Runs) == 0 && !p.Full {
-		return nil, nil
-	}
-	if !p.Full {
-		// Only a load of reps or accounts touches the opportunities they own.
-		var dims uint64
-		if err := s.scalar(ctx, "publish-dims", "SELECT (SELECT count() FROM reps WHERE "+s.builder(v, p).newRuns()+") + (SELECT count() FROM accounts WHERE "+s.builder(v, p).newRuns()+")", &dims); err != nil {
-			return nil, err
-		}
-		p.dims = dims > 0
 	}
 	if err := s.clearDelta(ctx); err != nil {
 		return nil, err
@@ -195,6 +148,67 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	}
 	s.log.Info("published", "pub", p.Pub, "runs", len(p.Runs), "full", p.Full, "touched", p.Touched, "took", time.Since(t0).Round(time.Millisecond))
 	return p, nil
+}
+
+// plan decides what a publication over v does: the loaded runs it makes visible
+// (a run repeating a published or earlier run's content is marked duplicate
+// instead), whether it rebuilds everything (the first publication, a change of
+// zone or stages, or runs that hold most of the warehouse) and whether its runs
+// hold reps or accounts. It returns nil when there is nothing to publish, and
+// the fingerprint the publication records.
+func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time) (*Publication, string, error) {
+	pending, published, err := s.db.PendingRuns(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	p := &Publication{Pub: v.Pub + 1, Waited: time.Since(t0)}
+	for _, r := range pending {
+		if first, dup := published[r.Checksum]; dup && r.Checksum != "" && first != r.ID {
+			p.Duplicates = append(p.Duplicates, r.ID)
+			continue
+		}
+		if r.Checksum != "" {
+			published[r.Checksum] = r.ID
+		}
+		p.Runs = append(p.Runs, r.ID)
+	}
+	if err := s.db.MarkRuns(ctx, p.Duplicates, schemas.RunDuplicate, ""); err != nil {
+		return nil, "", err
+	}
+	fp := s.servingFingerprint()
+	last, err := s.lastFingerprint(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	p.Full = v.Pub == 0 || last != fp
+	in := newRuns(p.Runs)
+	if !p.Full && len(p.Runs) > 0 {
+		// Recomputing most opportunities costs more through the touched set than
+		// from scratch.
+		var added, visible uint64
+		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opportunities WHERE "+in, &added); err != nil {
+			return nil, "", err
+		}
+		// Versions since the last full publication: an upper bound of the visible
+		// opportunities that reads one column.
+		if err := s.scalar(ctx, "publish-size", "SELECT count() FROM opp_facts WHERE pub >= "+u(v.Base), &visible); err != nil {
+			return nil, "", err
+		}
+		p.Full = added > visible/2 && added > 10000
+	}
+	s.log.Debug("publication phase", "phase", "size", "at", time.Since(t0).Round(time.Millisecond))
+	if len(p.Runs) == 0 && !p.Full {
+		return nil, "", nil
+	}
+	if !p.Full {
+		// Only a load of reps or accounts touches the opportunities they own.
+		var dims uint64
+		if err := s.scalar(ctx, "publish-dims", "SELECT (SELECT count() FROM reps WHERE "+in+") + (SELECT count() FROM accounts WHERE "+in+")", &dims); err != nil {
+			return nil, "", err
+		}
+		p.dims = dims > 0
+	}
+	return p, fp, nil
 }
 
 // servingTables are the tables a publication writes, with the column that

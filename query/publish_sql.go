@@ -26,7 +26,7 @@ type pubBuilder struct {
 	next schemas.Version // what they will count once N is recorded
 	p    *Publication
 	n    string // N as SQL
-	runs string // the new runs as an SQL list ("" for none)
+	in   string // newRuns(p.Runs)
 	// t is the table a statement names for a table of the shard it runs on:
 	// schemas.DB.Local (name_local in cluster mode, name on one server).
 	t func(string) string
@@ -39,11 +39,7 @@ func (s *Service) builder(v schemas.Version, p *Publication) *pubBuilder {
 	if p.Full {
 		b.next.Base = p.Pub
 	}
-	ids := make([]string, len(p.Runs))
-	for i, r := range p.Runs {
-		ids[i] = u(r)
-	}
-	b.runs = strings.Join(ids, ", ")
+	b.in = newRuns(p.Runs)
 	return b
 }
 
@@ -54,21 +50,28 @@ func (b *pubBuilder) onShard(sh *schemas.DB) *pubBuilder {
 	return &c
 }
 
-// newRuns: rows written by the runs being published.
-func (b *pubBuilder) newRuns() string {
-	if b.runs == "" {
+// newRuns is the filter of the rows the runs being published wrote.
+func newRuns(runs []uint64) string {
+	if len(runs) == 0 {
 		return "0"
 	}
-	return "run_id IN (" + b.runs + ")"
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = u(r)
+	}
+	return "run_id IN (" + strings.Join(ids, ", ") + ")"
 }
+
+// newRuns: rows written by the runs being published.
+func (b *pubBuilder) newRuns() string { return b.in }
 
 // rawOld and rawNew: the raw rows readers count before and after N.
 func (b *pubBuilder) rawOld() string { return schemas.RawVisible(b.v) }
 func (b *pubBuilder) rawNew() string {
-	if b.runs == "" {
+	if len(b.p.Runs) == 0 {
 		return b.rawOld()
 	}
-	return "(" + b.rawOld() + " OR run_id IN (" + b.runs + "))"
+	return "(" + b.rawOld() + " OR " + b.in + ")"
 }
 
 // touched is the ids of kind this shard's part of the publication recomputes.

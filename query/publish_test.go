@@ -105,7 +105,9 @@ func compareServices(t *testing.T, a, b *Service) {
 			check("days in stage", func(s *Service) (any, error) { return s.DaysInStage(ctx, Unrestricted, f, "team") })
 			check("reps", func(s *Service) (any, error) { return s.Reps(ctx, Unrestricted, f) })
 			check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
-			check("deals", func(s *Service) (any, error) { return s.Deals(ctx, Unrestricted, f, DealQuery{Sort: "-amount", PageSize: 50}) })
+			check("deals", func(s *Service) (any, error) {
+				return s.Deals(ctx, Unrestricted, f, DealQuery{Sort: "-amount", PageSize: 50})
+			})
 		})
 	}
 }
