@@ -93,10 +93,15 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 			select {
 			case <-job.Done():
 			case <-time.After(s.uploadWait):
+				go func() {
+					<-job.Done()
+					rep, _ := job.Result()
+					s.afterUpload(rep)
+				}()
 				return nil, &pendingUpload{job.RunID}
 			}
 			rep, err := job.Result()
-			s.afterUpload(c.Request().Context(), rep)
+			s.afterUpload(rep)
 			if err != nil {
 				return rep, uploadError(err)
 			}
@@ -120,27 +125,21 @@ func readSmall(p *multipart.Part) string {
 	return strings.TrimSpace(string(b))
 }
 
-func (s *Server) afterUpload(ctx context.Context, rep *ingest.Report) {
+// afterUpload counts an upload's rows. The pages need nothing more: cache keys
+// carry the publication, so a load is visible on the next request.
+func (s *Server) afterUpload(rep *ingest.Report) {
 	if rep == nil {
 		return
 	}
-	committed := false
 	for _, f := range rep.Files {
 		switch f.Status {
 		case ingest.StatusCommitted:
-			committed = true
 			s.metrics.ingestRows.WithLabelValues("loaded").Add(float64(f.Loaded))
 		case ingest.StatusDuplicate:
 			s.metrics.ingestRows.WithLabelValues("duplicate").Add(float64(f.Read))
 			continue
 		}
 		s.metrics.ingestRows.WithLabelValues("rejected").Add(float64(f.Rejected))
-	}
-	if committed {
-		if s.opts.AfterLoad != nil {
-			s.opts.AfterLoad(context.WithoutCancel(ctx))
-		}
-		s.Invalidate()
 	}
 }
 

@@ -101,7 +101,7 @@ func newDemoSize(t *testing.T, size string, n int) *demo {
 		{Username: "admin", Name: "Ada", PasswordHash: h, Role: "admin"},
 	}
 	cfg.Auth.Tokens = []config.Token{{Name: "ci", Token: "tok-director", Role: "director"}, {Name: "m", Token: "tok-manager", Role: "manager", Team: d.teamA}}
-	d.srv = New(Options{Config: cfg, DB: db, Query: q, Ingest: ing, AfterLoad: func(ctx context.Context) { _ = q.Refresh(ctx) },
+	d.srv = New(Options{Config: cfg, DB: db, Query: q, Ingest: ing,
 		Mount: []func(*Server){APIMount(q)}})
 	d.ts = httptest.NewServer(d.srv.Echo)
 	t.Cleanup(d.ts.Close)

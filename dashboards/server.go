@@ -35,10 +35,8 @@ type Options struct {
 	Version string
 	// Query computes every number the API and pages show.
 	Query *query.Service
-	// Ingest loads uploads (POST /api/v1/imports); AfterLoad runs after each
-	// committed load (it refreshes the serving tables).
-	Ingest    *ingest.Service
-	AfterLoad func(context.Context)
+	// Ingest loads and publishes uploads (POST /api/v1/imports).
+	Ingest *ingest.Service
 	// Mount adds routes (API, pages, imports) to the server; each part of pipelens
 	// registers its own.
 	Mount []func(*Server)
@@ -106,7 +104,8 @@ func New(o Options) *Server {
 	return s
 }
 
-// Invalidate drops cached page data; call it after a load (AfterLoad does).
+// Invalidate drops cached page data (benchmarks time uncached requests with it;
+// a load needs no call: cache keys carry the publication).
 func (s *Server) Invalidate() { s.cache.clear() }
 
 // Options returns what the server was built with.

@@ -46,10 +46,9 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	q := a.queryService(db)
 	srv := dashboards.New(dashboards.Options{
 		Config: c, DB: db, Logger: a.log, Version: version,
-		Query:     q,
-		Ingest:    a.ingestService(db, false),
-		AfterLoad: func(ctx context.Context) { a.refresh(ctx, db) },
-		Mount:     []func(*dashboards.Server){dashboards.APIMount(q)},
+		Query:  q,
+		Ingest: a.ingestService(db, false),
+		Mount:  []func(*dashboards.Server){dashboards.APIMount(q)},
 	})
 	// One lifecycle: the HTTP server, the start-up publication and the alert
 	// schedule start together and serve returns only when all have stopped, so
