@@ -1,8 +1,8 @@
 package dashboards
 
 import (
+	"context"
 	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,17 +10,53 @@ import (
 	"github.com/pipelens/pipelens/schemas"
 )
 
-// versionTTL bounds how long a publication by any process (pipelens ingest, the
-// watched folder, another host) takes to show: each request reads the numbers
-// of one publication, looked up at most this often.
-const versionTTL = 500 * time.Millisecond
-
-// versions remembers the latest publication for versionTTL.
+// versions looks up the latest publication for requests. A request never
+// reads a publication older than the latest one committed before it arrived
+// (once `pipelens ingest` has exited, the next page shows its rows), and at
+// most one lookup runs at a time: requests arriving while one runs share the
+// next one.
 type versions struct {
-	mu  sync.Mutex
-	v   schemas.Version
-	at  time.Time
-	err error
+	mu      sync.Mutex
+	running bool
+	next    *lookup // starts when the running one ends; joined by requests arriving meanwhile
+}
+
+type lookup struct {
+	done chan struct{}
+	v    schemas.Version
+	err  error
+}
+
+// get returns a publication committed no earlier than the call.
+func (vs *versions) get(ctx context.Context, db *schemas.DB) (schemas.Version, error) {
+	vs.mu.Lock()
+	if vs.next == nil {
+		vs.next = &lookup{done: make(chan struct{})}
+	}
+	l := vs.next
+	if !vs.running {
+		vs.running, vs.next = true, nil
+		go vs.run(l, db)
+	}
+	vs.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.v, l.err
+	case <-ctx.Done():
+		return schemas.Version{}, ctx.Err()
+	}
+}
+
+// run performs l and then the lookup requests queued meanwhile, if any.
+func (vs *versions) run(l *lookup, db *schemas.DB) {
+	for l != nil {
+		l.v, l.err = db.CurrentVersion(context.Background())
+		close(l.done)
+		vs.mu.Lock()
+		l, vs.next = vs.next, nil
+		vs.running = l != nil
+		vs.mu.Unlock()
+	}
 }
 
 // asOf fixes the publication a request reads (query.AsOf): every number of a
@@ -32,17 +68,7 @@ func (s *Server) asOf(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		r := c.Request()
-		s.versions.mu.Lock()
-		if time.Since(s.versions.at) > versionTTL {
-			v, err := s.opts.DB.CurrentVersion(r.Context())
-			if err == nil {
-				s.versions.v, s.versions.at = v, time.Now()
-			}
-			s.versions.err = err
-		}
-		v, err := s.versions.v, s.versions.err
-		s.versions.mu.Unlock()
-		if err == nil {
+		if v, err := s.versions.get(r.Context(), s.opts.DB); err == nil {
 			c.SetRequest(r.WithContext(query.AsOf(r.Context(), v)))
 		}
 		return next(c)
