@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -522,4 +524,88 @@ func TestWatchedFolderShowsInAPI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// The same export loaded three times at once by `pipelens ingest` and uploaded
+// three times at once through the API: one run commits, the others are marked
+// duplicate, and every opportunity counts once.
+func TestSameExportAtOnceCountsOnce(t *testing.T) {
+	const opps = 1000
+	w := newWarehouse(t, opps)
+	files := sampleFiles(w.dir)
+	if out, err := w.ingest(nil, files[:4]...); err != nil {
+		t.Fatalf("load dimensions: %v\n%s", err, out)
+	}
+	export := filepath.Join(w.dir, "opportunities.csv")
+	body, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]string, 6)
+	for p := 0; p < 6; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if p < 3 {
+				if out, err := w.ingest(nil, export); err != nil {
+					errs[p] = fmt.Sprintf("ingest %d: %v\n%s", p, err, out)
+				}
+				return
+			}
+			var buf bytes.Buffer
+			mw := multipart.NewWriter(&buf)
+			_ = mw.WriteField("source", "canonical")
+			fw, _ := mw.CreateFormFile("file", "opportunities.csv")
+			_, _ = fw.Write(body)
+			_ = mw.Close()
+			req, _ := http.NewRequest("POST", "http://"+w.addr+"/api/v1/imports", &buf)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs[p] = fmt.Sprintf("upload %d: %v", p, err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 && resp.StatusCode != 202 {
+				errs[p] = fmt.Sprintf("upload %d: %d %s", p, resp.StatusCode, b)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, e := range errs {
+		if e != "" {
+			t.Fatal(e)
+		}
+	}
+	db := w.open()
+	defer db.Close()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	var committed, duplicate, pending uint64
+	for {
+		// The six runs of the opportunities export, by their latest state.
+		err := db.Conn.QueryRow(ctx, `SELECT countIf(s = 'committed'), countIf(s = 'duplicate'), countIf(s IN ('running', 'loaded'))
+			FROM (SELECT argMax(status, updated_ns) AS s FROM ingest_runs WHERE kind = 'opportunities' GROUP BY run_id)`).Scan(&committed, &duplicate, &pending)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if committed != 1 || duplicate != 5 || pending != 0 {
+		t.Fatalf("runs of the export: %d committed, %d duplicate, %d pending; want 1, 5, 0", committed, duplicate, pending)
+	}
+	var f struct {
+		Cohort int `json:"cohort"`
+	}
+	_ = json.Unmarshal([]byte(w.get("/api/v1/funnel?from="+w.from+"&to="+w.to)), &f)
+	if f.Cohort != opps {
+		t.Fatalf("funnel cohort %d, want %d", f.Cohort, opps)
+	}
+	checkWon(t, w, export)
 }
