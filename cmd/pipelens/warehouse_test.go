@@ -609,3 +609,72 @@ func TestSameExportAtOnceCountsOnce(t *testing.T) {
 	}
 	checkWon(t, w, export)
 }
+
+// Processes started at once on a brand-new home (two loads, a migrate and
+// serve) all succeed: the first starts the embedded ClickHouse, the others
+// attach, and the migrations run once under their lease. Then the process that
+// may have started the server (serve) is killed while a load runs: the load
+// ends committed and a new serve shows it.
+func TestFreshHomeManyProcessesAtOnce(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	cfg := filepath.Join(home, "pipelens.yaml")
+	if err := os.WriteFile(cfg, []byte("auth:\n  tokens:\n    - {name: ci, token: "+testToken+", role: director}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	truth, err := gen.WriteDir(context.Background(), gen.Config{Seed: 5, Opportunities: 3000}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &warehouse{t: t, home: home, dir: dir, cfg: cfg}
+	from, _ := time.Parse(time.DateOnly, truth.From)
+	asOf, _ := time.Parse(time.DateOnly, truth.AsOf)
+	w.from, w.to = from.AddDate(-1, 0, 0).Format(time.DateOnly), asOf.AddDate(0, 0, 2).Format(time.DateOnly)
+	files := sampleFiles(dir)
+
+	port, _ := schemas.FreePort()
+	w.addr = fmt.Sprintf("127.0.0.1:%d", port)
+	w.serve = start(t, home, "--config", cfg, "serve", "--addr", w.addr)
+	var wg sync.WaitGroup
+	outs, errs := make([]string, 3), make([]error, 3)
+	for p, args := range [][]string{{"ingest", "--source", "canonical", files[0]}, {"ingest", "--source", "canonical", files[1]}, {"migrate"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(binPath, append([]string{"--config", cfg}, args...)...)
+			cmd.Env = append(os.Environ(), "PIPELENS_HOME="+home, "PIPELENS_CLICKHOUSE_URL=")
+			b, err := cmd.CombinedOutput()
+			outs[p], errs[p] = string(b), err
+		}()
+	}
+	wg.Wait()
+	for p, err := range errs {
+		if err != nil {
+			t.Fatalf("process %d on the new home: %v\n%s", p, err, outs[p])
+		}
+	}
+	waitHTTP(t, "http://"+w.addr+"/readyz", w.serve)
+
+	// A load of the rest while serve, which may own the server's start, is killed.
+	done := make(chan error, 1)
+	var out string
+	go func() {
+		var err error
+		out, err = w.ingest(nil, files[2:]...)
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	_ = w.serve.cmd.Process.Kill()
+	_ = w.serve.cmd.Wait()
+	if err := <-done; err != nil {
+		t.Fatalf("the load while serve was killed: %v\n%s", err, out)
+	}
+	w.startServe()
+	var f struct {
+		Cohort int `json:"cohort"`
+	}
+	_ = json.Unmarshal([]byte(w.get("/api/v1/funnel?from="+w.from+"&to="+w.to)), &f)
+	if f.Cohort != 3000 {
+		t.Fatalf("funnel cohort %d after the load, want 3000", f.Cohort)
+	}
+	checkWon(t, w, filepath.Join(dir, "opportunities.csv"))
+}
