@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -25,13 +27,16 @@ import (
 const (
 	scopeKey      = "pipelens.scope"
 	userKey       = "pipelens.user"
-	viaKey        = "pipelens.via" // "bearer", "session" or "header"
+	viaKey        = "pipelens.via" // "bearer", "session", "header" or "metrics"
 	sessionCookie = "pl_session"
 	loginCSRF     = "pl_login_csrf"
 	sessionTTL    = 12 * time.Hour
-	// Login attempts allowed per IP and per username in loginWindow.
-	loginLimit  = 5
-	loginWindow = time.Minute
+	// Failed sign-ins allowed in loginWindow per (username, IP), so nobody can
+	// lock a colleague out from elsewhere, and per IP, higher, so that
+	// colleagues behind one NAT do not lock each other out. Successes do not count.
+	loginLimitUser = 5
+	loginLimitIP   = 30
+	loginWindow    = time.Minute
 )
 
 type authenticator struct {
@@ -41,7 +46,10 @@ type authenticator struct {
 	header  string
 	proxies []*net.IPNet
 	limiter *limiter
+	revoked *revocations
 	log     *slog.Logger
+	// metricsToken, when set, lets a scraper read /metrics (Options.MetricsToken).
+	metricsToken string
 	// dummy is a bcrypt hash compared against for unknown users, so a wrong
 	// username costs as long as a wrong password.
 	dummy []byte
@@ -78,7 +86,15 @@ func newAuthenticator(a config.Auth, log *slog.Logger) *authenticator {
 			log.Warn("auth.trusted_proxies: not an address or CIDR", "value", p)
 		}
 	}
-	au.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.MinCost)
+	// The dummy costs what the users' hashes cost: a cheaper one told unknown
+	// names (2 ms) from known ones (78 ms).
+	cost := bcrypt.MinCost
+	for _, u := range a.Users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordHash)); err == nil && c > cost {
+			cost = c
+		}
+	}
+	au.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a password"), cost)
 	return au
 }
 
@@ -90,9 +106,13 @@ type sessionUser struct {
 	Team     string `json:"t,omitempty"`
 	Rep      string `json:"p,omitempty"`
 	Lang     string `json:"l,omitempty"`
-	// ID is random per sign-in; the CSRF token is derived from it.
+	// ID is random per sign-in; the CSRF token is derived from it, and signing
+	// out revokes it.
 	ID      string `json:"i"`
 	Expires int64  `json:"e"`
+	// Password is a fingerprint of the user's password hash at sign-in: a
+	// changed password ends the sessions signed in with the old one.
+	Password string `json:"w,omitempty"`
 }
 
 func (u sessionUser) scope() query.Scope {
@@ -112,7 +132,12 @@ func (a *authenticator) encode(u sessionUser) string {
 	return p + "." + a.sign([]byte(p))
 }
 
-func (a *authenticator) decode(v string) (sessionUser, bool) {
+// passwordPrint fingerprints a password hash without revealing it.
+func (a *authenticator) passwordPrint(hash string) string {
+	return a.sign([]byte("password|" + hash))[:16]
+}
+
+func (a *authenticator) decode(ctx context.Context, v string) (sessionUser, bool) {
 	var u sessionUser
 	p, sig, ok := strings.Cut(v, ".")
 	if !ok || !hmac.Equal([]byte(sig), []byte(a.sign([]byte(p)))) {
@@ -126,7 +151,14 @@ func (a *authenticator) decode(v string) (sessionUser, bool) {
 		return u, false
 	}
 	// A user removed from the config loses access at once.
-	if cu, ok := a.users[u.Username]; !ok || cu.Role != u.Role || cu.Team != u.Team || cu.Rep != u.Rep {
+	cu, ok := a.users[u.Username]
+	if !ok || cu.Role != u.Role || cu.Team != u.Team || cu.Rep != u.Rep {
+		return u, false
+	}
+	if !hmac.Equal([]byte(u.Password), []byte(a.passwordPrint(string(cu.PasswordHash)))) {
+		return u, false
+	}
+	if a.revoked != nil && a.revoked.revoked(ctx, u.ID) {
 		return u, false
 	}
 	return u, true
@@ -145,10 +177,19 @@ func isHTTPS(c echo.Context) bool {
 
 // identify runs on every request: it puts the caller (bearer token, trusted proxy
 // header, or session cookie) on the context. It never rejects; routes decide.
+// Health checks ignore credentials: a probe that sends a stale token is still a probe.
 func (a *authenticator) identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if p := c.Path(); p == "/healthz" || p == "/readyz" {
+			return next(c)
+		}
 		if h := c.Request().Header.Get("Authorization"); h != "" {
 			if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+				if a.metricsToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(a.metricsToken)) == 1 {
+					// A scraper: /metrics only, no scope for the API or pages.
+					c.Set(viaKey, "metrics")
+					return next(c)
+				}
 				for _, t := range a.tokens {
 					if subtle.ConstantTimeCompare([]byte(tok), []byte(t.Token)) == 1 {
 						c.Set(scopeKey, query.Scope{Name: t.Name, Role: t.Role, Team: t.Team, Rep: t.Rep})
@@ -171,7 +212,7 @@ func (a *authenticator) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if ck, err := c.Cookie(sessionCookie); err == nil {
-			if u, ok := a.decode(ck.Value); ok {
+			if u, ok := a.decode(c.Request().Context(), ck.Value); ok {
 				c.Set(userKey, u)
 				c.Set(scopeKey, u.scope())
 				c.Set(viaKey, "session")
@@ -195,6 +236,11 @@ func (a *authenticator) fromProxy(c echo.Context) bool {
 	if len(a.proxies) == 0 {
 		return ip.IsLoopback()
 	}
+	return a.trusted(ip)
+}
+
+// trusted says whether ip is one of the configured proxies.
+func (a *authenticator) trusted(ip net.IP) bool {
 	for _, n := range a.proxies {
 		if n.Contains(ip) {
 			return true
@@ -211,12 +257,55 @@ func (a *authenticator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || s.Role == "" {
 			return echo.NewHTTPError(http.StatusUnauthorized, "sign in or send Authorization: Bearer <token>")
 		}
-		if c.Get(viaKey) == "session" && !safeMethod(c.Request().Method) && !isMultipart(c) && !a.csrfOK(c) {
+		if !safeMethod(c.Request().Method) && !isMultipart(c) && !a.writeOK(c, "") {
 			// Multipart uploads are streamed: their handler checks the csrf field.
 			return echo.NewHTTPError(http.StatusForbidden, "missing or wrong CSRF token")
 		}
 		return next(c)
 	}
+}
+
+// writeOK says whether a state-changing request may go on: a bearer token is
+// not sent by browsers on their own, so it needs nothing more; a browser
+// (session cookie, or a user named by the trusted proxy, which a cross-site
+// form would carry just as well) must send the CSRF token (header X-CSRF-Token,
+// form field csrf, or tok, a streamed field). A proxied user may instead come
+// from a same-origin page (Sec-Fetch-Site or Origin).
+func (a *authenticator) writeOK(c echo.Context, tok string) bool {
+	switch c.Get(viaKey) {
+	case "session":
+	case "header":
+		if a.sameOrigin(c) {
+			return true
+		}
+	default:
+		return true // bearer tokens; anonymous callers are refused by the routes
+	}
+	if tok == "" && !isMultipart(c) {
+		return a.csrfOK(c)
+	}
+	return a.csrfTokenOK(c, tok)
+}
+
+// sameOrigin says whether the browser says the request comes from our own pages.
+func (a *authenticator) sameOrigin(c echo.Context) bool {
+	r := c.Request()
+	if r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		return true
+	}
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	fh := r.Header.Get("X-Forwarded-Host")
+	return fh != "" && a.fromProxy(c) && strings.EqualFold(u.Host, fh)
 }
 
 func safeMethod(m string) bool {
@@ -253,8 +342,10 @@ func isMultipart(c echo.Context) bool {
 	return strings.HasPrefix(c.Request().Header.Get("Content-Type"), "multipart/form-data")
 }
 
-// login checks a username and password; the limiter says no before bcrypt runs.
-func (a *authenticator) login(ip, username, password string) (sessionUser, bool) {
+// login checks a username and password. An unknown username costs a bcrypt
+// comparison as dear as a known one, so the time of the answer does not say
+// which names exist.
+func (a *authenticator) login(username, password string) (sessionUser, bool) {
 	cu, ok := a.users[username]
 	hash := a.dummy
 	if ok {
@@ -266,10 +357,20 @@ func (a *authenticator) login(ip, username, password string) (sessionUser, bool)
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
 	return sessionUser{Username: cu.Username, Name: cu.Name, Role: cu.Role, Team: cu.Team, Rep: cu.Rep, Lang: cu.Lang,
-		ID: hex.EncodeToString(id), Expires: time.Now().Add(sessionTTL).Unix()}, true
+		ID: hex.EncodeToString(id), Expires: time.Now().Add(sessionTTL).Unix(), Password: a.passwordPrint(string(cu.PasswordHash))}, true
 }
 
-// limiter counts sign-in attempts per key in a sliding window.
+// signOut ends u's session in every serve process.
+func (a *authenticator) signOut(ctx context.Context, u sessionUser) error {
+	return a.revoked.revoke(ctx, u.ID, u.Username, time.Unix(u.Expires, 0))
+}
+
+// limitKeys are the limiter's keys of a sign-in attempt, with their bounds.
+func limitKeys(ip, username string) map[string]int {
+	return map[string]int{"ip:" + ip: loginLimitIP, "user:" + strings.ToLower(username) + "|" + ip: loginLimitUser}
+}
+
+// limiter counts failed sign-ins per key in a sliding window.
 type limiter struct {
 	mu   sync.Mutex
 	hits map[string][]time.Time
@@ -277,8 +378,20 @@ type limiter struct {
 
 func newLimiter() *limiter { return &limiter{hits: map[string][]time.Time{}} }
 
-// allow records an attempt for every key and says whether all are within the limit.
-func (l *limiter) allow(now time.Time, keys ...string) bool {
+// allow says whether every key is below its bound; it records nothing.
+func (l *limiter) allow(now time.Time, keys map[string]int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, limit := range keys {
+		if len(l.recent(now, k)) >= limit {
+			return false
+		}
+	}
+	return true
+}
+
+// fail records a failed attempt under every key.
+func (l *limiter) fail(now time.Time, keys map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.hits) > 10000 {
@@ -288,20 +401,25 @@ func (l *limiter) allow(now time.Time, keys ...string) bool {
 			}
 		}
 	}
-	ok := true
-	for _, k := range keys {
-		ts := l.hits[k]
-		i := 0
-		for i < len(ts) && now.Sub(ts[i]) > loginWindow {
-			i++
-		}
-		ts = append(ts[i:], now)
-		l.hits[k] = ts
-		if len(ts) > loginLimit {
-			ok = false
-		}
+	for k := range keys {
+		l.hits[k] = append(l.recent(now, k), now)
 	}
-	return ok
+}
+
+// recent drops k's attempts older than the window and returns the rest.
+func (l *limiter) recent(now time.Time, k string) []time.Time {
+	ts := l.hits[k]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) > loginWindow {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.hits, k)
+		return nil
+	}
+	l.hits[k] = ts
+	return ts
 }
 
 // ScopeOf is the authenticated caller's scope.

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type cache struct {
 	gen   uint64
 	items map[string]cacheItem
 	group singleflight.Group
+	// computing, in tests, runs as a shared computation starts.
+	computing func(key string)
 }
 
 type cacheItem struct {
@@ -39,7 +42,15 @@ func (c *cache) clear() {
 	c.mu.Unlock()
 }
 
-// cached returns the value under key, computing it once when missing.
+// computeTimeout bounds a shared computation: it no longer ends with the
+// request that started it.
+const computeTimeout = 60 * time.Second
+
+// cached returns the value under key, computing it once when missing. The
+// computation is shared by every request that wants the key meanwhile, so it
+// runs detached from the request that started it (its values, not its
+// cancellation): that request leaving fails nobody else. A request that
+// leaves stops waiting; the computation goes on for the others.
 func cached[T any](ctx context.Context, s *Server, key string, metric string, fn func(context.Context) (T, error)) (T, error) {
 	c := s.cache
 	if v, ok := query.VersionOf(ctx); ok {
@@ -53,9 +64,20 @@ func cached[T any](ctx context.Context, s *Server, key string, metric string, fn
 	if ok && now.Before(it.exp) {
 		return it.v.(T), nil
 	}
-	v, err, _ := c.group.Do(key, func() (any, error) {
+	ch := c.group.DoChan(key, func() (res any, err error) {
+		// A panic in DoChan's goroutine would end the process, not the request.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("compute %s: panic: %v", metric, p)
+			}
+		}()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeTimeout)
+		defer cancel()
+		if c.computing != nil {
+			c.computing(key)
+		}
 		t0 := time.Now()
-		v, err := fn(ctx)
+		v, err := fn(cctx)
 		s.metrics.observeQuery(metric, time.Since(t0))
 		if err != nil {
 			return v, err
@@ -70,9 +92,14 @@ func cached[T any](ctx context.Context, s *Server, key string, metric string, fn
 		c.mu.Unlock()
 		return v, nil
 	})
-	if err != nil {
-		var zero T
-		return zero, err
+	var zero T
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return r.Val.(T), nil
+	case <-ctx.Done():
+		return zero, ctx.Err()
 	}
-	return v.(T), nil
 }

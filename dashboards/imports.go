@@ -2,14 +2,18 @@ package dashboards
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/pipelens/pipelens/ingest"
@@ -50,6 +54,12 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 	if s.opts.Ingest == nil {
 		return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "this server does not load uploads")
 	}
+	if s.opts.DB != nil {
+		// Before the client sends a large file to a load that cannot run.
+		if err := s.opts.DB.Ping(c.Request().Context()); err != nil {
+			return nil, echo.NewHTTPError(http.StatusServiceUnavailable, "the database does not answer, so nothing can be loaded now; retry in a moment").WithInternal(err)
+		}
+	}
 	limit := s.maxUpload()
 	if c.Request().ContentLength > limit+1<<20 {
 		return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the upload is larger than ingest.max_upload_mb").WithInternal(ingest.ErrTooLarge)
@@ -68,7 +78,11 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 			return nil, echo.NewHTTPError(http.StatusBadRequest, "no field named file in the upload")
 		}
 		if err != nil {
-			return nil, uploadError(err)
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, s.uploadError(c.Request().Context(), err)
+			}
+			return nil, echo.NewHTTPError(http.StatusBadRequest, "the multipart upload is malformed (a control character in a part's header, such as the file name, or a body cut off): "+err.Error()).WithInternal(err)
 		}
 		switch part.FormName() {
 		case "source":
@@ -76,16 +90,19 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 		case "csrf":
 			csrf = readSmall(part)
 		case "file":
-			if c.Get(viaKey) == "session" && !s.auth.csrfTokenOK(c, csrf) {
+			if !s.auth.writeOK(c, csrf) {
 				return nil, echo.NewHTTPError(http.StatusForbidden, "missing or wrong CSRF token (send the csrf field before the file)")
 			}
 			name := part.FileName()
+			if strings.IndexFunc(name, unicode.IsControl) >= 0 {
+				return nil, echo.NewHTTPError(http.StatusBadRequest, "the file name contains a control character (NUL, tab, newline…): rename the file")
+			}
 			if name == "" {
 				name = "upload"
 			}
 			job, err := s.opts.Ingest.Submit(c.Request().Context(), s.background(), name, io.LimitReader(part, limit+1), ingest.LoadOptions{Source: source})
 			if err != nil {
-				return nil, uploadError(err)
+				return nil, s.uploadError(c.Request().Context(), err)
 			}
 			// A small export is done within uploadWait and answered with its
 			// report; a large one is answered at once with its run, which
@@ -103,7 +120,7 @@ func (s *Server) upload(c echo.Context) (*ingest.Report, error) {
 			rep, err := job.Result()
 			s.afterUpload(rep)
 			if err != nil {
-				return rep, uploadError(err)
+				return rep, s.uploadError(c.Request().Context(), err)
 			}
 			return rep, nil
 		}
@@ -143,8 +160,10 @@ func (s *Server) afterUpload(rep *ingest.Report) {
 	}
 }
 
-// uploadError maps ingest's errors to status codes.
-func uploadError(err error) error {
+// uploadError maps ingest's errors to status codes: the file's fault is a 4xx
+// with ingest's own message (what `pipelens ingest` prints for the same file),
+// the server's (ClickHouse, the spool disk, a stop) stays a 5xx.
+func (s *Server) uploadError(ctx context.Context, err error) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, ingest.ErrTooLarge):
@@ -152,8 +171,28 @@ func uploadError(err error) error {
 	case errors.Is(err, ingest.ErrUnknownLayout), errors.Is(err, ingest.ErrNoHeader), errors.Is(err, ingest.ErrMissingColumn),
 		errors.Is(err, ingest.ErrNoSheet), errors.Is(err, ingest.ErrRejectThreshold):
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, err.Error()).WithInternal(err)
+	case s.serverFault(ctx, err):
+		return err
 	}
-	return err
+	return echo.NewHTTPError(http.StatusUnprocessableEntity, err.Error()).WithInternal(err)
+}
+
+// serverFault says whether a failed load failed for the server's reasons rather
+// than the file's. ingest has no error type for "the input is bad" (readers of
+// XLSX, JSON and Parquet return their libraries' errors), so what is not
+// recognisably the server's is the file's. io.EOF and friends are both a corrupt
+// file and a dropped ClickHouse connection: ClickHouse answering tells them apart.
+func (s *Server) serverFault(ctx context.Context, err error) bool {
+	var ex *clickhouse.Exception
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ingest.ErrAbandoned),
+		errors.As(err, &ex), errors.As(err, &pe), errors.Is(err, clickhouse.ErrAcquireConnTimeout), errors.Is(err, driver.ErrBadConn):
+		return true
+	case unreachable(err):
+		return s.opts.DB == nil || s.opts.DB.Ping(ctx) != nil
+	}
+	return false
 }
 
 func (s *Server) apiUpload(c echo.Context) error {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -58,13 +60,15 @@ func (p *pages) loginSubmit(c echo.Context) error {
 		return p.showLogin(c, http.StatusForbidden, "login.csrf", "")
 	}
 	user := strings.TrimSpace(c.FormValue("username"))
-	ip := clientIP(c)
-	if !p.s.auth.limiter.allow(time.Now(), "ip:"+ip, "user:"+strings.ToLower(user)) {
+	ip := p.s.auth.clientIP(c)
+	keys := limitKeys(ip, user)
+	if !p.s.auth.limiter.allow(time.Now(), keys) {
 		p.s.log.Warn("sign-in rate limited", "ip", ip, "user", user)
 		return p.showLogin(c, http.StatusTooManyRequests, "login.limited", user)
 	}
-	u, ok := p.s.auth.login(ip, user, c.FormValue("password"))
+	u, ok := p.s.auth.login(user, c.FormValue("password"))
 	if !ok {
+		p.s.auth.limiter.fail(time.Now(), keys)
 		p.s.log.Info("sign-in failed", "ip", ip, "user", user)
 		return p.showLogin(c, http.StatusUnauthorized, "login.failed", user)
 	}
@@ -75,27 +79,77 @@ func (p *pages) loginSubmit(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, safeNext(c.FormValue("next")))
 }
 
+// logout ends the session everywhere: the cookie is cleared, and its id is
+// revoked, so a copy of the cookie taken before is refused too.
 func (p *pages) logout(c echo.Context) error {
-	if c.Get(viaKey) == "session" && !p.s.auth.csrfOK(c) {
+	if !p.s.auth.writeOK(c, "") {
 		return echo.NewHTTPError(http.StatusForbidden, "missing or wrong CSRF token")
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: isHTTPS(c)})
+	if u, ok := userOf(c); ok && c.Get(viaKey) == "session" {
+		if err := p.s.auth.signOut(c.Request().Context(), u); err != nil {
+			// This process refuses the session already; the others would not.
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "signed out here, but the database does not answer, so other servers may still accept this session; retry in a moment").WithInternal(err)
+		}
+		p.s.log.Info("signed out", "user", u.Username)
+	}
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// safeNext keeps redirects on this server: a path, never //host or a scheme.
+// safeNext keeps redirects on this server: a local path, never //host, a
+// scheme, a backslash or a control character (browsers drop tabs and newlines,
+// so /\t/evil.example is //evil.example to them), also once percent-decoded.
 func safeNext(s string) string {
-	if s == "" || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+	if !localPath(s) {
 		return "/"
 	}
 	return s
 }
 
-// clientIP is the peer address; X-Forwarded-For only counts from a trusted proxy.
-func clientIP(c echo.Context) string {
+func localPath(s string) bool {
+	for range 3 {
+		if s == "" || s[0] != '/' || strings.HasPrefix(s, "//") || strings.ContainsRune(s, '\\') {
+			return false
+		}
+		for _, r := range s {
+			if unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r) {
+				return false
+			}
+		}
+		if u, err := url.Parse(s); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+			return false
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return false
+		}
+		if d == s {
+			return true
+		}
+		s = d
+	}
+	return false // encoded more than twice: no page of ours needs that
+}
+
+// clientIP is the address a sign-in comes from: the peer, or behind trusted
+// proxies the nearest address in X-Forwarded-For that is not one of them.
+func (a *authenticator) clientIP(c echo.Context) string {
 	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
 	if err != nil {
 		host = c.Request().RemoteAddr
+	}
+	if !a.fromProxy(c) || len(a.proxies) == 0 {
+		return host
+	}
+	hops := strings.Split(strings.Join(c.Request().Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip := net.ParseIP(strings.TrimSpace(hops[i]))
+		if ip == nil {
+			break
+		}
+		if !a.trusted(ip) {
+			return ip.String()
+		}
 	}
 	return host
 }

@@ -133,6 +133,19 @@ func openAPI() obj {
 				"furthest_stage": str, "amount": number, "created": date, "close_date": date, "status": enum("open", "won", "lost")}))}),
 		"Series": obj{"type": "object", "additionalProperties": arr(props(nil, obj{"day": obj{"type": "string", "format": "date-time"}, "value": number}))},
 	}
+	schemas["FileReport"] = props([]string{"file", "run_id", "status"}, obj{"file": str, "run_id": integer, "checksum": str, "profile": str, "table": str,
+		"format": str, "status": enum("running", "loaded", "committed", "failed", "duplicate"), "read": integer, "loaded": integer, "rejected": integer,
+		"duplicates": integer, "rejects_by_reason": obj{"type": "object", "additionalProperties": integer},
+		"tables": obj{"type": "object", "additionalProperties": integer}, "date_order": str,
+		"sample_rejects": arr(props(nil, obj{"row": integer, "column": str, "value": str, "reason": str, "message": str})),
+		"duplicate_of":   integer, "error": str, "started_at": obj{"type": "string", "format": "date-time"}, "duration_ms": integer,
+		"progress": props(nil, obj{"file": str, "rows": integer, "bytes": integer, "total": integer, "done": boolean}), "host": str, "pid": integer})
+	schemas["ImportReport"] = props([]string{"files"}, obj{"files": arr(ref("FileReport")), "loaded": integer, "rejected": integer, "failed": integer})
+	schemas["ImportFailed"] = props([]string{"error"}, obj{"error": str, "files": arr(ref("FileReport")), "loaded": integer, "rejected": integer, "failed": integer})
+	schemas["ImportAccepted"] = props([]string{"run_id", "status", "report"}, obj{"run_id": integer, "status": enum("running"), "report": str})
+	schemas["ImportRuns"] = props([]string{"runs"}, obj{"runs": arr(props(nil, obj{"run_id": integer, "file": str, "profile": str, "kind": str,
+		"status": str, "read": integer, "loaded": integer, "rejected": integer, "error": str,
+		"started_at": obj{"type": "string", "format": "date-time"}, "finished_at": obj{"type": "string", "format": "date-time"}}))})
 	repID := obj{"name": "id", "in": "path", "required": true, "schema": str}
 	repOp := op("One rep's scorecard", "404 when the rep is not in the caller's scope.", "RepScore")
 	repOp["get"].(obj)["parameters"] = append(repOp["get"].(obj)["parameters"].([]any), repID)
@@ -166,9 +179,59 @@ func openAPI() obj {
 				param("sort", "Order (default -amount).", enum("amount", "-amount", "created", "-created", "close", "-close")),
 				param("page", "1-based page.", integer),
 				param("page_size", "Deals per page, 1..500 (default 50).", integer)),
+			"/imports":      importsOps(),
+			"/imports/{id}": importRunOp(),
 			"/series": op("Daily series", "A metric per day in [from, to) per segment, zero-filled (what alerts watch).", "Series",
 				param("metric", "The metric.", enum("leads", "opportunities", "pipeline_created", "bookings", "won", "lost", "activities")),
 				param("segment_kind", "Cut by (default: one series \"all\").", enum("team", "manager", "rep", "territory", "product", "source", "segment"))),
 		},
 	}
+}
+
+func jsonResp(desc, schema string) obj {
+	return obj{"description": desc, "content": obj{"application/json": obj{"schema": ref(schema)}}}
+}
+
+// importsOps is the upload door: directors and admins only.
+func importsOps() obj {
+	errResp := jsonResp("error", "Error")
+	return obj{
+		"post": obj{
+			"summary": "Upload an export",
+			"description": "Loads one CRM export or spreadsheet (CSV, TSV, XLSX, JSON, Parquet; any common encoding) and publishes it. " +
+				"Directors and admins only. A small file is answered with its report; one still loading after a few seconds with 202 " +
+				"and its run, which GET /imports/{id} follows. A file that cannot be loaded is a 4xx with the reason `pipelens ingest` gives. " +
+				"A browser session sends its CSRF token (field csrf before the file, or header X-CSRF-Token).",
+			"parameters": []any{param("source", "The CRM the export comes from (else detected from its columns).",
+				enum("salesforce", "hubspot", "zoho", "pipedrive", "fxiaoke", "canonical"))},
+			"requestBody": obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": props([]string{"file"}, obj{
+				"csrf":   obj{"type": "string", "description": "The session's CSRF token (browser sessions only), before the file."},
+				"source": obj{"type": "string", "description": "As the query parameter, before the file."},
+				"file":   obj{"type": "string", "format": "binary", "description": "The export; its name's extension helps pick the reader."},
+			})}}},
+			"responses": obj{
+				"200": jsonResp("Loaded (or a duplicate of an earlier load)", "ImportReport"),
+				"202": obj{"description": "Still loading: follow the run", "headers": obj{"Location": obj{"schema": str}},
+					"content": obj{"application/json": obj{"schema": ref("ImportAccepted")}}},
+				"400": errResp, "401": errResp, "403": errResp, "413": errResp,
+				"422": jsonResp("The file cannot be loaded: the reason, and the report when the load started", "ImportFailed"),
+				"503": errResp,
+			},
+		},
+		"get": obj{
+			"summary":     "Recent imports",
+			"description": "The latest 100 ingest runs, newest first. Directors and admins only.",
+			"responses":   obj{"200": jsonResp("OK", "ImportRuns"), "401": errResp, "403": errResp, "503": errResp},
+		},
+	}
+}
+
+func importRunOp() obj {
+	errResp := jsonResp("error", "Error")
+	return obj{"get": obj{
+		"summary":     "One import's report",
+		"description": "A run's report: its status while it loads (with progress), its counts and rejects when it ended. Directors and admins only.",
+		"parameters":  []any{obj{"name": "id", "in": "path", "required": true, "schema": integer, "description": "The run id (run_id)."}},
+		"responses":   obj{"200": jsonResp("OK", "ImportReport"), "400": errResp, "401": errResp, "403": errResp, "404": errResp, "503": errResp},
+	}}
 }

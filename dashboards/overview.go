@@ -280,22 +280,28 @@ func count(r *request, v int64) cell  { return cell{Text: r.Int(v), Raw: itoa(in
 func pct(r *request, v float64) cell  { return cell{Text: r.Pct(v), Raw: num(round(v))} }
 func days(r *request, v float64) cell { return cell{Text: r.Days(v), Raw: num(round(v))} }
 
-// recentEvents lists alert events of the last n days in the caller's scope.
+// recentEvents lists alert events of the last n days in the caller's scope, for
+// a side panel: without them the page still says something.
 func (p *pages) recentEvents(ctx context.Context, r *request, days, limit int) []alerts.Event {
+	evs, err := p.listEvents(ctx, r, days, limit)
+	if err != nil {
+		p.s.log.Warn("list alert events", "err", err)
+	}
+	return evs
+}
+
+// listEvents lists alert events of the last n days in the caller's scope.
+func (p *pages) listEvents(ctx context.Context, r *request, days, limit int) ([]alerts.Event, error) {
 	if p.s.opts.DB == nil {
-		return nil
+		return nil, nil
 	}
 	q := alerts.EventQuery{Since: time.Now().AddDate(0, 0, -days), Limit: limit}
 	switch r.scope.Role {
 	case query.RoleManager:
 		q.Team = r.scope.Team
 	case query.RoleRep:
-		return nil
+		return nil, nil
 	}
 	key := cacheKey(r.scope, "alerts", query.Filter{}, itoa(days), itoa(limit))
-	evs, err := cached(ctx, p.s, key, "alerts", func(ctx context.Context) ([]alerts.Event, error) { return alerts.ListEvents(ctx, p.s.opts.DB, q) })
-	if err != nil {
-		p.s.log.Warn("list alert events", "err", err)
-	}
-	return evs
+	return cached(ctx, p.s, key, "alerts", func(ctx context.Context) ([]alerts.Event, error) { return alerts.ListEvents(ctx, p.s.opts.DB, q) })
 }

@@ -307,7 +307,12 @@ func TestPagesHTTP(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	resp, _ = http.Get(d.ts.URL + "/metrics")
+	// /metrics is for admins (and the metrics token).
+	adm := d.client(t)
+	if code := d.login(t, adm, "admin", demoPassword); code != http.StatusSeeOther {
+		t.Fatalf("admin cannot sign in: %d", code)
+	}
+	resp, _ = adm.Get(d.ts.URL + "/metrics")
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, name := range []string{"pipelens_http_request_duration_seconds_bucket", "pipelens_query_duration_seconds_bucket", "pipelens_alerts_sent_total"} {

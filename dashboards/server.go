@@ -40,6 +40,9 @@ type Options struct {
 	// Mount adds routes (API, pages, imports) to the server; each part of pipelens
 	// registers its own.
 	Mount []func(*Server)
+	// MetricsToken, when set, is a bearer token that may read /metrics and
+	// nothing else (a Prometheus scraper). Admins may read /metrics anyway.
+	MetricsToken string
 }
 
 // Server is the Echo server with pipelens's middleware.
@@ -57,6 +60,7 @@ type Server struct {
 	versions versions
 
 	uploadWait time.Duration
+	limits     limits
 
 	bgMu sync.Mutex
 	bg   context.Context // cancelled when ServeListener stops: background loads
@@ -83,18 +87,22 @@ func New(o Options) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache(), uploadWait: defaultUploadWait}
+	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache(),
+		uploadWait: defaultUploadWait, limits: defaultLimits}
+	s.auth.revoked = newRevocations(o.DB, log)
+	s.auth.metricsToken = o.MetricsToken
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.metrics.middleware)
 	e.Use(middleware.Recover())
 	e.Use(requestLog(log))
 	e.Use(securityHeaders)
+	e.Use(s.bodyLimit)
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
 	e.Use(s.auth.identify)
 	e.Use(s.asOf)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", s.metrics.handler())
+	e.GET("/metrics", s.metrics.handler(), s.metricsReader)
 	s.API = e.Group("/api/v1", s.auth.middleware)
 	s.mountImportsAPI()
 	s.mountPages()
@@ -125,7 +133,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	s.bgMu.Lock()
 	s.bg = ctx
 	s.bgMu.Unlock()
-	srv := &http.Server{Handler: s.Echo, ReadHeaderTimeout: 10 * time.Second}
+	srv := s.httpServer()
 	s.log.Info("serving", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -146,6 +154,24 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		s.opts.Ingest.Wait()
 	}
 	return err
+}
+
+// metricsReader lets admins and the metrics token read /metrics: its series
+// name routes, users' activity and the process, which is nobody else's business.
+func (s *Server) metricsReader(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Get(viaKey) == "metrics" {
+			return next(c)
+		}
+		sc, ok := ScopeOf(c)
+		if !ok || sc.Role == "" {
+			return echo.NewHTTPError(http.StatusUnauthorized, "send Authorization: Bearer <metrics or admin token>, or sign in as an admin")
+		}
+		if sc.Role != query.RoleAdmin {
+			return echo.NewHTTPError(http.StatusForbidden, "/metrics is for admins and the metrics token")
+		}
+		return next(c)
+	}
 }
 
 func (s *Server) healthz(c echo.Context) error {

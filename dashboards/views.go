@@ -465,7 +465,11 @@ func (p *pages) alerts(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	evs := p.recentEvents(ctx, r, 30, 50)
+	evs, err := p.listEvents(ctx, r, 30, 50)
+	if err != nil {
+		// The events are this page: an empty list would say all is well.
+		return err
+	}
 	v := &view{Title: r.T("nav.alerts"), Nav: "alerts"}
 	pn := &panel{ID: "alerts", Title: r.T("al.title")}
 	canAct := r.scope.Role != query.RoleRep
