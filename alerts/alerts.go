@@ -133,7 +133,8 @@ func New(o Options) (*Engine, error) {
 }
 
 // RunOnce evaluates every rule at now, records events, queues one email per
-// recipient and drains the outbox.
+// recipient and drains the outbox of everything due by now or by the clock
+// (Options.Now), whichever is later.
 func (e *Engine) RunOnce(ctx context.Context, now time.Time) (Summary, error) {
 	rules := make([]*Rule, len(e.cfg.Rules))
 	for i := range e.cfg.Rules {
@@ -374,8 +375,19 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 	if err := writeEvents(ctx, e.db, upd); err != nil {
 		return s, err
 	}
-	s.Delivery, err = e.Deliver(ctx, now)
+	// The outbox runs on the clock, not on the evaluation's date: an
+	// evaluation as of an earlier date (pipelens alerts run --at) must still
+	// deliver the retries that are due now, which wait until a clock time
+	// past the date.
+	s.Delivery, err = e.Deliver(ctx, later(now, e.now()))
 	return s, err
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func severity(a *Anomaly) float64 {

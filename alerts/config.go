@@ -11,6 +11,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/pipelens/pipelens/alerts/detect"
+	"github.com/pipelens/pipelens/schemas/config"
 )
 
 // Config is the `alerts` section of the configuration file.
@@ -135,10 +136,15 @@ var (
 	dealDetectors = map[string]bool{"stuck_deal": true, "pushed_close": true, "amount_cut": true}
 )
 
-// ParseConfig decodes the alerts section (nil or empty: no rules) and checks it.
+// ParseConfig decodes the alerts section (nil or empty: no rules) and checks
+// it. Unknown keys are refused with their line: a misspelt rule setting would
+// otherwise silently keep its default.
 func ParseConfig(node *yaml.Node, loc *time.Location) (*Config, error) {
 	c := &Config{}
 	if node != nil && node.Kind != 0 {
+		if err := config.UnknownKeys(node, c, "alerts"); err != nil {
+			return nil, fmt.Errorf("parse alerts config: %w", err)
+		}
 		if err := node.Decode(c); err != nil {
 			return nil, fmt.Errorf("parse alerts config: %w", err)
 		}

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/textproto"
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	mail "github.com/wneessen/go-mail"
 	mailsmtp "github.com/wneessen/go-mail/smtp"
@@ -101,33 +104,84 @@ func helo(from string) string {
 
 // build turns an outbox message into a MIME message: multipart/alternative
 // (text, HTML) with the charts as inline images, and the stored Message-ID.
+//
+// The recipient's display name and the subject carry CRM text (a manager's
+// name, team and rep names): they are cleaned to one line (headerText) and
+// written RFC 2047-encoded by net/mail and go-mail, so a name with a newline,
+// quotes or Chinese is delivered as such and cannot add a header. Only the
+// address itself must parse.
 func build(from string, m *Message) (*mail.Msg, error) {
 	msg := mail.NewMsg()
 	if err := msg.From(from); err != nil {
 		return nil, fmt.Errorf("smtp.from %q: %w", from, err)
 	}
-	to := m.To
-	if m.ToName != "" && m.ToName != m.To {
-		if err := msg.AddToFormat(m.ToName, m.To); err != nil {
-			return nil, fmt.Errorf("recipient %q: %w", m.To, err)
-		}
-	} else if err := msg.To(to); err != nil {
-		return nil, fmt.Errorf("recipient %q: %w", m.To, err)
+	to, err := recipient(m.To, m.ToName)
+	if err != nil {
+		return nil, err
 	}
-	msg.Subject(m.Subject)
-	msg.SetMessageIDWithValue(m.ID)
+	msg.ToMailAddress(to)
+	msg.Subject(headerText(m.Subject))
+	msg.SetMessageIDWithValue(headerText(m.ID))
 	msg.SetDateWithValue(m.CreatedAt)
-	msg.SetGenHeader(mail.HeaderContentLang, m.Lang)
-	msg.SetGenHeader("X-Pipelens-Events", strings.Join(m.EventIDs, ","))
+	msg.SetGenHeader(mail.HeaderContentLang, headerText(m.Lang))
+	msg.SetGenHeader("X-Pipelens-Events", headerText(strings.Join(m.EventIDs, ",")))
 	msg.SetBodyString(mail.TypeTextPlain, m.Text)
 	msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
 	for i, c := range m.Charts {
 		name := fmt.Sprintf("chart-%d.png", i+1)
-		if err := msg.EmbedReader(name, bytes.NewReader(c.PNG), mail.WithFileContentID("<"+c.CID+">"), mail.WithFileContentType(mail.ContentType("image/png"))); err != nil {
+		if err := msg.EmbedReader(name, bytes.NewReader(c.PNG), mail.WithFileContentID("<"+headerText(c.CID)+">"), mail.WithFileContentType(mail.ContentType("image/png"))); err != nil {
 			return nil, fmt.Errorf("embed chart: %w", err)
 		}
 	}
 	return msg, nil
+}
+
+// recipient is the To address: addr must be one mailbox (from the CRM's email
+// column); name, cleaned, is its display name unless it only repeats the
+// address. A name is never a reason not to deliver.
+func recipient(addr, name string) (*netmail.Address, error) {
+	a, err := netmail.ParseAddress(addr)
+	if err != nil {
+		return nil, fmt.Errorf("recipient address %q: %w", addr, err)
+	}
+	a.Name = headerText(name)
+	if strings.EqualFold(a.Name, a.Address) {
+		a.Name = ""
+	}
+	return a, nil
+}
+
+// maxHeaderText bounds a cleaned header value in runes: a display name or
+// subject longer than this is a data error, and mail clients cut far earlier.
+const maxHeaderText = 200
+
+// headerText makes CRM text safe for one header line: control characters
+// (CR, LF, tab, NUL, DEL, C1), Unicode line and paragraph separators and
+// invisible format characters (bidi overrides) become spaces, runs of spaces
+// collapse, and the result is trimmed and bounded. Encoding (RFC 2047) is left
+// to net/mail and go-mail.
+func headerText(s string) string {
+	var b strings.Builder
+	space := false
+	n := 0
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) ||
+			r == '\u2028' || r == '\u2029' {
+			space = b.Len() > 0
+			continue
+		}
+		if n >= maxHeaderText {
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 // Send implements Sender.

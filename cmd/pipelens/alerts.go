@@ -15,11 +15,11 @@ func init() {
 
 func runAlerts(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(a.stderr, "usage: pipelens alerts run [--at YYYY-MM-DD]")
+		fmt.Fprintln(a.stderr, "usage: pipelens alerts run [--at YYYY-MM-DD[THH:MM]]")
 		return errUsage
 	}
 	fs := a.flags("alerts run", "")
-	at := fs.String("at", "", "evaluate as of this date (business time zone) instead of now")
+	at := fs.String("at", "", "evaluate as of this date or time (YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339; business time zone) instead of now; emails due now are delivered either way")
 	if err := a.parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -29,9 +29,8 @@ func runAlerts(ctx context.Context, a *app, args []string) error {
 	}
 	now := time.Now()
 	if *at != "" {
-		now, err = time.ParseInLocation("2006-01-02", *at, c.Location())
-		if err != nil {
-			return fmt.Errorf("--at %q: want YYYY-MM-DD", *at)
+		if now, err = parseAt(*at, c.Location()); err != nil {
+			return err
 		}
 	}
 	db, err := a.openDB(ctx)
@@ -46,6 +45,19 @@ func runAlerts(ctx context.Context, a *app, args []string) error {
 	sum, err := eng.RunOnce(ctx, now)
 	fmt.Fprintln(a.stdout, sum.String())
 	return err
+}
+
+// parseAt reads --at: a date (midnight), a minute, or an RFC 3339 time.
+func parseAt(s string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--at %q: want YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339", s)
 }
 
 func (a *app) alertEngine(db *schemas.DB) (*alerts.Engine, error) {

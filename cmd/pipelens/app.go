@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pipelens/pipelens/alerts"
 	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/config"
 )
@@ -121,8 +122,30 @@ func (a *app) config() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The alerts and smtp sections are checked by the alerts package; a
+	// mistake in them refuses every command, as one anywhere else in the file
+	// does, instead of surfacing only when serve or alerts run reach it.
+	if _, err := alerts.ParseConfig(&c.Alerts, c.Location()); err != nil {
+		return nil, fmt.Errorf("config %s: %w", a.configName(), err)
+	}
+	if c.SMTP.Host != "" {
+		if _, err := alerts.NewSMTPSender(c.SMTP); err != nil {
+			return nil, fmt.Errorf("config %s: %w", a.configName(), err)
+		}
+	}
 	a.cfg = c
 	return c, nil
+}
+
+// configName is the config file in use, for messages.
+func (a *app) configName() string {
+	if a.configPath != "" {
+		return a.configPath
+	}
+	if p := os.Getenv("PIPELENS_CONFIG"); p != "" {
+		return p
+	}
+	return "(defaults)"
 }
 
 // openDB connects (starting the embedded server when no URL is set) and migrates.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	"golang.org/x/sync/errgroup"
@@ -19,6 +20,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("serve", "")
 	addr := fs.String("addr", "", "listen address HOST:PORT (default from config server.addr, 127.0.0.1:8080)")
 	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	// The whole config, alerts and smtp included, is checked before ClickHouse
+	// starts: a mistake refuses to start instead of running without alerts.
+	if _, err := a.config(); err != nil {
 		return err
 	}
 	db, err := a.openDB(ctx)
@@ -39,6 +45,12 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	// --addr wins over the config, also for the links in alert emails (when
 	// server.base_url does not name the public address).
 	c.Server.Addr = addr
+	// A bad alerts or smtp section stops serve before it listens: a server
+	// that runs without its alerts is only noticed when an alert is missed.
+	eng, err := a.alertEngine(db)
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -68,16 +80,12 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	}
 	// The alert schedule: rules are evaluated when due and the outbox is drained
 	// on every tick.
-	if eng, err := a.alertEngine(db); err != nil {
-		a.log.Error("alerts disabled: bad alerts config", "err", err)
-	} else {
-		g.Go(func() error {
-			if err := eng.Schedule(gctx); err != nil && gctx.Err() == nil {
-				a.log.Error("alert schedule stopped", "err", err)
-			}
-			return nil
-		})
-	}
+	g.Go(func() error {
+		if err := eng.Schedule(gctx); err != nil && gctx.Err() == nil {
+			a.log.Error("alert schedule stopped", "err", err)
+		}
+		return nil
+	})
 	return g.Wait()
 }
 

@@ -4,8 +4,11 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -68,6 +71,10 @@ type ClickHouse struct {
 type Server struct {
 	Addr    string `yaml:"addr"`
 	BaseURL string `yaml:"base_url"`
+	// MetricsToken, when set, is the bearer token /metrics asks scrapers for;
+	// MetricsTokenFile reads it from a file (a mounted secret) instead.
+	MetricsToken     Secret `yaml:"metrics_token"`
+	MetricsTokenFile string `yaml:"metrics_token_file"`
 }
 
 // Auth lists machine tokens, users, and the optional trusted proxy header.
@@ -102,10 +109,33 @@ type User struct {
 
 // Ingest tunes loading.
 type Ingest struct {
-	// RejectThreshold fails a run whose share of rejected rows exceeds it (0..1).
-	RejectThreshold float64  `yaml:"reject_threshold"`
-	MaxUploadMB     int64    `yaml:"max_upload_mb"`
-	Mappings        []string `yaml:"mappings"`
+	// RejectThreshold fails a run whose share of rejected rows exceeds it
+	// (0..1). An explicit 0 allows no rejected row; only a missing key takes
+	// DefaultRejectThreshold.
+	RejectThreshold float64 `yaml:"reject_threshold"`
+	// MaxUploadMB bounds one upload, for the dashboards' upload door and the
+	// ingest service alike (MaxUploadBytes).
+	MaxUploadMB int64    `yaml:"max_upload_mb"`
+	Mappings    []string `yaml:"mappings"`
+}
+
+// The ingest defaults live here only: the dashboards and the ingest service
+// read them from the config (or, for a zero ingest.Options, from these).
+const (
+	DefaultRejectThreshold = 0.05
+	DefaultMaxUploadMB     = 256
+	DefaultMaxUploadBytes  = int64(DefaultMaxUploadMB) << 20
+	// maxUploadMB (1 TiB) keeps the limit in bytes far from overflowing.
+	maxUploadMB = 1 << 20
+)
+
+// MaxUploadBytes is the upload limit in bytes: max_upload_mb, or the default
+// when it is not set (a Config not made by Default or Load).
+func (i Ingest) MaxUploadBytes() int64 {
+	if i.MaxUploadMB <= 0 {
+		return DefaultMaxUploadBytes
+	}
+	return i.MaxUploadMB << 20
 }
 
 // Stages maps vendor stage names onto the canonical pipeline.
@@ -137,11 +167,14 @@ func Default() *Config {
 		FiscalYear: FiscalYear{StartMonth: 1},
 		ClickHouse: ClickHouse{QueryTimeout: 60 * time.Second},
 		Server:     Server{Addr: "127.0.0.1:8080"},
-		Ingest:     Ingest{RejectThreshold: 0.05, MaxUploadMB: 256},
+		Ingest:     Ingest{RejectThreshold: DefaultRejectThreshold, MaxUploadMB: DefaultMaxUploadMB},
 	}
 }
 
-// Load reads path (may be empty: defaults only), then applies environment overrides.
+// Load reads path (may be empty: defaults only), then applies environment
+// overrides. A key pipelens does not know (a typo) is an error naming the key
+// and its line: a misspelt setting would otherwise silently keep its default.
+// Keys absent from the file keep their defaults; keys present, even 0, win.
 func Load(path string) (*Config, error) {
 	c := Default()
 	if path == "" {
@@ -152,7 +185,7 @@ func Load(path string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
-		if err := yaml.Unmarshal(b, c); err != nil {
+		if err := decode(b, c); err != nil {
 			return nil, fmt.Errorf("parse config %s: %w", path, err)
 		}
 	}
@@ -182,8 +215,18 @@ func Load(path string) (*Config, error) {
 		}
 		c.SMTP.Password = Secret(trimSpace(string(b)))
 	}
+	if c.Server.MetricsToken == "" && c.Server.MetricsTokenFile != "" {
+		b, err := os.ReadFile(c.Server.MetricsTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read server.metrics_token_file: %w", err)
+		}
+		c.Server.MetricsToken = Secret(trimSpace(string(b)))
+	}
 	if err := c.validate(); err != nil {
-		return nil, err
+		if path == "" {
+			path = "(defaults and environment)"
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	abs, err := filepath.Abs(c.Home)
 	if err != nil {
@@ -191,6 +234,25 @@ func Load(path string) (*Config, error) {
 	}
 	c.Home = abs
 	return c, nil
+}
+
+// decode reads b over c strictly: unknown keys anywhere but under alerts (the
+// alerts package checks its own section with UnknownKeys) are refused, all of
+// them at once, each with its line and full key.
+func decode(b []byte, c *Config) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return err
+	}
+	if err := UnknownKeys(&root, c, ""); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -201,8 +263,11 @@ func (c *Config) validate() error {
 	if c.FiscalYear.StartMonth < 1 || c.FiscalYear.StartMonth > 12 {
 		errs = append(errs, fmt.Errorf("fiscal_year.start_month %d: want 1..12", c.FiscalYear.StartMonth))
 	}
-	if c.Ingest.RejectThreshold < 0 || c.Ingest.RejectThreshold > 1 {
-		errs = append(errs, fmt.Errorf("ingest.reject_threshold %v: want 0..1", c.Ingest.RejectThreshold))
+	if t := c.Ingest.RejectThreshold; t < 0 || t > 1 || math.IsNaN(t) {
+		errs = append(errs, fmt.Errorf("ingest.reject_threshold %v: want a share of rows from 0 (no rejected row allowed) to 1 (any), e.g. 0.05 for 5%%", t))
+	}
+	if c.Ingest.MaxUploadMB <= 0 || c.Ingest.MaxUploadMB > maxUploadMB {
+		errs = append(errs, fmt.Errorf("ingest.max_upload_mb %d: want a number of megabytes from 1 to %d (default %d)", c.Ingest.MaxUploadMB, maxUploadMB, DefaultMaxUploadMB))
 	}
 	for i, t := range c.Auth.Tokens {
 		if t.Token == "" {
