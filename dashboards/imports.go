@@ -41,12 +41,10 @@ func (s *Server) requireImporter(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// maxUpload is ingest.max_upload_mb in bytes; the config holds its only
+// default, and the ingest service is given the same value.
 func (s *Server) maxUpload() int64 {
-	mb := s.opts.Config.Ingest.MaxUploadMB
-	if mb <= 0 {
-		mb = 256
-	}
-	return mb << 20
+	return s.opts.Config.Ingest.MaxUploadBytes()
 }
 
 // upload streams the multipart file part into ingest without holding it in memory.
