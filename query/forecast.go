@@ -1,0 +1,728 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The forecast (METRICS.md, "Forecast and pacing"): won so far + Σ open deals'
+// amount × P(won within the period | stage and age at the as-of day) + the
+// expected bookings of deals not created yet. Every rate is estimated from the
+// caller's own history (scope and filters applied) at weekly reference days
+// before the as-of day, so a forecast made on a past day uses only what was
+// known on that day: the backtest (Backtest, `pipelens bench forecast`) runs
+// the very same code.
+//
+// The constants are fixed a priori, not fitted to any backtest.
+const (
+	// ForecastRefWeeks is how many weekly reference days the rates are
+	// estimated at (a year).
+	ForecastRefWeeks = 52
+	// ForecastShrink is the pseudo-count pulling a stage's rate towards the
+	// overall rate and a (stage, age) cell's towards its stage's.
+	ForecastShrink = 10.0
+	// ForecastRunRateDays is the window of the recent creation run-rate.
+	ForecastRunRateDays = 91
+	// ForecastHistoryDays bounds how old a deal may be to enter the history.
+	ForecastHistoryDays = 3 * 365
+	// forecastDraws is the number of simulated outcomes (fixed seed) when the
+	// open deals are few enough; above forecastSimMax the normal approximation
+	// of the sum of Bernoullis is used (it is accurate with that many deals).
+	forecastDraws  = 2000
+	forecastSimMax = 5000
+)
+
+// ForecastAgeBuckets are the upper bounds (days since creation, exclusive) of
+// the age buckets but the last, which is open-ended.
+var ForecastAgeBuckets = []int{30, 90}
+
+// Forecast periods.
+const (
+	PeriodQuarter     = "quarter"
+	PeriodNextQuarter = "next_quarter"
+	PeriodMonth       = "month"
+)
+
+// ForecastRequest says what to forecast.
+type ForecastRequest struct {
+	Period  string // quarter (default), next_quarter, month
+	GroupBy string // "" (the scope as a whole), team or rep
+	// AsOf is the day the forecast is made (midnight in the business zone):
+	// what happened before it is known. Zero: today.
+	AsOf time.Time
+}
+
+// ForecastGroup is the forecast of one group (or of the whole scope).
+type ForecastGroup struct {
+	Key  string `json:"key,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Point = Won + PipelineExpected + NewExpected.
+	Point float64 `json:"point"`
+	P10   float64 `json:"p10"`
+	P90   float64 `json:"p90"`
+	// Won is the amount won in the period before the as-of day.
+	Won float64 `json:"won"`
+	// PipelineExpected is Σ amount × P(won within the period) over the deals
+	// open at the as-of day.
+	PipelineExpected float64 `json:"pipeline_expected"`
+	// NewExpected is what deals created from the as-of day on are expected
+	// to book within the period.
+	NewExpected float64 `json:"new_expected"`
+	OpenDeals   int64   `json:"open_deals"`
+	OpenAmount  float64 `json:"open_amount"`
+	// Weighted is the CRM-style weighted pipeline: Won + Σ open amount ×
+	// the stage's default probability (StageProbability), beside the model.
+	Weighted float64 `json:"weighted"`
+	// CreatedPerDay is the amount created per day over the last
+	// ForecastRunRateDays days (the run-rate behind NewExpected).
+	CreatedPerDay float64 `json:"created_per_day"`
+
+	variance float64
+	lambda   float64 // expected number of not-yet-created wins
+}
+
+// StageRate is P(won within the period) for deals at one stage, overall and
+// per age bucket, with the history it was estimated from.
+type StageRate struct {
+	Stage string  `json:"stage"`
+	Open  int64   `json:"open"` // deal-days of history: deals open at the reference days
+	Won   int64   `json:"won"`  // of which won within the window
+	P     float64 `json:"p"`    // shrunk towards the overall rate
+	// Ages is per age bucket (ForecastAgeBuckets), each shrunk towards P.
+	Ages []AgeRate `json:"ages"`
+}
+
+// AgeRate is one age bucket of a StageRate.
+type AgeRate struct {
+	MinDays int     `json:"min_days"`
+	MaxDays int     `json:"max_days"` // 0: no upper bound
+	Open    int64   `json:"open"`
+	Won     int64   `json:"won"`
+	P       float64 `json:"p"`
+}
+
+// Pacing is the period's gap to target and what closing it takes.
+type Pacing struct {
+	Target      float64 `json:"target"`
+	TargetLevel string  `json:"target_level"`
+	Won         float64 `json:"won"`
+	// Gap is max(target − won, 0).
+	Gap       float64 `json:"gap"`
+	WeeksLeft float64 `json:"weeks_left"`
+	// NeededPerWeek is Gap / WeeksLeft (0 when no week is left).
+	NeededPerWeek float64 `json:"needed_per_week"`
+	// Coverage is open pipeline / Gap; CoverageNeeded is open pipeline /
+	// pipeline expected (1 / the model's yield of the open pipeline):
+	// Coverage ≥ CoverageNeeded exactly when the pipeline is expected to
+	// close the gap. Both 0 when the gap is 0 (TargetReached).
+	Coverage       float64 `json:"coverage"`
+	CoverageNeeded float64 `json:"coverage_needed"`
+	TargetReached  bool    `json:"target_reached"`
+	// ProbReach is P(bookings of the period ≥ target) under the forecast's
+	// distribution.
+	ProbReach float64 `json:"prob_reach"`
+}
+
+// Forecast is the forecast of one period.
+type Forecast struct {
+	Period  string          `json:"period"`
+	From    string          `json:"from"`
+	To      string          `json:"to"`
+	AsOf    string          `json:"as_of"`
+	GroupBy string          `json:"group_by,omitempty"`
+	Total   ForecastGroup   `json:"total"`
+	Groups  []ForecastGroup `json:"groups,omitempty"`
+	Pacing  *Pacing         `json:"pacing,omitempty"`
+	Stages  []StageRate     `json:"stages"`
+	// NewYield is the history's won amount within the window per amount
+	// created in it (run-rate × NewYield × window days = NewExpected).
+	NewYield float64 `json:"new_yield"`
+	// Method is "simulation" (fixed seed) or "normal" (the range's method).
+	Method string `json:"method"`
+	// ForecastCategories: the warehouse keeps no CRM forecast category
+	// (opportunities have none), so none is shown.
+	ForecastCategories bool `json:"forecast_categories"`
+	// History is false when the scope has no history before the as-of day:
+	// then only Won counts.
+	History bool `json:"history"`
+}
+
+// periodOf is the period containing day d (or the next quarter).
+func periodOf(period string, d time.Time) (time.Time, time.Time, error) {
+	switch period {
+	case "", PeriodQuarter:
+		s := time.Date(d.Year(), d.Month()-(d.Month()-1)%3, 1, 0, 0, 0, 0, d.Location())
+		return s, s.AddDate(0, 3, 0), nil
+	case PeriodNextQuarter:
+		s := time.Date(d.Year(), d.Month()-(d.Month()-1)%3, 1, 0, 0, 0, 0, d.Location()).AddDate(0, 3, 0)
+		return s, s.AddDate(0, 3, 0), nil
+	case PeriodMonth:
+		s := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, d.Location())
+		return s, s.AddDate(0, 1, 0), nil
+	}
+	return time.Time{}, time.Time{}, badParam("period", "%q: want quarter, next_quarter or month", period)
+}
+
+func daysBetween(a, b time.Time) int {
+	// Calendar days, whatever daylight saving does to the hours between.
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return int(time.Date(by, bm, bd, 12, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 12, 0, 0, 0, time.UTC)).Hours() / 24)
+}
+
+// StageProbability is the default probability of each open stage, the CRM's
+// weighted-pipeline convention: for the default stages the values of
+// Salesforce's defaults that ingest maps to them (lead 10%, qualified 25%,
+// proposal 50%, negotiation 90%); for a configured pipeline of k stages,
+// i/(k+1).
+func (s *Service) StageProbability() []float64 {
+	if strings.Join(s.stages, ",") == strings.Join(DefaultStages, ",") {
+		return []float64{0.10, 0.25, 0.50, 0.90}
+	}
+	out := make([]float64, len(s.stages))
+	for i := range out {
+		out[i] = float64(i+1) / float64(len(s.stages)+1)
+	}
+	return out
+}
+
+// stageAt is the SQL of an opp_facts row's open stage rank at the start of
+// day r (a Date expression): the stage of its latest entry before r, else the
+// first stage.
+func (s *Service) stageAt(r string) string {
+	return "greatest(toUInt64(1), arrayReduce('max', arrayMap((e, i) -> if(e > toDateTime(0) AND toDate(e, " + s.tz + ") < " + r +
+		", toUInt64(toUnixTimestamp(e)) * 256 + i, toUInt64(0)), entered, arrayEnumerate(entered))) % 256)"
+}
+
+// ageAt is the SQL of the age bucket (0-based) of a deal at day r.
+func ageAt(r string) string {
+	age := "(toInt64(toRelativeDayNum(" + r + ")) - toInt64(toRelativeDayNum(created_date)))"
+	var b strings.Builder
+	b.WriteString("multiIf(")
+	for i, lim := range ForecastAgeBuckets {
+		fmt.Fprintf(&b, "%s < %d, %d, ", age, lim, i)
+	}
+	fmt.Fprintf(&b, "%d)", len(ForecastAgeBuckets))
+	return b.String()
+}
+
+// openAt is the SQL condition: the deal exists and is not closed at day r.
+func openAt(r string) string {
+	return "created_date < " + r + " AND NOT (closed = 1 AND close_date < " + r + ")"
+}
+
+type fcPlan struct {
+	asOf, from, to time.Time
+	lo, hi         int // the window is [asOf+lo, asOf+hi) days
+	refs           []string
+}
+
+func (s *Service) forecastPlan(req ForecastRequest) (fcPlan, error) {
+	d := req.AsOf
+	if d.IsZero() {
+		now := time.Now().In(s.loc)
+		d = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.loc)
+	}
+	from, to, err := periodOf(req.Period, d)
+	if err != nil {
+		return fcPlan{}, err
+	}
+	p := fcPlan{asOf: d, from: from, to: to, lo: max(daysBetween(d, from), 0), hi: daysBetween(d, to)}
+	for j := 0; j < ForecastRefWeeks; j++ {
+		p.refs = append(p.refs, day(d.AddDate(0, 0, -p.hi-7*j)))
+	}
+	return p, nil
+}
+
+// Forecast forecasts the bookings of a period under the caller's scope and
+// filters (f.From and f.To are ignored: the period decides).
+func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req ForecastRequest) (Forecast, error) {
+	p, err := s.forecastPlan(req)
+	if err != nil {
+		return Forecast{}, err
+	}
+	switch req.GroupBy {
+	case "", "team", "rep":
+	default:
+		return Forecast{}, badParam("group_by", "%q: want team or rep", req.GroupBy)
+	}
+	f.From, f.To = p.from, p.to
+	if f, err = s.scope(sc, f); err != nil {
+		return Forecast{}, err
+	}
+	out := Forecast{Period: req.Period, From: day(p.from), To: day(p.to), AsOf: day(p.asOf), GroupBy: req.GroupBy, Stages: []StageRate{}}
+	if out.Period == "" {
+		out.Period = PeriodQuarter
+	}
+	rates, hist, err := s.forecastRates(ctx, f, p)
+	if err != nil {
+		return out, err
+	}
+	out.Stages, out.History = rates, hist
+	yield, yieldN, err := s.newYield(ctx, f, p)
+	if err != nil {
+		return out, err
+	}
+	out.NewYield = yield
+	groups, deals, err := s.forecastNow(ctx, f, p, req.GroupBy, rates, yield, yieldN)
+	if err != nil {
+		return out, err
+	}
+	if req.GroupBy == "rep" {
+		reps, err := s.repDims(ctx)
+		if err != nil {
+			return out, err
+		}
+		names := map[string]string{}
+		for _, r := range reps {
+			names[r.id] = r.name
+		}
+		for i := range groups {
+			groups[i].Name = names[groups[i].Key]
+		}
+	}
+	out.Method = distribution(groups, deals, &out.Total)
+	if req.GroupBy != "" {
+		out.Groups = groups
+	}
+	pc, err := s.pacing(ctx, sc, f, p, out.Total, groups, deals)
+	if err != nil {
+		return out, err
+	}
+	out.Pacing = pc
+	return out, nil
+}
+
+// forecastRates estimates P(won within the window | stage, age bucket) from
+// the deals open at each reference day.
+func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan) ([]StageRate, bool, error) {
+	var c cond
+	dims(&c, f, "")
+	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
+	c.add(openAt("r"))
+	q := fmt.Sprintf("SELECT %s AS st, %s AS age, count(), countIf(won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)) FROM opp_facts ARRAY JOIN arrayMap(x -> toDate(x), ?) AS r%s GROUP BY st, age",
+		s.stageAt("r"), ageAt("r"), p.lo, p.hi, c.where())
+	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
+	n := make([][]float64, k)
+	x := make([][]float64, k)
+	for i := range n {
+		n[i], x[i] = make([]float64, nb), make([]float64, nb)
+	}
+	args := append([]any{p.refs}, c.args...)
+	err := s.query(ctx, "forecast rates", q, args, func(r driverRows) error {
+		var st uint64
+		var age uint8
+		var cnt, won uint64
+		if err := r.Scan(&st, &age, &cnt, &won); err != nil {
+			return err
+		}
+		if st >= 1 && int(st) <= k && int(age) < nb {
+			n[st-1][age] += float64(cnt)
+			x[st-1][age] += float64(won)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return shrinkRates(s.stages, n, x)
+}
+
+// shrinkRates turns counts per (stage, age) into rates: overall = Σx/Σn;
+// stage = (x + K·overall)/(n + K); cell = (x + K·stage)/(n + K).
+func shrinkRates(stages []string, n, x [][]float64) ([]StageRate, bool, error) {
+	var tn, tx float64
+	for i := range n {
+		for j := range n[i] {
+			tn += n[i][j]
+			tx += x[i][j]
+		}
+	}
+	all := ratio(tx, tn)
+	out := make([]StageRate, len(stages))
+	for i, st := range stages {
+		var sn, sx float64
+		for j := range n[i] {
+			sn += n[i][j]
+			sx += x[i][j]
+		}
+		ps := (sx + ForecastShrink*all) / (sn + ForecastShrink)
+		sr := StageRate{Stage: st, Open: int64(sn), Won: int64(sx), P: ps}
+		for j := range n[i] {
+			ar := AgeRate{Open: int64(n[i][j]), Won: int64(x[i][j]), P: (x[i][j] + ForecastShrink*ps) / (n[i][j] + ForecastShrink)}
+			if j > 0 {
+				ar.MinDays = ForecastAgeBuckets[j-1]
+			}
+			if j < len(ForecastAgeBuckets) {
+				ar.MaxDays = ForecastAgeBuckets[j]
+			}
+			sr.Ages = append(sr.Ages, ar)
+		}
+		out[i] = sr
+	}
+	return out, tn > 0, nil
+}
+
+// newYield is, over the reference days, the amount (and count) of deals
+// created in [r, r+hi) that were won within [r+lo, r+hi), per amount (count)
+// created in [r, r+hi).
+func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, float64, error) {
+	var c cond
+	dims(&c, f, "")
+	c.add("created_date < toDate(?)", day(p.asOf))
+	c.add(fmt.Sprintf("created_date >= r AND created_date < addDays(r, %d)", p.hi))
+	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)", p.lo, p.hi)
+	q := "SELECT sum(amount), sumIf(amount, " + hit + "), count(), countIf(" + hit + ") FROM opp_facts ARRAY JOIN arrayMap(x -> toDate(x), ?) AS r" + c.where()
+	var amt, won float64
+	var cnt, wonN uint64
+	err := s.query(ctx, "forecast new yield", q, append([]any{p.refs}, c.args...), func(r driverRows) error {
+		return r.Scan(&amt, &won, &cnt, &wonN)
+	})
+	return ratio(won, amt), ratio(float64(wonN), float64(cnt)), err
+}
+
+type forecastDeal struct {
+	group  int
+	amount float64
+	p      float64
+}
+
+func groupCol(by string) string {
+	switch by {
+	case "team":
+		return "team"
+	case "rep":
+		return "owner_id"
+	}
+	return "''"
+}
+
+// forecastNow applies the rates to the scope's state at the as-of day.
+func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string, rates []StageRate, yield, yieldN float64) ([]ForecastGroup, []forecastDeal, error) {
+	gcol := groupCol(by)
+	idx := map[string]int{}
+	var groups []ForecastGroup
+	g := func(key string) *ForecastGroup {
+		i, ok := idx[key]
+		if !ok {
+			i = len(groups)
+			idx[key] = i
+			groups = append(groups, ForecastGroup{Key: key})
+		}
+		return &groups[i]
+	}
+	asOf := "toDate('" + day(p.asOf) + "')"
+	dflt := s.StageProbability()
+
+	// Won so far and the recent creation run-rate, per group.
+	var c cond
+	dims(&c, f, "")
+	c.add("(won = 1 AND close_date >= toDate(?) AND close_date < toDate(?) OR created_date >= toDate(?) AND created_date < toDate(?))",
+		day(p.from), day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastRunRateDays)), day(p.asOf))
+	q := "SELECT " + gcol + " AS g, sumIf(amount, won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)), " +
+		"sumIf(amount, created_date >= toDate(?) AND created_date < toDate(?)), countIf(created_date >= toDate(?) AND created_date < toDate(?)) FROM opp_facts" +
+		c.where() + " GROUP BY g ORDER BY g"
+	runFrom := day(p.asOf.AddDate(0, 0, -ForecastRunRateDays))
+	args := append([]any{day(p.from), day(p.asOf), runFrom, day(p.asOf), runFrom, day(p.asOf)}, c.args...)
+	err := s.query(ctx, "forecast won", q, args, func(r driverRows) error {
+		var key string
+		var won, created float64
+		var createdN uint64
+		if err := r.Scan(&key, &won, &created, &createdN); err != nil {
+			return err
+		}
+		x := g(key)
+		x.Won = won
+		x.CreatedPerDay = created / ForecastRunRateDays
+		x.NewExpected = x.CreatedPerDay * float64(p.hi) * yield
+		x.lambda = float64(createdN) / ForecastRunRateDays * float64(p.hi) * yieldN
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// The deals open at the as-of day, in a fixed order (the simulation's).
+	var oc cond
+	dims(&oc, f, "")
+	oc.add(openAt(asOf))
+	q = "SELECT " + gcol + " AS g, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
+	var deals []forecastDeal
+	err = s.query(ctx, "forecast open", q, oc.args, func(r driverRows) error {
+		var key string
+		var amount float64
+		var st uint64
+		var age uint8
+		if err := r.Scan(&key, &amount, &st, &age); err != nil {
+			return err
+		}
+		if st < 1 || int(st) > len(rates) {
+			return fmt.Errorf("stage rank %d out of 1..%d", st, len(rates))
+		}
+		pr := rates[st-1].Ages[min(int(age), len(rates[st-1].Ages)-1)].P
+		x := g(key)
+		x.OpenDeals++
+		x.OpenAmount += amount
+		x.PipelineExpected += amount * pr
+		x.Weighted += amount * dflt[st-1]
+		x.variance += amount * amount * pr * (1 - pr)
+		deals = append(deals, forecastDeal{group: idx[key], amount: amount, p: pr})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range groups {
+		x := &groups[i]
+		x.Point = x.Won + x.PipelineExpected + x.NewExpected
+		x.Weighted += x.Won
+		if x.lambda > 0 {
+			m := x.NewExpected / x.lambda
+			x.variance += x.lambda * m * m
+		}
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].Key < groups[j].Key })
+	remap := make([]int, len(groups))
+	for i, x := range groups {
+		remap[idx[x.Key]] = i
+	}
+	for i := range deals {
+		deals[i].group = remap[deals[i].group]
+	}
+	return groups, deals, nil
+}
+
+// distribution fills each group's and the total's p10 and p90 and returns the
+// method: a simulation with a fixed seed (every deal won or not, a Poisson
+// number of new wins of the group's mean new amount) when the open deals are
+// few, else the normal approximation of the sum.
+func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastGroup) string {
+	for _, x := range groups {
+		total.Won += x.Won
+		total.PipelineExpected += x.PipelineExpected
+		total.NewExpected += x.NewExpected
+		total.OpenDeals += x.OpenDeals
+		total.OpenAmount += x.OpenAmount
+		total.Weighted += x.Weighted
+		total.CreatedPerDay += x.CreatedPerDay
+		total.variance += x.variance
+		total.lambda += x.lambda
+	}
+	total.Point = total.Won + total.PipelineExpected + total.NewExpected
+	if len(deals) > forecastSimMax {
+		for i := range groups {
+			normalRange(&groups[i])
+		}
+		normalRange(total)
+		return "normal"
+	}
+	draws := simulate(groups, deals, forecastDraws)
+	for i := range groups {
+		groups[i].P10, groups[i].P90 = quantile(draws.groups[i], 0.1), quantile(draws.groups[i], 0.9)
+	}
+	total.P10, total.P90 = quantile(draws.total, 0.1), quantile(draws.total, 0.9)
+	return "simulation"
+}
+
+const z90 = 1.2815515655446004 // Φ⁻¹(0.9)
+
+func normalRange(x *ForecastGroup) {
+	sd := math.Sqrt(x.variance)
+	x.P10 = math.Max(x.Point-z90*sd, x.Won)
+	x.P90 = x.Point + z90*sd
+}
+
+type draws struct {
+	groups [][]float64
+	total  []float64
+}
+
+func simulate(groups []ForecastGroup, deals []forecastDeal, n int) draws {
+	rng := rand.New(rand.NewPCG(16, 2026))
+	d := draws{groups: make([][]float64, len(groups)), total: make([]float64, n)}
+	for i := range groups {
+		d.groups[i] = make([]float64, n)
+	}
+	for k := 0; k < n; k++ {
+		for i, x := range groups {
+			v := x.Won
+			if x.lambda > 0 {
+				v += float64(poisson(rng, x.lambda)) * x.NewExpected / x.lambda
+			}
+			d.groups[i][k] = v
+		}
+		for _, dl := range deals {
+			if rng.Float64() < dl.p {
+				d.groups[dl.group][k] += dl.amount
+			}
+		}
+		for i := range groups {
+			d.total[k] += d.groups[i][k]
+		}
+	}
+	return d
+}
+
+// poisson draws from Poisson(l): Knuth's product of uniforms for small l, a
+// rounded normal for large.
+func poisson(rng *rand.Rand, l float64) int {
+	if l > 50 {
+		return max(0, int(math.Round(l+math.Sqrt(l)*rng.NormFloat64())))
+	}
+	lim, k, prod := math.Exp(-l), 0, rng.Float64()
+	for prod > lim {
+		k++
+		prod *= rng.Float64()
+	}
+	return k
+}
+
+// quantile is the q-quantile of v (sorted in place), by linear interpolation.
+func quantile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	pos := q * float64(len(v)-1)
+	i := int(pos)
+	if i+1 >= len(v) {
+		return v[len(v)-1]
+	}
+	return v[i] + (pos-float64(i))*(v[i+1]-v[i])
+}
+
+// probAtLeast is P(total ≥ t) under the forecast's distribution.
+func probAtLeast(total ForecastGroup, groups []ForecastGroup, deals []forecastDeal, t float64) float64 {
+	if t <= total.Won {
+		return 1
+	}
+	if len(deals) > forecastSimMax {
+		sd := math.Sqrt(total.variance)
+		if sd == 0 {
+			if total.Point >= t {
+				return 1
+			}
+			return 0
+		}
+		return 0.5 * math.Erfc((t-total.Point)/(sd*math.Sqrt2))
+	}
+	d := simulate(groups, deals, forecastDraws)
+	hit := 0
+	for _, v := range d.total {
+		if v >= t-1e-9 {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(d.total))
+}
+
+// pacing is the gap to the period's target; nil when no target is in scope.
+func (s *Service) pacing(ctx context.Context, sc Scope, f Filter, p fcPlan, total ForecastGroup, groups []ForecastGroup, deals []forecastDeal) (*Pacing, error) {
+	cov, err := s.Coverage(ctx, sc, f)
+	if err != nil {
+		return nil, err
+	}
+	if cov.TargetLevel == "" {
+		return nil, nil
+	}
+	pc := &Pacing{Target: cov.Target, TargetLevel: cov.TargetLevel, Won: total.Won}
+	pc.Gap = math.Max(pc.Target-pc.Won, 0)
+	start := p.asOf
+	if p.from.After(start) {
+		start = p.from
+	}
+	pc.WeeksLeft = float64(max(daysBetween(start, p.to), 0)) / 7
+	pc.TargetReached = pc.Gap == 0
+	if !pc.TargetReached {
+		pc.NeededPerWeek = ratio(pc.Gap, pc.WeeksLeft)
+		pc.Coverage = total.OpenAmount / pc.Gap
+		pc.CoverageNeeded = ratio(total.OpenAmount, total.PipelineExpected)
+	}
+	pc.ProbReach = probAtLeast(total, groups, deals, pc.Target)
+	return pc, nil
+}
+
+// BacktestPoint is a forecast made on a past day against what happened.
+type BacktestPoint struct {
+	Quarter string  `json:"quarter"` // first day of the quarter
+	AsOf    string  `json:"as_of"`
+	Week    int     `json:"week"` // weeks into the quarter
+	Actual  float64 `json:"actual"`
+	Model   float64 `json:"model"`
+	P10     float64 `json:"p10"`
+	P90     float64 `json:"p90"`
+	// RunRate: at the quarter's start the previous quarter's bookings, later
+	// the bookings so far / the elapsed share of the quarter's days.
+	RunRate float64 `json:"run_rate"`
+	// Weighted: won so far + Σ amount × StageProbability of the stage each
+	// deal open at the as-of day was at (a deal's probability as of a past day
+	// is not kept: opportunities hold only the latest).
+	Weighted float64 `json:"weighted"`
+}
+
+// BacktestQuarters is the quarters a backtest can use: complete (their end
+// on or before the last close date in the scope) and with at least a quarter
+// of history before them (deals created earlier; a deal without a creation
+// date, 1970-01-01, does not start the history).
+func (s *Service) BacktestQuarters(ctx context.Context, sc Scope, f Filter) ([]time.Time, error) {
+	f.From, f.To = time.Date(1971, 1, 1, 0, 0, 0, 0, s.loc), time.Date(2105, 1, 1, 0, 0, 0, 0, s.loc)
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return nil, err
+	}
+	var c cond
+	dims(&c, f, "")
+	var first, last time.Time
+	var n uint64
+	err = s.query(ctx, "backtest span", "SELECT minIf(created_date, created_date > toDate('1970-01-01')), maxIf(close_date, closed = 1), count() FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+		return r.Scan(&first, &last, &n)
+	})
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, s.loc)
+	last = time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, s.loc)
+	q, _, _ := periodOf(PeriodQuarter, first)
+	var out []time.Time
+	for q = q.AddDate(0, 3, 0); !q.AddDate(0, 3, 0).After(last.AddDate(0, 0, 1)); q = q.AddDate(0, 3, 0) {
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// Backtest forecasts the quarter starting at quarter as of week weeks into it,
+// from what was known then, with the two baselines and the actual bookings.
+func (s *Service) Backtest(ctx context.Context, sc Scope, f Filter, quarter time.Time, week int) (BacktestPoint, error) {
+	asOf := quarter.AddDate(0, 0, 7*week)
+	fc, err := s.Forecast(ctx, sc, f, ForecastRequest{Period: PeriodQuarter, AsOf: asOf})
+	if err != nil {
+		return BacktestPoint{}, err
+	}
+	end := quarter.AddDate(0, 3, 0)
+	bp := BacktestPoint{Quarter: day(quarter), AsOf: day(asOf), Week: week, Model: fc.Total.Point, P10: fc.Total.P10, P90: fc.Total.P90, Weighted: fc.Total.Weighted}
+	f.From, f.To = quarter.AddDate(0, -3, 0), end
+	if f, err = s.scope(sc, f); err != nil {
+		return bp, err
+	}
+	var c cond
+	dims(&c, f, "")
+	c.add("won = 1")
+	var actual, prev, sofar float64
+	q := "SELECT sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)) FROM opp_facts" + c.where()
+	args := append([]any{day(quarter), day(end), day(quarter.AddDate(0, -3, 0)), day(quarter), day(quarter), day(asOf)}, c.args...)
+	if err := s.query(ctx, "backtest actual", q, args, func(r driverRows) error { return r.Scan(&actual, &prev, &sofar) }); err != nil {
+		return bp, err
+	}
+	bp.Actual = actual
+	if week == 0 {
+		bp.RunRate = prev
+	} else {
+		bp.RunRate = sofar * float64(daysBetween(quarter, end)) / float64(daysBetween(quarter, asOf))
+	}
+	return bp, nil
+}

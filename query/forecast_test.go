@@ -1,0 +1,255 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/schemas/schemastest"
+)
+
+// forecastFixture is small enough to compute the forecast of Q2 2024 as of
+// 2024-04-01 by hand. The window is [04-01, 07-01): 91 days, so the weekly
+// reference days are r_j = 2024-01-01 − 7j (j = 0..51).
+//
+// History: h1..h4, created 2023-12-28 (after r_1 = 12-25), are open at r_0 =
+// 01-01 only, 4 days old: h1 lead won 02-15 (within [r_0, r_0+91)), h2 lead
+// lost 02-01, h3 qualified won 05-10 (too late), h4 proposal won 03-01.
+// Now: c1 lead 1000 (r1, East), c2 qualified 500 (r2, East), c3 proposal 300
+// (r3, West), all created 2024-03-20, 12 days old at 04-01; and h3, still
+// open at 04-01 (qualified, 95 days old: the ≥ 90 days bucket).
+func forecastFixture(slowdown bool) *fixture {
+	h1 := fopp{"h1", "A1", "r1", "Pro", "web", "won", 100, ts("2023-12-28 10:00"), d("2024-02-15"), true, true}
+	if slowdown {
+		// The planted slowdown: h1 was lost instead.
+		h1.stage, h1.won = "lost", false
+	}
+	h1end := "won"
+	var h1rank uint8 = 100
+	if slowdown {
+		h1end, h1rank = "lost", 0
+	}
+	return &fixture{
+		reps: []frep{
+			{"d1", "Dana", "director", "", "", ""},
+			{"m1", "Ming", "manager", "d1", "East", "North"},
+			{"r1", "Rui", "rep", "m1", "East", "North"},
+			{"r2", "Rosa", "rep", "m1", "East", "North"},
+			{"r3", "Ravi", "rep", "m2", "West", "South"},
+		},
+		accounts: []facct{{"A1", "Acme", "North", "Enterprise", 5000}, {"A3", "Cato", "South", "SMB", 40}},
+		opps: []fopp{
+			h1,
+			{"h2", "A1", "r2", "Pro", "web", "lost", 50, ts("2023-12-28 10:00"), d("2024-02-01"), true, false},
+			{"h3", "A1", "r1", "Pro", "web", "won", 80, ts("2023-12-28 10:00"), d("2024-05-10"), true, true},
+			{"h4", "A3", "r3", "Pro", "web", "won", 200, ts("2023-12-28 10:00"), d("2024-03-01"), true, true},
+			{"c1", "A1", "r1", "Pro", "web", "lead", 1000, ts("2024-03-20 09:00"), d("2024-06-30"), false, false},
+			{"c2", "A1", "r2", "Pro", "web", "qualified", 500, ts("2024-03-20 09:00"), d("2024-06-30"), false, false},
+			{"c3", "A3", "r3", "Basic", "web", "proposal", 300, ts("2024-03-20 09:00"), d("2024-06-30"), false, false},
+		},
+		events: []fevent{
+			{"h1", "lead", 1, ts("2023-12-28 10:00")}, {"h1", h1end, h1rank, ts("2024-02-15 10:00")},
+			{"h2", "lead", 1, ts("2023-12-28 10:00")}, {"h2", "lost", 0, ts("2024-02-01 10:00")},
+			{"h3", "lead", 1, ts("2023-12-28 10:00")}, {"h3", "qualified", 2, ts("2023-12-30 10:00")}, {"h3", "won", 100, ts("2024-05-10 10:00")},
+			{"h4", "lead", 1, ts("2023-12-28 10:00")}, {"h4", "proposal", 3, ts("2023-12-29 10:00")}, {"h4", "won", 100, ts("2024-03-01 10:00")},
+			{"c1", "lead", 1, ts("2024-03-20 09:00")},
+			{"c2", "lead", 1, ts("2024-03-20 09:00")}, {"c2", "qualified", 2, ts("2024-03-25 09:00")},
+			{"c3", "lead", 1, ts("2024-03-20 09:00")}, {"c3", "proposal", 3, ts("2024-03-22 09:00")},
+		},
+		targets: []ftarget{
+			{"rep", "r1", d("2024-04-01"), d("2024-07-01"), 800},
+			{"rep", "r2", d("2024-04-01"), d("2024-07-01"), 400},
+			{"rep", "r3", d("2024-04-01"), d("2024-07-01"), 300},
+		},
+	}
+}
+
+func newForecastService(t *testing.T, slowdown bool) *Service {
+	t.Helper()
+	db := schemastest.Open(t)
+	forecastFixture(slowdown).load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var q2AsOf = ForecastRequest{Period: PeriodQuarter, AsOf: d("2024-04-01")}
+
+func closeTo(a, b float64) bool { return math.Abs(a-b) < 1e-6*math.Max(1, math.Abs(b)) }
+
+func TestForecastHand(t *testing.T) {
+	s := newForecastService(t, false)
+	ctx := context.Background()
+	fc, err := s.Forecast(ctx, Unrestricted, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", fc)
+	if fc.From != "2024-04-01" || fc.To != "2024-07-01" || !fc.History {
+		t.Fatalf("period %s..%s history %v, want Q2 2024 with history", fc.From, fc.To, fc.History)
+	}
+	// At r_0: lead 2 open, 1 won in the window; qualified 1, 0; proposal 1, 1.
+	// overall = 2/4; stage = (x + 10·0.5)/(n + 10); the 0–30 days cell
+	// shrinks to the stage with the same pseudo-count.
+	pLead := (1 + 5.0) / 12
+	pQual := (0 + 5.0) / 11
+	pProp := (1 + 5.0) / 11
+	cQual := (0 + 10*pQual) / 11
+	cProp := (1 + 10*pProp) / 11
+	wantStages := []struct {
+		open, won int64
+		p, cell   float64
+	}{{2, 1, pLead, pLead}, {1, 0, pQual, cQual}, {1, 1, pProp, cProp}, {0, 0, 0.5, 0.5}}
+	for i, w := range wantStages {
+		g := fc.Stages[i]
+		if g.Open != w.open || g.Won != w.won || !closeTo(g.P, w.p) || !closeTo(g.Ages[0].P, w.cell) {
+			t.Errorf("stage %s: open %d won %d p %v cell %v; want %d %d %v %v", g.Stage, g.Open, g.Won, g.P, g.Ages[0].P, w.open, w.won, w.p, w.cell)
+		}
+	}
+	// h3's ≥ 90 days cell has no history: it is its stage's rate.
+	pipe := 1000*pLead + 500*cQual + 80*pQual + 300*cProp
+	// New deals: created in [r_j, r_j+91) over the 52 windows: h1..h4 (430) in
+	// 13 windows, c1..c3 (1800) in 2 (r_0 and r_1); h1 won within 6 of its
+	// windows (r_j > 02-15 − 91 days), h4 within 4 (r_j > 03-01 − 91 days).
+	yield := (100*6 + 200*4) / (430*13 + 1800*2.0)
+	newExp := 1800.0 / 91 * 91 * yield
+	tot := fc.Total
+	if !closeTo(fc.NewYield, yield) || !closeTo(tot.Won, 0) || !closeTo(tot.PipelineExpected, pipe) || !closeTo(tot.NewExpected, newExp) || !closeTo(tot.Point, pipe+newExp) {
+		t.Errorf("components won %v pipeline %v new %v (yield %v) point %v; want 0, %v, %v (%v), %v", tot.Won, tot.PipelineExpected, tot.NewExpected, fc.NewYield, tot.Point, pipe, newExp, yield, pipe+newExp)
+	}
+	if tot.OpenDeals != 4 || !closeTo(tot.OpenAmount, 1880) || !closeTo(tot.Weighted, 1000*0.1+500*0.25+80*0.25+300*0.5) {
+		t.Errorf("open %d deals %v, weighted %v; want 4, 1880, 395", tot.OpenDeals, tot.OpenAmount, tot.Weighted)
+	}
+	if !(tot.P10 <= tot.Point && tot.Point <= tot.P90) || tot.P10 < 0 || tot.P90 > 1880+newExp*10 || fc.Method != "simulation" {
+		t.Errorf("range %v..%v (%s) does not bracket the point %v", tot.P10, tot.P90, fc.Method, tot.Point)
+	}
+	// Pacing: rep targets 800 + 400 + 300, nothing won yet, 13 weeks left.
+	pc := fc.Pacing
+	if pc == nil {
+		t.Fatal("no pacing with targets in the period")
+	}
+	if !closeTo(pc.Target, 1500) || !closeTo(pc.Gap, 1500) || !closeTo(pc.WeeksLeft, 13) || !closeTo(pc.NeededPerWeek, 1500.0/13) ||
+		!closeTo(pc.Coverage, 1880.0/1500) || !closeTo(pc.CoverageNeeded, 1880/pipe) || pc.ProbReach <= 0 || pc.ProbReach >= 0.5 {
+		t.Errorf("pacing %+v; want target 1500, gap 1500, 13 weeks, %v a week, coverage 1.2533 vs needed %v, P(reach) in (0, 0.5)", *pc, 1500.0/13, 1880/pipe)
+	}
+
+	// By team: the groups add up to the total; East holds c1, c2 and h3.
+	byTeam, err := s.Forecast(ctx, Unrestricted, Filter{}, ForecastRequest{Period: PeriodQuarter, AsOf: q2AsOf.AsOf, GroupBy: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, g := range byTeam.Groups {
+		sum += g.Point
+		if g.Key == "East" && !closeTo(g.PipelineExpected, 1000*pLead+500*cQual+80*pQual) {
+			t.Errorf("East's pipeline expected %v, want %v", g.PipelineExpected, 1000*pLead+500*cQual+80*pQual)
+		}
+	}
+	if len(byTeam.Groups) != 2 || !closeTo(sum, byTeam.Total.Point) || !closeTo(byTeam.Total.Point, tot.Point) {
+		t.Errorf("team groups %+v add up to %v, total %v, ungrouped %v", byTeam.Groups, sum, byTeam.Total.Point, tot.Point)
+	}
+
+	// Next quarter: nothing won, every open deal and the history shifted.
+	next, err := s.Forecast(ctx, Unrestricted, Filter{}, ForecastRequest{Period: PeriodNextQuarter, AsOf: q2AsOf.AsOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.From != "2024-07-01" || next.Total.Won != 0 {
+		t.Errorf("next quarter %s won %v, want 2024-07-01 and 0", next.From, next.Total.Won)
+	}
+	if _, err := s.Forecast(ctx, Unrestricted, Filter{}, ForecastRequest{Period: "year", AsOf: q2AsOf.AsOf}); !errors.Is(err, ErrBadFilter) {
+		t.Errorf("period=year: %v, want ErrBadFilter", err)
+	}
+}
+
+// TestForecastSlowdown: with one win fewer in the history (h1 lost), every
+// rate falls, and so does the forecast.
+func TestForecastSlowdown(t *testing.T) {
+	ctx := context.Background()
+	base, err := newForecastService(t, false).Forecast(ctx, Unrestricted, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := newForecastService(t, true).Forecast(ctx, Unrestricted, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(slow.Total.PipelineExpected < base.Total.PipelineExpected && slow.Total.NewExpected < base.Total.NewExpected && slow.Total.Point < base.Total.Point) {
+		t.Errorf("a sales leader would see no slowdown: forecast %v → %v (pipeline %v → %v, new %v → %v)",
+			base.Total.Point, slow.Total.Point, base.Total.PipelineExpected, slow.Total.PipelineExpected, base.Total.NewExpected, slow.Total.NewExpected)
+	}
+	// Hand: lead 2 open, 0 won; overall 1/4; pLead = (0 + 2.5)/12.
+	if want := 2.5 / 12; !closeTo(slow.Stages[0].P, want) {
+		t.Errorf("slowed lead rate %v, want %v", slow.Stages[0].P, want)
+	}
+	if slow.Pacing == nil || slow.Pacing.ProbReach > base.Pacing.ProbReach {
+		t.Errorf("P(reach target) rose with fewer wins: %v → %v", base.Pacing, slow.Pacing)
+	}
+}
+
+// TestForecastScope: a manager's forecast holds the own team's deals only; a
+// rep's the own deals; asking for another team is refused.
+func TestForecastScope(t *testing.T) {
+	s := newForecastService(t, false)
+	ctx := context.Background()
+	east := Scope{Name: "ming", Role: RoleManager, Team: "East"}
+	ravi := Scope{Name: "ravi", Role: RoleRep, Rep: "r3"}
+	m, err := s.Forecast(ctx, east, Filter{}, ForecastRequest{Period: PeriodQuarter, AsOf: q2AsOf.AsOf, GroupBy: "rep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Total.OpenDeals != 3 || !closeTo(m.Total.OpenAmount, 1580) || len(m.Groups) != 2 || m.Groups[0].Key != "r1" || m.Groups[0].Name != "Rui" {
+		t.Errorf("manager of East sees %d open deals worth %v in groups %+v; want c1, h3 and c2 (1580) under r1 Rui and r2", m.Total.OpenDeals, m.Total.OpenAmount, m.Groups)
+	}
+	if m.Pacing == nil || !closeTo(m.Pacing.Target, 1200) {
+		t.Errorf("East's pacing %+v, want the target of r1 and r2 (1200)", m.Pacing)
+	}
+	r, err := s.Forecast(ctx, ravi, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Total.OpenDeals != 1 || !closeTo(r.Total.OpenAmount, 300) {
+		t.Errorf("rep r3 sees %d open deals worth %v; want c3 (300)", r.Total.OpenDeals, r.Total.OpenAmount)
+	}
+	if _, err := s.Forecast(ctx, east, Filter{Team: []string{"West"}}, q2AsOf); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a manager asking for another team's forecast got %v, want ErrForbidden", err)
+	}
+	// Filters: product Basic is c3 only.
+	p, err := s.Forecast(ctx, Unrestricted, Filter{Product: []string{"Basic"}}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Total.OpenDeals != 1 || !closeTo(p.Total.OpenAmount, 300) {
+		t.Errorf("product=Basic: %d open deals worth %v; want c3 (300)", p.Total.OpenDeals, p.Total.OpenAmount)
+	}
+}
+
+// TestBacktestHand: the baselines of a backtest point, by hand.
+func TestBacktestHand(t *testing.T) {
+	s := newForecastService(t, false)
+	ctx := context.Background()
+	// Q1 2024 as of week 8 (02-26): won so far h1 100 (02-15); 56 of 91 days.
+	bp, err := s.Backtest(ctx, Unrestricted, Filter{}, d("2024-01-01"), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp.AsOf != "2024-02-26" || !closeTo(bp.Actual, 300) || !closeTo(bp.RunRate, 100*91.0/56) {
+		t.Errorf("backtest %+v; want as of 2024-02-26, actual 300 (h1, h4), run-rate %v", bp, 100*91.0/56)
+	}
+	// Open at 02-26: h3 qualified (0.25 × 80), h4 proposal (0.5 × 200).
+	if !closeTo(bp.Weighted, 100+0.25*80+0.5*200) {
+		t.Errorf("weighted pipeline %v, want %v", bp.Weighted, 100+0.25*80+0.5*200)
+	}
+	// At the quarter's start the run-rate is the previous quarter's bookings (none).
+	bp, err = s.Backtest(ctx, Unrestricted, Filter{}, d("2024-01-01"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp.RunRate != 0 || !closeTo(bp.Weighted, 0.1*100+0.1*50+0.25*80+0.5*200) {
+		t.Errorf("at the start: %+v", bp)
+	}
+}
