@@ -19,10 +19,12 @@ const cacheTTL = 2 * time.Minute
 // more often than the data changes, and fifty people opening the overview on
 // Monday morning should cost ClickHouse one query per number, not fifty.
 type cache struct {
-	mu    sync.Mutex
-	gen   uint64
-	items map[string]cacheItem
-	group singleflight.Group
+	mu     sync.Mutex
+	gen    uint64
+	items  map[string]cacheItem
+	latest uint64    // the newest publication an entry was stored for
+	swept  time.Time // when expired entries were last removed
+	group  singleflight.Group
 	// computing, in tests, runs as a shared computation starts.
 	computing func(key string)
 }
@@ -30,7 +32,44 @@ type cache struct {
 type cacheItem struct {
 	v   any
 	gen uint64
+	pub uint64
 	exp time.Time
+}
+
+// cacheMax bounds the entries; at the bound expired ones go first, then all.
+const cacheMax = 20000
+
+// store keeps v under key for pub. An entry of an older publication than the
+// newest seen is useless (new requests read the newest), so a new publication
+// drops them all and they are not stored; expired entries are swept at most
+// every 10 s. The cache then holds what one publication's readers asked for
+// within cacheTTL: memory stays flat however long serve runs.
+func (c *cache) store(key string, v any, gen, pub uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || pub < c.latest {
+		return
+	}
+	if pub > c.latest {
+		c.latest = pub
+		for k, it := range c.items {
+			if it.pub < pub {
+				delete(c.items, k)
+			}
+		}
+	}
+	if now.Sub(c.swept) > 10*time.Second || len(c.items) >= cacheMax {
+		c.swept = now
+		for k, it := range c.items {
+			if !now.Before(it.exp) {
+				delete(c.items, k)
+			}
+		}
+		if len(c.items) >= cacheMax {
+			c.items = map[string]cacheItem{}
+		}
+	}
+	c.items[key] = cacheItem{v: v, gen: gen, pub: pub, exp: now.Add(cacheTTL)}
 }
 
 func newCache() *cache { return &cache{items: map[string]cacheItem{}} }
@@ -53,8 +92,9 @@ const computeTimeout = 60 * time.Second
 // leaves stops waiting; the computation goes on for the others.
 func cached[T any](ctx context.Context, s *Server, key string, metric string, fn func(context.Context) (T, error)) (T, error) {
 	c := s.cache
+	var pub uint64
 	if v, ok := query.VersionOf(ctx); ok {
-		key = v.String() + "|" + key
+		key, pub = v.String()+"|"+key, v.Pub
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -82,14 +122,7 @@ func cached[T any](ctx context.Context, s *Server, key string, metric string, fn
 		if err != nil {
 			return v, err
 		}
-		c.mu.Lock()
-		if c.gen == gen {
-			if len(c.items) > 20000 {
-				c.items = map[string]cacheItem{}
-			}
-			c.items[key] = cacheItem{v: v, gen: gen, exp: time.Now().Add(cacheTTL)}
-		}
-		c.mu.Unlock()
+		c.store(key, v, gen, pub, time.Now())
 		return v, nil
 	})
 	var zero T
