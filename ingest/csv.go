@@ -21,7 +21,9 @@ type csvReader struct {
 	ends   []int
 	fields []string
 	long   []byte
-	// unterminated is set when the last record ended inside a quoted field at EOF.
+	// unterminated is set when the last record ended inside a quoted field at EOF:
+	// the file is cut, or a quote is missing, and the rest of the file went into
+	// that field.
 	unterminated bool
 }
 
@@ -33,8 +35,8 @@ func newCSVReader(r io.Reader, comma, quote byte) *csvReader {
 	return &csvReader{r: br, comma: comma, quote: quote}
 }
 
-// readLine returns the next physical line with its end normalised to "\n" (the last
-// line may lack it). The slice is valid until the next call.
+// readLine returns the next physical line as written, with its "\n" or "\r\n" end
+// (the last line may lack it). The slice is valid until the next call.
 func (c *csvReader) readLine() ([]byte, error) {
 	line, err := c.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
@@ -52,18 +54,20 @@ func (c *csvReader) readLine() ([]byte, error) {
 		return nil, err
 	}
 	c.line++
-	if n := len(line); n >= 2 && line[n-2] == '\r' && line[n-1] == '\n' {
-		line[n-2] = '\n'
-		line = line[:n-1]
-	}
 	return line, nil
 }
 
+// trimEOL drops a line's end, "\n" or "\r\n". Inside a quoted field the line end
+// is kept as written: a CR LF in a note stays a CR LF.
 func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		return b[:n-1]
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		n--
+		if n > 0 && b[n-1] == '\r' {
+			n--
+		}
 	}
-	return b
+	return b[:n]
 }
 
 // Read returns the next record. The slice is reused by the next call; the strings
@@ -152,7 +156,7 @@ field:
 						return nil, nil, err
 					}
 					c.unterminated = true
-					c.buf = bytes.TrimSuffix(c.buf, []byte{'\n'})
+					c.buf = trimEOL(c.buf)
 					c.ends = append(c.ends, len(c.buf))
 					break field
 				}

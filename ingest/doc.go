@@ -84,8 +84,40 @@
 //
 // Rejected rows go to ingest_rejects (file, row, column, raw value, reason, message)
 // and stay there whatever the run's fate: they say why. Reasons: bad_date, bad_amount,
-// bad_number, bad_bool, missing_id, unknown_stage, bad_row. In a report,
+// bad_number, bad_bool, bad_encoding, missing_id, unknown_stage, bad_row. In a report,
 // read = loaded + rejected + duplicates (rows repeating a key earlier in the file).
+//
+// # Hostile files
+//
+// Text encoding is decided per file from the whole file, not a prefix: a BOM
+// decides (UTF-8 or UTF-16); NUL bytes in alternate positions mean UTF-16; a file
+// that is valid UTF-8 is UTF-8; a file that reads worse as UTF-8 than right, and
+// (nearly) clean as GB18030, is GB18030; anything else is UTF-8 with bad bytes. So
+// one stray byte in a UTF-8 file does not turn it into GB18030, and GB18030 text
+// after megabytes of ASCII is still found. Bytes the chosen encoding cannot decode
+// are never stored nor replaced: the row is rejected (bad_encoding, naming the
+// column, the bytes shown as \xNN). The same check guards every text value right
+// before it is stored, whatever the format: no invalid UTF-8 reaches ClickHouse.
+//
+// A reader proves it read the whole file, or the run fails with ErrMalformed,
+// naming the file and where: a CSV quote left open at the end of the file (the
+// line it opened on), JSON cut inside a row or an array without its "]" (the row),
+// an XLSX sheet that ends before its </sheetData> or whose size or CRC is not
+// what the zip says (the sheet and the last row read), a Parquet row group that
+// yields fewer rows than its metadata says or fails to decode (the row group).
+// Nothing of a failed run becomes visible.
+//
+// An XLSX sheet streams from the file through an XML decoder: no sheet is held in
+// memory whole or written to a temporary file. A part of a workbook fails with
+// ErrExpandLimit, naming file, sheet and limit, once it has unpacked more than
+// 16 MiB and more than 100 times the compressed bytes read so far (Apache POI's
+// ratio): a zip bomb of a few MB that unpacks to 1 GB fails after 16 MiB, in about
+// 10 MB of memory (TestXLSXBomb). Real sheets deflate 10 to 30 times. A cell longer
+// than 1 MiB or a column past XFD is ErrMalformed.
+//
+// Errors and rejects quote files within bounds: a list of columns or sheets names
+// the first 20 and says how many more, a reject's value and message keep 500
+// bytes, an error stored in ingest_runs 4000; all of it valid UTF-8.
 //
 // # Stage history
 //

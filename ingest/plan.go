@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -153,8 +154,9 @@ type plan struct {
 	loc      *time.Location
 	stages   stageMapper
 	file     string
-	snapDays int64 // snapshot date, days since 1970
-	snapTime int64 // midnight of the snapshot date in the business zone, Unix seconds
+	enc      string // the text encoding the file was read in, for reject messages
+	snapDays int64  // snapshot date, days since 1970
+	snapTime int64  // midnight of the snapshot date in the business zone, Unix seconds
 	prev     map[string]string
 	entered  []enteredCol
 	writes   []*table
@@ -359,6 +361,9 @@ func (p *plan) mapRow(m *mapped) *reject {
 		} else if p.has[i] {
 			s = trimSpace(m.raw.get(src.idx))
 		}
+		if !utf8.ValidString(s) {
+			return p.badText(m, p.colName(i), s)
+		}
 		if vm := p.vals[i]; vm != nil {
 			if x, ok := vm[s]; ok {
 				s = x
@@ -507,7 +512,60 @@ func (p *plan) mapRow(m *mapped) *reject {
 	if p.prof.snapshot && t == tOpps {
 		p.snapshotRows(m)
 	}
+	return p.checkText(m)
+}
+
+// checkText is the last guard before text is stored: a string value that is not
+// valid UTF-8 (a byte the file's encoding could not decode) makes the row a
+// reject naming the column, whatever computed the value.
+func (p *plan) checkText(m *mapped) *reject {
+	for i, c := range p.t.cols {
+		if c.typ == tString && !utf8.ValidString(m.v[i].s) {
+			return p.badText(m, p.colName(i), m.v[i].s)
+		}
+	}
+	for _, pr := range m.stub {
+		for i, c := range pr.t.cols {
+			if c.typ == tString && !utf8.ValidString(pr.v[i].s) {
+				return p.badText(m, pr.t.name+"."+c.name, pr.v[i].s)
+			}
+		}
+	}
 	return nil
+}
+
+// badText rejects a row whose value in column holds bytes the file's encoding
+// does not decode. The reject shows them escaped (\xE9), so it is valid text itself.
+func (p *plan) badText(m *mapped, column, s string) *reject {
+	return &reject{file: p.file, row: m.row, column: column, raw: escapeInvalid(truncate(s, 500)), reason: "bad_encoding",
+		message: fmt.Sprintf("%s: bytes that are not valid %s: %s", column, p.encoding(), truncate(escapeInvalid(s), 120))}
+}
+
+func (p *plan) encoding() string {
+	if p.enc == "" {
+		return "UTF-8"
+	}
+	return p.enc
+}
+
+// escapeInvalid returns s with each byte that is not part of a valid UTF-8
+// character written as \xNN.
+func escapeInvalid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			fmt.Fprintf(&b, "\\x%02X", s[i])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+n])
+		i += n
+	}
+	return b.String()
 }
 
 func (p *plan) rej(m *mapped, i int, s, reason string, err error, msg string) *reject {

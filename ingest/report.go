@@ -1,6 +1,10 @@
 package ingest
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Report is what a load tells its caller: per file and in total, how many rows were
 // loaded and rejected, and why.
@@ -71,4 +75,46 @@ func (r *Report) recount() {
 	fs := r.Files
 	*r = Report{}
 	r.add(fs...)
+}
+
+// Limits on what an error or a reject may quote from a file: a header of 100,000
+// columns or a 10 MB cell must not become a 10 MB error message in ingest_runs
+// and in every response that shows the run.
+const (
+	maxListed    = 20  // names listed, then "and N more"
+	maxNameBytes = 80  // bytes of one listed name
+	maxMessage   = 500 // bytes of a reject's message, column or raw value
+	maxError     = 4000
+)
+
+// listNames lists the first maxListed names (each cut to maxNameBytes) and says
+// how many more there are.
+func listNames(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i == maxListed {
+			fmt.Fprintf(&b, " and %d more", len(names)-maxListed)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(escapeInvalid(truncate(n, maxNameBytes)))
+	}
+	return b.String()
+}
+
+// tidy bounds a reject's text and makes it valid UTF-8 before it is stored or
+// reported.
+func (r reject) tidy() reject {
+	r.file = escapeInvalid(truncate(r.file, maxMessage))
+	r.column = escapeInvalid(truncate(r.column, maxNameBytes*2))
+	r.raw = escapeInvalid(truncate(r.raw, maxMessage))
+	r.message = escapeInvalid(truncate(r.message, maxMessage))
+	return r
+}
+
+// errorText is an error as ingest_runs stores it: valid UTF-8, at most maxError bytes.
+func errorText(s string) string {
+	return escapeInvalid(truncate(s, maxError))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/config"
 )
 
 // Errors a caller can tell apart (the HTTP layer maps them to status codes).
@@ -37,6 +38,12 @@ var (
 	ErrNotFound        = errors.New("no such import run")
 	ErrTooLarge        = errors.New("upload too large")
 	ErrAbandoned       = errors.New("the loading process stopped before the run finished")
+	// ErrMalformed: the reader could not prove it read the whole file (cut short,
+	// corrupt, or not what its format says); the run fails, nothing is stored.
+	ErrMalformed = errors.New("the file is cut short or malformed")
+	// ErrExpandLimit: a part of a workbook decompresses to more than the limit
+	// (see "Hostile files" in the package doc).
+	ErrExpandLimit = errors.New("a workbook part expands past the limit")
 )
 
 // Run states in ingest_runs (see schemas/runs.go): running while rows go in,
@@ -72,7 +79,8 @@ type Options struct {
 	Workers int
 	// StaleAfter: a running run not heard from for this long is abandoned (default 10m).
 	StaleAfter time.Duration
-	// MaxUploadBytes bounds LoadReader (default 1 GiB).
+	// MaxUploadBytes bounds LoadReader: ingest.max_upload_mb, filled in by the
+	// caller (default config.DefaultMaxUploadBytes, the config's own default).
 	MaxUploadBytes int64
 	// SpoolDir holds uploads while they load (default os.TempDir()).
 	SpoolDir string
@@ -157,7 +165,7 @@ func New(db *schemas.DB, opts Options, log *slog.Logger) *Service {
 		opts.StaleAfter = 10 * time.Minute
 	}
 	if opts.MaxUploadBytes <= 0 {
-		opts.MaxUploadBytes = 1 << 30
+		opts.MaxUploadBytes = config.DefaultMaxUploadBytes
 	}
 	if opts.WatchInterval <= 0 {
 		opts.WatchInterval = 2 * time.Second
@@ -384,7 +392,7 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 	finish := func(err error) (*Report, error) {
 		fr.DurationMS = time.Since(start).Milliseconds()
 		if err != nil && fr.Error == "" {
-			fr.Error = err.Error()
+			fr.Error = errorText(err.Error())
 		}
 		rep.add(*fr)
 		return rep, err
@@ -427,9 +435,9 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 	fr.DurationMS = time.Since(start).Milliseconds()
 	bg := context.WithoutCancel(ctx)
 	if err != nil {
-		fr.Status, fr.Error = StatusFailed, err.Error()
+		fr.Status, fr.Error = StatusFailed, errorText(err.Error())
 		if ctx.Err() != nil {
-			fr.Error = "cancelled: " + err.Error()
+			fr.Error = errorText("cancelled: " + err.Error())
 		}
 		if derr := s.discard(bg, fr.RunID, written); derr != nil {
 			s.log.Error("discard rows of failed run", "run_id", fr.RunID, "err", derr)
@@ -523,6 +531,9 @@ func (s *Service) committedChecksum(ctx context.Context, sum string) (*FileRepor
 
 // writeRun appends the run's current state to ingest_runs.
 func (s *Service) writeRun(ctx context.Context, fr *FileReport) error {
+	// Errors and file names come from files and may quote them: bounded, valid text.
+	fr.Error = errorText(fr.Error)
+	fr.File = escapeInvalid(fr.File)
 	rep, _ := json.Marshal(fr)
 	finished := time.Unix(0, 0).UTC()
 	if fr.Status != StatusRunning {
@@ -712,7 +723,7 @@ func (s *Service) detect(hdr *header, source string) (*profile, error) {
 		if source != "" {
 			return all[0], nil
 		}
-		return nil, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", strings.Join(hdr.raw, ", "), ErrUnknownLayout)
+		return nil, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", listNames(hdr.raw), ErrUnknownLayout)
 	}
 	return best, nil
 }
@@ -739,6 +750,7 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
 	p.progress = o.progress
+	p.enc = sourceEncoding(src)
 	defer p.seen.free()
 	fr.Profile, fr.Table = prof.name, prof.table.name
 	if k := p.missingKey(); k != "" {
@@ -1050,7 +1062,9 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	}
 	// Rejects are recorded whatever happens next: they say why a run failed.
 	sort.Slice(rejects, func(i, j int) bool { return rejects[i].row < rejects[j].row })
-	for _, r := range rejects {
+	for i := range rejects {
+		rejects[i] = rejects[i].tidy()
+		r := rejects[i]
 		fr.RejectsByReason[r.reason]++
 		if len(fr.SampleRejects) < 20 {
 			fr.SampleRejects = append(fr.SampleRejects, RejectedRow{Row: r.row, Column: r.column, Value: r.raw, Reason: r.reason, Message: r.message})
@@ -1100,6 +1114,7 @@ func (s *Service) insertRejects(ctx context.Context, runID uint64, rej []reject)
 	defer b.Close()
 	now := time.Now().UTC()
 	for _, r := range rej {
+		r = r.tidy()
 		if err := b.Append(runID, r.file, uint64(r.row), r.column, r.raw, r.reason, r.message, now); err != nil {
 			return fmt.Errorf("record rejects: %w", err)
 		}

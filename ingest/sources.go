@@ -14,13 +14,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
-	"github.com/xuri/excelize/v2"
 )
 
 // rawChunk is a batch of input rows as text: an Arrow record with one utf8 column per
@@ -227,19 +227,6 @@ func (cb *chunkBuilder) flush() *rawChunk {
 	return ch
 }
 
-func joinFields(buf []byte, ends []int, sep byte) string {
-	var b strings.Builder
-	prev := 0
-	for i, e := range ends {
-		if i > 0 {
-			b.WriteByte(sep)
-		}
-		b.Write(buf[prev:e])
-		prev = e
-	}
-	return b.String()
-}
-
 // stringArray wraps a column's bytes and offsets (offs[0] == 0) as an Arrow utf8
 // array without copying them.
 func stringArray(data []byte, offs []int32) *array.String {
@@ -278,6 +265,19 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Seek lets the encoding scan read the file and start again: the count follows.
+func (c *countingReader) Seek(offset int64, whence int) (int64, error) {
+	s, ok := c.r.(io.Seeker)
+	if !ok {
+		return 0, errors.New("seek: not a file")
+	}
+	n, err := s.Seek(offset, whence)
+	if err == nil {
+		c.n.Store(n)
+	}
+	return n, err
+}
+
 func (s *csvSource) bytes() int64 {
 	if s.counter == nil {
 		return 0
@@ -309,6 +309,9 @@ func openCSV(r io.Reader, name string, chunk int) (*csvSource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s header: %w", name, err)
 		}
+		if cr.unterminated {
+			return nil, fmt.Errorf("read %s header on line %d: a quoted field is not closed before the end of the file: %w", name, cr.start, ErrMalformed)
+		}
 		// Some exports put a title line above the header ("Report: Pipeline"); the
 		// header is the first line with more than one non-empty field.
 		nonEmpty := 0
@@ -335,6 +338,22 @@ func trimHeader(rec []string) []string {
 		h = h[:len(h)-1]
 	}
 	return h
+}
+
+// textEncoding names the encoding the file was read in, for reject messages.
+func (s *csvSource) textEncoding() string  { return s.enc }
+func (s *jsonSource) textEncoding() string { return s.enc }
+
+// sourceEncoding is the text encoding src reads, "UTF-8" for formats that are
+// always UTF-8 (XLSX, Parquet).
+func sourceEncoding(src source) string {
+	if c, ok := src.(*closingSource); ok {
+		src = c.source
+	}
+	if e, ok := src.(interface{ textEncoding() string }); ok {
+		return e.textEncoding()
+	}
+	return "UTF-8"
 }
 
 func (s *csvSource) header() []string { return s.hdr }
@@ -375,10 +394,9 @@ func (s *csvSource) next() (*rawChunk, error) {
 			return nil, err
 		}
 		if s.r.unterminated {
-			s.cb.read++
-			s.cb.rej = append(s.cb.rej, reject{file: s.cb.file, row: s.r.start, raw: truncate(joinFields(buf, ends, s.comma), 500),
-				reason: "bad_row", message: "a quoted field is not closed before the end of the file"})
-			continue
+			// Everything after the open quote went into one field: the rows it
+			// swallowed were never read, so the run cannot say it read the file.
+			return nil, fmt.Errorf("row on line %d: a quoted field is not closed before the end of the file: %w", s.r.start, ErrMalformed)
 		}
 		s.cb.addFields(s.r.start, buf, ends)
 	}
@@ -391,40 +409,39 @@ func (s *csvSource) next() (*rawChunk, error) {
 // ---- XLSX ----
 
 type xlsxSource struct {
-	f     *excelize.File
-	rows  *excelize.Rows
+	sh    *xlsxSheet
 	hdr   []string
 	cb    *chunkBuilder
 	chunk int
-	n     int64
 	sheet string
+	done  bool
 }
 
-func openXLSX(r io.Reader, name, sheet string, chunk int) (*xlsxSource, error) {
-	f, err := excelize.OpenReader(r, excelize.Options{RawCellValue: true})
+// openXLSX opens a sheet of the workbook f (the first sheet when sheet is
+// empty); see xlsx.go for how it is read and bounded.
+func openXLSX(f *os.File, name, sheet string, chunk int) (*xlsxSource, error) {
+	book, err := openBook(f, name)
 	if err != nil {
-		return nil, fmt.Errorf("open workbook %s: %w", name, err)
+		return nil, err
 	}
 	if sheet == "" {
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			f.Close()
+		if len(book.sheets) == 0 {
 			return nil, fmt.Errorf("open workbook %s: %w", name, ErrNoHeader)
 		}
-		sheet = sheets[0]
-	} else if idx, err := f.GetSheetIndex(sheet); err != nil || idx < 0 {
-		f.Close()
-		return nil, fmt.Errorf("open workbook %s: sheet %q: %w (sheets: %s)", name, sheet, ErrNoSheet, strings.Join(f.GetSheetList(), ", "))
+		sheet = book.sheets[0]
+	} else if _, ok := book.targets[sheet]; !ok {
+		return nil, fmt.Errorf("open workbook %s: sheet %q: %w (sheets: %s)", name, truncate(sheet, maxNameBytes), ErrNoSheet, listNames(book.sheets))
 	}
-	rows, err := f.Rows(sheet)
+	sh, err := book.sheet(sheet)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read sheet %q of %s: %w", sheet, name, err)
+		return nil, err
 	}
-	s := &xlsxSource{f: f, rows: rows, chunk: chunk, sheet: sheet}
-	for rows.Next() {
-		s.n++
-		rec, err := rows.Columns(excelize.Options{RawCellValue: true})
+	s := &xlsxSource{sh: sh, chunk: chunk, sheet: sheet}
+	for {
+		_, rec, err := sh.next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
 			s.close()
 			return nil, err
@@ -450,17 +467,15 @@ func openXLSX(r io.Reader, name, sheet string, chunk int) (*xlsxSource, error) {
 
 func (s *xlsxSource) header() []string { return s.hdr }
 func (s *xlsxSource) format() string   { return "xlsx/" + s.sheet }
-func (s *xlsxSource) close() {
-	if s.rows != nil {
-		s.rows.Close()
-	}
-	s.f.Close()
-}
+func (s *xlsxSource) close()           { s.sh.close() }
 
 func (s *xlsxSource) next() (*rawChunk, error) {
-	for s.cb.len() < s.chunk && s.rows.Next() {
-		s.n++
-		rec, err := s.rows.Columns(excelize.Options{RawCellValue: true})
+	for !s.done && s.cb.len() < s.chunk {
+		n, rec, err := s.sh.next()
+		if err == io.EOF {
+			s.done = true
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -474,10 +489,7 @@ func (s *xlsxSource) next() (*rawChunk, error) {
 		if empty {
 			continue
 		}
-		s.cb.add(s.n, rec)
-	}
-	if err := s.rows.Error(); err != nil {
-		return nil, err
+		s.cb.add(n, rec)
 	}
 	if s.cb.read == 0 {
 		return nil, io.EOF
@@ -498,12 +510,13 @@ type jsonSource struct {
 	n       int64
 	done    bool
 	lines   bool
+	enc     string
 }
 
 type kv struct{ k, v string }
 
 func openJSON(r io.Reader, name string, chunk int) (*jsonSource, error) {
-	dr, _, err := decodeReader(r)
+	dr, enc, err := decodeReader(r)
 	if err != nil {
 		return nil, err
 	}
@@ -520,7 +533,7 @@ func openJSON(r io.Reader, name string, chunk int) (*jsonSource, error) {
 			break
 		}
 	}
-	s := &jsonSource{dec: json.NewDecoder(br), chunk: chunk, idx: map[string]int{}}
+	s := &jsonSource{dec: json.NewDecoder(br), chunk: chunk, idx: map[string]int{}, enc: enc}
 	s.dec.UseNumber()
 	if first == '[' {
 		s.array = true
@@ -537,7 +550,7 @@ func openJSON(r io.Reader, name string, chunk int) (*jsonSource, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return nil, fmt.Errorf("read %s row %d: %w", name, len(s.pending)+1, err)
 		}
 		for _, p := range obj {
 			if _, ok := s.idx[p.k]; !ok {
@@ -554,43 +567,80 @@ func openJSON(r io.Reader, name string, chunk int) (*jsonSource, error) {
 	return s, nil
 }
 
-// object reads the next JSON object as ordered key/value text pairs.
+// object reads the next JSON object as ordered key/value text pairs. The end of
+// the input counts only between rows, and for an array after its "]": a file cut
+// anywhere else is ErrMalformed.
 func (s *jsonSource) object() ([]kv, error) {
 	if s.done {
 		return nil, io.EOF
 	}
 	if s.array && !s.dec.More() {
+		t, err := s.dec.Token()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%w: the file ends before the array's closing ]", ErrMalformed)
+		}
+		if err != nil {
+			return nil, cutShort(err)
+		}
+		if d, ok := t.(json.Delim); !ok || d != ']' {
+			return nil, fmt.Errorf("want , or ] after a row, found %s: %w", tokenText(t), ErrMalformed)
+		}
+		if t, err := s.dec.Token(); err != io.EOF {
+			if err != nil {
+				return nil, fmt.Errorf("after the array: %w: %w", ErrMalformed, err)
+			}
+			return nil, fmt.Errorf("after the array: found %s: %w", tokenText(t), ErrMalformed)
+		}
 		s.done = true
 		return nil, io.EOF
 	}
 	t, err := s.dec.Token()
-	if err == io.EOF {
+	if err == io.EOF && !s.array {
 		s.done = true
 		return nil, io.EOF
 	}
 	if err != nil {
-		return nil, err
+		return nil, cutShort(err)
 	}
 	if d, ok := t.(json.Delim); !ok || d != '{' {
-		return nil, fmt.Errorf("want an object per row, found %v", t)
+		return nil, fmt.Errorf("want an object per row, found %s: %w", tokenText(t), ErrMalformed)
 	}
 	var out []kv
 	for s.dec.More() {
 		kt, err := s.dec.Token()
 		if err != nil {
-			return nil, err
+			return nil, cutShort(err)
 		}
 		k, _ := kt.(string)
 		var raw json.RawMessage
 		if err := s.dec.Decode(&raw); err != nil {
-			return nil, err
+			return nil, cutShort(err)
 		}
 		out = append(out, kv{k, jsonText(raw)})
 	}
 	if _, err := s.dec.Token(); err != nil {
-		return nil, err
+		return nil, cutShort(err)
 	}
 	return out, nil
+}
+
+// cutShort says a JSON error inside a row is a malformed file (io.EOF there means
+// the file ends in the middle of a row).
+func cutShort(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("%w: the file ends inside a row", ErrMalformed)
+	}
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}
+
+func tokenText(t json.Token) string {
+	switch v := t.(type) {
+	case string:
+		return strconv.Quote(truncate(v, 40))
+	case json.Delim:
+		return string(v)
+	}
+	return truncate(fmt.Sprint(t), 40)
 }
 
 func jsonText(raw json.RawMessage) string {
@@ -598,6 +648,10 @@ func jsonText(raw json.RawMessage) string {
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		return ""
+	case !utf8.Valid(raw):
+		// Kept as written, so the row is rejected (bad_encoding) naming the
+		// column; json.Unmarshal would put U+FFFD in place of the bad bytes.
+		return string(raw)
 	case raw[0] == '"':
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
@@ -650,14 +704,20 @@ func (s *jsonSource) next() (*rawChunk, error) {
 // ---- Parquet ----
 
 type parquetSource struct {
-	f   *os.File
-	pf  *file.Reader
-	rr  pqarrow.RecordReader
-	hdr []string
-	n   int64
+	f     *os.File
+	pf    *file.Reader
+	fr    *pqarrow.FileReader
+	rr    pqarrow.RecordReader
+	name  string
+	hdr   []string
+	n     int64 // rows read
+	rg    int   // the row group rr reads
+	rgN   int64 // rows read of it
+	total int64 // rows the footer says the file holds
 }
 
 func openParquet(path string, chunk int) (*parquetSource, error) {
+	name := filepath.Base(path)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -665,20 +725,20 @@ func openParquet(path string, chunk int) (*parquetSource, error) {
 	pf, err := file.NewParquetReader(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open parquet %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("open parquet %s: %w: %w", name, ErrMalformed, err)
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(chunk)}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
-		return nil, fmt.Errorf("open parquet %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("open parquet %s: %w: %w", name, ErrMalformed, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	sc, err := fr.Schema()
 	if err != nil {
 		pf.Close()
-		return nil, fmt.Errorf("open parquet %s: %w", filepath.Base(path), err)
+		return nil, fmt.Errorf("open parquet %s: %w: %w", name, ErrMalformed, err)
 	}
-	s := &parquetSource{f: f, pf: pf, rr: rr}
-	for _, fl := range rr.Schema().Fields() {
+	s := &parquetSource{f: f, pf: pf, fr: fr, name: name, rg: -1, total: pf.NumRows()}
+	for _, fl := range sc.Fields() {
 		s.hdr = append(s.hdr, fl.Name)
 	}
 	return s, nil
@@ -687,21 +747,54 @@ func openParquet(path string, chunk int) (*parquetSource, error) {
 func (s *parquetSource) header() []string { return s.hdr }
 func (s *parquetSource) format() string   { return "parquet" }
 func (s *parquetSource) close() {
-	s.rr.Release()
+	if s.rr != nil {
+		s.rr.Release()
+	}
 	s.pf.Close()
 }
 
 // next turns a typed Parquet batch into text columns, so that the same profiles and
-// value parsers apply: timestamps become RFC 3339 in UTC, dates YYYY-MM-DD.
-func (s *parquetSource) next() (*rawChunk, error) {
-	if !s.rr.Next() {
-		if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
+// value parsers apply: timestamps become RFC 3339 in UTC, dates YYYY-MM-DD. It
+// reads one row group at a time and checks each yields the rows its metadata
+// says: a corrupt page fails the run (naming the row group), it never ends the
+// file early. A panic of the decoder on corrupt data is such a failure too.
+func (s *parquetSource) next() (ch *rawChunk, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ch, err = nil, fmt.Errorf("read parquet %s row group %d: %w: decoder failed: %v", s.name, s.rg, ErrMalformed, r)
 		}
-		return nil, io.EOF
+	}()
+	for {
+		if s.rr == nil {
+			if s.rg+1 >= s.pf.NumRowGroups() {
+				if s.n != s.total {
+					return nil, fmt.Errorf("read parquet %s: %w: %d rows read, the file says %d", s.name, ErrMalformed, s.n, s.total)
+				}
+				return nil, io.EOF
+			}
+			s.rg++
+			s.rgN = 0
+			rr, err := s.fr.GetRecordReader(context.Background(), nil, []int{s.rg})
+			if err != nil {
+				return nil, fmt.Errorf("read parquet %s row group %d: %w: %w", s.name, s.rg, ErrMalformed, err)
+			}
+			s.rr = rr
+		}
+		if s.rr.Next() {
+			break
+		}
+		if err := s.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read parquet %s row group %d (from row %d): %w: %w", s.name, s.rg, s.n-s.rgN+1, ErrMalformed, err)
+		}
+		if want := s.pf.MetaData().RowGroup(s.rg).NumRows(); s.rgN != want {
+			return nil, fmt.Errorf("read parquet %s row group %d: %w: %d rows read, its metadata says %d", s.name, s.rg, ErrMalformed, s.rgN, want)
+		}
+		s.rr.Release()
+		s.rr = nil
 	}
 	rec := s.rr.Record()
 	n := int(rec.NumRows())
+	s.rgN += int64(n)
 	fields := make([]arrow.Field, len(s.hdr))
 	cols := make([]arrow.Array, len(s.hdr))
 	for j := range s.hdr {
@@ -716,6 +809,7 @@ func (s *parquetSource) next() (*rawChunk, error) {
 			b.Append(arrowText(col, i))
 		}
 		cols[j] = b.NewArray()
+		b.Release()
 	}
 	rows := make([]int64, n)
 	for i := range rows {
@@ -773,8 +867,13 @@ func openSource(path, name, sheet string, chunk int) (source, error) {
 		f.Close()
 		return openParquet(path, chunk)
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || ext == ".xlsx" || ext == ".xlsm":
-		defer f.Close()
-		return openXLSX(f, name, sheet, chunk)
+		// The sheet streams from the file as it loads: f stays open until close.
+		xs, err := openXLSX(f, name, sheet, chunk)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &closingSource{source: xs, f: f}, nil
 	}
 	var src source
 	if ext == ".json" || ext == ".jsonl" || ext == ".ndjson" || looksJSON(f) {
