@@ -48,7 +48,7 @@ type authenticator struct {
 	limiter *limiter
 	revoked *revocations
 	log     *slog.Logger
-	// metricsToken, when set, lets a scraper read /metrics (Options.MetricsToken).
+	// metricsToken, when set, lets a scraper read /metrics (server.metrics_token).
 	metricsToken string
 	// dummy is a bcrypt hash compared against for unknown users, so a wrong
 	// username costs as long as a wrong password.

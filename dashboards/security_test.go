@@ -59,7 +59,8 @@ func serveSecure(t *testing.T, db *schemas.DB, cfg *config.Config, tweak func(*S
 	t.Helper()
 	q := query.New(db, time.UTC, nil)
 	ing := ingest.New(db, ingest.Options{MaxUploadBytes: 1 << 20, Publish: q.Refresh}, quietLogger())
-	srv := New(Options{Config: cfg, DB: db, Query: q, Ingest: ing, MetricsToken: "tok-metrics", Logger: quietLogger(),
+	cfg.Server.MetricsToken = "tok-metrics"
+	srv := New(Options{Config: cfg, DB: db, Query: q, Ingest: ing, Logger: quietLogger(),
 		Mount: []func(*Server){APIMount(q)}})
 	if tweak != nil {
 		tweak(srv)

@@ -40,9 +40,6 @@ type Options struct {
 	// Mount adds routes (API, pages, imports) to the server; each part of pipelens
 	// registers its own.
 	Mount []func(*Server)
-	// MetricsToken, when set, is a bearer token that may read /metrics and
-	// nothing else (a Prometheus scraper). Admins may read /metrics anyway.
-	MetricsToken string
 }
 
 // Server is the Echo server with pipelens's middleware.
@@ -90,7 +87,9 @@ func New(o Options) *Server {
 	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache(),
 		uploadWait: defaultUploadWait, limits: defaultLimits}
 	s.auth.revoked = newRevocations(o.DB, log)
-	s.auth.metricsToken = o.MetricsToken
+	// server.metrics_token, when set, is a bearer token that may read /metrics
+	// and nothing else (a Prometheus scraper). Admins may read /metrics anyway.
+	s.auth.metricsToken = string(o.Config.Server.MetricsToken)
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.metrics.middleware)
 	e.Use(middleware.Recover())
