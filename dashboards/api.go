@@ -39,6 +39,7 @@ func APIMount(svc *query.Service) func(*Server) {
 		g.GET("/territories", a.territories)
 		g.GET("/deals", a.deals)
 		g.GET("/series", a.series)
+		g.GET("/forecast", a.forecast)
 	}
 }
 

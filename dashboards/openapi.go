@@ -12,7 +12,7 @@ import (
 // query/METRICS.md; the descriptions here point there rather than repeat them.
 
 var openAPIDoc = sync.OnceValue(func() []byte {
-	b, err := json.MarshalIndent(openAPI(), "", "  ")
+	b, err := json.MarshalIndent(withForecast(openAPI()), "", "  ")
 	if err != nil {
 		panic(err)
 	}

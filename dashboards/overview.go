@@ -45,6 +45,7 @@ func (p *pages) overview(c echo.Context) error {
 		cycles = make([]query.CycleTime, 6)
 		evs    []alerts.Event
 		fb     *filterBar
+		fp     *panel
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -105,6 +106,7 @@ func (p *pages) overview(c echo.Context) error {
 	}
 	g.Go(func() error { evs = p.recentEvents(gctx, r, 7, 5); return nil })
 	g.Go(func() error { fb = p.filterBar(gctx, r, "/"); return nil })
+	g.Go(func() error { fp = p.forecastPanel(gctx, r); return nil })
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -161,7 +163,7 @@ func (p *pages) overview(c echo.Context) error {
 	vel := ratio(float64(opened)*wr.Total.WinRate*deal, cyc.Total.Median)
 	vk := kpi{Label: r.T("kpi.velocity"), Value: r.Money(vel) + " " + r.T("kpi.per_day"), Sub: r.T("kpi.velocity_sub"), Progress: -1,
 		Spark: sparkline("spark-velocity", r.tr, cycLabels, sVel, palette[3], "money")}
-	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}})
+	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}}, fp)
 
 	// Conversion trend and anomalies.
 	cp := &panel{ID: "conversion", Title: r.T("ov.conversion"), Sub: r.T("ov.conversion_sub"), Span: 8}

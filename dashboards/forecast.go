@@ -1,0 +1,108 @@
+package dashboards
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pipelens/pipelens/query"
+)
+
+// forecast answers GET /api/v1/forecast?period=quarter|next_quarter|month&group_by=team|rep
+// (and as_of=YYYY-MM-DD to see a forecast as it was made on a past day), under
+// the caller's scope and the usual filters; from and to do not apply: the
+// period decides.
+func (a *api) forecast(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	req, err := forecastRequest(c, a.svc.Location())
+	if err != nil {
+		return apiError(err)
+	}
+	v, err := a.svc.Forecast(c.Request().Context(), sc, f, req)
+	return reply(c, v, err)
+}
+
+func forecastRequest(c echo.Context, loc *time.Location) (query.ForecastRequest, error) {
+	req := query.ForecastRequest{Period: c.QueryParam("period"), GroupBy: c.QueryParam("group_by")}
+	if s := strings.TrimSpace(c.QueryParam("as_of")); s != "" {
+		t, err := time.ParseInLocation(time.DateOnly, s, loc)
+		if err != nil || t.Year() < 1971 || t.Year() > 2105 {
+			return req, &query.ParamError{Param: "as_of", Msg: "want a date YYYY-MM-DD"}
+		}
+		req.AsOf = t
+	}
+	return req, nil
+}
+
+// withForecast adds GET /forecast and its schemas to the OpenAPI document.
+func withForecast(doc obj) obj {
+	schemas := doc["components"].(obj)["schemas"].(obj)
+	group := obj{"key": str, "name": str, "point": number, "p10": number, "p90": number, "won": number,
+		"pipeline_expected": number, "new_expected": number, "open_deals": integer, "open_amount": number,
+		"weighted": number, "created_per_day": number}
+	schemas["ForecastGroup"] = props([]string{"point", "p10", "p90", "won", "pipeline_expected", "new_expected"}, group)
+	schemas["Forecast"] = props([]string{"period", "from", "to", "as_of", "total", "stages", "method"}, obj{
+		"period": enum(query.PeriodQuarter, query.PeriodNextQuarter, query.PeriodMonth), "from": date, "to": date, "as_of": date,
+		"group_by": str, "total": ref("ForecastGroup"), "groups": arr(ref("ForecastGroup")),
+		"pacing": props(nil, obj{"target": number, "target_level": str, "won": number, "gap": number, "weeks_left": number,
+			"needed_per_week": number, "coverage": number, "coverage_needed": number, "target_reached": boolean, "prob_reach": number}),
+		"stages": arr(props(nil, obj{"stage": str, "open": integer, "won": integer, "p": number,
+			"ages": arr(props(nil, obj{"min_days": integer, "max_days": integer, "open": integer, "won": integer, "p": number}))})),
+		"new_yield": number, "method": enum("simulation", "normal"), "forecast_categories": boolean, "history": boolean,
+	})
+	fc := op("Forecast and pacing",
+		"Bookings expected in the period: won so far + open deals × P(won within the period | stage, age) + deals not created yet, "+
+			"with a p10–p90 range, the components, the CRM-style weighted pipeline beside, and the gap to target (pacing, when a target is in scope). "+
+			"from and to do not apply: the period does. See query/METRICS.md, Forecast.", "Forecast",
+		param("period", "The period (default quarter: the one containing as_of).", enum(query.PeriodQuarter, query.PeriodNextQuarter, query.PeriodMonth)),
+		param("group_by", "Also per team or per rep.", enum("team", "rep")),
+		param("as_of", "The day the forecast is made, YYYY-MM-DD (default today): only what was known before it counts.", date))
+	doc["paths"].(obj)["/forecast"] = fc
+	return doc
+}
+
+// forecastPanel is the overview's forecast of this quarter: the range, its
+// parts, and the pacing to target.
+func (p *pages) forecastPanel(ctx context.Context, r *request) *panel {
+	f := r.f
+	fc, err := fetch(ctx, p, r, "forecast", f, func(ctx context.Context, f query.Filter) (query.Forecast, error) {
+		return p.svc.Forecast(ctx, r.scope, f, query.ForecastRequest{Period: query.PeriodQuarter})
+	}, query.PeriodQuarter, time.Now().In(p.svc.Location()).Format(time.DateOnly))
+	pn := &panel{ID: "forecast", Title: r.T("fc.title") + " " + fc.From + " – " + fc.To, Sub: r.T("fc.sub")}
+	if err != nil {
+		p.s.log.Warn("forecast on the overview", "err", err)
+		pn.Empty = r.T("fc.unavailable")
+		return pn
+	}
+	t := fc.Total
+	rng := kpi{Label: r.T("fc.point"), Value: r.Money(t.Point), Progress: -1,
+		Sub: r.T("fc.range") + ": " + r.Money(t.P10) + " – " + r.Money(t.P90)}
+	parts := kpi{Label: r.T("fc.parts"), Value: r.Money(t.Won), Progress: -1,
+		Sub: r.T("fc.won") + " + " + r.Money(t.PipelineExpected) + " " + r.T("fc.pipeline") + " + " + r.Money(t.NewExpected) + " " + r.T("fc.new")}
+	wtd := kpi{Label: r.T("fc.weighted"), Value: r.Money(t.Weighted), Progress: -1, Sub: r.T("fc.weighted_sub")}
+	pn.KPIs = []kpi{rng, parts, wtd}
+	if pc := fc.Pacing; pc != nil {
+		gap := kpi{Label: r.T("fc.gap"), Value: r.Money(pc.Gap), Progress: -1,
+			Sub: r.Money(pc.NeededPerWeek) + " " + r.T("fc.per_week") + " · " + r.T("fc.prob") + " " + r.Pct(pc.ProbReach)}
+		if pc.Target > 0 {
+			gap.Progress = min(t.Point/pc.Target, 1)
+			gap.ProgressLabel = r.T("fc.point") + " " + r.Pct(t.Point/pc.Target) + " " + r.T("kpi.of_target") + " " + r.Money(pc.Target)
+			gap.Class = classBy(pc.ProbReach, 0.6, 0.3)
+		}
+		cov := kpi{Label: r.T("fc.coverage"), Value: fmtf("%.1f× / %.1f×", pc.Coverage, pc.CoverageNeeded), Progress: -1, Sub: r.T("fc.coverage_sub")}
+		if pc.TargetReached {
+			gap.Value, gap.Class, cov.Value = r.T("fc.reached"), "good", "–"
+		} else if pc.CoverageNeeded > 0 {
+			cov.Class = classBy(pc.Coverage/pc.CoverageNeeded, 1, 0.8)
+		}
+		pn.KPIs = append(pn.KPIs, gap, cov)
+	} else {
+		pn.KPIs = append(pn.KPIs, kpi{Label: r.T("fc.gap"), Value: "–", Progress: -1, Sub: r.T("kpi.no_target")})
+	}
+	return pn
+}

@@ -1,0 +1,97 @@
+package dashboards
+
+import (
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pipelens/pipelens/query"
+)
+
+// TestForecastAPI: /api/v1/forecast answers each caller within the own
+// scope. In the API fixture, as of 2024-03-01 in Q1 2024: r1 (East) won o1
+// (100, 02-10) and holds o3 open (80); r3 (West) has only o5, lost 03-01 — so
+// still open on 03-01's morning (30).
+func TestForecastAPI(t *testing.T) {
+	ts := newAPIServer(t)
+	const path = "/api/v1/forecast?period=quarter&as_of=2024-03-01"
+	cases := []struct {
+		name, token, query string
+		won, open          float64
+		groups             []string
+	}{
+		{"director sees everything", "tok-director", "&group_by=team", 100, 110, []string{"East", "West"}},
+		{"manager sees the own team", "tok-east", "&group_by=rep", 100, 80, []string{"r1"}},
+		{"rep sees the own deals", "tok-ravi", "", 0, 30, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var fc query.Forecast
+			if code := get(t, ts, c.token, path+c.query, &fc); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+			if fc.From != "2024-01-01" || fc.To != "2024-04-01" || fc.AsOf != "2024-03-01" {
+				t.Errorf("period %s..%s as of %s, want Q1 2024 as of 2024-03-01", fc.From, fc.To, fc.AsOf)
+			}
+			if math.Abs(fc.Total.Won-c.won) > 1e-9 || math.Abs(fc.Total.OpenAmount-c.open) > 1e-9 {
+				t.Errorf("won %v, open %v; want %v, %v", fc.Total.Won, fc.Total.OpenAmount, c.won, c.open)
+			}
+			if fc.Total.Point < fc.Total.Won || fc.Total.P10 > fc.Total.Point || fc.Total.P90 < fc.Total.Point {
+				t.Errorf("point %v outside won %v or range %v..%v", fc.Total.Point, fc.Total.Won, fc.Total.P10, fc.Total.P90)
+			}
+			var keys []string
+			for _, g := range fc.Groups {
+				keys = append(keys, g.Key)
+			}
+			if strings.Join(keys, ",") != strings.Join(c.groups, ",") {
+				t.Errorf("groups %v, want %v", keys, c.groups)
+			}
+		})
+	}
+	for _, c := range []struct {
+		token, query string
+		code         int
+	}{
+		{"tok-east", "&team=West", http.StatusForbidden},
+		{"tok-ravi", "&rep=r1", http.StatusForbidden},
+		{"tok-director", "&period=year", http.StatusBadRequest},
+		{"tok-director", "&group_by=territory", http.StatusBadRequest},
+		{"tok-director", "&as_of=March", http.StatusBadRequest},
+		{"", "", http.StatusUnauthorized},
+	} {
+		q := path + c.query
+		switch {
+		case strings.Contains(c.query, "period="):
+			q = "/api/v1/forecast?as_of=2024-03-01" + c.query
+		case strings.Contains(c.query, "as_of="):
+			q = "/api/v1/forecast?period=quarter" + c.query
+		}
+		if code := get(t, ts, c.token, q, nil); code != c.code {
+			t.Errorf("%s with %q: status %d, want %d", q, c.token, code, c.code)
+		}
+	}
+}
+
+// TestForecastPanel: the overview shows the forecast panel, in English and
+// in Chinese.
+func TestForecastPanel(t *testing.T) {
+	d := newSmallServer(t)
+	for _, c := range []struct{ lang, want string }{{"en", "Expected bookings"}, {"zh-CN", "预计签约额"}} {
+		req, _ := http.NewRequest(http.MethodGet, d.ts.URL+"/", nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Accept-Language", c.lang)
+		req.Header.Set("X-Remote-User", "manager")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="forecast"`) || !strings.Contains(body, c.want) {
+			t.Errorf("%s overview: status %d, forecast panel with %q missing: %.500s", c.lang, resp.StatusCode, c.want, body)
+		}
+	}
+}
