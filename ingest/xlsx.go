@@ -170,7 +170,9 @@ func openBook(f *os.File, file string) (*xlsxBook, error) {
 			for _, a := range se.Attr {
 				switch {
 				case a.Name.Local == "name":
-					name = a.Value
+					// Excel allows 31 characters; a longer name is cut so that
+					// it cannot swell every message that names the sheet.
+					name = truncate(a.Value, 255)
 				case a.Name.Local == "id" && a.Name.Space != "":
 					rid = a.Value
 				}
@@ -531,6 +533,9 @@ func (s *xlsxSheet) cell(typ string) (string, error) {
 	v := s.val.String()
 	switch typ {
 	case "s":
+		if strings.TrimSpace(v) == "" {
+			return "", nil // a styled cell without a value
+		}
 		i, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || i < 0 || i >= len(s.sst) {
 			return "", fmt.Errorf("row %d: shared string %q of %d", s.row, truncate(v, 20), len(s.sst))
