@@ -29,6 +29,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintln(a.stderr, "usage: pipelens bench nab --data DIR [--results DIR] [--detector NAME]")
 		fmt.Fprintln(a.stderr, "       pipelens bench load [--size large] [--opportunities N]")
 		fmt.Fprintln(a.stderr, "       pipelens bench freshness [--size large] [--loads 10000,100000] [--reuse-home]")
+		fmt.Fprintln(a.stderr, "       pipelens bench forecast [--data sample|maven] [--size medium] [--maven DIR] [--reuse-home]")
 		return errUsage
 	}
 	return benches[args[0]](ctx, a, args[1:])
