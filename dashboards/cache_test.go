@@ -2,6 +2,8 @@ package dashboards
 
 import (
 	"fmt"
+	"html/template"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,5 +37,34 @@ func TestCacheKeepsOnlyTheNewestPublication(t *testing.T) {
 	c.store("2|x", 0, 0, 2, later) // computed before the clear (gen 0)
 	if len(c.items) != 0 {
 		t.Fatal("a value computed before clear() was stored")
+	}
+}
+
+// The chart memo holds at most chartMemoBytes however many distinct charts are
+// built, and a chart asked for again and again survives the turnover.
+func TestChartMemoIsBounded(t *testing.T) {
+	m := &chartMemo{cur: map[string]chartView{}}
+	spec := template.JS(strings.Repeat("x", 10_000))
+	for i := 0; i < 10_000; i++ { // 100 MB of distinct charts
+		m.put(fmt.Sprintf("k%06d", i), chartView{Spec: spec})
+		if i%100 == 0 { // the overview everyone opens
+			if _, ok := m.cur["hot"]; !ok {
+				cv, ok := m.prev["hot"]
+				if !ok && i > 0 {
+					t.Fatalf("after %d charts the hot chart is gone", i)
+				}
+				cv.Spec = "hot"
+				m.put("hot", cv)
+			}
+		}
+	}
+	total := 0
+	for _, g := range []map[string]chartView{m.cur, m.prev} {
+		for k, cv := range g {
+			total += len(k) + len(cv.Spec)
+		}
+	}
+	if total > chartMemoBytes {
+		t.Fatalf("the memo holds %d bytes, bound %d", total, chartMemoBytes)
 	}
 }
