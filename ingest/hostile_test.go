@@ -131,7 +131,7 @@ func TestEncodingEvidence(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db := schemastest.Open(t)
-			s := newTest(db, Options{RejectThreshold: 1}, nil)
+			s := newTest(db, Options{RejectThreshold: threshold(1)}, nil)
 			fr := load(t, s, writeFile(t, c.file, c.data), LoadOptions{})
 			if fr.Format != c.format {
 				t.Errorf("read as %s, want %s", fr.Format, c.format)

@@ -26,6 +26,9 @@ func newTest(db *schemas.DB, o Options, log *slog.Logger) *Service {
 	return New(db, o, log)
 }
 
+// threshold is an Options.RejectThreshold.
+func threshold(t float64) *float64 { return &t }
+
 func newService(t testing.TB, db *schemas.DB, opts Options) *Service {
 	t.Helper()
 	return newTest(db, opts, nil)

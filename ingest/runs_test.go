@@ -85,7 +85,7 @@ func TestDuplicatesWithinFile(t *testing.T) {
 
 func TestRejectThresholdFailsWholeRun(t *testing.T) {
 	db := schemastest.Open(t)
-	s := newTest(db, Options{RejectThreshold: 0.05, ChunkRows: 1000}, nil)
+	s := newTest(db, Options{RejectThreshold: threshold(0.05), ChunkRows: 1000}, nil)
 	path := filepath.Join(t.TempDir(), "opportunities.csv")
 	writeOpps(t, path, 5000, func(i int) bool { return i%10 == 0 })
 	rep, err := s.LoadFile(context.Background(), path, LoadOptions{})
@@ -111,10 +111,16 @@ func TestRejectThresholdFailsWholeRun(t *testing.T) {
 		t.Errorf("first reject: line %d column %s value %q reason %s; want line 2, amount, lots, bad_amount", row, col, raw, reason)
 	}
 	// Under the threshold the same kind of file commits, with its rejects counted.
-	s2 := newTest(db, Options{RejectThreshold: 0.2}, nil)
+	s2 := newTest(db, Options{RejectThreshold: threshold(0.2)}, nil)
 	fr2 := load(t, s2, path, LoadOptions{})
 	if fr2.Status != StatusCommitted || fr2.Loaded != 4500 || fr2.Read != 5000 {
 		t.Errorf("threshold 20%%: %s loaded %d read %d", fr2.Status, fr2.Loaded, fr2.Read)
+	}
+	// Threshold 0 (ingest.reject_threshold: 0) allows no rejected row at all.
+	one := filepath.Join(t.TempDir(), "opportunities.csv")
+	writeOpps(t, one, 1000, func(i int) bool { return i == 500 })
+	if rep, err := newTest(db, Options{RejectThreshold: threshold(0)}, nil).LoadFile(context.Background(), one, LoadOptions{}); !errors.Is(err, ErrRejectThreshold) || rep.Files[0].Rejected != 1 {
+		t.Errorf("threshold 0, one bad row of 1,000: %v, want ErrRejectThreshold", err)
 	}
 }
 

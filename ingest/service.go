@@ -59,8 +59,9 @@ const (
 // Options configure a Service.
 type Options struct {
 	// RejectThreshold is the share of rejected rows (0..1) above which a run fails as
-	// a whole (config ingest.reject_threshold, default 0.05).
-	RejectThreshold float64
+	// a whole (config ingest.reject_threshold); nil means the default 0.05, and 0
+	// allows no rejected row.
+	RejectThreshold *float64
 	// Mappings are mapping files for layouts no built-in profile knows (ingest.mappings).
 	Mappings []string
 	// Location is the business time zone: export times without a zone are read in it.
@@ -143,8 +144,9 @@ func New(db *schemas.DB, opts Options, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	if opts.RejectThreshold == 0 {
-		opts.RejectThreshold = 0.05
+	if opts.RejectThreshold == nil {
+		t := config.DefaultRejectThreshold
+		opts.RejectThreshold = &t
 	}
 	if opts.Location == nil {
 		opts.Location = time.UTC
@@ -428,9 +430,9 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 	if err == nil {
 		schemas.FaultPoint("ingest-inserted")
 	}
-	if err == nil && fr.Read > 0 && float64(fr.Rejected)/float64(fr.Read) > s.opts.RejectThreshold {
+	if err == nil && fr.Read > 0 && float64(fr.Rejected)/float64(fr.Read) > *s.opts.RejectThreshold {
 		err = fmt.Errorf("load %s: %w: %d of %d rows (%.1f%%, threshold %.1f%%)", name, ErrRejectThreshold, fr.Rejected, fr.Read,
-			100*float64(fr.Rejected)/float64(fr.Read), 100*s.opts.RejectThreshold)
+			100*float64(fr.Rejected)/float64(fr.Read), 100**s.opts.RejectThreshold)
 	}
 	fr.DurationMS = time.Since(start).Milliseconds()
 	bg := context.WithoutCancel(ctx)

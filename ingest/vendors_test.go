@@ -21,7 +21,7 @@ import (
 
 func TestVendorProfiles(t *testing.T) {
 	db := schemastest.Open(t)
-	s := newTest(db, Options{RejectThreshold: 0.5, Mappings: []string{"testdata/acme_mapping.yaml"}, Location: time.FixedZone("CST", 8*3600)}, nil)
+	s := newTest(db, Options{RejectThreshold: threshold(0.5), Mappings: []string{"testdata/acme_mapping.yaml"}, Location: time.FixedZone("CST", 8*3600)}, nil)
 	snap := LoadOptions{SnapshotDate: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)}
 	for _, c := range []struct {
 		file, profile, table string
