@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +44,7 @@ func benchSoak(ctx context.Context, a *app, args []string) error {
 	every := fs.Duration("load-every", 5*time.Second, "a load starts this often (or when the previous one ends, if later)")
 	loadSize := fs.Int("load-opportunities", 2000, "opportunities per load")
 	home := fs.String("home", "", "home of the embedded ClickHouse (default: a fresh temporary one)")
+	heapProfile := fs.String("heap-profile", "", "write heap profiles PREFIX-mid.pprof and PREFIX-end.pprof (go tool pprof -base)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -71,7 +75,7 @@ func benchSoak(ctx context.Context, a *app, args []string) error {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	s := &soak{a: a, db: db, base: "http://" + addr, tokens: tokens, dir: sampleDir, loadSize: *loadSize, t0: time.Now()}
+	s := &soak{a: a, db: db, base: "http://" + addr, tokens: tokens, dir: sampleDir, loadSize: *loadSize, t0: time.Now(), heapProfile: *heapProfile, duration: *duration}
 	sctx, stopServe := context.WithCancel(ctx)
 	defer stopServe()
 	served := make(chan error, 1)
@@ -128,6 +132,9 @@ type soak struct {
 	dir      string
 	loadSize int
 	t0       time.Time
+	duration time.Duration
+
+	heapProfile string
 
 	mu        sync.Mutex
 	latencies []time.Duration
@@ -139,8 +146,9 @@ type soak struct {
 }
 
 type rssSample struct {
-	at  time.Duration
-	rss int64
+	at   time.Duration
+	rss  int64
+	live int64 // the Go heap's live bytes after the last GC
 }
 
 func (s *soak) waitReady(ctx context.Context, served <-chan error) error {
@@ -257,21 +265,44 @@ func (s *soak) loads(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// sampleMemory records this process's resident memory every second.
+// sampleMemory records this process's resident memory and live heap every
+// second, and heap profiles at the middle and the end when asked.
 func (s *soak) sampleMemory(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	midDone := false
 	for {
 		if rss, err := residentBytes(); err == nil {
+			metrics.Read(live)
 			s.mu.Lock()
-			s.rss = append(s.rss, rssSample{time.Since(s.t0), rss})
+			s.rss = append(s.rss, rssSample{time.Since(s.t0), rss, int64(live[0].Value.Uint64())})
 			s.mu.Unlock()
+		}
+		if s.heapProfile != "" && !midDone && time.Since(s.t0) > s.duration/2 {
+			midDone = true
+			s.writeHeap("mid")
 		}
 		select {
 		case <-ctx.Done():
+			if s.heapProfile != "" {
+				s.writeHeap("end")
+			}
 			return
 		case <-t.C:
 		}
+	}
+}
+
+func (s *soak) writeHeap(when string) {
+	runtime.GC()
+	f, err := os.Create(s.heapProfile + "-" + when + ".pprof")
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	if err != nil {
+		s.a.log.Error("heap profile", "err", err)
 	}
 }
 
@@ -310,9 +341,10 @@ func (s *soak) report(d time.Duration) error {
 	sort.Slice(lt, func(i, j int) bool { return lt[i] < lt[j] })
 	fmt.Fprintf(w, "loads: %d (%d rows, %.0f rows/s over the run), load+publish p50 %s, p95 %s\n",
 		len(lt), s.loadRows, float64(s.loadRows)/d.Seconds(), ms(pct(lt, 50)), ms(pct(lt, 95)))
-	mid, end, growth := memoryGrowth(s.rss)
-	fmt.Fprintf(w, "memory (RSS of this process, serve and loads): %.0f MB at the middle, %.0f MB at the end: %+.1f%% over the second half\n",
-		float64(mid)/(1<<20), float64(end)/(1<<20), growth*100)
+	mid, end, growth := memoryGrowth(s.rss, func(r rssSample) int64 { return r.rss })
+	lmid, lend, lgrowth := memoryGrowth(s.rss, func(r rssSample) int64 { return r.live })
+	fmt.Fprintf(w, "memory (RSS of this process, serve and loads): %.0f MB at the middle, %.0f MB at the end: %+.1f%% over the second half (live Go heap %.0f → %.0f MB, %+.1f%%)\n",
+		float64(mid)/(1<<20), float64(end)/(1<<20), growth*100, float64(lmid)/(1<<20), float64(lend)/(1<<20), lgrowth*100)
 	var fail []string
 	if nerr > 0 {
 		fail = append(fail, fmt.Sprintf("%d requests failed (first: %s)", nerr, s.firstErr))
@@ -331,7 +363,7 @@ func (s *soak) report(d time.Duration) error {
 
 // memoryGrowth compares the mean RSS of the samples around the middle of the
 // run (45–55%) with that of its last tenth.
-func memoryGrowth(samples []rssSample) (mid, end int64, growth float64) {
+func memoryGrowth(samples []rssSample, of func(rssSample) int64) (mid, end int64, growth float64) {
 	if len(samples) < 10 {
 		return 0, 0, 0
 	}
@@ -340,7 +372,7 @@ func memoryGrowth(samples []rssSample) (mid, end int64, growth float64) {
 		var sum, n int64
 		for _, s := range samples {
 			if f := float64(s.at) / float64(span); f >= lo && f <= hi {
-				sum += s.rss
+				sum += of(s)
 				n++
 			}
 		}
