@@ -91,6 +91,10 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		call(name+"reps", func() error { _, err := svc.Reps(ctx, sc, f); return err })
 		call(name+"rep", func() error { _, err := svc.Rep(ctx, sc, f, rep); return err })
 		call(name+"territories", func() error { _, err := svc.Territories(ctx, sc, f); return err })
+		for _, fr := range []query.ForecastRequest{{Period: query.PeriodQuarter, AsOf: asOf}, {Period: query.PeriodNextQuarter, GroupBy: "team", AsOf: asOf},
+			{Period: query.PeriodMonth, GroupBy: "rep", AsOf: asOf.AddDate(0, -5, -3)}} {
+			call(name+"forecast "+fr.Period, func() error { _, err := svc.Forecast(ctx, sc, f, fr); return err })
+		}
 		deals := []query.DealQuery{
 			{Sort: "amount"}, {Sort: "-amount"}, {Sort: "created"}, {Sort: "-created"}, {Sort: "close"}, {Sort: "-close"},
 			{Sort: "-amount", Page: 2, PageSize: 20},
@@ -101,6 +105,14 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 			call(name+"deals", func() error { _, err := svc.Deals(ctx, sc, f, dq); return err })
 		}
 	}
+	// The forecast's backtest (pipelens bench forecast).
+	call("backtest", func() error {
+		qs, err := svc.BacktestQuarters(ctx, query.Unrestricted, query.Filter{})
+		if err == nil && len(qs) > 0 {
+			_, err = svc.Backtest(ctx, query.Unrestricted, query.Filter{Team: []string{team}}, qs[len(qs)-1], 4)
+		}
+		return err
+	})
 	// The daily series take a range only.
 	for _, m := range []string{"leads", "opportunities", "pipeline_created", "bookings", "won", "lost", "activities"} {
 		for _, k := range []string{"", "team", "manager", "rep", "territory", "product", "source", "segment"} {

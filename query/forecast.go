@@ -304,9 +304,11 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan) ([]Stag
 	var c cond
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
-	c.add(openAt("r"))
-	q := fmt.Sprintf("SELECT %s AS st, %s AS age, count(), countIf(won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)) FROM opp_facts ARRAY JOIN arrayMap(x -> toDate(x), ?) AS r%s GROUP BY st, age",
-		s.stageAt("r"), ageAt("r"), p.lo, p.hi, c.where())
+	c.add("NOT (closed = 1 AND close_date < toDate(?))", p.refs[len(p.refs)-1])
+	// Each deal is joined with the reference days it was open at only (a few
+	// of the 52 for most deals).
+	q := fmt.Sprintf("SELECT %s AS st, %s AS age, count(), countIf(won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)) FROM opp_facts ARRAY JOIN arrayFilter(rr -> %s, arrayMap(x -> toDate(x), ?)) AS r%s GROUP BY st, age",
+		s.stageAt("r"), ageAt("r"), p.lo, p.hi, openAt("rr"), c.where())
 	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
 	n := make([][]float64, k)
 	x := make([][]float64, k)
@@ -374,10 +376,10 @@ func shrinkRates(stages []string, n, x [][]float64) ([]StageRate, bool, error) {
 func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, float64, error) {
 	var c cond
 	dims(&c, f, "")
-	c.add("created_date < toDate(?)", day(p.asOf))
-	c.add(fmt.Sprintf("created_date >= r AND created_date < addDays(r, %d)", p.hi))
+	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), p.refs[len(p.refs)-1])
 	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)", p.lo, p.hi)
-	q := "SELECT sum(amount), sumIf(amount, " + hit + "), count(), countIf(" + hit + ") FROM opp_facts ARRAY JOIN arrayMap(x -> toDate(x), ?) AS r" + c.where()
+	q := fmt.Sprintf("SELECT sum(amount), sumIf(amount, %s), count(), countIf(%s) FROM opp_facts ARRAY JOIN arrayFilter(rr -> created_date >= rr AND created_date < addDays(rr, %d), arrayMap(x -> toDate(x), ?)) AS r%s",
+		hit, hit, p.hi, c.where())
 	var amt, won float64
 	var cnt, wonN uint64
 	err := s.query(ctx, "forecast new yield", q, append([]any{p.refs}, c.args...), func(r driverRows) error {

@@ -253,3 +253,46 @@ func TestBacktestHand(t *testing.T) {
 		t.Errorf("at the start: %+v", bp)
 	}
 }
+
+// TestForecastNoPeeking: a forecast as of a day reads nothing dated on or
+// after it: changing how a deal open that day ends (h3 lost on 05-10 instead
+// of won) and adding a deal created later leave the forecast as of 04-01
+// exactly as it was. This is what lets the backtest replay past quarters.
+func TestForecastNoPeeking(t *testing.T) {
+	ctx := context.Background()
+	base, err := newForecastService(t, false).Forecast(ctx, Unrestricted, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := forecastFixture(false)
+	for i := range fx.opps {
+		if fx.opps[i].id == "h3" {
+			fx.opps[i].stage, fx.opps[i].won = "lost", false
+		}
+	}
+	for i := range fx.events {
+		if fx.events[i].opp == "h3" && fx.events[i].stage == "won" {
+			fx.events[i].stage, fx.events[i].rank = "lost", 0
+		}
+	}
+	fx.opps = append(fx.opps, fopp{"late", "A1", "r1", "Pro", "web", "won", 5000, ts("2024-04-02 09:00"), d("2024-04-20"), true, true})
+	fx.events = append(fx.events, fevent{"late", "lead", 1, ts("2024-04-02 09:00")}, fevent{"late", "won", 100, ts("2024-04-20 09:00")})
+	db := schemastest.Open(t)
+	fx.load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	later, err := s.Forecast(ctx, Unrestricted, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.Total != base.Total || later.NewYield != base.NewYield {
+		t.Errorf("the forecast as of 04-01 moved with what happened after it: %+v → %+v", base.Total, later.Total)
+	}
+	for i := range base.Stages {
+		if later.Stages[i].P != base.Stages[i].P || later.Stages[i].Open != base.Stages[i].Open {
+			t.Errorf("stage %s's rate moved: %+v → %+v", base.Stages[i].Stage, base.Stages[i], later.Stages[i])
+		}
+	}
+}
