@@ -40,6 +40,7 @@ func APIMount(svc *query.Service) func(*Server) {
 		g.GET("/deals", a.deals)
 		g.GET("/series", a.series)
 		g.GET("/forecast", a.forecast)
+		g.GET("/targets/split", a.targetSplit)
 	}
 }
 

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,25 @@ func (a *api) forecast(c echo.Context) error {
 		return apiError(err)
 	}
 	v, err := a.svc.Forecast(c.Request().Context(), sc, f, req)
+	return reply(c, v, err)
+}
+
+// targetSplit answers GET /api/v1/targets/split?year=2027&amount=1000000&group_by=team|rep:
+// a proposed split of a yearly target by last year's bookings (not stored).
+func (a *api) targetSplit(c echo.Context) error {
+	sc, f, err := a.request(c)
+	if err != nil {
+		return err
+	}
+	year, err := strconv.Atoi(c.QueryParam("year"))
+	if err != nil {
+		return apiError(&query.ParamError{Param: "year", Msg: "want a year"})
+	}
+	amount, err := strconv.ParseFloat(c.QueryParam("amount"), 64)
+	if err != nil {
+		return apiError(&query.ParamError{Param: "amount", Msg: "want a number"})
+	}
+	v, err := a.svc.SplitTarget(c.Request().Context(), sc, f, year, amount, c.QueryParam("group_by"))
 	return reply(c, v, err)
 }
 
@@ -63,6 +83,17 @@ func withForecast(doc obj) obj {
 		param("group_by", "Also per team or per rep.", enum("team", "rep")),
 		param("as_of", "The day the forecast is made, YYYY-MM-DD (default today): only what was known before it counts.", date))
 	doc["paths"].(obj)["/forecast"] = fc
+	period := props(nil, obj{"start": date, "end": date, "share": number, "amount": number})
+	schemas["TargetSplit"] = props([]string{"year", "amount", "quarters", "months", "groups"}, obj{"year": integer, "amount": number,
+		"group_by": str, "basis": number, "quarters": arr(period), "months": arr(period),
+		"groups": arr(props(nil, obj{"key": str, "name": str, "booked": number, "share": number, "amount": number,
+			"quarters": arr(number), "months": arr(number)}))})
+	doc["paths"].(obj)["/targets/split"] = op("Target split proposal",
+		"A yearly target split into quarters, months and teams or reps by last year's bookings, a quarter of it evenly (not stored). "+
+			"from and to do not apply. See query/METRICS.md, Target split.", "TargetSplit",
+		obj{"name": "year", "in": "query", "required": true, "description": "The target's year.", "schema": integer},
+		obj{"name": "amount", "in": "query", "required": true, "description": "The yearly target of the scope.", "schema": number},
+		param("group_by", "Split among teams (default) or reps.", enum("team", "rep")))
 	return doc
 }
 

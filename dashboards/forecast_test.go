@@ -95,3 +95,34 @@ func TestForecastPanel(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetSplitAPI: a proposed split answers within the caller's scope.
+// The API fixture's bookings of 2024: o1 100 (r1, East).
+func TestTargetSplitAPI(t *testing.T) {
+	ts := newAPIServer(t)
+	var v query.TargetSplit
+	if code := get(t, ts, "tok-director", "/api/v1/targets/split?year=2025&amount=1000&group_by=team", &v); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if len(v.Groups) != 2 || v.Groups[0].Key != "East" || math.Abs(v.Groups[0].Share-(0.75+0.125)) > 1e-9 || len(v.Months) != 12 {
+		t.Errorf("director's team split %+v", v.Groups)
+	}
+	if code := get(t, ts, "tok-east", "/api/v1/targets/split?year=2025&amount=600&group_by=rep", &v); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if len(v.Groups) != 1 || v.Groups[0].Key != "r1" || math.Abs(v.Groups[0].Amount-600) > 1e-9 {
+		t.Errorf("East's manager splits among East's reps only: %+v", v.Groups)
+	}
+	for _, c := range []struct {
+		token, q string
+		code     int
+	}{
+		{"tok-east", "year=2025&amount=600&team=West", http.StatusForbidden},
+		{"tok-director", "year=2025", http.StatusBadRequest},
+		{"tok-director", "year=x&amount=1", http.StatusBadRequest},
+	} {
+		if code := get(t, ts, c.token, "/api/v1/targets/split?"+c.q, nil); code != c.code {
+			t.Errorf("%s: status %d, want %d", c.q, code, c.code)
+		}
+	}
+}
