@@ -716,8 +716,9 @@ type parquetSource struct {
 	total int64 // rows the footer says the file holds
 }
 
-func openParquet(path string, chunk int) (*parquetSource, error) {
-	name := filepath.Base(path)
+// openParquet opens the Parquet file at path; errors name it name (an
+// upload's own name, not its spool file's).
+func openParquet(path, name string, chunk int) (*parquetSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -865,7 +866,7 @@ func openSource(path, name, sheet string, chunk int) (source, error) {
 	switch {
 	case bytes.HasPrefix(head, []byte("PAR1")) || ext == ".parquet":
 		f.Close()
-		return openParquet(path, chunk)
+		return openParquet(path, name, chunk)
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || ext == ".xlsx" || ext == ".xlsm":
 		// The sheet streams from the file as it loads: f stays open until close.
 		xs, err := openXLSX(f, name, sheet, chunk)
