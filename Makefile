@@ -23,9 +23,11 @@ test: deps
 	# The same answers on 18.16 and current ClickHouse (chDB): -v prints how many
 	# statements and answers it compared.
 	$(GO) test -count=1 -v -timeout 20m ./parity
-	# The load path runs goroutines (pipeline, heartbeat, uploads, lease, the
-	# embedded server's lifecycle): once more under the race detector.
-	$(GO) test -race -count=1 -p 1 -timeout 20m ./ingest ./schemas
+	# The packages that run goroutines (the load pipeline, heartbeat, uploads,
+	# lease, the embedded server's lifecycle, shared page computations, session
+	# revocations, the alert schedule and outbox): once more under the race
+	# detector.
+	$(GO) test -race -count=1 -p 1 -timeout 30m ./ingest ./schemas ./dashboards ./alerts
 
 # Each fuzz target for a fixed number of inputs (go test allows one -fuzz target per
 # run; a count, not a duration: a duration can end in a spurious "context deadline

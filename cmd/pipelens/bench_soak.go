@@ -39,7 +39,7 @@ func init() { benches["soak"] = benchSoak }
 func benchSoak(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("bench soak", "")
 	size := fs.String("size", "small", "small, medium or large: the sample the home holds")
-	duration := fs.Duration("duration", 3*time.Minute, "how long the users and loads run")
+	duration := fs.Duration("duration", 6*time.Minute, "how long the users and loads run (the caches fill in the first minutes: shorter runs measure that)")
 	users := fs.Int("users", 50, "users loading pages at once")
 	every := fs.Duration("load-every", 5*time.Second, "a load starts this often (or when the previous one ends, if later)")
 	loadSize := fs.Int("load-opportunities", 2000, "opportunities per load")
