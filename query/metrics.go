@@ -367,6 +367,9 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 				return err
 			}
 			g.Count = int64(n)
+			if n == 0 { // avg and median of no deal are NaN in ClickHouse
+				g.Mean, g.Median, g.StdDev = 0, 0, 0
+			}
 			*dst = append(*dst, g)
 			return nil
 		}
