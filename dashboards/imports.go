@@ -166,7 +166,7 @@ func (s *Server) uploadError(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, ingest.ErrTooLarge):
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the upload is larger than ingest.max_upload_mb").WithInternal(err)
-	case errors.Is(err, ingest.ErrUnknownLayout), errors.Is(err, ingest.ErrNoHeader), errors.Is(err, ingest.ErrMissingColumn),
+	case errors.Is(err, ingest.ErrUnknownLayout), errors.Is(err, ingest.ErrAmbiguousLayout), errors.Is(err, ingest.ErrNoHeader), errors.Is(err, ingest.ErrMissingColumn),
 		errors.Is(err, ingest.ErrNoSheet), errors.Is(err, ingest.ErrRejectThreshold):
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, err.Error()).WithInternal(err)
 	case s.serverFault(ctx, err):

@@ -2,7 +2,9 @@
 // and quote sniffed), XLSX, JSON and JSON Lines, Parquet; UTF-8 (with or without BOM),
 // UTF-16 and GB18030/GBK. A profile recognised from the header (Salesforce, HubSpot,
 // Zoho CRM, Pipedrive, Fxiaoke, Maven CRM, the canonical files of `pipelens gen`, a
-// generic one, or a mapping file) maps the columns to the canonical tables; values are
+// generic one, or a mapping file; the best score wins, and two layouts that fit equally
+// well stop the load with ErrAmbiguousLayout naming both for --source) maps the columns
+// to the canonical tables; values are
 // parsed as people write them (dates in any common layout, amounts with currency, 万
 // and 亿, yes/no in English and Chinese). Rows travel as Arrow record batches: text
 // batches with the file's header as schema, then typed batches with the canonical

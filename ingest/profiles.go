@@ -212,7 +212,11 @@ func makeProfiles() []*profile {
 	ps = append(ps,
 		&profile{name: "salesforce", table: tOpps, source: "salesforce", snapshot: true, dateOrder: orderMDY,
 			detect: func(h *header) int {
-				if h.has("stagename") && h.any("isclosed", "iswon", "forecastcategory") && h.any("id", "opportunityid") {
+				// The Opportunity object: its own Id (or an OpportunityId in a
+				// report) and its name or close flags. OpportunityHistory carries
+				// StageName and ForecastCategory too, but neither a Name nor
+				// IsClosed/IsWon: it is the history profile's.
+				if h.has("stagename") && h.any("id", "opportunityid") && (h.any("isclosed", "iswon") || h.any("name", "opportunityname")) {
 					return 80
 				}
 				return 0

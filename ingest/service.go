@@ -33,6 +33,7 @@ var (
 	ErrNoHeader        = errors.New("no header row")
 	ErrNoSheet         = errors.New("no such sheet")
 	ErrUnknownLayout   = errors.New("no profile recognises the columns")
+	ErrAmbiguousLayout = errors.New("more than one profile fits the columns equally well")
 	ErrMissingColumn   = errors.New("a required column is missing")
 	ErrRejectThreshold = errors.New("too many rows rejected")
 	ErrNotFound        = errors.New("no such import run")
@@ -714,12 +715,20 @@ func (s *Service) detect(hdr *header, source string) (*profile, error) {
 		}
 		all = cands
 	}
-	var best *profile
+	var best, tie *profile
 	bestScore := 0
 	for _, p := range all {
-		if sc := p.detect(hdr); sc > bestScore {
-			best, bestScore = p, sc
+		switch sc := p.detect(hdr); {
+		case sc > bestScore:
+			best, bestScore, tie = p, sc, nil
+		case sc == bestScore && sc > 0 && tie == nil:
+			tie = p
 		}
+	}
+	if tie != nil {
+		// Never a silent pick between layouts that fit equally well.
+		return nil, fmt.Errorf("columns %s: %w: %s and %s both match (score %d); name the layout with --source %s or --source %s",
+			listNames(hdr.raw), ErrAmbiguousLayout, best.name, tie.name, bestScore, best.name, tie.name)
 	}
 	if best == nil {
 		if source != "" {

@@ -185,3 +185,36 @@ func TestXLSXAndParquet(t *testing.T) {
 		t.Errorf("parquet timestamp: %d rows match", n)
 	}
 }
+
+// Salesforce's native OpportunityHistory export (StageName, ForecastCategory,
+// Amount and CloseDate per change) is stage history, not opportunities; a
+// header two layouts fit equally well stops the load and names both.
+func TestDetectionNeverTiesSilently(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{})
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "OpportunityHistory.csv")
+	if err := os.WriteFile(hist, []byte("Id,OpportunityId,CreatedById,CreatedDate,StageName,Amount,CloseDate,Probability,ForecastCategory,IsDeleted\n"+
+		"008A1,006X1,005U1,2024-01-05T09:00:00.000Z,Prospecting,1000,2024-03-31,10,Pipeline,false\n"+
+		"008A2,006X1,005U1,2024-02-01T09:00:00.000Z,Negotiation/Review,1200,2024-03-31,90,Commit,false\n"+
+		"008A3,006X2,005U1,2024-01-07T10:00:00.000Z,Qualification,500,2024-04-30,20,Pipeline,false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr := load(t, s, hist, LoadOptions{})
+	if fr.Profile != "salesforce-history" || fr.Loaded != 3 {
+		t.Fatalf("OpportunityHistory: profile %s, loaded %d; want salesforce-history, 3", fr.Profile, fr.Loaded)
+	}
+	if n := countAll(t, db, "opportunities"); n != 0 {
+		t.Errorf("OpportunityHistory wrote %d opportunities", n)
+	}
+	// A header both HubSpot's and Zoho's layouts claim (75 each).
+	amb := filepath.Join(dir, "deals.csv")
+	if err := os.WriteFile(amb, []byte("Deal Name,Stage,Closing Date,Deal Stage,Amount\nA,won,2024-01-01,closedwon,10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.LoadFile(context.Background(), amb, LoadOptions{})
+	if !errors.Is(err, ErrAmbiguousLayout) || !strings.Contains(err.Error(), "--source") {
+		t.Fatalf("an ambiguous header: %v, want ErrAmbiguousLayout naming --source", err)
+	}
+	t.Log(err)
+}
