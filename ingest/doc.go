@@ -4,9 +4,10 @@
 // Zoho CRM, Pipedrive, Fxiaoke, Maven CRM, the canonical files of `pipelens gen`, a
 // generic one, or a mapping file; the best score wins, and two layouts that fit equally
 // well stop the load with ErrAmbiguousLayout naming both for --source) maps the columns
-// to the canonical tables; values are
-// parsed as people write them (dates in any common layout, amounts with currency, 万
-// and 亿, yes/no in English and Chinese). Rows travel as Arrow record batches: text
+// to the canonical tables; values are parsed as people write them (dates in any common layout, amounts with currency, 万
+// and 亿, a unit in the header such as 商机金额(万元) or Amount (USD) scaling and
+// labelling the whole column, yes/no in English and Chinese; an amount in words such
+// as 面议 is a bad_amount reject, never 0). Rows travel as Arrow record batches: text
 // batches with the file's header as schema, then typed batches with the canonical
 // table's schema, inserted as native columnar blocks.
 //

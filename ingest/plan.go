@@ -69,6 +69,19 @@ type colSrc struct {
 	fn  func(r rawRow) string // computed text (overrides idx)
 }
 
+// applyUnit scales canonical column i's amount by the unit its header names
+// (商机金额(万元): ×10⁴) and takes the unit's currency when the value names none.
+func (p *plan) applyUnit(m *mapped, i int) {
+	u, ok := p.hdr.units[p.cols[i].idx]
+	if !ok || p.cols[i].fn != nil {
+		return
+	}
+	m.v[i].n *= u.mult
+	if m.cur == "" {
+		m.cur = u.cur
+	}
+}
+
 func (c colSrc) text(r rawRow) string {
 	if c.fn != nil {
 		return c.fn(r)
@@ -378,16 +391,21 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if s == "" {
 				continue
 			}
+			money := c.name == "amount" || c.name == "revenue" || c.name == "potential"
 			if f, ok := plainDecimal(s); ok {
 				v.n = f
+				if money {
+					p.applyUnit(m, i)
+				}
 				continue
 			}
-			if c.name == "amount" || c.name == "revenue" || c.name == "potential" {
+			if money {
 				f, cur, err := parseAmount(s)
 				if err != nil {
 					return p.rej(m, i, s, "bad_amount", err, fmt.Sprintf("%s: %q is not an amount", p.colName(i), s))
 				}
 				v.n, m.cur = f, cur
+				p.applyUnit(m, i)
 			} else {
 				f, err := parseNumber(s)
 				if err != nil {

@@ -7,8 +7,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 
 	yaml "go.yaml.in/yaml/v3"
+	"golang.org/x/text/width"
 )
 
 // synonyms lists, per canonical column, the headers (normalised with normKey) that
@@ -114,15 +116,55 @@ type profile struct {
 
 // header is a file's header with a lookup by normalised name.
 type header struct {
-	raw  []string
-	norm []string
-	idx  map[string]int
-	file string
+	raw   []string
+	norm  []string
+	idx   map[string]int
+	file  string
+	units map[int]unit // columns whose header names a unit: 商机金额(万元), Amount (USD)
+}
+
+// unit is what a header's unit says of its column's amounts.
+type unit struct {
+	mult float64 // 万元: 10⁴
+	cur  string  // its currency, if it names one
+}
+
+// headerUnit splits a trailing unit in brackets off a header: "商机金额(元)",
+// "预计金额（万元）", "Amount [USD]". The unit must read as an amount's unit
+// (a multiplier, a currency or both); anything else stays part of the name.
+func headerUnit(name string) (string, unit, bool) {
+	s := strings.TrimSpace(width.Fold.String(name))
+	for _, br := range [][2]string{{"(", ")"}, {"[", "]"}} {
+		if !strings.HasSuffix(s, br[1]) {
+			continue
+		}
+		open := strings.LastIndex(s, br[0])
+		if open <= 0 {
+			continue
+		}
+		inner := strings.TrimSpace(s[open+1 : len(s)-1])
+		if inner == "" || strings.IndexFunc(inner, unicode.IsDigit) >= 0 {
+			continue
+		}
+		f, cur, err := parseAmount("1" + inner)
+		if err != nil || f <= 0 || f == 1 && cur == "" {
+			continue
+		}
+		return strings.TrimSpace(s[:open]), unit{mult: f, cur: cur}, true
+	}
+	return name, unit{}, false
 }
 
 func newHeader(raw []string, file string) *header {
 	h := &header{raw: raw, idx: map[string]int{}, file: strings.ToLower(filepath.Base(file))}
 	for i, r := range raw {
+		if base, u, ok := headerUnit(r); ok {
+			if h.units == nil {
+				h.units = map[int]unit{}
+			}
+			h.units[i] = u
+			r = base
+		}
 		k := normKey(r)
 		h.norm = append(h.norm, k)
 		if _, dup := h.idx[k]; !dup {

@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,4 +219,49 @@ func TestDetectionNeverTiesSilently(t *testing.T) {
 		t.Fatalf("an ambiguous header: %v, want ErrAmbiguousLayout naming --source", err)
 	}
 	t.Log(err)
+}
+
+// Fxiaoke exports put the unit in the amount's header: 商机金额(元),
+// 预计金额（万元）. The unit scales every amount of the column; amounts written
+// as words (面议, 待定) are rejected with a reason, never stored as 0.
+func TestAmountHeaderWithUnit(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{RejectThreshold: threshold(0.5)})
+	dir := t.TempDir()
+	for _, c := range []struct {
+		hdr    string
+		values []string
+		want   float64 // sum of the loaded amounts
+		cur    string
+	}{
+		{"商机金额(元)", []string{"125000", "1.5万", "面议", "88,000.50"}, 125000 + 15000 + 88000.5, "CNY"},
+		{"预计金额（万元）", []string{"12.5", "3", "待定", "0.5"}, 125000 + 30000 + 5000, "CNY"},
+		{"Amount (USD)", []string{"1200", "$300", "tbd", "1.5k"}, 1200 + 300 + 1500, "USD"},
+	} {
+		t.Run(c.hdr, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString("商机编号,商机名称,客户名称,销售阶段," + c.hdr + ",负责人,创建时间\n")
+			for i, v := range c.values {
+				fmt.Fprintf(&b, "U-%d,项目%d,客户%d,方案/报价,\"%s\",张伟,2024-01-%02d\n", i, i, i, v, i+1)
+			}
+			path := filepath.Join(dir, fmt.Sprintf("fx_%d.csv", len(c.hdr)))
+			if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fr := load(t, s, path, LoadOptions{})
+			if fr.Loaded != 3 || fr.Rejected != 1 || fr.RejectsByReason["bad_amount"] != 1 {
+				t.Fatalf("%s: loaded %d, rejected %d %v; want 3 loaded and the word rejected as bad_amount", fr.Profile, fr.Loaded, fr.Rejected, fr.RejectsByReason)
+			}
+			ctx, cancel := db.Context(context.Background(), "t")
+			defer cancel()
+			var sum float64
+			var curs []string
+			if err := db.Conn.QueryRow(ctx, "SELECT sum(amount), groupUniqArray(currency) FROM opportunities WHERE run_id = ?", fr.RunID).Scan(&sum, &curs); err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(sum-c.want) > 0.001 || len(curs) != 1 || curs[0] != c.cur {
+				t.Errorf("amounts sum to %.2f in %v, want %.2f in %s", sum, curs, c.want, c.cur)
+			}
+		})
+	}
 }
