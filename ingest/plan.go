@@ -288,17 +288,23 @@ func uniqTables(ts []*table) []*table {
 // missingKey names the key column the file lacks, if any.
 func (p *plan) missingKey() string {
 	for _, k := range p.t.key {
-		if !p.has[p.t.col(k)] {
+		if !p.filled(p.t.col(k)) {
 			if p.t == tEvents && k == "stage" {
 				continue
 			}
 			return k
 		}
 	}
-	if p.t == tOpps && !p.has[p.t.col("stage")] {
+	if p.t == tOpps && !p.filled(p.t.col("stage")) {
 		return "stage"
 	}
 	return ""
+}
+
+// filled says whether canonical column i gets values: from a column of the
+// file, or a mapping file's constant (constants: {stage: won}).
+func (p *plan) filled(i int) bool {
+	return p.has[i] || p.cols[i].fn != nil || p.vals[i][""] != ""
 }
 
 // decideOrder settles the file's date order from its first chunk: a value like

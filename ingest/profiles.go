@@ -158,17 +158,21 @@ func headerUnit(name string) (string, unit, bool) {
 func newHeader(raw []string, file string) *header {
 	h := &header{raw: raw, idx: map[string]int{}, file: strings.ToLower(filepath.Base(file))}
 	for i, r := range raw {
+		// A header with a unit answers to its whole name (a mapping file's
+		// "Value (EUR)") and to its name without the unit (the synonym "value").
+		keys := []string{normKey(r)}
 		if base, u, ok := headerUnit(r); ok {
 			if h.units == nil {
 				h.units = map[int]unit{}
 			}
 			h.units[i] = u
-			r = base
+			keys = append([]string{normKey(base)}, keys...)
 		}
-		k := normKey(r)
-		h.norm = append(h.norm, k)
-		if _, dup := h.idx[k]; !dup {
-			h.idx[k] = i
+		h.norm = append(h.norm, keys[0])
+		for _, k := range keys {
+			if _, dup := h.idx[k]; !dup {
+				h.idx[k] = i
+			}
 		}
 	}
 	return h

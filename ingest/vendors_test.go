@@ -265,3 +265,41 @@ func TestAmountHeaderWithUnit(t *testing.T) {
 		})
 	}
 }
+
+// A mapping file's constants fill a column the export lacks, the stage
+// included (an export of won deals only), and a mapped header with a unit
+// ("Value (EUR)") is found by its whole name.
+func TestMappingConstantsAndUnits(t *testing.T) {
+	db := schemastest.Open(t)
+	dir := t.TempDir()
+	mp := filepath.Join(dir, "wins.yaml")
+	if err := os.WriteFile(mp, []byte("name: wins\ntable: opportunities\nmatch: [Won Ref, Booked (EUR)]\ncolumns:\n  opportunity_id: Won Ref\n  amount: Booked (EUR)\n  close_date: Signed\nconstants: {stage: won}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, db, Options{Mappings: []string{mp, "testdata/acme_mapping.yaml"}})
+	exp := filepath.Join(dir, "wins.csv")
+	if err := os.WriteFile(exp, []byte("Won Ref,Booked (EUR),Signed\nW1,1000,2024-02-01\nW2,2500.5,2024-03-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr := load(t, s, exp, LoadOptions{})
+	if fr.Profile != "mapping:wins" || fr.Loaded != 2 || fr.Rejected != 0 {
+		t.Fatalf("profile %s loaded %d rejected %d", fr.Profile, fr.Loaded, fr.Rejected)
+	}
+	acme := load(t, s, "testdata/acme_export.csv", LoadOptions{})
+	ctx, cancel := db.Context(context.Background(), "t")
+	defer cancel()
+	for _, c := range []struct {
+		run  uint64
+		want string
+	}{{fr.RunID, "2 2 3500.5 EUR"}, {acme.RunID, "3 1 4499.5 EUR"}} {
+		var n, won uint64
+		var sum float64
+		var cur string
+		if err := db.Conn.QueryRow(ctx, "SELECT count(), countIf(won = 1), sum(amount), max(currency) FROM opportunities WHERE run_id = ?", c.run).Scan(&n, &won, &sum, &cur); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%d %d %g %s", n, won, sum, cur); got != c.want {
+			t.Errorf("run %d: count, won, amount, currency = %s, want %s", c.run, got, c.want)
+		}
+	}
+}
