@@ -132,8 +132,11 @@
 // snapshot gets an event (origin "snapshot") on that date.
 //
 // Salesforce exports may contradict themselves: StageName "Closed Won" with
-// IsClosed=FALSE. IsClosed/IsWon win: such a deal is open, at the open stage its
-// Probability implies (≤10 lead, ≤25 qualified, ≤75 proposal, else negotiation);
-// IsClosed=TRUE with IsWon=FALSE is lost whatever the StageName. vendor_stage keeps
-// the name as exported.
+// IsClosed=FALSE. StageName wins (query/METRICS.md, "Won, lost or open"):
+// Salesforce derives IsClosed/IsWon from the stage, and the public exercise export's
+// stage history and expected output follow StageName for all of its 219 deals. Each
+// contradicting row is counted in the report's warnings (stage_contradicts_flags).
+// Other exports' closed/won columns win over a stage name they contradict: such a
+// deal is open at the stage its probability implies (≤10 lead, ≤25 qualified, ≤75
+// proposal, else negotiation). vendor_stage keeps the name as exported.
 package ingest

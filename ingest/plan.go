@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -157,25 +158,28 @@ type enteredCol struct {
 
 // plan maps the rows of one file, laid out as its profile says, to canonical tables.
 type plan struct {
-	progress func(Progress)
-	prof     *profile
-	t        *table
-	hdr      *header
-	cols     []colSrc
-	has      []bool
-	order    dateOrder
-	loc      *time.Location
-	stages   stageMapper
-	file     string
-	enc      string // the text encoding the file was read in, for reject messages
-	snapDays int64  // snapshot date, days since 1970
-	snapTime int64  // midnight of the snapshot date in the business zone, Unix seconds
-	prev     map[string]string
-	entered  []enteredCol
-	writes   []*table
-	vals     []map[string]string // per column: the profile's value map
-	keyIdx   []int
-	at       colIdx
+	// contradictions counts Salesforce rows whose IsClosed/IsWon disagree with
+	// their StageName (mappers run concurrently).
+	contradictions atomic.Int64
+	progress       func(Progress)
+	prof           *profile
+	t              *table
+	hdr            *header
+	cols           []colSrc
+	has            []bool
+	order          dateOrder
+	loc            *time.Location
+	stages         stageMapper
+	file           string
+	enc            string // the text encoding the file was read in, for reject messages
+	snapDays       int64  // snapshot date, days since 1970
+	snapTime       int64  // midnight of the snapshot date in the business zone, Unix seconds
+	prev           map[string]string
+	entered        []enteredCol
+	writes         []*table
+	vals           []map[string]string // per column: the profile's value map
+	keyIdx         []int
+	at             colIdx
 
 	mu       sync.Mutex
 	seen     hashSet
@@ -616,12 +620,22 @@ func (p *plan) colName(i int) string {
 	return p.t.cols[i].name
 }
 
-// settleClosed makes stage, closed and won agree. When the export has IsClosed/IsWon
-// (or closed/won) columns they win over a contradicting stage name: a "Closed Won"
-// deal with IsClosed=FALSE is open, at the open stage its probability implies.
+// settleClosed makes stage, closed and won agree. In a Salesforce export the
+// StageName wins: Salesforce derives IsClosed/IsWon from the stage, so flags that
+// disagree mean an edited export; each such row is counted as a warning. In other
+// exports closed/won columns win over a contradicting stage name: a "won" deal
+// with closed=0 is open, at the open stage its probability implies.
 func (p *plan) settleClosed(m *mapped) {
 	si, ci, wi := p.at.stage, p.at.closed, p.at.won
 	stage := m.v[si].s
+	if p.prof.source == "salesforce" && p.has[si] && stage != "" {
+		closed, won := stage == "won" || stage == "lost", stage == "won"
+		if p.has[ci] && (m.v[ci].n == 1) != closed || p.has[wi] && (m.v[wi].n == 1) != won {
+			p.contradictions.Add(1)
+		}
+		m.v[ci].n, m.v[wi].n = b2f(closed), b2f(won)
+		return
+	}
 	if !p.has[ci] && !p.has[wi] {
 		if stage == "won" || stage == "lost" {
 			m.v[ci].n = 1

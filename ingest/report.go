@@ -31,8 +31,12 @@ type FileReport struct {
 	Duplicates      int64            `json:"duplicates"`
 	RejectsByReason map[string]int64 `json:"rejects_by_reason"`
 	// Tables counts the rows written per table (snapshots and stage events too).
-	Tables        map[string]int64 `json:"tables"`
-	DateOrder     string           `json:"date_order,omitempty"`
+	Tables    map[string]int64 `json:"tables"`
+	DateOrder string           `json:"date_order,omitempty"`
+	// Warnings counts rows loaded under a documented rule that overrode part of
+	// what the file says, by rule (stage_contradicts_flags: a Salesforce row whose
+	// IsClosed/IsWon disagree with its StageName, which wins).
+	Warnings      map[string]int64 `json:"warnings,omitempty"`
 	SampleRejects []RejectedRow    `json:"sample_rejects,omitempty"`
 	DuplicateOf   uint64           `json:"duplicate_of,omitempty"`
 	Error         string           `json:"error,omitempty"`

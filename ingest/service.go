@@ -804,6 +804,9 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	written := append(p.writes, tReps)
 	err = s.pipeline(ctx, src, first, p, fr, size)
 	fr.Duplicates = p.dups
+	if n := p.contradictions.Load(); n > 0 {
+		fr.Warnings = map[string]int64{"stage_contradicts_flags": n}
+	}
 	return written, err
 }
 

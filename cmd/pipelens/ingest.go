@@ -112,6 +112,14 @@ func printReport(a *app, rep *ingest.Report) {
 		for _, r := range reasons {
 			fmt.Fprintf(a.stdout, "  rejected %-16s %d\n", r, f.RejectsByReason[r])
 		}
+		warnings := make([]string, 0, len(f.Warnings))
+		for w := range f.Warnings {
+			warnings = append(warnings, w)
+		}
+		sort.Strings(warnings)
+		for _, w := range warnings {
+			fmt.Fprintf(a.stdout, "  warning %-16s %d rows\n", w, f.Warnings[w])
+		}
 		for _, r := range f.SampleRejects {
 			fmt.Fprintf(a.stdout, "  row %d, column %s, value %q: %s\n", r.Row, r.Column, r.Value, r.Message)
 		}
