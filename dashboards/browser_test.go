@@ -32,6 +32,9 @@ type browser struct {
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("browser tests need Debian's chromium at " + chromium + ": CI installs it (deploy/install-deps.sh)")
+		}
 		t.Skip("browser tests need Debian's chromium at " + chromium + " (apt-get install chromium)")
 	}
 	opts := []chromedp.ExecAllocatorOption{

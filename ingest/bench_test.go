@@ -340,7 +340,7 @@ func BenchmarkParseMap(b *testing.B) {
 				b.Fatal(err)
 			}
 			hdr := newHeader(src.header(), "opportunities.csv")
-			prof, err := s.detect(hdr, "")
+			prof, _, err := s.detect(hdr, "")
 			if err != nil {
 				b.Fatal(err)
 			}

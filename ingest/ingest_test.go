@@ -65,6 +65,9 @@ func sharedData(t *testing.T, sub string) string {
 	t.Helper()
 	dir := filepath.Join("..", "..", "shared", "data", sub)
 	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared data %s not present (%v): CI runs with ../shared beside the project", dir, err)
+		}
 		t.Skipf("shared data %s not present (%v): the real-export test needs ../shared beside the project", dir, err)
 	}
 	return dir

@@ -21,9 +21,11 @@ type FileReport struct {
 	RunID    uint64 `json:"run_id"`
 	Checksum string `json:"checksum"`
 	Profile  string `json:"profile"`
-	Table    string `json:"table"`
-	Format   string `json:"format,omitempty"`
-	Status   string `json:"status"`
+	// Detection is the profile's score and the runner-up's.
+	Detection
+	Table  string `json:"table"`
+	Format string `json:"format,omitempty"`
+	Status string `json:"status"`
 	// Read = Loaded + Rejected + Duplicates (rows of the file's main table).
 	Read            int64            `json:"read"`
 	Loaded          int64            `json:"loaded"`

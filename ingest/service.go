@@ -697,8 +697,16 @@ func (s *Service) Run(ctx context.Context, id uint64) (*Report, error) {
 	return r, nil
 }
 
+// Detection is how a file's layout was chosen: the profile's score and the
+// runner-up's (0 when forced with --source or nothing else fits).
+type Detection struct {
+	Score         int    `json:"score"`
+	RunnerUp      string `json:"runner_up,omitempty"`
+	RunnerUpScore int    `json:"runner_up_score,omitempty"`
+}
+
 // detect picks the profile for a header: the forced one, or the best score.
-func (s *Service) detect(hdr *header, source string) (*profile, error) {
+func (s *Service) detect(hdr *header, source string) (*profile, Detection, error) {
 	all := append(append([]*profile{}, s.mappings...), builtinProfiles()...)
 	if source != "" {
 		var cands []*profile
@@ -708,35 +716,39 @@ func (s *Service) detect(hdr *header, source string) (*profile, error) {
 			}
 		}
 		if len(cands) == 0 {
-			return nil, fmt.Errorf("source %q: %w (known: %s)", source, ErrUnknownLayout, strings.Join(Profiles(), ", "))
+			return nil, Detection{}, fmt.Errorf("source %q: %w (known: %s)", source, ErrUnknownLayout, strings.Join(Profiles(), ", "))
 		}
 		if len(cands) == 1 {
-			return cands[0], nil
+			return cands[0], Detection{}, nil
 		}
 		all = cands
 	}
-	var best, tie *profile
-	bestScore := 0
+	var best, second *profile
+	var d Detection
 	for _, p := range all {
 		switch sc := p.detect(hdr); {
-		case sc > bestScore:
-			best, bestScore, tie = p, sc, nil
-		case sc == bestScore && sc > 0 && tie == nil:
-			tie = p
+		case sc > d.Score:
+			second, d.RunnerUpScore = best, d.Score
+			best, d.Score = p, sc
+		case sc > d.RunnerUpScore:
+			second, d.RunnerUpScore = p, sc
 		}
 	}
-	if tie != nil {
+	if second != nil {
+		d.RunnerUp = second.name
+	}
+	if best != nil && d.RunnerUpScore == d.Score {
 		// Never a silent pick between layouts that fit equally well.
-		return nil, fmt.Errorf("columns %s: %w: %s and %s both match (score %d); name the layout with --source %s or --source %s",
-			listNames(hdr.raw), ErrAmbiguousLayout, best.name, tie.name, bestScore, best.name, tie.name)
+		return nil, d, fmt.Errorf("columns %s: %w: %s and %s both match (score %d); name the layout with --source %s or --source %s",
+			listNames(hdr.raw), ErrAmbiguousLayout, best.name, second.name, d.Score, best.name, second.name)
 	}
 	if best == nil {
 		if source != "" {
-			return all[0], nil
+			return all[0], Detection{}, nil
 		}
-		return nil, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", listNames(hdr.raw), ErrUnknownLayout)
+		return nil, d, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", listNames(hdr.raw), ErrUnknownLayout)
 	}
-	return best, nil
+	return best, d, nil
 }
 
 type insertJob struct {
@@ -755,7 +767,8 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	defer src.close()
 	fr.Format = src.format()
 	hdr := newHeader(src.header(), name)
-	prof, err := s.detect(hdr, o.Source)
+	prof, det, err := s.detect(hdr, o.Source)
+	fr.Detection = det
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}

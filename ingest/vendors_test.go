@@ -303,3 +303,14 @@ func TestMappingConstantsAndUnits(t *testing.T) {
 		}
 	}
 }
+
+// The report names the chosen profile's score and the runner-up's.
+func TestReportNamesRunnerUp(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{})
+	fr := load(t, s, filepath.Join(sharedData(t, "salesforce-opportunity"), "Opportunity.csv"), LoadOptions{})
+	if fr.Profile != "salesforce" || fr.Score != 80 || fr.RunnerUp == "" || fr.RunnerUpScore >= fr.Score {
+		t.Fatalf("detection: %s %+v", fr.Profile, fr.Detection)
+	}
+	t.Logf("%s %+v", fr.Profile, fr.Detection)
+}

@@ -99,7 +99,14 @@ func (a *app) ingestOptions(bar bool) ingest.Options {
 
 func printReport(a *app, rep *ingest.Report) {
 	for _, f := range rep.Files {
-		fmt.Fprintf(a.stdout, "%s: %s (profile %s, run %d): read %d, loaded %d, rejected %d", f.File, f.Status, f.Profile, f.RunID, f.Read, f.Loaded, f.Rejected)
+		detected := ""
+		if f.Score > 0 {
+			detected = fmt.Sprintf(" scored %d", f.Score)
+			if f.RunnerUp != "" {
+				detected += fmt.Sprintf(", next %s %d", f.RunnerUp, f.RunnerUpScore)
+			}
+		}
+		fmt.Fprintf(a.stdout, "%s: %s (profile %s%s, run %d): read %d, loaded %d, rejected %d", f.File, f.Status, f.Profile, detected, f.RunID, f.Read, f.Loaded, f.Rejected)
 		if f.Duplicates > 0 {
 			fmt.Fprintf(a.stdout, ", duplicate rows %d", f.Duplicates)
 		}
