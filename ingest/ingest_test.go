@@ -107,6 +107,10 @@ func TestMavenCRM(t *testing.T) {
 		{"GTXPro normalised", count(t, db, "opportunities", "product = 'GTXPro'"), 0},
 		{"GTX Pro", count(t, db, "opportunities", "product = 'GTX Pro'"), 1480},
 		{"stage events (8300 engaging + 6711 closed)", count(t, db, "stage_events", ""), 15011},
+		// Prospecting deals carry no engage date: created on the export date
+		// (first seen), reported as warnings, and without an Engaging event.
+		{"Prospecting created on the export date", count(t, db, "opportunities", "stage = 'lead' AND toDate(created_at) = '2017-12-31'"), 500},
+		{"created_defaulted warnings", uint64(pipe.Warnings["created_defaulted"]), 500},
 		{"snapshots", count(t, db, "opportunity_snapshots", ""), 8800},
 		{"technolgy fixed", count(t, db, "accounts", "industry = 'technology'"), 12},
 	} {

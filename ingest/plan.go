@@ -111,11 +111,13 @@ type val struct {
 
 // mapped is one row being mapped to a canonical table.
 type mapped struct {
-	raw  rawRow
-	row  int64
-	v    []val
-	cur  string // currency found inside the amount
-	stub []pendingRow
+	raw rawRow
+	row int64
+	v   []val
+	cur string // currency found inside the amount
+	// createdDefault: the file gave no creation date (defaultCreated).
+	createdDefault bool
+	stub           []pendingRow
 	// stages caches this worker's stage lookups: a file has few distinct names.
 	stages map[string]stageHit
 }
@@ -161,25 +163,28 @@ type plan struct {
 	// contradictions counts Salesforce rows whose IsClosed/IsWon disagree with
 	// their StageName (mappers run concurrently).
 	contradictions atomic.Int64
-	progress       func(Progress)
-	prof           *profile
-	t              *table
-	hdr            *header
-	cols           []colSrc
-	has            []bool
-	order          dateOrder
-	loc            *time.Location
-	stages         stageMapper
-	file           string
-	enc            string // the text encoding the file was read in, for reject messages
-	snapDays       int64  // snapshot date, days since 1970
-	snapTime       int64  // midnight of the snapshot date in the business zone, Unix seconds
-	prev           map[string]string
-	entered        []enteredCol
-	writes         []*table
-	vals           []map[string]string // per column: the profile's value map
-	keyIdx         []int
-	at             colIdx
+	// createdDefaulted counts opportunities without a creation date given the
+	// day they were first seen (defaultCreated).
+	createdDefaulted atomic.Int64
+	progress         func(Progress)
+	prof             *profile
+	t                *table
+	hdr              *header
+	cols             []colSrc
+	has              []bool
+	order            dateOrder
+	loc              *time.Location
+	stages           stageMapper
+	file             string
+	enc              string // the text encoding the file was read in, for reject messages
+	snapDays         int64  // snapshot date, days since 1970
+	snapTime         int64  // midnight of the snapshot date in the business zone, Unix seconds
+	prev             map[string]prevSnapshot
+	entered          []enteredCol
+	writes           []*table
+	vals             []map[string]string // per column: the profile's value map
+	keyIdx           []int
+	at               colIdx
 
 	mu       sync.Mutex
 	seen     hashSet
@@ -374,7 +379,7 @@ func badValue(reason string, err error) string {
 // mapRow parses one row into m.v. A nil result means the row is good.
 func (p *plan) mapRow(m *mapped) *reject {
 	t := p.t
-	m.cur = ""
+	m.cur, m.createdDefault = "", false
 	m.stub = m.stub[:0]
 	for i, c := range t.cols {
 		src := p.cols[i]
@@ -528,6 +533,7 @@ func (p *plan) mapRow(m *mapped) *reject {
 		if !p.has[at.snapshotDate] {
 			m.v[at.snapshotDate].t = p.snapDays
 		}
+		p.defaultCreated(m)
 	}
 	if p.prof.fix != nil {
 		if r := p.prof.fix(p, m); r != nil {
@@ -620,6 +626,24 @@ func (p *plan) colName(i int) string {
 	return p.t.cols[i].name
 }
 
+// defaultCreated gives an opportunity export's deal without a creation date
+// (Maven's Prospecting deals) the day it was first seen: its earliest earlier
+// snapshot, else this export's date, midnight in the business zone. Without it
+// such a deal is in no cohort. Each is counted as the warning created_defaulted.
+func (p *plan) defaultCreated(m *mapped) {
+	ci := p.t.col("created_at")
+	if m.v[ci].t != 0 || !p.prof.snapshot {
+		return
+	}
+	at := p.snapTime
+	if prev, ok := p.prev[m.v[p.t.col("opportunity_id")].s]; ok && prev.firstDay < p.snapDays {
+		y, mo, d := time.Unix(prev.firstDay*86400, 0).UTC().Date()
+		at = time.Date(y, mo, d, 0, 0, 0, 0, p.loc).Unix()
+	}
+	m.v[ci].t, m.createdDefault = at, true
+	p.createdDefaulted.Add(1)
+}
+
 // settleClosed makes stage, closed and won agree. In a Salesforce export the
 // StageName wins: Salesforce derives IsClosed/IsWon from the stage, so flags that
 // disagree mean an edited export; each such row is counted as a warning. In other
@@ -698,7 +722,7 @@ func (p *plan) snapshotRows(m *mapped) {
 		return
 	}
 	prev, ok := p.prev[g("opportunity_id").s]
-	if ok && prev != g("stage").s {
+	if ok && prev.stage != g("stage").s {
 		p.event(m, g("opportunity_id").s, g("stage").s, g("vendor_stage").s, p.snapTime, "snapshot")
 	}
 }
@@ -808,7 +832,7 @@ func fixFxiaoke(p *plan, m *mapped) *reject {
 func deriveMaven(p *plan, m *mapped, e emitter) {
 	t := p.t
 	id := m.v[t.col("opportunity_id")].s
-	if at := m.v[t.col("created_at")].t; at > 0 {
+	if at := m.v[t.col("created_at")].t; at > 0 && !m.createdDefault { // engage_date
 		p.event(m, id, "qualified", "Engaging", at, "export")
 	}
 	if m.v[t.col("closed")].n == 1 {

@@ -817,8 +817,13 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	written := append(p.writes, tReps)
 	err = s.pipeline(ctx, src, first, p, fr, size)
 	fr.Duplicates = p.dups
-	if n := p.contradictions.Load(); n > 0 {
-		fr.Warnings = map[string]int64{"stage_contradicts_flags": n}
+	for w, n := range map[string]int64{"stage_contradicts_flags": p.contradictions.Load(), "created_defaulted": p.createdDefaulted.Load()} {
+		if n > 0 {
+			if fr.Warnings == nil {
+				fr.Warnings = map[string]int64{}
+			}
+			fr.Warnings[w] = n
+		}
 	}
 	return written, err
 }
@@ -1312,25 +1317,33 @@ func columnSlice(a arrow.Array) any {
 
 // previousStages reads each opportunity's stage in its latest committed snapshot
 // before date.
-func (s *Service) previousStages(ctx context.Context, date time.Time) (map[string]string, error) {
+func (s *Service) previousStages(ctx context.Context, date time.Time) (map[string]prevSnapshot, error) {
 	cctx, cancel := s.db.ContextTimeout(ctx, "ingest-prev-snapshot", 10*time.Minute)
 	defer cancel()
-	rows, err := s.db.Conn.Query(cctx, `SELECT opportunity_id, argMax(stage, (snapshot_date, run_id)) FROM opportunity_snapshots
+	rows, err := s.db.Conn.Query(cctx, `SELECT opportunity_id, argMax(stage, (snapshot_date, run_id)), min(snapshot_date) FROM opportunity_snapshots
 		WHERE snapshot_date < toDate(?) AND run_id IN (`+CommittedRunsSQL()+`) GROUP BY opportunity_id`, date.Format(time.DateOnly))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]string{}
+	out := map[string]prevSnapshot{}
 	for rows.Next() {
 		var id, st string
-		if err := rows.Scan(&id, &st); err != nil {
+		var first time.Time
+		if err := rows.Scan(&id, &st, &first); err != nil {
 			return nil, err
 		}
-		out[id] = st
+		out[id] = prevSnapshot{stage: st, firstDay: first.Unix() / 86400}
 	}
 	if len(out) == 0 {
 		return nil, rows.Err()
 	}
 	return out, rows.Err()
+}
+
+// prevSnapshot is what earlier snapshots say of an opportunity: its latest
+// stage and the day it was first seen.
+type prevSnapshot struct {
+	stage    string
+	firstDay int64 // days since 1970
 }

@@ -314,3 +314,39 @@ func TestReportNamesRunnerUp(t *testing.T) {
 	}
 	t.Logf("%s %+v", fr.Profile, fr.Detection)
 }
+
+// A deal without a creation date is created on the day it was first seen, and
+// stays so when a later export carries it again.
+func TestCreatedDefaultsToFirstSeen(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{})
+	dir := t.TempDir()
+	write := func(name, value string) string {
+		path := filepath.Join(dir, name)
+		body := "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n" +
+			"P1,Ann,GTX Basic,Acme,Prospecting,,," + value + "\n" +
+			"E1,Ann,GTX Basic,Acme,Engaging,2017-03-01,,\n"
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	d1, d2 := time.Date(2017, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2017, 7, 1, 0, 0, 0, 0, time.UTC)
+	first := load(t, s, write("pipeline_1.csv", ""), LoadOptions{SnapshotDate: d1})
+	second := load(t, s, write("pipeline_2.csv", "100"), LoadOptions{SnapshotDate: d2})
+	if first.Warnings["created_defaulted"] != 1 || second.Warnings["created_defaulted"] != 1 {
+		t.Errorf("warnings %v, %v; want created_defaulted 1 each", first.Warnings, second.Warnings)
+	}
+	ctx, cancel := db.Context(context.Background(), "t")
+	defer cancel()
+	var created time.Time
+	if err := db.Conn.QueryRow(ctx, "SELECT created_at FROM opportunities WHERE opportunity_id = 'P1' AND run_id = ?", second.RunID).Scan(&created); err != nil {
+		t.Fatal(err)
+	}
+	if !created.Equal(d1) {
+		t.Errorf("P1 created %s in the second export, want %s (first seen)", created, d1)
+	}
+	if n := count(t, db, "stage_events", "opportunity_id = 'P1' AND stage = 'qualified'"); n != 0 {
+		t.Errorf("a deal without an engage date got %d Engaging events", n)
+	}
+}
