@@ -813,6 +813,44 @@ func fixPipedrive(p *plan, m *mapped) *reject {
 	return nil
 }
 
+// fixDynamics follows Dynamics 365's status: statecode Open (0), Won (1) or Lost
+// (2), as a code or as the app's label; statuscode (Status Reason) Won (3),
+// Canceled (4) or Out-Sold (5) says the same when statecode is missing. A closed
+// deal's amount and date are its actual ones when the export has them.
+func fixDynamics(p *plan, m *mapped) *reject {
+	t := p.t
+	state := strings.ToLower(strings.TrimSpace(m.raw.get(p.hdr.find([]string{"statecode", "status"}))))
+	reason := strings.ToLower(strings.TrimSpace(m.raw.get(p.hdr.find([]string{"statuscode", "statusreason"}))))
+	won := state == "1" || state == "won" || state == "" && (reason == "3" || reason == "won")
+	lost := state == "2" || state == "lost" || state == "" && (reason == "4" || reason == "5" || reason == "canceled" || reason == "out-sold")
+	if !won && !lost {
+		return nil
+	}
+	if won {
+		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "won", 1, 1
+	} else {
+		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "lost", 1, 0
+	}
+	if v := strings.TrimSpace(m.raw.get(p.hdr.find([]string{"actualvalue", "actualrevenue"}))); v != "" && won {
+		f, cur, err := parseAmount(v)
+		if err != nil {
+			return p.rej(m, t.col("amount"), v, "bad_amount", err, fmt.Sprintf("actual value: %q is not an amount", v))
+		}
+		m.v[t.col("amount")].n = f
+		if cur != "" && m.v[t.col("currency")].s == "" {
+			m.v[t.col("currency")].s = cur
+		}
+	}
+	if d := strings.TrimSpace(m.raw.get(p.hdr.find([]string{"actualclosedate"}))); d != "" {
+		at, err := parseDate(d, p.order, p.loc)
+		if err != nil {
+			return p.rej(m, t.col("close_date"), d, "bad_date", err, fmt.Sprintf("actual close date: %q is not a date", d))
+		}
+		m.v[t.col("close_date")].t = at.Unix() / 86400
+	}
+	return nil
+}
+
 func fixFxiaoke(p *plan, m *mapped) *reject {
 	t := p.t
 	switch strings.TrimSpace(m.raw.get(p.hdr.find([]string{"阶段状态", "状态", "输赢", "商机状态"}))) {

@@ -349,6 +349,23 @@ func makeProfiles() []*profile {
 			cols:     map[string][]string{"opportunity_id": {"商机编号", "商机id", "编号"}, "account_id": {"客户名称"}, "owner_id": {"负责人"}},
 			fix:      fixFxiaoke,
 			nameAsID: true},
+		// Microsoft Dynamics 365 Sales opportunities: the Dataverse column names
+		// (an export through the Web API, Power Automate or Synapse Link) or the
+		// display names of the app's Export to Excel.
+		&profile{name: "dynamics", table: tOpps, source: "dynamics", snapshot: true, dateOrder: orderMDY,
+			detect: func(h *header) int {
+				if h.any("statecode", "status") && h.any("estimatedvalue", "estrevenue") && h.any("opportunityid", "(donotmodify)opportunity", "name", "topic") {
+					return 85
+				}
+				return 0
+			},
+			cols: map[string][]string{"opportunity_id": {"opportunityid", "(donotmodify)opportunity"}, "name": {"name", "topic"},
+				"account_id": {"customerid", "parentaccountid", "potentialcustomer", "account"}, "owner_id": {"ownerid", "owner"},
+				"amount": {"estimatedvalue", "estrevenue"}, "close_date": {"estimatedclosedate", "estclosedate"},
+				"probability": {"closeprobability", "probability"}, "created_at": {"createdon"}, "currency": {"transactioncurrencyid", "currency"},
+				"stage": {"stepname", "pipelinephase", "salesstage", "salesstagecode"}},
+			stages: dynamicsStages,
+			fix:    fixDynamics},
 		&profile{name: "maven", table: tOpps, source: "maven", snapshot: true, dateOrder: orderMDY,
 			detect: func(h *header) int {
 				if h.has("opportunityid", "salesagent", "dealstage") {
@@ -526,4 +543,15 @@ func (m *Mapping) profile() *profile {
 		p.dateOrder = orderMDY
 	}
 	return p
+}
+
+// dynamicsStages are Dynamics 365's default sales process stages (stepname
+// "1-Qualify" …, or salesstage 0–3): Qualify gathers budget and timeframe
+// (lead), Develop the need and stakeholders (qualified), Propose the proposal,
+// Close the negotiation.
+var dynamicsStages = map[string]string{
+	"qualify": "lead", "1qualify": "lead", "0": "lead",
+	"develop": "qualified", "2develop": "qualified", "1": "qualified",
+	"propose": "proposal", "3propose": "proposal", "2": "proposal",
+	"close": "negotiation", "4close": "negotiation", "3": "negotiation",
 }

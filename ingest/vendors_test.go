@@ -350,3 +350,54 @@ func TestCreatedDefaultsToFirstSeen(t *testing.T) {
 		t.Errorf("a deal without an engage date got %d Engaging events", n)
 	}
 }
+
+// Dynamics 365 Sales opportunities, as the Dataverse names them (statecode and
+// statuscode as codes, stepname) and as the app's Export to Excel does
+// (display names and labels): status decides won and lost, a won deal's
+// actual value and close date count.
+func TestDynamics365(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{RejectThreshold: threshold(0.5)})
+	dir := t.TempDir()
+	files := map[string]string{
+		"opportunities.csv": "opportunityid,name,customerid,ownerid,estimatedvalue,actualvalue,estimatedclosedate,actualclosedate,closeprobability,statecode,statuscode,stepname,createdon,transactioncurrencyid\n" +
+			"b1e4,Fabrikam ERP,Fabrikam,Alan,50000,,2024-06-30,,40,0,1,2-Develop,2024-01-10T08:00:00Z,USD\n" +
+			"b1e5,Contoso CRM,Contoso,Alan,80000,75000,2024-05-31,2024-05-20,100,1,3,4-Close,2024-02-01T08:00:00Z,USD\n" +
+			"b1e6,Litware,Litware,Nancy,20000,,2024-04-30,2024-04-15,0,2,5,3-Propose,2024-01-20T08:00:00Z,USD\n" +
+			"b1e7,Adatum,Adatum,Nancy,12000,,2024-07-31,,10,0,1,Unknown Phase,2024-03-01T08:00:00Z,USD\n",
+		"Opportunities Export.csv": "(Do Not Modify) Opportunity,(Do Not Modify) Row Checksum,(Do Not Modify) Modified On,Topic,Potential Customer,Est. Revenue,Actual Revenue,Est. Close Date,Actual Close Date,Probability,Status,Status Reason,Pipeline Phase,Owner,Created On\n" +
+			"c2f1,abc,3/1/2024 10:00 AM,Northwind,Northwind,\"$30,000.00\",,6/30/2024,,20,Open,In Progress,1-Qualify,Alan,1/15/2024 9:00 AM\n" +
+			"c2f2,abd,3/2/2024 10:00 AM,Tailspin,Tailspin,\"$45,000.00\",\"$44,000.00\",5/31/2024,5/2/2024,100,Won,Won,4-Close,Nancy,2/3/2024 9:00 AM\n",
+	}
+	want := map[string]struct {
+		loaded, rejected int64
+		q                string
+		res              string
+	}{
+		"opportunities.csv":        {3, 1, "countIf(won = 1), countIf(closed = 1 AND won = 0), sumIf(amount, won = 1), toString(maxIf(close_date, won = 1)), toString(groupUniqArrayIf(stage, closed = 0))", "1 1 75000 2024-05-20 ['qualified']"},
+		"Opportunities Export.csv": {2, 0, "countIf(won = 1), countIf(closed = 1 AND won = 0), sumIf(amount, won = 1), toString(maxIf(close_date, won = 1)), toString(groupUniqArrayIf(stage, closed = 0))", "1 0 44000 2024-05-02 ['lead']"},
+	}
+	ctx, cancel := db.Context(context.Background(), "t")
+	defer cancel()
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fr := load(t, s, path, LoadOptions{})
+		w := want[name]
+		if fr.Profile != "dynamics" || fr.Loaded != w.loaded || fr.Rejected != w.rejected {
+			t.Errorf("%s: profile %s loaded %d rejected %d %v; want dynamics %d/%d", name, fr.Profile, fr.Loaded, fr.Rejected, fr.RejectsByReason, w.loaded, w.rejected)
+			continue
+		}
+		var won, lost uint64
+		var amount float64
+		var closeDate, open string
+		if err := db.Conn.QueryRow(ctx, "SELECT "+w.q+" FROM opportunities WHERE run_id = ?", fr.RunID).Scan(&won, &lost, &amount, &closeDate, &open); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%d %d %g %s %s", won, lost, amount, closeDate, open); got != w.res {
+			t.Errorf("%s: won, lost, won amount, close date, open stages = %s, want %s", name, got, w.res)
+		}
+	}
+}
