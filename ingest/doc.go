@@ -2,15 +2,15 @@
 // and quote sniffed), XLSX, JSON and JSON Lines, Parquet; UTF-8 (with or without BOM),
 // UTF-16 and GB18030/GBK. A profile recognised from the header (Salesforce, HubSpot,
 // Zoho CRM, Pipedrive, Fxiaoke, Microsoft Dynamics 365 Sales (Dataverse or Excel-export
-// names, statecode/statuscode deciding won and lost), Maven CRM, the canonical files of `pipelens gen`, a
-// generic one, or a mapping file; the best score wins, and two layouts that fit equally
-// well stop the load with ErrAmbiguousLayout naming both for --source) maps the columns
-// to the canonical tables; values are parsed as people write them (dates in any common layout, amounts with currency, 万
-// and 亿, a unit in the header such as 商机金额(万元) or Amount (USD) scaling and
-// labelling the whole column, yes/no in English and Chinese; an amount in words such
-// as 面议 is a bad_amount reject, never 0). Rows travel as Arrow record batches: text
-// batches with the file's header as schema, then typed batches with the canonical
-// table's schema, inserted as native columnar blocks.
+// names, statecode/statuscode deciding won and lost), Maven CRM, the canonical files of
+// `pipelens gen`, a generic one, or a mapping file; the best score wins, and two layouts
+// that fit equally well stop the load with ErrAmbiguousLayout naming both for --source)
+// maps the columns to the canonical tables; values are parsed as people write them
+// (dates in any common layout, amounts with currency, 万 and 亿, a unit in the header such
+// as 商机金额(万元) or Amount (USD) scaling and labelling the whole column, yes/no in English
+// and Chinese; an amount in words such as 面议 is a bad_amount reject, never 0). Rows
+// travel as Arrow record batches: text batches with the file's header as schema, then
+// typed batches with the canonical table's schema, inserted as native columnar blocks.
 //
 // # Throughput and memory
 //
