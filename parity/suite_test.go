@@ -95,6 +95,7 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 			{Period: query.PeriodMonth, GroupBy: "rep", AsOf: asOf.AddDate(0, -5, -3)}} {
 			call(name+"forecast "+fr.Period, func() error { _, err := svc.Forecast(ctx, sc, f, fr); return err })
 		}
+		call(name+"target split", func() error { _, err := svc.SplitTarget(ctx, sc, f, asOf.Year(), 1e6, "rep"); return err })
 		deals := []query.DealQuery{
 			{Sort: "amount"}, {Sort: "-amount"}, {Sort: "created"}, {Sort: "-created"}, {Sort: "close"}, {Sort: "-close"},
 			{Sort: "-amount", Page: 2, PageSize: 20},

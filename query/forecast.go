@@ -239,6 +239,40 @@ func (s *Service) forecastPlan(req ForecastRequest) (fcPlan, error) {
 	return p, nil
 }
 
+// refsBetween is the SQL array of the reference days r_j = r_0 − 7j for j
+// from jlo up to (not including) jhi, clamped to 0..51; jlo and jhi are SQL
+// expressions of the row. Computing a row's range of j arithmetically instead
+// of filtering the 52 days row by row makes the statements several times
+// faster on millions of deals (the same answers).
+func (p fcPlan) refsBetween(jlo, jhi string) string {
+	n := fmt.Sprintf("toUInt64(greatest(0, least(%d, %s) - (%s)))", len(p.refs), jhi, jlo)
+	return fmt.Sprintf("arrayMap(k -> subtractDays(toDate('%s'), 7 * ((%s) + k)), range(%s))", p.refs[0], jlo, n)
+}
+
+// ceil7 is the SQL of ⌈x/7⌉ for x > 0, and of a number ≤ 0 for x ≤ 0 (all
+// refsBetween needs: it clamps j to 0..51).
+func ceil7(x string) string { return "intDiv(" + x + " + 6, 7)" }
+
+// d0Minus is the SQL of days(r_0) − days(col), signed.
+func (p fcPlan) d0Minus(col string) string {
+	return "(toInt64(toRelativeDayNum(toDate('" + p.refs[0] + "'))) - toInt64(toRelativeDayNum(" + col + ")))"
+}
+
+// openRefs is the SQL array of the reference days an opp_facts row is open at
+// (openAt): created_date < r_j ⇔ j < (d0 − created)/7, and not closed before
+// r_j ⇔ j ≥ (d0 − close_date)/7 for a closed deal.
+func (p fcPlan) openRefs() string {
+	jlo := "if(closed = 1, greatest(0, " + ceil7(p.d0Minus("close_date")) + "), 0)"
+	return p.refsBetween(jlo, ceil7(p.d0Minus("created_date")))
+}
+
+// createdRefs is the SQL array of the reference days r_j with r_j ≤
+// created_date < r_j + hi.
+func (p fcPlan) createdRefs() string {
+	jlo := "greatest(0, " + ceil7(p.d0Minus("created_date")) + ")"
+	return p.refsBetween(jlo, ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("created_date"), p.hi)))
+}
+
 // Forecast forecasts the bookings of a period under the caller's scope and
 // filters (f.From and f.To are ignored: the period decides).
 func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req ForecastRequest) (Forecast, error) {
@@ -305,18 +339,24 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan) ([]Stag
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
 	c.add("NOT (closed = 1 AND close_date < toDate(?))", p.refs[len(p.refs)-1])
+	// Always true (entered holds a time per open stage); it names the column
+	// outside the nested lambdas, which ClickHouse 18.16 does not look into
+	// when it decides which columns to read ("Unknown identifier: entered").
+	c.add("notEmpty(entered)")
 	// Each deal is joined with the reference days it was open at only (a few
-	// of the 52 for most deals).
-	q := fmt.Sprintf("SELECT %s AS st, %s AS age, count(), countIf(won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)) FROM opp_facts ARRAY JOIN arrayFilter(rr -> %s, arrayMap(x -> toDate(x), ?)) AS r%s GROUP BY st, age",
-		s.stageAt("r"), ageAt("r"), p.lo, p.hi, openAt("rr"), c.where())
+	// of the 52 for most deals), as (stage, age, won within the window)
+	// computed before the join: joining the stage history itself would copy
+	// it to every row.
+	at := fmt.Sprintf("arrayMap(rr -> (%s, %s, rr), %s)", s.stageAt("rr"), ageAt("rr"), p.openRefs())
+	q := fmt.Sprintf("SELECT t.1 AS st, t.2 AS age, count(), countIf(won = 1 AND close_date >= addDays(t.3, %d) AND close_date < addDays(t.3, %d)) FROM opp_facts ARRAY JOIN %s AS t%s GROUP BY st, age",
+		p.lo, p.hi, at, c.where())
 	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
 	n := make([][]float64, k)
 	x := make([][]float64, k)
 	for i := range n {
 		n[i], x[i] = make([]float64, nb), make([]float64, nb)
 	}
-	args := append([]any{p.refs}, c.args...)
-	err := s.query(ctx, "forecast rates", q, args, func(r driverRows) error {
+	err := s.query(ctx, "forecast rates", q, c.args, func(r driverRows) error {
 		var st uint64
 		var age uint8
 		var cnt, won uint64
@@ -378,11 +418,11 @@ func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, fl
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), p.refs[len(p.refs)-1])
 	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)", p.lo, p.hi)
-	q := fmt.Sprintf("SELECT sum(amount), sumIf(amount, %s), count(), countIf(%s) FROM opp_facts ARRAY JOIN arrayFilter(rr -> created_date >= rr AND created_date < addDays(rr, %d), arrayMap(x -> toDate(x), ?)) AS r%s",
-		hit, hit, p.hi, c.where())
+	q := fmt.Sprintf("SELECT sum(amount), sumIf(amount, %s), count(), countIf(%s) FROM opp_facts ARRAY JOIN %s AS r%s",
+		hit, hit, p.createdRefs(), c.where())
 	var amt, won float64
 	var cnt, wonN uint64
-	err := s.query(ctx, "forecast new yield", q, append([]any{p.refs}, c.args...), func(r driverRows) error {
+	err := s.query(ctx, "forecast new yield", q, c.args, func(r driverRows) error {
 		return r.Scan(&amt, &won, &cnt, &wonN)
 	})
 	return ratio(won, amt), ratio(float64(wonN), float64(cnt)), err
