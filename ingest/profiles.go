@@ -109,9 +109,12 @@ type profile struct {
 	snapshot bool
 	// nameAsID: the export has no id column; the name identifies the row.
 	nameAsID bool
-	stages   map[string]string
-	values   map[string]map[string]string // per column, raw value → canonical text
-	source   string                       // source_system
+	// report: an XLSX of this layout may be a formatted report (subtotals,
+	// grouping fields written once): see formattedReport.
+	report bool
+	stages map[string]string
+	values map[string]map[string]string // per column, raw value → canonical text
+	source string                       // source_system
 }
 
 // header is a file's header with a lookup by normalised name.
@@ -277,7 +280,7 @@ func makeProfiles() []*profile {
 				return 0
 			},
 			cols:     map[string][]string{"opportunity_id": {"opportunityid", "id"}},
-			nameAsID: true},
+			nameAsID: true, report: true},
 		&profile{name: "salesforce-history", table: tEvents, source: "salesforce", dateOrder: orderMDY,
 			detect: func(h *header) int {
 				if h.any("opportunityid", "oppid") && h.has("stagename") && h.any("createddate", "createdat") && !h.any("isclosed", "name", "iswon") {

@@ -772,6 +772,10 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
+	xs, isXLSX := unwrap(src).(*xlsxSource)
+	if isXLSX && prof.report {
+		xs.asReport()
+	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
 	p.progress = o.progress
 	p.enc = sourceEncoding(src)
@@ -817,7 +821,13 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	written := append(p.writes, tReps)
 	err = s.pipeline(ctx, src, first, p, fr, size)
 	fr.Duplicates = p.dups
-	for w, n := range map[string]int64{"stage_contradicts_flags": p.contradictions.Load(), "created_defaulted": p.createdDefaulted.Load()} {
+	warnings := map[string]int64{"stage_contradicts_flags": p.contradictions.Load(), "created_defaulted": p.createdDefaulted.Load()}
+	if isXLSX {
+		for w, n := range xs.reportWarnings() {
+			warnings[w] = n
+		}
+	}
+	for w, n := range warnings {
 		if n > 0 {
 			if fr.Warnings == nil {
 				fr.Warnings = map[string]int64{}

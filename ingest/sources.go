@@ -344,13 +344,18 @@ func trimHeader(rec []string) []string {
 func (s *csvSource) textEncoding() string  { return s.enc }
 func (s *jsonSource) textEncoding() string { return s.enc }
 
+// unwrap is the reader under a closingSource.
+func unwrap(src source) source {
+	if c, ok := src.(*closingSource); ok {
+		return c.source
+	}
+	return src
+}
+
 // sourceEncoding is the text encoding src reads, "UTF-8" for formats that are
 // always UTF-8 (XLSX, Parquet).
 func sourceEncoding(src source) string {
-	if c, ok := src.(*closingSource); ok {
-		src = c.source
-	}
-	if e, ok := src.(interface{ textEncoding() string }); ok {
+	if e, ok := unwrap(src).(interface{ textEncoding() string }); ok {
 		return e.textEncoding()
 	}
 	return "UTF-8"
@@ -409,12 +414,68 @@ func (s *csvSource) next() (*rawChunk, error) {
 // ---- XLSX ----
 
 type xlsxSource struct {
-	sh    *xlsxSheet
-	hdr   []string
-	cb    *chunkBuilder
-	chunk int
-	sheet string
-	done  bool
+	sh     *xlsxSheet
+	hdr    []string
+	cb     *chunkBuilder
+	chunk  int
+	sheet  string
+	done   bool
+	report *formattedReport // set when the sheet is a formatted report (asReport)
+}
+
+// formattedReport reads a report exported with its formatting (Salesforce's
+// "Formatted Report" XLSX): grouping fields are written once, on the first row
+// of their group, and groups end in subtotal rows, the sheet in a grand total
+// and text lines ("Confidential Information - Do Not Distribute"). Leading cells
+// left blank take the value of the row above; total rows and rows of a single
+// text cell are skipped and counted (FileReport.Warnings), never loaded as deals.
+type formattedReport struct {
+	last    []string
+	totals  int64 // subtotal and total rows skipped
+	texts   int64 // single-cell text rows skipped
+	started bool  // a data row was seen
+}
+
+// totalLabels start a subtotal or total row.
+var totalLabels = []string{"subtotal", "total", "grand total", "grand totals", "sum", "count", "小计", "总计", "合计"}
+
+// keep says whether rec is a data row, filling its leading blanks.
+func (r *formattedReport) keep(rec []string) bool {
+	nonEmpty, first := 0, ""
+	for _, c := range rec {
+		if c = strings.TrimSpace(c); c != "" {
+			if nonEmpty == 0 {
+				first = strings.ToLower(c)
+			}
+			nonEmpty++
+		}
+	}
+	for _, l := range totalLabels {
+		if first == l || strings.HasPrefix(first, l+" ") || strings.HasPrefix(first, l+"(") || strings.HasPrefix(first, l+":") {
+			r.totals++
+			return false
+		}
+	}
+	if nonEmpty == 1 {
+		r.texts++
+		return false
+	}
+	for i := 0; i < len(rec) && i < len(r.last) && strings.TrimSpace(rec[i]) == ""; i++ {
+		rec[i] = r.last[i]
+	}
+	r.last = append(r.last[:0], rec...)
+	r.started = true
+	return true
+}
+
+// asReport reads the sheet as a formatted report (formattedReport).
+func (s *xlsxSource) asReport() { s.report = &formattedReport{} }
+
+func (s *xlsxSource) reportWarnings() map[string]int64 {
+	if s.report == nil {
+		return nil
+	}
+	return map[string]int64{"report_total_rows_skipped": s.report.totals, "report_text_rows_skipped": s.report.texts}
 }
 
 // openXLSX opens a sheet of the workbook f (the first sheet when sheet is
@@ -486,7 +547,7 @@ func (s *xlsxSource) next() (*rawChunk, error) {
 				break
 			}
 		}
-		if empty {
+		if empty || s.report != nil && !s.report.keep(rec) {
 			continue
 		}
 		s.cb.add(n, rec)

@@ -401,3 +401,53 @@ func TestDynamics365(t *testing.T) {
 		}
 	}
 }
+
+// A Salesforce report exported as a formatted XLSX: title rows, the owner
+// written once per group, subtotal rows, a grand total and footer lines. The
+// deals load with their owners; totals and text lines are skipped and counted.
+func TestSalesforceFormattedReportXLSX(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{})
+	f := excelize.NewFile()
+	rows := [][]any{
+		{"Opportunity Pipeline"},
+		{"Filtered By: Close Date equals THIS FISCAL YEAR"},
+		{},
+		{"Opportunity Owner", "Opportunity Name", "Stage", "Amount", "Close Date", "Account Name"},
+		{"Alan Smith", "Big Deal", "Proposal/Price Quote", 50000, "3/31/2024", "Acme"},
+		{"", "Second Deal", "Closed Won", 20000, "2/15/2024", "Globex"},
+		{"Subtotal", "", "", 70000},
+		{"Nancy Lee", "Third Deal", "Closed Lost", 5000, "1/31/2024", "Initech"},
+		{"Subtotal", "", "", 5000},
+		{"Grand Total (3 records)", "", "", 75000},
+		{},
+		{"Confidential Information - Do Not Distribute"},
+		{"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved."},
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "report1700000000000.xlsx")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	fr := load(t, s, path, LoadOptions{})
+	if fr.Profile != "salesforce-report" || fr.Loaded != 3 || fr.Rejected != 0 {
+		t.Fatalf("profile %s loaded %d rejected %d %v; want salesforce-report, 3, 0", fr.Profile, fr.Loaded, fr.Rejected, fr.RejectsByReason)
+	}
+	if fr.Warnings["report_total_rows_skipped"] != 3 || fr.Warnings["report_text_rows_skipped"] != 2 {
+		t.Errorf("warnings %v; want 3 total rows and 2 text rows skipped", fr.Warnings)
+	}
+	ctx, cancel := db.Context(context.Background(), "t")
+	defer cancel()
+	var byOwner string
+	if err := db.Conn.QueryRow(ctx, "SELECT toString(groupArray((owner_id, name, amount))) FROM (SELECT owner_id, name, amount FROM opportunities WHERE run_id = ? ORDER BY name)", fr.RunID).Scan(&byOwner); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[('Alan Smith','Big Deal',50000),('Alan Smith','Second Deal',20000),('Nancy Lee','Third Deal',5000)]"; byOwner != want {
+		t.Errorf("deals %s, want %s", byOwner, want)
+	}
+}
