@@ -71,7 +71,7 @@ var synonyms = map[string]map[string][]string{
 		"status":         {"status", "leadstatus", "状态"},
 		"converted":      {"isconverted", "converted", "已转换"},
 		"converted_at":   {"converteddate", "convertedat", "转换时间"},
-		"opportunity_id": {"convertedopportunityid", "opportunityid"},
+		"opportunity_id": {"convertedopportunityid", "converteddealid", "converteddeal", "opportunityid", "转换商机", "关联商机"},
 	},
 	"activities": {
 		"activity_id":    {"activityid", "taskid", "eventid", "id", "活动id"},

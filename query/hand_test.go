@@ -428,3 +428,30 @@ func TestParseFilter(t *testing.T) {
 		t.Errorf("Values does not round-trip: %+v", g)
 	}
 }
+
+// A lead counts as converted when the export marks it so or when it links the
+// opportunity it became (ConvertedOpportunityId) without the mark.
+func TestLeadConvertedByLink(t *testing.T) {
+	db := schemastest.Open(t)
+	fx := &fixture{
+		reps: []frep{{"r1", "Rui", "rep", "", "East", "North"}},
+		leads: []flead{
+			{"k1", ts("2024-01-01 08:00"), "web", "r1", true, ""},
+			{"k2", ts("2024-01-02 08:00"), "web", "r1", false, "006X1"},
+			{"k3", ts("2024-01-03 08:00"), "web", "r1", false, ""},
+			{"k4", ts("2024-01-04 08:00"), "event", "r1", true, "006X2"},
+		},
+	}
+	fx.load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := s.LeadConversion(context.Background(), Unrestricted, q1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lc.Total.Leads != 4 || lc.Total.Converted != 3 || lc.Sources[1].Source != "web" || lc.Sources[1].Converted != 2 {
+		t.Errorf("lead conversion %+v; want 4 leads, 3 converted (web 2 of 3)", lc)
+	}
+}

@@ -212,9 +212,12 @@ type LeadConversion struct {
 // territory. The right side is unique by owner_id (ALL keeps every lead on any
 // version) and read whole (GLOBAL).
 func leadsTable(tz string) string {
-	leads := latest("leads", "lead_id", "lead_id, created_at, source, owner_id, territory AS l_territory, converted")
+	leads := latest("leads", "lead_id", "lead_id, created_at, source, owner_id, territory AS l_territory, converted AS l_converted, opportunity_id")
 	reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory AS r_territory")
-	return "(SELECT lead_id, toDate(created_at, " + tz + ") AS created_date, source, owner_id, team, manager_id, if(l_territory != '', l_territory, r_territory) AS territory, converted FROM " +
+	// Converted: marked so, or linked to the opportunity it became
+	// (Salesforce's ConvertedOpportunityId, Zoho's converted deal).
+	return "(SELECT lead_id, toDate(created_at, " + tz + ") AS created_date, source, owner_id, team, manager_id, if(l_territory != '', l_territory, r_territory) AS territory, " +
+		"toUInt8(l_converted = 1 OR opportunity_id != '') AS converted FROM " +
 		leads + " AS l GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
 }
 

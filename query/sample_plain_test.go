@@ -385,7 +385,7 @@ func TestSampleAgainstPlainGo(t *testing.T) {
 					leads[l["source"]] = x
 				}
 				x.leads++
-				if l["converted"] == "1" {
+				if l["converted"] == "1" || l["opportunity_id"] != "" {
 					x.converted++
 				}
 			}
