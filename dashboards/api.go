@@ -216,7 +216,7 @@ func (a *api) series(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := a.svc.DailySeries(c.Request().Context(), sc, c.QueryParam("metric"), c.QueryParam("segment_kind"), f.From, f.To)
+	v, err := a.svc.DailySeries(c.Request().Context(), sc, c.QueryParam("metric"), c.QueryParam("segment_kind"), f)
 	return reply(c, v, err)
 }
 

@@ -115,9 +115,9 @@ func (p *pages) repMonths(ctx context.Context, r *request, f query.Filter, id st
 	out := query.Movement{Period: "month"}
 	series := map[string][]query.Point{}
 	for _, m := range []string{"bookings", "won", "lost"} {
-		key := cacheKey(r.scope, "series", query.Filter{From: f.From, To: f.To}, m, "rep")
+		key := cacheKey(r.scope, "series", f, m, "rep")
 		s, err := cached(ctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
-			return p.svc.DailySeries(ctx, r.scope, m, "rep", f.From, f.To)
+			return p.svc.DailySeries(ctx, r.scope, m, "rep", f)
 		})
 		if err != nil {
 			return out, err
@@ -502,7 +502,7 @@ func (p *pages) alerts(c echo.Context) error {
 			to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, p.svc.Location())
 			key := cacheKey(r.scope, "series", query.Filter{From: from, To: to}, e.Metric, e.SegmentKind)
 			ser, err := cached(gctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
-				return p.svc.DailySeries(ctx, r.scope, e.Metric, e.SegmentKind, from, to)
+				return p.svc.DailySeries(ctx, r.scope, e.Metric, e.SegmentKind, query.Filter{From: from, To: to})
 			})
 			if err != nil {
 				return nil // the event still shows, without its chart

@@ -118,11 +118,11 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 	for _, m := range []string{"leads", "opportunities", "pipeline_created", "bookings", "won", "lost", "activities"} {
 		for _, k := range []string{"", "team", "manager", "rep", "territory", "product", "source", "segment"} {
 			for _, rg := range []query.Filter{all, cut} {
-				call("series "+m+" "+k, func() error { _, err := svc.DailySeries(ctx, query.Unrestricted, m, k, rg.From, rg.To); return err })
+				call("series "+m+" "+k, func() error { _, err := svc.DailySeries(ctx, query.Unrestricted, m, k, rg); return err })
 			}
 		}
 		call("series "+m+" manager scope", func() error {
-			_, err := svc.DailySeries(ctx, query.Scope{Name: "m", Role: query.RoleManager, Team: team}, m, "rep", all.From, all.To)
+			_, err := svc.DailySeries(ctx, query.Scope{Name: "m", Role: query.RoleManager, Team: team}, m, "rep", all)
 			return err
 		})
 	}

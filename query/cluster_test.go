@@ -276,7 +276,7 @@ func compareAll(t *testing.T, a, b *Service) {
 			check("attainment", func(s *Service) (any, error) { return s.Attainment(ctx, Unrestricted, f) })
 			check("coverage", func(s *Service) (any, error) { return s.Coverage(ctx, Unrestricted, f) })
 			for _, m := range SeriesMetrics {
-				check("series "+m, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m, "team", f.From, f.To) })
+				check("series "+m, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m, "team", f) })
 			}
 		}
 	})

@@ -355,7 +355,7 @@ func TestTerritoriesDealsSeriesHand(t *testing.T) {
 	if _, err := s.Deals(ctx, Unrestricted, q1, DealQuery{Sort: "name; DROP TABLE x"}); !errors.Is(err, ErrBadFilter) {
 		t.Errorf("bad sort: %v", err)
 	}
-	ser, err := s.DailySeries(ctx, Unrestricted, "opportunities", "team", q1.From, q1.To)
+	ser, err := s.DailySeries(ctx, Unrestricted, "opportunities", "team", q1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +364,30 @@ func TestTerritoriesDealsSeriesHand(t *testing.T) {
 		t.Errorf("East daily opportunities %v", east)
 	}
 	for _, m := range SeriesMetrics {
-		if _, err := s.DailySeries(ctx, Unrestricted, m, "", q1.From, q1.To); err != nil {
+		if _, err := s.DailySeries(ctx, Unrestricted, m, "", q1); err != nil {
 			t.Errorf("series %s: %v", m, err)
 		}
+	}
+	// Every filter applies (the product filter was ignored): Pro deals created
+	// in Q1 are o1, o3 and o5; web leads l1, l2 and l4.
+	total := func(metric string, f Filter) (float64, error) {
+		ser, err := s.DailySeries(ctx, Unrestricted, metric, "", f)
+		var n float64
+		for _, p := range ser["all"] {
+			n += p.Value
+		}
+		return n, err
+	}
+	pro, web := q1, q1
+	pro.Product, web.Source = []string{"Pro"}, []string{"web"}
+	if n, err := total("opportunities", pro); err != nil || n != 3 {
+		t.Errorf("Pro opportunities created in Q1: %v (%v), want 3", n, err)
+	}
+	if n, err := total("leads", web); err != nil || n != 3 {
+		t.Errorf("web leads created in Q1: %v (%v), want 3", n, err)
+	}
+	if _, err := total("leads", pro); !errors.Is(err, ErrBadFilter) {
+		t.Errorf("leads filtered by product: %v, want a bad-filter error", err)
 	}
 }
 

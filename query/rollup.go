@@ -24,7 +24,8 @@ func (s *Service) placeOnly(f Filter) bool {
 	return !s.noRollup && len(f.Rep)+len(f.Team)+len(f.Manager)+len(f.Product)+len(f.Source) == 0
 }
 
-// ownerDims adds the owner filters on rep_days.
+// ownerDims adds the owner filters (team, manager, rep id): rep_days, leads,
+// activities.
 func ownerDims(c *cond, f Filter) {
 	c.in("team", f.Team)
 	c.in("manager_id", f.Manager)

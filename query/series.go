@@ -19,10 +19,12 @@ var SeriesMetrics = []string{"leads", "opportunities", "pipeline_created", "book
 // product, source or segment), zero-filled, for the alert engine's detectors.
 // leads: leads created; opportunities: opportunities created; pipeline_created:
 // their amount; bookings: won amount by close date; won, lost: deals closed;
-// activities: activities logged. leads and activities can be cut by team,
-// manager, rep, territory (the owner's) and source (leads only).
-func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind string, from, to time.Time) (map[string][]Point, error) {
-	f, err := s.scope(sc, Filter{From: from, To: to})
+// activities: activities logged. Every filter of f applies; leads and
+// activities can be cut and filtered by team, manager, rep, territory (the
+// owner's) and source (leads only), and a filter that does not apply to them is
+// an error, never ignored.
+func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind string, f Filter) (map[string][]Point, error) {
+	f, err := s.scope(sc, f)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +60,13 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 		case "rep":
 			seg = "owner_id"
 		}
+		if err := notApplicable("leads", f, "product", "segment"); err != nil {
+			return nil, err
+		}
 		dateRange(&c, "created_date", f)
-		c.in("team", f.Team)
-		c.in("owner_id", f.Rep)
+		ownerDims(&c, f)
+		c.in("territory", f.Territory)
+		c.in("source", f.Source)
 		q = "SELECT " + seg + " AS g, created_date AS d, toFloat64(count()) FROM " + leadsTable(s.tz) + c.where() + " GROUP BY g, d"
 	case "activities":
 		switch segmentKind {
@@ -74,9 +80,12 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 		acts := latest("activities", "activity_id", "activity_id, rep_id AS owner_id, occurred_at")
 		reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory")
 		tbl := "(SELECT owner_id, team, manager_id, territory, toDate(occurred_at, " + s.tz + ") AS created_date FROM " + acts + " AS a GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
+		if err := notApplicable("activities", f, "product", "source", "segment"); err != nil {
+			return nil, err
+		}
 		dateRange(&c, "created_date", f)
-		c.in("team", f.Team)
-		c.in("owner_id", f.Rep)
+		ownerDims(&c, f)
+		c.in("territory", f.Territory)
 		q = "SELECT " + seg + " AS g, created_date AS d, toFloat64(count()) FROM " + tbl + c.where() + " GROUP BY g, d"
 	default:
 		return nil, badParam("metric", "%q: want leads, opportunities, pipeline_created, bookings, won, lost or activities", metric)
@@ -115,4 +124,14 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 		return nil
 	})
 	return out, err
+}
+
+// notApplicable is the error for a filter a series of what cannot be cut by.
+func notApplicable(what string, f Filter, names ...string) error {
+	for _, n := range names {
+		if len(map[string][]string{"product": f.Product, "source": f.Source, "segment": f.Segment}[n]) > 0 {
+			return badParam(n, "%s cannot be filtered by %s", what, n)
+		}
+	}
+	return nil
 }
