@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -97,17 +98,29 @@ func withForecast(doc obj) obj {
 	return doc
 }
 
+// forecastPanelWait is how long the overview waits for its forecast: on a
+// large warehouse the first forecast of the day takes seconds, and the other
+// panels should not wait for it. The computation goes on (the page cache
+// shares it) and the next load shows it.
+var forecastPanelWait = 2 * time.Second
+
 // forecastPanel is the overview's forecast of this quarter: the range, its
 // parts, and the pacing to target.
 func (p *pages) forecastPanel(ctx context.Context, r *request) *panel {
 	f := r.f
-	fc, err := fetch(ctx, p, r, "forecast", f, func(ctx context.Context, f query.Filter) (query.Forecast, error) {
+	wctx, cancel := context.WithTimeout(ctx, forecastPanelWait)
+	defer cancel()
+	fc, err := fetch(wctx, p, r, "forecast", f, func(ctx context.Context, f query.Filter) (query.Forecast, error) {
 		return p.svc.Forecast(ctx, r.scope, f, query.ForecastRequest{Period: query.PeriodQuarter})
 	}, query.PeriodQuarter, time.Now().In(p.svc.Location()).Format(time.DateOnly))
 	pn := &panel{ID: "forecast", Title: r.T("fc.title") + " " + fc.From + " – " + fc.To, Sub: r.T("fc.sub")}
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		pn.Title, pn.Empty = r.T("fc.title"), r.T("fc.computing")
+		return pn
+	case err != nil:
 		p.s.log.Warn("forecast on the overview", "err", err)
-		pn.Empty = r.T("fc.unavailable")
+		pn.Title, pn.Empty = r.T("fc.title"), r.T("fc.unavailable")
 		return pn
 	}
 	t := fc.Total

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pipelens/pipelens/query"
 )
@@ -75,13 +76,15 @@ func TestForecastAPI(t *testing.T) {
 }
 
 // TestForecastPanel: the overview shows the forecast panel, in English and
-// in Chinese.
+// in Chinese; a forecast slower than the panel waits for does not hold the
+// page, and shows at the next load.
 func TestForecastPanel(t *testing.T) {
 	d := newSmallServer(t)
-	for _, c := range []struct{ lang, want string }{{"en", "Expected bookings"}, {"zh-CN", "预计签约额"}} {
+	overview := func(lang string) string {
+		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, d.ts.URL+"/", nil)
 		req.Header.Set("Accept", "text/html")
-		req.Header.Set("Accept-Language", c.lang)
+		req.Header.Set("Accept-Language", lang)
 		req.Header.Set("X-Remote-User", "manager")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -89,9 +92,20 @@ func TestForecastPanel(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		body := string(b)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="forecast"`) || !strings.Contains(body, c.want) {
-			t.Errorf("%s overview: status %d, forecast panel with %q missing: %.500s", c.lang, resp.StatusCode, c.want, body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `id="forecast"`) {
+			t.Fatalf("%s overview: status %d, no forecast panel: %.500s", lang, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	defer func(w time.Duration) { forecastPanelWait = w }(forecastPanelWait)
+	forecastPanelWait = time.Nanosecond
+	if body := overview("en"); !strings.Contains(body, "being computed") {
+		t.Errorf("a forecast slower than the panel's wait does not say it is coming: %.500s", body)
+	}
+	forecastPanelWait = 5 * time.Second
+	for _, c := range []struct{ lang, want string }{{"en", "Expected bookings"}, {"zh-CN", "预计签约额"}} {
+		if body := overview(c.lang); !strings.Contains(body, c.want) {
+			t.Errorf("%s overview: the forecast panel lacks %q: %.500s", c.lang, c.want, body)
 		}
 	}
 }

@@ -80,6 +80,7 @@ var messages = map[string][2]string{
 	"fc.title":              {"Forecast", "业绩预测"},
 	"fc.sub":                {"this quarter: won so far + open deals × P(won in the quarter | stage, age, from your history) + deals not created yet", "本季度：已签约 + 未结商机 × 本季度赢单概率（按阶段与商机年龄，基于历史）+ 尚未创建的商机"},
 	"fc.unavailable":        {"The forecast could not be computed.", "无法计算预测。"},
+	"fc.computing":          {"The forecast is being computed: reload in a moment.", "正在计算预测，请稍后刷新。"},
 	"fc.point":              {"Expected bookings", "预计签约额"},
 	"fc.range":              {"80% range (p10–p90)", "80%区间（p10–p90）"},
 	"fc.parts":              {"Won so far", "已签约"},
