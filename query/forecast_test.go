@@ -296,3 +296,44 @@ func TestForecastNoPeeking(t *testing.T) {
 		}
 	}
 }
+
+// TestForecastRange: the simulated range and the normal approximation agree
+// where both hold (many deals), and the simulation is the one used below
+// forecastSimMax open deals.
+func TestForecastRange(t *testing.T) {
+	build := func(n int) ([]ForecastGroup, []forecastDeal) {
+		g := ForecastGroup{Key: "g", Won: 100, NewExpected: 50, lambda: 5}
+		var deals []forecastDeal
+		for i := 0; i < n; i++ {
+			a := float64(1 + i%3)
+			deals = append(deals, forecastDeal{amount: a, p: 0.3})
+			g.OpenDeals++
+			g.PipelineExpected += a * 0.3
+			g.variance += a * a * 0.3 * 0.7
+		}
+		g.variance += g.lambda * 10 * 10 // five new wins of 10 expected
+		g.Point = g.Won + g.PipelineExpected + g.NewExpected
+		return []ForecastGroup{g}, deals
+	}
+	groups, deals := build(forecastSimMax)
+	var sim ForecastGroup
+	if m := distribution(groups, deals, &sim); m != "simulation" {
+		t.Fatalf("%d deals: method %s, want simulation", len(deals), m)
+	}
+	var norm ForecastGroup
+	g2, _ := build(forecastSimMax)
+	normalRange(&g2[0])
+	norm = g2[0]
+	sd := math.Sqrt(norm.variance)
+	if math.Abs(sim.P10-norm.P10) > 0.1*sd || math.Abs(sim.P90-norm.P90) > 0.1*sd || !(sim.P10 < sim.Point && sim.Point < sim.P90) {
+		t.Errorf("simulated range %v..%v, normal %v..%v (sd %v, point %v)", sim.P10, sim.P90, norm.P10, norm.P90, sd, sim.Point)
+	}
+	if p := probAtLeast(sim, groups, deals, sim.P90); p < 0.08 || p > 0.12 {
+		t.Errorf("P(≥ p90) = %v, want about 0.1", p)
+	}
+	groups, deals = build(forecastSimMax + 1)
+	var big ForecastGroup
+	if m := distribution(groups, deals, &big); m != "normal" || big.P10 < big.Won {
+		t.Errorf("%d deals: method %s, p10 %v (won %v)", len(deals), m, big.P10, big.Won)
+	}
+}
