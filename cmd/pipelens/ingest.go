@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -111,20 +112,10 @@ func printReport(a *app, rep *ingest.Report) {
 			fmt.Fprintf(a.stdout, ", duplicate rows %d", f.Duplicates)
 		}
 		fmt.Fprintf(a.stdout, " in %d ms\n", f.DurationMS)
-		reasons := make([]string, 0, len(f.RejectsByReason))
-		for r := range f.RejectsByReason {
-			reasons = append(reasons, r)
-		}
-		sort.Strings(reasons)
-		for _, r := range reasons {
+		for _, r := range slices.Sorted(maps.Keys(f.RejectsByReason)) {
 			fmt.Fprintf(a.stdout, "  rejected %-16s %d\n", r, f.RejectsByReason[r])
 		}
-		warnings := make([]string, 0, len(f.Warnings))
-		for w := range f.Warnings {
-			warnings = append(warnings, w)
-		}
-		sort.Strings(warnings)
-		for _, w := range warnings {
+		for _, w := range slices.Sorted(maps.Keys(f.Warnings)) {
 			fmt.Fprintf(a.stdout, "  warning %-16s %d rows\n", w, f.Warnings[w])
 		}
 		for _, r := range f.SampleRejects {
