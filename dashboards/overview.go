@@ -41,7 +41,6 @@ func (p *pages) overview(c echo.Context) error {
 		spark  query.Movement
 		conv   []query.ConversionPeriod
 		terrs  []query.Territory
-		att    query.Attainment
 		cycles = make([]query.CycleTime, 6)
 		evs    []alerts.Event
 		fb     *filterBar
@@ -86,12 +85,6 @@ func (p *pages) overview(c echo.Context) error {
 		})
 		return
 	})
-	g.Go(func() (err error) {
-		att, err = fetch(gctx, p, r, "attainment", f, func(ctx context.Context, f query.Filter) (query.Attainment, error) {
-			return svc.Attainment(ctx, r.scope, f)
-		})
-		return
-	})
 	for i := range cycles {
 		i := i
 		mf := sf
@@ -127,11 +120,12 @@ func (p *pages) overview(c echo.Context) error {
 		m := monthStart(f.To.AddDate(0, -(len(cycles) - i), 0)).Format("2006-01")
 		cycLabels = append(cycLabels, m)
 		sCyc = append(sCyc, ct.Total.Median)
-		// Velocity of the month: opened × win rate × deal size ÷ cycle.
+		// Velocity of the month (query.Velocity).
 		for _, pp := range spark.Periods {
 			if pp.Period[:7] == m {
-				deal := ratio(pp.WonAmount, float64(pp.Won))
-				sVel = append(sVel, ratio(float64(pp.Opened)*ratio(float64(pp.Won), float64(pp.Won+pp.Lost))*deal, ct.Total.Median))
+				ms, _ := time.Parse("2006-01", m)
+				v := query.Velocity(pp.Opened, int(ms.AddDate(0, 1, 0).Sub(ms).Hours()/24), pp.Won, pp.Lost, pp.WonAmount)
+				sVel = append(sVel, deref(v))
 			}
 		}
 	}
@@ -141,15 +135,23 @@ func (p *pages) overview(c echo.Context) error {
 		a := booked / cov.Target
 		bk.Progress = math.Min(a, 1)
 		bk.ProgressLabel = r.Pct(a) + " " + r.T("kpi.of_target") + " " + r.Money(cov.Target)
+		if cov.Prorated {
+			bk.ProgressLabel += " " + r.T("kpi.prorated")
+		}
 		bk.Class = classBy(a, 0.9, 0.7)
 	} else {
 		bk.Sub = r.T("kpi.no_target")
 	}
-	cv := kpi{Label: r.T("kpi.coverage"), Value: fmtf("%.1f×", cov.Coverage), Sub: r.T("kpi.coverage_sub") + ": " + r.Money(cov.Pipeline) + " / " + r.Money(cov.Remaining), Progress: -1,
-		Class: classBy(cov.Coverage, 3, 2), Spark: sparkline("spark-pipeline", r.tr, months, sOpen, palette[5], "money")}
-	if cov.Remaining <= 0 && cov.Target > 0 {
-		// Target already met: any open pipeline is upside.
-		cv.Value, cv.Class = "∞", "good"
+	cv := kpi{Label: r.T("kpi.coverage"), Value: "–", Sub: r.T("kpi.coverage_sub") + ": " + r.Money(cov.Pipeline) + " / " + r.Money(cov.Remaining), Progress: -1,
+		Spark: sparkline("spark-pipeline", r.tr, months, sOpen, palette[5], "money")}
+	switch cov.Status {
+	case "ok":
+		cv.Value, cv.Class = fmtf("%.1f×", *cov.Coverage), classBy(*cov.Coverage, 3, 2)
+	case "target_met":
+		// Nothing left to book: open pipeline is upside, not coverage.
+		cv.Sub = r.T("kpi.target_met") + ": " + r.Money(cov.Pipeline) + " " + r.T("kpi.open_upside")
+	default:
+		cv.Sub = r.T("kpi.no_target")
 	}
 	wk := kpi{Label: r.T("kpi.winrate"), Value: r.Pct(wr.Total.WinRate), Sub: r.T("kpi.winrate_sub") + ": " + r.Int(wr.Total.Won) + " / " + r.Int(wr.Total.Won+wr.Total.Lost), Progress: -1,
 		Spark: sparkline("spark-winrate", r.tr, months, sWin, colGood, "pct")}
@@ -159,10 +161,11 @@ func (p *pages) overview(c echo.Context) error {
 	for _, pp := range mv.Periods {
 		opened += pp.Opened
 	}
-	deal := ratio(wr.Total.WonAmount, float64(wr.Total.Won))
-	vel := ratio(float64(opened)*wr.Total.WinRate*deal, cyc.Total.Median)
-	vk := kpi{Label: r.T("kpi.velocity"), Value: r.Money(vel) + " " + r.T("kpi.per_day"), Sub: r.T("kpi.velocity_sub"), Progress: -1,
+	vk := kpi{Label: r.T("kpi.velocity"), Value: "–", Sub: r.T("kpi.velocity_sub"), Progress: -1,
 		Spark: sparkline("spark-velocity", r.tr, cycLabels, sVel, palette[3], "money")}
+	if vel := query.Velocity(opened, int(f.To.Sub(f.From).Hours()/24+0.5), wr.Total.Won, wr.Total.Lost, wr.Total.WonAmount); vel != nil {
+		vk.Value = r.Money(*vel) + " " + r.T("kpi.per_day")
+	}
 	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}}, fp)
 
 	// Conversion trend and anomalies.
@@ -184,12 +187,7 @@ func (p *pages) overview(c echo.Context) error {
 	v.Panels = append(v.Panels, ap)
 
 	// Teams side by side.
-	targets := map[string]float64{}
-	for _, tr := range att.Targets {
-		if tr.Scope == "team" {
-			targets[tr.ScopeID] += tr.Target
-		}
-	}
+	targets := cov.TeamTargets // the same target of the range as the cards
 	tp := &panel{ID: "teams", Title: r.T("ov.teams"), Sub: r.T("ov.teams_sub"), Span: 7}
 	groups := append([]query.WinRateGroup(nil), teams.Groups...)
 	sort.Slice(groups, func(i, j int) bool { return groups[i].WonAmount > groups[j].WonAmount })
@@ -306,4 +304,11 @@ func (p *pages) listEvents(ctx context.Context, r *request, days, limit int) ([]
 	}
 	key := cacheKey(r.scope, "alerts", query.Filter{}, itoa(days), itoa(limit))
 	return cached(ctx, p.s, key, "alerts", func(ctx context.Context) ([]alerts.Event, error) { return alerts.ListEvents(ctx, p.s.opts.DB, q) })
+}
+
+func deref(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
 }

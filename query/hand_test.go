@@ -321,8 +321,45 @@ func TestMovementLeadsTargetsHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cv.Pipeline != 90 || cv.Won != 360 || cv.Target != 700 || cv.TargetLevel != "rep" || !near(cv.Coverage, 90.0/340) {
+	// Target: East's team target (600) and, West having none, r3's (100).
+	if cv.Pipeline != 90 || cv.Won != 360 || cv.Target != 700 || cv.TargetLevel != "team+rep" || cv.Prorated || cv.Coverage == nil || !near(*cv.Coverage, 90.0/340) {
 		t.Errorf("coverage %+v", cv)
+	}
+	// A partial period compares like with like: 1 Jan – 1 Mar holds 60 of Q1's
+	// 91 days, so each Q1 target counts 60/91 of itself.
+	part := Filter{From: d("2024-01-01"), To: d("2024-03-01")}
+	cp, err := s.Coverage(ctx, Unrestricted, part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(cp.Target, 700*60.0/91) || !cp.Prorated || !near(cp.TeamTargets["East"], 600*60.0/91) || !near(cp.TeamTargets["West"], 100*60.0/91) {
+		t.Errorf("coverage of Jan–Feb: target %v (teams %v, prorated %v), want %v", cp.Target, cp.TeamTargets, cp.Prorated, 700*60.0/91)
+	}
+	// A manager's target is the team target, as on the teams table.
+	cm, _ := s.Coverage(ctx, Scope{Role: RoleManager, Team: "East"}, q1)
+	if cm.Target != 600 || cm.TargetLevel != "team" {
+		t.Errorf("East's target %v (%s), want 600 (team)", cm.Target, cm.TargetLevel)
+	}
+	// Nothing left to book: no coverage figure, and says why.
+	cr, _ := s.Coverage(ctx, Scope{Role: RoleRep, Rep: "r1"}, Filter{From: d("2024-01-01"), To: d("2024-06-01")})
+	if cr.Target != 200 || cr.Won != 160 || cr.Status != "ok" {
+		t.Errorf("r1: %+v", cr)
+	}
+	if none, _ := s.Coverage(ctx, Unrestricted, Filter{From: d("2025-01-01"), To: d("2025-02-01")}); none.Coverage != nil || none.Status != "no_target" {
+		t.Errorf("a range without targets: %+v", none)
+	}
+}
+
+// Sales velocity does not grow with the length of the range.
+func TestVelocity(t *testing.T) {
+	if v := Velocity(30, 30, 2, 8, 1000); v == nil || !near(*v, 1*0.2*500) {
+		t.Errorf("30 opened in 30 days, 2 of 10 won for 1000: %v, want 100/day", v)
+	}
+	if v := Velocity(360, 360, 2, 8, 1000); v == nil || !near(*v, 100) {
+		t.Errorf("the same pace over a year: %v, want 100/day", v)
+	}
+	if v := Velocity(30, 30, 0, 0, 0); v != nil {
+		t.Errorf("nothing closed: %v, want nil", *v)
 	}
 }
 

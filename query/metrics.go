@@ -438,3 +438,19 @@ func (s *Service) DaysInStage(ctx context.Context, sc Scope, f Filter, groupBy s
 	})
 	return out, err
 }
+
+// Velocity is sales velocity over a range of days: opportunities opened per
+// day × win rate × average won deal, the bookings per day the deals being
+// opened will bring (METRICS.md, "Sales velocity"). It does not grow with the
+// length of the range. nil when nothing closed in the range (no win rate) or
+// the range is empty.
+func Velocity(opened int64, days int, won, lost int64, wonAmount float64) *float64 {
+	if days <= 0 || won+lost == 0 {
+		return nil
+	}
+	v := float64(opened) / float64(days) * float64(won) / float64(won+lost)
+	if won > 0 {
+		v *= wonAmount / float64(won)
+	}
+	return &v
+}

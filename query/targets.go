@@ -55,42 +55,40 @@ func (d repDim) visible(f Filter) bool {
 		(len(f.Rep) == 0 || has(f.Rep, d.id)) && (len(f.Territory) == 0 || has(f.Territory, d.territory))
 }
 
-// Attainment computes attainment per target row in scope. Rep targets show for
-// the reps the filter selects; team targets for the selected teams; territory and
-// company targets only to callers who see everything, when no team, manager or
-// rep is selected.
-func (s *Service) Attainment(ctx context.Context, sc Scope, f Filter) (Attainment, error) {
-	f, err := s.scope(sc, f)
-	if err != nil {
-		return Attainment{}, err
-	}
-	out := Attainment{From: day(f.From), To: day(f.To), Targets: []TargetRow{}}
+// visibleTarget is a target row the caller may see under the filter.
+type visibleTarget struct {
+	TargetRow
+	start, end time.Time
+}
+
+// targetsIn reads the bookings targets in scope whose period overlaps [from,
+// to). Rep targets show for the reps the filter selects; team targets for the
+// selected teams; territory and company targets only to callers who see
+// everything, when no team, manager or rep is selected. teamOf maps rep ids to
+// their teams.
+func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleTarget, map[string]string, error) {
 	reps, err := s.repDims(ctx)
 	if err != nil {
-		return out, err
+		return nil, nil, err
 	}
-	visible := map[string]bool{}
+	visible, teamOf := map[string]bool{}, map[string]string{}
 	for _, r := range reps {
+		teamOf[r.id] = r.team
 		if r.visible(f) {
 			visible[r.id] = true
 		}
 	}
 	people := len(f.Team) > 0 || len(f.Manager) > 0 || len(f.Rep) > 0
 	var tc cond
-	tc.add("period_start >= toDate(?) AND period_end <= toDate(?)", day(f.From), day(f.To))
+	tc.add("period_start < toDate(?) AND period_end > toDate(?)", day(f.To), day(f.From))
 	tc.add("metric IN ('bookings', '')")
 	q := "SELECT scope, scope_id, period_start, period_end, amount FROM " +
 		latest("targets", "scope, scope_id, metric, period_start", "scope, scope_id, period_start, period_end, metric, amount") + tc.where() +
 		" ORDER BY scope, scope_id, period_start"
-	type period struct{ start, end time.Time }
-	var rows []TargetRow
-	var periods []period
-	pidx := map[period]int{}
-	var rowP []int
+	var out []visibleTarget
 	err = s.query(ctx, "targets", q, tc.args, func(r driverRows) error {
-		var t TargetRow
-		var ps, pe time.Time
-		if err := r.Scan(&t.Scope, &t.ScopeID, &ps, &pe, &t.Target); err != nil {
+		var t visibleTarget
+		if err := r.Scan(&t.Scope, &t.ScopeID, &t.start, &t.end, &t.Target); err != nil {
 			return err
 		}
 		ok := false
@@ -104,23 +102,146 @@ func (s *Service) Attainment(ctx context.Context, sc Scope, f Filter) (Attainmen
 		case "company", "":
 			ok = sc.SeesAll() && !people && len(f.Territory) == 0
 		}
-		if !ok {
-			return nil
+		if ok {
+			t.PeriodStart, t.PeriodEnd = day(t.start), day(t.end)
+			out = append(out, t)
 		}
-		t.PeriodStart, t.PeriodEnd = day(ps), day(pe)
-		p := period{ps, pe}
+		return nil
+	})
+	return out, teamOf, err
+}
+
+// RangeTarget is the bookings target of a selection over [from, to): what the
+// bookings of the same range are measured against (query/METRICS.md, "Target of
+// a range").
+type RangeTarget struct {
+	Amount float64 `json:"amount"`
+	// Level says which targets make it up: company, territory, team, rep, or
+	// team+rep (team targets where a team has one, its reps' elsewhere).
+	Level string `json:"level"`
+	// Prorated: some target's period reaches outside the range, so the range
+	// counts its share of it (by days).
+	Prorated bool `json:"prorated"`
+	// Teams is each team's target over the range (its team target, else the sum
+	// of its reps').
+	Teams map[string]float64 `json:"teams,omitempty"`
+}
+
+// rangeTarget sums the targets in scope overlapping [from, to), each counted by
+// the share of its period's days that lies inside the range. Territory targets
+// answer a territory filter; else a company target; else per team the team's
+// target, or its reps' where it has none.
+func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTarget, error) {
+	ts, teamOf, err := s.targetsIn(ctx, sc, f)
+	out := RangeTarget{Teams: map[string]float64{}}
+	if err != nil {
+		return out, err
+	}
+	share := func(t visibleTarget) float64 {
+		lo, hi := t.start, t.end
+		if f.From.After(lo) {
+			lo = f.From
+		}
+		if f.To.Before(hi) {
+			hi = f.To
+		}
+		whole := daysBetween(t.start, t.end)
+		if whole <= 0 {
+			return 0
+		}
+		if lo != t.start || hi != t.end {
+			out.Prorated = true
+		}
+		return t.Target * float64(max(daysBetween(lo, hi), 0)) / float64(whole)
+	}
+	sum := func(scope string) (float64, bool) {
+		var a float64
+		found := false
+		for _, t := range ts {
+			if t.Scope == scope || scope == "company" && t.Scope == "" {
+				a, found = a+share(t), true
+			}
+		}
+		return a, found
+	}
+	if len(f.Territory) > 0 {
+		out.Amount, _ = sum("territory")
+		out.Level = "territory"
+		return out, nil
+	}
+	if a, ok := sum("company"); ok {
+		out.Amount, out.Level = a, "company"
+		return out, nil
+	}
+	teamTargets, repTargets := map[string]float64{}, map[string]float64{}
+	for _, t := range ts {
+		switch t.Scope {
+		case "team":
+			teamTargets[t.ScopeID] += share(t)
+		case "rep":
+			repTargets[teamOf[t.ScopeID]] += share(t)
+		}
+	}
+	usedTeam, usedRep := false, false
+	for team, a := range teamTargets {
+		out.Teams[team], usedTeam = a, true
+	}
+	for team, a := range repTargets {
+		if _, ok := teamTargets[team]; !ok {
+			out.Teams[team], usedRep = a, true
+		}
+	}
+	for _, a := range out.Teams {
+		out.Amount += a
+	}
+	switch {
+	case usedTeam && usedRep:
+		out.Level = "team+rep"
+	case usedTeam:
+		out.Level = "team"
+	case usedRep:
+		out.Level = "rep"
+	default:
+		if a, ok := sum("territory"); ok {
+			out.Amount, out.Level = a, "territory"
+		}
+	}
+	return out, nil
+}
+
+// Attainment computes attainment per target row in scope whose period lies
+// inside [from, to) (targetsIn says who sees which).
+func (s *Service) Attainment(ctx context.Context, sc Scope, f Filter) (Attainment, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return Attainment{}, err
+	}
+	out := Attainment{From: day(f.From), To: day(f.To), Targets: []TargetRow{}}
+	ts, _, err := s.targetsIn(ctx, sc, f)
+	if err != nil {
+		return out, err
+	}
+	type period struct{ start, end time.Time }
+	var rows []TargetRow
+	var periods []period
+	pidx := map[period]int{}
+	var rowP []int
+	for _, t := range ts {
+		if t.start.Before(f.From) || t.end.After(f.To) {
+			continue
+		}
+		p := period{t.start, t.end}
 		i, seen := pidx[p]
 		if !seen {
 			i = len(periods)
 			pidx[p] = i
 			periods = append(periods, p)
 		}
-		rows = append(rows, t)
+		rows = append(rows, t.TargetRow)
 		rowP = append(rowP, i)
-		return nil
-	})
-	if err != nil || len(rows) == 0 {
-		return out, err
+	}
+	if len(rows) == 0 {
+		return out, nil
 	}
 	starts := make([]string, len(periods))
 	ends := make([]string, len(periods))
@@ -195,14 +316,19 @@ type Coverage struct {
 	Pipeline float64 `json:"pipeline"`
 	// Won is the amount already won (closed in the range).
 	Won float64 `json:"won"`
-	// Target sums the most detailed targets in scope: rep targets if any, else
-	// team, else territory, else company.
+	// Target is the selection's target over the range (RangeTarget): a target
+	// whose period reaches outside the range counts by its share of days.
 	Target      float64 `json:"target"`
 	TargetLevel string  `json:"target_level"`
+	Prorated    bool    `json:"prorated"`
+	// TeamTargets is each team's target over the range.
+	TeamTargets map[string]float64 `json:"team_targets,omitempty"`
 	// Remaining is max(target - won, 0).
 	Remaining float64 `json:"remaining"`
-	// Coverage is pipeline / remaining (0 when nothing remains).
-	Coverage float64 `json:"coverage"`
+	// Coverage is pipeline / remaining; null when nothing remains, and Status
+	// says why: "target_met" or "no_target" ("ok" otherwise).
+	Coverage *float64 `json:"coverage"`
+	Status   string   `json:"status"`
 }
 
 // Coverage computes pipeline coverage.
@@ -221,22 +347,21 @@ func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, e
 	if err != nil {
 		return out, err
 	}
-	att, err := s.Attainment(ctx, sc, f)
+	rt, err := s.rangeTarget(ctx, sc, f)
 	if err != nil {
 		return out, err
 	}
-	for _, level := range []string{"rep", "team", "territory", "company"} {
-		for _, t := range att.Targets {
-			if t.Scope == level {
-				out.Target += t.Target
-				out.TargetLevel = level
-			}
-		}
-		if out.TargetLevel != "" {
-			break
-		}
-	}
+	out.Target, out.TargetLevel, out.Prorated, out.TeamTargets = rt.Amount, rt.Level, rt.Prorated, rt.Teams
 	out.Remaining = max(out.Target-out.Won, 0)
-	out.Coverage = ratio(out.Pipeline, out.Remaining)
+	switch {
+	case out.Target <= 0:
+		out.Status = "no_target"
+	case out.Remaining <= 0:
+		out.Status = "target_met"
+	default:
+		out.Status = "ok"
+		cov := out.Pipeline / out.Remaining
+		out.Coverage = &cov
+	}
 	return out, nil
 }
