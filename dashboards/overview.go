@@ -139,6 +139,8 @@ func (p *pages) overview(c echo.Context) error {
 			bk.ProgressLabel += " " + r.T("kpi.prorated")
 		}
 		bk.Class = classBy(a, 0.9, 0.7)
+	} else if cov.Status == "not_comparable" {
+		bk.Sub = r.T("kpi.untargeted")
 	} else {
 		bk.Sub = r.T("kpi.no_target")
 	}
@@ -150,6 +152,8 @@ func (p *pages) overview(c echo.Context) error {
 	case "target_met":
 		// Nothing left to book: open pipeline is upside, not coverage.
 		cv.Sub = r.T("kpi.target_met") + ": " + r.Money(cov.Pipeline) + " " + r.T("kpi.open_upside")
+	case "not_comparable":
+		cv.Sub = r.T("kpi.untargeted")
 	default:
 		cv.Sub = r.T("kpi.no_target")
 	}
@@ -157,6 +161,13 @@ func (p *pages) overview(c echo.Context) error {
 		Spark: sparkline("spark-winrate", r.tr, months, sWin, colGood, "pct")}
 	ck := kpi{Label: r.T("kpi.cycle"), Value: r.Days(cyc.Total.Median) + " " + r.T("kpi.days"), Sub: r.T("kpi.cycle_sub") + " (n=" + r.Int(cyc.Total.Count) + ")", Progress: -1,
 		Spark: sparkline("spark-cycle", r.tr, cycLabels, sCyc, palette[2], "days")}
+	// Nothing closed in the selection: no rate and no cycle, not 0.
+	if wr.Total.Won+wr.Total.Lost == 0 {
+		wk.Value = "–"
+	}
+	if cyc.Total.Count == 0 {
+		ck.Value = "–"
+	}
 	var opened int64
 	for _, pp := range mv.Periods {
 		opened += pp.Opened

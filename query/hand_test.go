@@ -513,3 +513,18 @@ func TestLeadConvertedByLink(t *testing.T) {
 		t.Errorf("lead conversion %+v; want 4 leads, 3 converted (web 2 of 3)", lc)
 	}
 }
+
+// Targets are set per rep, team, territory or company: a product slice of
+// bookings has none to compare with.
+func TestCoverageUnderProductFilter(t *testing.T) {
+	s := newHand(t)
+	f := q1
+	f.Product = []string{"Pro"}
+	cv, err := s.Coverage(context.Background(), Unrestricted, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cv.Status != "not_comparable" || cv.Target != 0 || cv.Coverage != nil || cv.Won != 160 {
+		t.Errorf("coverage of Pro deals: %+v, want won 160 (o1, o7) and no target", cv)
+	}
+}

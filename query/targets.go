@@ -326,7 +326,8 @@ type Coverage struct {
 	// Remaining is max(target - won, 0).
 	Remaining float64 `json:"remaining"`
 	// Coverage is pipeline / remaining; null when nothing remains, and Status
-	// says why: "target_met" or "no_target" ("ok" otherwise).
+	// says why: "target_met", "no_target", or "not_comparable" (a product,
+	// source or segment filter: targets are not set by those); "ok" otherwise.
 	Coverage *float64 `json:"coverage"`
 	Status   string   `json:"status"`
 }
@@ -346,6 +347,12 @@ func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, e
 	})
 	if err != nil {
 		return out, err
+	}
+	if len(f.Product)+len(f.Source)+len(f.Segment) > 0 {
+		// Targets are set per rep, team, territory or company: a product, source
+		// or segment slice of bookings has none to compare with.
+		out.Status = "not_comparable"
+		return out, nil
 	}
 	rt, err := s.rangeTarget(ctx, sc, f)
 	if err != nil {
