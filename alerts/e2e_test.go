@@ -108,7 +108,8 @@ func (m *maildev) stop() {
 }
 
 // StartDashboards starts the dashboards server over db for the end-to-end
-// tests, accepting token as a manager of team, and returns its base URL. It is
+// tests, accepting token as a manager of team (team "": as an admin), and
+// returns its base URL. It is
 // set by e2e_dashboards_test.go (package alerts_test: dashboards imports
 // alerts).
 var StartDashboards func(t *testing.T, db *schemas.DB, token, team string) string

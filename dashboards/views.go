@@ -3,6 +3,7 @@ package dashboards
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
@@ -456,6 +457,9 @@ type alertView struct {
 	Snoozed   string
 	CanAct    bool
 	Direction string
+	// ChartError says why the event has no chart (logged too): a missing
+	// chart must not look like a quiet series.
+	ChartError string
 }
 
 // alerts: recent anomalies with their series, acknowledge and snooze.
@@ -500,20 +504,14 @@ func (p *pages) alerts(c echo.Context) error {
 			}
 			from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, p.svc.Location())
 			to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, p.svc.Location())
-			key := cacheKey(r.scope, "series", query.Filter{From: from, To: to}, e.Metric, e.SegmentKind)
-			ser, err := cached(gctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
-				return p.svc.DailySeries(ctx, r.scope, e.Metric, e.SegmentKind, query.Filter{From: from, To: to})
-			})
+			pts, since, err := p.alertSeries(gctx, r, e, query.Filter{From: from, To: to})
 			if err != nil {
-				return nil // the event still shows, without its chart
+				// The event still shows, saying why it has no chart.
+				p.s.log.Warn("alert chart", "event", e.ID, "metric", e.Metric, "segment_kind", e.SegmentKind, "err", err)
+				views[i].ChartError = r.T("al.no_chart") + ": " + err.Error()
+				return nil
 			}
-			seg := e.Segment
-			if e.SegmentKind == "" {
-				seg = "all"
-			}
-			if pts, ok := ser[seg]; ok {
-				views[i].Chart = seriesChart("chart-alert-"+itoa(i), r.tr, pts, e.Since.Format(time.DateOnly), e.Expected)
-			}
+			views[i].Chart = seriesChart("chart-alert-"+itoa(i), r.tr, pts, since, e.Expected)
 			return nil
 		})
 	}
@@ -524,6 +522,94 @@ func (p *pages) alerts(c echo.Context) error {
 	}
 	v.Panels = append(v.Panels, pn)
 	return p.render(r, v)
+}
+
+// alertSeriesOf maps an alert metric onto the query series it counts; rates
+// are drawn from two of them (see alertSeries). Deal alerts (stuck, pushed,
+// cut) have no series of their own: they show their rep's bookings.
+var alertSeriesOf = map[string]string{
+	alerts.MetricLeads: "leads", alerts.MetricOppsOpened: "opportunities", alerts.MetricPipelineCreated: "pipeline_created",
+	alerts.MetricBookings: "bookings", alerts.MetricDealsWon: "won", alerts.MetricActivities: "activities",
+	"deals": "bookings",
+}
+
+// alertSeries is the series an event's chart draws over f and the label of
+// the day its anomaly starts on that chart. Win rate is won / (won + lost) per
+// week (weeks ending on the last day; weeks without a close are left out), in
+// percent.
+func (p *pages) alertSeries(ctx context.Context, r *request, e alerts.Event, f query.Filter) ([]query.Point, string, error) {
+	kind := e.SegmentKind
+	if kind == alerts.SegAll {
+		kind = ""
+	}
+	seg := e.Segment
+	if kind == "" {
+		seg = "all"
+	}
+	one := func(metric string) ([]query.Point, error) {
+		key := cacheKey(r.scope, "series", f, metric, kind)
+		ser, err := cached(ctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
+			return p.svc.DailySeries(ctx, r.scope, metric, kind, f)
+		})
+		if err != nil {
+			return nil, err
+		}
+		pts, ok := ser[seg]
+		if !ok {
+			// No row of the segment in the range: every day is zero.
+			return zeroDays(f), nil
+		}
+		return pts, nil
+	}
+	since := e.Since.Format(time.DateOnly)
+	if e.Metric == alerts.MetricWinRate {
+		won, err := one("won")
+		if err != nil {
+			return nil, "", fmt.Errorf("won deals of %s: %w", e.Metric, err)
+		}
+		lost, err := one("lost")
+		if err != nil {
+			return nil, "", fmt.Errorf("lost deals of %s: %w", e.Metric, err)
+		}
+		var out []query.Point
+		for end := len(won); end-7 >= 0 && end <= len(lost); end -= 7 {
+			var w, l float64
+			for _, p := range won[end-7 : end] {
+				w += p.Value
+			}
+			for _, p := range lost[end-7 : end] {
+				l += p.Value
+			}
+			if w+l > 0 {
+				out = append([]query.Point{{Day: won[end-7].Day, Value: math.Round(w/(w+l)*1000) / 10}}, out...)
+			}
+		}
+		if len(out) == 0 {
+			return nil, "", fmt.Errorf("no deal closed in %s..%s", f.From.Format(time.DateOnly), f.To.Format(time.DateOnly))
+		}
+		// The anomaly's start, on the week that holds it.
+		for _, p := range out {
+			if !p.Day.After(e.Since) {
+				since = p.Day.Format(time.DateOnly)
+			}
+		}
+		return out, since, nil
+	}
+	m, ok := alertSeriesOf[e.Metric]
+	if !ok {
+		return nil, "", fmt.Errorf("no daily series for %s", e.Metric)
+	}
+	pts, err := one(m)
+	return pts, since, err
+}
+
+// zeroDays is a zero series over f.
+func zeroDays(f query.Filter) []query.Point {
+	var out []query.Point
+	for d := f.From; d.Before(f.To); d = d.AddDate(0, 0, 1) {
+		out = append(out, query.Point{Day: d})
+	}
+	return out
 }
 
 func (p *pages) alertAck(c echo.Context) error {
