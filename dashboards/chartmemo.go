@@ -162,8 +162,8 @@ func chartKey(name string, args ...any) (string, bool) {
 // The chart functions the pages call: each the build function of charts.go
 // behind the memo, with all its inputs in the key.
 
-func sparkline(id string, t tr, labels []string, values []float64, color, format string) *chartView {
-	return memoChart("sparkline", func() *chartView { return buildSparkline(id, t, labels, values, color, format) }, id, t, labels, values, color, format)
+func sparkline(id string, t tr, name string, labels []string, values []float64, partial bool, color, format string) *chartView {
+	return memoChart("sparkline", func() *chartView { return buildSparkline(id, t, name, labels, values, partial, color, format) }, id, t, name, labels, values, partial, color, format)
 }
 
 func conversionTrend(id string, t tr, stages []string, periods []query.ConversionPeriod, withWin bool, height int) *chartView {

@@ -41,11 +41,19 @@ type chartSpec struct {
 	Fmt   map[string]string `json:"fmt,omitempty"`
 	Lang  string            `json:"lang"`
 	Map   string            `json:"map,omitempty"`
+	// Partial names the axis labels whose value is not final (a maturing cohort,
+	// a month to date) with the note app.js adds to their tooltip.
+	Partial map[string]string `json:"partial,omitempty"`
 }
 
 // spec turns a go-echarts chart into a chartView; patch adjusts the plain options
 // for what go-echarts cannot say.
 func spec(id string, height int, t tr, c echartsJSON, links map[string]string, fmts map[string]string, patch func(o map[string]any)) *chartView {
+	return specPartial(id, height, t, c, links, fmts, nil, patch)
+}
+
+// specPartial is spec with axis labels whose values are not final (see chartSpec.Partial).
+func specPartial(id string, height int, t tr, c echartsJSON, links map[string]string, fmts map[string]string, partial map[string]string, patch func(o map[string]any)) *chartView {
 	c.Validate()
 	b, err := json.Marshal(c.JSON())
 	if err != nil {
@@ -60,7 +68,7 @@ func spec(id string, height int, t tr, c echartsJSON, links map[string]string, f
 	if patch != nil {
 		patch(o)
 	}
-	cs := chartSpec{O: o, Links: links, Fmt: fmts, Lang: t.lang}
+	cs := chartSpec{O: o, Links: links, Fmt: fmts, Lang: t.lang, Partial: partial}
 	return &chartView{ID: id, Height: height, Spec: safeJSON(cs)}
 }
 
@@ -82,8 +90,11 @@ func grid(left, right, top, bottom string) charts.GlobalOpts {
 	return charts.WithGridOpts(opts.Grid{Left: left, Right: right, Top: top, Bottom: bottom, ContainLabel: opts.Bool(true)})
 }
 
-// buildSparkline is a small area line without axes.
-func buildSparkline(id string, t tr, labels []string, values []float64, color, format string) *chartView {
+// buildSparkline is a small area line without axes; name is the KPI's (translated)
+// name, shown in the tooltip. When partial, the last period is not over (a month
+// to date): it is drawn as a dashed segment to a hollow point and its tooltip says
+// "to date", so a month half gone does not read as a drop.
+func buildSparkline(id string, t tr, name string, labels []string, values []float64, partial bool, color, format string) *chartView {
 	l := charts.NewLine()
 	l.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -92,17 +103,40 @@ func buildSparkline(id string, t tr, labels []string, values []float64, color, f
 		charts.WithYAxisOpts(opts.YAxis{Show: opts.Bool(false), Scale: opts.Bool(true)}),
 		charts.WithGridOpts(opts.Grid{Left: "2", Right: "2", Top: "4", Bottom: "2"}),
 	)
+	partial = partial && len(values) > 1
 	data := make([]opts.LineData, len(values))
+	rest := make([]opts.LineData, len(values))
 	for i, v := range values {
 		data[i] = opts.LineData{Value: round(v)}
+		rest[i] = opts.LineData{Value: "-"}
 	}
-	l.SetXAxis(labels).AddSeries("v", data,
+	var notes map[string]string
+	if partial {
+		n := len(values) - 1
+		data[n] = opts.LineData{Value: "-"}
+		rest[n-1] = opts.LineData{Value: round(values[n-1])}
+		rest[n] = opts.LineData{Value: round(values[n]), Symbol: "emptyCircle", SymbolSize: 5}
+		notes = map[string]string{labels[n]: t.T("spark.to_date")}
+	}
+	l.SetXAxis(labels).AddSeries(name, data,
 		charts.WithLineChartOpts(opts.LineChart{Smooth: opts.Bool(true), ShowSymbol: opts.Bool(false)}),
 		charts.WithLineStyleOpts(opts.LineStyle{Color: color, Width: 2}),
 		charts.WithAreaStyleOpts(opts.AreaStyle{Color: color, Opacity: opts.Float(0.12)}),
 	)
-	return spec(id, 46, t, l, nil, map[string]string{"y": format}, func(o map[string]any) {
+	if partial {
+		l.AddSeries(name, rest,
+			charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true)}),
+			charts.WithLineStyleOpts(opts.LineStyle{Color: color, Width: 2, Type: "dashed"}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: color}),
+		)
+	}
+	return specPartial(id, 46, t, l, nil, map[string]string{"y": format}, notes, func(o map[string]any) {
 		o["xAxis"].([]any)[0].(map[string]any)["boundaryGap"] = false
+		if partial {
+			// Only the partial point has a symbol.
+			seriesAt(o, 1)["showAllSymbol"] = true
+			seriesAt(o, 1)["symbol"] = "none"
+		}
 	})
 }
 
@@ -180,15 +214,20 @@ func buildConversionTrend(id string, t tr, stages []string, periods []query.Conv
 	if withWin {
 		add(t.T("stage.lead")+"→"+t.T("stage.won"), func(p query.ConversionPeriod) float64 { return p.WinConversion })
 	}
-	return spec(id, height, t, l, nil, map[string]string{"y": "pct"}, func(o map[string]any) {
+	// The tooltip of a maturing period shows the dashed series' values (app.js
+	// takes each name's first value that is drawn) and says the period is maturing.
+	notes := map[string]string{}
+	for _, p := range periods {
+		if p.Incomplete {
+			notes[p.Period] = t.T("tip.maturing")
+		}
+	}
+	return specPartial(id, height, t, l, nil, map[string]string{"y": "pct"}, notes, func(o map[string]any) {
 		// Pair the colours of each solid/dashed couple.
 		for i, s := range series(o) {
 			m := s.(map[string]any)
 			m["color"] = palette[(i/2)%len(palette)]
 			m["symbolSize"] = 6
-			if i%2 == 1 {
-				m["tooltip"] = map[string]any{"show": false}
-			}
 		}
 	})
 }
@@ -276,6 +315,10 @@ func buildFunnelChart(id string, t tr, f query.Funnel, links map[string]string, 
 		items := []any{}
 		for i, d := range data {
 			m := map[string]any{"name": d.Name, "value": d.Value}
+			// ECharts prints {c} without thousands separators: the label is the
+			// formatted count (stage names are our translations, no braces).
+			lbl := map[string]any{"formatter": d.Name + "  " + t.Int(toInt64(d.Value))}
+			m["label"] = lbl
 			c := palette[0]
 			if i == len(data)-1 {
 				c = colGood
@@ -283,7 +326,7 @@ func buildFunnelChart(id string, t tr, f query.Funnel, links map[string]string, 
 			op := 1.0 - 0.12*float64(i)
 			if selected != "" && d.Name != selected {
 				op = 0.3
-				m["label"] = map[string]any{"color": "#1d2533", "fontWeight": "normal"}
+				lbl["color"], lbl["fontWeight"] = "#1d2533", "normal"
 			}
 			m["itemStyle"] = map[string]any{"color": c, "opacity": op, "borderColor": "#fff"}
 			items = append(items, m)
@@ -475,7 +518,9 @@ func buildProvinceMap(id string, t tr, ts []query.Territory, links map[string]st
 	m.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithVisualMapOpts(opts.VisualMap{Calculable: opts.Bool(true), Min: 0, Max: float32(maxPen), Left: "8", Bottom: "8",
+		// Not calculable: its handles print the raw range ("1 / 0") beside the
+		// text ends ("55.1% / 0%"); one legend, in percent.
+		charts.WithVisualMapOpts(opts.VisualMap{Calculable: opts.Bool(false), Min: 0, Max: float32(maxPen), Left: "8", Bottom: "8",
 			InRange: &opts.VisualMapInRange{Color: []string{"#fde9c9", "#f2a541", "#2f6fde"}}}),
 	)
 	m.AddSeries(t.T("col.penetration"), data)
@@ -518,9 +563,11 @@ func buildPotentialScatter(id string, t tr, ts []query.Territory, links map[stri
 	s.AddSeries(t.T("col.territory"), data, charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "right", Formatter: "{b}"}),
 		charts.WithItemStyleOpts(opts.ItemStyle{Color: colMain, Opacity: opts.Float(0.75)}))
 	return spec(id, 440, t, s, links, map[string]string{"x": "money", "y": "money", "v": "pair-money"}, func(o map[string]any) {
-		s := seriesAt(o, 0)
-		s["markLine"] = map[string]any{"symbol": "none", "silent": true, "lineStyle": map[string]any{"color": "#9aa6b8", "type": "dashed"},
-			"data": []any{[]any{map[string]any{"coord": []float64{0, 0}}, map[string]any{"coord": []float64{maxV, maxV}}}}}
+		// The diagonal (captured = potential) the subtitle names, as a plain line
+		// series: a markLine between coords was not drawn.
+		o["series"] = append(series(o), map[string]any{"type": "line", "name": "diagonal", "data": []any{[]float64{0, 0}, []float64{math.Round(maxV), math.Round(maxV)}},
+			"symbol": "none", "silent": true, "z": 1, "tooltip": map[string]any{"show": false},
+			"lineStyle": map[string]any{"color": "#9aa6b8", "type": "dashed", "width": 1}})
 	})
 }
 
@@ -578,5 +625,17 @@ func buildSeriesChart(id string, t tr, pts []query.Point, since string, expected
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int:
+		return int64(x)
+	case float64:
+		return int64(math.Round(x))
+	}
+	return 0
+}
 
 func fmtf(format string, a ...any) string { return fmt.Sprintf(format, a...) }

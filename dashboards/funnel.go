@@ -87,14 +87,16 @@ func (p *pages) funnel(c echo.Context) error {
 	}
 	st := &table{ID: "stages", Cols: []col{{Label: r.T("col.stage")}, {Label: r.T("col.reached"), Num: true}, {Label: r.T("col.conversion"), Num: true}}}
 	for _, s := range fn.Stages {
-		cl := cell{Text: r.Stage(s.Stage), Link: links[r.Stage(s.Stage)], Raw: s.Stage}
+		cl := cell{Text: r.Stage(s.Stage), Link: links[r.Stage(s.Stage)]}
 		rw := row{Cells: []cell{cl, count(r, s.Reached), {Text: r.Pct(s.Conversion), Raw: num(round(s.Conversion)), Bar: s.Conversion}}}
 		if s.Stage == stage {
 			rw.Class = "selected"
 		}
 		st.Rows = append(st.Rows, rw)
 	}
-	st.Rows = append(st.Rows, row{Cells: []cell{{Text: r.Stage("won"), Raw: "won"}, count(r, fn.Won), {Text: r.Pct(ratio(float64(fn.Won), float64(fn.Cohort))), Raw: num(round(ratio(float64(fn.Won), float64(fn.Cohort))))}}})
+	// Won is the last row: there is no next stage to convert to (lead→won is the
+	// win conversion, not this column's).
+	st.Rows = append(st.Rows, row{Cells: []cell{{Text: r.Stage("won")}, count(r, fn.Won), {Text: "–"}}})
 	sp := &panel{ID: "stages", Title: r.T("fn.stages"), Span: 5, Table: st,
 		Items: []item{{Title: r.T("col.cohort"), Text: r.Int(fn.Cohort) + " · " + r.Money(fn.Amount)},
 			{Title: r.T("fn.outcome"), Text: r.T("col.won") + " " + r.Int(fn.Won) + " · " + r.T("col.lost") + " " + r.Int(fn.Lost) + " · " + r.T("fn.open") + " " + r.Int(fn.Open)}}}
@@ -165,7 +167,7 @@ func (p *pages) funnel(c echo.Context) error {
 		}
 		vc := cell{}
 		if rr.conv.Verdict != "" {
-			vc = cell{Text: r.T("v." + rr.conv.Verdict), Raw: rr.conv.Verdict, Class: verdictClass(rr.conv.Verdict)}
+			vc = cell{Text: r.T("v." + rr.conv.Verdict), Class: verdictClass(rr.conv.Verdict)}
 		}
 		rw := row{Cells: []cell{{Text: label, Link: u, Raw: rr.rs.RepID}, {Text: rr.rs.Team}, count(r, rr.conv.N), pct(r, rr.conv.Value),
 			{Text: r.Pct(rr.conv.Low) + " – " + r.Pct(rr.conv.High), Raw: num(round(rr.conv.Low)) + ".." + num(round(rr.conv.High))}, pct(r, rr.conv.Peer), d, vc}}
@@ -185,7 +187,8 @@ func (p *pages) funnel(c echo.Context) error {
 	} else {
 		rp.Empty = r.T("empty")
 	}
-	v.Panels = append(v.Panels, rp, &panel{ID: "reps-table", Table: rt})
+	// A title gives the table its header and with it the CSV link.
+	v.Panels = append(v.Panels, rp, &panel{ID: "reps-table", Title: r.T("fn.reps_table") + ": " + r.Stage(stage), Table: rt})
 	if repID == "" {
 		return p.render(r, v)
 	}
@@ -203,10 +206,10 @@ func (p *pages) funnel(c echo.Context) error {
 			found = &deals.Deals[i]
 		}
 		age := ageDays(d.Created, svc.Location())
-		status := cell{Text: r.T("status." + d.Status), Raw: d.Status}
+		status := cell{Text: r.T("status." + d.Status)}
 		rw := row{}
 		if d.CloseDate != "" && d.CloseDate < today {
-			status = cell{Text: r.T("fn.stuck"), Raw: "stuck", Class: "bad"}
+			status = cell{Text: r.T("fn.stuck"), Class: "bad"}
 			rw.Class = "stuck"
 		}
 		name := d.Name
@@ -234,12 +237,20 @@ func (p *pages) funnel(c echo.Context) error {
 		v.Crumbs = append(v.Crumbs, link{Label: name, URL: r.url("/funnel")})
 		v.Panels = append(v.Panels, &panel{ID: "deal", Title: r.T("fn.deal") + ": " + name, Span: 12, Items: []item{
 			{Title: r.T("col.account"), Text: d.AccountName}, {Title: r.T("col.owner"), Text: d.OwnerName + " · " + d.Team},
-			{Title: r.T("col.amount"), Text: r.Money(d.Amount)}, {Title: r.T("col.stage"), Text: r.Stage(d.Stage) + " (" + r.Stage(d.Furthest) + ")"},
+			{Title: r.T("col.amount"), Text: r.Money(d.Amount)}, {Title: r.T("col.stage"), Text: dealStage(r, d)},
 			{Title: r.T("col.created"), Text: d.Created}, {Title: r.T("col.close"), Text: d.CloseDate},
 			{Title: r.T("col.territory"), Text: d.Territory + " · " + d.Segment}, {Title: r.T("col.product"), Text: d.Product + " · " + d.Source},
 		}})
 	}
 	return p.render(r, v)
+}
+
+// dealStage is the deal's stage, and the furthest it reached when that is another.
+func dealStage(r *request, d *query.Deal) string {
+	if d.Furthest == "" || d.Furthest == d.Stage {
+		return r.Stage(d.Stage)
+	}
+	return r.Stage(d.Stage) + " (" + r.T("fn.furthest") + ": " + r.Stage(d.Furthest) + ")"
 }
 
 // repTableRows is how many reps the stage drill-down's table shows before "show all".

@@ -114,6 +114,8 @@ func (p *pages) overview(c echo.Context) error {
 		sWin = append(sWin, ratio(float64(pp.Won), float64(pp.Won+pp.Lost)))
 		sOpen = append(sOpen, pp.OpenedAmount)
 	}
+	// The last month of the sparklines is partial when the range ends inside it.
+	partial := len(months) > 0 && f.To.After(monthStart(f.To)) && months[len(months)-1] == f.To.Format("2006-01")
 	var cycLabels []string
 	var sCyc []float64
 	for i, ct := range cycles {
@@ -130,7 +132,7 @@ func (p *pages) overview(c echo.Context) error {
 		}
 	}
 	booked := cov.Won
-	bk := kpi{Label: r.T("kpi.bookings"), Value: r.Money(booked), Progress: -1, Spark: sparkline("spark-bookings", r.tr, months, sBook, colMain, "money")}
+	bk := kpi{Label: r.T("kpi.bookings"), Value: r.Money(booked), Progress: -1, Spark: sparkline("spark-bookings", r.tr, r.T("kpi.bookings"), months, sBook, partial, colMain, "money")}
 	if cov.Target > 0 {
 		a := booked / cov.Target
 		bk.Progress = math.Min(a, 1)
@@ -145,7 +147,7 @@ func (p *pages) overview(c echo.Context) error {
 		bk.Sub = r.T("kpi.no_target")
 	}
 	cv := kpi{Label: r.T("kpi.coverage"), Value: "–", Sub: r.T("kpi.coverage_sub") + ": " + r.Money(cov.Pipeline) + " / " + r.Money(cov.Remaining), Progress: -1,
-		Spark: sparkline("spark-pipeline", r.tr, months, sOpen, palette[5], "money")}
+		Spark: sparkline("spark-pipeline", r.tr, r.T("spark.opened"), months, sOpen, partial, palette[5], "money")}
 	switch cov.Status {
 	case "ok":
 		cv.Value, cv.Class = fmtf("%.1f×", *cov.Coverage), classBy(*cov.Coverage, 3, 2)
@@ -158,9 +160,9 @@ func (p *pages) overview(c echo.Context) error {
 		cv.Sub = r.T("kpi.no_target")
 	}
 	wk := kpi{Label: r.T("kpi.winrate"), Value: r.Pct(wr.Total.WinRate), Sub: r.T("kpi.winrate_sub") + ": " + r.Int(wr.Total.Won) + " / " + r.Int(wr.Total.Won+wr.Total.Lost), Progress: -1,
-		Spark: sparkline("spark-winrate", r.tr, months, sWin, colGood, "pct")}
+		Spark: sparkline("spark-winrate", r.tr, r.T("kpi.winrate"), months, sWin, partial, colGood, "pct")}
 	ck := kpi{Label: r.T("kpi.cycle"), Value: r.Days(cyc.Total.Median) + " " + r.T("kpi.days"), Sub: r.T("kpi.cycle_sub") + " (n=" + r.Int(cyc.Total.Count) + ")", Progress: -1,
-		Spark: sparkline("spark-cycle", r.tr, cycLabels, sCyc, palette[2], "days")}
+		Spark: sparkline("spark-cycle", r.tr, r.T("kpi.cycle"), cycLabels, sCyc, false, palette[2], "days")}
 	// Nothing closed in the selection: no rate and no cycle, not 0.
 	if wr.Total.Won+wr.Total.Lost == 0 {
 		wk.Value = "–"
@@ -173,7 +175,7 @@ func (p *pages) overview(c echo.Context) error {
 		opened += pp.Opened
 	}
 	vk := kpi{Label: r.T("kpi.velocity"), Value: "–", Sub: r.T("kpi.velocity_sub"), Progress: -1,
-		Spark: sparkline("spark-velocity", r.tr, cycLabels, sVel, palette[3], "money")}
+		Spark: sparkline("spark-velocity", r.tr, r.T("kpi.velocity"), cycLabels, sVel, false, palette[3], "money")}
 	if vel := query.Velocity(opened, int(f.To.Sub(f.From).Hours()/24+0.5), wr.Total.Won, wr.Total.Lost, wr.Total.WonAmount); vel != nil {
 		vk.Value = r.Money(*vel) + " " + r.T("kpi.per_day")
 	}
@@ -215,7 +217,7 @@ func (p *pages) overview(c echo.Context) error {
 		names, bs, ts, ws = append(names, name), append(bs, g.WonAmount), append(ts, tg), append(ws, g.WinRate)
 		attain := cell{Text: "–"}
 		if tg > 0 {
-			attain = cell{Text: r.Pct(g.WonAmount / tg), Raw: num(g.WonAmount / tg), Class: classBy(g.WonAmount/tg, 0.9, 0.7), Bar: math.Min(g.WonAmount/tg, 1)}
+			attain = cell{Text: r.Pct(g.WonAmount / tg), Raw: num(round(g.WonAmount / tg)), Class: classBy(g.WonAmount/tg, 0.9, 0.7), Bar: math.Min(g.WonAmount/tg, 1)}
 		}
 		tt.Rows = append(tt.Rows, row{Cells: []cell{{Text: name, Link: r.filterURL("/funnel", "team", g.Key)}, money(r, g.WonAmount), money(r, tg), attain,
 			count(r, g.Won), count(r, g.Lost), pct(r, g.WinRate)}})
@@ -228,6 +230,9 @@ func (p *pages) overview(c echo.Context) error {
 	v.Panels = append(v.Panels, tp)
 
 	hp := &panel{ID: "headroom", Title: r.T("ov.headroom"), Sub: r.T("ov.headroom_sub"), Span: 5, Links: []link{{Label: r.T("nav.territories") + " →", URL: r.filterURL("/territories")}}}
+	if !r.scope.SeesAll() {
+		terrs = soldIn(terrs)
+	}
 	if len(terrs) > 0 {
 		links := map[string]string{}
 		for _, t := range terrs {
@@ -240,6 +245,20 @@ func (p *pages) overview(c echo.Context) error {
 	v.Panels = append(v.Panels, hp)
 	v.Panels = append(v.Panels, &panel{ID: "teams-table", Title: r.T("ov.teams"), Table: tt})
 	return p.render(r, v)
+}
+
+// soldIn keeps the territories where the scope has deals: won or lost in the
+// range, or open. query's Accounts counts the territory's accounts, whoever
+// sells there (accounts have no team), so a manager's "most headroom" would list
+// territories his team never sold in.
+func soldIn(ts []query.Territory) []query.Territory {
+	out := make([]query.Territory, 0, len(ts))
+	for _, t := range ts {
+		if t.Won+t.Lost > 0 || t.Pipeline > 0 || t.Captured > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // movement is query.Movement, or nothing when it fails: movement has a known

@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -233,6 +234,15 @@ func (p *pages) start(c echo.Context) (*request, error) {
 		return r, apiError(err)
 	}
 	r.f = f
+	// A manager following another team's rep link would see empty pages (the
+	// team scope and the rep filter exclude each other): say why instead.
+	if r.scope.Role == query.RoleManager {
+		for _, id := range f.Rep {
+			if err := p.checkRep(c.Request().Context(), r, id); err != nil {
+				return r, err
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -489,6 +499,30 @@ func (p *pages) render(r *request, v *view) error {
 	return c.HTMLBlob(http.StatusOK, buf.Bytes())
 }
 
+// sentence is an HTTP error message already written for the user in the page's
+// language: the error page shows it as it is, without the status's sentence.
+type sentence string
+
+// checkRep turns query's answer on a rep the caller asked for into the page's
+// error: 403 "this rep is not in your team" for another team's rep, 404 for an
+// unknown rep, nil when the rep is in scope.
+func (p *pages) checkRep(ctx context.Context, r *request, id string) error {
+	err := p.svc.CheckRep(ctx, r.scope, id)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, query.ErrForbidden):
+		key := "err.rep_other_team"
+		if r.scope.Role == query.RoleRep {
+			key = "err.rep_not_you"
+		}
+		return echo.NewHTTPError(http.StatusForbidden, sentence(r.T(key))).WithInternal(err)
+	case errors.Is(err, query.ErrNotFound):
+		return echo.NewHTTPError(http.StatusNotFound, sentence(strings.ReplaceAll(r.T("err.rep_unknown"), "{id}", id))).WithInternal(err)
+	}
+	return err
+}
+
 // renderBufs reuses page buffers: a page is tens to hundreds of KB, and growing a
 // fresh buffer to that size for every request was a good part of the garbage.
 var renderBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -501,15 +535,24 @@ func putRenderBuf(b *bytes.Buffer) {
 	renderBufs.Put(b)
 }
 
-func (p *pages) renderError(c echo.Context, code int, msg string) {
+// renderError writes the error page. A whole message (a sentence) is shown as
+// it is; others get the status's sentence in the user's language first.
+func (p *pages) renderError(c echo.Context, code int, msg string, whole bool) {
 	u, _ := userOf(c)
 	t := tr{pickLang(c, u.Lang)}
-	switch code {
-	case http.StatusForbidden:
+	switch {
+	case whole:
+	case code == http.StatusForbidden:
 		msg = t.T("err.forbidden") + " (" + msg + ")"
-	case http.StatusNotFound:
-		msg = t.T("err.notfound") + " " + msg
-	case http.StatusBadRequest:
+	case code == http.StatusNotFound:
+		// One sentence: "Not found: rep "U0009"." rather than "Not found. not found: ...".
+		what := strings.TrimSpace(strings.TrimPrefix(msg, query.ErrNotFound.Error()+":"))
+		if what == "" || strings.EqualFold(what, http.StatusText(http.StatusNotFound)) || strings.EqualFold(what, query.ErrNotFound.Error()) {
+			msg = t.T("err.notfound_page")
+		} else {
+			msg = t.T("err.notfound") + ": " + what + "."
+		}
+	case code == http.StatusBadRequest:
 		msg = t.T("err.bad") + ": " + msg
 	}
 	var buf bytes.Buffer

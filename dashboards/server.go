@@ -213,12 +213,16 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	code := http.StatusInternalServerError
 	msg := "internal error"
 	var he *echo.HTTPError
+	whole := false // msg is a sentence for the user, shown as it is
 	switch {
 	case errors.As(err, &he):
 		code = he.Code
-		if m, ok := he.Message.(string); ok {
+		switch m := he.Message.(type) {
+		case string:
 			msg = m
-		} else {
+		case sentence:
+			msg, whole = string(m), true
+		default:
 			msg = http.StatusText(code)
 		}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -234,7 +238,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	if s.pages != nil && wantsHTML(c) {
-		s.pages.renderError(c, code, msg)
+		s.pages.renderError(c, code, msg, whole)
 		return
 	}
 	_ = c.JSON(code, map[string]string{"error": msg})

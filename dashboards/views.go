@@ -83,7 +83,7 @@ func (p *pages) trends(c echo.Context) error {
 		}
 		rw.Cells = append(rw.Cells, pct(r, pp.WinConversion))
 		if pp.Incomplete {
-			rw.Cells = append(rw.Cells, cell{Text: r.T("period.incomplete"), Raw: "incomplete", Class: "warn"})
+			rw.Cells = append(rw.Cells, cell{Text: r.T("period.incomplete"), Class: "warn"})
 			rw.Class = "incomplete"
 		} else {
 			rw.Cells = append(rw.Cells, cell{})
@@ -93,7 +93,7 @@ func (p *pages) trends(c echo.Context) error {
 	dp := &panel{ID: "days", Title: r.T("tr.days"), Sub: r.T("tr.days_sub"), Span: 6}
 	dt := &table{ID: "days-in-stage", Cols: []col{{Label: r.T("col.stage")}, {Label: r.T("col.count"), Num: true}, {Label: r.T("col.median"), Num: true}, {Label: r.T("col.mean"), Num: true}, {Label: r.T("col.still_in"), Num: true}}}
 	for _, d := range dis {
-		dt.Rows = append(dt.Rows, row{Cells: []cell{{Text: r.Stage(d.Stage), Raw: d.Stage}, count(r, d.Count), days(r, d.Median), days(r, d.Mean), count(r, d.StillIn)}})
+		dt.Rows = append(dt.Rows, row{Cells: []cell{{Text: r.Stage(d.Stage)}, count(r, d.Count), days(r, d.Median), days(r, d.Mean), count(r, d.StillIn)}})
 	}
 	if len(dis) > 0 {
 		dp.Chart = daysChart("chart-days", r.tr, dis)
@@ -199,8 +199,8 @@ func (p *pages) reps(c echo.Context) error {
 		bk := money(r, rs.WonAmount)
 		bk.Bar = rs.WonAmount / maxWon
 		wc := pct(r, wr.Value)
-		wc.Class = verdictClass(wr.Verdict)
-		ws := cell{Text: r.Stage(rs.WorstStage), Raw: rs.WorstStage}
+		wc.Class = verdictClass(judged(rs, wr))
+		ws := cell{Text: r.Stage(rs.WorstStage)}
 		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(i+1)), {Text: name, Link: r.filterURL("/reps/" + rs.RepID), Raw: name}, {Text: rs.Team}, bk, count(r, rs.Deals),
 			count(r, rs.Won), wc, money(r, ds.Value), days(r, cy.Value), {Text: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good")},
 			{Text: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad")}, ws}})
@@ -230,7 +230,7 @@ func (p *pages) reps(c echo.Context) error {
 			}
 			links[name] = r.filterURL("/reps/" + rs.RepID)
 			names = append(names, name)
-			vals, lows, highs, verdicts = append(vals, wr.Value), append(lows, wr.Low), append(highs, wr.High), append(verdicts, wr.Verdict)
+			vals, lows, highs, verdicts = append(vals, wr.Value), append(lows, wr.Low), append(highs, wr.High), append(verdicts, judged(rs, wr))
 			peer = wr.Peer
 		}
 		if len(names) > 0 {
@@ -240,6 +240,23 @@ func (p *pages) reps(c echo.Context) error {
 	}
 	v.Panels = append(v.Panels, pn)
 	return p.render(r, v)
+}
+
+// judged is the scorecard's judgement of m: its verdict, or, for a win rate that
+// clears the peers but is explained by stage conversions (query moves the verdict
+// to ExplainedBy so the weakness is claimed once), the verdict of those stages.
+// A rep whose win-rate interval lies wholly below the peers is then red, not
+// neutral, and nothing is recomputed here.
+func judged(rs query.RepScore, m query.MetricScore) string {
+	if m.Verdict != "" || len(m.ExplainedBy) == 0 {
+		return m.Verdict
+	}
+	for _, x := range rs.Metrics {
+		if x.Metric == "conversion" && x.Stage == m.ExplainedBy[0] {
+			return x.Verdict
+		}
+	}
+	return ""
 }
 
 func verdictClass(v string) string {
@@ -286,6 +303,13 @@ func (p *pages) scorecard(c echo.Context) error {
 	g.Go(func() (err error) { mv, err = p.repMonths(gctx, r, tf, id); return })
 	g.Go(func() error { fb = p.filterBar(gctx, r, "/reps/"+id); return nil })
 	if err := g.Wait(); err != nil {
+		if errors.Is(err, query.ErrNotFound) {
+			// Another team's rep, an unknown id, or a rep without deals here.
+			if cerr := p.checkRep(ctx, r, id); cerr != nil {
+				return cerr
+			}
+			return echo.NewHTTPError(http.StatusNotFound, sentence(r.T("err.rep_no_deals"))).WithInternal(err)
+		}
 		return err
 	}
 	name := rs.Name
@@ -338,9 +362,9 @@ func (p *pages) scorecard(c echo.Context) error {
 	for _, m := range rs.Metrics {
 		vc := cell{}
 		if m.Verdict != "" {
-			vc = cell{Text: r.T("v." + m.Verdict), Raw: m.Verdict, Class: verdictClass(m.Verdict)}
+			vc = cell{Text: r.T("v." + m.Verdict), Class: verdictClass(m.Verdict)}
 		}
-		mt.Rows = append(mt.Rows, row{Cells: []cell{{Text: r.T("m." + m.Metric), Raw: m.Metric}, {Text: r.Stage(m.Stage), Raw: m.Stage}, count(r, m.N),
+		mt.Rows = append(mt.Rows, row{Cells: []cell{{Text: r.T("m." + m.Metric)}, {Text: r.Stage(m.Stage)}, count(r, m.N),
 			{Text: fmtValue(r, m), Raw: num(round(m.Value))}, {Text: fmtRange(r, m), Raw: num(round(m.Low)) + ".." + num(round(m.High))},
 			{Text: fmtPeer(r, m), Raw: num(round(m.Peer))}, vc}})
 	}
@@ -433,10 +457,18 @@ func (p *pages) territories(c echo.Context) error {
 			ws.Text += " (" + r.Pct(float64(x.WhiteSpace)/float64(x.Accounts)) + ")"
 		}
 		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(x.Rank)), {Text: x.Territory, Link: links[x.Territory]}, money(r, x.Potential), money(r, x.Captured), pen,
-			money(r, x.Headroom), count(r, x.Accounts), ws, pct(r, x.WinRate), money(r, x.Pipeline), {Text: x.PotentialSource}}})
+			money(r, x.Headroom), count(r, x.Accounts), ws, pct(r, x.WinRate), money(r, x.Pipeline), {Text: potentialSource(r, x.PotentialSource)}}})
 	}
 	v.Panels = append(v.Panels, &panel{ID: "territories-table", Title: r.T("te.table"), Table: t})
 	return p.render(r, v)
+}
+
+// potentialSource is query's "market" or "estimate" in the page's language.
+func potentialSource(r *request, src string) string {
+	if m := r.T("psrc." + src); m != "psrc."+src {
+		return m
+	}
+	return src
 }
 
 // chinaProvinces are the region names of static/echarts/china.js.

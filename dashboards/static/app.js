@@ -53,7 +53,28 @@
     if (f.v === 'pair-money' && o.tooltip) {
       o.tooltip.formatter = null;
     }
+    if (spec.partial && o.tooltip) o.tooltip.formatter = partialTooltip(spec.partial, def || String);
     return o;
+  }
+
+  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
+  // partialTooltip is the axis tooltip of a chart whose drawn line is split in a
+  // final and a not-final series of the same name: each name once, with its first
+  // value that is drawn, and the period's note ("still maturing", "to date").
+  function partialTooltip(notes, vf) {
+    return function (ps) {
+      if (!Array.isArray(ps)) ps = [ps];
+      if (!ps.length) return '';
+      var name = ps[0].name, note = notes[name];
+      var out = ['<b>' + esc(ps[0].axisValueLabel || name) + '</b>' + (note ? ' · <i>' + esc(note) + '</i>' : '')], seen = {};
+      ps.forEach(function (p) {
+        var v = Array.isArray(p.value) ? p.value[p.value.length - 1] : p.value;
+        if (v === '-' || v === null || v === undefined || seen[p.seriesName]) return;
+        seen[p.seriesName] = true;
+        out.push(p.marker + esc(p.seriesName) + ' <b>' + esc(vf(v)) + '</b>');
+      });
+      return out.join('<br>');
+    };
   }
 
   var charts = [];
