@@ -127,7 +127,7 @@ func New(o Options) (*Engine, error) {
 	if base == "" {
 		base = "http://" + c.Server.Addr
 	}
-	e.links = linker{base: base, path: rules.DashboardPath, dealPath: rules.DealPath}
+	e.links = linker{base: base, path: rules.DashboardPath, dealPath: rules.DealPath, ratePath: "/reps"}
 	e.box = &outbox{db: o.DB, log: log, maxAttempts: rules.MaxAttempts, maxBackoff: rules.MaxBackoff, settle: 200 * time.Millisecond}
 	return e, nil
 }

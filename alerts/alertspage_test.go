@@ -144,3 +144,82 @@ func TestAlertsPageChartsEveryDefaultRule(t *testing.T) {
 	}
 	t.Logf("%d events of %d rules, each with its chart checked", len(evs), len(rules))
 }
+
+// TestAlertsPageSpeaksTheReadersLanguage: under zh-CN the Alerts page says
+// 3.8% and 12.6% (not 0.0 and 0.1), 5.2万 (not 52300.0), the metric's name
+// (not win_rate), 已确认 on an acknowledged alert (not 进行中), and colours a
+// stuck deal bad though its arrow points up.
+func TestAlertsPageSpeaksTheReadersLanguage(t *testing.T) {
+	if StartDashboards == nil {
+		t.Skip("dashboards not linked into this test binary")
+	}
+	ctx := context.Background()
+	db := schemastest.Open(t)
+	truth := loadGen(t, db, gen.Config{Seed: 7, Opportunities: 2000})
+	asOf := mustDate(t, truth.AsOf)
+	now := time.Now().UTC().Truncate(time.Second)
+	mk := func(a *Anomaly) *Event {
+		x := &Event{Key: a.Key, OpenedAt: now}
+		fillEvent(x, a, nil, now, testLinks)
+		x.ID = eventID(x.Key, now)
+		return x
+	}
+	wr := winRateAnomaly()
+	wr.Since, wr.From, wr.To = asOf.AddDate(0, 0, -20), asOf.AddDate(0, 0, -56), asOf
+	bk := dropAnomaly("华北一组")
+	bk.Key, bk.Metric, bk.Actual, bk.Expected = "bookings|bookings|team|华北一组|down", MetricBookings, 52300, 1234567
+	st := dealAnomaly("stuck_deal")
+	evs := []*Event{mk(wr), mk(bk), mk(st)}
+	if err := writeEvents(ctx, db, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ack(ctx, db, evs[1].ID, "Anna", ""); err != nil {
+		t.Fatal(err)
+	}
+	base := StartDashboards(t, db, e2eToken, "")
+	req, _ := http.NewRequest(http.MethodGet, base+"/alerts?lang=zh-CN", nil)
+	req.Header.Set("Authorization", "Bearer "+e2eToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	arts := map[string][2]string{}
+	for _, m := range regexp.MustCompile(`(?s)<article class="alert ([^"]*)" id="([^"]+)">(.*?)</article>`).FindAllStringSubmatch(string(b), -1) {
+		arts[m[2]] = [2]string{m[1], m[3]}
+	}
+	cases := []struct {
+		name       string
+		ev         *Event
+		class      string
+		want, miss []string
+	}{
+		{"win rate", evs[0], "bad", []string{"华北一组 · 赢单率", "3.8%", "12.6%", "进行中"}, []string{"win_rate", "0.0 ", "firing"}},
+		{"acknowledged bookings", evs[1], "bad", []string{"成交金额", "5.2万", "123.5万", "已确认"}, []string{"52300", "进行中", "firing", "bookings"}},
+		{"stuck deal", evs[2], "bad", []string{"商机停滞", "120.0", "20.0"}, []string{"deals", "firing"}},
+	}
+	for _, tc := range cases {
+		art, ok := arts[tc.ev.ID]
+		if !ok {
+			t.Errorf("%s: not on the page", tc.name)
+			continue
+		}
+		if art[0] != tc.class {
+			t.Errorf("%s: coloured %q, want %q", tc.name, art[0], tc.class)
+		}
+		// What a reader sees: no markup, class names or chart specs.
+		text := regexp.MustCompile(`(?s)<form.*?</form>|<script.*?</script>`).ReplaceAllString(art[1], "")
+		text = regexp.MustCompile(`<[^>]*>`).ReplaceAllString(text, " ")
+		for _, w := range tc.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the page does not say %q:\n%s", tc.name, w, text)
+			}
+		}
+		for _, w := range tc.miss {
+			if strings.Contains(text, w) {
+				t.Errorf("%s: the page says %q:\n%s", tc.name, w, text)
+			}
+		}
+	}
+}

@@ -58,8 +58,9 @@ var messages = map[string]map[string]string{
 		"m.bookings": "Bookings", "m.deals_won": "Deals won", "m.activities": "Activities", "m.win_rate": "Win rate",
 		"m.stage_conversion": "Stage conversion", "m.days_in_stage": "Days in stage",
 		"deal.stuck_deal": "Deal stuck in %s", "deal.pushed_close": "Close date pushed %d times",
-		"deal.amount_cut": "Deal amount cut by %s",
-		"deal":            "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "close": "Close date",
+		"deal.amount_cut":     "Deal amount cut by %s",
+		"dealkind.stuck_deal": "Deal stuck", "dealkind.pushed_close": "Close date pushed", "dealkind.amount_cut": "Deal amount cut",
+		"deal": "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "close": "Close date",
 		"days.in.stage": "Days in stage", "usual": "Usual (median / 90th percentile)", "pushes": "Pushes",
 		"trend.slope": "%s per week", "pts": "%s pts",
 	},
@@ -82,8 +83,9 @@ var messages = map[string]map[string]string{
 		"m.bookings": "成交金额", "m.deals_won": "赢单数", "m.activities": "销售活动", "m.win_rate": "赢单率",
 		"m.stage_conversion": "阶段转化率", "m.days_in_stage": "阶段停留天数",
 		"deal.stuck_deal": "商机在“%s”阶段停滞", "deal.pushed_close": "预计成交日期已推迟 %d 次",
-		"deal.amount_cut": "商机金额下调 %s",
-		"deal":            "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "close": "预计成交日期",
+		"deal.amount_cut":     "商机金额下调 %s",
+		"dealkind.stuck_deal": "商机停滞", "dealkind.pushed_close": "预计成交日期推迟", "dealkind.amount_cut": "商机金额下调",
+		"deal": "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "close": "预计成交日期",
 		"days.in.stage": "阶段停留天数", "usual": "通常（中位数 / 90 分位）", "pushes": "推迟次数",
 		"trend.slope": "每周 %s", "pts": "%s 个百分点",
 	},
@@ -124,6 +126,7 @@ type fact struct{ Label, Value string }
 
 type item struct {
 	Direction   int
+	Good        bool // good news for the metric: the arrow's colour
 	Arrow       string
 	Title       string
 	SegmentLine string
@@ -145,6 +148,7 @@ type page struct {
 // linker builds dashboard links.
 type linker struct {
 	base, path, dealPath string
+	ratePath             string // win rate: the trends page has no chart of it
 }
 
 func (l linker) link(a *Anomaly) string {
@@ -165,17 +169,41 @@ func (l linker) link(a *Anomaly) string {
 		q.Set("source", a.Segment)
 	}
 	path := l.path
+	// The range starts at or before the anomaly (and a deal's creation: the
+	// funnel lists deals created in the range) and holds the day it was seen
+	// (to is exclusive).
+	from, to := a.From, a.To
+	if !a.Since.IsZero() && (from.IsZero() || a.Since.Before(from)) {
+		from = a.Since
+	}
 	if a.Deal != nil {
+		// The funnel selects a deal by stage, rep and id.
 		path = l.dealPath
 		q.Set("deal", a.Deal.ID)
+		q.Set("stage", a.Deal.Stage)
+		if !a.Deal.Created.IsZero() && a.Deal.Created.Before(from) {
+			from = a.Deal.Created
+		}
+		if !to.IsZero() {
+			to = dayAfter(to) // deal rules judge today's export
+		}
 	}
-	if !a.From.IsZero() {
-		q.Set("from", a.From.Format(time.DateOnly))
+	if !a.Since.IsZero() && !to.After(a.Since) {
+		to = dayAfter(a.Since)
 	}
-	if !a.To.IsZero() {
-		q.Set("to", a.To.Format(time.DateOnly))
+	if !from.IsZero() {
+		q.Set("from", from.Format(time.DateOnly))
 	}
-	if a.Metric != "" && a.Deal == nil {
+	if !to.IsZero() {
+		q.Set("to", to.Format(time.DateOnly))
+	}
+	switch {
+	case a.Deal != nil:
+	case a.Metric == MetricWinRate && l.path == "/trends":
+		// The trends page has no win-rate chart; the reps page shows the
+		// win rate of each rep of the segment with its interval.
+		path = l.ratePath
+	case a.Metric != "":
 		q.Set("metric", a.Metric)
 	}
 	return strings.TrimRight(l.base, "/") + path + "?" + q.Encode()
@@ -186,24 +214,6 @@ func dirWord(lang string, d int) string {
 		return tr(lang, "down")
 	}
 	return tr(lang, "up")
-}
-
-func fmtValue(metric string, v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "–"
-	}
-	switch metricKinds[metric] {
-	case "rate":
-		return fmt.Sprintf("%.1f%%", v*100)
-	case "mean":
-		return fmt.Sprintf("%.1f", v)
-	case "amount":
-		return groupThousands(math.Round(v))
-	}
-	if v == math.Trunc(v) {
-		return groupThousands(v)
-	}
-	return fmt.Sprintf("%.1f", v)
 }
 
 func groupThousands(v float64) string {
@@ -244,7 +254,7 @@ func fmtDate(lang string, t time.Time) string {
 
 // buildItem turns an anomaly into the words and facts of its section.
 func buildItem(lang string, a *Anomaly, l linker) item {
-	it := item{Direction: a.Direction, Arrow: "▲", Link: l.link(a)}
+	it := item{Direction: a.Direction, Good: Good(a.Metric, a.Kind, a.Direction), Arrow: "▲", Link: l.link(a)}
 	if a.Direction < 0 {
 		it.Arrow = "▼"
 	}
@@ -262,10 +272,10 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 			it.Facts = append(it.Facts, fact{tr(lang, "pushes"), fmt.Sprintf("%.0f", a.Actual)})
 		case "amount_cut":
 			it.Title = tr(lang, "deal.amount_cut", fmt.Sprintf("%.0f%%", a.Score*100))
-			it.Facts = append(it.Facts, fact{tr(lang, "amount"), groupThousands(a.Expected) + " → " + groupThousands(a.Actual) + " " + d.Currency})
+			it.Facts = append(it.Facts, fact{tr(lang, "amount"), money(lang, a.Expected) + " → " + money(lang, a.Actual) + " " + d.Currency})
 		}
 		it.Facts = append([]fact{{tr(lang, "deal"), d.Name}, {tr(lang, "account"), d.Account}, {tr(lang, "owner"), a.SegmentLabel},
-			{tr(lang, "stage"), stageName(lang, d.Stage)}, {tr(lang, "amount"), groupThousands(d.Amount) + " " + d.Currency},
+			{tr(lang, "stage"), stageName(lang, d.Stage)}, {tr(lang, "amount"), money(lang, d.Amount) + " " + d.Currency},
 			{tr(lang, "close"), d.CloseDate.Format(time.DateOnly)}}, it.Facts...)
 		it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
 		it.short = it.Title + " · " + d.Name
@@ -278,7 +288,7 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 	var dev string
 	switch {
 	case a.Kind == "trend_change":
-		dev = fmt.Sprintf("%s → %s", tr(lang, "trend.slope", fmtSigned(a.Metric, a.Expected)), tr(lang, "trend.slope", fmtSigned(a.Metric, a.Actual)))
+		dev = fmt.Sprintf("%s → %s", tr(lang, "trend.slope", fmtSigned(lang, a.Metric, a.Expected)), tr(lang, "trend.slope", fmtSigned(lang, a.Metric, a.Actual)))
 	case metricKinds[a.Metric] == "rate":
 		dev = tr(lang, "pts", fmt.Sprintf("%+.1f", (a.Actual-a.Expected)*100))
 	default:
@@ -303,13 +313,13 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 	}
 	if a.Kind != "trend_change" {
 		it.Facts = append(it.Facts,
-			fact{tr(lang, "actual"), fmtValue(a.Metric, a.Actual) + per},
-			fact{tr(lang, "expected"), fmtValue(a.Metric, a.Expected) + per})
+			fact{tr(lang, "actual"), FormatValue(lang, a.Metric, a.Actual) + per},
+			fact{tr(lang, "expected"), FormatValue(lang, a.Metric, a.Expected) + per})
 	}
 	it.Facts = append(it.Facts, fact{tr(lang, "deviation"), dev})
 	if a.Kind == "spike" || a.Kind == "drop" || a.Kind == "rate" {
 		if a.High > a.Low {
-			it.Facts = append(it.Facts, fact{tr(lang, "range"), fmtValue(a.Metric, math.Max(a.Low, 0)) + " – " + fmtValue(a.Metric, a.High)})
+			it.Facts = append(it.Facts, fact{tr(lang, "range"), FormatValue(lang, a.Metric, math.Max(a.Low, 0)) + " – " + FormatValue(lang, a.Metric, a.High)})
 		}
 	}
 	if a.Volume > 0 {
@@ -318,9 +328,9 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 	it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
 	for _, d := range a.Drivers {
 		label := tr(lang, "seg."+d.Kind) + " " + d.Label
-		line := fmt.Sprintf("%s: %s → %s (%s", label, fmtValue(a.Metric, d.Expected), fmtValue(a.Metric, d.Actual), signed(d.Delta, a.Metric))
+		line := fmt.Sprintf("%s: %s → %s (%s", label, FormatValue(lang, a.Metric, d.Expected), FormatValue(lang, a.Metric, d.Actual), signed(lang, d.Delta, a.Metric))
 		if metricKinds[a.Metric] == "rate" {
-			line = fmt.Sprintf("%s: %s (%s", label, signed(d.Delta, "count"), fmtValue("count", d.Actual))
+			line = fmt.Sprintf("%s: %s (%s", label, signed(lang, d.Delta, "count"), FormatValue(lang, "count", d.Actual))
 		}
 		if d.Share > 0 {
 			line += fmt.Sprintf(", %.0f%%", d.Share*100)
@@ -331,8 +341,8 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 	return it
 }
 
-func signed(v float64, metric string) string {
-	s := fmtValue(metric, math.Abs(v))
+func signed(lang string, v float64, metric string) string {
+	s := FormatValue(lang, metric, math.Abs(v))
 	if metricKinds[metric] == "rate" {
 		s = fmt.Sprintf("%.1f", math.Abs(v))
 	}
@@ -342,9 +352,9 @@ func signed(v float64, metric string) string {
 	return "+" + s
 }
 
-func fmtSigned(metric string, v float64) string {
+func fmtSigned(lang, metric string, v float64) string {
 	if metricKinds[metric] == "rate" {
-		return fmt.Sprintf("%+.1f pts", v*100)
+		return tr(lang, "pts", fmt.Sprintf("%+.1f", v*100))
 	}
 	return fmt.Sprintf("%+.1f", v)
 }

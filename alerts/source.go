@@ -90,6 +90,7 @@ type Deal struct {
 	Currency                          string
 	CloseDate                         time.Time
 	StageEntered                      time.Time // when it entered its current stage
+	Created                           time.Time // the dashboards list a deal by its created date
 	// Snapshot history, oldest first.
 	SnapDates, SnapClose []time.Time
 	SnapAmount           []float64

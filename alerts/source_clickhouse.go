@@ -221,11 +221,11 @@ FROM (SELECT * FROM reps WHERE `+committed+` ORDER BY rep_id, run_id DESC LIMIT 
 
 // Deals implements Source.
 func (c *ClickHouseSource) Deals(ctx context.Context, asOf time.Time) ([]Deal, error) {
-	q := fmt.Sprintf(`SELECT opportunity_id, name, aname, owner_id, stage, product, source, aterr, amount, currency, close_date, entered
+	q := fmt.Sprintf(`SELECT opportunity_id, name, aname, owner_id, stage, product, source, aterr, amount, currency, close_date, entered, created_at
 FROM (
-    SELECT opportunity_id, name, account_id, owner_id, stage, product, source, amount, currency, close_date, entered
+    SELECT opportunity_id, name, account_id, owner_id, stage, product, source, amount, currency, close_date, entered, created_at
     FROM (
-        SELECT opportunity_id, name, account_id, owner_id, stage, product, source, amount, currency, close_date
+        SELECT opportunity_id, name, account_id, owner_id, stage, product, source, amount, currency, close_date, created_at
         FROM (SELECT * FROM opportunities WHERE `+committed+` ORDER BY opportunity_id, run_id DESC LIMIT 1 BY opportunity_id) WHERE %[1]s AND closed = 0 AND created_at < toDateTime(%[2]d)
     ) AS o
     ALL LEFT JOIN (
@@ -244,7 +244,7 @@ ALL LEFT JOIN (SELECT account_id, name AS aname, territory AS aterr FROM (SELECT
 	idx := map[string]int{}
 	for rows.Next() {
 		var d Deal
-		if err := rows.Scan(&d.ID, &d.Name, &d.Account, &d.OwnerID, &d.Stage, &d.Product, &d.Source, &d.Territory, &d.Amount, &d.Currency, &d.CloseDate, &d.StageEntered); err != nil {
+		if err := rows.Scan(&d.ID, &d.Name, &d.Account, &d.OwnerID, &d.Stage, &d.Product, &d.Source, &d.Territory, &d.Amount, &d.Currency, &d.CloseDate, &d.StageEntered, &d.Created); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read open deals: %w", err)
 		}

@@ -226,6 +226,7 @@ var messages = map[string][2]string{
 	"al.firing":             {"firing", "进行中"},
 	"al.resolved":           {"resolved", "已恢复"},
 	"al.done":               {"Saved.", "已保存。"},
+	"al.acknowledged":       {"acknowledged", "已确认"},
 	"al.no_chart":           {"chart unavailable", "图表不可用"},
 	"im.upload":             {"Upload an export", "上传导出文件"},
 	"im.upload_sub":         {"CSV, TSV, XLSX, JSON or Parquet from Salesforce, HubSpot, Zoho, Pipedrive, Fxiaoke or a spreadsheet", "支持 Salesforce、HubSpot、Zoho、Pipedrive、纷享销客或表格导出的 CSV/TSV/XLSX/JSON/Parquet"},

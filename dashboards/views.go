@@ -489,6 +489,9 @@ type alertView struct {
 	Snoozed   string
 	CanAct    bool
 	Direction string
+	// Values and status in the reader's language and the metric's unit.
+	ActualText, ExpectedText string
+	StatusText, StatusClass  string
 	// ChartError says why the event has no chart (logged too): a missing
 	// chart must not look like a quiet series.
 	ChartError string
@@ -514,13 +517,22 @@ func (p *pages) alerts(c echo.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range evs {
 		i, e := i, e
-		av := alertView{Event: e, CanAct: canAct, Title: e.SegmentLabel + " · " + e.Metric, Direction: dirClass(e.Direction)}
-		if e.SegmentLabel == "" {
-			av.Title = e.Metric
+		av := alertView{Event: e, CanAct: canAct, Title: alerts.SegmentName(r.lang, e) + " · " + alerts.MetricName(r.lang, e.Metric, e.Kind),
+			ActualText: alerts.FormatEventValue(r.lang, e, e.Actual), ExpectedText: alerts.FormatEventValue(r.lang, e, e.Expected),
+			StatusText: r.T("al." + e.Status), StatusClass: e.Status, Direction: "bad"}
+		if alerts.Good(e.Metric, e.Kind, e.Direction) {
+			av.Direction = "good"
+		}
+		if r.lang != "en" || av.Summary == "" {
+			// The stored summary is English.
+			av.Summary = alerts.Describe(r.lang, e)
 		}
 		av.When = r.T("al.since") + " " + e.Since.Format(time.DateOnly)
 		if !e.AckedAt.IsZero() {
 			av.Acked = r.T("al.acked") + " " + e.AckedBy
+			if e.Status == "firing" {
+				av.StatusText, av.StatusClass = r.T("al.acknowledged"), "acknowledged"
+			}
 		}
 		if e.SnoozedUntil.After(time.Now()) {
 			av.Snoozed = r.T("al.snoozed") + " " + e.SnoozedUntil.Format(time.DateOnly)
