@@ -223,3 +223,77 @@ func TestAlertsPageSpeaksTheReadersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertLinksOpenOnTheDashboards follows the links of the deal alerts the
+// default rules raise on the demo's data, and of a team's win-rate alert, into
+// the dashboards: the funnel opens on the deal (its panel is there), and the
+// reps page answers for the team with its win rates.
+func TestAlertLinksOpenOnTheDashboards(t *testing.T) {
+	if StartDashboards == nil {
+		t.Skip("dashboards not linked into this test binary")
+	}
+	ctx := context.Background()
+	db := schemastest.Open(t)
+	truth := loadGen(t, db, gen.Config{Seed: 7, Opportunities: demoOpps})
+	e, err := New(Options{DB: db, Rules: plantedRules(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf := mustDate(t, truth.AsOf).AddDate(0, 0, 1)
+	org, err := e.src.Org(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := StartDashboards(t, db, e2eToken, "")
+	l := linker{base: base, path: "/trends", dealPath: "/funnel", ratePath: "/reps"}
+	get := func(u string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer "+e2eToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("follow %s: %v", u, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	ev := &evaluator{src: e.src, loc: e.loc, cal: e.cal, org: org}
+	for _, r := range DefaultRules() {
+		if !dealDetectors[r.Detector] {
+			continue
+		}
+		c := &Config{Rules: []Rule{r}}
+		if err := c.normalize(time.UTC); err != nil {
+			t.Fatal(err)
+		}
+		as, err := ev.rule(ctx, &c.Rules[0], asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(as) == 0 {
+			t.Logf("rule %s found no deal on the demo's data", r.Name)
+			continue
+		}
+		for _, a := range as[:min(len(as), 3)] {
+			u := l.link(&a)
+			code, body := get(u)
+			if code != http.StatusOK || !strings.Contains(body, `id="deal"`) {
+				t.Errorf("rule %s: the link %s answers %d without the deal %s's panel: a manager clicking it would not see the deal", r.Name, u, code, a.Deal.ID)
+			}
+		}
+	}
+	team := ""
+	for _, p := range org.Reps {
+		if p.Team != "" {
+			team = p.Team
+			break
+		}
+	}
+	wr := winRateAnomaly()
+	wr.Segment, wr.SegmentLabel, wr.Team = team, team, team
+	wr.Since, wr.From, wr.To = asOf.AddDate(0, 0, -40), asOf.AddDate(0, 0, -56), asOf
+	u := l.link(wr)
+	if code, body := get(u); code != http.StatusOK || !strings.Contains(body, team) || !strings.Contains(body, "chart-winrates") {
+		t.Errorf("win-rate link %s: status %d, names the team %v, shows win rates %v", u, code, strings.Contains(body, team), strings.Contains(body, "chart-winrates"))
+	}
+}
