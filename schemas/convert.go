@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // rawTables are the tables loads write, keyed by run_id.
@@ -27,19 +28,34 @@ func (db *DB) convertRawEngines(ctx context.Context) error {
 }
 
 func (db *DB) convertRawEngine(ctx context.Context, t string) error {
+	// EXISTS and SHOW CREATE read one table. system.tables is not used: on
+	// 18.16 a scan of it fails while another process drops a table (a lease
+	// released), and a failed scan looked like a missing table.
 	engine := func(name string) (string, string, error) {
-		qctx, cancel := db.Context(ctx, "convert-engine")
-		defer cancel()
-		rows, err := db.Conn.Query(qctx, "SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?", name)
-		if err != nil {
+		one := func(q string, dst any) error { // each statement its own query id
+			qctx, cancel := db.Context(ctx, "convert-engine")
+			defer cancel()
+			return db.Conn.QueryRow(qctx, q).Scan(dst)
+		}
+		var exists uint8
+		if err := one("EXISTS TABLE "+name, &exists); err != nil || exists == 0 {
 			return "", "", err
 		}
-		defer rows.Close()
-		var e, full string
-		if rows.Next() {
-			err = rows.Scan(&e, &full)
+		var stmt string
+		if err := one("SHOW CREATE TABLE "+name, &stmt); err != nil {
+			return "", "", err
 		}
-		return e, full, err
+		_, full, ok := strings.Cut(stmt, "ENGINE = ")
+		if !ok {
+			return "", "", fmt.Errorf("SHOW CREATE TABLE %s names no engine", name)
+		}
+		// The engine's name ends at its arguments or at the next clause
+		// (current servers put clauses on new lines).
+		e := full
+		if i := strings.IndexFunc(full, func(r rune) bool { return r == '(' || unicode.IsSpace(r) }); i >= 0 {
+			e = full[:i]
+		}
+		return e, full, nil
 	}
 	cur, full, err := engine(t)
 	if err != nil {
