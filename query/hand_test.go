@@ -340,6 +340,10 @@ func TestMovementLeadsTargetsHand(t *testing.T) {
 	if cm.Target != 600 || cm.TargetLevel != "team" {
 		t.Errorf("East's target %v (%s), want 600 (team)", cm.Target, cm.TargetLevel)
 	}
+	// A territory without territory targets: its reps' (North: r1 200, r2 400).
+	if cn, _ := s.Coverage(ctx, Unrestricted, Filter{From: q1.From, To: q1.To, Territory: []string{"North"}}); cn.Target != 600 || cn.TargetLevel != "rep" {
+		t.Errorf("North's target %v (%s), want 600 (rep)", cn.Target, cn.TargetLevel)
+	}
 	// Nothing left to book: no coverage figure, and says why.
 	cr, _ := s.Coverage(ctx, Scope{Role: RoleRep, Rep: "r1"}, Filter{From: d("2024-01-01"), To: d("2024-06-01")})
 	if cr.Target != 200 || cr.Won != 160 || cr.Status != "ok" {

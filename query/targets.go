@@ -129,8 +129,8 @@ type RangeTarget struct {
 
 // rangeTarget sums the targets in scope overlapping [from, to), each counted by
 // the share of its period's days that lies inside the range. Territory targets
-// answer a territory filter; else a company target; else per team the team's
-// target, or its reps' where it has none.
+// answer a territory filter (else its reps' targets); without one, a company
+// target; else per team the team's target, or its reps' where it has none.
 func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTarget, error) {
 	ts, teamOf, err := s.targetsIn(ctx, sc, f)
 	out := RangeTarget{Teams: map[string]float64{}}
@@ -165,8 +165,13 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 		return a, found
 	}
 	if len(f.Territory) > 0 {
-		out.Amount, _ = sum("territory")
-		out.Level = "territory"
+		// Territory targets; without them, the targets of the territory's reps
+		// (team targets do not follow territories).
+		if a, ok := sum("territory"); ok {
+			out.Amount, out.Level = a, "territory"
+		} else if a, ok := sum("rep"); ok {
+			out.Amount, out.Level = a, "rep"
+		}
 		return out, nil
 	}
 	if a, ok := sum("company"); ok {
