@@ -8,10 +8,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pipelens/pipelens/alerts/detect"
 	"github.com/pipelens/pipelens/ingest"
 	"github.com/pipelens/pipelens/ingest/gen"
-
-	"github.com/pipelens/pipelens/alerts/detect"
+	"github.com/pipelens/pipelens/schemas"
 )
 
 func init() {
@@ -110,6 +110,23 @@ func benchLoad(ctx context.Context, a *app, args []string) error {
 	total := time.Since(t0)
 	fmt.Fprintf(a.stdout, "generate+load: %d rows in %s: %.0f rows/s\n", rows, total.Round(time.Millisecond), float64(rows)/total.Seconds())
 	return nil
+}
+
+// benchDB opens the database of the home a bench works in (benchHome): it
+// returns the home's directory and a close that closes the database and then
+// removes a temporary home.
+func (a *app) benchDB(ctx context.Context, bench, home, reuseName string) (*schemas.DB, string, func(), error) {
+	cleanup, err := a.benchHome(bench, home, reuseName)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, _ := a.config()
+	db, err := a.openDB(ctx)
+	if err != nil {
+		cleanup()
+		return nil, "", nil, err
+	}
+	return db, c.Home, func() { db.Close(); cleanup() }, nil
 }
 
 // benchHome sets the home a bench that times the embedded ClickHouse works in:

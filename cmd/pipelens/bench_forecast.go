@@ -42,24 +42,18 @@ func benchForecast(ctx context.Context, a *app, args []string) error {
 			reuseName += "-" + *size
 		}
 	}
-	cleanup, err := a.benchHome("forecast", *home, reuseName)
+	db, dir, done, err := a.benchDB(ctx, "forecast", *home, reuseName)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	c, _ := a.config()
-	db, err := a.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	if *data == "sample" {
-		if err := freshnessBase(ctx, a, db, *size, filepath.Join(c.Home, "sample")); err != nil {
+		if err := freshnessBase(ctx, a, db, *size, filepath.Join(dir, "sample")); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "data: generated sample, size %s, seed 1\n", *size)
 	} else {
-		if err := forecastMaven(ctx, a, db, *maven, filepath.Join(c.Home, "maven-loaded")); err != nil {
+		if err := forecastMaven(ctx, a, db, *maven, filepath.Join(dir, "maven-loaded")); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "data: Maven CRM export %s\n", *maven)

@@ -43,11 +43,11 @@ func benchFreshness(ctx context.Context, a *app, args []string) error {
 	if *reuse {
 		reuseName = "pipelens-bench-freshness-" + *size
 	}
-	cleanup, err := a.benchHome("freshness", *home, reuseName)
+	db, dir, done, err := a.benchDB(ctx, "freshness", *home, reuseName)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer done()
 	var sizes []int
 	for _, s := range strings.Split(*loads, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -56,13 +56,7 @@ func benchFreshness(ctx context.Context, a *app, args []string) error {
 		}
 		sizes = append(sizes, n)
 	}
-	c, _ := a.config()
-	sampleDir := filepath.Join(c.Home, "sample")
-	db, err := a.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	sampleDir := filepath.Join(dir, "sample")
 	if err := freshnessBase(ctx, a, db, *size, sampleDir); err != nil {
 		return err
 	}

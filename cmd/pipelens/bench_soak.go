@@ -48,18 +48,13 @@ func benchSoak(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
-	cleanup, err := a.benchHome("soak", *home, "")
+	db, dir, done, err := a.benchDB(ctx, "soak", *home, "")
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer done()
 	c, _ := a.config()
-	sampleDir := filepath.Join(c.Home, "sample")
-	db, err := a.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	sampleDir := filepath.Join(dir, "sample")
 	if err := freshnessBase(ctx, a, db, *size, sampleDir); err != nil {
 		return err
 	}
