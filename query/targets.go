@@ -137,7 +137,13 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 	if err != nil {
 		return out, err
 	}
-	share := func(t visibleTarget) float64 {
+	// part is a target's share of the range, and whether that is less than all
+	// of it (its period reaches outside the range).
+	type part struct {
+		amount  float64
+		partial bool
+	}
+	add := func(p *part, t visibleTarget) {
 		lo, hi := t.start, t.end
 		if f.From.After(lo) {
 			lo = f.From
@@ -147,57 +153,69 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 		}
 		whole := daysBetween(t.start, t.end)
 		if whole <= 0 {
-			return 0
+			return
 		}
-		if lo != t.start || hi != t.end {
-			out.Prorated = true
-		}
-		return t.Target * float64(max(daysBetween(lo, hi), 0)) / float64(whole)
+		p.amount += t.Target * float64(max(daysBetween(lo, hi), 0)) / float64(whole)
+		p.partial = p.partial || lo != t.start || hi != t.end
 	}
-	sum := func(scope string) (float64, bool) {
-		var a float64
+	sum := func(scope string) (part, bool) {
+		var p part
 		found := false
 		for _, t := range ts {
 			if t.Scope == scope || scope == "company" && t.Scope == "" {
-				a, found = a+share(t), true
+				add(&p, t)
+				found = true
 			}
 		}
-		return a, found
+		return p, found
+	}
+	use := func(p part, level string) {
+		out.Amount, out.Prorated, out.Level = p.amount, p.partial, level
 	}
 	if len(f.Territory) > 0 {
 		// Territory targets; without them, the targets of the territory's reps
 		// (team targets do not follow territories).
-		if a, ok := sum("territory"); ok {
-			out.Amount, out.Level = a, "territory"
-		} else if a, ok := sum("rep"); ok {
-			out.Amount, out.Level = a, "rep"
+		if p, ok := sum("territory"); ok {
+			use(p, "territory")
+		} else if p, ok := sum("rep"); ok {
+			use(p, "rep")
 		}
 		return out, nil
 	}
-	if a, ok := sum("company"); ok {
-		out.Amount, out.Level = a, "company"
+	if p, ok := sum("company"); ok {
+		use(p, "company")
 		return out, nil
 	}
-	teamTargets, repTargets := map[string]float64{}, map[string]float64{}
+	teamTargets, repTargets := map[string]*part{}, map[string]*part{}
 	for _, t := range ts {
+		m, key := teamTargets, t.ScopeID
 		switch t.Scope {
 		case "team":
-			teamTargets[t.ScopeID] += share(t)
 		case "rep":
-			repTargets[teamOf[t.ScopeID]] += share(t)
+			m, key = repTargets, teamOf[t.ScopeID]
+		default:
+			continue
 		}
+		if m[key] == nil {
+			m[key] = &part{}
+		}
+		add(m[key], t)
 	}
 	usedTeam, usedRep := false, false
-	for team, a := range teamTargets {
-		out.Teams[team], usedTeam = a, true
+	useTeam := func(team string, p *part) {
+		out.Teams[team] = p.amount
+		out.Amount += p.amount
+		out.Prorated = out.Prorated || p.partial
 	}
-	for team, a := range repTargets {
-		if _, ok := teamTargets[team]; !ok {
-			out.Teams[team], usedRep = a, true
+	for team, p := range teamTargets {
+		useTeam(team, p)
+		usedTeam = true
+	}
+	for team, p := range repTargets {
+		if teamTargets[team] == nil {
+			useTeam(team, p)
+			usedRep = true
 		}
-	}
-	for _, a := range out.Teams {
-		out.Amount += a
 	}
 	switch {
 	case usedTeam && usedRep:
@@ -207,8 +225,8 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 	case usedRep:
 		out.Level = "rep"
 	default:
-		if a, ok := sum("territory"); ok {
-			out.Amount, out.Level = a, "territory"
+		if p, ok := sum("territory"); ok {
+			use(p, "territory")
 		}
 	}
 	return out, nil
