@@ -420,7 +420,10 @@ func processAlive(pid int) bool {
 		return false
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
+	if err != nil || len(b) == 0 {
+		// Unreadable, or empty while the process execs (the supervisor's
+		// child turning into setpriv, then the server): it exists, so alive.
+		// Taken for gone, a start failed at once with "exited during start-up".
 		return true
 	}
 	if strings.Contains(string(b), "clickhouse") {
