@@ -41,6 +41,10 @@ func APIMount(svc *query.Service) func(*Server) {
 		g.GET("/series", a.series)
 		g.GET("/forecast", a.forecast)
 		g.GET("/targets/split", a.targetSplit)
+		a.mountTargetsAPI(g)
+		a.mountCoachingAPI(g)
+		a.mountContestsAPI(g)
+		a.mountAnomaliesAPI(g)
 	}
 }
 

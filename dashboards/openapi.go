@@ -152,7 +152,7 @@ func openAPI() obj {
 	repID := obj{"name": "id", "in": "path", "required": true, "schema": str}
 	repOp := op("One rep's scorecard", "404 when the rep is not in the caller's scope.", "RepScore")
 	repOp["get"].(obj)["parameters"] = append(repOp["get"].(obj)["parameters"].([]any), repID)
-	return obj{
+	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "pipelens API", "version": "1",
 			"description": "Every number of the pipelens dashboards. Metric definitions: query/METRICS.md. " +
@@ -189,6 +189,12 @@ func openAPI() obj {
 				param("segment_kind", "Cut by (default: one series \"all\").", enum("team", "manager", "rep", "territory", "product", "source", "segment"))),
 		},
 	}
+	paths := doc["paths"].(obj)
+	openAPITargets(schemas, paths)
+	openAPICoaching(schemas, paths)
+	openAPIContests(schemas, paths)
+	openAPIAnomalies(schemas, paths)
+	return doc
 }
 
 func jsonResp(desc, schema string) obj {

@@ -86,6 +86,9 @@ func (s *Server) mountPages() {
 	g.GET("/imports", p.imports, p.admin)
 	g.POST("/imports", p.importUpload, p.admin) // checks the streamed csrf field itself
 	g.GET("/imports/:id", p.importRun, p.admin)
+	p.mountTargetsPages(s, g)
+	p.mountCoachingPages(s, g)
+	p.mountContestsPages(s, g)
 }
 
 // signedIn sends anonymous visitors to the sign-in page (and back afterwards).

@@ -1,0 +1,9 @@
+package dashboards
+
+import "github.com/labstack/echo/v4"
+
+// Contests and account tiers (issue 17): /api/v1/contests, /board/{contest},
+// /api/v1/tiers.
+func (a *api) mountContestsAPI(g *echo.Group)                {}
+func (p *pages) mountContestsPages(s *Server, g *echo.Group) {}
+func openAPIContests(schemas, paths obj)                     {}
