@@ -8,3 +8,6 @@ import "github.com/labstack/echo/v4"
 func (a *api) mountCoachingAPI(g *echo.Group)                {}
 func (p *pages) mountCoachingPages(s *Server, g *echo.Group) {}
 func openAPICoaching(schemas, paths obj)                     {}
+
+// coachingNavs are the menu entries of the area for the request's user.
+func coachingNavs(r *request) []navItem { return nil }

@@ -7,3 +7,6 @@ import "github.com/labstack/echo/v4"
 func (a *api) mountContestsAPI(g *echo.Group)                {}
 func (p *pages) mountContestsPages(s *Server, g *echo.Group) {}
 func openAPIContests(schemas, paths obj)                     {}
+
+// contestsNavs are the menu entries of the area for the request's user.
+func contestsNavs(r *request) []navItem { return nil }

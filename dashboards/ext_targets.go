@@ -6,3 +6,6 @@ import "github.com/labstack/echo/v4"
 func (a *api) mountTargetsAPI(g *echo.Group)                {}
 func (p *pages) mountTargetsPages(s *Server, g *echo.Group) {}
 func openAPITargets(schemas, paths obj)                     {}
+
+// targetsNavs are the menu entries of the area for the request's user.
+func targetsNavs(r *request) []navItem { return nil }

@@ -445,6 +445,19 @@ func cacheKey(sc query.Scope, metric string, f query.Filter, extra ...string) st
 	return sc.Role + "|" + sc.Team + "|" + sc.Rep + "|" + metric + "|" + f.Values().Encode() + "|" + strings.Join(extra, "|")
 }
 
+// navItem is one entry of the menu: its path and the key of its label
+// (nav.<key>).
+type navItem struct{ path, key string }
+
+// filtered says whether the entry's link carries the page's filter.
+func (n navItem) filtered() bool {
+	switch n.key {
+	case "imports", "alerts", "targets", "coaching", "contests":
+		return false
+	}
+	return true
+}
+
 // render writes the page, or one of its tables as CSV when ?csv=ID.
 func (p *pages) render(r *request, v *view) error {
 	c := r.c
@@ -471,13 +484,16 @@ func (p *pages) render(r *request, v *view) error {
 		other = "en"
 	}
 	v.LangURL = r.url(c.Request().URL.Path, "lang", other)
-	navs := []struct{ path, key string }{{"/", "overview"}, {"/funnel", "funnel"}, {"/trends", "trends"}, {"/reps", "reps"}, {"/territories", "territories"}, {"/alerts", "alerts"}}
+	navs := []navItem{{"/", "overview"}, {"/funnel", "funnel"}, {"/trends", "trends"}, {"/reps", "reps"}, {"/territories", "territories"}, {"/alerts", "alerts"}}
+	navs = append(navs, targetsNavs(r)...)
+	navs = append(navs, coachingNavs(r)...)
+	navs = append(navs, contestsNavs(r)...)
 	if r.scope.Role == query.RoleAdmin || r.scope.Role == query.RoleDirector {
-		navs = append(navs, struct{ path, key string }{"/imports", "imports"})
+		navs = append(navs, navItem{"/imports", "imports"})
 	}
 	for _, n := range navs {
 		u := n.path
-		if n.key != "imports" && n.key != "alerts" {
+		if n.filtered() {
 			u = r.filterURL(n.path)
 		}
 		v.Navs = append(v.Navs, link{Label: r.T("nav." + n.key), URL: u, Active: v.Nav == n.key})
