@@ -42,6 +42,7 @@ type Config struct {
 	Stages     Stages     `yaml:"stages"`
 	Alerts     yaml.Node  `yaml:"alerts"`
 	SMTP       SMTP       `yaml:"smtp"`
+	Tiers      Tiers      `yaml:"tiers"`
 }
 
 // FiscalYear says in which month the fiscal year starts (1 = January).
@@ -168,6 +169,7 @@ func Default() *Config {
 		ClickHouse: ClickHouse{QueryTimeout: 60 * time.Second},
 		Server:     Server{Addr: "127.0.0.1:8080"},
 		Ingest:     Ingest{RejectThreshold: DefaultRejectThreshold, MaxUploadMB: DefaultMaxUploadMB},
+		Tiers:      DefaultTiers(),
 	}
 }
 
@@ -288,6 +290,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("auth.users[%d] (%s): role %q: want director, manager, rep or admin", i, u.Username, u.Role))
 		}
 	}
+	errs = append(errs, c.Tiers.validate()...)
 	if c.ClickHouse.QueryTimeout <= 0 {
 		c.ClickHouse.QueryTimeout = 60 * time.Second
 	}

@@ -248,3 +248,30 @@ func TestMetricsTokenFromFile(t *testing.T) {
 		t.Errorf("the metrics token printed itself: %s", out)
 	}
 }
+
+// TestTiersDefaultAndRead: without a tiers section the four default levels
+// (战略/重点/核心/普通) apply; a section replaces them and fills match and
+// covered_by.
+func TestTiersDefaultAndRead(t *testing.T) {
+	clearEnv(t)
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, l := range c.Tiers.Levels {
+		keys = append(keys, l.Key+"/"+l.Name.ZH)
+	}
+	if got := strings.Join(keys, ","); got != "strategic/战略,key/重点,core/核心,standard/普通" || c.Tiers.LookbackDays != 365 {
+		t.Errorf("default tiers %s over %d days, want strategic/战略,key/重点,core/核心,standard/普通 over 365", got, c.Tiers.LookbackDays)
+	}
+	c, err = Load("testdata/good/tiers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Tiers.Levels
+	if len(l) != 2 || c.Tiers.LookbackDays != 180 || l[0].Match != "all" || *l[0].When.RevenueAtLeast != 1e9 || l[0].Service.CoveredBy != "team" ||
+		l[1].Match != "any" || l[1].Service.CoveredBy != "rep" || len(l[1].When.Conditions()) != 0 {
+		t.Errorf("tiers read as %+v", c.Tiers)
+	}
+}
