@@ -115,8 +115,9 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		return err
 	})
 	// The daily series take a range only.
-	for _, m := range []string{"leads", "opportunities", "pipeline_created", "bookings", "won", "lost", "activities"} {
-		for _, k := range []string{"", "team", "manager", "rep", "territory", "product", "source", "segment"} {
+	for _, mt := range query.Metrics() {
+		m := mt.Name
+		for _, k := range mt.SegmentKinds {
 			for _, rg := range []query.Filter{all, cut} {
 				call("series "+m+" "+k, func() error { _, err := svc.DailySeries(ctx, query.Unrestricted, m, k, rg); return err })
 			}

@@ -5,95 +5,62 @@ import (
 	"time"
 )
 
-// Point is one day of a series.
+// Point is one day of a series. Value is the day's figure: a count or amount,
+// or for a ratio metric (rates, means) Num/Den, 0 when Den is 0 (nothing to
+// divide: Den says so). Num and Den let days add up to weeks and ranges.
 type Point struct {
 	Day   time.Time `json:"day"`
 	Value float64   `json:"value"`
+	Num   float64   `json:"num,omitempty"`
+	Den   float64   `json:"den,omitempty"`
 }
 
-// Series metrics for DailySeries.
-var SeriesMetrics = []string{"leads", "opportunities", "pipeline_created", "bookings", "won", "lost", "activities"}
+// SeriesMetrics is the metrics DailySeries computes: every metric of the
+// registry, with the older names it still accepts.
+var SeriesMetrics = func() []string {
+	var out []string
+	for _, m := range Metrics() {
+		out = append(out, m.Name)
+		out = append(out, m.Aliases...)
+	}
+	return out
+}()
 
-// DailySeries is a metric per business day in [from, to) for each segment of
-// segmentKind ("" = one segment "all"; else team, manager, rep, territory,
-// product, source or segment), zero-filled, for the alert engine's detectors.
-// leads: leads created; opportunities: opportunities created; pipeline_created:
-// their amount; bookings: won amount by close date; won, lost: deals closed;
-// activities: activities logged. Every filter of f applies; leads and
-// activities can be cut and filtered by team, manager, rep, territory (the
-// owner's) and source (leads only), and a filter that does not apply to them is
-// an error, never ignored.
+// DailySeries is a metric of the registry (Metrics, LookupMetric) per business
+// day in [from, to) for each segment of segmentKind ("" or "all" = one segment
+// "all"; else one of the metric's segment kinds: team, manager, rep (keyed by
+// rep id), territory, product, source or segment), zero-filled, for the alert
+// engine's detectors and the Alerts page. Every filter of f applies; a filter
+// or a segment kind the metric cannot take (leads have no product, activities
+// no product or source) is an error, never ignored.
 func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind string, f Filter) (map[string][]Point, error) {
 	f, err := s.scope(sc, f)
 	if err != nil {
 		return nil, err
 	}
-	seg := "'all'"
-	if segmentKind != "" {
-		k, _, err := groupExpr(segmentKind)
-		if err != nil {
-			return nil, badParam("segment_kind", "%q: want team, manager, rep, territory, product, source or segment", segmentKind)
-		}
-		seg = k
+	m, err := LookupMetric(metric)
+	if err != nil {
+		return nil, err
 	}
-	var q string
-	var c cond
-	switch metric {
-	case "opportunities", "pipeline_created":
-		dateRange(&c, "created_date", f)
-		dims(&c, f, "")
-		v := "count()"
-		if metric == "pipeline_created" {
-			v = "sum(amount)"
+	if segmentKind == "all" {
+		segmentKind = ""
+	}
+	if !m.Allows(segmentKind) {
+		if _, _, err := groupExpr(segmentKind); err != nil {
+			return nil, badParam("segment_kind", "%q: want all, team, manager, rep, territory, product, source or segment", segmentKind)
 		}
-		q = "SELECT " + seg + " AS g, created_date AS d, toFloat64(" + v + ") FROM opp_facts" + c.where() + " GROUP BY g, d"
-	case "bookings", "won", "lost":
-		c.add("closed = 1")
-		dateRange(&c, "close_date", f)
-		dims(&c, f, "")
-		v := map[string]string{"bookings": "sumIf(amount, won = 1)", "won": "countIf(won = 1)", "lost": "countIf(won = 0)"}[metric]
-		q = "SELECT " + seg + " AS g, close_date AS d, toFloat64(" + v + ") FROM opp_facts" + c.where() + " GROUP BY g, d"
-	case "leads":
-		switch segmentKind {
-		case "product", "segment":
-			return nil, badParam("segment_kind", "leads cannot be cut by %s", segmentKind)
-		case "rep":
-			seg = "owner_id"
-		}
-		if err := notApplicable("leads", f, "product", "segment"); err != nil {
-			return nil, err
-		}
-		dateRange(&c, "created_date", f)
-		ownerDims(&c, f)
-		c.in("territory", f.Territory)
-		c.in("source", f.Source)
-		q = "SELECT " + seg + " AS g, created_date AS d, toFloat64(count()) FROM " + leadsTable(s.tz) + c.where() + " GROUP BY g, d"
-	case "activities":
-		switch segmentKind {
-		case "", "team", "manager", "rep", "territory":
-		default:
-			return nil, badParam("segment_kind", "activities cannot be cut by %s", segmentKind)
-		}
-		if segmentKind == "rep" {
-			seg = "owner_id"
-		}
-		acts := latest("activities", "activity_id", "activity_id, rep_id AS owner_id, occurred_at")
-		reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory")
-		tbl := "(SELECT owner_id, team, manager_id, territory, toDate(occurred_at, " + s.tz + ") AS created_date FROM " + acts + " AS a GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
-		if err := notApplicable("activities", f, "product", "source", "segment"); err != nil {
-			return nil, err
-		}
-		dateRange(&c, "created_date", f)
-		ownerDims(&c, f)
-		c.in("territory", f.Territory)
-		q = "SELECT " + seg + " AS g, created_date AS d, toFloat64(count()) FROM " + tbl + c.where() + " GROUP BY g, d"
-	default:
-		return nil, badParam("metric", "%q: want leads, opportunities, pipeline_created, bookings, won, lost or activities", metric)
+		return nil, badParam("segment_kind", "%s cannot be cut by %s", m.Name, segmentKind)
+	}
+	seg, _, _ := groupExpr(segmentKind)
+	if err := notApplicable(m.Name, f, filtersRefused(m)...); err != nil {
+		return nil, err
 	}
 	days := int(f.To.Sub(f.From).Hours()/24 + 0.5)
 	if days > 3700 {
 		return nil, badParam("from", "a daily series spans at most ten years")
 	}
+	var c cond
+	q := s.seriesSQL(m, seg, f, &c)
 	out := map[string][]Point{}
 	ensure := func(g string) []Point {
 		p := out[g]
@@ -109,17 +76,21 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 	if segmentKind == "" {
 		ensure("all")
 	}
-	err = s.query(ctx, "series-"+metric, q, c.args, func(r driverRows) error {
+	start := time.Date(f.From.Year(), f.From.Month(), f.From.Day(), 0, 0, 0, 0, time.UTC)
+	err = s.query(ctx, "series-"+m.Name, q, c.args, func(r driverRows) error {
 		var g string
 		var dd time.Time
-		var v float64
-		if err := r.Scan(&g, &dd, &v); err != nil {
+		var num, den float64
+		if err := r.Scan(&g, &dd, &num, &den); err != nil {
 			return err
 		}
 		p := ensure(g)
-		i := int(time.Date(dd.Year(), dd.Month(), dd.Day(), 0, 0, 0, 0, time.UTC).Sub(time.Date(f.From.Year(), f.From.Month(), f.From.Day(), 0, 0, 0, 0, time.UTC)).Hours() / 24)
+		i := int(time.Date(dd.Year(), dd.Month(), dd.Day(), 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
 		if i >= 0 && i < len(p) {
-			p[i].Value = v
+			p[i].Value, _ = m.Value(num, den)
+			if m.Combine == "ratio" {
+				p[i].Num, p[i].Den = num, den
+			}
 		}
 		return nil
 	})
