@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pipelens/pipelens/alerts/detect"
+	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/config"
 )
@@ -111,7 +112,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{db: o.DB, cfg: rules, loc: loc, src: o.Source, sender: o.Sender, log: log, now: o.Now, cal: cal, from: c.SMTP.From}
 	if e.src == nil {
-		e.src = NewClickHouseSource(o.DB, loc)
+		e.src = NewQuerySource(query.New(o.DB, loc, log).WithStages(c.Stages.Open))
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -237,7 +238,7 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 	for _, ev := range openList {
 		open[ev.Key] = ev
 	}
-	ev := &evaluator{src: e.src, loc: e.loc, cal: e.cal, org: org}
+	ev := &evaluator{src: e.src, loc: e.loc, cal: e.cal, org: org, last: map[string]lastDay{}}
 	type hit struct {
 		rule     *Rule
 		a        *Anomaly

@@ -11,6 +11,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/pipelens/pipelens/alerts/detect"
+	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas/config"
 )
 
@@ -127,11 +128,22 @@ type Silence struct {
 }
 
 var (
-	metricKinds = map[string]string{
-		MetricLeads: "count", MetricOppsOpened: "count", MetricPipelineCreated: "amount",
-		MetricBookings: "amount", MetricDealsWon: "count", MetricActivities: "count",
-		MetricWinRate: "rate", MetricStageConversion: "rate", MetricDaysInStage: "mean",
-	}
+	// metricKinds is, per metric of query's registry, how the detectors read
+	// it: count, amount, rate (Num/Den) or mean (Sum/Den).
+	metricKinds = func() map[string]string {
+		m := map[string]string{}
+		for _, x := range query.Metrics() {
+			switch {
+			case x.Unit == "rate":
+				m[x.Name] = "rate"
+			case x.Combine == "ratio":
+				m[x.Name] = "mean"
+			default:
+				m[x.Name] = x.Unit
+			}
+		}
+		return m
+	}()
 	segmentKinds  = map[string]bool{SegAll: true, SegTeam: true, SegTerritory: true, SegRep: true, SegProduct: true, SegSource: true}
 	dealDetectors = map[string]bool{"stuck_deal": true, "pushed_close": true, "amount_cut": true}
 )
@@ -272,6 +284,9 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	for _, s := range r.Segments {
 		if !segmentKinds[s] {
 			return fmt.Errorf("segment %q: want all, team, territory, rep, product or source", s)
+		}
+		if m, err := query.LookupMetric(r.Metric); err == nil && !m.Allows(s) {
+			return fmt.Errorf("segment %q: %s cannot be cut by %s (it can by %s)", s, r.Metric, s, strings.Join(m.SegmentKinds, ", "))
 		}
 	}
 	if r.Grain == "" {

@@ -41,6 +41,9 @@ type Anomaly struct {
 	Deal     *Deal
 	Team     string // the team the anomaly belongs to, for routing ("" org-wide)
 	RepID    string
+	// DataThrough is the last day the metric's export covered when it was
+	// judged (zero: not known); the email says so.
+	DataThrough time.Time
 	// pValue is the finding's tail probability after the per-segment
 	// corrections (0 for detectors that threshold a robust z instead).
 	pValue float64
@@ -57,6 +60,7 @@ type ChartPoint struct {
 type Driver struct {
 	Kind, Key, Label string
 	Actual, Expected float64
+	Trials           float64 // rates: the trials (deals closed, stays ended) since the anomaly started
 	Delta            float64 // actual − expected over the anomaly's window
 	Share            float64 // Delta / the total's delta
 }
@@ -67,6 +71,48 @@ type evaluator struct {
 	loc *time.Location
 	cal detect.Calendar
 	org Org
+	// last is, per metric, the last day its export covers (see Source).
+	last map[string]lastDay
+}
+
+type lastDay struct {
+	day time.Time
+	ok  bool
+}
+
+// lastDayer is a Source that knows the last day each metric's export covers.
+type lastDayer interface {
+	LastDay(ctx context.Context, metric string) (time.Time, bool, error)
+}
+
+// end is the exclusive end of the days a rule may judge at now: today, or the
+// day after the last day the metric's export covers when that is earlier (the
+// days after the last export have no data yet; they are not drops).
+func (e *evaluator) end(ctx context.Context, metric string, now time.Time) (end, through time.Time, err error) {
+	end = dayStart(now, e.loc)
+	ld, ok := e.src.(lastDayer)
+	if !ok {
+		return end, time.Time{}, nil
+	}
+	l, seen := e.last[metric]
+	if !seen {
+		l.day, l.ok, err = ld.LastDay(ctx, metric)
+		if err != nil {
+			return end, time.Time{}, fmt.Errorf("last loaded day of %s: %w", metric, err)
+		}
+		if e.last == nil {
+			e.last = map[string]lastDay{}
+		}
+		e.last[metric] = l
+	}
+	if !l.ok {
+		return end, time.Time{}, nil
+	}
+	d := time.Date(l.day.Year(), l.day.Month(), l.day.Day(), 0, 0, 0, 0, e.loc).AddDate(0, 0, 1)
+	if d.Before(end) {
+		end = d
+	}
+	return end, end.AddDate(0, 0, -1), nil
 }
 
 // today is the start of now's day in the business time zone: evaluations judge
@@ -86,7 +132,10 @@ func (e *evaluator) rule(ctx context.Context, r *Rule, now time.Time) ([]Anomaly
 	if r.isDeal() {
 		return e.deals(ctx, r, now)
 	}
-	end := dayStart(now, e.loc)
+	end, through, err := e.end(ctx, r.Metric, now)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
 	if r.Grain == "week" || r.Detector == "trend" {
 		end = monday(end)
 	}
@@ -101,16 +150,22 @@ func (e *evaluator) rule(ctx context.Context, r *Rule, now time.Time) ([]Anomaly
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
 		}
+		var found []Anomaly
+		var segs []SegmentSeries
 		for _, s := range series {
 			a, ok := e.judge(r, s, end)
-			if !ok {
+			if ok {
+				found, segs = append(found, a), append(segs, s)
+			}
+		}
+		keep := benjaminiHochberg(found, len(series), r.alpha)
+		for i, a := range found {
+			if !keep[i] {
 				continue
 			}
-			// Family-wise correction: every segment of the kind was tested.
-			if a.pValue > 0 && a.pValue*float64(len(series)) > r.alpha {
-				continue
-			}
+			s := segs[i]
 			e.attribute(&a, s)
+			a.DataThrough = through
 			if kind == SegAll || kind == SegTeam {
 				if err := e.drivers(ctx, r, &a, from, end); err != nil {
 					return nil, err
@@ -120,6 +175,38 @@ func (e *evaluator) rule(ctx context.Context, r *Rule, now time.Time) ([]Anomaly
 		}
 	}
 	return out, nil
+}
+
+// benjaminiHochberg controls the false discovery rate at alpha over the m
+// segments of a rule's segment kind that were tested: with hundreds of reps,
+// each tested at alpha, some would fire by chance every day. The findings with
+// a tail probability are kept when p ≤ k/m·alpha for some k at or above their
+// rank (Benjamini–Hochberg); findings of detectors that threshold a robust z
+// instead (pValue 0) are kept as they are.
+func benjaminiHochberg(as []Anomaly, m int, alpha float64) []bool {
+	keep := make([]bool, len(as))
+	var idx []int
+	for i, a := range as {
+		if a.pValue > 0 {
+			idx = append(idx, i)
+		} else {
+			keep[i] = true
+		}
+	}
+	if m < len(idx) {
+		m = len(idx)
+	}
+	sort.Slice(idx, func(x, y int) bool { return as[idx[x]].pValue < as[idx[y]].pValue })
+	k := 0
+	for rank, i := range idx {
+		if as[i].pValue <= float64(rank+1)/float64(m)*alpha {
+			k = rank + 1
+		}
+	}
+	for _, i := range idx[:k] {
+		keep[i] = true
+	}
+	return keep
 }
 
 // attribute fills the labels and routing fields of a segment anomaly.
@@ -630,7 +717,7 @@ func (e *evaluator) drivers(ctx context.Context, r *Rule, a *Anomaly, from, end 
 				if bDen == 0 {
 					continue
 				}
-				d.Actual, d.Expected = wNum, wDen*bNum/bDen
+				d.Actual, d.Expected, d.Trials = wNum, wDen*bNum/bDen, wDen
 			case "mean":
 				if bDen == 0 || wDen == 0 {
 					continue

@@ -9,6 +9,7 @@ import (
 	htmltemplate "html/template"
 	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -63,6 +64,12 @@ var messages = map[string]map[string]string{
 		"deal": "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "close": "Close date",
 		"days.in.stage": "Days in stage", "usual": "Usual (median / 90th percentile)", "pushes": "Pushes",
 		"trend.slope": "%s per week", "pts": "%s pts",
+		"through":     "Data through", "through.text": "%s (the last day the export covers; later days are not judged)",
+		"move.up":     "rise", "move.down": "fall",
+		"drv.sum":     "%s: %s since the start, where its own earlier level predicted %s (%s)%s.",
+		"drv.mean":    "%s: %s days on average since the start, where %s was usual before (%s)%s.",
+		"drv.rate":    "%s: %s won of %s closed since the start, where its earlier win rate predicted %s won (%s)%s.",
+		"drv.share":   ", %s of the whole %s",
 	},
 	"zh-CN": {
 		"subject.prefix": "【pipelens】", "subject.more": "（另有 %d 条）", "subject.many": "%d 条预警：",
@@ -88,6 +95,12 @@ var messages = map[string]map[string]string{
 		"deal": "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "close": "预计成交日期",
 		"days.in.stage": "阶段停留天数", "usual": "通常（中位数 / 90 分位）", "pushes": "推迟次数",
 		"trend.slope": "每周 %s", "pts": "%s 个百分点",
+		"through":     "数据截至", "through.text": "%s（导出数据覆盖的最后一天；之后的日期不参与判断）",
+		"move.up":     "上升", "move.down": "下降",
+		"drv.sum":     "%s：自异常开始以来为 %s，按其此前水平预期 %s（%s）%s。",
+		"drv.mean":    "%s：自异常开始以来平均 %s 天，此前通常为 %s 天（%s）%s。",
+		"drv.rate":    "%s：自异常开始以来关闭 %[3]s 个商机，赢单 %[2]s 个；按其此前赢单率预期赢单 %[4]s 个（%[5]s）%[6]s。",
+		"drv.share":   "，占整体%[2]s的 %[1]s",
 	},
 }
 
@@ -326,16 +339,11 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 		it.Facts = append(it.Facts, fact{tr(lang, "volume"), fmt.Sprintf("%.0f", a.Volume)})
 	}
 	it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
+	if !a.DataThrough.IsZero() {
+		it.Facts = append(it.Facts, fact{tr(lang, "through"), tr(lang, "through.text", fmtDate(lang, a.DataThrough))})
+	}
 	for _, d := range a.Drivers {
-		label := tr(lang, "seg."+d.Kind) + " " + d.Label
-		line := fmt.Sprintf("%s: %s → %s (%s", label, FormatValue(lang, a.Metric, d.Expected), FormatValue(lang, a.Metric, d.Actual), signed(lang, d.Delta, a.Metric))
-		if metricKinds[a.Metric] == "rate" {
-			line = fmt.Sprintf("%s: %s (%s", label, signed(lang, d.Delta, "count"), FormatValue(lang, "count", d.Actual))
-		}
-		if d.Share > 0 {
-			line += fmt.Sprintf(", %.0f%%", d.Share*100)
-		}
-		it.Drivers = append(it.Drivers, line+")")
+		it.Drivers = append(it.Drivers, driverSentence(lang, a, d))
 	}
 	it.ChartAlt = metric + " · " + seg
 	return it
@@ -357,6 +365,29 @@ func fmtSigned(lang, metric string, v float64) string {
 		return tr(lang, "pts", fmt.Sprintf("%+.1f", v*100))
 	}
 	return fmt.Sprintf("%+.1f", v)
+}
+
+// driverSentence explains a driver in a sentence: what the segment did since
+// the anomaly started, what its own earlier level predicted, the difference
+// and its share of the whole move.
+func driverSentence(lang string, a *Anomaly, d Driver) string {
+	who := tr(lang, "seg."+d.Kind) + " " + d.Label
+	move := tr(lang, "move.up")
+	if a.Direction < 0 {
+		move = tr(lang, "move.down")
+	}
+	share := ""
+	if d.Share > 0 {
+		share = tr(lang, "drv.share", fmt.Sprintf("%.0f%%", d.Share*100), move)
+	}
+	switch metricKinds[a.Metric] {
+	case "rate":
+		return tr(lang, "drv.rate", who, FormatValue(lang, "count", d.Actual), FormatValue(lang, "count", d.Trials),
+			strconv.FormatFloat(d.Expected, 'f', 1, 64), signed(lang, d.Delta, "count"), share)
+	case "mean":
+		return tr(lang, "drv.mean", who, FormatValue(lang, a.Metric, d.Actual), FormatValue(lang, a.Metric, d.Expected), signed(lang, d.Delta, a.Metric), share)
+	}
+	return tr(lang, "drv.sum", who, FormatValue(lang, a.Metric, d.Actual), FormatValue(lang, a.Metric, d.Expected), signed(lang, d.Delta, a.Metric), share)
 }
 
 // render builds the email for one recipient from its anomalies (already sorted).

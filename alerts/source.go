@@ -2,8 +2,9 @@ package alerts
 
 import (
 	"context"
-	"sort"
 	"time"
+
+	"github.com/pipelens/pipelens/query"
 )
 
 // Metrics the alert rules can watch.
@@ -29,19 +30,13 @@ const (
 	SegSource    = "source"
 )
 
-// MetricNames lists the metrics, sorted.
-func MetricNames() []string {
-	var out []string
-	for m := range metricKinds {
-		out = append(out, m)
-	}
-	sort.Strings(out)
-	return out
-}
+// MetricNames lists the metrics rules can watch: query's registry, sorted.
+func MetricNames() []string { return query.MetricNames() }
 
 // Source is where the alert engine reads metrics, the org and deals. The
-// ClickHouse implementation (NewClickHouseSource) reads the canonical tables; a
-// query-package implementation can replace it.
+// implementation (NewQuerySource) reads them through query; tests replace it.
+// A Source that also has LastDay(ctx, metric) (day, ok, err) says the last day
+// each metric's export covers: evaluations judge no day after it.
 type Source interface {
 	// Series returns one daily series per segment of kind, for days in
 	// [from, to) of the business time zone, with a point for every day

@@ -1,0 +1,139 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// What the alert engine's deal rules and routing read besides the daily
+// series (DailySeries): the org, the open deals with their snapshot history,
+// and the usual days in each stage. Like every other number they come from the
+// published data (opp_facts and the latest rows of the published runs), so an
+// alert never sees a load the pages do not.
+
+// Person is a row of the reps export: a rep, manager or director.
+type Person struct {
+	ID, Name, Email, Role, ManagerID, Team, Territory, Lang string
+	Active                                                  bool
+}
+
+// People is the sales organisation of the published reps export, by id.
+func (s *Service) People(ctx context.Context) ([]Person, error) {
+	q := "SELECT rep_id, name, email, role, manager_id, team, territory, lang, active FROM " +
+		latest("reps", "rep_id", "rep_id, name, email, role, manager_id, team, territory, lang, active") + " ORDER BY rep_id"
+	var out []Person
+	err := s.query(ctx, "people", q, nil, func(r driverRows) error {
+		var p Person
+		var active uint8
+		if err := r.Scan(&p.ID, &p.Name, &p.Email, &p.Role, &p.ManagerID, &p.Team, &p.Territory, &p.Lang, &active); err != nil {
+			return err
+		}
+		p.Active = active == 1
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
+
+// OpenDeal is an open opportunity as the deal rules see it, with its territory
+// as every page has it (the account's, else the owner's).
+type OpenDeal struct {
+	ID, Name, Account, OwnerID, Stage string
+	Product, Source, Territory        string
+	Amount                            float64
+	Currency                          string
+	CloseDate                         time.Time
+	StageEntered                      time.Time // latest stage entry before asOf
+	Created                           time.Time
+	// Snapshot history before asOf, oldest first; only of deals whose close
+	// date or amount moved in the year before asOf.
+	SnapDates, SnapClose []time.Time
+	SnapAmount           []float64
+}
+
+// OpenDeals is the opportunities open in the published data created before
+// asOf.
+func (s *Service) OpenDeals(ctx context.Context, asOf time.Time) ([]OpenDeal, error) {
+	t := asOf.Unix()
+	facts := fmt.Sprintf("(SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, close_date, created_at, "+
+		"arrayReduce('max', arrayFilter(x -> x < toDateTime(%d), entered)) AS stage_entered FROM opp_facts WHERE %s AND closed = 0 AND created_at < toDateTime(%d))", t, tokFacts, t)
+	cur := latest("opportunities", "opportunity_id", "opportunity_id, currency")
+	q := "SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, currency, close_date, stage_entered, created_at FROM " +
+		facts + " AS f ALL LEFT JOIN " + cur + " AS c USING opportunity_id ORDER BY opportunity_id"
+	var deals []OpenDeal
+	idx := map[string]int{}
+	err := s.query(ctx, "open-deals", q, nil, func(r driverRows) error {
+		var d OpenDeal
+		if err := r.Scan(&d.ID, &d.Name, &d.Account, &d.OwnerID, &d.Stage, &d.Product, &d.Source, &d.Territory, &d.Amount, &d.Currency, &d.CloseDate, &d.StageEntered, &d.Created); err != nil {
+			return err
+		}
+		idx[d.ID] = len(deals)
+		deals = append(deals, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	day := asOf.In(s.loc)
+	snaps := latest("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed")
+	sq := `SELECT opportunity_id,
+    arraySort(groupArray(snapshot_date)) AS ds,
+    arraySort((c, x) -> x, groupArray(close_date), groupArray(snapshot_date)) AS cs,
+    arraySort((a, x) -> x, groupArray(amount), groupArray(snapshot_date)) AS am
+FROM ` + snaps + `
+WHERE snapshot_date <= toDate(?) AND snapshot_date >= toDate(?) AND closed = 0
+GROUP BY opportunity_id
+HAVING uniqExact(close_date) >= 2 OR min(amount) < max(amount)`
+	err = s.query(ctx, "open-deal-snapshots", sq, []any{day.Format(time.DateOnly), day.AddDate(-1, 0, 0).Format(time.DateOnly)}, func(r driverRows) error {
+		var id string
+		var ds, cs []time.Time
+		var am []float64
+		if err := r.Scan(&id, &ds, &cs, &am); err != nil {
+			return err
+		}
+		if i, ok := idx[id]; ok {
+			deals[i].SnapDates, deals[i].SnapClose, deals[i].SnapAmount = ds, cs, am
+		}
+		return nil
+	})
+	return deals, err
+}
+
+// StageNorm is the usual time in an open stage for a team ("" = everybody).
+type StageNorm struct {
+	Team, Stage string
+	Count       int
+	P50, P90    float64 // days
+	Max         float64 // longest completed stay, days
+}
+
+// StageNorms is, per team and open stage and for all teams together, the
+// stays (as in DaysInStage) entered in the year before asOf and left before
+// asOf: their count, median, 90th percentile and longest.
+func (s *Service) StageNorms(ctx context.Context, asOf time.Time) ([]StageNorm, error) {
+	t := asOf.Unix()
+	names := make([]string, len(s.stages))
+	for i, st := range s.stages {
+		names[i] = quote(st)
+	}
+	stage := "arrayElement([" + strings.Join(names, ", ") + "], rk)"
+	where := fmt.Sprintf(" WHERE %s AND en > toDateTime(%d) AND ex > toDateTime(0) AND ex < toDateTime(%d)", tokFacts, t-365*86400, t)
+	from := " FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk"
+	cols := ", count(), quantileExact(0.5)(" + stayDays + "), quantileExact(0.9)(" + stayDays + "), max(" + stayDays + ")"
+	q := "SELECT team, " + stage + " AS st" + cols + from + where + " GROUP BY team, st" +
+		" UNION ALL SELECT '' AS team, " + stage + " AS st" + cols + from + where + " GROUP BY st"
+	var out []StageNorm
+	err := s.query(ctx, "stage-norms", q, nil, func(r driverRows) error {
+		var n StageNorm
+		var cnt uint64
+		if err := r.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90, &n.Max); err != nil {
+			return err
+		}
+		n.Count = int(cnt)
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
