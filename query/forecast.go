@@ -89,10 +89,13 @@ type ForecastGroup struct {
 // StageRate is P(won within the period) for deals at one stage, overall and
 // per age bucket, with the history it was estimated from.
 type StageRate struct {
-	Stage string  `json:"stage"`
-	Open  int64   `json:"open"` // deal-days of history: deals open at the reference days
-	Won   int64   `json:"won"`  // of which won within the window
-	P     float64 `json:"p"`    // shrunk towards the overall rate
+	Stage string `json:"stage"`
+	Open  int64  `json:"open"` // deal-days of history: deals open at the reference days
+	Won   int64  `json:"won"`  // of which won within the window
+	// OpenAmount and WonAmount are the same in amount.
+	OpenAmount float64 `json:"open_amount"`
+	WonAmount  float64 `json:"won_amount"`
+	P          float64 `json:"p"` // won amount / open amount, shrunk towards the overall rate
 	// Ages is per age bucket (ForecastAgeBuckets), each shrunk towards P.
 	Ages []AgeRate `json:"ages"`
 }
@@ -144,6 +147,10 @@ type Forecast struct {
 	NewYield float64 `json:"new_yield"`
 	// Method is "simulation" (fixed seed) or "normal" (the range's method).
 	Method string `json:"method"`
+	// AmountsWonOnly: the data carries amounts for won deals only, so open
+	// and future deals are valued at the mean won amount of their product
+	// (amountBasis).
+	AmountsWonOnly bool `json:"amounts_won_only"`
 	// ForecastCategories: the warehouse keeps no CRM forecast category
 	// (opportunities have none), so none is shown.
 	ForecastCategories bool `json:"forecast_categories"`
@@ -293,7 +300,12 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 	if out.Period == "" {
 		out.Period = PeriodQuarter
 	}
-	rates, hist, err := s.forecastRates(ctx, f, p)
+	basis, err := s.amountBasis(ctx, f, p)
+	if err != nil {
+		return out, err
+	}
+	out.AmountsWonOnly = basis.wonOnly
+	rates, hist, err := s.forecastRates(ctx, f, p, basis)
 	if err != nil {
 		return out, err
 	}
@@ -303,7 +315,7 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 		return out, err
 	}
 	out.NewYield = yield
-	groups, deals, err := s.forecastNow(ctx, f, p, req.GroupBy, rates, yield, yieldN)
+	groups, deals, err := s.forecastNow(ctx, f, p, req.GroupBy, rates, yield, yieldN, basis)
 	if err != nil {
 		return out, err
 	}
@@ -334,7 +346,7 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 
 // forecastRates estimates P(won within the window | stage, age bucket) from
 // the deals open at each reference day.
-func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan) ([]StageRate, bool, error) {
+func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis amountBasis) ([]StageRate, bool, error) {
 	var c cond
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
@@ -348,55 +360,153 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan) ([]Stag
 	// computed before the join: joining the stage history itself would copy
 	// it to every row.
 	at := fmt.Sprintf("arrayMap(rr -> (%s, %s, rr), %s)", s.stageAt("rr"), ageAt("rr"), p.openRefs())
-	q := fmt.Sprintf("SELECT t.1 AS st, t.2 AS age, count(), countIf(won = 1 AND close_date >= addDays(t.3, %d) AND close_date < addDays(t.3, %d)) FROM opp_facts ARRAY JOIN %s AS t%s GROUP BY st, age",
-		p.lo, p.hi, at, c.where())
+	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(t.3, %d) AND close_date < addDays(t.3, %d)", p.lo, p.hi)
+	q := fmt.Sprintf("SELECT t.1 AS st, t.2 AS age, count(), countIf(%s), sum(amount), sumIf(amount, %s) FROM opp_facts ARRAY JOIN %s AS t%s GROUP BY st, age",
+		hit, hit, at, c.where())
 	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
-	n := make([][]float64, k)
-	x := make([][]float64, k)
-	for i := range n {
-		n[i], x[i] = make([]float64, nb), make([]float64, nb)
+	cells := make([][]rateCell, k)
+	for i := range cells {
+		cells[i] = make([]rateCell, nb)
 	}
 	err := s.query(ctx, "forecast rates", q, c.args, func(r driverRows) error {
 		var st uint64
 		var age uint8
 		var cnt, won uint64
-		if err := r.Scan(&st, &age, &cnt, &won); err != nil {
+		var amt, wonAmt float64
+		if err := r.Scan(&st, &age, &cnt, &won, &amt, &wonAmt); err != nil {
 			return err
 		}
 		if st >= 1 && int(st) <= k && int(age) < nb {
-			n[st-1][age] += float64(cnt)
-			x[st-1][age] += float64(won)
+			c := &cells[st-1][age]
+			c.n += float64(cnt)
+			c.x += float64(won)
+			c.amt += amt
+			c.wonAmt += wonAmt
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	return shrinkRates(s.stages, n, x)
+	out, hist := shrinkRates(s.stages, cells, !basis.wonOnly)
+	return out, hist, nil
 }
 
-// shrinkRates turns counts per (stage, age) into rates: overall = Σx/Σn;
-// stage = (x + K·overall)/(n + K); cell = (x + K·stage)/(n + K).
-func shrinkRates(stages []string, n, x [][]float64) ([]StageRate, bool, error) {
-	var tn, tx float64
-	for i := range n {
-		for j := range n[i] {
-			tn += n[i][j]
-			tx += x[i][j]
+// amountBasis says how an open deal's amount enters the forecast. Some exports
+// carry an amount for won deals only (Maven's close_value: 0 for every lost and
+// open deal): there an open deal's amount, where present, was learnt when it
+// was won, and the absent ones are not zero but unknown. Then (wonOnly) rates
+// are count rates and every deal open at the as-of day, and every deal not
+// created yet, is valued at the mean amount won per deal of its product before
+// the as-of day, shrunk towards the overall mean with ForecastShrink deals.
+type amountBasis struct {
+	wonOnly bool
+	mean    map[string]float64 // product -> shrunk mean won amount
+	all     float64            // overall mean won amount
+}
+
+// ForecastWonOnlyMinLost is how many deals lost before the as-of day, none of
+// them with an amount, make the amounts "won deals only".
+const ForecastWonOnlyMinLost = 20
+
+func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBasis, error) {
+	var c cond
+	dims(&c, f, "")
+	c.add("closed = 1 AND close_date < toDate(?) AND close_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
+	q := "SELECT product, countIf(won = 0), countIf(won = 0 AND amount != 0), countIf(won = 1), sumIf(amount, won = 1) FROM opp_facts" + c.where() + " GROUP BY product ORDER BY product"
+	type row struct {
+		product        string
+		won, wonAmount float64
+	}
+	var rows []row
+	var lost, lostWithAmount, won, wonAmount float64
+	err := s.query(ctx, "forecast amount basis", q, c.args, func(r driverRows) error {
+		var x row
+		var l, la, w uint64
+		if err := r.Scan(&x.product, &l, &la, &w, &x.wonAmount); err != nil {
+			return err
+		}
+		x.won = float64(w)
+		lost, lostWithAmount, won, wonAmount = lost+float64(l), lostWithAmount+float64(la), won+x.won, wonAmount+x.wonAmount
+		rows = append(rows, x)
+		return nil
+	})
+	b := amountBasis{wonOnly: lost >= ForecastWonOnlyMinLost && lostWithAmount == 0 && wonAmount > 0}
+	if err != nil || !b.wonOnly {
+		return b, err
+	}
+	b.all = wonAmount / won
+	b.mean = map[string]float64{}
+	for _, x := range rows {
+		b.mean[x.product] = (x.wonAmount + ForecastShrink*b.all) / (x.won + ForecastShrink)
+	}
+	return b, nil
+}
+
+// value is the amount a deal of product with recorded amount counts for.
+func (b amountBasis) value(product string, amount float64) float64 {
+	if !b.wonOnly {
+		return amount
+	}
+	if m, ok := b.mean[product]; ok {
+		return m
+	}
+	return b.all
+}
+
+// rateCell is the history of one (stage, age bucket): deal-days open at the
+// reference days (n) and their amount, and of those the won within the window
+// (x) and their amount.
+type rateCell struct{ n, x, amt, wonAmt float64 }
+
+func (c *rateCell) addTo(t *rateCell) {
+	t.n += c.n
+	t.x += c.x
+	t.amt += c.amt
+	t.wonAmt += c.wonAmt
+}
+
+// shrunk is the cell's amount-weighted rate pulled towards prior with a weight
+// of ForecastShrink deals of mean amount m: (won amount + K·m·prior) / (amount
+// + K·m). The forecast is of amounts, so a rate is the share of the open amount
+// that is won (big deals win at their own rate). With no amount anywhere (m =
+// 0) the count rate, shrunk the same way.
+func (c rateCell) shrunk(prior, m float64) float64 {
+	if m > 0 {
+		return (c.wonAmt + ForecastShrink*m*prior) / (c.amt + ForecastShrink*m)
+	}
+	return (c.x + ForecastShrink*prior) / (c.n + ForecastShrink)
+}
+
+// shrinkRates turns the cells into rates (count rates unless byAmount):
+// overall = Σ won amount / Σ amount;
+// stage = its cells together, shrunk towards overall; cell = shrunk towards
+// its stage (rateCell.shrunk). It reports whether there was any history.
+func shrinkRates(stages []string, cells [][]rateCell, byAmount bool) ([]StageRate, bool) {
+	var all rateCell
+	for i := range cells {
+		for j := range cells[i] {
+			cells[i][j].addTo(&all)
 		}
 	}
-	all := ratio(tx, tn)
+	var m float64 // 0: count rates
+	if byAmount {
+		m = ratio(all.amt, all.n)
+	}
+	overall := ratio(all.x, all.n)
+	if m > 0 {
+		overall = ratio(all.wonAmt, all.amt)
+	}
 	out := make([]StageRate, len(stages))
 	for i, st := range stages {
-		var sn, sx float64
-		for j := range n[i] {
-			sn += n[i][j]
-			sx += x[i][j]
+		var sc rateCell
+		for j := range cells[i] {
+			cells[i][j].addTo(&sc)
 		}
-		ps := (sx + ForecastShrink*all) / (sn + ForecastShrink)
-		sr := StageRate{Stage: st, Open: int64(sn), Won: int64(sx), P: ps}
-		for j := range n[i] {
-			ar := AgeRate{Open: int64(n[i][j]), Won: int64(x[i][j]), P: (x[i][j] + ForecastShrink*ps) / (n[i][j] + ForecastShrink)}
+		ps := sc.shrunk(overall, m)
+		sr := StageRate{Stage: st, Open: int64(sc.n), Won: int64(sc.x), OpenAmount: sc.amt, WonAmount: sc.wonAmt, P: ps}
+		for j, c := range cells[i] {
+			ar := AgeRate{Open: int64(c.n), Won: int64(c.x), P: c.shrunk(ps, m)}
 			if j > 0 {
 				ar.MinDays = ForecastAgeBuckets[j-1]
 			}
@@ -407,7 +517,7 @@ func shrinkRates(stages []string, n, x [][]float64) ([]StageRate, bool, error) {
 		}
 		out[i] = sr
 	}
-	return out, tn > 0, nil
+	return out, all.n > 0
 }
 
 // newYield is, over the reference days, the amount (and count) of deals
@@ -445,7 +555,7 @@ func groupCol(by string) string {
 }
 
 // forecastNow applies the rates to the scope's state at the as-of day.
-func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string, rates []StageRate, yield, yieldN float64) ([]ForecastGroup, []forecastDeal, error) {
+func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string, rates []StageRate, yield, yieldN float64, basis amountBasis) ([]ForecastGroup, []forecastDeal, error) {
 	gcol := groupCol(by)
 	idx := map[string]int{}
 	var groups []ForecastGroup
@@ -483,6 +593,9 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 		x.CreatedPerDay = created / ForecastRunRateDays
 		x.NewExpected = x.CreatedPerDay * float64(p.hi) * yield
 		x.lambda = float64(createdN) / ForecastRunRateDays * float64(p.hi) * yieldN
+		if basis.wonOnly {
+			x.NewExpected = x.lambda * basis.all
+		}
 		return nil
 	})
 	if err != nil {
@@ -493,16 +606,18 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 	var oc cond
 	dims(&oc, f, "")
 	oc.add(openAt(asOf))
-	q = "SELECT " + gcol + " AS g, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
+	q = "SELECT " + gcol + " AS g, product, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
 	var deals []forecastDeal
 	err = s.query(ctx, "forecast open", q, oc.args, func(r driverRows) error {
-		var key string
+		var key, product string
 		var amount float64
 		var st uint64
 		var age uint8
-		if err := r.Scan(&key, &amount, &st, &age); err != nil {
+		if err := r.Scan(&key, &product, &amount, &st, &age); err != nil {
 			return err
 		}
+		weightedAmount := amount
+		amount = basis.value(product, amount)
 		if st < 1 || int(st) > len(rates) {
 			return fmt.Errorf("stage rank %d out of 1..%d", st, len(rates))
 		}
@@ -511,7 +626,7 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 		x.OpenDeals++
 		x.OpenAmount += amount
 		x.PipelineExpected += amount * pr
-		x.Weighted += amount * dflt[st-1]
+		x.Weighted += weightedAmount * dflt[st-1]
 		x.variance += amount * amount * pr * (1 - pr)
 		deals = append(deals, forecastDeal{group: idx[key], amount: amount, p: pr})
 		return nil
@@ -705,6 +820,11 @@ type BacktestPoint struct {
 	// deal open at the as-of day was at (a deal's probability as of a past day
 	// is not kept: opportunities hold only the latest).
 	Weighted float64 `json:"weighted"`
+	// The model's parts: won before the as-of day, expected from the open
+	// pipeline, expected from deals not created yet.
+	Won              float64 `json:"won"`
+	PipelineExpected float64 `json:"pipeline_expected"`
+	NewExpected      float64 `json:"new_expected"`
 }
 
 // BacktestQuarters is the quarters a backtest can use: complete (their end
@@ -746,7 +866,8 @@ func (s *Service) Backtest(ctx context.Context, sc Scope, f Filter, quarter time
 		return BacktestPoint{}, err
 	}
 	end := quarter.AddDate(0, 3, 0)
-	bp := BacktestPoint{Quarter: day(quarter), AsOf: day(asOf), Week: week, Model: fc.Total.Point, P10: fc.Total.P10, P90: fc.Total.P90, Weighted: fc.Total.Weighted}
+	bp := BacktestPoint{Quarter: day(quarter), AsOf: day(asOf), Week: week, Model: fc.Total.Point, P10: fc.Total.P10, P90: fc.Total.P90, Weighted: fc.Total.Weighted,
+		Won: fc.Total.Won, PipelineExpected: fc.Total.PipelineExpected, NewExpected: fc.Total.NewExpected}
 	f.From, f.To = quarter.AddDate(0, -3, 0), end
 	if f, err = s.scope(sc, f); err != nil {
 		return bp, err

@@ -71,7 +71,7 @@ func benchForecast(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "constants fixed a priori (query/forecast.go), none chosen on any quarter: %d weekly reference days, shrinkage %g deals, run-rate over %d days, age buckets %v days\n",
 		query.ForecastRefWeeks, query.ForecastShrink, query.ForecastRunRateDays, query.ForecastAgeBuckets)
 	fmt.Fprintf(a.stdout, "weighted pipeline: stage default probabilities %v (a deal's own probability as of a past day is not kept)\n\n", svc.StageProbability())
-	fmt.Fprintf(a.stdout, "%-10s %4s %12s %12s %12s %12s %12s %12s | %8s %8s %8s\n", "quarter", "week", "actual", "model", "p10", "p90", "run-rate", "weighted", "err mod", "err run", "err wtd")
+	fmt.Fprintf(a.stdout, "%-10s %4s %12s %12s %12s %12s %12s %12s | %8s %8s %8s | %10s %10s %10s\n", "quarter", "week", "actual", "model", "p10", "p90", "run-rate", "weighted", "err mod", "err run", "err wtd", "won", "pipeline", "new")
 	type acc struct{ ape, bias float64 }
 	methods := []string{"model", "run-rate", "weighted"}
 	sums := map[int]map[string]*acc{}
@@ -92,8 +92,9 @@ func benchForecast(ctx context.Context, a *app, args []string) error {
 				skipped++
 				continue
 			}
-			fmt.Fprintf(a.stdout, "%-10s %4d %12.0f %12.0f %12.0f %12.0f %12.0f %12.0f | %+7.1f%% %+7.1f%% %+7.1f%%\n",
-				bp.Quarter, w, bp.Actual, bp.Model, bp.P10, bp.P90, bp.RunRate, bp.Weighted, 100*e(bp.Model), 100*e(bp.RunRate), 100*e(bp.Weighted))
+			fmt.Fprintf(a.stdout, "%-10s %4d %12.0f %12.0f %12.0f %12.0f %12.0f %12.0f | %+7.1f%% %+7.1f%% %+7.1f%% | %10.0f %10.0f %10.0f\n",
+				bp.Quarter, w, bp.Actual, bp.Model, bp.P10, bp.P90, bp.RunRate, bp.Weighted, 100*e(bp.Model), 100*e(bp.RunRate), 100*e(bp.Weighted),
+				bp.Won, bp.PipelineExpected, bp.NewExpected)
 			if sums[w] == nil {
 				sums[w] = map[string]*acc{}
 				for _, m := range methods {
