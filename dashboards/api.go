@@ -22,7 +22,7 @@ func MountAPI(s *Server) {
 // each load), as an Options.Mount entry.
 func APIMount(svc *query.Service) func(*Server) {
 	return func(s *Server) {
-		a := &api{svc: svc}
+		a := &api{svc: svc, srv: s}
 		s.Echo.GET("/api/v1/openapi.json", serveOpenAPI)
 		g := s.API
 		g.GET("/funnel", a.funnel)
@@ -50,6 +50,7 @@ func APIMount(svc *query.Service) func(*Server) {
 
 type api struct {
 	svc *query.Service
+	srv *Server // the alert events live in its database (/anomalies)
 }
 
 // request is what every handler starts from: the caller's scope and the filter.

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/pipelens/pipelens/query"
 )
 
 // The OpenAPI 3 document of /api/v1, built once. Metric definitions live in
@@ -134,7 +136,8 @@ func openAPI() obj {
 			"deals": arr(props(nil, obj{"opportunity_id": str, "name": str, "account_id": str, "account_name": str, "owner_id": str,
 				"owner_name": str, "team": str, "territory": str, "segment": str, "product": str, "source": str, "stage": str,
 				"furthest_stage": str, "amount": number, "created": date, "close_date": date, "status": enum("open", "won", "lost")}))}),
-		"Series": obj{"type": "object", "additionalProperties": arr(props(nil, obj{"day": obj{"type": "string", "format": "date-time"}, "value": number}))},
+		"Series": obj{"type": "object", "additionalProperties": arr(props(nil, obj{"day": obj{"type": "string", "format": "date-time"}, "value": number,
+			"num": obj{"type": "number", "description": "rates and means: the day's numerator"}, "den": obj{"type": "number", "description": "rates and means: the day's denominator (0: no value that day)"}}))},
 	}
 	schemas["FileReport"] = props([]string{"file", "run_id", "status"}, obj{"file": str, "run_id": integer, "checksum": str, "profile": str, "table": str,
 		"format": str, "status": enum("running", "loaded", "committed", "failed", "duplicate"), "read": integer, "loaded": integer, "rejected": integer,
@@ -185,8 +188,8 @@ func openAPI() obj {
 			"/imports":      importsOps(),
 			"/imports/{id}": importRunOp(),
 			"/series": op("Daily series", "A metric per day in [from, to) per segment, zero-filled (what alerts watch).", "Series",
-				param("metric", "The metric.", enum("leads", "opportunities", "pipeline_created", "bookings", "won", "lost", "activities")),
-				param("segment_kind", "Cut by (default: one series \"all\").", enum("team", "manager", "rep", "territory", "product", "source", "segment"))),
+				param("metric", "A metric of the registry (query.Metrics; older names opportunities, won, lost accepted).", enum(query.SeriesMetrics...)),
+				param("segment_kind", "Cut by (default: one series \"all\"); each metric lists the kinds it allows.", enum("all", "team", "manager", "rep", "territory", "product", "source", "segment"))),
 		},
 	}
 	paths := doc["paths"].(obj)
