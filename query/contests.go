@@ -267,7 +267,9 @@ func (s *Service) writeContest(ctx context.Context, c Contest, deleted bool) err
 
 // calendarDay is t's calendar day as the driver writes a Date: midnight UTC (a
 // midnight east of UTC would be written as the day before).
-func calendarDay(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func calendarDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 func b2u8(b bool) uint8 {
 	if b {
