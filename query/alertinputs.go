@@ -57,11 +57,17 @@ type OpenDeal struct {
 // asOf.
 func (s *Service) OpenDeals(ctx context.Context, asOf time.Time) ([]OpenDeal, error) {
 	t := asOf.Unix()
-	facts := fmt.Sprintf("(SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, close_date, created_at, "+
-		"arrayReduce('max', arrayFilter(x -> x < toDateTime(%d), entered)) AS stage_entered FROM opp_facts WHERE %s AND closed = 0 AND created_at < toDateTime(%d))", t, tokFacts, t)
+	facts := fmt.Sprintf("(SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, close_date, created_at "+
+		"FROM opp_facts WHERE %s AND closed = 0 AND created_at < toDateTime(%d))", tokFacts, t)
+	// The current stay started at the latest stage change before asOf (a deal
+	// that went back to a stage entered it again then; opp_facts keeps first
+	// entries).
+	entered := fmt.Sprintf("(SELECT opportunity_id, max(entered_at) AS stage_entered FROM %s WHERE entered_at < toDateTime(%d) GROUP BY opportunity_id)",
+		latest("stage_events", "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage"), t)
 	cur := latest("opportunities", "opportunity_id", "opportunity_id, currency")
+	fe := "(SELECT * FROM " + facts + " AS f ALL LEFT JOIN " + entered + " AS e USING opportunity_id)"
 	q := "SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, currency, close_date, stage_entered, created_at FROM " +
-		facts + " AS f ALL LEFT JOIN " + cur + " AS c USING opportunity_id ORDER BY opportunity_id"
+		fe + " AS fe ALL LEFT JOIN " + cur + " AS c USING opportunity_id ORDER BY opportunity_id"
 	var deals []OpenDeal
 	idx := map[string]int{}
 	err := s.query(ctx, "open-deals", q, nil, func(r driverRows) error {
