@@ -41,7 +41,7 @@ func APIMount(svc *query.Service) func(*Server) {
 		g.GET("/series", a.series)
 		g.GET("/forecast", a.forecast)
 		g.GET("/targets/split", a.targetSplit)
-		a.mountTargetsAPI(g)
+		a.mountTargetsAPI(s, g)
 		a.mountCoachingAPI(g)
 		a.mountContestsAPI(g)
 		a.mountAnomaliesAPI(g)

@@ -3,7 +3,7 @@ package dashboards
 import "github.com/labstack/echo/v4"
 
 // Targets and forecast (issue 16): /api/v1/targets and its pages.
-func (a *api) mountTargetsAPI(g *echo.Group)                {}
+func (a *api) mountTargetsAPI(s *Server, g *echo.Group)     {}
 func (p *pages) mountTargetsPages(s *Server, g *echo.Group) {}
 func openAPITargets(schemas, paths obj)                     {}
 

@@ -160,6 +160,7 @@ type panel struct {
 	Sources        []string
 	Empty          string
 	Links          []link
+	Form           *form
 }
 
 type chartView struct {
