@@ -6,31 +6,6 @@ import (
 	"time"
 )
 
-// RobustZ scores each point against the window points before it (all earlier
-// points when window <= 0): (x − median) / (1.4826 × MAD). Points with fewer
-// than three earlier points score 0. A zero MAD falls back to the mean
-// absolute deviation, then to 0.1% of the median, so flat history does not
-// make every wiggle infinite.
-func RobustZ(series []float64, window int) []float64 {
-	out := make([]float64, len(series))
-	n := window
-	if n <= 0 {
-		n = len(series)
-	}
-	if n < 1 {
-		return out
-	}
-	w := newSlidingWindow(n)
-	for i, x := range series {
-		if w.len() >= 3 {
-			med := w.quantile(0.5)
-			out[i] = (x - med) / spread(w.sorted, med)
-		}
-		w.push(x)
-	}
-	return out
-}
-
 // spread is a robust standard deviation of sorted values around med.
 func spread(sorted []float64, med float64) float64 {
 	s := 1.4826 * madSorted(sorted, med)
@@ -236,70 +211,6 @@ func dayKind(d time.Time, cal Calendar) DayKind {
 		return QuarterEnd
 	}
 	return MonthEnd
-}
-
-// RateJudgement is the verdict on a conversion-style rate against a baseline.
-type RateJudgement struct {
-	Rate, Baseline float64 // successes/trials now and in the baseline
-	Low, High      float64 // 95% Wilson interval of the current rate
-	BaseLow        float64 // 95% Wilson interval of the baseline rate
-	BaseHigh       float64
-	Shrunk         float64 // current rate shrunk towards the baseline (beta-binomial prior worth priorTrials)
-	Direction      int     // −1 below the baseline, +1 above, 0 not anomalous
-	Anomalous      bool
-	TooFew         bool // below the minimum volume: never anomalous, whatever the rate
-}
-
-const (
-	minRateTrials = 30 // fewer trials than this never raise an alert
-	priorTrials   = 20 // weight of the baseline in the shrunk rate
-	wilsonZ       = 1.96
-)
-
-// RateAnomaly judges successes/trials against baselineSucc/baselineTrials
-// (e.g. this week's stage conversion against the last quarter's). It flags
-// only when the 95% Wilson intervals of both rates do not overlap and the
-// current volume reaches a minimum, so 3 of 10 and 300 of 1000 against the
-// same baseline are judged differently.
-func RateAnomaly(successes, trials, baselineSucc, baselineTrials int) RateJudgement {
-	var j RateJudgement
-	j.Rate, j.Low, j.High = wilson(successes, trials)
-	j.Baseline, j.BaseLow, j.BaseHigh = wilson(baselineSucc, baselineTrials)
-	j.Shrunk = j.Baseline
-	if trials > 0 {
-		j.Shrunk = (float64(successes) + priorTrials*j.Baseline) / (float64(trials) + priorTrials)
-	}
-	if trials < minRateTrials || baselineTrials <= 0 {
-		j.TooFew = true
-		return j
-	}
-	switch {
-	case j.High < j.BaseLow:
-		j.Direction, j.Anomalous = -1, true
-	case j.Low > j.BaseHigh:
-		j.Direction, j.Anomalous = 1, true
-	}
-	return j
-}
-
-// wilson returns p̂ and its Wilson score interval.
-func wilson(k, n int) (p, lo, hi float64) {
-	if n <= 0 {
-		return math.NaN(), 0, 1
-	}
-	if k < 0 {
-		k = 0
-	}
-	if k > n {
-		k = n
-	}
-	p = float64(k) / float64(n)
-	z2 := wilsonZ * wilsonZ
-	nn := float64(n)
-	den := 1 + z2/nn
-	c := (p + z2/(2*nn)) / den
-	h := wilsonZ * math.Sqrt(p*(1-p)/nn+z2/(4*nn*nn)) / den
-	return p, math.Max(0, c-h), math.Min(1, c+h)
 }
 
 // Change is a detected change point: the series behaves differently from

@@ -93,7 +93,7 @@ func TestPyRandomMatchesCPython(t *testing.T) {
 	want := []float64{0.6394267984578837, 0.025010755222666936, 0.27502931836911926}
 	r := newPyRandom(42)
 	for i, w := range want {
-		if got := r.Update(zeroTime, 0); got != w {
+		if got := r.next(); got != w {
 			t.Fatalf("draw %d = %v, want %v", i, got, w)
 		}
 	}
@@ -115,7 +115,12 @@ func TestNABScorerReproducesPublished(t *testing.T) {
 		if !ok {
 			continue
 		}
-		res, err := RunNAB(context.Background(), nabDir, "", det, nil)
+		c := &Corpus{c: loadTestCorpus(t)}
+		anomaly, err := c.Run(context.Background(), det, Reference(det))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Score(det, anomaly, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

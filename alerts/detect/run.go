@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,69 +13,70 @@ import (
 	"time"
 )
 
-// scorer turns one series into anomaly scores in [0,1], row by row.
-type scorer interface {
-	Update(t time.Time, v float64) float64
+// Series is one labelled file of a corpus in NAB's layout, as a detector sees
+// it: rows in file order.
+type Series struct {
+	Path   string // "<category>/<file>.csv", the key of combined_windows.json
+	Times  []time.Time
+	Values []float64
 }
 
-type constScorer float64
+// Detector scores one series: an anomaly score in [0,1] for each row, from
+// that row and the rows before it only.
+type Detector func(s Series) []float64
 
-func (c constScorer) Update(time.Time, float64) float64 { return float64(c) }
-
-// newScorer picks the detector for RunNAB. "null" and "random" are NAB's
-// reference detectors (a constant 0.5, and Python's random.uniform(0,1)
-// seeded with 42 for each file); every other name runs the Stream detector.
-func newScorer(name string) scorer {
+// Reference returns NAB's reference detectors: "null" (a constant 0.5) and
+// "random" (Python's random.uniform(0,1) seeded with 42 for each file, as
+// NAB's published run); nil for any other name.
+func Reference(name string) Detector {
 	switch name {
 	case "null":
-		return constScorer(0.5)
+		return func(s Series) []float64 {
+			out := make([]float64, len(s.Values))
+			for i := range out {
+				out[i] = 0.5
+			}
+			return out
+		}
 	case "random":
-		return newPyRandom(42)
-	}
-	return NewStream()
-}
-
-// RunNAB runs a detector in streaming mode over every labelled series of a
-// corpus in NAB's layout (corpusDir/data, corpusDir/labels/combined_windows.json,
-// corpusDir/config/profiles.json), scores it exactly as NAB does, and prints
-// one line per profile to w. With resultsDir set it also writes NAB's results
-// files, resultsDir/<detector>/<category>/<detector>_<file>.csv, with columns
-// timestamp,value,anomaly_score,label.
-//
-// detectorName names the results; "null" and "random" select NAB's reference
-// detectors, any other name runs Stream.
-func RunNAB(ctx context.Context, corpusDir, resultsDir, detectorName string, w io.Writer) (Scores, error) {
-	start := time.Now()
-	c, err := loadNABCorpus(corpusDir)
-	if err != nil {
-		return Scores{}, fmt.Errorf("load NAB corpus: %w", err)
-	}
-	anomaly, err := c.detect(ctx, detectorName)
-	if err != nil {
-		return Scores{}, err
-	}
-	res, err := c.score(detectorName, anomaly)
-	if err != nil {
-		return Scores{}, err
-	}
-	if resultsDir != "" {
-		if err := c.writeResults(resultsDir, detectorName, anomaly); err != nil {
-			return res, err
+		return func(s Series) []float64 {
+			r := newPyRandom(42)
+			out := make([]float64, len(s.Values))
+			for i := range out {
+				out[i] = r.next()
+			}
+			return out
 		}
 	}
-	if w != nil {
-		fmt.Fprintf(w, "NAB %s: %d files, %d rows, %s\n", detectorName, res.Files, res.Rows, time.Since(start).Round(time.Millisecond))
-		for _, p := range res.Profiles {
-			fmt.Fprintf(w, "  %-20s %7.2f  (raw %.3f, null %.3f, perfect %.0f, threshold %.6g, tp %d fp %d)\n",
-				p.Profile, p.Score, p.Raw, p.Null, p.Perfect, p.Threshold, p.TP, p.FP)
-		}
-	}
-	return res, nil
+	return nil
 }
 
-// detect runs a fresh detector over each file, files in parallel.
-func (c *nabCorpus) detect(ctx context.Context, name string) ([][]float64, error) {
-	out := make([][]float64, len(c.files))
+// Corpus is a corpus in NAB's layout (dir/data/<category>/<file>.csv,
+// dir/labels/combined_windows.json, optionally dir/config/profiles.json).
+type Corpus struct{ c *nabCorpus }
+
+// LoadCorpus reads a corpus in NAB's layout.
+func LoadCorpus(dir string) (*Corpus, error) {
+	c, err := loadNABCorpus(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load NAB corpus %s: %w", dir, err)
+	}
+	return &Corpus{c: c}, nil
+}
+
+// Series lists the corpus's labelled files in path order.
+func (c *Corpus) Series() []Series {
+	out := make([]Series, len(c.c.files))
+	for i, f := range c.c.files {
+		out[i] = Series{Path: f.path, Times: f.times, Values: f.values}
+	}
+	return out
+}
+
+// Run scores every file with det, files in parallel.
+func (c *Corpus) Run(ctx context.Context, name string, det Detector) ([][]float64, error) {
+	series := c.Series()
+	out := make([][]float64, len(series))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -84,19 +84,13 @@ func (c *nabCorpus) detect(ctx context.Context, name string) ([][]float64, error
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				f := c.files[i]
-				s := newScorer(name)
-				scores := make([]float64, len(f.values))
-				for j, v := range f.values {
-					scores[j] = s.Update(f.times[j], v)
-				}
-				out[i] = scores
+				out[i] = det(series[i])
 			}
 		}()
 	}
 	var err error
 feed:
-	for i := range c.files {
+	for i := range series {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -110,6 +104,39 @@ feed:
 		return nil, fmt.Errorf("run detector %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// Score scores anomaly (one slice per file of the corpus, in Series order)
+// exactly as NAB does, over the files keep accepts (nil: all of them): the
+// threshold sweep, the null detector and the perfect score are those of that
+// set of files, as if it were the whole corpus.
+func (c *Corpus) Score(name string, anomaly [][]float64, keep func(path string) bool) (Scores, error) {
+	if len(anomaly) != len(c.c.files) {
+		return Scores{}, fmt.Errorf("score %s: have scores for %d files, corpus has %d", name, len(anomaly), len(c.c.files))
+	}
+	if keep == nil {
+		return c.c.score(name, anomaly)
+	}
+	sub := &nabCorpus{profiles: c.c.profiles}
+	var scores [][]float64
+	for i, f := range c.c.files {
+		if keep(f.path) {
+			sub.files = append(sub.files, f)
+			sub.tpCount += len(f.windows)
+			scores = append(scores, anomaly[i])
+		}
+	}
+	if len(sub.files) == 0 {
+		return Scores{}, fmt.Errorf("score %s: no file of the corpus is in the set", name)
+	}
+	return sub.score(name, scores)
+}
+
+// WriteResults writes NAB's results files,
+// dir/<name>/<category>/<name>_<file>.csv with columns
+// timestamp,value,anomaly_score,label, so that NAB's own scorer can check ours.
+func (c *Corpus) WriteResults(dir, name string, anomaly [][]float64) error {
+	return c.c.writeResults(dir, name, anomaly)
 }
 
 func (c *nabCorpus) writeResults(dir, detector string, anomaly [][]float64) error {
@@ -221,8 +248,8 @@ func (r *pyRandom) uint32() uint32 {
 	return y
 }
 
-// Update returns random.random(), which is what random.uniform(0, 1) yields.
-func (r *pyRandom) Update(time.Time, float64) float64 {
+// next returns random.random(), which is what random.uniform(0, 1) yields.
+func (r *pyRandom) next() float64 {
 	a, b := r.uint32()>>5, r.uint32()>>6
 	return (float64(a)*67108864.0 + float64(b)) * (1.0 / 9007199254740992.0)
 }

@@ -1,0 +1,106 @@
+package alerts
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/pipelens/pipelens/alerts/detect"
+)
+
+// This file lets benchmarks (pipelens bench nab, bench synth) measure the
+// detectors exactly as the engine runs them: the default day rules of a
+// metric, normalised with the shipped defaults, judged by evaluator.judge on
+// the rule's lookback, evaluation after evaluation.
+
+// BenchAlert is an event the engine opens at one evaluation: an anomaly whose
+// key was not firing at the evaluation before.
+type BenchAlert struct {
+	Row       int    // the day (index into the series) of the evaluation that opened it
+	Rule      string // the default rule that found it
+	Kind      string // spike, drop, level_shift
+	Direction int
+	Since     time.Time
+}
+
+// BenchRules are the default rules the engine runs on a daily metric of the
+// given kind ("count": opportunities opened; "amount": the same two detectors
+// on pipeline created, which has no default rule of its own), normalised as a
+// config without alerts.rules would be.
+func BenchRules(kind string) ([]Rule, error) {
+	var rules []Rule
+	for _, r := range DefaultRules() {
+		if r.Metric != MetricOppsOpened {
+			continue
+		}
+		switch kind {
+		case "count":
+		case "amount":
+			r.Metric = MetricPipelineCreated
+		default:
+			return nil, fmt.Errorf("bench rules: kind %q: want count or amount", kind)
+		}
+		rules = append(rules, r)
+	}
+	c := Config{Rules: rules}
+	if err := c.normalize(time.UTC); err != nil {
+		return nil, err
+	}
+	return c.Rules, nil
+}
+
+// SeriesKind is how the engine would read a series of values: "count" when
+// every value is a whole number ≥ 0, else "amount".
+func SeriesKind(values []float64) string {
+	for _, v := range values {
+		if v < 0 || v != math.Trunc(v) || math.IsNaN(v) {
+			return "amount"
+		}
+	}
+	return "count"
+}
+
+// BenchJudge evaluates rules on one org-wide daily series (one point per
+// consecutive day; dates at midnight UTC) as the engine would if it ran once
+// after each day: the evaluation after day t sees the rule's lookback up to
+// and including day t. It returns the alerts opened, in row order.
+func BenchJudge(rules []Rule, dates []time.Time, values []float64, cal detect.Calendar) []BenchAlert {
+	ev := &evaluator{loc: time.UTC, cal: cal}
+	pts := make([]Point, len(dates))
+	for i, d := range dates {
+		pts[i] = Point{Date: d, Sum: values[i]}
+	}
+	var out []BenchAlert
+	firing := map[string]bool{}
+	for t := range pts {
+		end := pts[t].Date.AddDate(0, 0, 1)
+		now := map[string]bool{}
+		for i := range rules {
+			r := &rules[i]
+			from := end.AddDate(0, 0, -int(r.Lookback.Hours()/24+0.5))
+			lo := t
+			for lo > 0 && !pts[lo-1].Date.Before(from) {
+				lo--
+			}
+			s := SegmentSeries{Kind: SegAll, Points: pts[lo : t+1]}
+			a, ok := ev.judge(r, s, end)
+			if !ok || (a.pValue > 0 && a.pValue > r.alpha) {
+				continue
+			}
+			ev.attribute(&a, s)
+			now[a.Key] = true
+			if !firing[a.Key] {
+				out = append(out, BenchAlert{Row: t, Rule: r.Name, Kind: a.Kind, Direction: a.Direction, Since: a.Since})
+			}
+		}
+		firing = now
+	}
+	return out
+}
+
+// CNCalendar is the calendar of the preset cn (China's holidays and 调休
+// working days), as alerts.calendar.preset: cn gives it.
+func CNCalendar() detect.Calendar {
+	cal, _ := CalendarConfig{Preset: "cn"}.build()
+	return cal
+}

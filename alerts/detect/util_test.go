@@ -1,5 +1,0 @@
-package detect
-
-import "time"
-
-var zeroTime time.Time
