@@ -372,18 +372,29 @@ func (s *Service) DuePlans(ctx context.Context, now time.Time) ([]Plan, error) {
 // ReviewPlan judges a due plan over [start, review date) and records the
 // result (status reviewed). It returns the plan as recorded.
 func (s *Service) ReviewPlan(ctx context.Context, p Plan, now time.Time) (Plan, error) {
-	from, err := time.ParseInLocation(time.DateOnly, p.Start, s.loc)
-	if err != nil {
-		return p, fmt.Errorf("plan %s start %q: %w", p.ID, p.Start, err)
-	}
-	to, err := time.ParseInLocation(time.DateOnly, p.Review, s.loc)
-	if err != nil {
-		return p, fmt.Errorf("plan %s review date %q: %w", p.ID, p.Review, err)
-	}
-	c, err := s.check(ctx, p, from, to)
+	c, err := s.PlanReview(ctx, p)
 	if err != nil {
 		return p, err
 	}
+	return s.RecordReview(ctx, p, c, now)
+}
+
+// PlanReview judges a plan over [start, review date) without recording it (the
+// review step emails first, then records).
+func (s *Service) PlanReview(ctx context.Context, p Plan) (*PlanCheck, error) {
+	from, err := time.ParseInLocation(time.DateOnly, p.Start, s.loc)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s start %q: %w", p.ID, p.Start, err)
+	}
+	to, err := time.ParseInLocation(time.DateOnly, p.Review, s.loc)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s review date %q: %w", p.ID, p.Review, err)
+	}
+	return s.check(ctx, p, from, to)
+}
+
+// RecordReview stores the review c of plan p (status reviewed).
+func (s *Service) RecordReview(ctx context.Context, p Plan, c *PlanCheck, now time.Time) (Plan, error) {
 	at := now.UTC().Truncate(time.Second)
 	p.Status, p.Result, p.ReviewedAt = PlanReviewed, c, &at
 	return p, s.writePlan(ctx, p)
