@@ -460,6 +460,7 @@ func (p *pages) territories(c echo.Context) error {
 			money(r, x.Headroom), count(r, x.Accounts), ws, pct(r, x.WinRate), money(r, x.Pipeline), {Text: potentialSource(r, x.PotentialSource)}}})
 	}
 	v.Panels = append(v.Panels, &panel{ID: "territories-table", Title: r.T("te.table"), Table: t})
+	v.Panels = append(v.Panels, p.tierSharePanel(ctx, r)) // account tiers: dashboards/tiers.go
 	return p.render(r, v)
 }
 
