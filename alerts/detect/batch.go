@@ -27,15 +27,39 @@ type Calendar struct {
 	WorkingDays map[string]bool // weekend days that are working days
 }
 
-func (c Calendar) holiday(d time.Time) bool { return c.Holidays[d.Format(time.DateOnly)] }
+func (c Calendar) holiday(d time.Time) bool { return lookupDay(c.Holidays, d) }
+
+// swapped reports whether d is a weekend day worked in exchange (调休).
+func (c Calendar) swapped(d time.Time) bool { return lookupDay(c.WorkingDays, d) }
+
+// lookupDay looks d up in a set of "2006-01-02" keys without formatting (the
+// detectors ask for every point and its neighbours).
+func lookupDay(m map[string]bool, d time.Time) bool {
+	if len(m) == 0 {
+		return false
+	}
+	y, mo, day := d.Date()
+	var b [10]byte
+	put := func(at, v, n int) {
+		for i := at + n - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	return m[string(b[:])]
+}
 
 // working reports whether d is a working day under the calendar.
 func (c Calendar) working(d time.Time) bool {
-	k := d.Format(time.DateOnly)
-	if c.Holidays[k] {
+	if c.holiday(d) {
 		return false
 	}
-	if c.WorkingDays[k] {
+	if c.swapped(d) {
 		return true
 	}
 	wd := d.Weekday()
@@ -83,26 +107,29 @@ func SeasonalBaseline(points []DailyPoint, cal Calendar, weeks int) []Expectatio
 	}
 	out := make([]Expectation, len(points))
 	kinds := make([]DayKind, len(points))
+	swapped := make([]bool, len(points)) // 调休: a weekend day worked
+	working := make([]bool, len(points))
 	for i, p := range points {
 		kinds[i] = dayKind(p.Date, cal)
+		swapped[i], working[i] = cal.swapped(p.Date), cal.working(p.Date)
 	}
 	// weekdayBase is the plain weekday expectation of day i, from ordinary
 	// earlier days of the same weekday and working status.
 	weekdayBase := func(i int) (base, scale float64, n int) {
 		var vals []float64
 		d := points[i].Date
-		work := cal.working(d)
+		work := working[i]
 		for j := i - 1; j >= 0 && len(vals) < weeks; j-- {
 			pj := points[j].Date
 			if d.Sub(pj) > time.Duration(weeks+2)*7*24*time.Hour {
 				break
 			}
-			if kinds[j] == Holiday || cal.WorkingDays[pj.Format(time.DateOnly)] {
+			if kinds[j] == Holiday || swapped[j] {
 				continue
 			}
-			if work && cal.WorkingDays[d.Format(time.DateOnly)] {
+			if work && swapped[i] {
 				// A swapped working day behaves like an ordinary workday.
-				if !cal.working(pj) {
+				if !working[j] {
 					continue
 				}
 			} else if pj.Weekday() != d.Weekday() {
