@@ -29,22 +29,31 @@ func (a *api) forecast(c echo.Context) error {
 	return reply(c, v, err)
 }
 
-// targetSplit answers GET /api/v1/targets/split?year=2027&amount=1000000&group_by=team|rep:
-// a proposed split of a yearly target by last year's bookings (not stored).
+// targetSplit answers GET /api/v1/targets/split?year=2027&amount=1000000&group_by=team|rep|territory
+// &periods=seasonal|even|manual&groups=history|even|capacity|potential&weights=1,2,3,4:
+// a proposed split of a yearly target (not stored; POST /api/v1/targets stores one).
 func (a *api) targetSplit(c echo.Context) error {
 	sc, f, err := a.request(c)
 	if err != nil {
 		return err
 	}
-	year, err := strconv.Atoi(c.QueryParam("year"))
-	if err != nil {
+	req := query.SplitRequest{GroupBy: c.QueryParam("group_by"), Periods: c.QueryParam("periods"), Groups: c.QueryParam("groups")}
+	if req.Year, err = strconv.Atoi(c.QueryParam("year")); err != nil {
 		return apiError(&query.ParamError{Param: "year", Msg: "want a year"})
 	}
-	amount, err := strconv.ParseFloat(c.QueryParam("amount"), 64)
-	if err != nil {
+	if req.Amount, err = strconv.ParseFloat(c.QueryParam("amount"), 64); err != nil {
 		return apiError(&query.ParamError{Param: "amount", Msg: "want a number"})
 	}
-	v, err := a.svc.SplitTarget(c.Request().Context(), sc, f, year, amount, c.QueryParam("group_by"))
+	if w := strings.TrimSpace(c.QueryParam("weights")); w != "" {
+		for _, s := range strings.Split(w, ",") {
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil {
+				return apiError(&query.ParamError{Param: "weights", Msg: "want numbers separated by commas"})
+			}
+			req.Weights = append(req.Weights, x)
+		}
+	}
+	v, err := a.svc.SplitTarget(c.Request().Context(), sc, f, req)
 	return reply(c, v, err)
 }
 
@@ -86,15 +95,19 @@ func withForecast(doc obj) obj {
 	doc["paths"].(obj)["/forecast"] = fc
 	period := props(nil, obj{"start": date, "end": date, "share": number, "amount": number})
 	schemas["TargetSplit"] = props([]string{"year", "amount", "quarters", "months", "groups"}, obj{"year": integer, "amount": number,
-		"group_by": str, "basis": number, "quarters": arr(period), "months": arr(period),
-		"groups": arr(props(nil, obj{"key": str, "name": str, "booked": number, "share": number, "amount": number,
+		"group_by": str, "periods": str, "groups_by": str, "basis": number, "quarters": arr(period), "months": arr(period),
+		"groups": arr(props(nil, obj{"key": str, "name": str, "booked": number, "weight": number, "share": number, "amount": number,
 			"quarters": arr(number), "months": arr(number)}))})
 	doc["paths"].(obj)["/targets/split"] = op("Target split proposal",
-		"A yearly target split into quarters, months and teams or reps by last year's bookings, a quarter of it evenly (not stored). "+
-			"from and to do not apply. See query/METRICS.md, Target split.", "TargetSplit",
+		"A yearly target split into teams, reps or territories and into quarters and months, in whole cents that add up exactly at every level "+
+			"(not stored; POST /targets stores one). from and to do not apply. See query/METRICS.md, Target split.", "TargetSplit",
 		obj{"name": "year", "in": "query", "required": true, "description": "The target's year.", "schema": integer},
 		obj{"name": "amount", "in": "query", "required": true, "description": "The yearly target of the scope.", "schema": number},
-		param("group_by", "Split among teams (default) or reps.", enum("team", "rep")))
+		param("group_by", "Split among teams (default), reps or territories.", enum("team", "rep", "territory")),
+		param("periods", "Months by last year's seasonality (default), evenly, or by hand (weights).", enum(query.SplitSeasonal, query.SplitEven, query.SplitManual)),
+		param("groups", "Shares by last year's bookings (default), evenly, reps per group, or market potential (territories).",
+			enum(query.SplitHistory, query.SplitEven, query.SplitCapacity, query.SplitPotential)),
+		param("weights", "With periods=manual: 4 quarter or 12 month weights, comma separated.", str))
 	return doc
 }
 

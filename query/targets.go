@@ -111,6 +111,23 @@ func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleT
 	return out, teamOf, err
 }
 
+// share is the part of the target that falls in [from, to), by days, and
+// whether that is less than all of it.
+func (t visibleTarget) share(from, to time.Time) (float64, bool) {
+	lo, hi := t.start, t.end
+	if from.After(lo) {
+		lo = from
+	}
+	if to.Before(hi) {
+		hi = to
+	}
+	whole := daysBetween(t.start, t.end)
+	if whole <= 0 {
+		return 0, false
+	}
+	return t.Target * float64(max(daysBetween(lo, hi), 0)) / float64(whole), lo != t.start || hi != t.end
+}
+
 // RangeTarget is the bookings target of a selection over [from, to): what the
 // bookings of the same range are measured against (query/METRICS.md, "Target of
 // a range").
@@ -144,19 +161,9 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 		partial bool
 	}
 	add := func(p *part, t visibleTarget) {
-		lo, hi := t.start, t.end
-		if f.From.After(lo) {
-			lo = f.From
-		}
-		if f.To.Before(hi) {
-			hi = f.To
-		}
-		whole := daysBetween(t.start, t.end)
-		if whole <= 0 {
-			return
-		}
-		p.amount += t.Target * float64(max(daysBetween(lo, hi), 0)) / float64(whole)
-		p.partial = p.partial || lo != t.start || hi != t.end
+		a, partial := t.share(f.From, f.To)
+		p.amount += a
+		p.partial = p.partial || partial
 	}
 	sum := func(scope string) (part, bool) {
 		var p part

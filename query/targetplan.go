@@ -1,0 +1,233 @@
+package query
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// TargetsView sets the targets of a period (top-down) beside what the
+// pipeline and the forecast support (bottom-up), for the company, each team
+// and each rep the caller sees (METRICS.md, "Targets: top-down against
+// bottom-up").
+type TargetsView struct {
+	Period string        `json:"period"`
+	From   string        `json:"from"`
+	To     string        `json:"to"`
+	AsOf   string        `json:"as_of"`
+	Levels []TargetLevel `json:"levels"`
+}
+
+// TargetLevel is one row of a TargetsView.
+type TargetLevel struct {
+	Level string `json:"level"` // company, team or rep
+	Key   string `json:"key"`
+	Name  string `json:"name,omitempty"`
+	// Target is the top-down target of the period (targets prorated by days
+	// as for coverage); HasTarget false when none is set at this level.
+	Target    float64 `json:"target"`
+	HasTarget bool    `json:"has_target"`
+	Won       float64 `json:"won"`
+	Pipeline  float64 `json:"pipeline"`
+	// Forecast and its range: the bottom-up figure.
+	Forecast float64 `json:"forecast"`
+	P10      float64 `json:"p10"`
+	P90      float64 `json:"p90"`
+	// Difference is Forecast − Target (negative: the plan asks more than the
+	// pipeline and the forecast support); Ratio is Forecast / Target.
+	Difference float64  `json:"difference"`
+	Ratio      *float64 `json:"ratio"`
+}
+
+// Targets is the TargetsView of a forecast period (quarter, next_quarter,
+// month) as of asOf (zero: today).
+func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string, asOf time.Time) (TargetsView, error) {
+	var out TargetsView
+	levels := []string{"team", "rep"}
+	fcs := map[string]Forecast{}
+	for _, by := range append([]string{""}, levels...) {
+		fc, err := s.Forecast(ctx, sc, f, ForecastRequest{Period: period, GroupBy: by, AsOf: asOf})
+		if err != nil {
+			return out, err
+		}
+		fcs[by] = fc
+	}
+	all := fcs[""]
+	out = TargetsView{Period: all.Period, From: all.From, To: all.To, AsOf: all.AsOf, Levels: []TargetLevel{}}
+	f.From, _ = time.ParseInLocation(time.DateOnly, all.From, s.loc)
+	f.To, _ = time.ParseInLocation(time.DateOnly, all.To, s.loc)
+	sf, err := s.scope(sc, f)
+	if err != nil {
+		return out, err
+	}
+	rt, err := s.rangeTarget(ctx, sc, sf)
+	if err != nil {
+		return out, err
+	}
+	ts, _, err := s.targetsIn(ctx, sc, sf)
+	if err != nil {
+		return out, err
+	}
+	reps, err := s.repDims(ctx)
+	if err != nil {
+		return out, err
+	}
+	names := map[string]string{}
+	for _, r := range reps {
+		names[r.id] = r.name
+	}
+	repTargets := map[string]float64{}
+	for _, t := range ts {
+		if t.Scope == "rep" {
+			a, _ := t.share(sf.From, sf.To)
+			repTargets[t.ScopeID] += a
+		}
+	}
+	level := func(lv string, g ForecastGroup, target float64, has bool) TargetLevel {
+		l := TargetLevel{Level: lv, Key: g.Key, Name: g.Name, Target: target, HasTarget: has, Won: g.Won, Pipeline: g.OpenAmount,
+			Forecast: g.Point, P10: g.P10, P90: g.P90}
+		if has {
+			l.Difference = l.Forecast - l.Target
+			if l.Target > 0 {
+				r := l.Forecast / l.Target
+				l.Ratio = &r
+			}
+		}
+		return l
+	}
+	if sc.SeesAll() {
+		out.Levels = append(out.Levels, level("company", all.Total, rt.Amount, rt.Level != ""))
+	}
+	addLevels := func(lv string, groups []ForecastGroup, targets map[string]float64) {
+		seen := map[string]bool{}
+		for _, g := range groups {
+			t, ok := targets[g.Key]
+			out.Levels = append(out.Levels, level(lv, g, t, ok))
+			seen[g.Key] = true
+		}
+		// Targets of groups with nothing won, open or created: forecast 0.
+		var rest []string
+		for k := range targets {
+			if !seen[k] {
+				rest = append(rest, k)
+			}
+		}
+		sort.Strings(rest)
+		for _, k := range rest {
+			out.Levels = append(out.Levels, level(lv, ForecastGroup{Key: k, Name: names[k]}, targets[k], true))
+		}
+	}
+	addLevels("team", fcs["team"].Groups, rt.Teams)
+	addLevels("rep", fcs["rep"].Groups, repTargets)
+	return out, nil
+}
+
+// TargetVersion is one load of targets (an export, an XLSX, or a plan saved
+// from the targets page): the history of target versions.
+type TargetVersion struct {
+	RunID    uint64    `json:"run_id"`
+	File     string    `json:"file"`
+	LoadedAt time.Time `json:"loaded_at"`
+	Rows     int64     `json:"rows"`
+	Total    float64   `json:"total"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Scopes   []string  `json:"scopes"`
+	// InForce counts its rows no later load replaced (same scope, scope id,
+	// metric and period start).
+	InForce int64 `json:"in_force"`
+}
+
+// TargetVersions lists the committed loads of targets, newest first. Only
+// callers who see everything see them (a version holds every team's targets).
+func (s *Service) TargetVersions(ctx context.Context, sc Scope) ([]TargetVersion, error) {
+	if !sc.SeesAll() {
+		return nil, ErrForbidden
+	}
+	type key struct{ scope, id, metric, start string }
+	newest := map[key]uint64{}
+	byRun := map[uint64]*TargetVersion{}
+	type row struct {
+		k   key
+		run uint64
+	}
+	var rows []row
+	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, amount, loaded_at FROM targets WHERE " + tokRaw + " ORDER BY run_id"
+	err := s.query(ctx, "target versions", q, nil, func(r driverRows) error {
+		var run uint64
+		var scope, id, metric string
+		var start, end, loaded time.Time
+		var amount float64
+		if err := r.Scan(&run, &scope, &id, &metric, &start, &end, &amount, &loaded); err != nil {
+			return err
+		}
+		k := key{scope, id, metric, day(start)}
+		if run > newest[k] {
+			newest[k] = run
+		}
+		rows = append(rows, row{k, run})
+		v := byRun[run]
+		if v == nil {
+			v = &TargetVersion{RunID: run, LoadedAt: loaded, From: day(start), To: day(end)}
+			byRun[run] = v
+		}
+		v.Rows++
+		v.Total += amount
+		if day(start) < v.From {
+			v.From = day(start)
+		}
+		if day(end) > v.To {
+			v.To = day(end)
+		}
+		if !has(v.Scopes, scope) {
+			v.Scopes = append(v.Scopes, scope)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if newest[r.k] == r.run {
+			byRun[r.run].InForce++
+		}
+	}
+	out := make([]TargetVersion, 0, len(byRun))
+	for _, v := range byRun {
+		sort.Strings(v.Scopes)
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RunID > out[j].RunID })
+	if err := s.runFiles(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// runFiles fills each version's file name from ingest_runs.
+func (s *Service) runFiles(ctx context.Context, vs []TargetVersion) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(vs))
+	idx := map[uint64]int{}
+	for i, v := range vs {
+		ids = append(ids, strconv.FormatUint(v.RunID, 10))
+		idx[v.RunID] = i
+	}
+	var c cond
+	c.in("toString(run_id)", ids)
+	q := "SELECT run_id, argMax(file, updated_ns) FROM ingest_runs" + c.where() + " GROUP BY run_id"
+	return s.query(ctx, "target version files", q, c.args, func(r driverRows) error {
+		var id uint64
+		var file string
+		if err := r.Scan(&id, &file); err != nil {
+			return err
+		}
+		if i, ok := idx[id]; ok {
+			vs[i].File = file
+		}
+		return nil
+	})
+}
