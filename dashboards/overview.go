@@ -45,6 +45,7 @@ func (p *pages) overview(c echo.Context) error {
 		evs    []alerts.Event
 		fb     *filterBar
 		fp     *panel
+		coach  *panel
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -100,6 +101,7 @@ func (p *pages) overview(c echo.Context) error {
 	g.Go(func() error { evs = p.recentEvents(gctx, r, 7, 5); return nil })
 	g.Go(func() error { fb = p.filterBar(gctx, r, "/"); return nil })
 	g.Go(func() error { fp = p.forecastPanel(gctx, r); return nil })
+	g.Go(func() error { coach = p.coachingOverviewPanel(gctx, r); return nil })
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -244,6 +246,7 @@ func (p *pages) overview(c echo.Context) error {
 	}
 	v.Panels = append(v.Panels, hp)
 	v.Panels = append(v.Panels, &panel{ID: "teams-table", Title: r.T("ov.teams"), Table: tt})
+	v.Panels = append(v.Panels, coach)
 	return p.render(r, v)
 }
 

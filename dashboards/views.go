@@ -375,6 +375,7 @@ func (p *pages) scorecard(c echo.Context) error {
 		tp.Empty = r.T("empty")
 	}
 	v.Panels = append(v.Panels, rp, hp, tp, &panel{ID: "metrics", Title: r.T("rp.metrics"), Table: mt})
+	v.Panels = append(v.Panels, p.coachingScorecardPanels(ctx, r, rs)...)
 	return p.render(r, v)
 }
 
