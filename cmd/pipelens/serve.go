@@ -86,6 +86,14 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 		}
 		return nil
 	})
+	// Coaching plans due for review are judged and their managers emailed on
+	// the same tick (alerts/plans.go).
+	g.Go(func() error {
+		if err := eng.SchedulePlanReviews(gctx, q); err != nil && gctx.Err() == nil {
+			a.log.Error("coaching plan reviews stopped", "err", err)
+		}
+		return nil
+	})
 	return g.Wait()
 }
 
