@@ -133,11 +133,11 @@ func engineDetector(calName string) (detect.Detector, map[string]string, error) 
 	calendars := map[string]string{}
 	det := func(s detect.Series) []float64 {
 		out := make([]float64, len(s.Values))
-		dates, values, rowOf, daily := dayGrid(s.Times, s.Values)
+		dates, values, rowOf, daily := alerts.BenchDays(s.Times, s.Values)
 		cal, how := detect.Calendar{}, "one row a day, no calendar"
 		if daily {
 			how = "daily, no calendar"
-			if calName == "cn" || (calName == "auto" && holidaysShow(dates, values, cn)) {
+			if calName == "cn" || (calName == "auto" && alerts.HolidaysShow(dates, values, cn)) {
 				cal, how = cn, "daily, China's calendar"
 			}
 		}
@@ -160,74 +160,4 @@ func engineDetector(calName string) (detect.Detector, map[string]string, error) 
 		return out
 	}
 	return det, calendars, nil
-}
-
-// dayGrid lays a series on consecutive days. When its timestamps are whole,
-// increasing days, missing days are filled (same weekday a week before, else
-// the day before) and rowOf maps each day to its file row (−1 for filled
-// days). Otherwise row i is day i from Monday 2024-01-01.
-func dayGrid(times []time.Time, values []float64) (dates []time.Time, vals []float64, rowOf []int, daily bool) {
-	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
-	daily = len(times) > 1
-	for i := 1; i < len(times) && daily; i++ {
-		if !day(times[i]).After(day(times[i-1])) || times[i].Sub(times[i-1]) < 20*time.Hour {
-			daily = false
-		}
-	}
-	if !daily {
-		d0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-		for i := range values {
-			dates = append(dates, d0.AddDate(0, 0, i))
-			rowOf = append(rowOf, i)
-		}
-		return dates, values, rowOf, false
-	}
-	for i, t := range times {
-		d := day(t)
-		for len(dates) > 0 && dates[len(dates)-1].AddDate(0, 0, 1).Before(d) {
-			k := len(vals) - 7
-			if k < 0 {
-				k = len(vals) - 1
-			}
-			dates = append(dates, dates[len(dates)-1].AddDate(0, 0, 1))
-			vals = append(vals, vals[k])
-			rowOf = append(rowOf, -1)
-		}
-		dates = append(dates, d)
-		vals = append(vals, values[i])
-		rowOf = append(rowOf, i)
-	}
-	return dates, vals, rowOf, true
-}
-
-// holidaysShow says whether China's public holidays that fall on weekdays run
-// clearly below the same weekday of the weeks around them in this series (the
-// median ratio below 0.6 over at least three such days): a series that keeps
-// its weekday level on holidays is read without the calendar.
-func holidaysShow(dates []time.Time, vals []float64, cal detect.Calendar) bool {
-	var ratios []float64
-	for i, d := range dates {
-		if !cal.Holidays[d.Format(time.DateOnly)] || d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
-			continue
-		}
-		var ref []float64
-		for _, k := range []int{-21, -14, -7, 7, 14, 21} {
-			j := i + k
-			if j >= 0 && j < len(dates) && !cal.Holidays[dates[j].Format(time.DateOnly)] {
-				ref = append(ref, vals[j])
-			}
-		}
-		if len(ref) < 2 {
-			continue
-		}
-		sort.Float64s(ref)
-		if m := ref[len(ref)/2]; m > 0 {
-			ratios = append(ratios, vals[i]/m)
-		}
-	}
-	if len(ratios) < 3 {
-		return false
-	}
-	sort.Float64s(ratios)
-	return ratios[len(ratios)/2] < 0.6
 }

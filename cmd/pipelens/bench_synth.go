@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pipelens/pipelens/alerts/detect/salesgen"
+)
+
+func init() { benches["synth"] = benchSynth }
+
+// benchSynth prints the alert engine's precision and recall per planted kind
+// on salesgen's daily sales series: the report seeds by default (never used
+// for tuning), the tuning seeds on request. --nab-out writes the same series in
+// NAB's layout, so that bench nab --data can score them too.
+func benchSynth(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("bench synth", "")
+	which := fs.String("seeds", "report", "report (the 20 seeds never tuned on) or tune")
+	nabOut := fs.String("nab-out", "", "also write the series in NAB's layout (data/, labels/combined_windows.json) under this directory")
+	missed := fs.Bool("missed", false, "list the planted anomalies no alert found")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	var seeds []uint64
+	switch *which {
+	case "report":
+		seeds = salesgen.ReportSeeds
+	case "tune":
+		seeds = salesgen.TuneSeeds
+	default:
+		return fmt.Errorf("bench synth: --seeds %q: want report or tune", *which)
+	}
+	if *nabOut != "" {
+		if err := writeSynthNAB(*nabOut, seeds); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	rep, err := salesgen.Measure(ctx, seeds, salesgen.EngineJudge)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "synth: %s seeds %v, %d series of %d days per kind and seed, %s\n", *which, seedRange(seeds),
+		salesgen.SeriesPerKind, salesgen.Days, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(a.stdout, "  detection: an alert opened on a day in [start, start+%d] (spike, drop) or [start, end of slide+%d] (level_shift, drift); alerts from day %d on count\n",
+		salesgen.OutlierWindow, salesgen.ShiftWindow, salesgen.JudgedFrom)
+	for _, k := range append(rep.Kinds, rep.Total) {
+		fmt.Fprintf(a.stdout, "  %-12s precision %.3f (%d of %d alerts)  recall %.3f (%d of %d planted)\n",
+			k.Kind, k.Precision(), k.True, k.Alerts, k.Recall(), k.Detected, k.Planted)
+	}
+	if *missed {
+		printMissed(a.stdout, rep.Total.Missed)
+	}
+	return nil
+}
+
+func seedRange(seeds []uint64) string {
+	if len(seeds) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d–%d (%d)", seeds[0], seeds[len(seeds)-1], len(seeds))
+}
+
+func printMissed(w io.Writer, ms []salesgen.Anomaly) {
+	sort.Slice(ms, func(i, j int) bool {
+		return ms[i].Kind < ms[j].Kind || ms[i].Kind == ms[j].Kind && ms[i].Size < ms[j].Size
+	})
+	for _, m := range ms {
+		fmt.Fprintf(w, "  missed %-12s %s size %+.0f%%\n", m.Kind, m.Start.Format(time.DateOnly), 100*m.Size)
+	}
+}
+
+// writeSynthNAB writes the seeds' series as a corpus in NAB's layout. Each
+// anomaly's window is NAB's: 10% of the file's rows divided by its anomalies,
+// centred on the anomaly's first day, cut to the file.
+func writeSynthNAB(dir string, seeds []uint64) error {
+	labels := map[string][][]string{}
+	const layout = "2006-01-02 15:04:05"
+	for _, seed := range seeds {
+		for _, kind := range salesgen.Kinds {
+			ss, err := salesgen.Generate(seed, kind, salesgen.SeriesPerKind)
+			if err != nil {
+				return err
+			}
+			for _, s := range ss {
+				rel := "synth/" + s.Name + ".csv"
+				var b strings.Builder
+				b.WriteString("timestamp,value\n")
+				for i, d := range s.Dates {
+					b.WriteString(d.Format(layout) + "," + strconv.FormatFloat(s.Values[i], 'f', -1, 64) + "\n")
+				}
+				p := filepath.Join(dir, "data", filepath.FromSlash(rel))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					return err
+				}
+				if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+					return err
+				}
+				half := len(s.Dates) / 10 / len(s.Anomalies) / 2
+				ws := [][]string{}
+				for _, an := range s.Anomalies {
+					at := sort.Search(len(s.Dates), func(i int) bool { return !s.Dates[i].Before(an.Start) })
+					lo, hi := max(0, at-half), min(len(s.Dates)-1, at+half)
+					ws = append(ws, []string{s.Dates[lo].Format(layout) + ".000000", s.Dates[hi].Format(layout) + ".000000"})
+				}
+				labels[rel] = ws
+			}
+		}
+	}
+	raw, err := json.MarshalIndent(labels, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "labels"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "labels", "combined_windows.json"), raw, 0o644)
+}
