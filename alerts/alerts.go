@@ -73,12 +73,13 @@ type Summary struct {
 	Resolved  int
 	Notified  int // events included in an email this run
 	Emails    int // messages added to the outbox
+	Sections  int // sections of those emails: anomalies grouped along the org tree count once
 	Delivery  DeliverySummary
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%d rules, %d anomalies (%d new, %d resolved), %d emails queued; sent %d, retrying %d, failed %d",
-		s.Rules, s.Anomalies, s.Opened, s.Resolved, s.Emails, s.Delivery.Sent, s.Delivery.Retrying, s.Delivery.Failed)
+	return fmt.Sprintf("%d rules, %d anomalies (%d new, %d resolved, %d silenced), %d emails queued (%d sections after grouping along the org tree); sent %d, retrying %d, failed %d",
+		s.Rules, s.Anomalies, s.Opened, s.Resolved, s.Silenced, s.Emails, s.Sections, s.Delivery.Sent, s.Delivery.Retrying, s.Delivery.Failed)
 }
 
 // New checks the configuration and returns an engine. It does not touch the
@@ -275,6 +276,7 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 				open[a.Key] = x
 				s.Opened++
 			}
+			a.EventID = x.ID
 			fillEvent(x, a, to, now, e.links)
 			changed = append(changed, x)
 			hits = append(hits, hit{rule: r, a: a, ev: x, to: to, silenced: silenced})
@@ -337,13 +339,15 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 	for _, k := range order {
 		g := groups[k]
 		sort.SliceStable(g.hs, func(i, j int) bool { return severity(g.hs[i].a) > severity(g.hs[j].a) })
-		as := make([]*Anomaly, len(g.hs))
+		all := make([]*Anomaly, len(g.hs))
 		var ids []string
 		for i, h := range g.hs {
-			as[i] = h.a
+			all[i] = h.a
 			ids = append(ids, fmt.Sprintf("%s:%d", h.ev.ID, h.ev.NotifyCount))
 		}
-		em, err := render(g.to, as, e.links)
+		as, among := groupTree(all, org)
+		s.Sections += len(as)
+		em, err := renderGrouped(g.to, as, e.links, among)
 		if err != nil {
 			return s, err
 		}

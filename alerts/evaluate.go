@@ -41,6 +41,9 @@ type Anomaly struct {
 	Deal     *Deal
 	Team     string // the team the anomaly belongs to, for routing ("" org-wide)
 	RepID    string
+	// EventID is the event recording it (set before its email is rendered):
+	// the email's link opens the Alerts page on it.
+	EventID string
 	// DataThrough is the last day the metric's export covered when it was
 	// judged (zero: not known); the email says so.
 	DataThrough time.Time

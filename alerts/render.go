@@ -70,6 +70,7 @@ var messages = map[string]map[string]string{
 		"drv.mean":    "%s: %s days on average since the start, where %s was usual before (%s)%s.",
 		"drv.rate":    "%s: %s won of %s closed since the start, where its earlier win rate predicted %s won (%s)%s.",
 		"drv.share":   ", %s of the whole %s",
+		"among":       "Also flagged under this segment (same rule):",
 	},
 	"zh-CN": {
 		"subject.prefix": "【pipelens】", "subject.more": "（另有 %d 条）", "subject.many": "%d 条预警：",
@@ -101,6 +102,7 @@ var messages = map[string]map[string]string{
 		"drv.mean":    "%s：自异常开始以来平均 %s 天，此前通常为 %s 天（%s）%s。",
 		"drv.rate":    "%s：自异常开始以来关闭 %[3]s 个商机，赢单 %[2]s 个；按其此前赢单率预期赢单 %[4]s 个（%[5]s）%[6]s。",
 		"drv.share":   "，占整体%[2]s的 %[1]s",
+		"among":       "该细分下同一规则的其他异常：",
 	},
 }
 
@@ -148,12 +150,14 @@ type item struct {
 	ChartCID    string
 	ChartAlt    string
 	Link        string
-	short       string // for the subject
+	Among       []string // anomalies of the same rule and direction under this segment (groupTree)
+	short       string   // for the subject
 }
 
 type page struct {
 	Lang, Subject, Greeting, Intro string
 	DriversLabel, ChartLegend      string
+	AmongLabel                     string
 	LinkLabel, Footer              string
 	Items                          []item
 }
@@ -216,6 +220,13 @@ func (l linker) link(a *Anomaly) string {
 		// The trends page has no win-rate chart; the reps page shows the
 		// win rate of each rep of the segment with its interval.
 		path = l.ratePath
+	case a.EventID != "" && l.path == "/trends":
+		// The trends page draws none of the daily metrics: the Alerts page
+		// opened on the event draws its metric for its segment over the range,
+		// with the expected level and the anomalous span.
+		path = "/alerts"
+		q.Set("event", a.EventID)
+		q.Set("metric", a.Metric)
 	case a.Metric != "":
 		q.Set("metric", a.Metric)
 	}
@@ -367,6 +378,13 @@ func fmtSigned(lang, metric string, v float64) string {
 	return fmt.Sprintf("%+.1f", v)
 }
 
+// amongLine is one anomaly grouped under another's section: its segment, its
+// actual against expected, and since when.
+func amongLine(lang string, a *Anomaly) string {
+	return segLine(lang, a) + ": " + FormatValue(lang, a.Metric, a.Actual) + " / " + tr(lang, "expected") + " " +
+		FormatValue(lang, a.Metric, a.Expected) + " · " + tr(lang, "since") + " " + fmtDate(lang, a.Since)
+}
+
 // driverSentence explains a driver in a sentence: what the segment did since
 // the anomaly started, what its own earlier level predicted, the difference
 // and its share of the whole move.
@@ -392,24 +410,38 @@ func driverSentence(lang string, a *Anomaly, d Driver) string {
 
 // render builds the email for one recipient from its anomalies (already sorted).
 func render(to Recipient, as []*Anomaly, l linker) (Email, error) {
+	return renderGrouped(to, as, l, nil)
+}
+
+// renderGrouped is render with anomalies grouped along the org tree (see
+// groupTree): among[a] are the anomalies shown as lines under a's section.
+func renderGrouped(to Recipient, as []*Anomaly, l linker, among map[*Anomaly][]*Anomaly) (Email, error) {
 	lang := to.Lang
 	if messages[lang] == nil {
 		lang = "en"
 	}
-	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), ChartLegend: tr(lang, "legend"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
+	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), AmongLabel: tr(lang, "among"), ChartLegend: tr(lang, "legend"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
 	name := to.Name
 	if name == "" {
 		name = to.Email
 	}
 	pg.Greeting = tr(lang, "greeting", name)
-	if len(as) == 1 {
+	// Every anomaly counts, grouped or not.
+	n := len(as)
+	for _, a := range as {
+		n += len(among[a])
+	}
+	if n == 1 {
 		pg.Intro = tr(lang, "intro.one")
 	} else {
-		pg.Intro = tr(lang, "intro.many", len(as))
+		pg.Intro = tr(lang, "intro.many", n)
 	}
 	em := Email{To: to}
 	for i, a := range as {
 		it := buildItem(lang, a, l)
+		for _, c := range among[a] {
+			it.Among = append(it.Among, amongLine(lang, c))
+		}
 		png, err := renderChart(a)
 		if err != nil {
 			return Email{}, err
@@ -422,12 +454,12 @@ func render(to Recipient, as []*Anomaly, l linker) (Email, error) {
 		pg.Items = append(pg.Items, it)
 	}
 	subj := tr(lang, "subject.prefix")
-	if len(as) > 1 {
-		subj += tr(lang, "subject.many", len(as))
+	if n > 1 {
+		subj += tr(lang, "subject.many", n)
 	}
 	subj += pg.Items[0].short
-	if len(as) > 1 {
-		subj += tr(lang, "subject.more", len(as)-1)
+	if n > 1 {
+		subj += tr(lang, "subject.more", n-1)
 	}
 	pg.Subject = subj
 	em.Subject = subj

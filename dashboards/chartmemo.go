@@ -217,6 +217,6 @@ func headroomTreemap(id string, t tr, ts []query.Territory, links map[string]str
 	return memoChart("headroomTreemap", func() *chartView { return buildHeadroomTreemap(id, t, ts, links) }, id, t, ts, links)
 }
 
-func seriesChart(id string, t tr, pts []query.Point, since string, expected float64) *chartView {
-	return memoChart("seriesChart", func() *chartView { return buildSeriesChart(id, t, pts, since, expected) }, id, t, pts, since, expected)
+func seriesChart(id string, t tr, pts []query.Point, since string, st seriesStyle) *chartView {
+	return memoChart("seriesChart", func() *chartView { return buildSeriesChart(id, t, pts, since, st) }, id, t, pts, since, st.Unit, st.Expected, st.Good)
 }

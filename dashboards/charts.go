@@ -599,8 +599,19 @@ func buildHeadroomTreemap(id string, t tr, ts []query.Territory, links map[strin
 	})
 }
 
-// buildSeriesChart draws an alert's daily series with the anomaly window shaded.
-func buildSeriesChart(id string, t tr, pts []query.Point, since string, expected float64) *chartView {
+// seriesStyle is how an alert's series reads: Unit is the value formatter
+// (num, money, pct, days), Expected the expected level (NaN: none drawn), Good
+// whether the anomaly is good news (the shading's colour).
+type seriesStyle struct {
+	Unit     string
+	Expected float64
+	Good     bool
+}
+
+// buildSeriesChart draws an alert's series with the weeks before it for
+// context, the expected level as a grey dashed line and the anomalous span
+// shaded lightly (red for bad news, green for good).
+func buildSeriesChart(id string, t tr, pts []query.Point, since string, st seriesStyle) *chartView {
 	l := charts.NewLine()
 	l.SetGlobalOptions(
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
@@ -612,14 +623,33 @@ func buildSeriesChart(id string, t tr, pts []query.Point, since string, expected
 	data := make([]opts.LineData, len(pts))
 	for i, p := range pts {
 		labels[i] = p.Day.Format("2006-01-02")
-		data[i] = opts.LineData{Value: round(p.Value)}
+		v := p.Value
+		if st.Unit != "pct" {
+			v = round(v)
+		}
+		data[i] = opts.LineData{Value: v}
+	}
+	unit := st.Unit
+	if unit == "" {
+		unit = "num"
 	}
 	l.SetXAxis(labels).AddSeries(t.T("al.actual"), data, charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)}), charts.WithItemStyleOpts(opts.ItemStyle{Color: colMain}))
-	return spec(id, 160, t, l, nil, map[string]string{"y": "num"}, func(o map[string]any) {
+	return spec(id, 160, t, l, nil, map[string]string{"y": unit, "s0": unit}, func(o map[string]any) {
+		s := seriesAt(o, 0)
+		if !math.IsNaN(st.Expected) && !math.IsInf(st.Expected, 0) {
+			s["markLine"] = map[string]any{"silent": true, "symbol": "none",
+				"lineStyle": map[string]any{"color": "#9aa0a6", "type": "dashed"},
+				"label":     map[string]any{"formatter": t.T("al.expected")},
+				"data":      []any{map[string]any{"yAxis": st.Expected}}}
+		}
 		if since == "" || len(labels) == 0 {
 			return
 		}
-		seriesAt(o, 0)["markArea"] = map[string]any{"silent": true, "itemStyle": map[string]any{"color": "rgba(224,88,91,0.12)"},
+		shade := "rgba(224,88,91,0.10)"
+		if st.Good {
+			shade = "rgba(46,160,67,0.10)"
+		}
+		s["markArea"] = map[string]any{"silent": true, "itemStyle": map[string]any{"color": shade},
 			"data": []any{[]any{map[string]any{"xAxis": since}, map[string]any{"xAxis": labels[len(labels)-1]}}}}
 	})
 }

@@ -301,3 +301,15 @@ func openAPIAnomalies(schemas, paths obj) {
 		param("days", "Or a number of days, 1..90 (default 7).", integer),
 		param("note", "A note.", str))
 }
+
+// anomaliesMessages are the Alerts page's words of this area.
+var anomaliesMessages = map[string][2]string{
+	"al.not_found": {"No such alert in your view (it may be another team's, or older than 90 days)", "您的视图中没有该预警（可能属于其他团队，或已超过90天）"},
+	"al.through":   {"data through", "数据截至"},
+}
+
+func init() {
+	for k, v := range anomaliesMessages {
+		messages[k] = v
+	}
+}

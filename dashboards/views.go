@@ -506,7 +506,7 @@ func (p *pages) alerts(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	evs, err := p.listEvents(ctx, r, 30, 50)
+	evs, err := p.alertEvents(ctx, r)
 	if err != nil {
 		// The events are this page: an empty list would say all is well.
 		return err
@@ -543,13 +543,7 @@ func (p *pages) alerts(c echo.Context) error {
 		g.Go(func() error {
 			mu <- struct{}{}
 			defer func() { <-mu }()
-			from := e.Since.AddDate(0, 0, -60)
-			to := e.LastSeenAt.AddDate(0, 0, 1)
-			if !e.PeriodTo.IsZero() && e.PeriodTo.After(e.Since) {
-				to = e.PeriodTo.AddDate(0, 0, 1)
-			}
-			from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, p.svc.Location())
-			to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, p.svc.Location())
+			from, to := alertRange(r, e, p.svc.Location())
 			pts, since, err := p.alertSeries(gctx, r, e, query.Filter{From: from, To: to})
 			if err != nil {
 				// The event still shows, saying why it has no chart.
@@ -557,7 +551,7 @@ func (p *pages) alerts(c echo.Context) error {
 				views[i].ChartError = r.T("al.no_chart") + ": " + err.Error()
 				return nil
 			}
-			views[i].Chart = seriesChart("chart-alert-"+itoa(i), r.tr, pts, since, e.Expected)
+			views[i].Chart = seriesChart("chart-alert-"+itoa(i), r.tr, pts, since, alertChartStyle(e))
 			return nil
 		})
 	}
@@ -570,19 +564,58 @@ func (p *pages) alerts(c echo.Context) error {
 	return p.render(r, v)
 }
 
-// alertSeriesOf maps an alert metric onto the query series it counts; rates
-// are drawn from two of them (see alertSeries). Deal alerts (stuck, pushed,
-// cut) have no series of their own: they show their rep's bookings.
-var alertSeriesOf = map[string]string{
-	alerts.MetricLeads: "leads", alerts.MetricOppsOpened: "opportunities", alerts.MetricPipelineCreated: "pipeline_created",
-	alerts.MetricBookings: "bookings", alerts.MetricDealsWon: "won", alerts.MetricActivities: "activities",
-	"deals": "bookings",
+// alertEvents is the events the Alerts page lists: the last 30 days' (at
+// most 50), or with ?event=ID that event alone (an email's link), within the
+// reader's scope; an event the reader may not see is not found.
+func (p *pages) alertEvents(ctx context.Context, r *request) ([]alerts.Event, error) {
+	id := r.q.Get("event")
+	if id == "" {
+		return p.listEvents(ctx, r, 30, 50)
+	}
+	evs, err := p.listEvents(ctx, r, 90, 1000)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		if e.ID == id {
+			return []alerts.Event{e}, nil
+		}
+	}
+	return nil, echo.NewHTTPError(http.StatusNotFound, r.T("al.not_found")+": "+id)
+}
+
+// alertRange is the days an event's chart draws: the link's from/to when the
+// URL has them (an email's link covers the anomaly's start and the day it was
+// seen), else eight weeks before the anomaly's start for context through the
+// day after it was last seen. The range always holds the start and the last
+// day judged (to is exclusive).
+func alertRange(r *request, e alerts.Event, loc *time.Location) (from, to time.Time) {
+	from = e.Since.AddDate(0, 0, -60)
+	to = e.LastSeenAt.AddDate(0, 0, 1)
+	if !e.PeriodTo.IsZero() && e.PeriodTo.After(e.Since) {
+		to = e.PeriodTo.AddDate(0, 0, 1)
+	}
+	if r.q.Get("from") != "" && r.q.Get("to") != "" && r.f.From.Before(r.f.To) {
+		from, to = r.f.From, r.f.To
+		if e.Since.Before(from) {
+			from = e.Since
+		}
+		if !e.PeriodTo.IsZero() && to.Before(e.PeriodTo) {
+			to = e.PeriodTo
+		}
+	}
+	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc)
+	return from, to
 }
 
 // alertSeries is the series an event's chart draws over f and the label of
-// the day its anomaly starts on that chart. Win rate is won / (won + lost) per
-// week (weeks ending on the last day; weeks without a close are left out), in
-// percent.
+// the day its anomaly starts on that chart: the event's metric from query's
+// registry, cut as the event was. A rate or a mean (win rate, stage
+// conversion, days in stage) is drawn per week (weeks ending on the last day;
+// weeks with nothing to divide are left out) from the days' numerators and
+// denominators (rates as fractions, drawn in percent). Deal alerts (stuck, pushed, cut) have no
+// series of their own: they show their rep's bookings.
 func (p *pages) alertSeries(ctx context.Context, r *request, e alerts.Event, f query.Filter) ([]query.Point, string, error) {
 	kind := e.SegmentKind
 	if kind == alerts.SegAll {
@@ -592,61 +625,74 @@ func (p *pages) alertSeries(ctx context.Context, r *request, e alerts.Event, f q
 	if kind == "" {
 		seg = "all"
 	}
-	one := func(metric string) ([]query.Point, error) {
-		key := cacheKey(r.scope, "series", f, metric, kind)
-		ser, err := cached(ctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
-			return p.svc.DailySeries(ctx, r.scope, metric, kind, f)
-		})
-		if err != nil {
-			return nil, err
-		}
-		pts, ok := ser[seg]
-		if !ok {
-			// No row of the segment in the range: every day is zero.
-			return zeroDays(f), nil
-		}
-		return pts, nil
+	metric := e.Metric
+	if metric == "deals" {
+		metric = alerts.MetricBookings
+	}
+	m, err := query.LookupMetric(metric)
+	if err != nil {
+		return nil, "", err
+	}
+	key := cacheKey(r.scope, "series", f, m.Name, kind)
+	ser, err := cached(ctx, p.s, key, "series", func(ctx context.Context) (map[string][]query.Point, error) {
+		return p.svc.DailySeries(ctx, r.scope, m.Name, kind, f)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	pts, ok := ser[seg]
+	if !ok {
+		// No row of the segment in the range: every day is zero.
+		pts = zeroDays(f)
 	}
 	since := e.Since.Format(time.DateOnly)
-	if e.Metric == alerts.MetricWinRate {
-		won, err := one("won")
-		if err != nil {
-			return nil, "", fmt.Errorf("won deals of %s: %w", e.Metric, err)
-		}
-		lost, err := one("lost")
-		if err != nil {
-			return nil, "", fmt.Errorf("lost deals of %s: %w", e.Metric, err)
-		}
-		var out []query.Point
-		for end := len(won); end-7 >= 0 && end <= len(lost); end -= 7 {
-			var w, l float64
-			for _, p := range won[end-7 : end] {
-				w += p.Value
-			}
-			for _, p := range lost[end-7 : end] {
-				l += p.Value
-			}
-			if w+l > 0 {
-				out = append([]query.Point{{Day: won[end-7].Day, Value: math.Round(w/(w+l)*1000) / 10}}, out...)
-			}
-		}
-		if len(out) == 0 {
-			return nil, "", fmt.Errorf("no deal closed in %s..%s", f.From.Format(time.DateOnly), f.To.Format(time.DateOnly))
-		}
-		// The anomaly's start, on the week that holds it.
-		for _, p := range out {
-			if !p.Day.After(e.Since) {
-				since = p.Day.Format(time.DateOnly)
-			}
-		}
-		return out, since, nil
+	if m.Combine != "ratio" {
+		return pts, since, nil
 	}
-	m, ok := alertSeriesOf[e.Metric]
-	if !ok {
-		return nil, "", fmt.Errorf("no daily series for %s", e.Metric)
+	var out []query.Point
+	for end := len(pts); end-7 >= 0; end -= 7 {
+		var num, den float64
+		for _, x := range pts[end-7 : end] {
+			num, den = num+x.Num, den+x.Den
+		}
+		if den > 0 {
+			out = append([]query.Point{{Day: pts[end-7].Day, Value: num / den, Num: num, Den: den}}, out...)
+		}
 	}
-	pts, err := one(m)
-	return pts, since, err
+	if len(out) == 0 {
+		return nil, "", fmt.Errorf("nothing to divide for %s in %s..%s", m.Name, f.From.Format(time.DateOnly), f.To.Format(time.DateOnly))
+	}
+	// The anomaly's start, on the week that holds it.
+	for _, x := range out {
+		if !x.Day.After(e.Since) {
+			since = x.Day.Format(time.DateOnly)
+		}
+	}
+	return out, since, nil
+}
+
+// alertChartStyle is how an event's chart reads: the axis unit of its metric,
+// the expected level as a dashed line (not for deal alerts, whose chart is
+// the rep's bookings), and the anomalous span shaded lightly in the colour of
+// its news (red bad, green good).
+func alertChartStyle(e alerts.Event) seriesStyle {
+	st := seriesStyle{Unit: "num", Expected: math.NaN(), Good: alerts.Good(e.Metric, e.Kind, e.Direction)}
+	metric := e.Metric
+	if metric == "deals" {
+		metric = alerts.MetricBookings
+	} else if e.Grain == "day" || e.Kind == "level_shift" {
+		st.Expected = e.Expected
+	}
+	if m, err := query.LookupMetric(metric); err == nil {
+		st.Unit = map[string]string{"count": "num", "amount": "money", "rate": "pct", "days": "days"}[m.Unit]
+		if m.Combine == "ratio" {
+			st.Expected = e.Expected // the weekly ratio is on the same scale
+		}
+	}
+	if e.Kind == "trend_change" {
+		st.Expected = math.NaN() // slopes, not levels
+	}
+	return st
 }
 
 // zeroDays is a zero series over f.

@@ -1,0 +1,44 @@
+package alerts
+
+// groupTree groups one email's anomalies along the org tree (rep → team →
+// whole organisation): an anomaly of the same rule and direction as another
+// in the email, on a segment under that one's (a rep of the team, or any
+// segment under the whole organisation), is shown as a line of the upper
+// one's section instead of a section of its own. A manager whose team and
+// three of its reps dropped reads one section, not four. Deal alerts are
+// never grouped: each names its own deal. as keeps its order; the result is
+// the sections in that order and, per section, the anomalies under it.
+func groupTree(as []*Anomaly, org Org) ([]*Anomaly, map[*Anomaly][]*Anomaly) {
+	byID := org.byID()
+	under := func(child, parent *Anomaly) bool {
+		if child == parent || child.Deal != nil || parent.Deal != nil || child.Rule != parent.Rule || child.Direction != parent.Direction {
+			return false
+		}
+		switch parent.SegmentKind {
+		case SegAll:
+			return child.SegmentKind != SegAll
+		case SegTeam:
+			return child.SegmentKind == SegRep && byID[child.Segment].Team == parent.Segment && parent.Segment != ""
+		}
+		return false
+	}
+	// The highest parent wins: a rep under a team under the whole
+	// organisation goes to the whole organisation's section.
+	rank := map[string]int{SegAll: 2, SegTeam: 1}
+	var top []*Anomaly
+	among := map[*Anomaly][]*Anomaly{}
+	for _, a := range as {
+		var best *Anomaly
+		for _, p := range as {
+			if under(a, p) && (best == nil || rank[p.SegmentKind] > rank[best.SegmentKind]) {
+				best = p
+			}
+		}
+		if best == nil {
+			top = append(top, a)
+			continue
+		}
+		among[best] = append(among[best], a)
+	}
+	return top, among
+}
