@@ -234,6 +234,8 @@ func (p *pages) streamBoard(ctx context.Context, w *echo.Response, sc query.Scop
 	last, sent, beat := bv.Pub, time.Now(), time.Now()
 	end := time.NewTimer(boardStream)
 	defer end.Stop()
+	// A stopping server ends the streams at once instead of waiting for them.
+	stop := p.s.background().Done()
 	tick := time.NewTicker(boardPoll)
 	defer tick.Stop()
 	for {
@@ -241,6 +243,8 @@ func (p *pages) streamBoard(ctx context.Context, w *echo.Response, sc query.Scop
 		case <-ctx.Done():
 			return nil
 		case <-end.C:
+			return nil
+		case <-stop:
 			return nil
 		case <-tick.C:
 		}
