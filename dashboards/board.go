@@ -128,7 +128,11 @@ func boardOf(t tr, rk query.ContestRanking, now time.Time) boardView {
 	v := boardView{Title: ct.Name, Sub: metricName(r, ct.Metric) + " · " + ct.From + " – " + ct.To, Pub: rk.Publication,
 		Updated: t.T("ct.updated") + " " + now.Format("15:04:05"), Live: t.T("ct.live"), Offline: t.T("ct.offline"), Categories: []boardCategory{}}
 	for _, cr := range rk.Categories {
-		bc := boardCategory{Title: t.T("ct.cat."+cr.Category) + " · " + metricName(r, cr.Metric), Groups: []boardGroup{}}
+		title := t.T("ct.cat." + cr.Category)
+		if cr.Category != query.CategoryNewAccounts {
+			title += " · " + metricName(r, cr.Metric)
+		}
+		bc := boardCategory{Title: title, Groups: []boardGroup{}}
 		for _, g := range cr.Groups {
 			bg := boardGroup{Name: groupName(t, g.Name), Rows: []boardRow{}}
 			for _, x := range g.Rows {

@@ -102,6 +102,9 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("demo users: %w", err)
 		}
 	}
+	if err := demoContest(ctx, a, db, c, *addr); err != nil {
+		a.log.Warn("demo contest", "err", err)
+	}
 	return a.serve(ctx, db, *addr, false)
 }
 
