@@ -74,7 +74,8 @@ func withForecast(doc obj) obj {
 	schemas := doc["components"].(obj)["schemas"].(obj)
 	group := obj{"key": str, "name": str, "point": number, "p10": number, "p90": number, "won": number,
 		"pipeline_expected": number, "new_expected": number, "open_deals": integer, "open_amount": number,
-		"weighted": number, "created_per_day": number}
+		"weighted": number, "created_per_day": number,
+		"called": props(nil, obj{"commit": number, "best_case": number, "pipeline": number, "omitted": number, "uncategorised": number, "deals": integer})}
 	schemas["ForecastGroup"] = props([]string{"point", "p10", "p90", "won", "pipeline_expected", "new_expected"}, group)
 	schemas["Forecast"] = props([]string{"period", "from", "to", "as_of", "total", "stages", "method"}, obj{
 		"period": enum(query.PeriodQuarter, query.PeriodNextQuarter, query.PeriodMonth), "from": date, "to": date, "as_of": date,
@@ -142,6 +143,11 @@ func (p *pages) forecastPanel(ctx context.Context, r *request) *panel {
 	parts := kpi{Label: r.T("fc.parts"), Value: r.Money(t.Won), Progress: -1,
 		Sub: r.T("fc.won") + " + " + r.Money(t.PipelineExpected) + " " + r.T("fc.pipeline") + " + " + r.Money(t.NewExpected) + " " + r.T("fc.new")}
 	wtd := kpi{Label: r.T("fc.weighted"), Value: r.Money(t.Weighted), Progress: -1, Sub: r.T("fc.weighted_sub")}
+	if c := t.Called; c != nil {
+		// The reps' own calls replace the CRM-style weighting beside the model.
+		wtd = kpi{Label: r.T("fc.called"), Value: r.Money(c.Commit), Progress: -1,
+			Sub: r.T("fc.called_commit") + " · " + r.T("fc.called_best") + " " + r.Money(c.BestCase) + " · " + r.T("fc.called_pipeline") + " " + r.Money(c.Pipeline)}
+	}
 	pn.KPIs = []kpi{rng, parts, wtd}
 	if pc := fc.Pacing; pc != nil {
 		gap := kpi{Label: r.T("fc.gap"), Value: r.Money(pc.Gap), Progress: -1,
@@ -162,4 +168,17 @@ func (p *pages) forecastPanel(ctx context.Context, r *request) *panel {
 		pn.KPIs = append(pn.KPIs, kpi{Label: r.T("fc.gap"), Value: "–", Progress: -1, Sub: r.T("kpi.no_target")})
 	}
 	return pn
+}
+
+var forecastMessages = map[string][2]string{
+	"fc.called":          {"Reps' call", "销售自报预测"},
+	"fc.called_commit":   {"commit (won + Commit)", "承诺（已赢单 + 承诺）"},
+	"fc.called_best":     {"best case", "最佳情况"},
+	"fc.called_pipeline": {"pipeline", "全部管道"},
+}
+
+func init() {
+	for k, v := range forecastMessages {
+		messages[k] = v
+	}
 }

@@ -119,7 +119,7 @@ func (c colType) arrow() arrow.DataType {
 var (
 	tAccounts = newTable("accounts", "account_id name territory region country city industry segment employees:u32 revenue:f parent_id source_system", true, "account_id")
 	tReps     = newTable("reps", "rep_id name email role manager_id team territory lang active:b hired_on:d source_system", true, "rep_id")
-	tOpps     = newTable("opportunities", "opportunity_id name account_id owner_id product pipeline source stage vendor_stage amount:f currency probability:f32 created_at:dt close_date:d closed:b won:b lost_reason snapshot_date:d source_system", true, "opportunity_id")
+	tOpps     = newTable("opportunities", "opportunity_id name account_id owner_id product pipeline source stage vendor_stage amount:f currency probability:f32 created_at:dt close_date:d closed:b won:b lost_reason snapshot_date:d source_system forecast_category", true, "opportunity_id")
 	tSnaps    = newTable("opportunity_snapshots", "snapshot_date:d opportunity_id owner_id account_id product stage amount:f currency close_date:d closed:b won:b", true, "snapshot_date", "opportunity_id")
 	tEvents   = newTable("stage_events", "opportunity_id stage stage_rank:u8 vendor_stage entered_at:dt origin", false, "opportunity_id", "entered_at", "stage")
 	tLeads    = newTable("leads", "lead_id created_at:dt source owner_id account_id territory status converted:b converted_at:dt opportunity_id source_system", true, "lead_id")

@@ -451,3 +451,16 @@ func TestSalesforceFormattedReportXLSX(t *testing.T) {
 		t.Errorf("deals %s, want %s", byOwner, want)
 	}
 }
+
+// Salesforce's ForecastCategoryName lands in forecast_category as exported
+// (the exercise export: 183 Pipeline, 25 Closed, 11 Omitted).
+func TestSalesforceForecastCategory(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{})
+	load(t, s, filepath.Join(sharedData(t, "salesforce-opportunity"), "Opportunity.csv"), LoadOptions{})
+	for cat, want := range map[string]int64{"Pipeline": 183, "Closed": 25, "Omitted": 11, "": 0} {
+		if n := count(t, db, "opportunities", "forecast_category = '"+cat+"'"); int64(n) != want {
+			t.Errorf("forecast_category %q: %d rows, want %d", cat, n, want)
+		}
+	}
+}

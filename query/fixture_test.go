@@ -22,6 +22,8 @@ type fixture struct {
 	acts     []fact
 	targets  []ftarget
 	market   []fmarket
+	// categories is the CRM forecast category of some opportunities.
+	categories map[string]string
 }
 
 type frep struct{ id, name, role, manager, team, territory string }
@@ -138,14 +140,14 @@ func (fx *fixture) load(t testing.TB, db *schemas.DB) {
 	batch("INSERT INTO accounts (account_id, name, territory, segment, employees, run_id, loaded_at)", rows)
 	rows = nil
 	for _, o := range fx.opps {
-		rows = append(rows, []any{o.id, "deal " + o.id, o.account, o.owner, o.product, o.source, o.stage, o.amount, o.created, o.closeDate, b2u(o.closed), b2u(o.won), run, now})
+		rows = append(rows, []any{o.id, "deal " + o.id, o.account, o.owner, o.product, o.source, o.stage, o.amount, o.created, o.closeDate, b2u(o.closed), b2u(o.won), fx.categories[o.id], run, now})
 	}
 	// A row of the failed run that would change every number if it counted.
 	if len(fx.opps) > 0 {
 		o := fx.opps[0]
-		rows = append(rows, []any{o.id, "bad", o.account, o.owner, o.product, o.source, "won", 1e9, o.created, o.closeDate, uint8(1), uint8(1), run + 1, now})
+		rows = append(rows, []any{o.id, "bad", o.account, o.owner, o.product, o.source, "won", 1e9, o.created, o.closeDate, uint8(1), uint8(1), "Commit", run + 1, now})
 	}
-	batch("INSERT INTO opportunities (opportunity_id, name, account_id, owner_id, product, source, stage, amount, created_at, close_date, closed, won, run_id, loaded_at)", rows)
+	batch("INSERT INTO opportunities (opportunity_id, name, account_id, owner_id, product, source, stage, amount, created_at, close_date, closed, won, forecast_category, run_id, loaded_at)", rows)
 	rows = nil
 	for _, e := range fx.events {
 		rows = append(rows, []any{e.opp, e.stage, e.rank, e.at, run, now})

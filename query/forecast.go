@@ -82,8 +82,84 @@ type ForecastGroup struct {
 	// ForecastRunRateDays days (the run-rate behind NewExpected).
 	CreatedPerDay float64 `json:"created_per_day"`
 
+	// Called is the rep-called forecast from the CRM's forecast categories of
+	// the open deals (nil when none of them carries one).
+	Called *CalledForecast `json:"called,omitempty"`
+
 	variance float64
-	lambda   float64 // expected number of not-yet-created wins
+	lambda   float64        // expected number of not-yet-created wins
+	calls    CalledForecast // Called before it is known to hold a category
+}
+
+// CalledForecast is what the reps called through their CRM's forecast
+// categories (Salesforce: Pipeline, Best Case, Commit, Closed, Omitted),
+// cumulative as CRMs show them: Commit = won + open Commit deals; BestCase =
+// Commit + open Best Case deals; Pipeline = BestCase + open Pipeline deals.
+// Omitted and Uncategorised are the open amounts left out. Amounts are the
+// deals' recorded amounts.
+type CalledForecast struct {
+	Commit        float64 `json:"commit"`
+	BestCase      float64 `json:"best_case"`
+	Pipeline      float64 `json:"pipeline"`
+	Omitted       float64 `json:"omitted"`
+	Uncategorised float64 `json:"uncategorised"`
+	Deals         int64   `json:"deals"` // open deals with a category
+
+	commit, best, pipe float64 // the open amount of each category alone
+}
+
+// finish sets the cumulative figures from the categories' open amounts and
+// the amount won.
+func (c *CalledForecast) finish(won float64) {
+	c.Commit = won + c.commit
+	c.BestCase = c.Commit + c.best
+	c.Pipeline = c.BestCase + c.pipe
+}
+
+// open counts an open deal of category cat (ForecastCategory).
+func (c *CalledForecast) open(cat string, amount float64) {
+	switch cat {
+	case "commit", "closed": // an open deal called closed: as good as committed
+		c.commit += amount
+	case "best_case":
+		c.best += amount
+	case "pipeline":
+		c.pipe += amount
+	case "omitted":
+		c.Omitted += amount
+	default:
+		c.Uncategorised += amount
+		return
+	}
+	c.Deals++
+}
+
+func (c *CalledForecast) add(o *CalledForecast) {
+	c.commit += o.commit
+	c.best += o.best
+	c.pipe += o.pipe
+	c.Omitted += o.Omitted
+	c.Uncategorised += o.Uncategorised
+	c.Deals += o.Deals
+}
+
+// ForecastCategory maps a CRM's forecast category to commit, best_case,
+// pipeline, closed or omitted ("" when it names none of them).
+func ForecastCategory(v string) string {
+	k := strings.ToLower(strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.TrimSpace(v)))
+	switch k {
+	case "commit", "committed", "forecast", "承诺", "确定":
+		return "commit"
+	case "bestcase", "best", "upside", "最佳情况", "乐观":
+		return "best_case"
+	case "pipeline", "管道", "渠道", "储备":
+		return "pipeline"
+	case "closed", "closedwon", "已关闭", "赢单":
+		return "closed"
+	case "omitted", "omit", "excluded", "忽略", "排除":
+		return "omitted"
+	}
+	return ""
 }
 
 // StageRate is P(won within the period) for deals at one stage, overall and
@@ -151,8 +227,8 @@ type Forecast struct {
 	// and future deals are valued at the mean won amount of their product
 	// (amountBasis).
 	AmountsWonOnly bool `json:"amounts_won_only"`
-	// ForecastCategories: the warehouse keeps no CRM forecast category
-	// (opportunities have none), so none is shown.
+	// ForecastCategories: some open deal carries a CRM forecast category;
+	// then the groups' Called beside the model.
 	ForecastCategories bool `json:"forecast_categories"`
 	// History is false when the scope has no history before the as-of day:
 	// then only Won counts.
@@ -333,6 +409,7 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 		}
 	}
 	out.Method = distribution(groups, deals, &out.Total)
+	out.ForecastCategories = out.Total.Called != nil
 	if req.GroupBy != "" {
 		out.Groups = groups
 	}
@@ -606,16 +683,17 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 	var oc cond
 	dims(&oc, f, "")
 	oc.add(openAt(asOf))
-	q = "SELECT " + gcol + " AS g, product, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
+	q = "SELECT " + gcol + " AS g, product, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
 	var deals []forecastDeal
 	err = s.query(ctx, "forecast open", q, oc.args, func(r driverRows) error {
-		var key, product string
+		var key, product, category string
 		var amount float64
 		var st uint64
 		var age uint8
-		if err := r.Scan(&key, &product, &amount, &st, &age); err != nil {
+		if err := r.Scan(&key, &product, &amount, &st, &age, &category); err != nil {
 			return err
 		}
+		g(key).calls.open(ForecastCategory(category), amount)
 		weightedAmount := amount
 		amount = basis.value(product, amount)
 		if st < 1 || int(st) > len(rates) {
@@ -636,6 +714,11 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 	}
 	for i := range groups {
 		x := &groups[i]
+		if x.calls.Deals > 0 {
+			c := x.calls
+			c.finish(x.Won)
+			x.Called = &c
+		}
 		x.Point = x.Won + x.PipelineExpected + x.NewExpected
 		x.Weighted += x.Won
 		if x.lambda > 0 {
@@ -660,6 +743,7 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 // few, else the normal approximation of the sum.
 func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastGroup) string {
 	for _, x := range groups {
+		total.calls.add(&x.calls)
 		total.Won += x.Won
 		total.PipelineExpected += x.PipelineExpected
 		total.NewExpected += x.NewExpected
@@ -671,6 +755,11 @@ func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastG
 		total.lambda += x.lambda
 	}
 	total.Point = total.Won + total.PipelineExpected + total.NewExpected
+	if total.calls.Deals > 0 {
+		c := total.calls
+		c.finish(total.Won)
+		total.Called = &c
+	}
 	if len(deals) > forecastSimMax {
 		for i := range groups {
 			normalRange(&groups[i])

@@ -399,3 +399,47 @@ func TestForecastWonOnlyAmounts(t *testing.T) {
 		t.Errorf("ordinary amounts read as won-only (%v)", err)
 	}
 }
+
+// TestForecastCategories: the reps' calls beside the model. As of 2024-04-01
+// in the forecast fixture, c1 (1000, r1, East) is called Commit, c2 (500, r2,
+// East) "Best Case", c3 (300, r3, West) Omitted and h3 (80, r1) has none:
+// nothing is won yet, so Commit 1000, Best Case 1500, Pipeline 1500, omitted
+// 300, uncategorised 80; per team East 1000/1500/1500 and West only omitted.
+func TestForecastCategories(t *testing.T) {
+	f := forecastFixture(false)
+	f.categories = map[string]string{"c1": "Commit", "c2": "Best Case", "c3": "Omitted"}
+	db := schemastest.Open(t)
+	f.load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	req := q2AsOf
+	req.GroupBy = "team"
+	fc, err := s.Forecast(context.Background(), Unrestricted, Filter{}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fc.Total.Called
+	if !fc.ForecastCategories || c == nil || c.Commit != 1000 || c.BestCase != 1500 || c.Pipeline != 1500 || c.Omitted != 300 || c.Uncategorised != 80 || c.Deals != 3 {
+		t.Fatalf("called %+v (categories %v); want commit 1000, best case 1500, pipeline 1500, omitted 300, uncategorised 80, 3 deals", c, fc.ForecastCategories)
+	}
+	for _, g := range fc.Groups {
+		switch {
+		case g.Key == "East" && (g.Called == nil || g.Called.Commit != 1000 || g.Called.BestCase != 1500):
+			t.Errorf("East called %+v", g.Called)
+		case g.Key == "West" && (g.Called == nil || g.Called.Commit != 0 || g.Called.Omitted != 300):
+			t.Errorf("West called %+v", g.Called)
+		}
+	}
+	// Without categories (the plain fixture) nothing is called.
+	plain, err := newForecastService(t, false).Forecast(context.Background(), Unrestricted, Filter{}, q2AsOf)
+	if err != nil || plain.ForecastCategories || plain.Total.Called != nil {
+		t.Errorf("no categories loaded, yet called %+v (%v)", plain.Total.Called, err)
+	}
+	for in, want := range map[string]string{"Best Case": "best_case", "COMMIT": "commit", "pipeline": "pipeline", "Omitted": "omitted", "承诺": "commit", "Closed": "closed", "Maybe": ""} {
+		if got := ForecastCategory(in); got != want {
+			t.Errorf("ForecastCategory(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

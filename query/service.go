@@ -102,7 +102,7 @@ func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub u
 			"if(o_closed = 1, close_time, toDateTime(0))))"
 	}
 	opps := latestWhere(t("opportunities"), "opportunity_id",
-		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won", raw+only)
+		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won, forecast_category AS o_fc", raw+only)
 	events := "(SELECT opportunity_id, arrayMap(x -> x.1, evs) AS ev_times, arrayMap(x -> x.2, evs) AS ev_ranks FROM (" +
 		"SELECT opportunity_id, arraySort(groupArray((entered_at, stage_rank))) AS evs FROM " +
 		latestWhere(t("stage_events"), "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage, stage_rank", raw+only) +
@@ -123,11 +123,11 @@ func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub u
 
 	return `(opportunity_id, name, account_id, account_name, owner_id, owner_name, team, manager_id, manager_name,
     territory, segment, product, source, stage, amount, created_at, created_date, close_date, closed, won, lost,
-    furthest, entered, exited, pub)
+    furthest, entered, exited, forecast_category, pub)
 SELECT opportunity_id, o_name, account_id, a_name, owner_id, r_name, r_team, r_manager_id, m_name,
     if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, o_amount,
     o_created_at, toDate(o_created_at, ` + s.tz + `), o_close_date, o_closed, o_won, toUInt8(o_closed = 1 AND o_won = 0),
-    ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `], toUInt64(` + u(pub) + `)
+    ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `], o_fc, toUInt64(` + u(pub) + `)
 FROM (SELECT *, toDateTime(concat(toString(o_close_date), ' 00:00:00'), ` + s.tz + `) AS close_time FROM ` + all + `)`
 }
 
