@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -264,6 +265,14 @@ func TestTiersDefaultAndRead(t *testing.T) {
 	}
 	if got := strings.Join(keys, ","); got != "strategic/战略,key/重点,core/核心,standard/普通" || c.Tiers.LookbackDays != 365 {
 		t.Errorf("default tiers %s over %d days, want strategic/战略,key/重点,core/核心,standard/普通 over 365", got, c.Tiers.LookbackDays)
+	}
+	// The example in deploy/ spells out the defaults.
+	ex, err := Load("../../deploy/pipelens.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ex.Tiers, c.Tiers) {
+		t.Errorf("deploy/pipelens.yaml's tiers %+v differ from the defaults %+v", ex.Tiers, c.Tiers)
 	}
 	c, err = Load("testdata/good/tiers.yaml")
 	if err != nil {

@@ -77,15 +77,16 @@ func (w TierWhen) Conditions() map[string]float64 {
 
 func f64(v float64) *float64 { return &v }
 
-// DefaultTiers are the levels without a tiers section: sized for a team whose
-// accounts win tens of thousands to millions a year (the demo's).
+// DefaultTiers are the levels without a tiers section, sized on the demo's
+// accounts (won per account and year: median 17k, top 3% above 580k; revenue:
+// top 3% above 2e9): about 5% strategic, 10% key, 25% core, the rest standard.
 func DefaultTiers() Tiers {
 	return Tiers{LookbackDays: 365, Levels: []Tier{
-		{Key: "strategic", Name: TierName{"Strategic", "战略"}, When: TierWhen{WonAtLeast: f64(2_000_000), PipelineAtLeast: f64(3_000_000)},
+		{Key: "strategic", Name: TierName{"Strategic", "战略"}, When: TierWhen{WonAtLeast: f64(500_000), RevenueAtLeast: f64(2e9)},
 			Service: ServiceLevel{ContactEveryDays: 14, ResponseHours: 4, CoveredBy: "team"}},
-		{Key: "key", Name: TierName{"Key", "重点"}, When: TierWhen{WonAtLeast: f64(500_000), PipelineAtLeast: f64(1_000_000)},
+		{Key: "key", Name: TierName{"Key", "重点"}, When: TierWhen{WonAtLeast: f64(200_000), PipelineAtLeast: f64(300_000)},
 			Service: ServiceLevel{ContactEveryDays: 30, ResponseHours: 8, CoveredBy: "rep"}},
-		{Key: "core", Name: TierName{"Core", "核心"}, When: TierWhen{WonAtLeast: f64(100_000), ActivitiesAtLeast: f64(12)},
+		{Key: "core", Name: TierName{"Core", "核心"}, When: TierWhen{WonAtLeast: f64(50_000), PipelineAtLeast: f64(100_000), ActivitiesAtLeast: f64(45)},
 			Service: ServiceLevel{ContactEveryDays: 60, ResponseHours: 24, CoveredBy: "rep"}},
 		{Key: "standard", Name: TierName{"Standard", "普通"},
 			Service: ServiceLevel{ContactEveryDays: 90, ResponseHours: 48, CoveredBy: "anyone"}},
