@@ -17,8 +17,9 @@ import (
 // pageEvents runs the default rules over the last twelve weeks of the demo's
 // sample and stores what they find as events (at most perRule per rule), plus
 // one made-up event for a default rule that found nothing, so every default
-// rule has an event on the Alerts page.
-func pageEvents(t *testing.T, db *schemas.DB, truth *gen.Truth, perRule int) []*Event {
+// rule has an event on the Alerts page. as[i] is the anomaly of evs[i], with
+// its EventID.
+func pageEvents(t *testing.T, db *schemas.DB, truth *gen.Truth, perRule int) (evs []*Event, as []Anomaly) {
 	t.Helper()
 	ctx := context.Background()
 	e, err := New(Options{DB: db, Rules: plantedRules(), Logger: quietLog()})
@@ -33,12 +34,13 @@ func pageEvents(t *testing.T, db *schemas.DB, truth *gen.Truth, perRule int) []*
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	n := map[string]int{}
-	var evs []*Event
 	add := func(a Anomaly) {
 		x := &Event{Key: a.Key, OpenedAt: now}
 		fillEvent(x, &a, nil, now, e.links)
 		x.ID = eventID(x.Key, x.OpenedAt)
+		a.EventID = x.ID
 		evs = append(evs, x)
+		as = append(as, a)
 		n[a.Rule+"|"+a.SegmentKind]++
 	}
 	for _, ep := range eps {
@@ -89,7 +91,7 @@ func pageEvents(t *testing.T, db *schemas.DB, truth *gen.Truth, perRule int) []*
 	if err := writeEvents(ctx, db, evs); err != nil {
 		t.Fatal(err)
 	}
-	return evs
+	return evs, as
 }
 
 var articleRE = regexp.MustCompile(`(?s)<article class="alert[^"]*" id="([^"]+)">(.*?)</article>`)
@@ -104,7 +106,7 @@ func TestAlertsPageChartsEveryDefaultRule(t *testing.T) {
 	}
 	db := schemastest.Open(t)
 	truth := loadGen(t, db, gen.Config{Seed: 7, Opportunities: demoOpps})
-	evs := pageEvents(t, db, truth, 3)
+	evs, _ := pageEvents(t, db, truth, 3)
 	base := StartDashboards(t, db, e2eToken, "")
 	req, _ := http.NewRequest(http.MethodGet, base+"/alerts", nil)
 	req.Header.Set("Authorization", "Bearer "+e2eToken)
