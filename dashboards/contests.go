@@ -282,6 +282,10 @@ func (p *pages) contestPage(c echo.Context) error {
 	}
 	v.Panels = append(v.Panels, info)
 	for _, cr := range rk.Categories {
+		if len(cr.Groups) == 0 {
+			// Nobody qualifies (no newcomer): the category still shows.
+			cr.Groups = []query.RankGroup{{}}
+		}
 		for _, g := range cr.Groups {
 			v.Panels = append(v.Panels, rankingPanel(r, ct, cr, g))
 		}
