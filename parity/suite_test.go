@@ -14,6 +14,7 @@ import (
 	"github.com/pipelens/pipelens/ingest/gen"
 	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/config"
 )
 
 // suite asks every metric the API serves under several filter sets and scopes;
@@ -91,6 +92,8 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		call(name+"reps", func() error { _, err := svc.Reps(ctx, sc, f); return err })
 		call(name+"rep", func() error { _, err := svc.Rep(ctx, sc, f, rep); return err })
 		call(name+"territories", func() error { _, err := svc.Territories(ctx, sc, f); return err })
+		call(name+"new accounts", func() error { _, err := svc.NewAccounts(ctx, sc, f, "rep"); return err })
+		call(name+"tiers", func() error { _, err := svc.Tiers(ctx, sc, f, config.DefaultTiers(), true); return err })
 		for _, fr := range []query.ForecastRequest{{Period: query.PeriodQuarter, AsOf: asOf}, {Period: query.PeriodNextQuarter, GroupBy: "team", AsOf: asOf},
 			{Period: query.PeriodMonth, GroupBy: "rep", AsOf: asOf.AddDate(0, -5, -3)}} {
 			call(name+"forecast "+fr.Period, func() error { _, err := svc.Forecast(ctx, sc, f, fr); return err })
@@ -106,6 +109,15 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 			call(name+"deals", func() error { _, err := svc.Deals(ctx, sc, f, dq); return err })
 		}
 	}
+	// A contest of every category (its definition is written, its rankings read).
+	call("contest ranking", func() error {
+		ct, _, err := svc.CreateContest(ctx, query.Unrestricted, query.ContestInput{Name: "parity", Metric: query.ContestWonAmount,
+			From: cut.From.Format(time.DateOnly), To: cut.To.Format(time.DateOnly), Categories: query.ContestCategories})
+		if err == nil {
+			_, err = svc.Ranking(ctx, query.Unrestricted, ct.ID)
+		}
+		return err
+	})
 	// The forecast's backtest (pipelens bench forecast).
 	call("backtest", func() error {
 		qs, err := svc.BacktestQuarters(ctx, query.Unrestricted, query.Filter{})
