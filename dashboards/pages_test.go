@@ -52,10 +52,17 @@ func newDemo(t *testing.T, n int) *demo {
 // "medium" or "large": how many teams and reps) and n opportunities.
 func newDemoSize(t *testing.T, size string, n int) *demo {
 	t.Helper()
+	return newDemoConfig(t, gen.Config{Seed: 1, Size: size, Opportunities: n})
+}
+
+// newDemoConfig is newDemo with the generator's whole configuration (an
+// export date of today, for pages about the present quarter).
+func newDemoConfig(t *testing.T, gc gen.Config) *demo {
+	t.Helper()
 	ctx := context.Background()
 	db := schemastest.Open(t)
 	dir := t.TempDir()
-	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 1, Size: size, Opportunities: n}, dir); err != nil {
+	if _, err := gen.WriteDir(ctx, gc, dir); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))

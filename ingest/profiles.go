@@ -239,6 +239,11 @@ func builtinProfiles() []*profile {
 	return profilesList
 }
 
+// canonicalOptional are the canonical columns added after files in the
+// canonical layout were first written: a canonical file may leave them out
+// (they load empty).
+var canonicalOptional = map[string]bool{"forecast_category": true}
+
 func makeProfiles() []*profile {
 	var ps []*profile
 	for _, t := range allTables {
@@ -248,11 +253,15 @@ func makeProfiles() []*profile {
 			want[c.name] = true
 		}
 		ps = append(ps, &profile{name: "canonical:" + t.name, table: t, source: "pipelens", detect: func(h *header) int {
-			if len(h.raw) != len(want) {
-				return 0
-			}
+			seen := map[string]bool{}
 			for _, r := range h.raw {
 				if !want[strings.TrimSpace(r)] {
+					return 0
+				}
+				seen[strings.TrimSpace(r)] = true
+			}
+			for c := range want {
+				if !seen[c] && !canonicalOptional[c] {
 					return 0
 				}
 			}
