@@ -257,9 +257,11 @@ func checkMail(t *testing.T, md *maildev, e0 *Engine0, ms []devMail, mgr string,
 	if inline == "" || !strings.Contains(raw, "cid:"+inline) || !strings.Contains(raw, "Content-Disposition: inline") {
 		t.Errorf("no inline PNG chart referenced from the HTML (attachments %+v)", m.Attachments)
 	}
-	i := strings.Index(m.HTML, e0.base+"/trends?")
+	// The link opens the Alerts page on the event: it draws the metric for
+	// the team over the range (the trends page draws no daily metric).
+	i := strings.Index(m.HTML, e0.base+"/alerts?")
 	if i < 0 {
-		t.Fatalf("no dashboard link to %s/trends in the HTML", e0.base)
+		t.Fatalf("no link to the event on %s/alerts in the HTML", e0.base)
 	}
 	link := m.HTML[i:]
 	link = link[:strings.IndexByte(link, '"')]
@@ -268,8 +270,8 @@ func checkMail(t *testing.T, md *maildev, e0 *Engine0, ms []devMail, mgr string,
 		t.Fatalf("dashboard link %q: %v", link, err)
 	}
 	q := u.Query()
-	if q.Get("team") != drop.SegmentValue || q.Get("from") == "" || q.Get("to") == "" {
-		t.Errorf("dashboard link %s: want team=%s and a from/to range", u, drop.SegmentValue)
+	if q.Get("team") != drop.SegmentValue || q.Get("from") == "" || q.Get("to") == "" || q.Get("event") == "" {
+		t.Errorf("dashboard link %s: want the event, team=%s and a from/to range", u, drop.SegmentValue)
 	}
 	from, _ := time.Parse(time.DateOnly, q.Get("from"))
 	to, _ := time.Parse(time.DateOnly, q.Get("to"))

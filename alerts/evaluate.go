@@ -372,8 +372,31 @@ func (e *evaluator) judge(r *Rule, s SegmentSeries, end time.Time) (Anomaly, boo
 	if !found {
 		return a, false
 	}
+	// Four weeks before the anomaly at least, to compare with.
+	if c := a.Since.AddDate(0, 0, -28); !a.Since.IsZero() && c.Before(chartFrom) {
+		chartFrom = c
+	}
+	if kind != "count" && kind != "amount" && r.Grain == "day" {
+		// A day's rate of a handful of closes jumps between 0 and 100%: the
+		// chart draws the last seven days' rate (or mean), day by day.
+		vals = rolling(r.Metric, pts, 7)
+	}
 	a.Chart = chartOf(pts, vals, expected, chartFrom)
 	return a, true
+}
+
+// rolling is, per day, the metric over the last n days (rates and means:
+// their sums divided; days without anything to divide carry the last value).
+func rolling(metric string, pts []Point, n int) []float64 {
+	out := make([]float64, len(pts))
+	for i := range pts {
+		var w Point
+		for _, p := range pts[max(0, i-n+1) : i+1] {
+			w.Sum, w.Num, w.Den = w.Sum+p.Sum, w.Num+p.Num, w.Den+p.Den
+		}
+		out[i] = value(metric, w)
+	}
+	return fillGaps(out)
 }
 
 func chartOf(pts []Point, vals, expected []float64, from time.Time) []ChartPoint {

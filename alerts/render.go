@@ -48,7 +48,6 @@ var messages = map[string]map[string]string{
 		"actual": "Actual", "expected": "Expected", "deviation": "Deviation", "since": "Since",
 		"range": "Expected range", "volume": "Volume",
 		"drivers": "Top drivers:", "link": "Open the dashboard for this segment and period",
-		"legend":  "Blue: actual. Grey dashed: expected. Shaded: the anomalous period.",
 		"footer":  "Sent by pipelens. The same anomaly is not sent again until its repeat interval passes or it resolves.",
 		"seg.all": "Whole organisation", "seg.team": "Team", "seg.rep": "Rep", "seg.territory": "Territory",
 		"seg.product": "Product", "seg.source": "Source",
@@ -64,13 +63,19 @@ var messages = map[string]map[string]string{
 		"deal": "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "close": "Close date",
 		"days.in.stage": "Days in stage", "usual": "Usual (median / 90th percentile)", "pushes": "Pushes",
 		"trend.slope": "%s per week", "pts": "%s pts",
-		"through":     "Data through", "through.text": "%s (the last day the export covers; later days are not judged)",
-		"move.up":     "rise", "move.down": "fall",
-		"drv.sum":     "%s: %s since the start, where its own earlier level predicted %s (%s)%s.",
-		"drv.mean":    "%s: %s days on average since the start, where %s was usual before (%s)%s.",
-		"drv.rate":    "%s: %s won of %s closed since the start, where its earlier win rate predicted %s won (%s)%s.",
-		"drv.share":   ", %s of the whole %s",
-		"among":       "Also flagged under this segment (same rule):",
+		"through": "Data through", "through.text": "%s (the last day the export covers; later days are not judged)",
+		"move.up": "rise", "move.down": "fall",
+		"drv.sum":            "%s: %s since the start, where its own earlier level predicted %s (%s)%s.",
+		"drv.mean":           "%s: %s days on average since the start, where %s was usual before (%s)%s.",
+		"drv.rate":           "%s: %s won of %s closed since the start, where its earlier win rate predicted %s won (%s)%s.",
+		"drv.share":          ", %s of the whole %s",
+		"among":              "Also flagged under this segment (same rule):",
+		"unit.days_to_close": "days from each export to the expected close date", "unit.days": "days", "unit.count": "count",
+		"unit.wan": "万", "unit.yi": "亿",
+		"cap.actual": "Blue: actual per day", "cap.rolling": "Blue: the rate of the last 7 days, day by day",
+		"cap.pushed": "Blue: the expected close date, as days ahead of each export", "cap.amount": "Blue: the deal's amount in each export",
+		"cap.sep": ". ", "cap.expected": "Grey dashed: expected", "cap.band": "grey band: the expected range",
+		"cap.shaded_bad": "Shaded red: the anomalous period (bad news)", "cap.shaded_good": "Shaded green: the anomalous period (good news)", "cap.end": ".",
 	},
 	"zh-CN": {
 		"subject.prefix": "【pipelens】", "subject.more": "（另有 %d 条）", "subject.many": "%d 条预警：",
@@ -80,7 +85,6 @@ var messages = map[string]map[string]string{
 		"actual": "实际值", "expected": "预期值", "deviation": "偏差", "since": "开始于",
 		"range": "预期范围", "volume": "样本量",
 		"drivers": "主要驱动因素：", "link": "打开该细分与时段的仪表盘",
-		"legend":  "蓝线：实际值；灰色虚线：预期值；阴影：异常时段。",
 		"footer":  "由 pipelens 发送。同一异常在重复间隔之前或恢复之前不会重复发送。",
 		"seg.all": "全公司", "seg.team": "团队", "seg.rep": "销售", "seg.territory": "区域",
 		"seg.product": "产品", "seg.source": "来源",
@@ -96,13 +100,19 @@ var messages = map[string]map[string]string{
 		"deal": "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "close": "预计成交日期",
 		"days.in.stage": "阶段停留天数", "usual": "通常（中位数 / 90 分位）", "pushes": "推迟次数",
 		"trend.slope": "每周 %s", "pts": "%s 个百分点",
-		"through":     "数据截至", "through.text": "%s（导出数据覆盖的最后一天；之后的日期不参与判断）",
-		"move.up":     "上升", "move.down": "下降",
-		"drv.sum":     "%s：自异常开始以来为 %s，按其此前水平预期 %s（%s）%s。",
-		"drv.mean":    "%s：自异常开始以来平均 %s 天，此前通常为 %s 天（%s）%s。",
-		"drv.rate":    "%s：自异常开始以来关闭 %[3]s 个商机，赢单 %[2]s 个；按其此前赢单率预期赢单 %[4]s 个（%[5]s）%[6]s。",
-		"drv.share":   "，占整体%[2]s的 %[1]s",
-		"among":       "该细分下同一规则的其他异常：",
+		"through": "数据截至", "through.text": "%s（导出数据覆盖的最后一天；之后的日期不参与判断）",
+		"move.up": "上升", "move.down": "下降",
+		"drv.sum":            "%s：自异常开始以来为 %s，按其此前水平预期 %s（%s）%s。",
+		"drv.mean":           "%s：自异常开始以来平均 %s 天，此前通常为 %s 天（%s）%s。",
+		"drv.rate":           "%s：自异常开始以来关闭 %[3]s 个商机，赢单 %[2]s 个；按其此前赢单率预期赢单 %[4]s 个（%[5]s）%[6]s。",
+		"drv.share":          "，占整体%[2]s的 %[1]s",
+		"among":              "该细分下同一规则的其他异常：",
+		"unit.days_to_close": "每次导出距预计成交日期的天数", "unit.days": "天", "unit.count": "个",
+		"unit.wan": "单位：万", "unit.yi": "单位：亿",
+		"cap.actual": "蓝线：每日实际值", "cap.rolling": "蓝线：逐日计算的近 7 天比率",
+		"cap.pushed": "蓝线：预计成交日期距每次导出的天数", "cap.amount": "蓝线：每次导出中的商机金额",
+		"cap.sep": "；", "cap.expected": "灰色虚线：预期值", "cap.band": "灰色带：预期范围",
+		"cap.shaded_bad": "红色阴影：异常时段（不利）", "cap.shaded_good": "绿色阴影：异常时段（有利）", "cap.end": "。",
 	},
 }
 
@@ -140,23 +150,24 @@ func tr(lang, key string, args ...any) string {
 type fact struct{ Label, Value string }
 
 type item struct {
-	Direction   int
-	Good        bool // good news for the metric: the arrow's colour
-	Arrow       string
-	Title       string
-	SegmentLine string
-	Facts       []fact
-	Drivers     []string
-	ChartCID    string
-	ChartAlt    string
-	Link        string
-	Among       []string // anomalies of the same rule and direction under this segment (groupTree)
-	short       string   // for the subject
+	Direction    int
+	Good         bool // good news for the metric: the arrow's colour
+	Arrow        string
+	Title        string
+	SegmentLine  string
+	Facts        []fact
+	Drivers      []string
+	ChartCID     string
+	ChartAlt     string
+	Link         string
+	ChartCaption string   // what the chart draws, in the reader's words and unit
+	Among        []string // anomalies of the same rule and direction under this segment (groupTree)
+	short        string   // for the subject
 }
 
 type page struct {
 	Lang, Subject, Greeting, Intro string
-	DriversLabel, ChartLegend      string
+	DriversLabel                   string
 	AmongLabel                     string
 	LinkLabel, Footer              string
 	Items                          []item
@@ -420,7 +431,7 @@ func renderGrouped(to Recipient, as []*Anomaly, l linker, among map[*Anomaly][]*
 	if messages[lang] == nil {
 		lang = "en"
 	}
-	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), AmongLabel: tr(lang, "among"), ChartLegend: tr(lang, "legend"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
+	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), AmongLabel: tr(lang, "among"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
 	name := to.Name
 	if name == "" {
 		name = to.Email
@@ -442,10 +453,11 @@ func renderGrouped(to Recipient, as []*Anomaly, l linker, among map[*Anomaly][]*
 		for _, c := range among[a] {
 			it.Among = append(it.Among, amongLine(lang, c))
 		}
-		png, err := renderChart(a)
+		png, caption, err := renderChart(lang, a)
 		if err != nil {
 			return Email{}, err
 		}
+		it.ChartCaption = caption
 		if png != nil {
 			sum := sha256.Sum256([]byte(a.Key))
 			it.ChartCID = fmt.Sprintf("chart%d-%s@pipelens", i+1, hex.EncodeToString(sum[:6]))
