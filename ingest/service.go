@@ -744,7 +744,14 @@ func (s *Service) detect(hdr *header, source string) (*profile, Detection, error
 	}
 	if best == nil {
 		if source != "" {
-			return all[0], Detection{}, nil
+			// Never a silent pick within a family (canonical:opportunities'
+			// columns read as accounts): say which layouts were tried.
+			var names []string
+			for _, p := range all {
+				names = append(names, p.name)
+			}
+			return nil, d, fmt.Errorf("columns %s: %w: no layout of source %q fits (%s); name one with --source or fix the header",
+				listNames(hdr.raw), ErrUnknownLayout, source, strings.Join(names, ", "))
 		}
 		return nil, d, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", listNames(hdr.raw), ErrUnknownLayout)
 	}

@@ -286,12 +286,14 @@ func TestMappingConstantsAndUnits(t *testing.T) {
 		t.Fatalf("profile %s loaded %d rejected %d", fr.Profile, fr.Loaded, fr.Rejected)
 	}
 	acme := load(t, s, "testdata/acme_export.csv", LoadOptions{})
-	ctx, cancel := db.Context(context.Background(), "t")
-	defer cancel()
 	for _, c := range []struct {
 		run  uint64
 		want string
 	}{{fr.RunID, "2 2 3500.5 EUR"}, {acme.RunID, "3 1 4499.5 EUR"}} {
+		// A context (a query id) per query: 18.16 may still list the last
+		// one as running when the next starts ("already running", code 216).
+		ctx, cancel := db.Context(context.Background(), "t")
+		defer cancel()
 		var n, won uint64
 		var sum float64
 		var cur string
@@ -462,5 +464,24 @@ func TestSalesforceForecastCategory(t *testing.T) {
 		if n := count(t, db, "opportunities", "forecast_category = '"+cat+"'"); int64(n) != want {
 			t.Errorf("forecast_category %q: %d rows, want %d", cat, n, want)
 		}
+	}
+}
+
+// A forced family (--source canonical) whose layouts all miss the header
+// fails and names them; it loaded canonical:opportunities' rows as accounts
+// when a column was missing (the first of the family, silently).
+func TestForcedFamilyNeverPicksSilently(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{})
+	path := filepath.Join(t.TempDir(), "opportunities.csv")
+	if err := os.WriteFile(path, []byte("opportunity_id,name,account_id\nO1,Deal,A1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.LoadFile(context.Background(), path, LoadOptions{Source: "canonical"})
+	if !errors.Is(err, ErrUnknownLayout) || !strings.Contains(err.Error(), "canonical:opportunities") {
+		t.Fatalf("a canonical file missing columns: %v; want ErrUnknownLayout naming the canonical layouts", err)
+	}
+	if n := count(t, db, "accounts", "1"); n != 0 {
+		t.Errorf("%d accounts loaded from an opportunities file", n)
 	}
 }
