@@ -92,6 +92,7 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		call(name+"reps", func() error { _, err := svc.Reps(ctx, sc, f); return err })
 		call(name+"rep", func() error { _, err := svc.Rep(ctx, sc, f, rep); return err })
 		call(name+"territories", func() error { _, err := svc.Territories(ctx, sc, f); return err })
+		call(name+"activity", func() error { _, err := svc.Activity(ctx, sc, f); return err })
 		call(name+"new accounts", func() error { _, err := svc.NewAccounts(ctx, sc, f, "rep"); return err })
 		call(name+"tiers", func() error { _, err := svc.Tiers(ctx, sc, f, config.DefaultTiers(), true); return err })
 		for _, fr := range []query.ForecastRequest{{Period: query.PeriodQuarter, AsOf: asOf}, {Period: query.PeriodNextQuarter, GroupBy: "team", AsOf: asOf},
@@ -115,6 +116,21 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 			From: cut.From.Format(time.DateOnly), To: cut.To.Format(time.DateOnly), Categories: query.ContestCategories})
 		if err == nil {
 			_, err = svc.Ranking(ctx, query.Unrestricted, ct.ID)
+		}
+		return err
+	})
+	// Coaching plans (query/plans.go): one recorded, then listed, tracked and found due.
+	call("plans", func() error {
+		p, err := svc.CreatePlan(ctx, query.Unrestricted, query.PlanInput{RepID: rep, Metric: "win_rate", Goal: 0.99, Actions: "parity",
+			Review: asOf.AddDate(0, 0, 30).Format(time.DateOnly), BaselineFrom: truth.From, BaselineTo: truth.AsOf}, asOf)
+		if err == nil {
+			_, err = svc.Plans(ctx, query.Scope{Name: "m", Role: query.RoleManager, Team: team}, "", "")
+		}
+		if err == nil {
+			_, err = svc.Plan(ctx, query.Unrestricted, p.ID, asOf.AddDate(0, 0, 10))
+		}
+		if err == nil {
+			_, err = svc.DuePlans(ctx, asOf.AddDate(0, 0, 31))
 		}
 		return err
 	})
