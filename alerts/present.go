@@ -123,6 +123,17 @@ func Describe(lang string, e Event) string {
 	return buildItem(lang, &a, linker{}).short
 }
 
+// DriverSentences explains the event's drivers in lang, one sentence each (as
+// its email does).
+func DriverSentences(lang string, e Event) []string {
+	a := Anomaly{Metric: e.Metric, Kind: e.Kind, Direction: e.Direction}
+	var out []string
+	for _, d := range e.Drivers {
+		out = append(out, driverSentence(lang, &a, d))
+	}
+	return out
+}
+
 // dayAfter is the start of the day after t's day (an exclusive range end).
 func dayAfter(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, t.Location())

@@ -194,7 +194,8 @@ func (p *pages) overview(c echo.Context) error {
 	v.Panels = append(v.Panels, cp)
 	ap := &panel{ID: "anomalies", Title: r.T("ov.anomalies"), Span: 4, Links: []link{{Label: r.T("nav.alerts") + " →", URL: "/alerts"}}}
 	for _, e := range evs {
-		ap.Items = append(ap.Items, item{Title: e.SegmentLabel, Text: e.Summary, Link: "/alerts#" + e.ID, Class: dirClass(e.Direction), Badge: r.T("al." + e.Status)})
+		w := alertWords(r, e) // the reader's language, acknowledged as such, coloured by good or bad news
+		ap.Items = append(ap.Items, item{Title: w.title, Text: w.summary, Link: "/alerts?event=" + e.ID, Class: w.news, Badge: w.status})
 	}
 	if len(ap.Items) == 0 {
 		ap.Empty = r.T("ov.no_anomalies")

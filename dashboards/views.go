@@ -519,22 +519,14 @@ func (p *pages) alerts(c echo.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range evs {
 		i, e := i, e
-		av := alertView{Event: e, CanAct: canAct, Title: alerts.SegmentName(r.lang, e) + " · " + alerts.MetricName(r.lang, e.Metric, e.Kind),
+		w := alertWords(r, e)
+		av := alertView{Event: e, CanAct: canAct, Title: w.title,
 			ActualText: alerts.FormatEventValue(r.lang, e, e.Actual), ExpectedText: alerts.FormatEventValue(r.lang, e, e.Expected),
-			StatusText: r.T("al." + e.Status), StatusClass: e.Status, Direction: "bad"}
-		if alerts.Good(e.Metric, e.Kind, e.Direction) {
-			av.Direction = "good"
-		}
-		if r.lang != "en" || av.Summary == "" {
-			// The stored summary is English.
-			av.Summary = alerts.Describe(r.lang, e)
-		}
+			StatusText: w.status, StatusClass: w.statusClass, Direction: w.news}
+		av.Summary = w.summary
 		av.When = r.T("al.since") + " " + e.Since.Format(time.DateOnly)
 		if !e.AckedAt.IsZero() {
 			av.Acked = r.T("al.acked") + " " + e.AckedBy
-			if e.Status == "firing" {
-				av.StatusText, av.StatusClass = r.T("al.acknowledged"), "acknowledged"
-			}
 		}
 		if e.SnoozedUntil.After(time.Now()) {
 			av.Snoozed = r.T("al.snoozed") + " " + e.SnoozedUntil.Format(time.DateOnly)
@@ -562,6 +554,29 @@ func (p *pages) alerts(c echo.Context) error {
 	}
 	v.Panels = append(v.Panels, pn)
 	return p.render(r, v)
+}
+
+// alertText is how an alert event reads wherever it is shown (the Alerts page,
+// the overview): its title (segment and metric in the reader's language), a
+// summary with its drivers explained, its status (an acknowledged event that
+// still fires says acknowledged) and whether it is good or bad news.
+type alertText struct {
+	title, summary, status, statusClass, news string
+}
+
+func alertWords(r *request, e alerts.Event) alertText {
+	w := alertText{title: alerts.SegmentName(r.lang, e) + " · " + alerts.MetricName(r.lang, e.Metric, e.Kind),
+		summary: alerts.Describe(r.lang, e), status: r.T("al." + e.Status), statusClass: e.Status, news: "bad"}
+	if ds := alerts.DriverSentences(r.lang, e); len(ds) > 0 {
+		w.summary += " " + strings.Join(ds, " ")
+	}
+	if alerts.Good(e.Metric, e.Kind, e.Direction) {
+		w.news = "good"
+	}
+	if !e.AckedAt.IsZero() && e.Status == "firing" {
+		w.status, w.statusClass = r.T("al.acknowledged"), "acknowledged"
+	}
+	return w
 }
 
 // alertEvents is the events the Alerts page lists: the last 30 days' (at
