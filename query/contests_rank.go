@@ -273,7 +273,8 @@ func (s *Service) rankCategory(ctx context.Context, c Contest, cat string, ps []
 	}
 	var base map[string]float64
 	if cat == CategoryImprovement {
-		if base, err = s.contestValues(ctx, metric, c.baseFrom, c.baseTo); err != nil {
+		bf, bt := improvementBaseline(c, time.Now().In(s.loc))
+		if base, err = s.contestValues(ctx, metric, bf, bt); err != nil {
 			return CategoryRanking{}, err
 		}
 	}
@@ -310,6 +311,21 @@ func (s *Service) rankCategory(ctx context.Context, c Contest, cat string, ps []
 		out.Groups = append(out.Groups, RankGroup{Name: g, Rows: rankRows(groups[g])})
 	}
 	return out, nil
+}
+
+// improvementBaseline is the baseline a running contest is compared with: as
+// many of the baseline's first days as the contest has had so far (today
+// included), so that half a quarter is not measured against a whole one.
+func improvementBaseline(c Contest, now time.Time) (time.Time, time.Time) {
+	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, c.from.Location())
+	if !tomorrow.Before(c.to) || !tomorrow.After(c.from) {
+		return c.baseFrom, c.baseTo
+	}
+	end := c.baseFrom.AddDate(0, 0, calendarDays(c.from, tomorrow))
+	if end.After(c.baseTo) {
+		end = c.baseTo
+	}
+	return c.baseFrom, end
 }
 
 func groupOrder(rank map[string]int, g string) int {

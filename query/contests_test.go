@@ -291,3 +291,21 @@ func TestContestDefinitionsAndTokens(t *testing.T) {
 		t.Errorf("a deleted contest is listed: %+v", cs)
 	}
 }
+
+// TestImprovementBaselineOfARunningContest: 10 days into a 91-day contest, the
+// improvement is measured against the baseline's first 10 days; a finished or
+// future contest against the whole baseline.
+func TestImprovementBaselineOfARunningContest(t *testing.T) {
+	c := Contest{from: d("2024-04-01"), to: d("2024-07-01"), baseFrom: d("2024-01-01"), baseTo: d("2024-04-01")}
+	for _, tc := range []struct{ now, from, to string }{
+		{"2024-04-10", "2024-01-01", "2024-01-11"},
+		{"2024-06-30", "2024-01-01", "2024-04-01"}, // the last day: the whole contest
+		{"2024-08-01", "2024-01-01", "2024-04-01"},
+		{"2024-03-01", "2024-01-01", "2024-04-01"},
+	} {
+		f, to := improvementBaseline(c, ts(tc.now+" 15:00"))
+		if day(f) != tc.from || day(to) != tc.to {
+			t.Errorf("on %s: baseline %s..%s, want %s..%s", tc.now, day(f), day(to), tc.from, tc.to)
+		}
+	}
+}
