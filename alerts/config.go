@@ -20,8 +20,9 @@ type Config struct {
 	// EvaluateEvery is how often Schedule wakes up to run due rules and drain the
 	// outbox (default 5m).
 	EvaluateEvery time.Duration `yaml:"evaluate_every"`
-	// DashboardPath is the page an alert links to (default /trends); deal alerts
-	// link to DealPath (default /funnel).
+	// DashboardPath is the page an alert links to (default /trends, which
+	// means: a metric anomaly opens the Alerts page on its event, a win rate
+	// the reps page); deal alerts link to DealPath (default /funnel).
 	DashboardPath string `yaml:"dashboard_path"`
 	DealPath      string `yaml:"deal_path"`
 	// Lang is the language of recipients whose reps row names none: en or zh-CN.
@@ -338,6 +339,9 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	}
 	if r.Lookback <= 0 {
 		r.Lookback = 16 * 7 * 24 * time.Hour
+		if r.Grain == "day" && (r.Detector == "seasonal" || r.Detector == "level_shift") {
+			r.Lookback = detect.DailyLookback
+		}
 		if r.Grain == "week" {
 			r.Lookback = 26 * 7 * 24 * time.Hour
 		}
