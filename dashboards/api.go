@@ -14,7 +14,7 @@ import (
 // the server's options, and the OpenAPI document at /api/v1/openapi.json.
 func MountAPI(s *Server) {
 	o := s.Options()
-	svc := query.New(o.DB, o.Config.Location(), s.log).WithStages(o.Config.Stages.Open)
+	svc := query.New(o.DB, o.Config.Location(), s.log).WithStages(o.Config.Stages.Open).WithFiscalYear(o.Config.FiscalYear.StartMonth)
 	APIMount(svc)(s)
 }
 

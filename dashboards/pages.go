@@ -41,7 +41,7 @@ type pages struct {
 func (s *Server) mountPages() {
 	svc := s.opts.Query
 	if svc == nil && s.opts.DB != nil {
-		svc = query.New(s.opts.DB, s.opts.Config.Location(), s.log).WithStages(s.opts.Config.Stages.Open)
+		svc = query.New(s.opts.DB, s.opts.Config.Location(), s.log).WithStages(s.opts.Config.Stages.Open).WithFiscalYear(s.opts.Config.FiscalYear.StartMonth)
 	}
 	p := &pages{s: s, svc: svc, fyStart: time.Month(max(1, s.opts.Config.FiscalYear.StartMonth))}
 	p.tmpl = template.Must(template.New("").Funcs(template.FuncMap{

@@ -235,15 +235,17 @@ type Forecast struct {
 	History bool `json:"history"`
 }
 
-// periodOf is the period containing day d (or the next quarter).
-func periodOf(period string, d time.Time) (time.Time, time.Time, error) {
+// periodOf is the period containing day d (or the next quarter). Quarters are
+// fiscal: they start in the fiscal year's first month (WithFiscalYear) and
+// every third month after it.
+func (s *Service) periodOf(period string, d time.Time) (time.Time, time.Time, error) {
+	fy := max(s.fyStart, 1)
+	qs := time.Date(d.Year(), d.Month()-time.Month((int(d.Month())-fy+12)%3), 1, 0, 0, 0, 0, d.Location())
 	switch period {
 	case "", PeriodQuarter:
-		s := time.Date(d.Year(), d.Month()-(d.Month()-1)%3, 1, 0, 0, 0, 0, d.Location())
-		return s, s.AddDate(0, 3, 0), nil
+		return qs, qs.AddDate(0, 3, 0), nil
 	case PeriodNextQuarter:
-		s := time.Date(d.Year(), d.Month()-(d.Month()-1)%3, 1, 0, 0, 0, 0, d.Location()).AddDate(0, 3, 0)
-		return s, s.AddDate(0, 3, 0), nil
+		return qs.AddDate(0, 3, 0), qs.AddDate(0, 6, 0), nil
 	case PeriodMonth:
 		s := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, d.Location())
 		return s, s.AddDate(0, 1, 0), nil
@@ -311,7 +313,7 @@ func (s *Service) forecastPlan(req ForecastRequest) (fcPlan, error) {
 		now := time.Now().In(s.loc)
 		d = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.loc)
 	}
-	from, to, err := periodOf(req.Period, d)
+	from, to, err := s.periodOf(req.Period, d)
 	if err != nil {
 		return fcPlan{}, err
 	}
@@ -938,7 +940,7 @@ func (s *Service) BacktestQuarters(ctx context.Context, sc Scope, f Filter) ([]t
 	}
 	first = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, s.loc)
 	last = time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, s.loc)
-	q, _, _ := periodOf(PeriodQuarter, first)
+	q, _, _ := s.periodOf(PeriodQuarter, first)
 	var out []time.Time
 	for q = q.AddDate(0, 3, 0); !q.AddDate(0, 3, 0).After(last.AddDate(0, 0, 1)); q = q.AddDate(0, 3, 0) {
 		out = append(out, q)

@@ -443,3 +443,27 @@ func TestForecastCategories(t *testing.T) {
 		}
 	}
 }
+
+// TestFiscalQuarters: with a fiscal year from April, the quarter of
+// 2024-05-10 is [April, July), the next one [July, October), and January's
+// [January, April), the fiscal Q4; from February, January is in [November,
+// February).
+func TestFiscalQuarters(t *testing.T) {
+	s := (&Service{}).WithFiscalYear(4)
+	for _, c := range []struct{ day, period, from, to string }{
+		{"2024-05-10", PeriodQuarter, "2024-04-01", "2024-07-01"},
+		{"2024-05-10", PeriodNextQuarter, "2024-07-01", "2024-10-01"},
+		{"2025-01-31", PeriodQuarter, "2025-01-01", "2025-04-01"},
+		{"2024-03-31", PeriodQuarter, "2024-01-01", "2024-04-01"},
+		{"2024-12-01", PeriodNextQuarter, "2025-01-01", "2025-04-01"},
+	} {
+		from, to, _ := s.periodOf(c.period, d(c.day))
+		if day(from) != c.from || day(to) != c.to {
+			t.Errorf("%s %s: %s..%s, want %s..%s", c.day, c.period, day(from), day(to), c.from, c.to)
+		}
+	}
+	s = (&Service{}).WithFiscalYear(2)
+	if from, to, _ := s.periodOf(PeriodQuarter, d("2024-01-15")); day(from) != "2023-11-01" || day(to) != "2024-02-01" {
+		t.Errorf("fiscal February: the quarter of 2024-01-15 is %s..%s, want 2023-11-01..2024-02-01", day(from), day(to))
+	}
+}

@@ -25,6 +25,8 @@ type Service struct {
 	tz     string // the business zone as a validated SQL literal
 	log    *slog.Logger
 	stages []string
+	// fyStart is the fiscal year's first month (0: January).
+	fyStart int
 
 	// noRollup makes every metric read opp_facts and opp_moves instead of the
 	// pre-aggregates (tests compare the two).
@@ -53,6 +55,15 @@ func New(db *schemas.DB, loc *time.Location, log *slog.Logger) *Service {
 func (s *Service) WithStages(open []string) *Service {
 	if len(open) > 0 {
 		s.stages = append([]string(nil), open...)
+	}
+	return s
+}
+
+// WithFiscalYear sets the month (1–12) the fiscal year starts in: forecast
+// quarters follow it. The default is January.
+func (s *Service) WithFiscalYear(startMonth int) *Service {
+	if startMonth >= 1 && startMonth <= 12 {
+		s.fyStart = startMonth
 	}
 	return s
 }
