@@ -6,8 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +190,50 @@ func TestContestsAndTiersAPI(t *testing.T) {
 	}
 	if code, _ := call(t, d, http.MethodDelete, "/api/v1/contests/"+ct.Contest.ID, "tok-manager", nil); code != http.StatusForbidden {
 		t.Errorf("a manager deleted a contest: %d", code)
+	}
+
+	// The admin's form: groups one per line; the board link is shown once.
+	admin := d.client(t)
+	if code := d.login(t, admin, "admin", demoPassword); code != http.StatusSeeOther {
+		t.Fatalf("sign in as admin: %d", code)
+	}
+	tok := csrfOf(t, d, admin, "/contests/new")
+	form := url.Values{"csrf": {tok}, "name": {"看板竞赛"}, "metric": {"deals_won"}, "from": {"2000-01-01"}, "to": {"2100-01-01"},
+		"categories": {"top", "newcomer"}, "groups": {"A组: " + d.repA + "\nB组：" + d.repB}}
+	resp, err := admin.PostForm(d.ts.URL+"/contests", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	link := regexp.MustCompile(`href="(/board/[^"?]+\?token=[^"]+)"|href="(http://[^"]+/board/[^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || link == nil {
+		t.Fatalf("the form: %d, no board link:\n%.800s", resp.StatusCode, page)
+	}
+	board := html.UnescapeString(string(link[2]))
+	bresp, err := http.Get(board)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bpage, _ := io.ReadAll(bresp.Body)
+	bresp.Body.Close()
+	if bresp.StatusCode != 200 || !strings.Contains(string(bpage), "看板竞赛") || !strings.Contains(string(bpage), "A组") {
+		t.Errorf("the form's board link %s: %d %.300s", board, bresp.StatusCode, bpage)
+	}
+	form.Set("to", "1999-01-01")
+	resp, err = admin.PostForm(d.ts.URL+"/contests", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "is not after from") || !strings.Contains(string(page), `value="看板竞赛"`) {
+		t.Errorf("a bad form: %d, want 400 saying what is wrong and keeping what was typed:\n%.500s", resp.StatusCode, page)
+	}
+	mgr := d.client(t)
+	d.login(t, mgr, "manager", demoPassword)
+	if code, _ := d.page(t, mgr, "/contests/new"); code != http.StatusForbidden {
+		t.Errorf("a manager opened the contest form: %d", code)
 	}
 
 	var tiers query.AccountTiers
