@@ -49,7 +49,7 @@ var coachingMessages = map[string][2]string{
 	"co.finding":               {"Finding", "结论"},
 	"co.higher":                {"converts better", "转化更高"},
 	"co.lower":                 {"converts worse", "转化更低"},
-	"co.no_finding":            {"too few deals to tell", "样本太少，无法判断"},
+	"co.no_finding":            {"no clear difference", "无明显差异"},
 	"co.plans":                 {"Coaching plans", "辅导改进计划"},
 	"co.plans_sub":             {"Plan, do, check, act: each plan's metric since it started, judged with the scorecard's interval", "计划-执行-检查-改进：每个计划自开始以来的指标，按记分卡的区间判断"},
 	"co.no_plans":              {"No coaching plans yet. Record one from a weakness on a rep's scorecard.", "暂无辅导计划。可在销售代表记分卡的待改进项上制定计划。"},

@@ -68,6 +68,10 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		}
 		a.log.Info("sample generated", "dir", dir, "as_of", asOf.Format(time.DateOnly), "took", time.Since(t0).Round(time.Millisecond))
 	}
+	// Weekly activity targets per rep for the KAI panels (coaching_demo.go).
+	if err := writeDemoActivityTargets(dir, time.Now().In(c.Location())); err != nil {
+		a.log.Warn("demo activity targets", "err", err)
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.csv"))
 	if err != nil {
 		return err
