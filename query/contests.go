@@ -143,6 +143,34 @@ func (s *Service) contestInput(in ContestInput) (ContestInput, [4]time.Time, err
 	return in, ds, nil
 }
 
+// checkPeople refuses teams and reps the reps export does not know: a typo
+// would leave people out of the contest without a word.
+func (s *Service) checkPeople(ctx context.Context, in ContestInput) error {
+	reps, err := s.repDims(ctx)
+	if err != nil {
+		return err
+	}
+	known, teams := map[string]bool{}, map[string]bool{}
+	for _, r := range reps {
+		known[r.id], teams[r.team] = true, true
+	}
+	for _, t := range in.Teams {
+		if !teams[t] {
+			return badParam("teams", "no rep is in team %q", t)
+		}
+	}
+	ids := append([]string(nil), in.Reps...)
+	for _, g := range in.Groups {
+		ids = append(ids, g.Reps...)
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return badParam("reps", "no rep has the id %q", id)
+		}
+	}
+	return nil
+}
+
 // newContestID is short, random and URL-safe.
 func newContestID() string {
 	b := make([]byte, 6)
@@ -181,6 +209,9 @@ func (s *Service) CreateContest(ctx context.Context, sc Scope, in ContestInput) 
 	if err != nil {
 		return Contest{}, "", err
 	}
+	if err := s.checkPeople(ctx, in); err != nil {
+		return Contest{}, "", err
+	}
 	token, hash := newBoardToken()
 	c := Contest{ID: newContestID(), ContestInput: in, CreatedBy: sc.Name, UpdatedAt: time.Now().UTC().Truncate(time.Second),
 		from: ds[0], to: ds[1], baseFrom: ds[2], baseTo: ds[3], tokenHash: hash}
@@ -198,6 +229,9 @@ func (s *Service) UpdateContest(ctx context.Context, sc Scope, id string, in Con
 	}
 	in, ds, err := s.contestInput(in)
 	if err != nil {
+		return Contest{}, err
+	}
+	if err := s.checkPeople(ctx, in); err != nil {
 		return Contest{}, err
 	}
 	c := Contest{ID: id, ContestInput: in, CreatedBy: old.CreatedBy, UpdatedAt: time.Now().UTC().Truncate(time.Second),

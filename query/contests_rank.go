@@ -224,7 +224,7 @@ func (s *Service) contestants(ctx context.Context, c Contest) ([]contestant, err
 		seen[id] = true
 		x, ok := all[id]
 		if !ok {
-			// A rep the reps export does not (yet) list still competes, by id.
+			// A rep a later reps export dropped still competes, by id.
 			x = contestant{id: id, name: id}
 		}
 		x.group = group[id]

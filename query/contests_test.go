@@ -218,7 +218,7 @@ func TestContestWinRateAndTeams(t *testing.T) {
 // bad definitions name the field; the board token is stored hashed, a new one
 // replaces it, a deleted contest is gone.
 func TestContestDefinitionsAndTokens(t *testing.T) {
-	s, db := areaFixture{}.open(t)
+	s, db := areaFixture{reps: []arep{{"r1", "Rui", "rep", "East", d("2019-01-01")}}}.open(t)
 	ctx := context.Background()
 	admin := Scope{Name: "ada", Role: RoleAdmin}
 	in := ContestInput{Name: "Q3", Metric: ContestDealsWon, From: "2024-07-01", To: "2024-10-01"}
@@ -235,6 +235,8 @@ func TestContestDefinitionsAndTokens(t *testing.T) {
 		{func(c *ContestInput) { c.Categories = []string{"fastest"} }, "categories"},
 		{func(c *ContestInput) { c.Groups = []ContestGroup{{"a", []string{"r1"}}, {"b", []string{"r1"}}} }, `rep "r1" is already in group "a"`},
 		{func(c *ContestInput) { c.Name = " " }, "name"},
+		{func(c *ContestInput) { c.Teams = []string{"Eest"} }, `teams: no rep is in team "Eest"`},
+		{func(c *ContestInput) { c.Groups = []ContestGroup{{"a", []string{"r9"}}} }, `reps: no rep has the id "r9"`},
 	} {
 		x := in
 		tc.mod(&x)
