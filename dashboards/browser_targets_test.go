@@ -58,6 +58,12 @@ func TestBrowserForecastAndTargets(t *testing.T) {
 			}
 		}
 		totals[user] = fc.Total.Point
+		// Pacing one level down: per team for the director, per rep for the
+		// manager, none for a rep.
+		rows, _ := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('#forecast #t-pacing tbody tr').length`))
+		if (user == "rep") != (rows == 0) {
+			t.Errorf("%s: %d rows of pacing per team or rep under the forecast", user, rows)
+		}
 		b.shot(t, "forecast-"+user)
 		problems, _ := b.take()
 		for _, pr := range problems {

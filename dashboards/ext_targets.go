@@ -246,7 +246,8 @@ func emptyIf(b bool, s string) string {
 func topDownTable(r *request, tv query.TargetsView) *table {
 	t := &table{ID: "topdown", Cols: []col{{Label: r.T("tg.level")}, {Label: r.T("tg.name")}, {Label: r.T("tg.target"), Num: true},
 		{Label: r.T("fc.won"), Num: true}, {Label: r.T("fc.pipeline"), Num: true}, {Label: r.T("fc.point"), Num: true},
-		{Label: r.T("fc.range"), Num: true}, {Label: r.T("tg.difference"), Num: true}, {Label: r.T("tg.ratio"), Num: true}}}
+		{Label: r.T("fc.range"), Num: true}, {Label: r.T("tg.difference"), Num: true}, {Label: r.T("tg.ratio"), Num: true},
+		{Label: r.T("fc.needed_week"), Num: true}, {Label: r.T("fc.prob_short"), Num: true}}}
 	for _, l := range tv.Levels {
 		name := l.Name
 		if name == "" {
@@ -255,8 +256,10 @@ func topDownTable(r *request, tv query.TargetsView) *table {
 		if l.Level == "company" {
 			name = r.T("tg.company")
 		}
-		target, diff, ratio := cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"}
+		target, diff, ratio, needed, prob := cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"}
 		if l.HasTarget {
+			needed, prob = money(r, l.NeededPerWeek), pct(r, l.ProbReach)
+			prob.Class = classBy(l.ProbReach, 0.6, 0.3)
 			target, diff = money(r, l.Target), money(r, l.Difference)
 			diff.Class = dirClass(int(sign(l.Difference)))
 			if l.Ratio != nil {
@@ -265,7 +268,7 @@ func topDownTable(r *request, tv query.TargetsView) *table {
 			}
 		}
 		t.Rows = append(t.Rows, row{Cells: []cell{{Text: r.T("tg.level." + l.Level)}, {Text: name}, target, money(r, l.Won), money(r, l.Pipeline),
-			money(r, l.Forecast), {Text: r.Money(l.P10) + " – " + r.Money(l.P90)}, diff, ratio}})
+			money(r, l.Forecast), {Text: r.Money(l.P10) + " – " + r.Money(l.P90)}, diff, ratio, needed, prob}})
 	}
 	t.CSV = r.url("/targets", "csv", "topdown")
 	return t
@@ -428,7 +431,8 @@ func versionsTable(r *request, vs []query.TargetVersion) *table {
 func openAPITargets(schemas, paths obj) {
 	level := props([]string{"level", "key", "target", "has_target", "forecast"}, obj{"level": enum("company", "team", "rep"), "key": str, "name": str,
 		"target": number, "has_target": boolean, "won": number, "pipeline": number, "forecast": number, "p10": number, "p90": number,
-		"difference": number, "ratio": obj{"type": "number", "nullable": true}})
+		"difference": number, "ratio": obj{"type": "number", "nullable": true},
+		"gap": number, "needed_per_week": number, "coverage": number, "prob_reach": number})
 	schemas["Targets"] = props([]string{"period", "from", "to", "levels"}, obj{"period": str, "from": date, "to": date, "as_of": date, "levels": arr(level)})
 	schemas["TargetVersions"] = props([]string{"versions"}, obj{"versions": arr(props(nil, obj{"run_id": integer, "file": str,
 		"loaded_at": obj{"type": "string", "format": "date-time"}, "rows": integer, "in_force": integer, "total": number, "from": date, "to": date, "scopes": arr(str)}))})

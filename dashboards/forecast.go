@@ -91,7 +91,7 @@ func withForecast(doc obj) obj {
 			"with a p10–p90 range, the components, the CRM-style weighted pipeline beside, and the gap to target (pacing, when a target is in scope). "+
 			"from and to do not apply: the period does. See query/METRICS.md, Forecast.", "Forecast",
 		param("period", "The period (default quarter: the one containing as_of).", enum(query.PeriodQuarter, query.PeriodNextQuarter, query.PeriodMonth)),
-		param("group_by", "Also per team or per rep.", enum("team", "rep")),
+		param("group_by", "Also per team, rep, territory or product.", enum("team", "rep", "territory", "product")),
 		param("as_of", "The day the forecast is made, YYYY-MM-DD (default today): only what was known before it counts.", date))
 	doc["paths"].(obj)["/forecast"] = fc
 	period := props(nil, obj{"start": date, "end": date, "share": number, "amount": number})
@@ -167,10 +167,62 @@ func (p *pages) forecastPanel(ctx context.Context, r *request) *panel {
 	} else {
 		pn.KPIs = append(pn.KPIs, kpi{Label: r.T("fc.gap"), Value: "–", Progress: -1, Sub: r.T("kpi.no_target")})
 	}
+	pn.Table = p.pacingTable(wctx, r)
 	return pn
 }
 
+// pacingTable is the pacing one level down: per team for those who see every
+// team, per rep for a manager; nil for a rep, or while the figures are not
+// ready within the panel's wait.
+func (p *pages) pacingTable(ctx context.Context, r *request) *table {
+	level := "team"
+	switch r.scope.Role {
+	case query.RoleRep:
+		return nil
+	case query.RoleManager:
+		level = "rep"
+	}
+	tv, err := fetch(ctx, p, r, "targets", r.f, func(ctx context.Context, f query.Filter) (query.TargetsView, error) {
+		return p.svc.Targets(ctx, r.scope, f, query.PeriodQuarter, time.Time{})
+	}, query.PeriodQuarter, time.Now().In(p.svc.Location()).Format(time.DateOnly))
+	if err != nil {
+		return nil
+	}
+	t := &table{ID: "pacing", Cols: []col{{Label: r.T("tg.level." + level)}, {Label: r.T("tg.target"), Num: true}, {Label: r.T("fc.won"), Num: true},
+		{Label: r.T("fc.point"), Num: true}, {Label: r.T("fc.gap"), Num: true}, {Label: r.T("fc.needed_week"), Num: true},
+		{Label: r.T("fc.coverage_short"), Num: true}, {Label: r.T("fc.prob_short"), Num: true}}}
+	for _, l := range tv.Levels {
+		if l.Level != level {
+			continue
+		}
+		name := l.Name
+		if name == "" {
+			name = l.Key
+		}
+		if !l.HasTarget {
+			t.Rows = append(t.Rows, row{Cells: []cell{{Text: name}, {Text: "–"}, money(r, l.Won), money(r, l.Forecast), {Text: "–"}, {Text: "–"}, {Text: "–"}, {Text: "–"}}})
+			continue
+		}
+		prob := pct(r, l.ProbReach)
+		prob.Class = classBy(l.ProbReach, 0.6, 0.3)
+		cov := cell{Text: fmtf("%.1f×", l.Coverage), Raw: num(round(l.Coverage))}
+		if l.Gap == 0 {
+			cov = cell{Text: "–"}
+		}
+		t.Rows = append(t.Rows, row{Cells: []cell{{Text: name}, money(r, l.Target), money(r, l.Won), money(r, l.Forecast), money(r, l.Gap),
+			money(r, l.NeededPerWeek), cov, prob}})
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	t.CSV = r.url("/", "csv", "pacing")
+	return t
+}
+
 var forecastMessages = map[string][2]string{
+	"fc.needed_week":     {"Needed per week", "每周需完成"},
+	"fc.coverage_short":  {"Coverage", "覆盖倍数"},
+	"fc.prob_short":      {"Chance to reach", "达成概率"},
 	"fc.called":          {"Reps' call", "销售自报预测"},
 	"fc.called_commit":   {"commit (won + Commit)", "承诺（已赢单 + 承诺）"},
 	"fc.called_best":     {"best case", "最佳情况"},

@@ -51,7 +51,7 @@ const (
 // ForecastRequest says what to forecast.
 type ForecastRequest struct {
 	Period  string // quarter (default), next_quarter, month
-	GroupBy string // "" (the scope as a whole), team or rep
+	GroupBy string // "" (the scope as a whole), team, rep, territory or product
 	// AsOf is the day the forecast is made (midnight in the business zone):
 	// what happened before it is known. Zero: today.
 	AsOf time.Time
@@ -366,9 +366,9 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 		return Forecast{}, err
 	}
 	switch req.GroupBy {
-	case "", "team", "rep":
+	case "", "team", "rep", "territory", "product":
 	default:
-		return Forecast{}, badParam("group_by", "%q: want team or rep", req.GroupBy)
+		return Forecast{}, badParam("group_by", "%q: want team, rep, territory or product", req.GroupBy)
 	}
 	f.From, f.To = p.from, p.to
 	if f, err = s.scope(sc, f); err != nil {
@@ -625,8 +625,8 @@ type forecastDeal struct {
 
 func groupCol(by string) string {
 	switch by {
-	case "team":
-		return "team"
+	case "team", "territory", "product":
+		return by
 	case "rep":
 		return "owner_id"
 	}

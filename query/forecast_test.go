@@ -467,3 +467,28 @@ func TestFiscalQuarters(t *testing.T) {
 		t.Errorf("fiscal February: the quarter of 2024-01-15 is %s..%s, want 2023-11-01..2024-02-01", day(from), day(to))
 	}
 }
+
+// TestForecastByTerritoryAndProduct: the groups add up to the total.
+func TestForecastByTerritoryAndProduct(t *testing.T) {
+	s := newForecastService(t, false)
+	for _, by := range []string{"territory", "product"} {
+		req := q2AsOf
+		req.GroupBy = by
+		fc, err := s.Forecast(context.Background(), Unrestricted, Filter{}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		keys := map[string]bool{}
+		for _, g := range fc.Groups {
+			sum += g.Point
+			keys[g.Key] = true
+		}
+		if len(fc.Groups) != 2 || !closeTo(sum, fc.Total.Point) {
+			t.Errorf("by %s: groups %+v add up to %v, total %v", by, fc.Groups, sum, fc.Total.Point)
+		}
+		if by == "product" && (!keys["Pro"] || !keys["Basic"]) || by == "territory" && (!keys["North"] || !keys["South"]) {
+			t.Errorf("by %s: groups %v", by, keys)
+		}
+	}
+}

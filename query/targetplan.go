@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -38,6 +39,35 @@ type TargetLevel struct {
 	// pipeline and the forecast support); Ratio is Forecast / Target.
 	Difference float64  `json:"difference"`
 	Ratio      *float64 `json:"ratio"`
+	// Pacing of the level (with a target): Gap = max(target − won, 0),
+	// NeededPerWeek = Gap / weeks left, Coverage = pipeline / Gap, and
+	// ProbReach = P(bookings ≥ target) from the normal fitted to the level's
+	// p10–p90 (1 or 0 when the range is a point).
+	Gap           float64 `json:"gap"`
+	NeededPerWeek float64 `json:"needed_per_week"`
+	Coverage      float64 `json:"coverage"`
+	ProbReach     float64 `json:"prob_reach"`
+}
+
+// pace fills the level's pacing with weeks weeks left in the period.
+func (l *TargetLevel) pace(weeks float64) {
+	if !l.HasTarget {
+		return
+	}
+	l.Gap = math.Max(l.Target-l.Won, 0)
+	l.NeededPerWeek = ratio(l.Gap, weeks)
+	l.Coverage = ratio(l.Pipeline, l.Gap)
+	sd := (l.P90 - l.P10) / (2 * z90)
+	switch {
+	case l.Gap == 0:
+		l.ProbReach = 1
+	case sd <= 0 && l.Forecast >= l.Target:
+		l.ProbReach = 1
+	case sd <= 0:
+		l.ProbReach = 0
+	default:
+		l.ProbReach = 0.5 * math.Erfc((l.Target-l.Forecast)/(sd*math.Sqrt2))
+	}
 }
 
 // Targets is the TargetsView of a forecast period (quarter, next_quarter,
@@ -84,6 +114,11 @@ func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string
 			repTargets[t.ScopeID] += a
 		}
 	}
+	start := sf.From
+	if d, err := time.ParseInLocation(time.DateOnly, all.AsOf, s.loc); err == nil && d.After(start) {
+		start = d
+	}
+	weeks := float64(max(daysBetween(start, sf.To), 0)) / 7
 	level := func(lv string, g ForecastGroup, target float64, has bool) TargetLevel {
 		l := TargetLevel{Level: lv, Key: g.Key, Name: g.Name, Target: target, HasTarget: has, Won: g.Won, Pipeline: g.OpenAmount,
 			Forecast: g.Point, P10: g.P10, P90: g.P90}
@@ -94,6 +129,7 @@ func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string
 				l.Ratio = &r
 			}
 		}
+		l.pace(weeks)
 		return l
 	}
 	if sc.SeesAll() {

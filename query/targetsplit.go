@@ -229,9 +229,6 @@ func (s *Service) splitHistory(ctx context.Context, f Filter, groupBy string, gr
 		idx[g.Key] = i
 	}
 	col := groupCol(groupBy)
-	if groupBy == "territory" {
-		col = "territory"
-	}
 	var c cond
 	c.add("won = 1")
 	dateRange(&c, "close_date", f)
