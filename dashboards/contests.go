@@ -287,13 +287,13 @@ func (p *pages) contestPage(c echo.Context) error {
 			cr.Groups = []query.RankGroup{{}}
 		}
 		for _, g := range cr.Groups {
-			v.Panels = append(v.Panels, rankingPanel(r, ct, cr, g))
+			v.Panels = append(v.Panels, rankingPanel(r, cr, g))
 		}
 	}
 	return p.render(r, v)
 }
 
-func rankingPanel(r *request, ct query.Contest, cr query.CategoryRanking, g query.RankGroup) *panel {
+func rankingPanel(r *request, cr query.CategoryRanking, g query.RankGroup) *panel {
 	title := r.T("ct.cat." + cr.Category)
 	if g.Name != "" {
 		title += " · " + groupName(r.tr, g.Name)
