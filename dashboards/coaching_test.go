@@ -377,6 +377,17 @@ func TestBrowserCoachingLoop(t *testing.T) {
 	if err != nil || !strings.Contains(status, "已复盘") || !strings.Contains(status, "已改善") {
 		t.Errorf("the scorecard's plans after the review: %v %q", err, status)
 	}
+	b.shot(t, "coaching-scorecard")
+	// The coaching page lists the team's KAI and the plan.
+	err = chromedp.Do(b.ctx, chromedp.Navigate(d.ts.URL+"/coaching"), chromedp.WaitVisible(chromedp.CSS(`#t-kai-total`)))
+	page := ""
+	if err == nil {
+		page, err = chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`main`)))
+	}
+	if err != nil || !strings.Contains(page, "拜访") || !strings.Contains(page, "已复盘") {
+		t.Errorf("the coaching page: %v\n%s", err, page)
+	}
+	b.shot(t, "coaching-page")
 	if problems, _ := b.take(); len(problems) > 0 {
 		t.Errorf("the browser reported: %v", problems)
 	}
