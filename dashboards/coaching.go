@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
 
@@ -29,6 +31,8 @@ var coachingMessages = map[string][2]string{
 	"co.title":                 {"Coaching: activities and plans", "辅导：客户活动与改进计划"},
 	"co.kai":                   {"Activity indicators (KAI)", "客户活动指标（KAI）"},
 	"co.kai_sub":               {"Per week over the range, against the activity targets", "区间内每周次数，对比活动目标"},
+	"co.kai_weekly":            {"Activities per week", "每周客户活动"},
+	"co.kai_weekly_sub":        {"The selection's activities by kind, weeks starting Monday", "按类型统计的每周客户活动（周一为一周开始）"},
 	"co.kai_team":              {"Activities per rep per week", "每位销售每周客户活动"},
 	"co.kind.visit":            {"Visits", "拜访"},
 	"co.kind.call":             {"Calls", "电话"},
@@ -423,6 +427,9 @@ func (p *pages) coachingPage(c echo.Context) error {
 		rt.Rows = append(rt.Rows, row{Cells: cells})
 	}
 	v.Panels = append(v.Panels, &panel{ID: "kai-reps", Title: r.T("co.kai_team"), Sub: r.T("co.kai_sub"), Span: 7, Table: rt})
+	if len(act.Weekly) > 0 {
+		v.Panels = append(v.Panels, &panel{ID: "kai-weekly", Title: r.T("co.kai_weekly"), Sub: r.T("co.kai_weekly_sub"), Chart: kaiWeeklyChart("chart-kai-weekly", r.tr, act.Weekly)})
+	}
 	v.Panels = append(v.Panels, &panel{ID: "kai-stages", Title: r.T("co.stages"), Sub: r.T("co.stages_sub"), Table: stagesTable(r, "kai-stages", act.Stages)})
 	pp := &panel{ID: "plans", Title: r.T("co.plans"), Sub: r.T("co.plans_sub")}
 	if len(plans) > 0 {
@@ -541,4 +548,29 @@ func (p *pages) coachingCreate(c echo.Context) error {
 	}
 	u := "/reps/" + url.PathEscape(pl.RepID) + "?" + url.Values{"from": {pl.BaselineFrom}, "to": {pl.BaselineTo}, "notice": {"co.saved"}}.Encode()
 	return c.Redirect(http.StatusSeeOther, u)
+}
+
+// kaiWeeklyChart stacks the selection's activities per week by kind.
+func kaiWeeklyChart(id string, t tr, weeks []query.ActivityWeek) *chartView {
+	b := charts.NewBar()
+	b.SetGlobalOptions(
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "0"}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value"}),
+		grid("8", "8", "36", "8"),
+	)
+	labels := make([]string, len(weeks))
+	for i, w := range weeks {
+		labels[i] = w.Week[5:]
+	}
+	b.SetXAxis(labels)
+	for i, kind := range append(query.ActivityKinds, query.KindOther) {
+		d := make([]opts.BarData, len(weeks))
+		for j, w := range weeks {
+			d[j] = opts.BarData{Value: w.Counts[kind]}
+		}
+		b.AddSeries(t.T("co.kind."+kind), d, charts.WithBarChartOpts(opts.BarChart{Stack: "k"}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: palette[i%len(palette)]}))
+	}
+	return spec(id, 260, t, b, nil, nil, nil)
 }
