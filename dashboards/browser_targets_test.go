@@ -139,6 +139,20 @@ func TestBrowserForecastAndTargets(t *testing.T) {
 		t.Errorf("versions after storing %d cells: %+v (%v)", len(cells), vs.Versions, err)
 	}
 	b.shot(t, "targets-stored")
+	// In Chinese: no message key shows through.
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(d.ts.URL+"/targets?lang=zh-CN&year=2027&amount=1000"), chromedp.WaitVisible(chromedp.CSS(`#proposal form`))); err != nil {
+		t.Fatalf("targets in Chinese: %v", err)
+	}
+	zh, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('main').textContent`))
+	for _, key := range []string{"tg.", "fc.", "nav."} {
+		if strings.Contains(zh, key) {
+			t.Errorf("the Chinese targets page shows a message key %q…", key)
+		}
+	}
+	if !strings.Contains(zh, "目标与预测对比") || !strings.Contains(zh, "保存为新版本") {
+		t.Errorf("the targets page is not in Chinese")
+	}
+	b.shot(t, "targets-zh")
 	problems, _ := b.take()
 	for _, pr := range problems {
 		t.Errorf("targets: %s", pr)
