@@ -79,38 +79,16 @@ type Contest struct {
 // the same number of days just before the contest, newcomers hired within
 // DefaultNewcomerDays. Errors name the field.
 func (s *Service) contestInput(in ContestInput) (ContestInput, [4]time.Time, error) {
-	var ds [4]time.Time
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len([]rune(in.Name)) > 200 {
-		return in, ds, badParam("name", "a contest needs a name of 1 to 200 characters")
+		return in, [4]time.Time{}, badParam("name", "a contest needs a name of 1 to 200 characters")
 	}
 	if !has(ContestMetrics, in.Metric) {
-		return in, ds, badParam("metric", "%q: want one of %s", in.Metric, strings.Join(ContestMetrics, ", "))
+		return in, [4]time.Time{}, badParam("metric", "%q: want one of %s", in.Metric, strings.Join(ContestMetrics, ", "))
 	}
-	var err error
-	for i, f := range []struct {
-		name string
-		v    *string
-	}{{"from", &in.From}, {"to", &in.To}, {"baseline_from", &in.BaselineFrom}, {"baseline_to", &in.BaselineTo}} {
-		if *f.v == "" && i >= 2 {
-			continue
-		}
-		if ds[i], err = time.ParseInLocation(time.DateOnly, *f.v, s.loc); err != nil {
-			return in, ds, badParam(f.name, "%q: want a date YYYY-MM-DD", *f.v)
-		}
-	}
-	if !ds[0].Before(ds[1]) {
-		return in, ds, badParam("to", "%s is not after from %s", in.To, in.From)
-	}
-	if ds[2].IsZero() != ds[3].IsZero() {
-		return in, ds, badParam("baseline_from", "give both baseline_from and baseline_to, or neither (the same number of days just before from)")
-	}
-	if ds[2].IsZero() {
-		days := calendarDays(ds[0], ds[1])
-		ds[2], ds[3] = ds[0].AddDate(0, 0, -days), ds[0]
-		in.BaselineFrom, in.BaselineTo = day(ds[2]), day(ds[3])
-	} else if !ds[2].Before(ds[3]) {
-		return in, ds, badParam("baseline_to", "%s is not after baseline_from %s", in.BaselineTo, in.BaselineFrom)
+	ds, err := s.contestDates(&in)
+	if err != nil {
+		return in, ds, err
 	}
 	if in.NewcomerDays == 0 {
 		in.NewcomerDays = DefaultNewcomerDays
@@ -128,19 +106,56 @@ func (s *Service) contestInput(in ContestInput) (ContestInput, [4]time.Time, err
 		}
 		seen[c] = true
 	}
+	return in, ds, checkGroups(in.Groups)
+}
+
+// contestDates parses from, to and the baseline (default: the same number of
+// days just before from) in the business zone.
+func (s *Service) contestDates(in *ContestInput) ([4]time.Time, error) {
+	var ds [4]time.Time
+	var err error
+	for i, f := range []struct {
+		name string
+		v    *string
+	}{{"from", &in.From}, {"to", &in.To}, {"baseline_from", &in.BaselineFrom}, {"baseline_to", &in.BaselineTo}} {
+		if *f.v == "" && i >= 2 {
+			continue
+		}
+		if ds[i], err = time.ParseInLocation(time.DateOnly, *f.v, s.loc); err != nil {
+			return ds, badParam(f.name, "%q: want a date YYYY-MM-DD", *f.v)
+		}
+	}
+	if !ds[0].Before(ds[1]) {
+		return ds, badParam("to", "%s is not after from %s", in.To, in.From)
+	}
+	if ds[2].IsZero() != ds[3].IsZero() {
+		return ds, badParam("baseline_from", "give both baseline_from and baseline_to, or neither (the same number of days just before from)")
+	}
+	if ds[2].IsZero() {
+		days := calendarDays(ds[0], ds[1])
+		ds[2], ds[3] = ds[0].AddDate(0, 0, -days), ds[0]
+		in.BaselineFrom, in.BaselineTo = day(ds[2]), day(ds[3])
+	} else if !ds[2].Before(ds[3]) {
+		return ds, badParam("baseline_to", "%s is not after baseline_from %s", in.BaselineTo, in.BaselineFrom)
+	}
+	return ds, nil
+}
+
+// checkGroups: each group has a name and reps, and a rep competes in one.
+func checkGroups(groups []ContestGroup) error {
 	inGroup := map[string]string{}
-	for i, g := range in.Groups {
+	for i, g := range groups {
 		if strings.TrimSpace(g.Name) == "" || len(g.Reps) == 0 {
-			return in, ds, badParam(fmt.Sprintf("groups[%d]", i), "a group needs a name and at least one rep id")
+			return badParam(fmt.Sprintf("groups[%d]", i), "a group needs a name and at least one rep id")
 		}
 		for _, r := range g.Reps {
 			if prev, dup := inGroup[r]; dup {
-				return in, ds, badParam(fmt.Sprintf("groups[%d]", i), "rep %q is already in group %q: a rep competes in one group", r, prev)
+				return badParam(fmt.Sprintf("groups[%d]", i), "rep %q is already in group %q: a rep competes in one group", r, prev)
 			}
 			inGroup[r] = g.Name
 		}
 	}
-	return in, ds, nil
+	return nil
 }
 
 // checkPeople refuses teams and reps the reps export does not know: a typo

@@ -120,8 +120,15 @@ func (s *Service) Tiers(ctx context.Context, sc Scope, f Filter, t config.Tiers,
 		tier[a.Account] = l.Key
 		serviceOf(a, l.Service, in.last[a.Account], f.To, in.teams)
 	}
+	tally(&out, in.accts, f, idx, withAccounts)
+	return out, s.tierShares(ctx, f, tier, idx, &out)
+}
+
+// tally counts the filter's accounts per tier, rep and team, and lists those
+// below their level (by tier, never contacted first, then the longest since).
+func tally(out *AccountTiers, accts []*AccountTier, f Filter, idx map[string]int, withAccounts bool) {
 	byRep, byTeam := map[string]*TierOwner{}, map[string]*TierOwner{}
-	for _, a := range in.accts {
+	for _, a := range accts {
 		if !accountVisible(a, f) {
 			continue
 		}
@@ -157,7 +164,6 @@ func (s *Service) Tiers(ctx context.Context, sc Scope, f Filter, t config.Tiers,
 		}
 		return a.Account < b.Account
 	})
-	return out, s.tierShares(ctx, f, tier, idx, &out)
 }
 
 // assignTier is the first level whose conditions the account meets; the last
@@ -248,7 +254,7 @@ func owners(m map[string]*TierOwner) []TierOwner {
 
 // tierInputs reads every account with its firmographics, its deals' won amount
 // in [lookFrom, to) and open amount, its rep (the owner of its latest created
-// deal, else the rep of its latest activity) and its activities before to.
+// deal, else the rep of its latest contact) and its activities before to.
 func (s *Service) tierInputs(ctx context.Context, lookFrom, to time.Time) (tierInputs, error) {
 	in := tierInputs{last: map[string]map[string]time.Time{}, teams: map[string]string{}}
 	reps, err := s.repDims(ctx)
@@ -261,60 +267,10 @@ func (s *Service) tierInputs(ctx context.Context, lookFrom, to time.Time) (tierI
 		in.teams[r.id] = r.team
 	}
 	byID := map[string]*AccountTier{}
-	q := "SELECT account_id, name, territory, segment, revenue, employees FROM " + latest("accounts", "account_id", "account_id, name, territory, segment, revenue, employees") + " ORDER BY account_id"
-	err = s.query(ctx, "tier-accounts", q, nil, func(r driverRows) error {
-		a := &AccountTier{DaysSince: -1}
-		var emp uint32
-		if err := r.Scan(&a.Account, &a.Name, &a.Territory, &a.Segment, &a.Revenue, &emp); err != nil {
-			return err
+	for _, read := range []func(context.Context, *tierInputs, map[string]*AccountTier, time.Time, time.Time) error{s.tierAccounts, s.tierDeals, s.tierActivities} {
+		if err := read(ctx, &in, byID, lookFrom, to); err != nil {
+			return in, err
 		}
-		a.Employees = float64(emp)
-		byID[a.Account] = a
-		in.accts = append(in.accts, a)
-		return nil
-	})
-	if err != nil {
-		return in, err
-	}
-	q = "SELECT account_id, sumIf(amount, won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, closed = 0), " +
-		"tupleElement(max(tuple(created_at, opportunity_id, owner_id)), 3) FROM opp_facts WHERE {facts} AND account_id != '' GROUP BY account_id"
-	err = s.query(ctx, "tier-deals", q, []any{day(lookFrom), day(to)}, func(r driverRows) error {
-		var id, rep string
-		var won, pipe float64
-		if err := r.Scan(&id, &won, &pipe, &rep); err != nil {
-			return err
-		}
-		if a := byID[id]; a != nil {
-			a.Won, a.Pipeline, a.Rep = won, pipe, rep
-		}
-		return nil
-	})
-	if err != nil {
-		return in, err
-	}
-	acts := latest("activities", "activity_id", "activity_id, account_id, rep_id, occurred_at")
-	q = "SELECT account_id, rep_id, countIf(toDate(occurred_at, " + s.tz + ") >= toDate(?)), max(toDate(occurred_at, " + s.tz + ")) FROM " + acts +
-		" WHERE account_id != '' AND toDate(occurred_at, " + s.tz + ") < toDate(?) GROUP BY account_id, rep_id ORDER BY account_id, rep_id"
-	err = s.query(ctx, "tier-activities", q, []any{day(lookFrom), day(to)}, func(r driverRows) error {
-		var id, rep string
-		var n uint64
-		var last time.Time
-		if err := r.Scan(&id, &rep, &n, &last); err != nil {
-			return err
-		}
-		a := byID[id]
-		if a == nil {
-			return nil
-		}
-		a.Activities += int64(n)
-		if in.last[id] == nil {
-			in.last[id] = map[string]time.Time{}
-		}
-		in.last[id][rep] = last
-		return nil
-	})
-	if err != nil {
-		return in, err
 	}
 	for _, a := range in.accts {
 		if a.Rep == NoRep {
@@ -327,6 +283,65 @@ func (s *Service) tierInputs(ctx context.Context, lookFrom, to time.Time) (tierI
 		}
 	}
 	return in, nil
+}
+
+func (s *Service) tierAccounts(ctx context.Context, in *tierInputs, byID map[string]*AccountTier, _, _ time.Time) error {
+	q := "SELECT account_id, name, territory, segment, revenue, employees FROM " + latest("accounts", "account_id", "account_id, name, territory, segment, revenue, employees") + " ORDER BY account_id"
+	return s.query(ctx, "tier-accounts", q, nil, func(r driverRows) error {
+		a := &AccountTier{DaysSince: -1}
+		var emp uint32
+		if err := r.Scan(&a.Account, &a.Name, &a.Territory, &a.Segment, &a.Revenue, &emp); err != nil {
+			return err
+		}
+		a.Employees = float64(emp)
+		byID[a.Account] = a
+		in.accts = append(in.accts, a)
+		return nil
+	})
+}
+
+// tierDeals: won amount in the lookback, open amount and the rep (owner of the
+// latest created deal, then the highest opportunity id) per account.
+func (s *Service) tierDeals(ctx context.Context, _ *tierInputs, byID map[string]*AccountTier, lookFrom, to time.Time) error {
+	q := "SELECT account_id, sumIf(amount, won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, closed = 0), " +
+		"tupleElement(max(tuple(created_at, opportunity_id, owner_id)), 3) FROM opp_facts WHERE {facts} AND account_id != '' GROUP BY account_id"
+	return s.query(ctx, "tier-deals", q, []any{day(lookFrom), day(to)}, func(r driverRows) error {
+		var id, rep string
+		var won, pipe float64
+		if err := r.Scan(&id, &won, &pipe, &rep); err != nil {
+			return err
+		}
+		if a := byID[id]; a != nil {
+			a.Won, a.Pipeline, a.Rep = won, pipe, rep
+		}
+		return nil
+	})
+}
+
+// tierActivities: per account and rep, the activities in the lookback and the
+// last contact day before to.
+func (s *Service) tierActivities(ctx context.Context, in *tierInputs, byID map[string]*AccountTier, lookFrom, to time.Time) error {
+	acts := latest("activities", "activity_id", "activity_id, account_id, rep_id, occurred_at")
+	q := "SELECT account_id, rep_id, countIf(toDate(occurred_at, " + s.tz + ") >= toDate(?)), max(toDate(occurred_at, " + s.tz + ")) FROM " + acts +
+		" WHERE account_id != '' AND toDate(occurred_at, " + s.tz + ") < toDate(?) GROUP BY account_id, rep_id ORDER BY account_id, rep_id"
+	return s.query(ctx, "tier-activities", q, []any{day(lookFrom), day(to)}, func(r driverRows) error {
+		var id, rep string
+		var n uint64
+		var last time.Time
+		if err := r.Scan(&id, &rep, &n, &last); err != nil {
+			return err
+		}
+		a := byID[id]
+		if a == nil {
+			return nil // an account the accounts export does not list has no tier
+		}
+		a.Activities += int64(n)
+		if in.last[id] == nil {
+			in.last[id] = map[string]time.Time{}
+		}
+		in.last[id][rep] = last
+		return nil
+	})
 }
 
 // latestContact is the rep of the latest contact day (ties: the smallest rep
