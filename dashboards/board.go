@@ -226,13 +226,7 @@ func (p *pages) boardEvents(c echo.Context) error {
 }
 
 func (p *pages) streamBoard(ctx context.Context, w *echo.Response, sc query.Scope, t tr, id string, bv boardView) error {
-	send := func(v boardView) bool {
-		b, _ := json.Marshal(v)
-		_, err := fmt.Fprintf(w, "event: ranking\nid: %d\ndata: %s\n\n", v.Pub, b)
-		w.Flush()
-		return err == nil
-	}
-	if !send(bv) {
+	if sendBoard(w, bv) != nil {
 		return nil
 	}
 	last, sent, beat := bv.Pub, time.Now(), time.Now()
@@ -252,15 +246,7 @@ func (p *pages) streamBoard(ctx context.Context, w *echo.Response, sc query.Scop
 			return nil
 		case <-tick.C:
 		}
-		pub := last
-		if p.s.opts.DB != nil {
-			v, err := p.s.versions.get(ctx, p.s.opts.DB)
-			if err != nil {
-				continue
-			}
-			pub = v.Pub
-		}
-		if pub == last && time.Since(sent) < boardRefresh {
+		if pub, ok := p.latestPub(ctx, last); ok && pub == last && time.Since(sent) < boardRefresh {
 			if time.Since(beat) >= boardBeat {
 				// A comment keeps proxies from closing an idle stream.
 				if _, err := fmt.Fprint(w, ": "+strconv.FormatInt(time.Now().Unix(), 10)+"\n\n"); err != nil {
@@ -270,15 +256,38 @@ func (p *pages) streamBoard(ctx context.Context, w *echo.Response, sc query.Scop
 				beat = time.Now()
 			}
 			continue
+		} else if !ok {
+			continue
 		}
 		nv, err := p.boardRanking(ctx, sc, t, id)
 		if err != nil {
 			p.s.log.Warn("board ranking", "contest", id, "err", err)
 			continue
 		}
-		if !send(nv) {
+		if sendBoard(w, nv) != nil {
 			return nil
 		}
 		last, sent = nv.Pub, time.Now()
 	}
+}
+
+// latestPub is the latest publication (one lookup shared by all requests), or
+// last without a database; false when the lookup failed.
+func (p *pages) latestPub(ctx context.Context, last uint64) (uint64, bool) {
+	if p.s.opts.DB == nil {
+		return last, true
+	}
+	v, err := p.s.versions.get(ctx, p.s.opts.DB)
+	return v.Pub, err == nil
+}
+
+// sendBoard writes one ranking event.
+func sendBoard(w *echo.Response, v boardView) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "event: ranking\nid: %d\ndata: %s\n\n", v.Pub, b)
+	w.Flush()
+	return err
 }
