@@ -777,6 +777,14 @@ func (e *evaluator) drivers(ctx context.Context, r *Rule, a *Anomaly, from, end 
 
 // deals runs a deal rule over the open deals.
 func (e *evaluator) deals(ctx context.Context, r *Rule, now time.Time) ([]Anomaly, error) {
+	// An export older than a day judges the deals as of its day: a deal is
+	// not stuck for the days nobody exported it, nor a push recent because
+	// the export is old.
+	if end, through, err := e.end(ctx, MetricOppsOpened, now); err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	} else if !through.IsZero() && now.Sub(end) > 24*time.Hour {
+		now = end
+	}
 	deals, err := e.src.Deals(ctx, now)
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.Name, err)

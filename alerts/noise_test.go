@@ -1,8 +1,10 @@
 package alerts
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenjaminiHochberg: over 100 reps tested at alpha 0.01, Bonferroni keeps
@@ -69,5 +71,61 @@ func TestGroupTree(t *testing.T) {
 	}
 	if !strings.Contains(em.Text, "Also flagged under this segment") || !strings.Contains(em.Text, "Rep r1") || !strings.Contains(em.HTML, "Rep r2") {
 		t.Errorf("the email does not list the reps under the team:\n%s", em.Text)
+	}
+}
+
+// staleSource is staticSource whose export ends on last: the days after it
+// read zero, as a real source's would, and LastDay says so.
+type staleSource struct {
+	staticSource
+	last time.Time
+}
+
+func (s staleSource) LastDay(context.Context, string) (time.Time, bool, error) { return s.last, true, nil }
+
+// TestJudgedUpToTheLastLoadedDay: an export four days old makes the days
+// since look like a collapse of opportunities opened; judged up to the last
+// day the export covers, nothing fires, and what does fire says up to when.
+func TestJudgedUpToTheLastLoadedDay(t *testing.T) {
+	ctx := context.Background()
+	last := time.Date(2026, 11, 13, 0, 0, 0, 0, time.UTC) // a Friday
+	now := last.AddDate(0, 0, 5).Add(9 * time.Hour)       // Wednesday after
+	org := Org{Reps: []Person{{ID: "RA1", Team: "A"}, {ID: "RX", Team: "A"}, {ID: "RB1", Team: "B"}}}
+	missing := func(d time.Time) bool { return d.After(last) }
+	c := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegTeam}, Detector: "seasonal", Direction: "down"}}}
+	if err := c.normalize(time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	judge := func(src Source) []Anomaly {
+		ev := &evaluator{src: src, loc: time.UTC, org: org}
+		as, err := ev.rule(ctx, &c.Rules[0], now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	if as := judge(staticSource{org: org, bad: missing}); len(as) == 0 {
+		t.Fatal("without the last loaded day the missing days must look like a drop (else this test proves nothing)")
+	}
+	if as := judge(staleSource{staticSource{org: org, bad: missing}, last}); len(as) != 0 {
+		t.Errorf("judged up to %s, the missing days still fire: %+v", last.Format(time.DateOnly), as[0].Key)
+	}
+	// A real drop before the last day fires, and says up to when.
+	bad := func(d time.Time) bool { return d.After(last) || d.Equal(last) }
+	as := judge(staleSource{staticSource{org: org, bad: bad}, last})
+	if len(as) == 0 || !as[0].DataThrough.Equal(last) {
+		t.Fatalf("a drop on the last day: %d anomalies, data through %v", len(as), func() any {
+			if len(as) > 0 {
+				return as[0].DataThrough
+			}
+			return nil
+		}())
+	}
+	em, err := render(Recipient{Email: "m@example.com", Lang: "zh-CN"}, []*Anomaly{&as[0]}, testLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(em.Text, "数据截至: 2026年11月13日") {
+		t.Errorf("the email does not say up to when the data was judged:\n%s", em.Text)
 	}
 }
