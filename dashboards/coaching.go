@@ -289,8 +289,8 @@ func (p *pages) coachingScorecardPanels(ctx context.Context, r *request, rs quer
 		if r.scope.Role != query.RoleRep && rs.Team != "" {
 			tf := f
 			tf.Rep, tf.Manager, tf.Territory, tf.Team = nil, nil, nil, []string{rs.Team}
-			team, _ = fetch(gctx, p, r, "activity", tf, func(ctx context.Context, f query.Filter) (query.Activity, error) {
-				return p.svc.Activity(ctx, r.scope, f)
+			team, _ = fetch(gctx, p, r, "activity-counts", tf, func(ctx context.Context, f query.Filter) (query.Activity, error) {
+				return p.svc.ActivityCounts(ctx, r.scope, f)
 			})
 		}
 		return nil

@@ -106,7 +106,7 @@ func (p *pages) reviewPack(c echo.Context) error {
 	if rs.Team != "" && r.scope.Role != query.RoleRep {
 		tf := f
 		tf.Rep, tf.Manager, tf.Territory, tf.Team = nil, nil, nil, []string{rs.Team}
-		team, _ = p.svc.Activity(ctx, r.scope, tf)
+		team, _ = p.svc.ActivityCounts(ctx, r.scope, tf)
 	}
 	name := rs.Name
 	if name == "" {

@@ -129,9 +129,22 @@ type Activity struct {
 }
 
 // Activity computes the KAI over [from, to) for the reps the filter and scope
-// select (see METRICS.md, "Activity indicators"). Activities belong to their
-// rep: product, source and segment do not apply and are refused.
+// select (see METRICS.md, "Activity indicators"), with the activities before
+// stage moves. Activities belong to their rep: product, source and segment do
+// not apply and are refused.
 func (s *Service) Activity(ctx context.Context, sc Scope, f Filter) (Activity, error) {
+	out, err := s.ActivityCounts(ctx, sc, f)
+	if err != nil {
+		return out, err
+	}
+	f, _ = s.scope(sc, f)
+	out.Stages, err = s.stageActivity(ctx, f)
+	return out, err
+}
+
+// ActivityCounts is Activity without Stages (the activities before stage
+// moves): what the team's comparison on a scorecard needs.
+func (s *Service) ActivityCounts(ctx context.Context, sc Scope, f Filter) (Activity, error) {
 	f, err := s.scope(sc, f)
 	if err != nil {
 		return Activity{}, err
@@ -190,8 +203,7 @@ func (s *Service) Activity(ctx context.Context, sc Scope, f Filter) (Activity, e
 	}
 	out.Total.finish(weeks, tot)
 	out.Weekly = weeklyRows(f, weekly)
-	out.Stages, err = s.stageActivity(ctx, f)
-	return out, err
+	return out, nil
 }
 
 func newKAI(id, name, team string) KAI {
@@ -325,7 +337,9 @@ func (s *Service) activityTargets(ctx context.Context, f Filter) (map[string]map
 }
 
 // kaiDate is t's calendar date at UTC midnight (ClickHouse Dates scan as UTC).
-func kaiDate(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func kaiDate(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 // stageActivity relates activities to stage conversions over the funnel cohort
 // (opportunities created in [from, to) of the selected owners): a deal that
@@ -334,11 +348,14 @@ func kaiDate(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Da
 // to leaving it; a stage skipped has none).
 func (s *Service) stageActivity(ctx context.Context, f Filter) ([]StageActivity, error) {
 	k := len(s.stages)
-	acts := "(SELECT opportunity_id, groupArray((occurred_at, kind)) AS acts FROM (SELECT opportunity_id, occurred_at, " + activityKindSQL("type") + " AS kind FROM " +
-		latest("activities", "activity_id", "activity_id, type, opportunity_id, occurred_at") + " WHERE opportunity_id != '') GROUP BY opportunity_id)"
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
+	// Only the cohort's activities are read (GLOBAL: opp_facts whole, whatever
+	// the shards of activities).
+	acts := "(SELECT opportunity_id, groupArray((occurred_at, kind)) AS acts FROM (SELECT opportunity_id, occurred_at, " + activityKindSQL("type") + " AS kind FROM " +
+		latest("activities", "activity_id", "activity_id, type, opportunity_id, occurred_at") +
+		" WHERE opportunity_id != '' AND opportunity_id GLOBAL IN (SELECT opportunity_id FROM opp_facts" + c.where() + ")) GROUP BY opportunity_id)"
 	const far = "toDateTime(4102444800)"
 	// No lambda captures a column here: 18.16 does not resolve a column captured
 	// by a lambda after a join. Each deal's activities are unrolled (LEFT ARRAY
@@ -364,7 +381,8 @@ func (s *Service) stageActivity(ctx context.Context, f Filter) ([]StageActivity,
 		" FROM (SELECT *, ac.1 AS t, ac.2 AS kind FROM " + joined + " LEFT ARRAY JOIN acts AS ac) GROUP BY opportunity_id)"
 	q := "SELECT " + strings.Join(cols, ", ") + " FROM " + perDeal
 	vals := make([]uint64, len(cols))
-	err := s.query(ctx, "activity-stages", q, c.args, func(r driverRows) error {
+	args := append(append([]any{}, c.args...), c.args...)
+	err := s.query(ctx, "activity-stages", q, args, func(r driverRows) error {
 		dst := make([]any, len(vals))
 		for i := range vals {
 			dst[i] = &vals[i]
