@@ -387,7 +387,7 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 	if err != nil {
 		return out, err
 	}
-	out.Stages, out.History = rates, hist
+	out.Stages, out.History = rates.stages, hist
 	yield, yieldN, err := s.newYield(ctx, f, p)
 	if err != nil {
 		return out, err
@@ -425,7 +425,25 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 
 // forecastRates estimates P(won within the window | stage, age bucket) from
 // the deals open at each reference day.
-func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis amountBasis) ([]StageRate, bool, error) {
+// fcRates are the rates a forecast applies: pooled over the scope (stages,
+// what the API shows) and per segment, each segment's (stage, age) cell
+// shrunk towards the pooled cell.
+type fcRates struct {
+	stages []StageRate
+	seg    map[string][][]float64
+}
+
+// p is P(won within the window) of a deal of segment seg at stage rank st
+// (1-based) and age bucket age.
+func (r fcRates) p(seg string, st uint64, age uint8) float64 {
+	a := min(int(age), len(r.stages[st-1].Ages)-1)
+	if cells, ok := r.seg[seg]; ok {
+		return cells[st-1][a]
+	}
+	return r.stages[st-1].Ages[a].P
+}
+
+func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis amountBasis) (fcRates, bool, error) {
 	var c cond
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
@@ -440,35 +458,69 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis a
 	// it to every row.
 	at := fmt.Sprintf("arrayMap(rr -> (%s, %s, rr), %s)", s.stageAt("rr"), ageAt("rr"), p.openRefs())
 	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(t.3, %d) AND close_date < addDays(t.3, %d)", p.lo, p.hi)
-	q := fmt.Sprintf("SELECT t.1 AS st, t.2 AS age, count(), countIf(%s), sum(amount), sumIf(amount, %s) FROM opp_facts ARRAY JOIN %s AS t%s GROUP BY st, age",
+	q := fmt.Sprintf("SELECT segment, t.1 AS st, t.2 AS age, count(), countIf(%s), sum(amount), sumIf(amount, %s) FROM opp_facts ARRAY JOIN %s AS t%s GROUP BY segment, st, age",
 		hit, hit, at, c.where())
 	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
-	cells := make([][]rateCell, k)
-	for i := range cells {
-		cells[i] = make([]rateCell, nb)
+	grid := func() [][]rateCell {
+		g := make([][]rateCell, k)
+		for i := range g {
+			g[i] = make([]rateCell, nb)
+		}
+		return g
 	}
+	cells, bySeg := grid(), map[string][][]rateCell{}
 	err := s.query(ctx, "forecast rates", q, c.args, func(r driverRows) error {
+		var seg string
 		var st uint64
 		var age uint8
 		var cnt, won uint64
 		var amt, wonAmt float64
-		if err := r.Scan(&st, &age, &cnt, &won, &amt, &wonAmt); err != nil {
+		if err := r.Scan(&seg, &st, &age, &cnt, &won, &amt, &wonAmt); err != nil {
 			return err
 		}
 		if st >= 1 && int(st) <= k && int(age) < nb {
-			c := &cells[st-1][age]
-			c.n += float64(cnt)
-			c.x += float64(won)
-			c.amt += amt
-			c.wonAmt += wonAmt
+			one := rateCell{n: float64(cnt), x: float64(won), amt: amt, wonAmt: wonAmt}
+			one.addTo(&cells[st-1][age])
+			if bySeg[seg] == nil {
+				bySeg[seg] = grid()
+			}
+			one.addTo(&bySeg[seg][st-1][age])
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, false, err
+		return fcRates{}, false, err
 	}
-	out, hist := shrinkRates(s.stages, cells, !basis.wonOnly)
+	out := fcRates{seg: map[string][][]float64{}}
+	var hist bool
+	out.stages, hist = shrinkRates(s.stages, cells, !basis.wonOnly)
+	m := meanAmount(cells, !basis.wonOnly)
+	for seg, g := range bySeg {
+		ps := make([][]float64, k)
+		for i := range g {
+			ps[i] = make([]float64, nb)
+			for j, c := range g[i] {
+				ps[i][j] = c.shrunk(out.stages[i].Ages[j].P, m)
+			}
+		}
+		out.seg[seg] = ps
+	}
 	return out, hist, nil
+}
+
+// meanAmount is the mean amount of a deal-day over the cells (the unit of the
+// shrinkage's pseudo-count), 0 for count rates.
+func meanAmount(cells [][]rateCell, byAmount bool) float64 {
+	if !byAmount {
+		return 0
+	}
+	var all rateCell
+	for i := range cells {
+		for j := range cells[i] {
+			cells[i][j].addTo(&all)
+		}
+	}
+	return ratio(all.amt, all.n)
 }
 
 // amountBasis says how an open deal's amount enters the forecast. Some exports
@@ -568,10 +620,7 @@ func shrinkRates(stages []string, cells [][]rateCell, byAmount bool) ([]StageRat
 			cells[i][j].addTo(&all)
 		}
 	}
-	var m float64 // 0: count rates
-	if byAmount {
-		m = ratio(all.amt, all.n)
-	}
+	m := meanAmount(cells, byAmount) // 0: count rates
 	overall := ratio(all.x, all.n)
 	if m > 0 {
 		overall = ratio(all.wonAmt, all.amt)
@@ -634,7 +683,7 @@ func groupCol(by string) string {
 }
 
 // forecastNow applies the rates to the scope's state at the as-of day.
-func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string, rates []StageRate, yield, yieldN float64, basis amountBasis) ([]ForecastGroup, []forecastDeal, error) {
+func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string, rates fcRates, yield, yieldN float64, basis amountBasis) ([]ForecastGroup, []forecastDeal, error) {
 	gcol := groupCol(by)
 	idx := map[string]int{}
 	var groups []ForecastGroup
@@ -685,23 +734,23 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 	var oc cond
 	dims(&oc, f, "")
 	oc.add(openAt(asOf))
-	q = "SELECT " + gcol + " AS g, product, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
+	q = "SELECT " + gcol + " AS g, product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
 	var deals []forecastDeal
 	err = s.query(ctx, "forecast open", q, oc.args, func(r driverRows) error {
-		var key, product, category string
+		var key, product, segment, category string
 		var amount float64
 		var st uint64
 		var age uint8
-		if err := r.Scan(&key, &product, &amount, &st, &age, &category); err != nil {
+		if err := r.Scan(&key, &product, &segment, &amount, &st, &age, &category); err != nil {
 			return err
 		}
 		g(key).calls.open(ForecastCategory(category), amount)
 		weightedAmount := amount
 		amount = basis.value(product, amount)
-		if st < 1 || int(st) > len(rates) {
-			return fmt.Errorf("stage rank %d out of 1..%d", st, len(rates))
+		if st < 1 || int(st) > len(rates.stages) {
+			return fmt.Errorf("stage rank %d out of 1..%d", st, len(rates.stages))
 		}
-		pr := rates[st-1].Ages[min(int(age), len(rates[st-1].Ages)-1)].P
+		pr := rates.p(segment, st, age)
 		x := g(key)
 		x.OpenDeals++
 		x.OpenAmount += amount
