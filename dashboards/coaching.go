@@ -181,13 +181,13 @@ func plansTable(r *request, id string, ps []query.Plan, withRep bool) *table {
 		} else {
 			cells = append(cells, cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"})
 		}
-		cells = append(cells, cell{Text: status, Class: cls, Raw: pl.Status + ":" + verdictOf(c)}, cell{Text: pl.Review}, cell{Text: pl.Actions}, cell{Text: next})
+		cells = append(cells, cell{Text: status, Class: cls, Raw: pl.Status + ":" + planVerdict(c)}, cell{Text: pl.Review}, cell{Text: pl.Actions}, cell{Text: next})
 		t.Rows = append(t.Rows, row{Cells: cells})
 	}
 	return t
 }
 
-func verdictOf(c *query.PlanCheck) string {
+func planVerdict(c *query.PlanCheck) string {
 	if c == nil {
 		return ""
 	}
@@ -211,7 +211,7 @@ func kaiTable(r *request, id string, k query.KAI, team *query.KAI, reps int) *ta
 			if a < 1 {
 				cls = "bad"
 			}
-			cells = append(cells, cell{Text: fmtf("%.1f", tg), Raw: num(round(tg))}, cell{Text: r.Pct(a), Raw: num(round(a)), Class: cls, Bar: minf(a, 1)})
+			cells = append(cells, cell{Text: fmtf("%.1f", tg), Raw: num(round(tg))}, cell{Text: r.Pct(a), Raw: num(round(a)), Class: cls, Bar: coachMin(a, 1)})
 		} else {
 			cells = append(cells, cell{Text: r.T("co.no_target")}, cell{Text: "–"})
 		}
@@ -227,7 +227,7 @@ func kaiTable(r *request, id string, k query.KAI, team *query.KAI, reps int) *ta
 	return t
 }
 
-func minf(a, b float64) float64 {
+func coachMin(a, b float64) float64 {
 	if a < b {
 		return a
 	}
@@ -314,7 +314,7 @@ func (p *pages) coachingScorecardPanels(ctx context.Context, r *request, rs quer
 		Links: []link{{Label: r.T("co.review_pack"), URL: r.filterURL("/review/" + url.PathEscape(id))}}}
 	if r.scope.Role != query.RoleRep {
 		for _, m := range rs.Metrics {
-			if m.Verdict != query.Weakness || !has(query.PlanMetrics, m.Metric) {
+			if m.Verdict != query.Weakness || !coachHas(query.PlanMetrics, m.Metric) {
 				continue
 			}
 			u := r.filterURL("/coaching/new", "rep", id, "metric", m.Metric, "stage", m.Stage)
@@ -339,7 +339,7 @@ func (p *pages) coachingScorecardPanels(ctx context.Context, r *request, rs quer
 	return out
 }
 
-func has(list []string, s string) bool {
+func coachHas(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true

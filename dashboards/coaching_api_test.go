@@ -12,7 +12,7 @@ import (
 	"github.com/pipelens/pipelens/query"
 )
 
-func postJSON(t *testing.T, ts *httptest.Server, token, path, body string) (int, string) {
+func coachPost(t *testing.T, ts *httptest.Server, token, path, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -35,7 +35,7 @@ func TestCoachingAPIScoped(t *testing.T) {
 	// r1's win rate over Q1 2024: o1 won, o2 lost.
 	review := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
 	body := `{"rep_id":"r1","metric":"win_rate","goal":0.6,"actions":"Drop weak deals at qualification.","review_date":"` + review + `","baseline_from":"2024-01-01","baseline_to":"2024-04-01"}`
-	code, out := postJSON(t, ts, "tok-east", "/api/v1/plans", body)
+	code, out := coachPost(t, ts, "tok-east", "/api/v1/plans", body)
 	if code != http.StatusCreated {
 		t.Fatalf("the manager records a plan for the own rep: %d %s", code, out)
 	}
@@ -59,7 +59,7 @@ func TestCoachingAPIScoped(t *testing.T) {
 		{"tok-east", strings.Replace(body, review, `2024-13-01`, 1), 400, "review_date"},
 		{"", body, 401, ""},
 	} {
-		code, out := postJSON(t, ts, c.token, "/api/v1/plans", c.body)
+		code, out := coachPost(t, ts, c.token, "/api/v1/plans", c.body)
 		if code != c.code || !strings.Contains(out, c.says) {
 			t.Errorf("POST /plans as %q: %d %s; want %d naming %q", c.token, code, out, c.code, c.says)
 		}

@@ -111,7 +111,7 @@ func (m *coachMaildev) emails() ([]coachMail, error) {
 // weakness finds a rep of team whose scorecard over f claims a weakness a
 // plan can track and the load below can move: a stage conversion, else the
 // deal size, else the activities per week.
-func weakness(t *testing.T, svc *query.Service, team string, f query.Filter) (query.RepScore, query.MetricScore) {
+func coachWeakness(t *testing.T, svc *query.Service, team string, f query.Filter) (query.RepScore, query.MetricScore) {
 	t.Helper()
 	reps, err := svc.Reps(context.Background(), query.Scope{Name: "m", Role: query.RoleManager, Team: team}, f)
 	if err != nil {
@@ -147,9 +147,9 @@ func weakness(t *testing.T, svc *query.Service, team string, f query.Filter) (qu
 	return query.RepScore{}, query.MetricScore{}
 }
 
-// loadDeal is one deal of today's export: created today, it reached the open
+// coachDeal is one deal of today's export: created today, it reached the open
 // stage of rank reach (and stayed there, open), or was won today.
-type loadDeal struct {
+type coachDeal struct {
 	owner  string
 	reach  int
 	won    bool
@@ -158,7 +158,7 @@ type loadDeal struct {
 
 // writeLoad writes today's export of deals (canonical opportunities and stage
 // events files) and returns the two files.
-func writeLoad(t *testing.T, dir, currency string, stages []string, deals []loadDeal, visits map[string]int) []string {
+func coachLoadFiles(t *testing.T, dir, currency string, stages []string, deals []coachDeal, visits map[string]int) []string {
 	t.Helper()
 	now := time.Now().UTC()
 	day0 := time.Date(now.Year(), now.Month(), now.Day(), 0, 5, 0, 0, time.UTC)
@@ -211,17 +211,17 @@ func writeLoad(t *testing.T, dir, currency string, stages []string, deals []load
 // takes 20 of 20 deals past it and a teammate 10 of 20; for the deal size the
 // rep wins 10 deals of 2·baseline + 1000·j (j = 0..9) and the teammate 5 of
 // the baseline; for the activities per week the rep logs 40 visits today.
-func moveLoad(m query.MetricScore, stages []string, rep, peer string) ([]loadDeal, map[string]int) {
-	var out []loadDeal
+func coachMoveLoad(m query.MetricScore, stages []string, rep, peer string) ([]coachDeal, map[string]int) {
+	var out []coachDeal
 	if m.Metric == "activities_per_week" {
 		return nil, map[string]int{rep: 40}
 	}
 	if m.Metric == "deal_size" {
 		for j := range 10 {
-			out = append(out, loadDeal{owner: rep, won: true, amount: 2*m.Value + 1000*float64(j)})
+			out = append(out, coachDeal{owner: rep, won: true, amount: 2*m.Value + 1000*float64(j)})
 		}
 		for range 5 {
-			out = append(out, loadDeal{owner: peer, won: true, amount: m.Value})
+			out = append(out, coachDeal{owner: peer, won: true, amount: m.Value})
 		}
 		return out, nil
 	}
@@ -231,18 +231,18 @@ func moveLoad(m query.MetricScore, stages []string, rep, peer string) ([]loadDea
 			k = i + 1
 		}
 	}
-	past := func(owner string) loadDeal {
+	past := func(owner string) coachDeal {
 		if k == len(stages) {
-			return loadDeal{owner: owner, won: true, amount: 1000}
+			return coachDeal{owner: owner, won: true, amount: 1000}
 		}
-		return loadDeal{owner: owner, reach: k + 1, amount: 1000}
+		return coachDeal{owner: owner, reach: k + 1, amount: 1000}
 	}
 	for j := range 20 {
 		out = append(out, past(rep))
 		if j < 10 {
 			out = append(out, past(peer))
 		} else {
-			out = append(out, loadDeal{owner: peer, reach: k, amount: 1000})
+			out = append(out, coachDeal{owner: peer, reach: k, amount: 1000})
 		}
 	}
 	return out, nil
@@ -263,7 +263,7 @@ func TestBrowserCoachingLoop(t *testing.T) {
 	now := time.Now().UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	ytd := query.Filter{From: time.Date(today.Year(), 1, 1, 0, 0, 0, 0, time.UTC), To: today.AddDate(0, 0, 1)}
-	rs, weak := weakness(t, q, d.teamA, ytd)
+	rs, weak := coachWeakness(t, q, d.teamA, ytd)
 	t.Logf("plan on %s's %s/%s: %.3f against peers %.3f", rs.RepID, weak.Metric, weak.Stage, weak.Value, weak.Peer)
 	if weak.Metric == "conversion" && weak.Value >= 0.75 {
 		t.Fatalf("the weak conversion %.2f is too high for the load below to clear it (Beta(22, 2)'s 2.5%% quantile is about 0.8)", weak.Value)
@@ -324,8 +324,8 @@ func TestBrowserCoachingLoop(t *testing.T) {
 	}
 	// The sample's Chinese teams book in CNY (ingest/gen/org.go).
 	const currency = "CNY"
-	deals, visits := moveLoad(weak, q.Stages(), rs.RepID, peer)
-	files := writeLoad(t, t.TempDir(), currency, q.Stages(), deals, visits)
+	deals, visits := coachMoveLoad(weak, q.Stages(), rs.RepID, peer)
+	files := coachLoadFiles(t, t.TempDir(), currency, q.Stages(), deals, visits)
 	ing := ingest.New(d.db, ingest.Options{MaxUploadBytes: 1 << 20, Publish: q.Refresh}, nil)
 	if _, err := ing.LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"}); err != nil {
 		t.Fatal(err)
@@ -393,7 +393,7 @@ func TestBrowserCoachingLoop(t *testing.T) {
 	}
 }
 
-var pdfPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
+var coachPDFPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
 
 // TestReviewPackPrintsOnOneA4Page prints a rep's review pack with Chromium's
 // print to PDF on A4 in English and Chinese and counts the pages.
@@ -403,7 +403,7 @@ func TestReviewPackPrintsOnOneA4Page(t *testing.T) {
 	q := query.New(d.db, time.UTC, quietLogger())
 	now := time.Now().UTC()
 	ytd := query.Filter{From: time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)}
-	rs, weak := weakness(t, q, d.teamA, ytd)
+	rs, weak := coachWeakness(t, q, d.teamA, ytd)
 	// A plan makes the pack's plans section non-empty.
 	if _, err := q.CreatePlan(context.Background(), query.Unrestricted, query.PlanInput{RepID: rs.RepID, Metric: weak.Metric, Stage: weak.Stage,
 		Goal: weak.Value * 1.1, Actions: "Review every proposal with the manager before it goes out; join two customer meetings a week.",
@@ -431,7 +431,7 @@ func TestReviewPackPrintsOnOneA4Page(t *testing.T) {
 		if !strings.Contains(title, wantTitle) {
 			t.Errorf("%s: the pack's title is %q", lang, title)
 		}
-		if n := len(pdfPage.FindAll(pdf, -1)); n != 1 {
+		if n := len(coachPDFPage.FindAll(pdf, -1)); n != 1 {
 			_ = os.WriteFile(filepath.Join(b.shots, "review-pack-"+lang+".pdf"), pdf, 0o644)
 			t.Errorf("%s: the review pack prints on %d A4 pages, want 1", lang, n)
 		}
