@@ -88,7 +88,7 @@ func TestPlanReviewEmailsTheManager(t *testing.T) {
 		t.Fatalf("the email went to %v, want the manager %s", got, mgr.Email)
 	}
 	lang := normLang(mgr.Lang)
-	subject, body := decodeMail(t, got[0].data)
+	subject, body := planDecodeMail(t, got[0].data)
 	verdict := planWord(lang, stored[0].Result.Verdict)
 	t.Logf("%s (%+v)", subject, *stored[0].Result)
 	if !strings.Contains(subject, verdict) || !strings.Contains(body, verdict) {
@@ -107,7 +107,7 @@ func TestPlanReviewEmailsTheManager(t *testing.T) {
 }
 
 // decodeMail returns a message's subject and its text part, decoded.
-func decodeMail(t *testing.T, raw []byte) (string, string) {
+func planDecodeMail(t *testing.T, raw []byte) (string, string) {
 	t.Helper()
 	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
 	if err != nil {

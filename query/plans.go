@@ -116,7 +116,7 @@ func (s *Service) CreatePlan(ctx context.Context, sc Scope, in PlanInput, now ti
 	if utf8.RuneCountInString(actions) > 2000 {
 		return Plan{}, badParam("actions", "%d characters: at most 2000", utf8.RuneCountInString(actions))
 	}
-	today := dateIn(now, s.loc)
+	today := planDate(now, s.loc)
 	review, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(in.Review), s.loc)
 	if err != nil {
 		return Plan{}, badParam("review_date", "%q is not a date: want YYYY-MM-DD", in.Review)
@@ -147,7 +147,7 @@ func (s *Service) CreatePlan(ctx context.Context, sc Scope, in PlanInput, now ti
 		better = in.Goal < base.Value
 	}
 	if !better {
-		return Plan{}, badParam("goal", "%s is not better than the baseline %s", num4(in.Goal), num4(base.Value))
+		return Plan{}, badParam("goal", "%s is not better than the baseline %s", planNum(in.Goal), planNum(base.Value))
 	}
 	p := Plan{ID: newPlanID(), RepID: in.RepID, RepName: dim.name, Team: dim.team, ManagerID: dim.manager, CreatedBy: sc.Name,
 		Metric: in.Metric, Stage: in.Stage, Baseline: base.Value, BaselineN: base.N, BaselineFrom: day(bf), BaselineTo: day(bt),
@@ -156,7 +156,7 @@ func (s *Service) CreatePlan(ctx context.Context, sc Scope, in PlanInput, now ti
 	return p, s.writePlan(ctx, p)
 }
 
-func num4(v float64) string { return fmt.Sprintf("%.4g", v) }
+func planNum(v float64) string { return fmt.Sprintf("%.4g", v) }
 
 func (s *Service) checkPlanMetric(metric, stage string) error {
 	if !has(PlanMetrics, metric) {
@@ -352,7 +352,7 @@ func (s *Service) PlanProgress(ctx context.Context, p *Plan, now time.Time) erro
 	if err != nil {
 		return fmt.Errorf("plan %s start %q: %w", p.ID, p.Start, err)
 	}
-	to := dateIn(now, s.loc).AddDate(0, 0, 1)
+	to := planDate(now, s.loc).AddDate(0, 0, 1)
 	if rv, err := time.ParseInLocation(time.DateOnly, p.Review, s.loc); err == nil && rv.Before(to) {
 		to = rv
 	}
@@ -365,7 +365,7 @@ func (s *Service) PlanProgress(ctx context.Context, p *Plan, now time.Time) erro
 func (s *Service) DuePlans(ctx context.Context, now time.Time) ([]Plan, error) {
 	var c cond
 	c.add("status = ?", PlanOpen)
-	c.add("review_date <= toDate(?)", day(dateIn(now, s.loc)))
+	c.add("review_date <= toDate(?)", day(planDate(now, s.loc)))
 	return s.readPlans(ctx, c)
 }
 
@@ -467,7 +467,7 @@ func (s *Service) readPlans(ctx context.Context, c cond) ([]Plan, error) {
 }
 
 // dateIn is t's date in loc, at midnight there.
-func dateIn(t time.Time, loc *time.Location) time.Time {
+func planDate(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 }

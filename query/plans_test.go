@@ -14,7 +14,7 @@ import (
 
 // loadRun writes opportunities with their stage events under a new committed
 // run (a later export), for tests where a load moves a plan's metric.
-func loadRun(t *testing.T, db *schemas.DB, run uint64, opps []fopp, events []fevent) {
+func planLoadRun(t *testing.T, db *schemas.DB, run uint64, opps []fopp, events []fevent) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
@@ -40,7 +40,7 @@ func loadRun(t *testing.T, db *schemas.DB, run uint64, opps []fopp, events []fev
 
 // aprilDeals: n deals of owner created in April 2024 that reach qualified, of
 // which conv move on to proposal (and stay open there).
-func aprilDeals(owner string, n, conv int) ([]fopp, []fevent) {
+func planAprilDeals(owner string, n, conv int) ([]fopp, []fevent) {
 	var os []fopp
 	var es []fevent
 	for i := range n {
@@ -115,9 +115,9 @@ func TestCoachingPlanLoop(t *testing.T) {
 	}
 	// A load moves the metric: r1 8 deals in April all past qualified, r2 4
 	// deals of which 2 (the peers' rate 0.5).
-	o1, e1 := aprilDeals("r1", 8, 8)
-	o2, e2 := aprilDeals("r2", 4, 2)
-	loadRun(t, db, 20, append(o1, o2...), append(e1, e2...))
+	o1, e1 := planAprilDeals("r1", 8, 8)
+	o2, e2 := planAprilDeals("r2", 4, 2)
+	planLoadRun(t, db, 20, append(o1, o2...), append(e1, e2...))
 	if err := s.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
