@@ -167,7 +167,7 @@ func (s *Service) ActivityCounts(ctx context.Context, sc Scope, f Filter) (Activ
 		return out, err
 	}
 	out.Total = newKAI("", "", "")
-	teams := map[string]bool{}
+	teams, seen := map[string]bool{}, map[string]bool{}
 	for _, r := range reps {
 		if !r.visible(f) {
 			continue
@@ -184,6 +184,25 @@ func (s *Service) ActivityCounts(ctx context.Context, sc Scope, f Filter) (Activ
 		k.finish(weeks, targets["rep|"+r.id])
 		out.Reps = append(out.Reps, k)
 		teams[r.team] = true
+		seen[r.id] = true
+	}
+	// Activities of a rep id the reps export does not list still count (only
+	// selections without a team, manager or territory reach them).
+	var unknown []string
+	for id := range counts {
+		if !seen[id] {
+			unknown = append(unknown, id)
+		}
+	}
+	sort.Strings(unknown)
+	for _, id := range unknown {
+		k := newKAI(id, "", "")
+		for kind, n := range counts[id] {
+			k.Counts[kind] += n
+			out.Total.Counts[kind] += n
+		}
+		k.finish(weeks, targets["rep|"+id])
+		out.Reps = append(out.Reps, k)
 	}
 	// The selection's target per kind: each team's own target of the kind, else
 	// the sum of its reps' targets of the kind.

@@ -52,6 +52,8 @@ func kaiFixture() *fixture {
 			{"a15", "visit", "r2", "o3", ts("2024-01-11 09:00")},
 			// r3 (West): one call.
 			{"a16", "call", "r3", "", ts("2024-01-10 09:00")},
+			// r9 is in no reps export: counted for a selection without a team.
+			{"a17", "call", "r9", "", ts("2024-01-12 09:00")},
 		},
 	}
 }
@@ -190,7 +192,7 @@ func TestActivityKAI(t *testing.T) {
 		t.Errorf("another team's activities: %v, want forbidden", err)
 	}
 	all, err := s.Activity(ctx, Unrestricted, jan)
-	if err != nil || len(all.Reps) != 3 || all.Total.Total != 15 {
-		t.Errorf("director: %v, %d reps, %d activities; want 3 and 15", err, len(all.Reps), all.Total.Total)
+	if err != nil || len(all.Reps) != 4 || all.Total.Total != 16 || all.Reps[3].RepID != "r9" {
+		t.Errorf("director: %v, %d reps, %d activities; want 4 (r9 without a reps row last) and 16", err, len(all.Reps), all.Total.Total)
 	}
 }
