@@ -34,6 +34,9 @@ const (
 	// (middleware.ContextTimeout); the browser reconnects after retry ms and
 	// gets the ranking at once.
 	boardStream = 45 * time.Second
+	// boardTop: the board shows the ranks up to this one per group (all who
+	// tie at it), so that it stays readable from across a room.
+	boardTop = 10
 	// boardBeat: a comment line this often keeps proxies from closing the stream.
 	boardBeat = 15 * time.Second
 )
@@ -136,6 +139,10 @@ func boardOf(t tr, rk query.ContestRanking, now time.Time) boardView {
 		for _, g := range cr.Groups {
 			bg := boardGroup{Name: groupName(t, g.Name), Rows: []boardRow{}}
 			for _, x := range g.Rows {
+				if x.Rank > boardTop {
+					// A screen holds the leaders; the contest page lists everyone.
+					break
+				}
 				row := boardRow{Rank: x.Rank, Name: x.Name, Team: x.Team, Value: metricCell(r, cr.Metric, x.Value).Text}
 				if x.Current != nil {
 					row.Value = signed(metricCell(r, cr.Metric, x.Value).Text, x.Value)

@@ -347,3 +347,18 @@ func TestBoardUpdatesOverSSE(t *testing.T) {
 		}
 	}
 }
+
+// TestBoardShowsTheLeaders: a board shows ranks up to 10 per group, all who
+// tie at the 10th included.
+func TestBoardShowsTheLeaders(t *testing.T) {
+	var rows []query.RankRow
+	for i, rank := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 12, 13} {
+		rows = append(rows, query.RankRow{Rank: rank, Name: fmt.Sprint("p", i), Value: float64(100 - i)})
+	}
+	rk := query.ContestRanking{Contest: query.Contest{ContestInput: query.ContestInput{Name: "c", Metric: query.ContestDealsWon}},
+		Categories: []query.CategoryRanking{{Category: query.CategoryTop, Metric: query.ContestDealsWon, Groups: []query.RankGroup{{Name: "g", Rows: rows}}}}}
+	bv := boardOf(tr{"en"}, rk, time.Now())
+	if n := len(bv.Categories[0].Groups[0].Rows); n != 11 {
+		t.Errorf("the board shows %d rows, want 11 (ranks 1-10 with the tie at 10)", n)
+	}
+}
