@@ -343,6 +343,24 @@ type contestFormView struct {
 	In                  url.Values
 }
 
+// Checked says whether category c is ticked: as sent back after an error,
+// else top only.
+func (v contestFormView) Checked(c string) bool {
+	if cs, ok := v.In["categories"]; ok {
+		return listHas(cs, c)
+	}
+	return c == query.CategoryTop
+}
+
+func listHas(l []string, v string) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *pages) contestForm(c echo.Context, errMsg, made, madeText string) error {
 	r, err := p.start(c)
 	if err != nil {

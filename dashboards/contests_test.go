@@ -227,7 +227,8 @@ func TestContestsAndTiersAPI(t *testing.T) {
 	}
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "is not after from") || !strings.Contains(string(page), `value="看板竞赛"`) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "is not after from") || !strings.Contains(string(page), `value="看板竞赛"`) ||
+		!strings.Contains(string(page), `value="newcomer" checked`) {
 		t.Errorf("a bad form: %d, want 400 saying what is wrong and keeping what was typed:\n%.500s", resp.StatusCode, page)
 	}
 	mgr := d.client(t)

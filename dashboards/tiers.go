@@ -97,6 +97,14 @@ func (p *pages) tiersPage(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	fb := p.filterBar(ctx, r, "/tiers")
+	// Accounts have no product or source: those filters would only be refused.
+	sel := fb.Selects[:0]
+	for _, b := range fb.Selects {
+		if b.Name != "product" && b.Name != "source" {
+			sel = append(sel, b)
+		}
+	}
+	fb.Selects = sel
 	v := &view{Title: r.T("nav.tiers"), Nav: "tiers", Filter: fb}
 	at, err := p.tiers(ctx, r)
 	if err != nil {
@@ -174,6 +182,9 @@ func tierOwnersPanel(r *request, id, title string, os []query.TierOwner, reps bo
 			}
 		} else {
 			cells[0].Text = o.Key
+			if o.Key == "" {
+				cells[0].Text = r.T("ti.no_rep")
+			}
 		}
 		t.Rows = append(t.Rows, row{Cells: cells})
 	}
