@@ -170,15 +170,22 @@ func plansTable(r *request, id string, ps []query.Plan, withRep bool) *table {
 			cell{Text: fmtPlanValue(r, pl.Metric, pl.Baseline), Raw: num(round(pl.Baseline))},
 			cell{Text: fmtPlanValue(r, pl.Metric, pl.Goal), Raw: num(round(pl.Goal))})
 		next := ""
-		if c != nil {
+		if c != nil && c.N == 0 {
+			// Nothing counted since the start: no value, not a value of 0.
+			cells = append(cells, cell{Text: "–"}, cell{Text: "–"}, count(r, 0))
+		}
+		if c != nil && c.N > 0 {
 			cells = append(cells, cell{Text: fmtPlanValue(r, pl.Metric, c.Value), Raw: num(round(c.Value))},
 				cell{Text: fmtPlanValue(r, pl.Metric, c.Low) + " – " + fmtPlanValue(r, pl.Metric, c.High), Raw: num(round(c.Low)) + ".." + num(round(c.High))},
 				count(r, c.N))
+		}
+		if c != nil {
 			next = c.NextEN
 			if r.lang == "zh-CN" {
 				next = c.NextZH
 			}
-		} else {
+		}
+		if c == nil {
 			cells = append(cells, cell{Text: "–"}, cell{Text: "–"}, cell{Text: "–"})
 		}
 		cells = append(cells, cell{Text: status, Class: cls, Raw: pl.Status + ":" + planVerdict(c)}, cell{Text: pl.Review}, cell{Text: pl.Actions}, cell{Text: next})

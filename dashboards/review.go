@@ -202,7 +202,7 @@ func trendSVG(r *request, mv query.Movement) template.HTML {
 	if len(mv.Periods) == 0 {
 		return template.HTML(`<p class="empty">` + template.HTMLEscapeString(r.T("empty")) + `</p>`)
 	}
-	const w, h, top, bottom = 320.0, 120.0, 12.0, 16.0
+	const w, h, top, bottom = 320.0, 170.0, 12.0, 16.0
 	mx := 0.0
 	for _, pp := range mv.Periods {
 		mx = math.Max(mx, pp.WonAmount)
