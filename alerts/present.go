@@ -23,7 +23,7 @@ func Good(metric, kind string, direction int) bool {
 
 // FormatValue formats a value of metric in lang by its unit: rates as
 // percentages, amounts compactly as the dashboards do (52.3k / 1.2M; 5.2万 /
-// 1.2亿), counts with thousands separators, means with one decimal.
+// 1.2亿), counts with thousands separators, days with one decimal and their unit.
 func FormatValue(lang, metric string, v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "–"
@@ -32,7 +32,11 @@ func FormatValue(lang, metric string, v float64) string {
 	case "rate":
 		return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
 	case "mean":
-		return strconv.FormatFloat(v, 'f', 1, 64)
+		// Days, as the pages write them.
+		if lang == "zh-CN" {
+			return strconv.FormatFloat(v, 'f', 1, 64) + " 天"
+		}
+		return strconv.FormatFloat(v, 'f', 1, 64) + " d"
 	case "amount":
 		return money(lang, v)
 	}
