@@ -14,7 +14,7 @@ import (
 // the server's options, and the OpenAPI document at /api/v1/openapi.json.
 func MountAPI(s *Server) {
 	o := s.Options()
-	svc := query.New(o.DB, o.Config.Location(), s.log).WithStages(o.Config.Stages.Open).WithFiscalYear(o.Config.FiscalYear.StartMonth)
+	svc := query.New(o.DB, o.Config.Location(), s.log).WithStages(o.Config.Stages.Open).WithFiscalYear(o.Config.FiscalYear.StartMonth).WithCurrency(o.Config.Currency.Reporting, o.Config.Currency.Rates)
 	APIMount(svc)(s)
 }
 
@@ -58,6 +58,10 @@ func (a *api) request(c echo.Context) (query.Scope, query.Filter, error) {
 	sc, ok := ScopeOf(c)
 	if !ok {
 		return sc, query.Filter{}, echo.NewHTTPError(http.StatusUnauthorized, "sign in or send Authorization: Bearer <token>")
+	}
+	if cur := a.svc.Currency(); cur != "" {
+		// Every amount of the API is in the reporting currency.
+		c.Response().Header().Set("X-Currency", cur)
 	}
 	f, err := query.ParseFilter(c.QueryParams(), a.svc.Location())
 	return sc, f, apiError(err)

@@ -220,6 +220,7 @@ func (p *pages) pacingTable(ctx context.Context, r *request) *table {
 }
 
 var forecastMessages = map[string][2]string{
+	"unit.currency":      {"Amounts in %s", "金额单位：%s"},
 	"fc.needed_week":     {"Needed per week", "每周需完成"},
 	"fc.coverage_short":  {"Coverage", "覆盖倍数"},
 	"fc.prob_short":      {"Chance to reach", "达成概率"},

@@ -41,7 +41,7 @@ type pages struct {
 func (s *Server) mountPages() {
 	svc := s.opts.Query
 	if svc == nil && s.opts.DB != nil {
-		svc = query.New(s.opts.DB, s.opts.Config.Location(), s.log).WithStages(s.opts.Config.Stages.Open).WithFiscalYear(s.opts.Config.FiscalYear.StartMonth)
+		svc = query.New(s.opts.DB, s.opts.Config.Location(), s.log).WithStages(s.opts.Config.Stages.Open).WithFiscalYear(s.opts.Config.FiscalYear.StartMonth).WithCurrency(s.opts.Config.Currency.Reporting, s.opts.Config.Currency.Rates)
 	}
 	p := &pages{s: s, svc: svc, fyStart: time.Month(max(1, s.opts.Config.FiscalYear.StartMonth))}
 	p.tmpl = template.Must(template.New("").Funcs(template.FuncMap{
@@ -141,6 +141,8 @@ type view struct {
 	Navs    []link
 	AsOf    string
 	Links   []link // page-level switches (period, sort)
+	// Currency says which currency the page's amounts are in (when set).
+	Currency string
 }
 
 type link struct {
@@ -474,6 +476,9 @@ func (p *pages) render(r *request, v *view) error {
 	v.User = r.user
 	v.CSRF = p.s.auth.csrfFor(r.user)
 	v.V = p.version
+	if cur := p.svc.Currency(); cur != "" {
+		v.Currency = fmt.Sprintf(r.T("unit.currency"), cur)
+	}
 	if v.Notice == "" {
 		v.Notice = r.T(c.QueryParam("notice"))
 		if v.Notice == c.QueryParam("notice") {

@@ -174,6 +174,7 @@ type plan struct {
 	has              []bool
 	order            dateOrder
 	loc              *time.Location
+	fx               Currency
 	stages           stageMapper
 	file             string
 	enc              string // the text encoding the file was read in, for reject messages
@@ -524,6 +525,10 @@ func (p *plan) mapRow(m *mapped) *reject {
 	}
 	if ci := at.currency; ci >= 0 && m.v[ci].s == "" && m.cur != "" {
 		m.v[ci].s = m.cur
+	}
+	if ci := at.currency; ci >= 0 && !p.fx.known(m.v[ci].s) {
+		return &reject{file: p.file, row: m.row, column: p.colName(ci), raw: strings.Clone(truncate(m.v[ci].s, 50)), reason: "no_fx_rate",
+			message: fmt.Sprintf("currency %q has no rate to the reporting currency %s: add currency.rates.%s to the config", m.v[ci].s, p.fx.Reporting, strings.ToUpper(m.v[ci].s))}
 	}
 	if si := at.sourceSystem; si >= 0 && m.v[si].s == "" {
 		m.v[si].s = p.prof.source

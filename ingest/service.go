@@ -58,6 +58,20 @@ const (
 )
 
 // Options configure a Service.
+// Currency is the reporting currency and what other currencies convert to it
+// at (units of Reporting per unit).
+type Currency struct {
+	Reporting string
+	Rates     map[string]float64
+}
+
+// known says whether amounts in code can be reported: no reporting currency
+// set, no code, the reporting currency itself, or a currency with a rate.
+func (c Currency) known(code string) bool {
+	code = strings.ToUpper(code)
+	return c.Reporting == "" || code == "" || code == strings.ToUpper(c.Reporting) || c.Rates[code] > 0 || c.Rates[strings.ToLower(code)] > 0
+}
+
 type Options struct {
 	// RejectThreshold is the share of rejected rows (0..1) above which a run fails as
 	// a whole (config ingest.reject_threshold); nil means the default 0.05, and 0
@@ -81,6 +95,10 @@ type Options struct {
 	Workers int
 	// StaleAfter: a running run not heard from for this long is abandoned (default 10m).
 	StaleAfter time.Duration
+	// Currency is the reporting currency and its rates (config currency): with
+	// Reporting set, a row in another currency without a rate is rejected
+	// (no_fx_rate), so no amount is summed unconverted.
+	Currency Currency
 	// MaxUploadBytes bounds LoadReader: ingest.max_upload_mb, filled in by the
 	// caller (default config.DefaultMaxUploadBytes, the config's own default).
 	MaxUploadBytes int64
@@ -784,6 +802,7 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 		xs.asReport()
 	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
+	p.fx = s.opts.Currency
 	p.progress = o.progress
 	p.enc = sourceEncoding(src)
 	defer p.seen.free()

@@ -485,3 +485,28 @@ func TestForcedFamilyNeverPicksSilently(t *testing.T) {
 		t.Errorf("%d accounts loaded from an opportunities file", n)
 	}
 }
+
+// With a reporting currency, a row in a currency without a rate is rejected
+// with the column and what to configure; rows in the reporting currency, in a
+// currency with a rate, or without one load.
+func TestNoFxRateRejected(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{RejectThreshold: threshold(0.5), Currency: Currency{Reporting: "CNY", Rates: map[string]float64{"USD": 7.1}}})
+	path := filepath.Join(t.TempDir(), "deals.csv")
+	body := "opportunity_id,name,account_id,owner_id,stage,amount,currency,created_at,close_date\n" +
+		"D1,a,A1,U1,won,100,CNY,2024-01-02,2024-02-01\n" +
+		"D2,b,A1,U1,won,100,usd,2024-01-02,2024-02-01\n" +
+		"D3,c,A1,U1,won,100,EUR,2024-01-02,2024-02-01\n" +
+		"D4,d,A1,U1,lead,100,,2024-01-02,2024-06-01\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr := load(t, s, path, LoadOptions{})
+	if fr.Loaded != 3 || fr.Rejected != 1 || fr.RejectsByReason["no_fx_rate"] != 1 {
+		t.Fatalf("loaded %d rejected %d %v; want 3 loaded, 1 no_fx_rate", fr.Loaded, fr.Rejected, fr.RejectsByReason)
+	}
+	r := fr.SampleRejects[0]
+	if r.Row != 4 || r.Column != "currency" || r.Value != "EUR" || !strings.Contains(r.Message, "currency.rates.EUR") {
+		t.Errorf("reject %+v; want row 4, column currency, EUR, naming currency.rates.EUR", r)
+	}
+}

@@ -75,6 +75,9 @@ func (s *Service) OpenDeals(ctx context.Context, asOf time.Time) ([]OpenDeal, er
 		if err := r.Scan(&d.ID, &d.Name, &d.Account, &d.OwnerID, &d.Stage, &d.Product, &d.Source, &d.Territory, &d.Amount, &d.Currency, &d.CloseDate, &d.StageEntered, &d.Created); err != nil {
 			return err
 		}
+		if s.currency != "" {
+			d.Currency = s.currency // opp_facts amounts are in the reporting currency
+		}
 		idx[d.ID] = len(deals)
 		deals = append(deals, d)
 		return nil

@@ -24,6 +24,9 @@ type fixture struct {
 	market   []fmarket
 	// categories is the CRM forecast category of some opportunities.
 	categories map[string]string
+	// currencies is the currency of some opportunities (and their
+	// snapshots) and of targets (by scope id).
+	currencies map[string]string
 }
 
 type frep struct{ id, name, role, manager, team, territory string }
@@ -140,14 +143,14 @@ func (fx *fixture) load(t testing.TB, db *schemas.DB) {
 	batch("INSERT INTO accounts (account_id, name, territory, segment, employees, run_id, loaded_at)", rows)
 	rows = nil
 	for _, o := range fx.opps {
-		rows = append(rows, []any{o.id, "deal " + o.id, o.account, o.owner, o.product, o.source, o.stage, o.amount, o.created, o.closeDate, b2u(o.closed), b2u(o.won), fx.categories[o.id], run, now})
+		rows = append(rows, []any{o.id, "deal " + o.id, o.account, o.owner, o.product, o.source, o.stage, o.amount, o.created, o.closeDate, b2u(o.closed), b2u(o.won), fx.categories[o.id], fx.currencies[o.id], run, now})
 	}
 	// A row of the failed run that would change every number if it counted.
 	if len(fx.opps) > 0 {
 		o := fx.opps[0]
-		rows = append(rows, []any{o.id, "bad", o.account, o.owner, o.product, o.source, "won", 1e9, o.created, o.closeDate, uint8(1), uint8(1), "Commit", run + 1, now})
+		rows = append(rows, []any{o.id, "bad", o.account, o.owner, o.product, o.source, "won", 1e9, o.created, o.closeDate, uint8(1), uint8(1), "Commit", "", run + 1, now})
 	}
-	batch("INSERT INTO opportunities (opportunity_id, name, account_id, owner_id, product, source, stage, amount, created_at, close_date, closed, won, forecast_category, run_id, loaded_at)", rows)
+	batch("INSERT INTO opportunities (opportunity_id, name, account_id, owner_id, product, source, stage, amount, created_at, close_date, closed, won, forecast_category, currency, run_id, loaded_at)", rows)
 	rows = nil
 	for _, e := range fx.events {
 		rows = append(rows, []any{e.opp, e.stage, e.rank, e.at, run, now})
@@ -155,9 +158,9 @@ func (fx *fixture) load(t testing.TB, db *schemas.DB) {
 	batch("INSERT INTO stage_events (opportunity_id, stage, stage_rank, entered_at, run_id, loaded_at)", rows)
 	rows = nil
 	for _, s := range fx.snaps {
-		rows = append(rows, []any{s.date, s.opp, s.amount, s.closeDate, b2u(s.closed), run, now})
+		rows = append(rows, []any{s.date, s.opp, s.amount, fx.currencies[s.opp], s.closeDate, b2u(s.closed), run, now})
 	}
-	batch("INSERT INTO opportunity_snapshots (snapshot_date, opportunity_id, amount, close_date, closed, run_id, loaded_at)", rows)
+	batch("INSERT INTO opportunity_snapshots (snapshot_date, opportunity_id, amount, currency, close_date, closed, run_id, loaded_at)", rows)
 	rows = nil
 	for _, l := range fx.leads {
 		ca := time.Unix(0, 0).UTC()
@@ -174,9 +177,9 @@ func (fx *fixture) load(t testing.TB, db *schemas.DB) {
 	batch("INSERT INTO activities (activity_id, type, rep_id, opportunity_id, occurred_at, run_id, loaded_at)", rows)
 	rows = nil
 	for _, tg := range fx.targets {
-		rows = append(rows, []any{tg.scope, tg.scopeID, tg.start, tg.end, "bookings", tg.amount, run, now})
+		rows = append(rows, []any{tg.scope, tg.scopeID, tg.start, tg.end, "bookings", tg.amount, fx.currencies[tg.scopeID], run, now})
 	}
-	batch("INSERT INTO targets (scope, scope_id, period_start, period_end, metric, amount, run_id, loaded_at)", rows)
+	batch("INSERT INTO targets (scope, scope_id, period_start, period_end, metric, amount, currency, run_id, loaded_at)", rows)
 	rows = nil
 	for _, m := range fx.market {
 		rows = append(rows, []any{m.territory, m.segment, m.year, m.potential, run, now})

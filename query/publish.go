@@ -350,7 +350,13 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 const servingVersion = "8"
 
 func (s *Service) servingFingerprint() string {
-	return "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
+	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
+	if len(s.rates) > 0 {
+		// Only with rates: the fingerprints of warehouses without them stay
+		// as they were (no rebuild on upgrade).
+		fp += " fx=" + s.fxFingerprint()
+	}
+	return fp
 }
 
 func (s *Service) lastFingerprint(ctx context.Context) (string, error) {

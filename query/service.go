@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,10 @@ type Service struct {
 	stages []string
 	// fyStart is the fiscal year's first month (0: January).
 	fyStart int
+	// currency is the reporting currency ("": amounts as exported) and rates
+	// what other currencies convert at (WithCurrency).
+	currency string
+	rates    map[string]float64
 
 	// noRollup makes every metric read opp_facts and opp_moves instead of the
 	// pre-aggregates (tests compare the two).
@@ -66,6 +72,52 @@ func (s *Service) WithFiscalYear(startMonth int) *Service {
 		s.fyStart = startMonth
 	}
 	return s
+}
+
+// WithCurrency sets the reporting currency and the rates other currencies
+// convert to it at (units of the reporting currency per unit): publications
+// store opp_facts and opp_moves amounts converted, and targets convert when
+// read. A change of either rebuilds the serving tables (the fingerprint).
+func (s *Service) WithCurrency(reporting string, rates map[string]float64) *Service {
+	s.currency = reporting
+	s.rates = map[string]float64{}
+	for k, v := range rates {
+		s.rates[strings.ToUpper(k)] = v
+	}
+	return s
+}
+
+// Currency is the reporting currency ("" when not configured).
+func (s *Service) Currency() string { return s.currency }
+
+// fx is the SQL of amount converted to the reporting currency, the row's
+// currency in column cur: rows in the reporting currency, without one, or (with
+// no reporting currency set) in any, count as exported.
+func (s *Service) fx(amount, cur string) string {
+	if len(s.rates) == 0 {
+		return amount
+	}
+	codes := make([]string, 0, len(s.rates))
+	for k := range s.rates {
+		codes = append(codes, k)
+	}
+	sort.Strings(codes)
+	var names, vals []string
+	for _, k := range codes {
+		names = append(names, "'"+k+"'")
+		vals = append(vals, strconv.FormatFloat(s.rates[k], 'g', -1, 64))
+	}
+	return "(" + amount + " * transform(upper(" + cur + "), [" + strings.Join(names, ", ") + "], [" + strings.Join(vals, ", ") + "], toFloat64(1)))"
+}
+
+// fxFingerprint names the conversion for the serving fingerprint.
+func (s *Service) fxFingerprint() string {
+	codes := make([]string, 0, len(s.rates))
+	for k := range s.rates {
+		codes = append(codes, k+"="+strconv.FormatFloat(s.rates[k], 'g', -1, 64))
+	}
+	sort.Strings(codes)
+	return s.currency + ":" + strings.Join(codes, ",")
 }
 
 // Stages is the pipeline's open stages in order.
@@ -113,7 +165,7 @@ func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub u
 			"if(o_closed = 1, close_time, toDateTime(0))))"
 	}
 	opps := latestWhere(t("opportunities"), "opportunity_id",
-		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won, forecast_category AS o_fc", raw+only)
+		"opportunity_id, name AS o_name, account_id, owner_id, product AS o_product, source AS o_source, stage AS o_stage, amount AS o_amount, created_at AS o_created_at, close_date AS o_close_date, closed AS o_closed, won AS o_won, forecast_category AS o_fc, currency AS o_currency", raw+only)
 	events := "(SELECT opportunity_id, arrayMap(x -> x.1, evs) AS ev_times, arrayMap(x -> x.2, evs) AS ev_ranks FROM (" +
 		"SELECT opportunity_id, arraySort(groupArray((entered_at, stage_rank))) AS evs FROM " +
 		latestWhere(t("stage_events"), "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage, stage_rank", raw+only) +
@@ -136,7 +188,7 @@ func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub u
     territory, segment, product, source, stage, amount, created_at, created_date, close_date, closed, won, lost,
     furthest, entered, exited, forecast_category, pub)
 SELECT opportunity_id, o_name, account_id, a_name, owner_id, r_name, r_team, r_manager_id, m_name,
-    if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, o_amount,
+    if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, ` + s.fx("o_amount", "o_currency") + `,
     o_created_at, toDate(o_created_at, ` + s.tz + `), o_close_date, o_closed, o_won, toUInt8(o_closed = 1 AND o_won = 0),
     ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `], o_fc, toUInt64(` + u(pub) + `)
 FROM (SELECT *, toDateTime(concat(toString(o_close_date), ' 00:00:00'), ` + s.tz + `) AS close_time FROM ` + all + `)`
@@ -150,8 +202,8 @@ func (s *Service) movesSelect(t func(string) string, raw, restrict string, pub u
 	if restrict != "" {
 		raw += " AND " + restrict
 	}
-	snaps := latestWhere(t("opportunity_snapshots"), "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed", raw)
-	pairs := "(SELECT opportunity_id, arraySort(groupArray((snapshot_date, close_date, amount, closed))) AS s FROM " + snaps + " GROUP BY opportunity_id HAVING length(s) > 1)"
+	snaps := latestWhere(t("opportunity_snapshots"), "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+s.fx("amount", "currency")+" AS s_amount, close_date, closed", raw)
+	pairs := "(SELECT opportunity_id, arraySort(groupArray((snapshot_date, close_date, s_amount, closed))) AS s FROM " + snaps + " GROUP BY opportunity_id HAVING length(s) > 1)"
 	moves := "(SELECT opportunity_id, p.1 AS change_date, p.2 AS old_close, p.3 AS new_close, p.4 AS old_amount, p.5 AS new_amount FROM " + pairs +
 		" ARRAY JOIN arrayMap(i -> (s[i].1, s[i - 1].2, s[i].2, s[i - 1].3, s[i].3), arrayFilter(i -> i > 1 AND s[i - 1].4 = 0 AND s[i].4 = 0 AND (s[i].2 != s[i - 1].2 OR s[i].3 != s[i - 1].3), arrayEnumerate(s))) AS p)"
 	facts := "(SELECT opportunity_id, name, owner_id, team, manager_id, territory, segment, product, source FROM " + t("opp_facts") + " WHERE pub = " + u(pub) + ")"

@@ -189,7 +189,7 @@ func (s *Service) TargetVersions(ctx context.Context, sc Scope) ([]TargetVersion
 		run uint64
 	}
 	var rows []row
-	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, amount, loaded_at FROM targets WHERE " + tokRaw + " ORDER BY run_id"
+	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, " + s.fx("amount", "currency") + ", loaded_at FROM targets WHERE " + tokRaw + " ORDER BY run_id"
 	err := s.query(ctx, "target versions", q, nil, func(r driverRows) error {
 		var run uint64
 		var scope, id, metric string

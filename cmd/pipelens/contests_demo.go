@@ -20,7 +20,7 @@ const demoContestName = "本季度销售竞赛 · Quarter contest"
 // so each start makes a new one for the printed link (the previous link stops
 // working).
 func demoContest(ctx context.Context, a *app, db *schemas.DB, c *config.Config, addr string) error {
-	q := query.New(db, c.Location(), a.log).WithStages(c.Stages.Open)
+	q := query.New(db, c.Location(), a.log).WithStages(c.Stages.Open).WithCurrency(c.Currency.Reporting, c.Currency.Rates)
 	admin := query.Scope{Name: "demo", Role: query.RoleAdmin}
 	cs, err := q.Contests(ctx, admin)
 	if err != nil {

@@ -42,6 +42,11 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.Currency.Reporting == "" {
+		// The sample's international team sells in USD: report in CNY.
+		c.Currency = config.Currency{Reporting: "CNY", Rates: map[string]float64{"USD": 7.1}}
+		fmt.Fprintln(a.stdout, "demo: amounts reported in CNY; USD converts at 7.1 (config currency.reporting and currency.rates)")
+	}
 	db, err := a.openDB(ctx)
 	if err != nil {
 		return err

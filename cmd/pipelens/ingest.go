@@ -89,7 +89,7 @@ func (a *app) ingestLoader(db *schemas.DB) *ingest.Service {
 func (a *app) ingestOptions(bar bool) ingest.Options {
 	c, _ := a.config()
 	o := ingest.Options{RejectThreshold: &c.Ingest.RejectThreshold, Mappings: c.Ingest.Mappings, Location: c.Location(),
-		MaxUploadBytes: c.Ingest.MaxUploadMB << 20}
+		MaxUploadBytes: c.Ingest.MaxUploadMB << 20, Currency: ingest.Currency{Reporting: c.Currency.Reporting, Rates: c.Currency.Rates}}
 	if bar {
 		if f, ok := a.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			o.Progress = ingest.ProgressBar(a.stderr)

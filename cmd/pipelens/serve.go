@@ -99,7 +99,7 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 
 func (a *app) queryService(db *schemas.DB) *query.Service {
 	c, _ := a.config()
-	q := query.New(db, c.Location(), a.log).WithFiscalYear(c.FiscalYear.StartMonth)
+	q := query.New(db, c.Location(), a.log).WithFiscalYear(c.FiscalYear.StartMonth).WithCurrency(c.Currency.Reporting, c.Currency.Rates)
 	if len(c.Stages.Open) > 0 {
 		q = q.WithStages(c.Stages.Open)
 	}

@@ -43,6 +43,48 @@ type Config struct {
 	Alerts     yaml.Node  `yaml:"alerts"`
 	SMTP       SMTP       `yaml:"smtp"`
 	Tiers      Tiers      `yaml:"tiers"`
+	Currency   Currency   `yaml:"currency"`
+}
+
+// Currency says which currency the numbers are reported in and how others
+// convert to it. With Reporting empty amounts are summed as exported (one
+// currency assumed); with it set, a deal, snapshot or target in another
+// currency converts at Rates[code] (units of the reporting currency per unit),
+// and a row in a currency without a rate is rejected at load.
+type Currency struct {
+	Reporting string             `yaml:"reporting"`
+	Rates     map[string]float64 `yaml:"rates"`
+}
+
+func (c Currency) validate() []error {
+	var errs []error
+	if c.Reporting != "" && !currencyCode(c.Reporting) {
+		errs = append(errs, fmt.Errorf("currency.reporting %q: want an ISO 4217 code such as CNY or USD", c.Reporting))
+	}
+	if len(c.Rates) > 0 && c.Reporting == "" {
+		errs = append(errs, errors.New("currency.rates: set currency.reporting, the currency the rates convert to"))
+	}
+	for code, r := range c.Rates {
+		if !currencyCode(code) {
+			errs = append(errs, fmt.Errorf("currency.rates.%s: want an ISO 4217 code (three capital letters)", code))
+		}
+		if !(r > 0) || r > 1e9 {
+			errs = append(errs, fmt.Errorf("currency.rates.%s %v: want units of %s per %s, a positive number", code, r, c.Reporting, code))
+		}
+	}
+	return errs
+}
+
+func currencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // FiscalYear says in which month the fiscal year starts (1 = January).
@@ -291,6 +333,7 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, c.Tiers.validate()...)
+	errs = append(errs, c.Currency.validate()...)
 	if c.ClickHouse.QueryTimeout <= 0 {
 		c.ClickHouse.QueryTimeout = 60 * time.Second
 	}
