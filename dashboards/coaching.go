@@ -480,7 +480,11 @@ func (p *pages) coachingForm(c echo.Context, errMsg string) error {
 		bf, bt = q.Get("baseline_from"), q.Get("baseline_to")
 	}
 	v := &view{Title: r.T("co.form"), Nav: "coaching", Notice: errMsg}
-	rs, err := p.svc.Rep(ctx, r.scope, r.f, rep)
+	// The weakness as the scorecard shows it: the rep against the peers (the
+	// link's rep= names the rep, it is not a filter here).
+	sf := r.f
+	sf.Rep = nil
+	rs, err := p.svc.Rep(ctx, r.scope, sf, rep)
 	name := rep
 	if err == nil {
 		if rs.Name != "" {
@@ -493,9 +497,12 @@ func (p *pages) coachingForm(c echo.Context, errMsg string) error {
 					hint = m.HintZH
 				}
 				v.Panels = append(v.Panels, &panel{ID: "weakness", Title: r.T("co.weakness") + ": " + planMetricLabel(r, metric, stage), KPIs: []kpi{
-					{Label: r.T("co.baseline"), Value: fmtValue(r, m), Sub: bf + " – " + bt + " · n " + r.Int(m.N), Progress: -1},
-					{Label: r.T("co.peer"), Value: fmtPeer(r, m), Sub: r.T("col.interval") + " " + fmtRange(r, m), Progress: -1},
-				}, Items: []item{{Title: r.T("rp.hints"), Text: hint}}})
+					{Label: r.T("co.baseline"), Value: fmtValue(r, m), Sub: bf + " – " + bt + " · n " + r.Int(m.N) + " · " + r.T("col.interval") + " " + fmtRange(r, m), Progress: -1},
+					{Label: r.T("co.peer"), Value: fmtPeer(r, m), Progress: -1},
+				}})
+				if hint != "" {
+					v.Panels[len(v.Panels)-1].Items = []item{{Title: r.T("rp.hints"), Text: hint}}
+				}
 			}
 		}
 	}

@@ -288,6 +288,7 @@ func TestBrowserCoachingLoop(t *testing.T) {
 	err := chromedp.Do(b.ctx,
 		chromedp.Click(chromedp.CSS(sel)),
 		chromedp.WaitVisible(chromedp.CSS(`#plan-form form`)),
+		chromedp.Func(func(context.Context, *chromedp.Target) error { b.shot(t, "coaching-form"); return nil }),
 		chromedp.SendKeys(chromedp.CSS(`#plan-form input[name=goal]`), goal),
 		chromedp.SendKeys(chromedp.CSS(`#plan-form input[name=actions]`), "每次需求确认后约定方案提交日期"),
 		chromedp.SetValue(chromedp.CSS(`#plan-form input[name=review_date]`), tomorrow),
@@ -313,6 +314,15 @@ func TestBrowserCoachingLoop(t *testing.T) {
 	if pl.Metric != weak.Metric || pl.Stage != weak.Stage || pl.Review != tomorrow || pl.CreatedBy != "manager" ||
 		math.Abs(pl.Baseline-weak.Value) > 1e-9*math.Max(1, weak.Value) || math.Abs(pl.Goal-goalValue) > 1e-9*math.Max(1, goalValue) {
 		t.Errorf("the recorded plan %+v does not match the weakness %+v (goal %s%%)", pl, weak, goal)
+	}
+	// The manager's overview lists the open plan with its progress.
+	err = chromedp.Do(b.ctx, chromedp.Navigate(d.ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#coaching table`)))
+	ov := ""
+	if err == nil {
+		ov, err = chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(`#coaching`)))
+	}
+	if err != nil || !strings.Contains(ov, rs.Name) || !strings.Contains(ov, "进行中") {
+		t.Errorf("the overview's plans panel: %v %q", err, ov)
 	}
 	// A load moves the metric.
 	var peer string
