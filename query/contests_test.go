@@ -39,6 +39,12 @@ type aact struct {
 func (fx areaFixture) open(t *testing.T) (*Service, *schemas.DB) {
 	t.Helper()
 	db := schemastest.Open(t)
+	return fx.load(t, db), db
+}
+
+// load writes the fixture under one committed run into db and publishes it.
+func (fx areaFixture) load(t *testing.T, db *schemas.DB) *Service {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	must := func(err error) {
@@ -73,7 +79,7 @@ func (fx areaFixture) open(t *testing.T) (*Service, *schemas.DB) {
 	}
 	s := New(db, time.UTC, quietLog())
 	must(s.Refresh(ctx))
-	return s, db
+	return s
 }
 
 func won(id, account, owner string, amount float64, created, closed string) fopp {
