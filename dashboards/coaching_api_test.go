@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,56 @@ func TestCoachingAPIScoped(t *testing.T) {
 				t.Errorf("the OpenAPI document lacks %s %s", strings.ToUpper(m), path)
 			}
 		}
+	}
+}
+
+// TestCoachingFormPosts: the plan form as a signed-in manager posts it — a
+// mistake shows the form again naming the field, a good plan goes back to the
+// scorecard with the notice, another team's rep is refused, and a post without
+// the session's CSRF token is refused.
+func TestCoachingFormPosts(t *testing.T) {
+	d := newSmallServer(t)
+	c := d.client(t)
+	if code := d.login(t, c, "manager", demoPassword); code != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", code)
+	}
+	code, body := d.page(t, c, "/coaching/new?rep=r1&metric=win_rate&from=2024-01-01&to=2024-04-01")
+	if code != 200 || !strings.Contains(body, `action="/coaching/plans"`) {
+		t.Fatalf("the plan form: %d", code)
+	}
+	tok := csrfField.FindStringSubmatch(body)[1]
+	post := func(form url.Values) (int, string, string) {
+		t.Helper()
+		resp, err := c.PostForm(d.ts.URL+"/coaching/plans", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	}
+	review := time.Now().AddDate(0, 0, 14).Format(time.DateOnly)
+	form := url.Values{"csrf": {tok}, "rep_id": {"r1"}, "metric": {"win_rate"}, "stage": {""}, "goal": {"abc"}, "actions": {"Qualify harder."},
+		"review_date": {review}, "baseline_from": {"2024-01-01"}, "baseline_to": {"2024-04-01"}}
+	if code, _, b := post(form); code != 200 || !strings.Contains(b, "Goal") || !strings.Contains(b, `id="plan-form"`) {
+		t.Errorf("a goal that is no number: %d, want the form again naming the goal", code)
+	}
+	form.Set("goal", "40") // percent: below the baseline 50%
+	if code, _, b := post(form); code != 200 || !strings.Contains(b, "Goal: 0.4 is not better than the baseline 0.5") {
+		t.Errorf("a goal below the baseline: %d, want the form naming the goal", code)
+	}
+	form.Set("goal", "60")
+	code, loc, _ := post(form)
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/reps/r1?") || !strings.Contains(loc, "notice=co.saved") {
+		t.Errorf("a good plan: %d %q, want a redirect to r1's scorecard with the notice", code, loc)
+	}
+	form.Set("rep_id", "r3")
+	if code, _, _ := post(form); code != http.StatusForbidden {
+		t.Errorf("a plan for another team's rep: %d, want 403", code)
+	}
+	form.Set("rep_id", "r1")
+	form.Del("csrf")
+	if code, _, _ := post(form); code != http.StatusForbidden {
+		t.Errorf("a post without the CSRF token: %d, want 403", code)
 	}
 }

@@ -26,7 +26,7 @@ func (a *api) mountCoachingAPI(g *echo.Group) {
 func (p *pages) mountCoachingPages(s *Server, g *echo.Group) {
 	g.GET("/coaching", p.coachingPage)
 	g.GET("/coaching/new", p.coachingNew)
-	g.POST("/coaching/plans", p.coachingCreate)
+	g.POST("/coaching/plans", p.coachingCreate, p.csrf)
 	g.GET("/review/:id", p.reviewPack)
 }
 
