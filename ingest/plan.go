@@ -526,7 +526,12 @@ func (p *plan) mapRow(m *mapped) *reject {
 	if ci := at.currency; ci >= 0 && m.v[ci].s == "" && m.cur != "" {
 		m.v[ci].s = m.cur
 	}
-	if ci := at.currency; ci >= 0 && !p.fx.known(m.v[ci].s) {
+	if t == tFx {
+		if r := m.v[t.col("rate")].n; !(r > 0) {
+			return &reject{file: p.file, row: m.row, column: p.colName(t.col("rate")), raw: fmt.Sprint(r), reason: "bad_rate",
+				message: "an exchange rate must be a positive number (units of the reporting currency per unit)"}
+		}
+	} else if ci := at.currency; ci >= 0 && !p.fx.known(m.v[ci].s) {
 		return &reject{file: p.file, row: m.row, column: p.colName(ci), raw: strings.Clone(truncate(m.v[ci].s, 50)), reason: "no_fx_rate",
 			message: fmt.Sprintf("currency %q has no rate to the reporting currency %s: add currency.rates.%s to the config", m.v[ci].s, p.fx.Reporting, strings.ToUpper(m.v[ci].s))}
 	}

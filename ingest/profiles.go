@@ -74,6 +74,11 @@ var synonyms = map[string]map[string][]string{
 		"converted_at":   {"converteddate", "convertedat", "转换时间"},
 		"opportunity_id": {"convertedopportunityid", "converteddealid", "converteddeal", "opportunityid", "转换商机", "关联商机"},
 	},
+	"fx_rates": {
+		"currency": {"currency", "currencycode", "isocode", "code", "币种", "货币", "币别"},
+		"month":    {"month", "period", "date", "startdate", "effectivedate", "月份", "期间", "日期"},
+		"rate":     {"rate", "fxrate", "exchangerate", "conversionrate", "汇率", "折算汇率"},
+	},
 	"activities": {
 		"activity_id":    {"activityid", "taskid", "eventid", "id", "活动id"},
 		"type":           {"type", "activitytype", "tasksubtype", "eventsubtype", "类型", "活动类型"},
@@ -409,6 +414,14 @@ func makeProfiles() []*profile {
 			values: map[string]map[string]string{"industry": {"technolgy": "technology"}, "country": {"Philipines": "Philippines"}}},
 	)
 	ps = append(ps, targetsProfile())
+	// Exchange rates: currency, month and rate, nothing of a deal.
+	ps = append(ps, &profile{name: "generic:fx_rates", table: tFx, source: "generic", detect: func(h *header) int {
+		syn := synonyms["fx_rates"]
+		if h.find(syn["currency"]) < 0 || h.find(syn["month"]) < 0 || h.find(syn["rate"]) < 0 || h.find(synonyms["opportunities"]["stage"]) >= 0 || len(h.raw) > 6 {
+			return 0
+		}
+		return 70
+	}})
 	// Generic profiles: any header with enough of a table's synonyms.
 	for _, t := range []*table{tOpps, tAccounts, tReps, tLeads, tActs, tEvents} {
 		t := t

@@ -63,13 +63,39 @@ const (
 type Currency struct {
 	Reporting string
 	Rates     map[string]float64
+
+	monthly map[string]bool // currencies with monthly rates loaded (fx_rates)
 }
 
 // known says whether amounts in code can be reported: no reporting currency
 // set, no code, the reporting currency itself, or a currency with a rate.
 func (c Currency) known(code string) bool {
 	code = strings.ToUpper(code)
-	return c.Reporting == "" || code == "" || code == strings.ToUpper(c.Reporting) || c.Rates[code] > 0 || c.Rates[strings.ToLower(code)] > 0
+	return c.Reporting == "" || code == "" || code == strings.ToUpper(c.Reporting) || c.Rates[code] > 0 || c.Rates[strings.ToLower(code)] > 0 || c.monthly[code]
+}
+
+// withLoadedRates adds the currencies committed loads gave monthly rates.
+func (s *Service) withLoadedRates(ctx context.Context, c Currency) (Currency, error) {
+	if c.Reporting == "" {
+		return c, nil
+	}
+	qctx, cancel := s.db.Context(ctx, "fx-currencies")
+	defer cancel()
+	rows, err := s.db.Conn.Query(qctx, "SELECT DISTINCT upper(currency) FROM fx_rates WHERE rate > 0 AND run_id IN "+
+		"(SELECT run_id FROM ingest_runs GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed')")
+	if err != nil {
+		return c, fmt.Errorf("read the currencies with exchange rates: %w", err)
+	}
+	defer rows.Close()
+	c.monthly = map[string]bool{}
+	for rows.Next() {
+		var code string
+		if err := rows.Scan(&code); err != nil {
+			return c, err
+		}
+		c.monthly[code] = true
+	}
+	return c, rows.Err()
 }
 
 type Options struct {
@@ -567,7 +593,7 @@ func (s *Service) writeRun(ctx context.Context, fr *FileReport) error {
 }
 
 // dataTables are the tables that carry run_id rows.
-var dataTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket}
+var dataTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket, tFx}
 
 // discard deletes a run's rows (a mutation on each shard's local tables: they
 // vanish in the background, and are invisible at once because no publication
@@ -802,7 +828,9 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 		xs.asReport()
 	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
-	p.fx = s.opts.Currency
+	if p.fx, err = s.withLoadedRates(ctx, s.opts.Currency); err != nil {
+		return nil, err
+	}
 	p.progress = o.progress
 	p.enc = sourceEncoding(src)
 	defer p.seen.free()

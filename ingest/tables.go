@@ -127,7 +127,8 @@ var (
 	tTargets  = newTable("targets", "scope scope_id period_start:d period_end:d metric amount:f currency", true, "scope", "scope_id", "metric", "period_start")
 	tMarket   = newTable("market", "territory segment industry year:u16 potential:f accounts_total:u32 currency", true, "territory", "segment", "industry", "year")
 
-	allTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket}
+	tFx       = newTable("fx_rates", "currency month:d rate:f", true, "currency", "month")
+	allTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket, tFx}
 )
 
 func tableByName(name string) *table {

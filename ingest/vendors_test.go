@@ -510,3 +510,29 @@ func TestNoFxRateRejected(t *testing.T) {
 		t.Errorf("reject %+v; want row 4, column currency, EUR, naming currency.rates.EUR", r)
 	}
 }
+
+// Monthly exchange rates load like any export (here a Chinese sheet: 币种,
+// 月份, 汇率); a rate that is not positive is rejected; afterwards a deal in a
+// currency with monthly rates loads though the config has no rate for it.
+func TestFxRatesLoad(t *testing.T) {
+	db := schemastest.Open(t)
+	s := newService(t, db, Options{RejectThreshold: threshold(0.5), Currency: Currency{Reporting: "CNY", Rates: map[string]float64{"USD": 7.1}}})
+	dir := t.TempDir()
+	rates := filepath.Join(dir, "汇率.csv")
+	if err := os.WriteFile(rates, []byte("币种,月份,汇率\nEUR,2024-01-01,7.8\nEUR,2024-02-01,7.7\nJPY,2024-01-01,-0.05\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr := load(t, s, rates, LoadOptions{})
+	if fr.Profile != "generic:fx_rates" || fr.Loaded != 2 || fr.RejectsByReason["bad_rate"] != 1 {
+		t.Fatalf("rates: profile %s loaded %d rejects %v; want generic:fx_rates, 2, bad_rate 1", fr.Profile, fr.Loaded, fr.RejectsByReason)
+	}
+	deals := filepath.Join(dir, "deals.csv")
+	if err := os.WriteFile(deals, []byte("opportunity_id,name,account_id,owner_id,stage,amount,currency,created_at,close_date\n"+
+		"D1,a,A1,U1,won,100,EUR,2024-01-02,2024-02-01\nD2,b,A1,U1,won,100,JPY,2024-01-02,2024-02-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr = load(t, s, deals, LoadOptions{})
+	if fr.Loaded != 1 || fr.RejectsByReason["no_fx_rate"] != 1 {
+		t.Errorf("deals: loaded %d rejects %v; want EUR loaded (monthly rates), JPY no_fx_rate", fr.Loaded, fr.RejectsByReason)
+	}
+}

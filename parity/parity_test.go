@@ -87,11 +87,17 @@ func TestParity(t *testing.T) {
 
 	// Two loads through ingest, each published by the query service as the
 	// binary wires it; each publication is replayed on chDB as it happens.
-	svc := query.New(db, time.UTC, log)
-	ing := ingest.New(db, ingest.Options{Publish: func(ctx context.Context) error { return r.publish(ctx, svc) }}, log)
+	// Reported in CNY with USD at a configured rate and monthly rates (the
+	// sample's international team sells in USD): the conversion's SQL runs too.
+	svc := query.New(db, time.UTC, log).WithCurrency("CNY", map[string]float64{"USD": 7.1})
+	ing := ingest.New(db, ingest.Options{Publish: func(ctx context.Context) error { return r.publish(ctx, svc) },
+		Currency: ingest.Currency{Reporting: "CNY", Rates: map[string]float64{"USD": 7.1}}}, log)
 	genDir := filepath.Join(work, "gen")
 	truth, err := gen.WriteDir(ctx, gen.Config{Seed: 3, Opportunities: 3000}, genDir)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(genDir, "fx_rates.csv"), []byte("currency,month,rate\nUSD,2026-03-01,7.05\nUSD,2026-06-01,7.2\nusd,2026-09-01,7.15\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(genDir, "*.csv"))

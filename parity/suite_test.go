@@ -99,7 +99,20 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 			{Period: query.PeriodMonth, GroupBy: "rep", AsOf: asOf.AddDate(0, -5, -3)}} {
 			call(name+"forecast "+fr.Period, func() error { _, err := svc.Forecast(ctx, sc, f, fr); return err })
 		}
-		call(name+"target split", func() error { _, err := svc.SplitTarget(ctx, sc, f, asOf.Year(), 1e6, "rep"); return err })
+		call(name+"target split", func() error {
+			_, err := svc.SplitTarget(ctx, sc, f, query.SplitRequest{Year: asOf.Year(), Amount: 1e6, GroupBy: "rep"})
+			return err
+		})
+		call(name+"target split by territory", func() error {
+			_, err := svc.SplitTarget(ctx, sc, f, query.SplitRequest{Year: asOf.Year(), Amount: 1e6, GroupBy: "territory", Groups: query.SplitPotential})
+			return err
+		})
+		call(name+"forecast by product", func() error {
+			_, err := svc.Forecast(ctx, sc, f, query.ForecastRequest{Period: query.PeriodQuarter, GroupBy: "product", AsOf: asOf})
+			return err
+		})
+		call(name+"targets view", func() error { _, err := svc.Targets(ctx, sc, f, query.PeriodQuarter, asOf); return err })
+		call(name+"target versions", func() error { _, err := svc.TargetVersions(ctx, sc); return err })
 		deals := []query.DealQuery{
 			{Sort: "amount"}, {Sort: "-amount"}, {Sort: "created"}, {Sort: "-created"}, {Sort: "close"}, {Sort: "-close"},
 			{Sort: "-amount", Page: 2, PageSize: 20},

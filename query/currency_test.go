@@ -42,3 +42,49 @@ func TestReportingCurrency(t *testing.T) {
 	check(New(db, time.UTC, quietLog()).WithCurrency("CNY", map[string]float64{"USD": 7}), 100+1400, 800+400+2100, 1000+500+80+2100)
 	check(New(db, time.UTC, quietLog()), 100+200, 800+400+300, 1000+500+80+300)
 }
+
+// TestMonthlyFxRates: rates loaded per month convert each amount at the rate
+// of its date's month (the latest month at or before it), the configured rate
+// before the first month. USD: configured 6.9; 2024-02 7.0, 2024-03 7.2,
+// 2024-06 7.5. h4 (200 USD, closed 2024-03-01) counts 1,440; c3 (300 USD,
+// closing 2024-06-30) 2,250; r3's USD target from 2024-04-01 (March's rate)
+// 2,160; a USD deal closing 2024-01-20 (before February) at 6.9.
+func TestMonthlyFxRates(t *testing.T) {
+	ctx := context.Background()
+	f := forecastFixture(false)
+	f.opps = append(f.opps, fopp{"e1", "A1", "r1", "Pro", "web", "won", 10, ts("2023-12-28 10:00"), d("2024-01-20"), true, true})
+	f.events = append(f.events, fevent{"e1", "lead", 1, ts("2023-12-28 10:00")}, fevent{"e1", "won", 100, ts("2024-01-20 10:00")})
+	f.currencies = map[string]string{"h4": "USD", "c3": "USD", "r3": "USD", "e1": "USD"}
+	db := schemastest.Open(t)
+	f.load(t, db)
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := db.InsertRows(ctx, "fx", "INSERT INTO fx_rates (currency, month, rate, run_id, loaded_at)",
+		[]any{"USD", d("2024-02-01"), 7.0, fixtureRun, now}, []any{"usd", d("2024-03-15"), 7.2, fixtureRun, now}, []any{"USD", d("2024-06-01"), 7.5, fixtureRun, now}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, time.UTC, quietLog()).WithCurrency("CNY", map[string]float64{"USD": 6.9})
+	if err := s.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wr, err := s.WinRate(ctx, Unrestricted, Filter{From: d("2024-01-01"), To: d("2024-04-01")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cov, err := s.Coverage(ctx, Unrestricted, Filter{From: d("2024-04-01"), To: d("2024-07-01")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := s.Forecast(ctx, Unrestricted, Filter{}, q2AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 100 + 200*7.2 + 10*6.9; !closeTo(wr.Total.WonAmount, want) {
+		t.Errorf("won %v, want %v", wr.Total.WonAmount, want)
+	}
+	if want := 800 + 400 + 300*7.2; !closeTo(cov.Target, want) {
+		t.Errorf("target %v, want %v", cov.Target, want)
+	}
+	if want := 1000 + 500 + 80 + 300*7.5; !closeTo(fc.Total.OpenAmount, want) {
+		t.Errorf("open %v, want %v", fc.Total.OpenAmount, want)
+	}
+}

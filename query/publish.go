@@ -20,7 +20,8 @@ type Publication struct {
 	Waited     time.Duration `json:"waited"`
 	Took       time.Duration `json:"took"`
 
-	dims bool // its runs hold reps or accounts
+	dims bool    // its runs hold reps or accounts
+	fx   fxRates // the rates its amounts convert at
 }
 
 // leaseTTL bounds how long a killed publisher blocks the others (on its own host
@@ -175,7 +176,12 @@ func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time) (*P
 	if err := s.db.MarkRuns(ctx, p.Duplicates, schemas.RunDuplicate, ""); err != nil {
 		return nil, "", err
 	}
-	fp := s.servingFingerprint()
+	// The rates the publication converts at: those of the raw rows readers
+	// will count once it commits.
+	if p.fx, err = s.fxRates(ctx, "("+schemas.RawVisible(v)+" OR "+newRuns(p.Runs)+")"); err != nil {
+		return nil, "", err
+	}
+	fp := s.servingFingerprint(p.fx)
 	last, err := s.lastFingerprint(ctx)
 	if err != nil {
 		return nil, "", err
@@ -220,7 +226,7 @@ var servingTables = []struct{ name, col string }{
 }
 
 // rawTables are the tables loads write with run_id rows.
-var rawTables = []string{"accounts", "reps", "opportunities", "opportunity_snapshots", "stage_events", "leads", "activities", "targets", "market"}
+var rawTables = []string{"accounts", "reps", "opportunities", "opportunity_snapshots", "stage_events", "leads", "activities", "targets", "market", "fx_rates"}
 
 func servingNames() []string {
 	out := make([]string, len(servingTables))
@@ -349,12 +355,12 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // publication had another is rebuilt by a full publication (8: account_days).
 const servingVersion = "8"
 
-func (s *Service) servingFingerprint() string {
+func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
-	if len(s.rates) > 0 {
-		// Only with rates: the fingerprints of warehouses without them stay
-		// as they were (no rebuild on upgrade).
-		fp += " fx=" + s.fxFingerprint()
+	if s.currency != "" {
+		// Only with a reporting currency: the fingerprints of warehouses
+		// without one stay as they were (no rebuild on upgrade).
+		fp += " fx=" + s.currency + ":" + fx.fingerprint()
 	}
 	return fp
 }

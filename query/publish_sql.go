@@ -116,12 +116,12 @@ func (b *pubBuilder) steps() []pubStep {
 	if !full {
 		restrict = "opportunity_id IN " + b.touched("opp")
 	}
-	add("facts", "INSERT INTO "+t("opp_facts")+" "+b.s.factsSelect(t, b.rawNew(), restrict, b.p.Pub))
+	add("facts", "INSERT INTO "+t("opp_facts")+" "+b.s.factsSelect(t, b.rawNew(), restrict, b.p.Pub, b.p.fx))
 	if !full {
 		add("delta-new", "INSERT INTO "+t("publish_delta")+" (pub, sign, version, "+deltaCols+") SELECT toUInt64("+b.n+"), toInt8(1), pub, "+deltaCols+
 			" FROM "+t("opp_facts")+" WHERE pub = "+b.n)
 	}
-	add("moves", "INSERT INTO "+t("opp_moves")+" "+b.s.movesSelect(t, b.rawNew(), restrict, b.p.Pub))
+	add("moves", "INSERT INTO "+t("opp_moves")+" "+b.s.movesSelect(t, b.rawNew(), restrict, b.p.Pub, b.p.fx))
 	src := b.factsDelta()
 	for i, q := range b.s.repDaysSelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("rep-days-%d", i), "INSERT INTO "+t("rep_days")+" "+q)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,36 +88,6 @@ func (s *Service) WithCurrency(reporting string, rates map[string]float64) *Serv
 // Currency is the reporting currency ("" when not configured).
 func (s *Service) Currency() string { return s.currency }
 
-// fx is the SQL of amount converted to the reporting currency, the row's
-// currency in column cur: rows in the reporting currency, without one, or (with
-// no reporting currency set) in any, count as exported.
-func (s *Service) fx(amount, cur string) string {
-	if len(s.rates) == 0 {
-		return amount
-	}
-	codes := make([]string, 0, len(s.rates))
-	for k := range s.rates {
-		codes = append(codes, k)
-	}
-	sort.Strings(codes)
-	var names, vals []string
-	for _, k := range codes {
-		names = append(names, "'"+k+"'")
-		vals = append(vals, strconv.FormatFloat(s.rates[k], 'g', -1, 64))
-	}
-	return "(" + amount + " * transform(upper(" + cur + "), [" + strings.Join(names, ", ") + "], [" + strings.Join(vals, ", ") + "], toFloat64(1)))"
-}
-
-// fxFingerprint names the conversion for the serving fingerprint.
-func (s *Service) fxFingerprint() string {
-	codes := make([]string, 0, len(s.rates))
-	for k := range s.rates {
-		codes = append(codes, k+"="+strconv.FormatFloat(s.rates[k], 'g', -1, 64))
-	}
-	sort.Strings(codes)
-	return s.currency + ":" + strings.Join(codes, ",")
-}
-
 // Stages is the pipeline's open stages in order.
 func (s *Service) Stages() []string { return append([]string(nil), s.stages...) }
 
@@ -142,7 +110,7 @@ func latestWhere(table, key, cols, where string) string {
 // the tables keyed by opportunity: each shard's local tables in cluster mode
 // (a publication computes them shard by shard), the tables themselves on one
 // server. reps and accounts are read whole, through their own names.
-func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub uint64) string {
+func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub uint64, fx fxRates) string {
 	only := ""
 	if restrict != "" {
 		only = " AND " + restrict
@@ -188,7 +156,7 @@ func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub u
     territory, segment, product, source, stage, amount, created_at, created_date, close_date, closed, won, lost,
     furthest, entered, exited, forecast_category, pub)
 SELECT opportunity_id, o_name, account_id, a_name, owner_id, r_name, r_team, r_manager_id, m_name,
-    if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, ` + s.fx("o_amount", "o_currency") + `,
+    if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, ` + fx.sql("o_amount", "o_currency", "o_close_date") + `,
     o_created_at, toDate(o_created_at, ` + s.tz + `), o_close_date, o_closed, o_won, toUInt8(o_closed = 1 AND o_won = 0),
     ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `], o_fc, toUInt64(` + u(pub) + `)
 FROM (SELECT *, toDateTime(concat(toString(o_close_date), ' 00:00:00'), ` + s.tz + `) AS close_time FROM ` + all + `)`
@@ -198,11 +166,11 @@ FROM (SELECT *, toDateTime(concat(toString(o_close_date), ' 00:00:00'), ` + s.tz
 // snapshot pairs of each opportunity that was open in the earlier one and
 // changed close date or amount, with the attributes of its facts of pub. t is
 // factsSelect's.
-func (s *Service) movesSelect(t func(string) string, raw, restrict string, pub uint64) string {
+func (s *Service) movesSelect(t func(string) string, raw, restrict string, pub uint64, fx fxRates) string {
 	if restrict != "" {
 		raw += " AND " + restrict
 	}
-	snaps := latestWhere(t("opportunity_snapshots"), "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+s.fx("amount", "currency")+" AS s_amount, close_date, closed", raw)
+	snaps := latestWhere(t("opportunity_snapshots"), "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+fx.sql("amount", "currency", "snapshot_date")+" AS s_amount, close_date, closed", raw)
 	pairs := "(SELECT opportunity_id, arraySort(groupArray((snapshot_date, close_date, s_amount, closed))) AS s FROM " + snaps + " GROUP BY opportunity_id HAVING length(s) > 1)"
 	moves := "(SELECT opportunity_id, p.1 AS change_date, p.2 AS old_close, p.3 AS new_close, p.4 AS old_amount, p.5 AS new_amount FROM " + pairs +
 		" ARRAY JOIN arrayMap(i -> (s[i].1, s[i - 1].2, s[i].2, s[i - 1].3, s[i].3), arrayFilter(i -> i > 1 AND s[i - 1].4 = 0 AND s[i].4 = 0 AND (s[i].2 != s[i - 1].2 OR s[i].3 != s[i - 1].3), arrayEnumerate(s))) AS p)"

@@ -189,8 +189,12 @@ func (s *Service) TargetVersions(ctx context.Context, sc Scope) ([]TargetVersion
 		run uint64
 	}
 	var rows []row
-	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, " + s.fx("amount", "currency") + ", loaded_at FROM targets WHERE " + tokRaw + " ORDER BY run_id"
-	err := s.query(ctx, "target versions", q, nil, func(r driverRows) error {
+	fx, err := s.fxRates(ctx, tokRaw)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, " + fx.sql("amount", "currency", "period_start") + ", loaded_at FROM targets WHERE " + tokRaw + " ORDER BY run_id"
+	err = s.query(ctx, "target versions", q, nil, func(r driverRows) error {
 		var run uint64
 		var scope, id, metric string
 		var start, end, loaded time.Time

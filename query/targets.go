@@ -82,7 +82,11 @@ func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleT
 	var tc cond
 	tc.add("period_start < toDate(?) AND period_end > toDate(?)", day(f.To), day(f.From))
 	tc.add("metric IN ('bookings', '')")
-	q := "SELECT scope, scope_id, period_start, period_end, " + s.fx("amount", "currency") + " FROM " +
+	fx, err := s.fxRates(ctx, tokRaw)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := "SELECT scope, scope_id, period_start, period_end, " + fx.sql("amount", "currency", "period_start") + " FROM " +
 		latest("targets", "scope, scope_id, metric, period_start", "scope, scope_id, period_start, period_end, metric, amount, currency") + tc.where() +
 		" ORDER BY scope, scope_id, period_start"
 	var out []visibleTarget
