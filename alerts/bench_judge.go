@@ -107,8 +107,7 @@ func CNCalendar() detect.Calendar {
 }
 
 // BenchDays lays a series on consecutive days. When its timestamps are whole,
-// increasing days, missing days are filled (same weekday a week before, else
-// the day before) and rowOf maps each day to its file row (−1 for filled
+// increasing days, missing days are filled (fillDay) and rowOf maps each day to its file row (−1 for filled
 // days). Otherwise row i is day i from Monday 2024-01-01.
 func BenchDays(times []time.Time, values []float64) (dates []time.Time, vals []float64, rowOf []int, daily bool) {
 	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
@@ -129,12 +128,8 @@ func BenchDays(times []time.Time, values []float64) (dates []time.Time, vals []f
 	for i, t := range times {
 		d := day(t)
 		for len(dates) > 0 && dates[len(dates)-1].AddDate(0, 0, 1).Before(d) {
-			k := len(vals) - 7
-			if k < 0 {
-				k = len(vals) - 1
-			}
 			dates = append(dates, dates[len(dates)-1].AddDate(0, 0, 1))
-			vals = append(vals, vals[k])
+			vals = append(vals, fillDay(vals))
 			rowOf = append(rowOf, -1)
 		}
 		dates = append(dates, d)
@@ -174,4 +169,21 @@ func HolidaysShow(dates []time.Time, vals []float64, cal detect.Calendar) bool {
 	}
 	sort.Float64s(ratios)
 	return ratios[len(ratios)/2] < 0.6
+}
+
+// fillDay is the value a missing day gets: the median of the same weekday in
+// the four weeks before (a holiday among them is outvoted), else the day before.
+func fillDay(vals []float64) float64 {
+	var xs []float64
+	for k := 7; k <= 28 && len(vals)-k >= 0; k += 7 {
+		xs = append(xs, vals[len(vals)-k])
+	}
+	if len(xs) == 0 {
+		return vals[len(vals)-1]
+	}
+	sort.Float64s(xs)
+	if len(xs)%2 == 0 {
+		return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+	}
+	return xs[len(xs)/2]
 }

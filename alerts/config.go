@@ -339,6 +339,9 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	}
 	if r.Lookback <= 0 {
 		r.Lookback = 16 * 7 * 24 * time.Hour
+		if r.Grain == "day" && (r.Detector == "seasonal" || r.Detector == "level_shift") {
+			r.Lookback = detect.DailyLookback
+		}
 		if r.Grain == "week" {
 			r.Lookback = 26 * 7 * 24 * time.Hour
 		}

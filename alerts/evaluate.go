@@ -341,7 +341,9 @@ func (e *evaluator) judge(r *Rule, s SegmentSeries, end time.Time) (Anomaly, boo
 		expected[i] = math.NaN()
 	}
 	found := false
-	switch r.Detector {
+	switch dayDetector(r, kind) {
+	case "daily":
+		a.pValue, found = e.daily(r, &a, pts, vals, expected, kind)
 	case "seasonal":
 		if kind == "count" && r.Grain == "day" {
 			a.pValue, found = e.countJudge(r, &a, pts, vals, expected)
