@@ -35,9 +35,9 @@ type Daily struct {
 	mu     []float64 // expected values (NaN where unknown)
 	e      []float64 // stabilised residuals
 	scale  [3]float64
-	hist   int     // days [0, hist) are history; the rest are judged
-	work   []bool  // working day under the calendar
-	ord    []bool  // ordinary: a weekday working day that is no period end
+	hist   int    // days [0, hist) are history; the rest are judged
+	work   []bool // working day under the calendar
+	ord    []bool // ordinary: a weekday working day that is no period end
 }
 
 // DailyLookback is the history day-grain seasonal and level_shift rules read
