@@ -29,6 +29,7 @@ func TestPagesAndAPISayTheCurrency(t *testing.T) {
 		{"/api/v1/funnel?from=2024-01-01&to=2024-04-01", ""},
 		{"/?lang=en", "Amounts in CNY"},
 		{"/targets?lang=zh-CN", "金额单位：CNY"},
+		{"/targets?lang=en&csv=topdown", " (CNY)"},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, ts.URL+c.path, nil)
 		req.Header.Set("Authorization", "Bearer tok-director")
@@ -45,6 +46,7 @@ func TestPagesAndAPISayTheCurrency(t *testing.T) {
 			t.Errorf("%s: X-Currency %q, want CNY", c.path, resp.Header.Get("X-Currency"))
 		}
 		if c.want != "" && !strings.Contains(string(b), c.want) {
+			t.Logf("%.300s", b)
 			t.Errorf("%s does not say %q", c.path, c.want)
 		}
 	}

@@ -308,7 +308,7 @@ func dirClass(d int) string {
 }
 
 func money(r *request, v float64) cell {
-	return cell{Text: r.Money(v), Raw: num(math.Round(v*100) / 100)}
+	return cell{Text: r.Money(v), Raw: num(math.Round(v*100) / 100), Money: true}
 }
 func count(r *request, v int64) cell  { return cell{Text: r.Int(v), Raw: itoa(int(v))} }
 func pct(r *request, v float64) cell  { return cell{Text: r.Pct(v), Raw: num(round(v))} }

@@ -204,6 +204,8 @@ type row struct {
 
 type cell struct {
 	Text, Link, Class, Raw string
+	// Money: an amount (in the reporting currency, which CSV headers name).
+	Money bool
 	// Bar draws a small bar behind the text (0..1); 0 none.
 	Bar float64
 }
@@ -467,7 +469,7 @@ func (p *pages) render(r *request, v *view) error {
 	if id := c.QueryParam("csv"); id != "" {
 		for _, pn := range v.Panels {
 			if pn.Table != nil && pn.Table.ID == id {
-				return writeCSV(c, pn.Table)
+				return writeCSV(c, pn.Table, p.svc.Currency())
 			}
 		}
 		return echo.NewHTTPError(http.StatusNotFound, "no table "+strconv.Quote(id)+" on this page")
@@ -597,17 +599,32 @@ func (p *pages) renderError(c echo.Context, code int, msg string, whole bool) {
 // writeCSV writes a table as CSV. Cells that a spreadsheet would run as a formula
 // (starting with = + - @, tab or CR) get a leading apostrophe, unless they are
 // plain numbers.
-func writeCSV(c echo.Context, t *table) error {
+func writeCSV(c echo.Context, t *table, currency string) error {
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
+	if currency != "" {
+		h.Set("X-Currency", currency)
+	}
 	h.Set("Content-Disposition", `attachment; filename="`+t.ID+`.csv"`)
 	c.Response().WriteHeader(http.StatusOK)
 	// A BOM makes Excel read UTF-8 (Chinese names) correctly.
 	_, _ = c.Response().Write([]byte("\xef\xbb\xbf"))
 	w := csv.NewWriter(c.Response())
 	hdr := make([]string, len(t.Cols))
+	money := make([]bool, len(t.Cols))
+	for _, r := range t.Rows {
+		for i, cl := range r.Cells {
+			if i < len(money) && cl.Money {
+				money[i] = true
+			}
+		}
+	}
 	for i, col := range t.Cols {
-		hdr[i] = neutralise(col.Label)
+		hdr[i] = col.Label
+		if money[i] && currency != "" {
+			hdr[i] += " (" + currency + ")"
+		}
+		hdr[i] = neutralise(hdr[i])
 	}
 	_ = w.Write(hdr)
 	for _, r := range t.Rows {
