@@ -158,4 +158,3 @@ func TestBrowserForecastAndTargets(t *testing.T) {
 		t.Errorf("targets: %s", pr)
 	}
 }
-
