@@ -5,6 +5,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,71 @@ func planDecodeMail(t *testing.T, raw []byte) (string, string) {
 		walk(multipart.NewReader(m.Body, b))
 	}
 	return subject, text.String()
+}
+
+// TestPlanReviewTooFewDeals: a plan reviewed two days after it was recorded has
+// almost no deals behind it; the manager's email says there are too few deals
+// to tell, with the count (n) and the interval, and not improved or not yet.
+func TestPlanReviewTooFewDeals(t *testing.T) {
+	db := schemastest.Open(t)
+	truth := loadGen(t, db, gen.Config{Seed: 7, Opportunities: 2000})
+	ctx := context.Background()
+	q := query.New(db, time.UTC, quietLog())
+	asOf := mustDate(t, truth.AsOf)
+	org, err := NewClickHouseSource(db, time.UTC).Org(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := map[string]Person{}
+	for _, x := range org.Reps {
+		emails[x.ID] = x
+	}
+	var rep Person
+	for _, x := range org.Reps {
+		if x.Role == "rep" && emails[x.ManagerID].Email != "" {
+			rep = x
+			break
+		}
+	}
+	if rep.ID == "" {
+		t.Fatal("no rep with a manager who has an email")
+	}
+	recorded := asOf.AddDate(0, 0, -3).Add(9 * time.Hour)
+	review := asOf.AddDate(0, 0, -1)
+	p, err := q.CreatePlan(ctx, query.Unrestricted, query.PlanInput{RepID: rep.ID, Metric: "win_rate", Goal: 0.5,
+		Actions: "Qualify out early.", Review: review.Format(time.DateOnly), BaselineFrom: truth.From, BaselineTo: recorded.Format(time.DateOnly)}, recorded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := startMailServer(t)
+	cfg := config.Default()
+	cfg.SMTP = smtpConfig(ms.addr)
+	cfg.Server.BaseURL = "https://pipelens.example.com"
+	e, err := New(Options{DB: db, Config: cfg, Logger: quietLog(), Now: func() time.Time { return review.Add(8 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.ReviewPlans(ctx, q, review.Add(8*time.Hour))
+	if err != nil || s.Reviewed != 1 || s.Delivery.Sent != 1 {
+		t.Fatalf("review step: %+v %v; want one plan reviewed, one email", s, err)
+	}
+	stored, err := q.Plans(ctx, query.Unrestricted, rep.ID, query.PlanReviewed)
+	if err != nil || len(stored) != 1 || stored[0].Result == nil || stored[0].Result.Verdict != query.VerdictTooFew {
+		t.Fatalf("plan %s after review: %+v %v; want too few deals to tell", p.ID, stored, err)
+	}
+	mgr := emails[rep.ManagerID]
+	lang := normLang(mgr.Lang)
+	subject, body := planDecodeMail(t, ms.received()[0].data)
+	r := stored[0].Result
+	for _, want := range []string{planWord(lang, query.VerdictTooFew), planWord(lang, "n") + " " + strconv.FormatInt(r.N, 10),
+		PlanValue(lang, "win_rate", r.Low) + " – " + PlanValue(lang, "win_rate", r.High)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the email lacks %q:\n%s\n%s", want, subject, body)
+		}
+	}
+	for _, not := range []string{planWord(lang, query.VerdictImproved), planWord(lang, query.VerdictNotYet)} {
+		if strings.Contains(subject, not) {
+			t.Errorf("the subject says %q for too few deals: %s", not, subject)
+		}
+	}
 }
