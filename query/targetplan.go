@@ -74,9 +74,8 @@ func (l *TargetLevel) pace(weeks float64) {
 // month) as of asOf (zero: today).
 func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string, asOf time.Time) (TargetsView, error) {
 	var out TargetsView
-	levels := []string{"team", "rep"}
 	fcs := map[string]Forecast{}
-	for _, by := range append([]string{""}, levels...) {
+	for _, by := range []string{"", "team", "rep"} {
 		fc, err := s.Forecast(ctx, sc, f, ForecastRequest{Period: period, GroupBy: by, AsOf: asOf})
 		if err != nil {
 			return out, err
@@ -91,8 +90,35 @@ func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string
 	if err != nil {
 		return out, err
 	}
-	rt, err := s.rangeTarget(ctx, sc, sf)
+	lt, err := s.levelTargets(ctx, sc, sf)
 	if err != nil {
+		return out, err
+	}
+	start := sf.From
+	if d, err := time.ParseInLocation(time.DateOnly, all.AsOf, s.loc); err == nil && d.After(start) {
+		start = d
+	}
+	weeks := float64(max(daysBetween(start, sf.To), 0)) / 7
+	if sc.SeesAll() {
+		out.Levels = append(out.Levels, newTargetLevel("company", all.Total, lt.company.Amount, lt.company.Level != "", weeks))
+	}
+	out.Levels = append(out.Levels, groupLevels("team", fcs["team"].Groups, lt.company.Teams, lt.names, weeks)...)
+	out.Levels = append(out.Levels, groupLevels("rep", fcs["rep"].Groups, lt.reps, lt.names, weeks)...)
+	return out, nil
+}
+
+// levelTargets are a range's targets per level: the company's (and per team,
+// RangeTarget.Teams), each rep's own, and the reps' names.
+type levelTargets struct {
+	company RangeTarget
+	reps    map[string]float64
+	names   map[string]string
+}
+
+func (s *Service) levelTargets(ctx context.Context, sc Scope, sf Filter) (levelTargets, error) {
+	out := levelTargets{reps: map[string]float64{}, names: map[string]string{}}
+	var err error
+	if out.company, err = s.rangeTarget(ctx, sc, sf); err != nil {
 		return out, err
 	}
 	ts, _, err := s.targetsIn(ctx, sc, sf)
@@ -103,60 +129,54 @@ func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string
 	if err != nil {
 		return out, err
 	}
-	names := map[string]string{}
 	for _, r := range reps {
-		names[r.id] = r.name
+		out.names[r.id] = r.name
 	}
-	repTargets := map[string]float64{}
 	for _, t := range ts {
 		if t.Scope == "rep" {
 			a, _ := t.share(sf.From, sf.To)
-			repTargets[t.ScopeID] += a
+			out.reps[t.ScopeID] += a
 		}
 	}
-	start := sf.From
-	if d, err := time.ParseInLocation(time.DateOnly, all.AsOf, s.loc); err == nil && d.After(start) {
-		start = d
-	}
-	weeks := float64(max(daysBetween(start, sf.To), 0)) / 7
-	level := func(lv string, g ForecastGroup, target float64, has bool) TargetLevel {
-		l := TargetLevel{Level: lv, Key: g.Key, Name: g.Name, Target: target, HasTarget: has, Won: g.Won, Pipeline: g.OpenAmount,
-			Forecast: g.Point, P10: g.P10, P90: g.P90}
-		if has {
-			l.Difference = l.Forecast - l.Target
-			if l.Target > 0 {
-				r := l.Forecast / l.Target
-				l.Ratio = &r
-			}
-		}
-		l.pace(weeks)
-		return l
-	}
-	if sc.SeesAll() {
-		out.Levels = append(out.Levels, level("company", all.Total, rt.Amount, rt.Level != ""))
-	}
-	addLevels := func(lv string, groups []ForecastGroup, targets map[string]float64) {
-		seen := map[string]bool{}
-		for _, g := range groups {
-			t, ok := targets[g.Key]
-			out.Levels = append(out.Levels, level(lv, g, t, ok))
-			seen[g.Key] = true
-		}
-		// Targets of groups with nothing won, open or created: forecast 0.
-		var rest []string
-		for k := range targets {
-			if !seen[k] {
-				rest = append(rest, k)
-			}
-		}
-		sort.Strings(rest)
-		for _, k := range rest {
-			out.Levels = append(out.Levels, level(lv, ForecastGroup{Key: k, Name: names[k]}, targets[k], true))
-		}
-	}
-	addLevels("team", fcs["team"].Groups, rt.Teams)
-	addLevels("rep", fcs["rep"].Groups, repTargets)
 	return out, nil
+}
+
+// newTargetLevel is a level's row from its forecast and its target.
+func newTargetLevel(lv string, g ForecastGroup, target float64, has bool, weeks float64) TargetLevel {
+	l := TargetLevel{Level: lv, Key: g.Key, Name: g.Name, Target: target, HasTarget: has, Won: g.Won, Pipeline: g.OpenAmount,
+		Forecast: g.Point, P10: g.P10, P90: g.P90}
+	if has {
+		l.Difference = l.Forecast - l.Target
+		if l.Target > 0 {
+			r := l.Forecast / l.Target
+			l.Ratio = &r
+		}
+	}
+	l.pace(weeks)
+	return l
+}
+
+// groupLevels are the rows of one level: each forecast group with its target,
+// then the groups with a target and nothing in the forecast (forecast 0).
+func groupLevels(lv string, groups []ForecastGroup, targets map[string]float64, names map[string]string, weeks float64) []TargetLevel {
+	var out []TargetLevel
+	seen := map[string]bool{}
+	for _, g := range groups {
+		t, ok := targets[g.Key]
+		out = append(out, newTargetLevel(lv, g, t, ok, weeks))
+		seen[g.Key] = true
+	}
+	var rest []string
+	for k := range targets {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		out = append(out, newTargetLevel(lv, ForecastGroup{Key: k, Name: names[k]}, targets[k], true, weeks))
+	}
+	return out
 }
 
 // TargetVersion is one load of targets (an export, an XLSX, or a plan saved
