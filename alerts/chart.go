@@ -195,7 +195,7 @@ func chartCaption(lang string, a *Anomaly, u chartUnit, exp, band, shaded bool) 
 	}
 	s := what
 	if u.name != "" {
-		s += " (" + u.name + ")"
+		s += tr(lang, "cap.unit", u.name)
 	}
 	if exp {
 		s += tr(lang, "cap.sep") + tr(lang, "cap.expected")

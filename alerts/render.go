@@ -74,7 +74,7 @@ var messages = map[string]map[string]string{
 		"unit.wan": "万", "unit.yi": "亿",
 		"cap.actual": "Blue: actual per day", "cap.rolling": "Blue: the rate of the last 7 days, day by day",
 		"cap.pushed": "Blue: the expected close date, as days ahead of each export", "cap.amount": "Blue: the deal's amount in each export",
-		"cap.sep": ". ", "cap.expected": "Grey dashed: expected", "cap.band": "grey band: the expected range",
+		"cap.unit": " (%s)", "cap.sep": ". ", "cap.expected": "Grey dashed: expected", "cap.band": "grey band: the expected range",
 		"cap.shaded_bad": "Shaded red: the anomalous period (bad news)", "cap.shaded_good": "Shaded green: the anomalous period (good news)", "cap.end": ".",
 	},
 	"zh-CN": {
@@ -111,7 +111,7 @@ var messages = map[string]map[string]string{
 		"unit.wan": "单位：万", "unit.yi": "单位：亿",
 		"cap.actual": "蓝线：每日实际值", "cap.rolling": "蓝线：逐日计算的近 7 天比率",
 		"cap.pushed": "蓝线：预计成交日期距每次导出的天数", "cap.amount": "蓝线：每次导出中的商机金额",
-		"cap.sep": "；", "cap.expected": "灰色虚线：预期值", "cap.band": "灰色带：预期范围",
+		"cap.unit": "（%s）", "cap.sep": "；", "cap.expected": "灰色虚线：预期值", "cap.band": "灰色带：预期范围",
 		"cap.shaded_bad": "红色阴影：异常时段（不利）", "cap.shaded_good": "绿色阴影：异常时段（有利）", "cap.end": "。",
 	},
 }
