@@ -81,7 +81,9 @@ type staleSource struct {
 	last time.Time
 }
 
-func (s staleSource) LastDay(context.Context, string) (time.Time, bool, error) { return s.last, true, nil }
+func (s staleSource) LastDay(context.Context, string) (time.Time, bool, error) {
+	return s.last, true, nil
+}
 
 // TestJudgedUpToTheLastLoadedDay: an export four days old makes the days
 // since look like a collapse of opportunities opened; judged up to the last
