@@ -262,9 +262,9 @@ func openAPIAnomalies(schemas, paths obj) {
 		"Trials": number, "Delta": number, "Share": number})
 	schemas["Anomaly"] = props([]string{"id", "metric", "status"}, obj{"id": str, "rule": str,
 		"metric": obj{"type": "string", "description": "A metric of the registry (METRICS.md, Metric registry), or deals for deal alerts."},
-		"unit": enum("count", "amount", "rate", "days"), "higher_is_better": boolean,
+		"unit":   enum("count", "amount", "rate", "days"), "higher_is_better": boolean,
 		"segment_kind": enum("all", "team", "territory", "rep", "product", "source"), "segment": str, "segment_label": str, "team": str,
-		"kind": enum("spike", "drop", "level_shift", "trend_change", "rate", "stuck_deal", "pushed_close", "amount_cut"),
+		"kind":      enum("spike", "drop", "level_shift", "trend_change", "rate", "stuck_deal", "pushed_close", "amount_cut"),
 		"direction": integer, "good": boolean, "actual": number, "expected": number, "score": number,
 		"since": date, "from": date, "to": obj{"type": "string", "format": "date", "description": "exclusive"},
 		"status": enum("firing", "acknowledged", "resolved"), "acknowledged": boolean, "acked_by": str,
@@ -292,7 +292,7 @@ func openAPIAnomalies(schemas, paths obj) {
 		return obj{"post": obj{"summary": summary, "description": desc + " Reps may not; a manager only the own team's events (others: 404). " +
 			"A browser session sends its CSRF token (header X-CSRF-Token or field csrf).",
 			"parameters": append([]any{obj{"name": "id", "in": "path", "required": true, "schema": str}}, params...),
-			"responses": obj{"200": jsonResp("The event afterwards", "Anomaly"), "400": errResp, "401": errResp, "403": errResp, "404": errResp}}}
+			"responses":  obj{"200": jsonResp("The event afterwards", "Anomaly"), "400": errResp, "401": errResp, "403": errResp, "404": errResp}}}
 	}
 	paths["/anomalies/{id}/ack"] = action("Acknowledge an anomaly", "It is not emailed again until it resolves.",
 		param("note", "A note (also as a form field).", str))

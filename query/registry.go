@@ -50,7 +50,7 @@ const stayDays = "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
 var registry = []Metric{
 	{Name: "leads", Definition: "Leads created that day (the lead owner's team, manager and territory; the lead's territory, else its owner's).",
 		DefinitionZH: "当日新建的线索数（按线索负责人的团队、经理和区域；区域取线索自身的，没有则取负责人的）。",
-		Unit: "count", Combine: "sum", HigherIsBetter: true, SegmentKinds: leadKinds, Source: "leads",
+		Unit:         "count", Combine: "sum", HigherIsBetter: true, SegmentKinds: leadKinds, Source: "leads",
 		from: "leads", num: "count()"},
 	{Name: "opportunities_opened", Aliases: []string{"opportunities"},
 		Definition:   "Opportunities created that day.",
