@@ -195,74 +195,87 @@ type TargetVersion struct {
 	InForce int64 `json:"in_force"`
 }
 
-// TargetVersions lists the committed loads of targets, newest first. Only
-// callers who see everything see them (a version holds every team's targets).
+// TargetVersions lists the committed loads of bookings targets, newest first.
+// Only callers who see everything see them (a version holds every team's
+// targets).
 func (s *Service) TargetVersions(ctx context.Context, sc Scope) ([]TargetVersion, error) {
 	if !sc.SeesAll() {
 		return nil, ErrForbidden
 	}
-	type key struct{ scope, id, metric, start string }
-	newest := map[key]uint64{}
-	byRun := map[uint64]*TargetVersion{}
-	type row struct {
-		k   key
-		run uint64
-	}
-	var rows []row
 	fx, err := s.fxRates(ctx, tokRaw)
 	if err != nil {
 		return nil, err
 	}
-	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, " + fx.sql("amount", "currency", "period_start") + ", loaded_at FROM targets WHERE " + tokRaw + " ORDER BY run_id"
+	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, " + fx.sql("amount", "currency", "period_start") +
+		", loaded_at FROM targets WHERE " + tokRaw + " AND metric IN ('bookings', '') ORDER BY run_id"
+	tally := versionTally{newest: map[targetKey]uint64{}, byRun: map[uint64]*TargetVersion{}}
 	err = s.query(ctx, "target versions", q, nil, func(r driverRows) error {
-		var run uint64
-		var scope, id, metric string
-		var start, end, loaded time.Time
-		var amount float64
-		if err := r.Scan(&run, &scope, &id, &metric, &start, &end, &amount, &loaded); err != nil {
+		var x versionRow
+		if err := r.Scan(&x.run, &x.key.scope, &x.key.id, &x.key.metric, &x.start, &x.end, &x.amount, &x.loaded); err != nil {
 			return err
 		}
-		k := key{scope, id, metric, day(start)}
-		if run > newest[k] {
-			newest[k] = run
-		}
-		rows = append(rows, row{k, run})
-		v := byRun[run]
-		if v == nil {
-			v = &TargetVersion{RunID: run, LoadedAt: loaded, From: day(start), To: day(end)}
-			byRun[run] = v
-		}
-		v.Rows++
-		v.Total += amount
-		if day(start) < v.From {
-			v.From = day(start)
-		}
-		if day(end) > v.To {
-			v.To = day(end)
-		}
-		if !has(v.Scopes, scope) {
-			v.Scopes = append(v.Scopes, scope)
-		}
+		tally.add(x)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rows {
-		if newest[r.k] == r.run {
-			byRun[r.run].InForce++
-		}
-	}
-	out := make([]TargetVersion, 0, len(byRun))
-	for _, v := range byRun {
-		sort.Strings(v.Scopes)
-		out = append(out, *v)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].RunID > out[j].RunID })
+	out := tally.versions()
 	if err := s.runFiles(ctx, out); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// targetKey is what a later version replaces a target by.
+type targetKey struct{ scope, id, metric, start string }
+
+type versionRow struct {
+	run        uint64
+	key        targetKey
+	start, end time.Time
+	amount     float64
+	loaded     time.Time
+}
+
+// versionTally gathers the versions and, per key, the newest run.
+type versionTally struct {
+	newest map[targetKey]uint64
+	byRun  map[uint64]*TargetVersion
+	rows   []versionRow
+}
+
+func (t *versionTally) add(x versionRow) {
+	x.key.start = day(x.start)
+	t.newest[x.key] = max(t.newest[x.key], x.run)
+	t.rows = append(t.rows, x)
+	v := t.byRun[x.run]
+	if v == nil {
+		v = &TargetVersion{RunID: x.run, LoadedAt: x.loaded, From: day(x.start), To: day(x.end)}
+		t.byRun[x.run] = v
+	}
+	v.Rows++
+	v.Total += x.amount
+	v.From, v.To = min(v.From, day(x.start)), max(v.To, day(x.end))
+	if !has(v.Scopes, x.key.scope) {
+		v.Scopes = append(v.Scopes, x.key.scope)
+	}
+}
+
+// versions are the tallied versions, newest first, with their rows in force.
+func (t *versionTally) versions() []TargetVersion {
+	for _, x := range t.rows {
+		if t.newest[x.key] == x.run {
+			t.byRun[x.run].InForce++
+		}
+	}
+	out := make([]TargetVersion, 0, len(t.byRun))
+	for _, v := range t.byRun {
+		sort.Strings(v.Scopes)
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RunID > out[j].RunID })
+	return out
 }
 
 // runFiles fills each version's file name from ingest_runs.
