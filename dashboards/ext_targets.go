@@ -236,6 +236,22 @@ func (p *pages) targetsPage(c echo.Context) error {
 	return p.render(r, v)
 }
 
+// parseWeights reads comma-separated weights ("" is none).
+func parseWeights(s string) ([]float64, error) {
+	var out []float64
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, &query.ParamError{Param: "weights", Msg: "want numbers separated by commas"}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 func emptyIf(b bool, s string) string {
 	if b {
 		return s
@@ -315,15 +331,9 @@ func (p *pages) splitPanels(ctx context.Context, r *request) ([]*panel, error) {
 		return out, nil
 	}
 	req.Amount = amount
-	if w := strings.TrimSpace(q.Get("weights")); w != "" {
-		for _, s := range strings.Split(w, ",") {
-			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				out[0].Empty = r.T("tg.bad_weights")
-				return out, nil
-			}
-			req.Weights = append(req.Weights, x)
-		}
+	if req.Weights, err = parseWeights(q.Get("weights")); err != nil {
+		out[0].Empty = r.T("tg.bad_weights")
+		return out, nil
 	}
 	sp, err := p.svc.SplitTarget(ctx, r.scope, r.f, req)
 	if errors.Is(err, query.ErrBadFilter) {

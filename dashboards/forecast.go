@@ -44,14 +44,8 @@ func (a *api) targetSplit(c echo.Context) error {
 	if req.Amount, err = strconv.ParseFloat(c.QueryParam("amount"), 64); err != nil {
 		return apiError(&query.ParamError{Param: "amount", Msg: "want a number"})
 	}
-	if w := strings.TrimSpace(c.QueryParam("weights")); w != "" {
-		for _, s := range strings.Split(w, ",") {
-			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil {
-				return apiError(&query.ParamError{Param: "weights", Msg: "want numbers separated by commas"})
-			}
-			req.Weights = append(req.Weights, x)
-		}
+	if req.Weights, err = parseWeights(c.QueryParam("weights")); err != nil {
+		return apiError(err)
 	}
 	v, err := a.svc.SplitTarget(c.Request().Context(), sc, f, req)
 	return reply(c, v, err)
