@@ -448,6 +448,13 @@ type ProfileScore struct {
 	Score     float64 // 100 × (Raw − Null) / (Perfect − Null)
 	TP, TN    int     // row counts at the threshold, probation excluded
 	FP, FN    int
+	// Own is the normalised score of detections at anomaly score >= 1 (a 0/1
+	// detector's own verdicts), which NAB's sweep replaces with "detect
+	// nothing" (score 0) when that scores higher; OwnHits is how many windows
+	// those verdicts reach.
+	Own     float64
+	OwnHits int
+	OwnFP   int // rows at score >= 1 outside windows
 }
 
 // FileScore is one data file's share of a profile's raw score.
@@ -527,6 +534,16 @@ func (c *nabCorpus) score(detector string, anomaly [][]float64) (Scores, error) 
 		if perfect != base {
 			ps.Score = 100 * (best.score - base) / (perfect - base)
 		}
+		var own float64
+		for i := range c.files {
+			at := scoreAt(perFile[i], 1, p)
+			own += at.score
+			ps.OwnFP += at.fp
+			ps.OwnHits += windowsHit(perFile[i], 1)
+		}
+		if perfect != base {
+			ps.Own = 100 * (own - base) / (perfect - base)
+		}
 		res.Profiles = append(res.Profiles, ps)
 		for i, f := range c.files {
 			fs := scoreAt(perFile[i], best.threshold, p)
@@ -536,4 +553,15 @@ func (c *nabCorpus) score(detector string, anomaly [][]float64) (Scores, error) 
 		}
 	}
 	return res, nil
+}
+
+// windowsHit counts the windows with a detection at score >= threshold.
+func windowsHit(points []sweepPoint, threshold float64) int {
+	hit := map[int32]bool{}
+	for _, sp := range points {
+		if sp.window >= 0 && sp.score >= threshold {
+			hit[sp.window] = true
+		}
+	}
+	return len(hit)
 }

@@ -129,6 +129,9 @@ func TestNABScorerHandCase(t *testing.T) {
 			t.Errorf("%s: raw %.7f null %.7f score %.5f, NAB by hand gives raw %.7f null %.7f score %.5f",
 				w.profile, p.Raw, p.Null, p.Score, w.raw, w.null, w.score)
 		}
+		if math.Abs(p.Own-p.Score) > 1e-9 || p.OwnHits != 1 || p.OwnFP != 1 {
+			t.Errorf("%s: own verdicts score %.5f (%d windows, %d false rows), want the swept %.5f, 1 and 1", w.profile, p.Own, p.OwnHits, p.OwnFP, p.Score)
+		}
 		if p.TP != 1 || p.FP != 1 {
 			t.Errorf("%s: tp %d fp %d rows, want 1 and 1", w.profile, p.TP, p.FP)
 		}

@@ -76,9 +76,13 @@ func benchNAB(ctx context.Context, a *app, args []string) error {
 }
 
 func printScores(w io.Writer, label string, s detect.Scores) {
+	st := s.Profile("standard")
 	fmt.Fprintf(w, "  %-30s standard %6.2f  reward_low_FP_rate %6.2f  reward_low_FN_rate %6.2f  (%d files)\n", label,
-		s.Standard(), s.Profile("reward_low_FP_rate").Score, s.Profile("reward_low_FN_rate").Score, s.Files)
+		st.Score, s.Profile("reward_low_FP_rate").Score, s.Profile("reward_low_FN_rate").Score, s.Files)
+	fmt.Fprintf(w, "  %-30s   its own alerts (score >= 1): standard %.2f, %d of %.0f windows reached, %d rows alerting outside windows\n", "",
+		st.Own, st.OwnHits, st.Perfect, st.OwnFP)
 }
+
 
 // printHalves prints the protocol's halves when the corpus is NAB's own.
 func printHalves(w io.Writer, c *detect.Corpus, name string, anomaly [][]float64) error {
