@@ -83,7 +83,6 @@ func printScores(w io.Writer, label string, s detect.Scores) {
 		st.Own, st.OwnHits, st.Perfect, st.OwnFP)
 }
 
-
 // printHalves prints the protocol's halves when the corpus is NAB's own.
 func printHalves(w io.Writer, c *detect.Corpus, name string, anomaly [][]float64) error {
 	for _, s := range c.Series() {
