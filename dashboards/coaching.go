@@ -21,9 +21,7 @@ import (
 // scorecard and the overview show, and the review pack (review.go).
 
 func init() {
-	for k, v := range coachingMessages {
-		messages[k] = v
-	}
+	addMessages(coachingMessages)
 }
 
 var coachingMessages = map[string][2]string{

@@ -20,9 +20,7 @@ import (
 // rankings, an admin's form) and the office board (board.go).
 
 func init() {
-	for k, v := range contestMessages {
-		messages[k] = v
-	}
+	addMessages(contestMessages)
 }
 
 var contestMessages = map[string][2]string{

@@ -520,7 +520,5 @@ var targetsMessages = map[string][2]string{
 }
 
 func init() {
-	for k, v := range targetsMessages {
-		messages[k] = v
-	}
+	addMessages(targetsMessages)
 }

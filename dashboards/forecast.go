@@ -225,7 +225,5 @@ var forecastMessages = map[string][2]string{
 }
 
 func init() {
-	for k, v := range forecastMessages {
-		messages[k] = v
-	}
+	addMessages(forecastMessages)
 }

@@ -10,6 +10,17 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// addMessages adds a feature area's catalogue to messages (from the area's
+// init); a key defined twice is a bug and stops the program at start.
+func addMessages(m map[string][2]string) {
+	for k, v := range m {
+		if _, dup := messages[k]; dup {
+			panic("dashboards: message " + k + " is defined twice")
+		}
+		messages[k] = v
+	}
+}
+
 // Languages the pages speak. The first is the fallback.
 var languages = []string{"en", "zh-CN"}
 

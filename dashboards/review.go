@@ -24,9 +24,7 @@ import (
 // static/review.css).
 
 func init() {
-	for k, v := range reviewMessages {
-		messages[k] = v
-	}
+	addMessages(reviewMessages)
 }
 
 var reviewMessages = map[string][2]string{

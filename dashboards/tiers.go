@@ -17,9 +17,7 @@ import (
 // section.
 
 func init() {
-	for k, v := range tierMessages {
-		messages[k] = v
-	}
+	addMessages(tierMessages)
 }
 
 var tierMessages = map[string][2]string{
