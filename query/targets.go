@@ -255,7 +255,6 @@ func (s *Service) Attainment(ctx context.Context, sc Scope, f Filter) (Attainmen
 	if err != nil {
 		return out, err
 	}
-	type period struct{ start, end time.Time }
 	var rows []TargetRow
 	var periods []period
 	pidx := map[period]int{}
@@ -277,59 +276,17 @@ func (s *Service) Attainment(ctx context.Context, sc Scope, f Filter) (Attainmen
 	if len(rows) == 0 {
 		return out, nil
 	}
-	starts := make([]string, len(periods))
-	ends := make([]string, len(periods))
-	for i, p := range periods {
-		starts[i], ends[i] = day(p.start), day(p.end)
+	need := bookingScopes{}
+	for _, t := range rows {
+		need.add(t.Scope, t.ScopeID)
 	}
-	var c cond
-	c.add("won = 1")
-	dateRange(&c, "close_date", f)
-	dims(&c, f, "")
-	type key struct {
-		p                      int
-		owner, team, territory string
-	}
-	booked := map[key]float64{}
-	bq := "SELECT pi, owner_id, team, territory, sum(amount) FROM opp_facts ARRAY JOIN arrayFilter(i -> close_date >= toDate(arrayElement(?, i)) AND close_date < toDate(arrayElement(?, i)), arrayEnumerate(?)) AS pi" + c.where() + " GROUP BY pi, owner_id, team, territory"
-	args := append([]any{starts, ends, starts}, c.args...)
-	err = s.query(ctx, "bookings", bq, args, func(r driverRows) error {
-		var k key
-		var pi uint32
-		var a float64
-		if err := r.Scan(&pi, &k.owner, &k.team, &k.territory, &a); err != nil {
-			return err
-		}
-		k.p = int(pi) - 1
-		booked[k] += a
-		return nil
-	})
+	b, err := s.periodBookings(ctx, f, periods, need)
 	if err != nil {
 		return out, err
 	}
 	for i := range rows {
 		t := &rows[i]
-		for k, a := range booked {
-			if k.p != rowP[i] {
-				continue
-			}
-			switch t.Scope {
-			case "rep":
-				if k.owner == t.ScopeID {
-					t.Booked += a
-				}
-			case "team":
-				if k.team == t.ScopeID {
-					t.Booked += a
-				}
-			case "territory":
-				if k.territory == t.ScopeID {
-					t.Booked += a
-				}
-			default:
-				t.Booked += a
-			}
-		}
+		t.Booked = b.of(rowP[i], t.Scope, t.ScopeID)
 		t.Attainment = ratio(t.Booked, t.Target)
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
@@ -373,13 +330,20 @@ func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, e
 		return Coverage{}, err
 	}
 	out := Coverage{From: day(f.From), To: day(f.To)}
+	// Open pipeline by expected close date is in no pre-aggregate: opp_facts
+	// answers it (closed = 0 moves to PREWHERE); the won amount comes from
+	// rep_days or territory_days where the filter allows (wonInRange).
 	var c cond
+	c.add("closed = 0")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
-	err = s.query(ctx, "coverage", "SELECT sumIf(amount, closed = 0), sumIf(amount, won = 1) FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
-		return r.Scan(&out.Pipeline, &out.Won)
+	err = s.query(ctx, "coverage", "SELECT sum(amount) FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+		return r.Scan(&out.Pipeline)
 	})
 	if err != nil {
+		return out, err
+	}
+	if out.Won, err = s.wonInRange(ctx, f); err != nil {
 		return out, err
 	}
 	if len(f.Product)+len(f.Source)+len(f.Segment) > 0 {
