@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"github.com/pipelens/pipelens/dashboards"
 	"github.com/pipelens/pipelens/ingest"
 	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/config"
 )
 
@@ -44,6 +46,7 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	home := fs.String("home", "", "home of the embedded ClickHouse (default: a fresh temporary one, or a fixed one with --reuse-home)")
 	refresh := fs.Bool("refresh", false, "rebuild the serving tables even when the sample was already loaded")
 	only := fs.String("only", "", "comma-separated endpoints to time (default all)")
+	rawN := fs.Int("raw-n", 5, "runs of each hand SQL over the raw tables (slow at scale)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -110,23 +113,22 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("read the sample's as_of: %w", err)
 	}
 	from, to := asOf.AddDate(0, 0, -364).Format(time.DateOnly), asOf.AddDate(0, 0, 1).Format(time.DateOnly)
+	rng := "from=" + from + "&to=" + to
 	rep := ""
 	if truth.WeakRep != nil {
 		rep = truth.WeakRep.RepID
 	}
-	cases := apiCases(from, to, rep)
-	if *only != "" {
-		keep := map[string]bool{}
-		for _, s := range strings.Split(*only, ",") {
-			keep[s] = true
-		}
-		var sel []apiCase
-		for _, c := range cases {
-			if keep[c.name] {
-				sel = append(sel, c)
-			}
-		}
-		cases = sel
+	floors := map[string]string{}
+	for _, c := range apiCases(from, to, rep) {
+		floors[c.name] = c.sql
+	}
+	keep := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		keep[s] = *only != ""
+	}
+	filters, err := benchFilters(ctx, db)
+	if err != nil {
+		return err
 	}
 
 	host, port, err := net.SplitHostPort(db.Addr())
@@ -146,39 +148,96 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 		}
 		start = append(start, d)
 	}
-	fmt.Fprintf(a.stdout, "\n%d opportunities, range [%s, %s), %d requests per endpoint; server %s\n", truth.Opportunities, from, to, *n, db.ServerVersion())
-	fmt.Fprintf(a.stdout, "clickhouse-client start-up (wall time of SELECT 1): p50 %s p95 %s. SQL below is the query time clickhouse-client\n", ms(pct(start, 50)), ms(pct(start, 95)))
-	fmt.Fprintf(a.stdout, "reports with --time (start-up excluded); \"SQL wall\" is the whole client call. API is the HTTP request wall time.\n\n")
-	fmt.Fprintf(a.stdout, "%-12s %9s %9s   %9s %9s   %9s   %6s\n", "endpoint", "API p50", "API p95", "SQL p50", "SQL p95", "SQL wall", "p95 API/SQL")
+	fmt.Fprintf(a.stdout, "\n%d opportunities, range [%s, %s), %d requests per endpoint and filter (%d raw-table statements); server %s\n", truth.Opportunities, from, to, *n, *rawN, db.ServerVersion())
+	fmt.Fprintf(a.stdout, "clickhouse-client start-up (wall time of SELECT 1): p50 %s p95 %s, not in the SQL figures (the query time clickhouse-client reports with --time).\n", ms(pct(start, 50)), ms(pct(start, 95)))
+	fmt.Fprintf(a.stdout, "API cold: the server's caches emptied before each request (ClickHouse computes it); warm: the same request repeated at once (the API keeps no response cache, so this is ClickHouse's own caches). HTTP wall times.\n")
+	fmt.Fprintf(a.stdout, "floor: hand SQL over the serving tables; raw: hand SQL over the raw tables (latest row per key), what a user would otherwise run.\n")
+	fmt.Fprintf(a.stdout, "cold/floor = API cold p95 / floor p95; raw/cold = raw p50 / API cold p50 (how much faster than doing it by hand).\n\n")
+	fmt.Fprintf(a.stdout, "%-13s %-10s %9s %9s  %8s %8s  %9s %9s  %9s %9s  %10s %8s\n", "endpoint", "filter", "cold p50", "cold p95", "warm p50", "warm p95", "floor p50", "floor p95", "raw p50", "raw p95", "cold/floor", "raw/cold")
 	hc := hs.Client()
-	for _, c := range cases {
-		// One warm-up each, so the first call's mark loading is not in the figures.
-		srv.Invalidate() // time the queries, not a response cache
-		if _, err := apiGet(ctx, hc, hs.URL+c.path, token); err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
+	for _, e := range apiEndpoints {
+		if *only != "" && !keep[e.name] {
+			continue
 		}
-		if _, _, err := client.run(ctx, c.sql); err != nil {
-			return fmt.Errorf("%s: hand-written SQL: %w", c.name, err)
-		}
-		var api, sqlNet, sqlWall []time.Duration
-		for range *n {
-			srv.Invalidate()
-			d, err := apiGet(ctx, hc, hs.URL+c.path, token)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.name, err)
+		for _, flt := range filters {
+			path := strings.Replace(e.path, "{id}", url.PathEscape(rep), 1) + rng + flt.query()
+			floor := endpointSQL(e.name, servingSQL(flt), from, to, rep, true)
+			if f, ok := floors[e.name]; ok && flt.col == "" {
+				floor = f
 			}
-			api = append(api, d)
-			w, q, err := client.run(ctx, c.sql)
+			raw := endpointSQL(e.name, rawSQL(flt), from, to, rep, false)
+			line, err := benchEndpoint(ctx, srv, hc, client, hs.URL+path, token, floor, raw, *n, *rawN)
 			if err != nil {
-				return fmt.Errorf("%s: hand-written SQL: %w", c.name, err)
+				return fmt.Errorf("%s %s: %w", e.name, flt.name, err)
 			}
-			sqlWall = append(sqlWall, w)
-			sqlNet = append(sqlNet, q)
+			fmt.Fprintf(a.stdout, "%-13s %-10s %s\n", e.name, flt.name, line)
 		}
-		fmt.Fprintf(a.stdout, "%-12s %9s %9s   %9s %9s   %9s   %6.2f\n", c.name, ms(pct(api, 50)), ms(pct(api, 95)),
-			ms(pct(sqlNet, 50)), ms(pct(sqlNet, 95)), ms(pct(sqlWall, 50)), float64(pct(api, 95))/float64(pct(sqlNet, 95)))
 	}
 	return nil
+}
+
+// benchEndpoint times one request cold and warm and its two baselines, and
+// formats the figures; a filter the endpoint refuses (400) is said so.
+func benchEndpoint(ctx context.Context, srv *dashboards.Server, hc *http.Client, client *chClient, u, token, floor, raw string, n, rawN int) (string, error) {
+	srv.Invalidate()
+	if _, err := apiGet(ctx, hc, u, token); err != nil {
+		var refused *apiStatusError
+		if errors.As(err, &refused) && refused.code >= 400 && refused.code < 500 {
+			return fmt.Sprintf("no answer (%d): %s", refused.code, refused.body), nil
+		}
+		return "", err
+	}
+	var cold, warm, fl, rw []time.Duration
+	for range n {
+		srv.Invalidate()
+		d, err := apiGet(ctx, hc, u, token)
+		if err != nil {
+			return "", err
+		}
+		cold = append(cold, d)
+	}
+	for range n {
+		d, err := apiGet(ctx, hc, u, token)
+		if err != nil {
+			return "", err
+		}
+		warm = append(warm, d)
+	}
+	if _, _, err := client.run(ctx, floor); err != nil {
+		return "", fmt.Errorf("floor SQL: %w", err)
+	}
+	for range n {
+		_, q, err := client.run(ctx, floor)
+		if err != nil {
+			return "", fmt.Errorf("floor SQL: %w", err)
+		}
+		fl = append(fl, q)
+	}
+	for range rawN {
+		_, q, err := client.run(ctx, raw)
+		if err != nil {
+			return "", fmt.Errorf("raw SQL: %w", err)
+		}
+		rw = append(rw, q)
+	}
+	return fmt.Sprintf("%9s %9s  %8s %8s  %9s %9s  %9s %9s  %10.2f %8.1f", ms(pct(cold, 50)), ms(pct(cold, 95)), ms(pct(warm, 50)), ms(pct(warm, 95)),
+		ms(pct(fl, 50)), ms(pct(fl, 95)), ms(pct(rw, 50)), ms(pct(rw, 95)),
+		float64(pct(cold, 95))/float64(pct(fl, 95)), float64(pct(rw, 50))/float64(pct(cold, 50))), nil
+}
+
+// benchFilters is no filter and the most common product, territory and
+// segment of the sample's deals.
+func benchFilters(ctx context.Context, db *schemas.DB) ([]benchFilter, error) {
+	out := []benchFilter{{name: "none"}}
+	for _, col := range []string{"product", "territory", "segment"} {
+		var v string
+		q := "SELECT " + col + " FROM opp_facts WHERE " + col + " != '' GROUP BY " + col + " ORDER BY count() DESC, " + col + " LIMIT 1"
+		if err := db.Conn.QueryRow(ctx, q).Scan(&v); err != nil {
+			return nil, fmt.Errorf("pick a %s to filter by: %w", col, err)
+		}
+		out = append(out, benchFilter{name: col, col: col, value: v})
+	}
+	return out, nil
 }
 
 func apiCases(from, to, rep string) []apiCase {
@@ -280,7 +339,7 @@ func apiGet(ctx context.Context, hc *http.Client, u, token string) (time.Duratio
 		return d, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return d, fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
+		return d, fmt.Errorf("GET %s: %w", u, &apiStatusError{resp.StatusCode, strings.TrimSpace(string(b))})
 	}
 	return d, nil
 }
@@ -298,3 +357,11 @@ func pct(ds []time.Duration, p int) time.Duration {
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 }
+
+// apiStatusError is an API answer other than 200.
+type apiStatusError struct {
+	code int
+	body string
+}
+
+func (e *apiStatusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.body) }
