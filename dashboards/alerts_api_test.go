@@ -91,6 +91,12 @@ func TestAnomaliesAPI(t *testing.T) {
 			t.Errorf("%s: status %d, want 400", q, c)
 		}
 	}
+	if c, _ := list("tok-east", "?team=West"); c != 403 {
+		t.Errorf("East's manager asking for West's anomalies: %d, want 403", c)
+	}
+	if c, _ := list("tok-ravi", "?rep=r1"); c != 403 {
+		t.Errorf("a rep asking for another rep's anomalies: %d, want 403", c)
+	}
 	if c, _ := list("", ""); c != 401 {
 		t.Errorf("no token: %d, want 401", c)
 	}

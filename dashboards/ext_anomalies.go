@@ -129,6 +129,13 @@ func (a *api) anomalies(c echo.Context) error {
 		return err
 	}
 	team, rep := c.QueryParam("team"), c.QueryParam("rep")
+	// As every other endpoint: asking for what is outside the scope is 403,
+	// not an empty list.
+	if sc, _ := ScopeOf(c); sc.Role == query.RoleManager && team != "" && team != sc.Team {
+		return echo.NewHTTPError(http.StatusForbidden, "team "+strconv.Quote(team)+" is not "+sc.Name+"'s team")
+	} else if sc.Role == query.RoleRep && rep != "" && rep != sc.Rep {
+		return echo.NewHTTPError(http.StatusForbidden, "rep "+strconv.Quote(rep)+" is not "+sc.Name)
+	}
 	out := anomaliesJSON{Anomalies: []anomalyJSON{}}
 	for _, e := range evs {
 		switch {
