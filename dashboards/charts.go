@@ -410,6 +410,11 @@ func buildRadarChart(id string, t tr, ms []query.MetricScore) *chartView {
 		rep = append(rep, round(math.Min(ratio, 2)))
 		peer = append(peer, 1)
 	}
+	if len(ind) == 0 {
+		// No metric with a value on both sides: ECharts throws on a radar
+		// without indicators and the page's other charts never draw.
+		return nil
+	}
 	r.SetGlobalOptions(
 		charts.WithRadarComponentOpts(opts.RadarComponent{Indicator: ind, Shape: "polygon", SplitNumber: 4}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),

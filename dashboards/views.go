@@ -325,9 +325,7 @@ func (p *pages) scorecard(c echo.Context) error {
 		{Label: r.T("col.weaknesses"), Value: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad"), Progress: -1, Sub: r.T("col.worst_stage") + ": " + r.Stage(rs.WorstStage)},
 	}})
 	rp := &panel{ID: "radar", Title: r.T("rp.radar"), Sub: r.T("rp.radar_sub"), Span: 6}
-	if len(rs.Metrics) > 0 {
-		rp.Chart = radarChart("chart-radar", r.tr, rs.Metrics)
-	} else {
+	if rp.Chart = radarChart("chart-radar", r.tr, rs.Metrics); rp.Chart == nil {
 		rp.Empty = r.T("empty")
 	}
 	hp := &panel{ID: "hints", Title: r.T("rp.hints"), Span: 6}

@@ -207,7 +207,7 @@ func (s *Service) TargetVersions(ctx context.Context, sc Scope) ([]TargetVersion
 		return nil, err
 	}
 	q := "SELECT run_id, scope, scope_id, metric, period_start, period_end, " + fx.sql("amount", "currency", "period_start") +
-		", loaded_at FROM targets WHERE " + tokRaw + " AND metric IN ('bookings', '') ORDER BY run_id"
+		", loaded_at FROM targets WHERE " + tokRaw + " AND metric IN ('bookings', '') ORDER BY run_id, scope, scope_id, metric, period_start"
 	tally := versionTally{newest: map[targetKey]uint64{}, byRun: map[uint64]*TargetVersion{}}
 	err = s.query(ctx, "target versions", q, nil, func(r driverRows) error {
 		var x versionRow
