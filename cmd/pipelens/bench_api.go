@@ -160,12 +160,20 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 			continue
 		}
 		for _, flt := range filters {
-			path := strings.Replace(e.path, "{id}", url.PathEscape(rep), 1) + rng + flt.query()
-			floor := endpointSQL(e.name, servingSQL(flt), from, to, rep, true)
+			who := rep
+			if e.name == "reps/{id}" && flt.col != "" {
+				// the rep with the most deals under the filter (the weak rep may have none)
+				q := "SELECT owner_id FROM opp_facts WHERE 1" + flt.and() + " GROUP BY owner_id ORDER BY count() DESC, owner_id LIMIT 1"
+				if err := db.Conn.QueryRow(ctx, q).Scan(&who); err != nil {
+					return fmt.Errorf("pick a rep under %s: %w", flt.name, err)
+				}
+			}
+			path := strings.Replace(e.path, "{id}", url.PathEscape(who), 1) + rng + flt.query()
+			floor := endpointSQL(e.name, servingSQL(flt), from, to, who, true)
 			if f, ok := floors[e.name]; ok && flt.col == "" {
 				floor = f
 			}
-			raw := endpointSQL(e.name, rawSQL(flt), from, to, rep, false)
+			raw := endpointSQL(e.name, rawSQL(flt), from, to, who, false)
 			line, err := benchEndpoint(ctx, srv, hc, client, hs.URL+path, token, floor, raw, *n, *rawN)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", e.name, flt.name, err)
@@ -267,7 +275,8 @@ func apiCases(from, to, rep string) []apiCase {
 		{"reps", "/api/v1/reps?" + rng, repSQL},
 		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL},
 		{"territories", "/api/v1/territories?" + rng, "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_won_accounts), sum(t_accounts), sum(t_white) FROM (" +
-			"SELECT territory, sum(won_amount) AS t_captured, sum(won) AS t_won, sum(lost) AS t_lost, sum(pipeline) AS t_pipeline, uniqExactMerge(won_accounts) AS t_won_accounts, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM territory_days WHERE (" + grains + " OR grain = 2) GROUP BY territory UNION ALL " +
+			"SELECT territory, sum(won_amount) AS t_captured, sum(won) AS t_won, sum(lost) AS t_lost, sum(pipeline) AS t_pipeline, toUInt64(0) AS t_won_accounts, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM territory_days WHERE (" + grains + " OR grain = 2) GROUP BY territory UNION ALL " +
+			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., toUInt64(countIf(w > 0)), toUInt64(0), toUInt64(0) FROM (SELECT territory, account_id, sum(won) AS w FROM territory_wins WHERE " + grains + " GROUP BY territory, account_id) GROUP BY territory UNION ALL " +
 			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != '' GROUP BY territory" +
 			") GROUP BY territory ORDER BY territory"},
 		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
