@@ -861,20 +861,6 @@ func fixDynamics(p *plan, m *mapped) *reject {
 	return nil
 }
 
-func fixFxiaoke(p *plan, m *mapped) *reject {
-	t := p.t
-	switch strings.TrimSpace(m.raw.get(p.hdr.find([]string{"阶段状态", "状态", "输赢", "商机状态"}))) {
-	case "赢单", "赢", "已赢单":
-		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "won", 1, 1
-	case "输单", "输", "已输单", "无效":
-		m.v[t.col("stage")].s, m.v[t.col("closed")].n, m.v[t.col("won")].n = "lost", 1, 0
-	}
-	if m.v[t.col("currency")].s == "" {
-		m.v[t.col("currency")].s = "CNY"
-	}
-	return nil
-}
-
 // deriveMaven turns Maven's engage and close dates into stage history: entering
 // Engaging (qualified) on engage_date, won or lost on close_date.
 func deriveMaven(p *plan, m *mapped, e emitter) {

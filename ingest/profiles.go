@@ -121,6 +121,9 @@ type profile struct {
 	stages map[string]string
 	values map[string]map[string]string // per column, raw value → canonical text
 	source string                       // source_system
+	// refuse: a layout recognised so that it is not mistaken for another,
+	// which pipelens does not load; the message says what to export instead.
+	refuse string
 }
 
 // header is a file's header with a lookup by normalised name.
@@ -337,7 +340,7 @@ func makeProfiles() []*profile {
 				return 0
 			},
 			cols:    map[string][]string{"opportunity_id": {"recordid", "dealid", "hsobjectid"}, "account_id": {"associatedcompany", "associatedcompanyids", "company"}, "owner_id": {"dealowner", "hubspotowner"}, "created_at": {"createdate"}},
-			prepare: prepareHubSpot, derive: deriveHubSpot},
+			prepare: prepareHubSpotDeals, derive: deriveHubSpotDeals},
 		&profile{name: "zoho", table: tOpps, source: "zoho", snapshot: true, dateOrder: orderMDY,
 			detect: func(h *header) int {
 				if h.has("dealname", "stage", "closingdate") {
@@ -413,6 +416,9 @@ func makeProfiles() []*profile {
 			},
 			values: map[string]map[string]string{"industry": {"technolgy": "technology"}, "country": {"Philipines": "Philippines"}}},
 	)
+	ps = append(ps, fxiaokeProfiles()...)
+	ps = append(ps, linkProfiles()...)
+	ps = append(ps, neocrmProfile())
 	ps = append(ps, targetsProfile())
 	// Exchange rates: currency, month and rate, nothing of a deal.
 	ps = append(ps, &profile{name: "generic:fx_rates", table: tFx, source: "generic", detect: func(h *header) int {

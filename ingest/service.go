@@ -593,7 +593,7 @@ func (s *Service) writeRun(ctx context.Context, fr *FileReport) error {
 }
 
 // dataTables are the tables that carry run_id rows.
-var dataTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket, tFx}
+var dataTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket, tFx, tLinks}
 
 // discard deletes a run's rows (a mutation on each shard's local tables: they
 // vanish in the background, and are invisible at once because no publication
@@ -798,6 +798,9 @@ func (s *Service) detect(hdr *header, source string) (*profile, Detection, error
 				listNames(hdr.raw), ErrUnknownLayout, source, strings.Join(names, ", "))
 		}
 		return nil, d, fmt.Errorf("columns %s: %w; name the source with --source or add a mapping file", listNames(hdr.raw), ErrUnknownLayout)
+	}
+	if best.refuse != "" {
+		return nil, d, fmt.Errorf("columns %s: %w: %s", listNames(hdr.raw), ErrUnknownLayout, best.refuse)
 	}
 	return best, d, nil
 }

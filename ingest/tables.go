@@ -128,7 +128,8 @@ var (
 	tMarket   = newTable("market", "territory segment industry year:u16 potential:f accounts_total:u32 currency", true, "territory", "segment", "industry", "year")
 
 	tFx       = newTable("fx_rates", "currency month:d rate:f", true, "currency", "month")
-	allTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket, tFx}
+	tLinks    = newTable("lead_links", "lead_id opportunity_id source_system", true, "lead_id", "opportunity_id")
+	allTables = []*table{tAccounts, tReps, tOpps, tSnaps, tEvents, tLeads, tActs, tTargets, tMarket, tFx, tLinks}
 )
 
 func tableByName(name string) *table {

@@ -100,6 +100,7 @@ func TestParity(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(genDir, "fx_rates.csv"), []byte("currency,month,rate\nUSD,2026-03-01,7.05\nUSD,2026-06-01,7.2\nusd,2026-09-01,7.15\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	writeLeadLinks(t, genDir)
 	files, _ := filepath.Glob(filepath.Join(genDir, "*.csv"))
 	sort.Slice(files, func(i, j int) bool { return loadOrder[filepath.Base(files[i])] < loadOrder[filepath.Base(files[j])] })
 	for _, batch := range [][]string{files, reexport(t, genDir)} {

@@ -214,10 +214,11 @@ type LeadConversion struct {
 func leadsTable(tz string) string {
 	leads := latest("leads", "lead_id", "lead_id, created_at, source, owner_id, territory AS l_territory, converted AS l_converted, opportunity_id")
 	reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory AS r_territory")
-	// Converted: marked so, or linked to the opportunity it became
-	// (Salesforce's ConvertedOpportunityId, Zoho's converted deal).
+	// Converted: marked so, or linked to the opportunity it became by the lead
+	// (Salesforce's ConvertedOpportunityId, Zoho's converted deal) or by the
+	// deal (lead_links: HubSpot's associated contacts, Olist's mql_id).
 	return "(SELECT lead_id, toDate(created_at, " + tz + ") AS created_date, source, owner_id, team, manager_id, if(l_territory != '', l_territory, r_territory) AS territory, " +
-		"toUInt8(l_converted = 1 OR opportunity_id != '') AS converted FROM " +
+		"toUInt8(l_converted = 1 OR opportunity_id != '' OR lead_id GLOBAL IN (SELECT lead_id FROM lead_links WHERE " + tokRaw + ")) AS converted FROM " +
 		leads + " AS l GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
 }
 

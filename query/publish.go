@@ -226,7 +226,7 @@ var servingTables = []struct{ name, col string }{
 }
 
 // rawTables are the tables loads write with run_id rows.
-var rawTables = []string{"accounts", "reps", "opportunities", "opportunity_snapshots", "stage_events", "leads", "activities", "targets", "market", "fx_rates"}
+var rawTables = []string{"accounts", "reps", "opportunities", "opportunity_snapshots", "stage_events", "leads", "activities", "targets", "market", "fx_rates", "lead_links"}
 
 func servingNames() []string {
 	out := make([]string, len(servingTables))
