@@ -58,7 +58,7 @@ func TestForecastAPI(t *testing.T) {
 		{"tok-east", "&team=West", http.StatusForbidden},
 		{"tok-ravi", "&rep=r1", http.StatusForbidden},
 		{"tok-director", "&period=year", http.StatusBadRequest},
-		{"tok-director", "&group_by=territory", http.StatusBadRequest},
+		{"tok-director", "&group_by=segment", http.StatusBadRequest},
 		{"tok-director", "&as_of=March", http.StatusBadRequest},
 		{"", "", http.StatusUnauthorized},
 	} {
