@@ -105,8 +105,11 @@ func writeSynthNAB(dir string, seeds []uint64) error {
 					return err
 				}
 				half := len(s.Dates) / 10 / len(s.Anomalies) / 2
+				// NAB's sweep enters windows in the order the label file lists them.
+				ans := append([]salesgen.Anomaly(nil), s.Anomalies...)
+				sort.Slice(ans, func(i, j int) bool { return ans[i].Start.Before(ans[j].Start) })
 				ws := [][]string{}
-				for _, an := range s.Anomalies {
+				for _, an := range ans {
 					at := sort.Search(len(s.Dates), func(i int) bool { return !s.Dates[i].Before(an.Start) })
 					lo, hi := max(0, at-half), min(len(s.Dates)-1, at+half)
 					ws = append(ws, []string{s.Dates[lo].Format(layout) + ".000000", s.Dates[hi].Format(layout) + ".000000"})
