@@ -273,6 +273,11 @@ func (f *nabFile) setWindows(ws [][]string) error {
 		if e < s {
 			return fmt.Errorf("%s: window %v ends before it starts", f.path, w)
 		}
+		if k := len(f.windows); k > 0 && s <= f.windows[k-1].end {
+			// NAB's sweep enters windows in the listed order: a window listed
+			// out of order would silently never be entered.
+			return fmt.Errorf("%s: window %v starts before the window listed before it ends: list windows in time order, without overlap", f.path, w)
+		}
 		f.windows = append(f.windows, nabWindow{start: s, end: e, t1: t1, t2: t2})
 	}
 	return nil

@@ -148,3 +148,17 @@ func TestNABScorerHandCase(t *testing.T) {
 		t.Error("an empty set of files scored without error")
 	}
 }
+
+// Windows listed out of time order are refused: NAB's sweep would never enter
+// the later-listed earlier one.
+func TestNABWindowsOutOfOrderAreRefused(t *testing.T) {
+	dir := handCorpus(t)
+	bad := `{"cat/f.csv": [["2024-01-15 00:00:00", "2024-01-16 00:00:00"], ["2024-01-05 00:00:00", "2024-01-06 00:00:00"]]}`
+	if err := os.WriteFile(filepath.Join(dir, "labels", "combined_windows.json"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadCorpus(dir)
+	if err == nil || !strings.Contains(err.Error(), "cat/f.csv") || !strings.Contains(err.Error(), "time order") {
+		t.Errorf("out-of-order windows: error %v, want one naming the file and the order", err)
+	}
+}
