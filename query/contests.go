@@ -311,6 +311,12 @@ func (s *Service) writeContest(ctx context.Context, c Contest, deleted bool) err
 	if err != nil {
 		return fmt.Errorf("store contest %s: %w", c.ID, err)
 	}
+	// On a cluster every replica holds the new version before this returns: a
+	// read served by another replica would still see the old one (a retired
+	// board token that still opens the board).
+	if err := s.db.SyncReplicas(ctx, "contests"); err != nil {
+		return fmt.Errorf("store contest %s: %w", c.ID, err)
+	}
 	return nil
 }
 

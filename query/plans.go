@@ -418,6 +418,11 @@ func (s *Service) writePlan(ctx context.Context, p Plan) error {
 	if err := s.db.InsertRows(ctx, "coaching-plans-write", "INSERT INTO coaching_plans ("+planCols+")", row); err != nil {
 		return fmt.Errorf("write plan %s: %w", p.ID, err)
 	}
+	// On a cluster every replica holds it before this returns (a plan just
+	// reviewed must not be reviewed, and emailed, again from a stale replica).
+	if err := s.db.SyncReplicas(ctx, "coaching_plans"); err != nil {
+		return fmt.Errorf("write plan %s: %w", p.ID, err)
+	}
 	return nil
 }
 
