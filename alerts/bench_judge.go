@@ -28,12 +28,14 @@ type BenchAlert struct {
 // given kind ("count": opportunities opened; "amount": the same two detectors
 // on pipeline created, which has no default rule of its own), normalised as a
 // config without alerts.rules would be.
-func BenchRules(kind string) ([]Rule, error) {
+// model is the rules' Model ("" the shipped default, or "daily").
+func BenchRules(kind, model string) ([]Rule, error) {
 	var rules []Rule
 	for _, r := range DefaultRules() {
 		if r.Metric != MetricOppsOpened {
 			continue
 		}
+		r.Model = model
 		switch kind {
 		case "count":
 		case "amount":

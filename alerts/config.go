@@ -77,6 +77,12 @@ type Rule struct {
 	// baseline), rate (binomial intervals), level_shift, trend; for deal rules
 	// stuck_deal, pushed_close, amount_cut.
 	Detector string `yaml:"detector"`
+	// Model: "" (the shipped default: the seasonal and level-shift judges the
+	// planted tests hold to) or "daily" (detect.Daily: the series' own
+	// weekday, holiday, 调休 and period-end factors learnt from a year of
+	// history) for day-grain seasonal and level_shift rules on counts and
+	// amounts.
+	Model string `yaml:"model"`
 	// Sensitivity: low, medium, high, or a number (z threshold).
 	Sensitivity string `yaml:"sensitivity"`
 	// Direction: up, down or both (default both).
@@ -274,6 +280,9 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 		default:
 			return fmt.Errorf("detector %q: want seasonal, rate, level_shift, trend, stuck_deal, pushed_close or amount_cut", r.Detector)
 		}
+		if r.Model != "" && (r.Model != "daily" || r.Grain != "day" || kind == "rate" || (r.Detector != "seasonal" && r.Detector != "level_shift")) {
+			return fmt.Errorf("model %q: want \"daily\", for a day-grain seasonal or level_shift rule on a count or an amount", r.Model)
+		}
 		if kind == "rate" && r.Detector == "seasonal" {
 			// A rate is judged as a rate, never as a plain number.
 			r.Detector = "rate"
@@ -339,7 +348,7 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	}
 	if r.Lookback <= 0 {
 		r.Lookback = 16 * 7 * 24 * time.Hour
-		if r.Grain == "day" && (r.Detector == "seasonal" || r.Detector == "level_shift") {
+		if r.Model == "daily" {
 			r.Lookback = detect.DailyLookback
 		}
 		if r.Grain == "week" {

@@ -7,10 +7,10 @@ import (
 )
 
 // dayDetector is the detector that judges r on a series of kind: day-grain
-// seasonal and level_shift rules on counts and amounts are judged by
-// detect.Daily ("daily"); every other rule by its own detector.
+// seasonal and level_shift rules on counts and amounts with model daily are
+// judged by detect.Daily ("daily"); every other rule by its own detector.
 func dayDetector(r *Rule, kind string) string {
-	if r.Grain == "day" && (kind == "count" || kind == "amount") && (r.Detector == "seasonal" || r.Detector == "level_shift") {
+	if r.Model == "daily" && r.Grain == "day" && (kind == "count" || kind == "amount") && (r.Detector == "seasonal" || r.Detector == "level_shift") {
 		return "daily"
 	}
 	return r.Detector

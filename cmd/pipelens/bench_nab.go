@@ -24,6 +24,7 @@ func benchNAB(ctx context.Context, a *app, args []string) error {
 	name := fs.String("detector", "engine", "engine (the alert engine's default rules), or NAB's reference detectors null and random")
 	calName := fs.String("calendar", "auto", "calendar of daily series: auto (China's where its holidays show in the series), cn or none")
 	perFile := fs.Bool("files", false, "also print each file's standard share")
+	model := fs.String("model", "", "the day rules' model: \"\" (the shipped default) or daily (detect.Daily)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -31,7 +32,7 @@ func benchNAB(ctx context.Context, a *app, args []string) error {
 	var calendars map[string]string
 	if *name == "engine" {
 		var err error
-		det, calendars, err = engineDetector(*calName)
+		det, calendars, err = engineDetector(*calName, *model)
 		if err != nil {
 			return err
 		}
@@ -127,7 +128,7 @@ func printCalendars(w io.Writer, calendars map[string]string) {
 // of the week before and never scored); any other series is read one row per
 // day from a Monday, without a calendar. calendars records, per file, how it
 // was read.
-func engineDetector(calName string) (detect.Detector, map[string]string, error) {
+func engineDetector(calName, model string) (detect.Detector, map[string]string, error) {
 	if calName != "auto" && calName != "cn" && calName != "none" {
 		return nil, nil, fmt.Errorf("bench nab: --calendar %q: want auto, cn or none", calName)
 	}
@@ -147,7 +148,7 @@ func engineDetector(calName string) (detect.Detector, map[string]string, error) 
 		mu.Lock()
 		calendars[s.Path] = how
 		mu.Unlock()
-		rules, err := alerts.BenchRules(alerts.SeriesKind(s.Values))
+		rules, err := alerts.BenchRules(alerts.SeriesKind(s.Values), model)
 		if err != nil {
 			panic(err) // the default rules normalise, or every test fails
 		}

@@ -34,9 +34,17 @@ type Judge func(s Series) []time.Time
 // defaults on a series (alerts.BenchJudge), with China's calendar (the
 // generated teams work by it; they would set alerts.calendar.preset: cn).
 // Missing days are filled as bench nab fills them (alerts.BenchDays).
-func EngineJudge(s Series) []time.Time {
+func EngineJudge(s Series) []time.Time { return EngineJudgeModel("")(s) }
+
+// EngineJudgeModel is EngineJudge with the day rules' model set ("" the
+// shipped default, "daily" detect.Daily).
+func EngineJudgeModel(model string) Judge {
+	return func(s Series) []time.Time { return engineJudge(s, model) }
+}
+
+func engineJudge(s Series, model string) []time.Time {
 	dates, values, _, _ := alerts.BenchDays(s.Dates, s.Values)
-	rules, err := alerts.BenchRules(s.Metric)
+	rules, err := alerts.BenchRules(s.Metric, model)
 	if err != nil {
 		panic(err) // the default rules normalise, or every alerts test fails
 	}
