@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -330,31 +331,30 @@ func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, e
 		return Coverage{}, err
 	}
 	out := Coverage{From: day(f.From), To: day(f.To)}
-	// Open pipeline by expected close date is in no pre-aggregate: opp_facts
-	// answers it (closed = 0 moves to PREWHERE); the won amount comes from
-	// rep_days or territory_days where the filter allows (wonInRange).
-	var c cond
-	c.add("closed = 0")
-	dateRange(&c, "close_date", f)
-	dims(&c, f, "")
-	err = s.query(ctx, "coverage", "SELECT sum(amount) FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
-		return r.Scan(&out.Pipeline)
-	})
-	if err != nil {
-		return out, err
+	// The three statements are independent: run them at once (the answer
+	// waits for the slowest, not the sum).
+	comparable := len(f.Product)+len(f.Source)+len(f.Segment) == 0
+	var rt RangeTarget
+	var errs [3]error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); out.Pipeline, errs[0] = s.openPipeline(ctx, f) }()
+	go func() { defer wg.Done(); out.Won, errs[1] = s.wonInRange(ctx, f) }()
+	if comparable {
+		wg.Add(1)
+		go func() { defer wg.Done(); rt, errs[2] = s.rangeTarget(ctx, sc, f) }()
 	}
-	if out.Won, err = s.wonInRange(ctx, f); err != nil {
-		return out, err
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return out, err
+		}
 	}
-	if len(f.Product)+len(f.Source)+len(f.Segment) > 0 {
+	if !comparable {
 		// Targets are set per rep, team, territory or company: a product, source
 		// or segment slice of bookings has none to compare with.
 		out.Status = "not_comparable"
 		return out, nil
-	}
-	rt, err := s.rangeTarget(ctx, sc, f)
-	if err != nil {
-		return out, err
 	}
 	out.Target, out.TargetLevel, out.Prorated, out.TeamTargets = rt.Amount, rt.Level, rt.Prorated, rt.Teams
 	out.Remaining = max(out.Target-out.Won, 0)
@@ -369,4 +369,19 @@ func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, e
 		out.Coverage = &cov
 	}
 	return out, nil
+}
+
+// openPipeline is the amount of open opportunities expected to close in
+// [f.From, f.To). No pre-aggregate holds it by expected close date: opp_facts
+// answers it (closed = 0 moves to PREWHERE).
+func (s *Service) openPipeline(ctx context.Context, f Filter) (float64, error) {
+	var c cond
+	c.add("closed = 0")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	var pipe float64
+	err := s.query(ctx, "coverage", "SELECT sum(amount) FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+		return r.Scan(&pipe)
+	})
+	return pipe, err
 }
