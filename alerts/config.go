@@ -280,7 +280,7 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 		default:
 			return fmt.Errorf("detector %q: want seasonal, rate, level_shift, trend, stuck_deal, pushed_close or amount_cut", r.Detector)
 		}
-		if r.Model != "" && (r.Model != "daily" || r.Grain != "day" || kind == "rate" || (r.Detector != "seasonal" && r.Detector != "level_shift")) {
+		if r.Model != "" && (r.Model != "daily" || (r.Grain != "" && r.Grain != "day") || kind == "rate" || (r.Detector != "seasonal" && r.Detector != "level_shift")) {
 			return fmt.Errorf("model %q: want \"daily\", for a day-grain seasonal or level_shift rule on a count or an amount", r.Model)
 		}
 		if kind == "rate" && r.Detector == "seasonal" {

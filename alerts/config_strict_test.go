@@ -49,3 +49,27 @@ func TestAlertsSectionIsDecodedStrictly(t *testing.T) {
 		})
 	}
 }
+
+// A rule's model is "daily" or none, and daily only for day-grain seasonal or
+// level_shift rules on counts and amounts; daily reads a year of history.
+func TestRuleModel(t *testing.T) {
+	for _, c := range []struct {
+		rule Rule
+		ok   bool
+	}{
+		{Rule{Name: "a", Metric: MetricOppsOpened, Detector: "seasonal", Model: "daily"}, true},
+		{Rule{Name: "b", Metric: MetricBookings, Detector: "level_shift", Model: "daily"}, true},
+		{Rule{Name: "c", Metric: MetricWinRate, Detector: "rate", Model: "daily"}, false},
+		{Rule{Name: "d", Metric: MetricOppsOpened, Detector: "seasonal", Grain: "week", Model: "daily"}, false},
+		{Rule{Name: "e", Metric: MetricOppsOpened, Detector: "seasonal", Model: "weekly"}, false},
+	} {
+		cfg := Config{Rules: []Rule{c.rule}}
+		err := cfg.normalize(time.UTC)
+		if (err == nil) != c.ok {
+			t.Errorf("%s (%s, %s, model %q): %v, want ok %v", c.rule.Name, c.rule.Metric, c.rule.Detector, c.rule.Model, err, c.ok)
+		}
+		if err == nil && cfg.Rules[0].Lookback < 365*24*time.Hour {
+			t.Errorf("%s: model daily reads %v of history, want a year", c.rule.Name, cfg.Rules[0].Lookback)
+		}
+	}
+}
