@@ -361,43 +361,70 @@ func (p fcPlan) createdRefs() string {
 // Forecast forecasts the bookings of a period under the caller's scope and
 // filters (f.From and f.To are ignored: the period decides).
 func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req ForecastRequest) (Forecast, error) {
-	p, err := s.forecastPlan(req)
-	if err != nil {
+	fcs, err := s.forecasts(ctx, sc, f, req, []string{req.GroupBy})
+	if len(fcs) == 0 {
 		return Forecast{}, err
 	}
-	switch req.GroupBy {
-	case "", "team", "rep", "territory", "product":
-	default:
-		return Forecast{}, badParam("group_by", "%q: want team, rep, territory or product", req.GroupBy)
+	return fcs[0], err
+}
+
+// forecasts is Forecast for each grouping of groupBys (req.GroupBy is
+// ignored), estimating the rates, yield and amount basis once for all.
+func (s *Service) forecasts(ctx context.Context, sc Scope, f Filter, req ForecastRequest, groupBys []string) ([]Forecast, error) {
+	p, err := s.forecastPlan(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, by := range groupBys {
+		switch by {
+		case "", "team", "rep", "territory", "product":
+		default:
+			return nil, badParam("group_by", "%q: want team, rep, territory or product", by)
+		}
 	}
 	f.From, f.To = p.from, p.to
 	if f, err = s.scope(sc, f); err != nil {
-		return Forecast{}, err
+		return nil, err
 	}
-	out := Forecast{Period: req.Period, From: day(p.from), To: day(p.to), AsOf: day(p.asOf), GroupBy: req.GroupBy, Stages: []StageRate{}}
-	if out.Period == "" {
-		out.Period = PeriodQuarter
+	base := Forecast{Period: req.Period, From: day(p.from), To: day(p.to), AsOf: day(p.asOf), Stages: []StageRate{}}
+	if base.Period == "" {
+		base.Period = PeriodQuarter
 	}
 	basis, err := s.amountBasis(ctx, f, p)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	out.AmountsWonOnly = basis.wonOnly
+	base.AmountsWonOnly = basis.wonOnly
 	rates, hist, err := s.forecastRates(ctx, f, p, basis)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	out.Stages, out.History = rates.stages, hist
+	base.Stages, base.History = rates.stages, hist
 	yield, yieldN, err := s.newYield(ctx, f, p)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	out.NewYield = yield
-	groups, deals, err := s.forecastNow(ctx, f, p, req.GroupBy, rates, yield, yieldN, basis)
+	base.NewYield = yield
+	var out []Forecast
+	for _, by := range groupBys {
+		fc, err := s.forecastGrouped(ctx, sc, f, p, base, by, rates, yield, yieldN, basis)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, fc)
+	}
+	return out, nil
+}
+
+// forecastGrouped applies the shared estimates to the state at the as-of day,
+// grouped by by, with the range and the pacing.
+func (s *Service) forecastGrouped(ctx context.Context, sc Scope, f Filter, p fcPlan, out Forecast, by string, rates fcRates, yield, yieldN float64, basis amountBasis) (Forecast, error) {
+	out.GroupBy = by
+	groups, deals, err := s.forecastNow(ctx, f, p, by, rates, yield, yieldN, basis)
 	if err != nil {
 		return out, err
 	}
-	if req.GroupBy == "rep" {
+	if by == "rep" {
 		reps, err := s.repDims(ctx)
 		if err != nil {
 			return out, err
@@ -412,7 +439,7 @@ func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req Forecast
 	}
 	out.Method = distribution(groups, deals, &out.Total)
 	out.ForecastCategories = out.Total.Called != nil
-	if req.GroupBy != "" {
+	if by != "" {
 		out.Groups = groups
 	}
 	pc, err := s.pacing(ctx, sc, f, p, out.Total, groups, deals)

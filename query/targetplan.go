@@ -74,14 +74,11 @@ func (l *TargetLevel) pace(weeks float64) {
 // month) as of asOf (zero: today).
 func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string, asOf time.Time) (TargetsView, error) {
 	var out TargetsView
-	fcs := map[string]Forecast{}
-	for _, by := range []string{"", "team", "rep"} {
-		fc, err := s.Forecast(ctx, sc, f, ForecastRequest{Period: period, GroupBy: by, AsOf: asOf})
-		if err != nil {
-			return out, err
-		}
-		fcs[by] = fc
+	list, err := s.forecasts(ctx, sc, f, ForecastRequest{Period: period, AsOf: asOf}, []string{"", "team", "rep"})
+	if err != nil {
+		return out, err
 	}
+	fcs := map[string]Forecast{"": list[0], "team": list[1], "rep": list[2]}
 	all := fcs[""]
 	out = TargetsView{Period: all.Period, From: all.From, To: all.To, AsOf: all.AsOf, Levels: []TargetLevel{}}
 	f.From, _ = time.ParseInLocation(time.DateOnly, all.From, s.loc)
