@@ -277,7 +277,10 @@ func topDownTable(r *request, tv query.TargetsView) *table {
 			needed, prob = money(r, l.NeededPerWeek), pct(r, l.ProbReach)
 			prob.Class = classBy(l.ProbReach, 0.6, 0.3)
 			target, diff = money(r, l.Target), money(r, l.Difference)
-			diff.Class = dirClass(int(sign(l.Difference)))
+			diff.Class = "good"
+			if l.Difference < 0 {
+				diff.Class = "bad"
+			}
 			if l.Ratio != nil {
 				ratio = pct(r, *l.Ratio)
 				ratio.Class = classBy(*l.Ratio, 1, 0.9)
@@ -288,13 +291,6 @@ func topDownTable(r *request, tv query.TargetsView) *table {
 	}
 	t.CSV = r.url("/targets", "csv", "topdown")
 	return t
-}
-
-func sign(v float64) float64 {
-	if v < 0 {
-		return -1
-	}
-	return 1
 }
 
 // splitPanels is the split form and, when it names an amount, the proposal
