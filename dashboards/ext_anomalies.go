@@ -316,7 +316,5 @@ var anomaliesMessages = map[string][2]string{
 }
 
 func init() {
-	for k, v := range anomaliesMessages {
-		messages[k] = v
-	}
+	addMessages(anomaliesMessages)
 }
