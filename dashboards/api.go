@@ -45,6 +45,9 @@ func APIMount(svc *query.Service) func(*Server) {
 		a.mountCoachingAPI(g)
 		a.mountContestsAPI(g)
 		a.mountAnomaliesAPI(g)
+		a.mountDealsAPI(s, g)
+		a.mountSubscriptionsAPI(s, g)
+		a.mountRulesAPI(s, g)
 	}
 }
 

@@ -89,6 +89,9 @@ func (s *Server) mountPages() {
 	p.mountTargetsPages(s, g)
 	p.mountCoachingPages(s, g)
 	p.mountContestsPages(s, g)
+	p.mountDealsPages(s, g)
+	p.mountSubscriptionsPages(s, g)
+	p.mountRulesPages(s, g)
 }
 
 // signedIn sends anonymous visitors to the sign-in page (and back afterwards).
@@ -496,6 +499,9 @@ func (p *pages) render(r *request, v *view) error {
 	navs = append(navs, targetsNavs(r)...)
 	navs = append(navs, coachingNavs(r)...)
 	navs = append(navs, contestsNavs(r)...)
+	navs = append(navs, dealsNavs(r)...)
+	navs = append(navs, subscriptionsNavs(r)...)
+	navs = append(navs, rulesNavs(r)...)
 	if r.scope.Role == query.RoleAdmin || r.scope.Role == query.RoleDirector {
 		navs = append(navs, navItem{"/imports", "imports"})
 	}
