@@ -108,7 +108,8 @@ func (w *htmlWriter) cssNum(s string) {
 }
 
 // BodyHTML is the table's rows as layout.html shows them: numeric columns
-// right-aligned, optional bar behind the text, optional link. Only the first
+// right-aligned with their raw value in data-v, optional bar behind the text,
+// optional link. Only the first
 // Limit rows when Limit > 0 (the CSV export has them all).
 func (t *table) BodyHTML() (template.HTML, error) {
 	var w htmlWriter
@@ -131,7 +132,14 @@ func (t *table) BodyHTML() (template.HTML, error) {
 				w.WriteString("num ")
 			}
 			w.esc(c.Class)
-			w.WriteString(`">`)
+			w.WriteByte('"')
+			if t.Cols[i].Num && c.Raw != "" {
+				// The raw number app.js sorts by ("1.2万" and "52.3k" do not sort as text).
+				w.WriteString(` data-v="`)
+				w.esc(c.Raw)
+				w.WriteByte('"')
+			}
+			w.WriteByte('>')
 			if c.Bar != 0 {
 				w.WriteString(`<span class="cbar" style="width:`)
 				w.cssNum(pctWidth(c.Bar))

@@ -15,7 +15,7 @@ import (
 // HTML must match byte for byte.
 const (
 	oldRows = `{{define "rows"}}<table><tbody>
-        {{$t := .}}{{range .Rows}}<tr{{if .Class}} class="{{.Class}}"{{end}}>{{range $i, $c := .Cells}}<td class="{{if (index $t.Cols $i).Num}}num {{end}}{{$c.Class}}">{{if $c.Bar}}<span class="cbar" style="width:{{pct $c.Bar}}%"></span>{{end}}{{if $c.Link}}<a href="{{$c.Link}}">{{$c.Text}}</a>{{else}}{{$c.Text}}{{end}}</td>{{end}}</tr>{{end}}
+        {{$t := .}}{{range .Rows}}<tr{{if .Class}} class="{{.Class}}"{{end}}>{{range $i, $c := .Cells}}<td class="{{if (index $t.Cols $i).Num}}num {{end}}{{$c.Class}}"{{if and (index $t.Cols $i).Num $c.Raw}} data-v="{{$c.Raw}}"{{end}}>{{if $c.Bar}}<span class="cbar" style="width:{{pct $c.Bar}}%"></span>{{end}}{{if $c.Link}}<a href="{{$c.Link}}">{{$c.Text}}</a>{{else}}{{$c.Text}}{{end}}</td>{{end}}</tr>{{end}}
       </tbody></table>{{end}}`
 	newRows = `{{define "rows"}}<table><tbody>
         {{.BodyHTML}}
@@ -43,7 +43,7 @@ func TestBodyHTMLMatchesTemplate(t *testing.T) {
 			u := nasty[(i+j*7)%len(nasty)]
 			rw := row{Class: nasty[(i+j)%len(nasty)]}
 			for k := range 3 {
-				rw.Cells = append(rw.Cells, cell{Text: s, Link: []string{"", u, s}[(j+k)%3], Class: nasty[(i+k+j*3)%len(nasty)], Bar: bars[(i+j+k)%len(bars)]})
+				rw.Cells = append(rw.Cells, cell{Text: s, Link: []string{"", u, s}[(j+k)%3], Class: nasty[(i+k+j*3)%len(nasty)], Bar: bars[(i+j+k)%len(bars)], Raw: nasty[(i+2*k+j)%len(nasty)]})
 			}
 			if j == 2 {
 				rw.Cells = rw.Cells[:2] // fewer cells than columns

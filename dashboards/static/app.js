@@ -78,11 +78,17 @@
   }
 
   var charts = [];
-  function draw(el) {
+  function specOf(el) {
     var holder = document.getElementById(el.getAttribute('data-spec'));
-    if (!holder) return;
-    var spec;
-    try { spec = JSON.parse(holder.textContent); } catch (e) { console.warn('pipelens: bad chart spec', el.id); return; }
+    if (!holder) return null;
+    try { return JSON.parse(holder.textContent); } catch (e) { console.warn('pipelens: bad chart spec', el.id); return null; }
+  }
+  // usesChina says whether a chart draws the China map (china.js is loaded only then).
+  function usesChina(o) {
+    var ss = [].concat(o.series || [], o.geo || []);
+    return ss.some(function (s) { return s && (s.map === 'china' || (s.geo && s.geo.map === 'china')); });
+  }
+  function draw(el, spec) {
     var chart = echarts.init(el, null, { renderer: 'canvas' });
     chart.setOption(prepare(spec));
     var links = spec.links || {};
@@ -97,18 +103,55 @@
     charts.push(chart);
   }
 
+  // The charts are drawn one per task, those on screen first, so that no single
+  // long task holds the page (Lighthouse's total blocking time on a phone);
+  // body[data-charts] is set when all are drawn.
+  function drawAll() {
+    var els = [].slice.call(document.querySelectorAll('.chart[data-spec]'));
+    var h = window.innerHeight;
+    els.sort(function (a, b) {
+      var ta = a.getBoundingClientRect().top < h ? 0 : 1, tb = b.getBoundingClientRect().top < h ? 0 : 1;
+      return ta - tb;
+    });
+    var jobs = [], needChina = false;
+    els.forEach(function (el) {
+      var spec = specOf(el);
+      if (!spec) return;
+      if (usesChina(spec.o || {})) needChina = true;
+      jobs.push(function () { draw(el, spec); });
+    });
+    function run() {
+      var t0 = Date.now();
+      while (jobs.length && Date.now() - t0 < 30) jobs.shift()();
+      if (jobs.length) { setTimeout(run, 0); return; }
+      document.body.setAttribute('data-charts', String(charts.length));
+    }
+    if (!needChina) { run(); return; }
+    var js = document.createElement('script');
+    var v = (document.querySelector('script[src*="echarts.min.js"]') || {}).src || '';
+    js.src = '/static/echarts/china.js' + (v.indexOf('?') >= 0 ? v.slice(v.indexOf('?')) : '');
+    js.onload = run;
+    js.onerror = function () { console.warn('pipelens: china.js did not load'); run(); };
+    document.head.appendChild(js);
+  }
+
   function init() {
+    tables();
+    multiSelects();
     if (typeof echarts === 'undefined') { document.body.setAttribute('data-charts', 'missing'); return; }
-    var els = document.querySelectorAll('.chart[data-spec]');
-    for (var i = 0; i < els.length; i++) draw(els[i]);
-    document.body.setAttribute('data-charts', String(charts.length));
-    window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+    drawAll();
+    var pending = 0;
+    window.addEventListener('resize', function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () { charts.forEach(function (c) { c.resize(); }); }, 100);
+    });
 
     // Filters: a select applies at once; dates switch the period to custom.
     var form = document.getElementById('filters');
     if (form) {
       var sels = form.querySelectorAll('select');
       for (var j = 0; j < sels.length; j++) sels[j].addEventListener('change', function () { submitFilters(form); });
+      form.addEventListener('pipelens:ms-closed', function () { submitFilters(form); });
       var dates = form.querySelectorAll('input[type=date]');
       for (var k = 0; k < dates.length; k++) dates[k].addEventListener('change', function () { form.setAttribute('data-custom', '1'); });
       form.addEventListener('submit', function (e) { e.preventDefault(); submitFilters(form); });
@@ -123,8 +166,8 @@
     ['team', 'manager', 'rep', 'territory', 'product', 'source', 'segment'].forEach(function (k) { params.delete(k); });
     params.delete('csv'); params.delete('notice'); params.delete('lang');
     fd.forEach(function (v, k) {
-      if (k === 'from' || k === 'to') return;
-      if (v !== '') params.set(k, v); else params.delete(k);
+      if (k === 'from' || k === 'to' || k === '') return;
+      if (v !== '') params.append(k, v);
     });
     if (form.getAttribute('data-custom') === '1') {
       params.delete('preset');
@@ -134,6 +177,136 @@
     params.delete('deal');
     var qs = params.toString();
     window.location.assign(form.getAttribute('action') + (qs ? '?' + qs : ''));
+  }
+
+  // ---- tables: sort by a header, filter rows with a search box ----
+  var T = function (k) { return document.body.getAttribute('data-t-' + k) || k; };
+  function cellValue(td) {
+    if (!td) return '';
+    var v = td.getAttribute('data-v');
+    if (v !== null) return parseFloat(v);
+    return td.textContent.trim();
+  }
+  function compare(a, b) {
+    var na = typeof a === 'number' ? a : NaN, nb = typeof b === 'number' ? b : NaN;
+    if (isNaN(na) && typeof a === 'string') na = parseNum(a);
+    if (isNaN(nb) && typeof b === 'string') nb = parseNum(b);
+    if (!isNaN(na) && !isNaN(nb)) return na - nb;
+    if (!isNaN(na)) return -1;
+    if (!isNaN(nb)) return 1;
+    return String(a).localeCompare(String(b), lang);
+  }
+  // parseNum reads a plain number in a cell without data-v ("1,234", "12.5%").
+  function parseNum(s) {
+    var m = /^[-+]?[\d,]*\.?\d+%?$/.exec(s.replace(/\s/g, ''));
+    return m ? parseFloat(s.replace(/[,%\s]/g, '')) : NaN;
+  }
+  function sortBy(table, idx, th) {
+    var body = table.tBodies[0];
+    var dir = th.getAttribute('aria-sort') === 'descending' ? 'ascending' : 'descending';
+    if (!th.getAttribute('aria-sort') && !th.classList.contains('num')) dir = 'ascending';
+    var ths = table.tHead.rows[0].cells;
+    for (var i = 0; i < ths.length; i++) ths[i].removeAttribute('aria-sort');
+    th.setAttribute('aria-sort', dir);
+    var rows = [].slice.call(body.rows).map(function (r, i) { return { r: r, v: cellValue(r.cells[idx]), i: i }; });
+    rows.sort(function (a, b) { var c = compare(a.v, b.v); return (dir === 'ascending' ? c : -c) || a.i - b.i; });
+    var frag = document.createDocumentFragment();
+    rows.forEach(function (x) { frag.appendChild(x.r); });
+    body.appendChild(frag);
+  }
+  function searchBox(table, wrap) {
+    var box = document.createElement('div');
+    box.className = 'tsearch';
+    var input = document.createElement('input');
+    input.type = 'search';
+    input.setAttribute('aria-label', T('search') + ' · ' + (wrap.getAttribute('aria-label') || ''));
+    input.placeholder = T('search');
+    input.setAttribute('aria-controls', table.id);
+    var count = document.createElement('span');
+    count.setAttribute('aria-live', 'polite');
+    box.appendChild(input); box.appendChild(count);
+    wrap.parentNode.insertBefore(box, wrap);
+    input.addEventListener('input', function () {
+      var q = input.value.trim().toLowerCase(), n = 0, rows = table.tBodies[0].rows;
+      for (var i = 0; i < rows.length; i++) {
+        var hit = !q || rows[i].textContent.toLowerCase().indexOf(q) >= 0;
+        rows[i].hidden = !hit;
+        if (hit) n++;
+      }
+      count.textContent = q ? n + ' / ' + rows.length + ' ' + T('matches') : '';
+    });
+  }
+  function tables() {
+    var ts = document.querySelectorAll('table.data');
+    for (var t = 0; t < ts.length; t++) {
+      var table = ts[t];
+      if (!table.tHead || !table.tBodies[0]) continue;
+      var ths = table.tHead.rows[0].cells;
+      for (var i = 0; i < ths.length; i++) {
+        (function (th, idx) {
+          var b = document.createElement('button');
+          b.type = 'button'; b.className = 'sort'; b.title = T('sort');
+          while (th.firstChild) b.appendChild(th.firstChild);
+          th.appendChild(b);
+          b.addEventListener('click', function () { sortBy(table, idx, th); });
+        })(ths[i], i);
+      }
+      if (table.tBodies[0].rows.length > 10 && table.parentNode.classList.contains('tablewrap')) searchBox(table, table.parentNode);
+    }
+  }
+
+  // ---- multi-select filters: <details> of checkboxes; closing applies ----
+  function msSummary(d) {
+    var out = d.querySelector('.msv'), boxes = d.querySelectorAll('input[type=checkbox]:checked'), names = [];
+    for (var i = 0; i < boxes.length; i++) names.push(boxes[i].parentNode.textContent.trim());
+    out.textContent = names.length === 0 ? out.getAttribute('data-all') : names.length <= 2 ? names.join(', ') : names[0] + ' +' + (names.length - 1);
+    d.classList.toggle('on', names.length > 0);
+  }
+  function msState(d) {
+    return [].map.call(d.querySelectorAll('input[type=checkbox]:checked'), function (b) { return b.value; }).join('\n');
+  }
+  function multiSelects() {
+    var ds = document.querySelectorAll('details.ms');
+    [].forEach.call(ds, function (d) {
+      var start = msState(d), body = d.querySelector('.msb');
+      msSummary(d);
+      var boxes = body.querySelectorAll('.mo');
+      var all = document.createElement('button');
+      all.type = 'button'; all.className = 'msall'; all.textContent = d.querySelector('.msv').getAttribute('data-all');
+      all.addEventListener('click', function () {
+        [].forEach.call(body.querySelectorAll('input[type=checkbox]'), function (b) { b.checked = false; });
+        msSummary(d); d.open = false;
+      });
+      body.insertBefore(all, body.querySelector('.mo'));
+      if (boxes.length > 12) {
+        var q = document.createElement('input');
+        q.type = 'search'; q.className = 'msq'; q.setAttribute('aria-label', T('search') + ' · ' + d.querySelector('.msl').textContent);
+        q.addEventListener('input', function () {
+          var s = q.value.trim().toLowerCase();
+          [].forEach.call(boxes, function (l) { l.hidden = s !== '' && l.textContent.toLowerCase().indexOf(s) < 0; });
+        });
+        body.insertBefore(q, all);
+      }
+      body.addEventListener('change', function () { msSummary(d); });
+      d.addEventListener('toggle', function () {
+        if (d.open) {
+          [].forEach.call(ds, function (o) { if (o !== d) o.open = false; });
+          return;
+        }
+        if (msState(d) !== start) {
+          start = msState(d);
+          d.dispatchEvent(new CustomEvent('pipelens:ms-closed', { bubbles: true }));
+        }
+      });
+    });
+    if (!ds.length) return;
+    document.addEventListener('click', function (e) {
+      [].forEach.call(ds, function (d) { if (d.open && !d.contains(e.target)) d.open = false; });
+    });
+    document.addEventListener('keydown', function (e) {
+      if (e.key !== 'Escape') return;
+      [].forEach.call(ds, function (d) { if (d.open) { d.open = false; d.querySelector('summary').focus(); } });
+    });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init); else init();
