@@ -113,7 +113,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{db: o.DB, cfg: rules, loc: loc, src: o.Source, sender: o.Sender, log: log, now: o.Now, cal: cal, from: c.SMTP.From}
 	if e.src == nil {
-		e.src = NewQuerySource(query.New(o.DB, loc, log).WithStages(c.Stages.Open).WithCurrency(c.Currency.Reporting, c.Currency.Rates))
+		e.src = NewQuerySource(query.New(o.DB, loc, log).WithStages(c.Stages.Open).WithCurrency(c.Currency.Reporting, c.Currency.Rates)).WithTiers(c.Tiers)
 	}
 	if e.now == nil {
 		e.now = time.Now

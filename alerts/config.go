@@ -75,7 +75,8 @@ type Rule struct {
 	Segments []string `yaml:"segments"`
 	// Detector: seasonal (spikes and drops against the weekday/month-end
 	// baseline), rate (binomial intervals), level_shift, trend; for deal rules
-	// stuck_deal, pushed_close, amount_cut.
+	// stuck_deal, pushed_close, amount_cut; for accounts tier_service (an
+	// owner's accounts contacted less often than their tier asks).
 	Detector string `yaml:"detector"`
 	// Model: "" (the shipped default: the seasonal and level-shift judges the
 	// planted tests hold to) or "daily" (detect.Daily: the series' own
@@ -100,7 +101,8 @@ type Rule struct {
 	Window int `yaml:"window"`
 	// Threshold is the deal rules' knob: stuck_deal: multiple of the segment's
 	// p90 days in stage (default 3), and never below the longest stay seen; pushed_close: pushes (default 4);
-	// amount_cut: cut share (default 0.6).
+	// amount_cut: cut share (default 0.6); tier_service: accounts below their
+	// tier's service level an owner must have (default 1).
 	Threshold float64 `yaml:"threshold"`
 	// Drivers are the segment kinds ranked under a total (default team, rep).
 	Drivers  []string `yaml:"drivers"`
@@ -153,6 +155,9 @@ var (
 	}()
 	segmentKinds  = map[string]bool{SegAll: true, SegTeam: true, SegTerritory: true, SegRep: true, SegProduct: true, SegSource: true}
 	dealDetectors = map[string]bool{"stuck_deal": true, "pushed_close": true, "amount_cut": true}
+	// tierDetectors judge accounts against their tier's service level
+	// (query.Tiers): tier_service.
+	tierDetectors = map[string]bool{"tier_service": true}
 )
 
 // ParseConfig decodes the alerts section (nil or empty: no rules) and checks
@@ -255,11 +260,15 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	deal := dealDetectors[r.Detector]
 	if r.Name == "" {
 		r.Name = r.Metric + "-" + r.Detector
-		if deal {
+		if deal || tierDetectors[r.Detector] {
 			r.Name = r.Detector
 		}
 	}
-	if deal {
+	if tierDetectors[r.Detector] {
+		if err := r.normalizeTier(); err != nil {
+			return err
+		}
+	} else if deal {
 		if r.Metric == "" {
 			r.Metric = "deals"
 		}
@@ -278,7 +287,7 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 				return fmt.Errorf("detector rate needs a rate metric (win_rate, stage_conversion), not %s", r.Metric)
 			}
 		default:
-			return fmt.Errorf("detector %q: want seasonal, rate, level_shift, trend, stuck_deal, pushed_close or amount_cut", r.Detector)
+			return fmt.Errorf("detector %q: want seasonal, rate, level_shift, trend, stuck_deal, pushed_close, amount_cut or tier_service", r.Detector)
 		}
 		if r.Model != "" && (r.Model != "daily" || (r.Grain != "" && r.Grain != "day") || kind == "rate" || (r.Detector != "seasonal" && r.Detector != "level_shift")) {
 			return fmt.Errorf("model %q: want \"daily\", for a day-grain seasonal or level_shift rule on a count or an amount", r.Model)
@@ -292,6 +301,9 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 		}
 	}
 	for _, s := range r.Segments {
+		if tierDetectors[r.Detector] {
+			break // checked by normalizeTier
+		}
 		if !segmentKinds[s] {
 			return fmt.Errorf("segment %q: want all, team, territory, rep, product or source", s)
 		}
@@ -383,6 +395,8 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 			r.Threshold = 4
 		case "amount_cut":
 			r.Threshold = 0.6
+		case "tier_service":
+			r.Threshold = 1
 		}
 	}
 	if len(r.Drivers) == 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pipelens/pipelens/alerts/detect"
+	"github.com/pipelens/pipelens/schemas/config"
 )
 
 // Anomaly is one finding of one rule on one segment (or deal), with what an email
@@ -66,6 +67,8 @@ type Driver struct {
 	Trials           float64 // rates: the trials (deals closed, stays ended) since the anomaly started
 	Delta            float64 // actual − expected over the anomaly's window
 	Share            float64 // Delta / the total's delta
+	// Tier names an account's tier (tier_service: the drivers are accounts).
+	Tier *config.TierName `json:",omitempty"`
 }
 
 // evaluator runs the rules' detectors over what a Source returns.
@@ -134,6 +137,9 @@ func monday(t time.Time) time.Time {
 func (e *evaluator) rule(ctx context.Context, r *Rule, now time.Time) ([]Anomaly, error) {
 	if r.isDeal() {
 		return e.deals(ctx, r, now)
+	}
+	if tierDetectors[r.Detector] {
+		return e.tierService(ctx, r, now)
 	}
 	end, through, err := e.end(ctx, r.Metric, now)
 	if err != nil {

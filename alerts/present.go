@@ -12,7 +12,7 @@ import (
 // cut) is always bad news whatever its direction. Colours follow this, not
 // the arrow: a green ▲ on a stuck deal reads as "all is well".
 func Good(metric, kind string, direction int) bool {
-	if dealDetectors[kind] {
+	if dealDetectors[kind] || tierDetectors[kind] {
 		return false
 	}
 	if metric == MetricDaysInStage {
@@ -90,6 +90,8 @@ func valueMetric(metric, kind string) string {
 		return MetricDealsWon // a count
 	case "amount_cut":
 		return MetricBookings // an amount
+	case "tier_service":
+		return MetricDealsWon // accounts, a count
 	}
 	return metric
 }
@@ -101,7 +103,7 @@ func FormatEventValue(lang string, e Event, v float64) string {
 
 // MetricName is the metric's (or a deal alert's) name in lang.
 func MetricName(lang, metric, kind string) string {
-	if dealDetectors[kind] {
+	if dealDetectors[kind] || tierDetectors[kind] {
 		return tr(lang, "dealkind."+kind)
 	}
 	return tr(lang, "m."+metric)
@@ -119,7 +121,7 @@ func SegmentName(lang string, e Event) string {
 // written once, in English; a deal's summary here names the kind and owner,
 // the deal itself being in the email and behind the link.
 func Describe(lang string, e Event) string {
-	if dealDetectors[e.Kind] {
+	if dealDetectors[e.Kind] || tierDetectors[e.Kind] {
 		return tr(lang, "dealkind."+e.Kind) + " · " + e.SegmentLabel
 	}
 	a := Anomaly{Metric: e.Metric, Grain: e.Grain, Kind: e.Kind, Direction: e.Direction, Actual: e.Actual, Expected: e.Expected,
@@ -132,11 +134,21 @@ func Describe(lang string, e Event) string {
 func DriverSentences(lang string, e Event) []string {
 	a := Anomaly{Metric: e.Metric, Kind: e.Kind, Direction: e.Direction}
 	var out []string
+	if tierDetectors[e.Kind] {
+		for _, d := range e.Drivers {
+			out = append(out, tierAccountLine(lang, d)+".")
+		}
+		return out
+	}
 	for _, d := range e.Drivers {
 		out = append(out, driverSentence(lang, &a, d))
 	}
 	return out
 }
+
+// AccountAlert says whether events of kind are about accounts (tier_service):
+// they have no daily series to draw; their drivers are the accounts.
+func AccountAlert(kind string) bool { return tierDetectors[kind] }
 
 // dayAfter is the start of the day after t's day (an exclusive range end).
 func dayAfter(t time.Time) time.Time {

@@ -227,6 +227,9 @@ func (l linker) link(a *Anomaly) string {
 	}
 	switch {
 	case a.Deal != nil:
+	case tierDetectors[a.Kind]:
+		// The tiers page lists the owner's accounts below their level.
+		path = "/tiers"
 	case a.Metric == MetricWinRate && l.path == "/trends":
 		// The trends page has no win-rate chart; the reps page shows the
 		// win rate of each rep of the segment with its interval.
@@ -295,6 +298,9 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 	}
 	seg := segLine(lang, a)
 	it.SegmentLine = seg
+	if tierDetectors[a.Kind] {
+		return tierItem(lang, a, it)
+	}
 	if a.Deal != nil {
 		d := a.Deal
 		switch a.Kind {
@@ -392,6 +398,9 @@ func fmtSigned(lang, metric string, v float64) string {
 // amongLine is one anomaly grouped under another's section: its segment, its
 // actual against expected, and since when.
 func amongLine(lang string, a *Anomaly) string {
+	if tierDetectors[a.Kind] {
+		return segLine(lang, a) + ": " + tr(lang, "tier.title", int(a.Actual))
+	}
 	return segLine(lang, a) + ": " + FormatValue(lang, a.Metric, a.Actual) + " / " + tr(lang, "expected") + " " +
 		FormatValue(lang, a.Metric, a.Expected) + " · " + tr(lang, "since") + " " + fmtDate(lang, a.Since)
 }

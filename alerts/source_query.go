@@ -8,6 +8,7 @@ import (
 
 	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/config"
 )
 
 // QuerySource reads the alert engine's inputs through query: every metric from
@@ -15,7 +16,8 @@ import (
 // the published data, so an alert counts exactly what the pages count. alerts
 // keeps no metric SQL.
 type QuerySource struct {
-	svc *query.Service
+	svc   *query.Service
+	tiers config.Tiers
 }
 
 // NewQuerySource returns a Source over svc.

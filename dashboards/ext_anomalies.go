@@ -173,6 +173,8 @@ func anomalyOf(e alerts.Event) anomalyJSON {
 		j.Unit = "count"
 	case "amount_cut":
 		j.Unit = "amount"
+	case "tier_service":
+		j.Unit = "count"
 	}
 	if !e.AckedAt.IsZero() {
 		t := e.AckedAt
@@ -271,7 +273,7 @@ func openAPIAnomalies(schemas, paths obj) {
 		"metric": obj{"type": "string", "description": "A metric of the registry (METRICS.md, Metric registry), or deals for deal alerts."},
 		"unit":   enum("count", "amount", "rate", "days"), "higher_is_better": boolean,
 		"segment_kind": enum("all", "team", "territory", "rep", "product", "source"), "segment": str, "segment_label": str, "team": str,
-		"kind":      enum("spike", "drop", "level_shift", "trend_change", "rate", "stuck_deal", "pushed_close", "amount_cut"),
+		"kind":      enum("spike", "drop", "level_shift", "trend_change", "rate", "stuck_deal", "pushed_close", "amount_cut", "tier_service"),
 		"direction": integer, "good": boolean, "actual": number, "expected": number, "score": number,
 		"since": date, "from": date, "to": obj{"type": "string", "format": "date", "description": "exclusive"},
 		"status": enum("firing", "acknowledged", "resolved"), "acknowledged": boolean, "acked_by": str,

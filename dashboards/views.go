@@ -530,6 +530,9 @@ func (p *pages) alerts(c echo.Context) error {
 			av.Snoozed = r.T("al.snoozed") + " " + e.SnoozedUntil.Format(time.DateOnly)
 		}
 		views[i] = av
+		if alerts.AccountAlert(e.Kind) {
+			continue // its accounts are its drivers; no series to draw
+		}
 		g.Go(func() error {
 			mu <- struct{}{}
 			defer func() { <-mu }()
