@@ -72,6 +72,29 @@ func specPartial(id string, height int, t tr, c echartsJSON, links map[string]st
 	return &chartView{ID: id, Height: height, Spec: safeJSON(cs)}
 }
 
+// withLinks is cv with click links by data name (a category, a series point's
+// name): a copy, since memoised charts are shared between requests.
+func withLinks(cv *chartView, links map[string]string) *chartView {
+	if cv == nil || len(links) == 0 {
+		return cv
+	}
+	var cs chartSpec
+	if err := json.Unmarshal([]byte(cv.Spec), &cs); err != nil {
+		return cv
+	}
+	if cs.Links == nil {
+		cs.Links = map[string]string{}
+	}
+	for k, v := range links {
+		if _, ok := cs.Links[k]; !ok {
+			cs.Links[k] = v
+		}
+	}
+	out := *cv
+	out.Spec = safeJSON(cs)
+	return &out
+}
+
 func series(o map[string]any) []any {
 	s, _ := o["series"].([]any)
 	return s

@@ -32,47 +32,36 @@ func (p *pages) overview(c echo.Context) error {
 	// Sparklines look back 12 months from the end of the range, whatever its length.
 	sf := query.Filter{From: monthStart(f.To.AddDate(0, -11, -1)), To: f.To}
 	sf.Team, sf.Manager, sf.Rep, sf.Territory, sf.Product, sf.Source, sf.Segment = f.Team, f.Manager, f.Rep, f.Territory, f.Product, f.Source, f.Segment
+	cmp := svc.Comparisons(f)
 	var (
-		cov    query.Coverage
-		wr     query.WinRate
-		teams  query.WinRate
-		cyc    query.CycleTime
-		mv     query.Movement
-		spark  query.Movement
-		conv   []query.ConversionPeriod
-		terrs  []query.Territory
-		cycles = make([]query.CycleTime, 6)
-		evs    []alerts.Event
-		fb     *filterBar
-		fp     *panel
-		coach  *panel
+		cur, prev, ly  cardNums
+		teams          query.WinRate
+		teamsP, teamsL query.WinRate
+		spark          query.Movement
+		conv           []query.ConversionPeriod
+		terrs          []query.Territory
+		cycles         = make([]query.CycleTime, 6)
+		evs            []alerts.Event
+		fb             *filterBar
+		fp             *panel
+		coach          *panel
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		cov, err = fetch(gctx, p, r, "coverage", f, func(ctx context.Context, f query.Filter) (query.Coverage, error) {
-			return svc.Coverage(ctx, r.scope, f)
-		})
-		return
-	})
-	g.Go(func() (err error) {
-		wr, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
-			return svc.WinRate(ctx, r.scope, f, "")
-		})
-		return
-	})
+	// The cards over the range and its two comparison ranges (query.Comparisons).
+	for _, x := range []struct {
+		f   query.Filter
+		dst *cardNums
+	}{{f, &cur}, {cmp.Previous, &prev}, {cmp.LastYear, &ly}} {
+		x := x
+		g.Go(func() (err error) { *x.dst, err = p.cardNums(gctx, r, x.f); return })
+	}
 	g.Go(func() (err error) {
 		teams, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
 			return svc.WinRate(ctx, r.scope, f, "team")
 		}, "team")
 		return
 	})
-	g.Go(func() (err error) {
-		cyc, err = fetch(gctx, p, r, "cycle", f, func(ctx context.Context, f query.Filter) (query.CycleTime, error) {
-			return svc.CycleTime(ctx, r.scope, f, "")
-		})
-		return
-	})
-	g.Go(func() error { mv = p.movement(gctx, r, f, "month"); return nil })
+	g.Go(func() (err error) { teamsP, teamsL, err = p.groupedCompare(gctx, r, cmp, "team"); return })
 	g.Go(func() error { spark = p.movement(gctx, r, sf, "month"); return nil })
 	g.Go(func() (err error) {
 		conv, err = fetch(gctx, p, r, "conversion", f, func(ctx context.Context, f query.Filter) ([]query.ConversionPeriod, error) {
@@ -133,8 +122,10 @@ func (p *pages) overview(c echo.Context) error {
 			}
 		}
 	}
+	cov, wr, cyc, now := cur.cov, cur.wr, cur.cyc, time.Now().In(svc.Location())
 	booked := cov.Won
-	bk := kpi{Label: r.T("kpi.bookings"), Value: r.Money(booked), Progress: -1, Spark: sparkline("spark-bookings", r.tr, r.T("kpi.bookings"), months, sBook, partial, colMain, "money")}
+	bk := kpi{Label: r.T("kpi.bookings"), Value: r.Money(booked), Progress: -1, Link: r.dealsURL("closed", "won", "", false),
+		Compare: r.cardCompare("bookings", cur, prev, ly, cmp.Cut, now), Spark: sparkline("spark-bookings", r.tr, r.T("kpi.bookings"), months, sBook, partial, colMain, "money")}
 	if cov.Target > 0 {
 		a := booked / cov.Target
 		bk.Progress = math.Min(a, 1)
@@ -149,6 +140,7 @@ func (p *pages) overview(c echo.Context) error {
 		bk.Sub = r.T("kpi.no_target")
 	}
 	cv := kpi{Label: r.T("kpi.coverage"), Value: "–", Sub: r.T("kpi.coverage_sub") + ": " + r.Money(cov.Pipeline) + " / " + r.Money(cov.Remaining), Progress: -1,
+		Link: r.dealsURL("open", "open", "", false), Compare: r.notCompared(r.T("cmp.open_now")),
 		Spark: sparkline("spark-pipeline", r.tr, r.T("spark.opened"), months, sOpen, partial, palette[5], "money")}
 	switch cov.Status {
 	case "ok":
@@ -162,8 +154,10 @@ func (p *pages) overview(c echo.Context) error {
 		cv.Sub = r.T("kpi.no_target")
 	}
 	wk := kpi{Label: r.T("kpi.winrate"), Value: r.Pct(wr.Total.WinRate), Sub: r.T("kpi.winrate_sub") + ": " + r.Int(wr.Total.Won) + " / " + r.Int(wr.Total.Won+wr.Total.Lost), Progress: -1,
+		Link: r.dealsURL("closed", "closed", "", false), Compare: r.cardCompare("win_rate", cur, prev, ly, cmp.Cut, now),
 		Spark: sparkline("spark-winrate", r.tr, r.T("kpi.winrate"), months, sWin, partial, colGood, "pct")}
 	ck := kpi{Label: r.T("kpi.cycle"), Value: r.Days(cyc.Total.Median) + " " + r.T("kpi.days"), Sub: r.T("kpi.cycle_sub") + " (n=" + r.Int(cyc.Total.Count) + ")", Progress: -1,
+		Link: r.dealsURL("closed", "won", "", false), Compare: r.cardCompare("cycle_time", cur, prev, ly, cmp.Cut, now),
 		Spark: sparkline("spark-cycle", r.tr, r.T("kpi.cycle"), cycLabels, sCyc, false, palette[2], "days")}
 	// Nothing closed in the selection: no rate and no cycle, not 0.
 	if wr.Total.Won+wr.Total.Lost == 0 {
@@ -172,13 +166,10 @@ func (p *pages) overview(c echo.Context) error {
 	if cyc.Total.Count == 0 {
 		ck.Value = "–"
 	}
-	var opened int64
-	for _, pp := range mv.Periods {
-		opened += pp.Opened
-	}
 	vk := kpi{Label: r.T("kpi.velocity"), Value: "–", Sub: r.T("kpi.velocity_sub"), Progress: -1,
+		Link: r.dealsURL("created", "", "", false), Compare: r.cardCompare("velocity", cur, prev, ly, cmp.Cut, now),
 		Spark: sparkline("spark-velocity", r.tr, r.T("kpi.velocity"), cycLabels, sVel, false, palette[3], "money")}
-	if vel := query.Velocity(opened, int(f.To.Sub(f.From).Hours()/24+0.5), wr.Total.Won, wr.Total.Lost, wr.Total.WonAmount); vel != nil {
+	if vel, _ := cur.value("velocity", now); vel != nil {
 		vk.Value = r.Money(*vel) + " " + r.T("kpi.per_day")
 	}
 	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}}, fp)
@@ -186,7 +177,7 @@ func (p *pages) overview(c echo.Context) error {
 	// Conversion trend and anomalies.
 	cp := &panel{ID: "conversion", Title: r.T("ov.conversion"), Sub: r.T("ov.conversion_sub"), Span: 8}
 	if len(conv) > 0 {
-		cp.Chart = conversionTrend("chart-conversion", r.tr, p.svc.Stages(), conv, true, 320)
+		cp.Chart = withLinks(conversionTrend("chart-conversion", r.tr, p.svc.Stages(), conv, true, 320), cohortLinks(r, conv, "month"))
 		cp.Links = []link{{Label: r.T("nav.trends") + " →", URL: r.filterURL("/trends")}}
 	} else {
 		cp.Empty = r.T("empty")
@@ -208,7 +199,12 @@ func (p *pages) overview(c echo.Context) error {
 	groups := append([]query.WinRateGroup(nil), teams.Groups...)
 	sort.Slice(groups, func(i, j int) bool { return groups[i].WonAmount > groups[j].WonAmount })
 	tt := &table{ID: "teams", Cols: []col{{Label: r.T("col.team")}, {Label: r.T("col.bookings"), Num: true}, {Label: r.T("col.target"), Num: true}, {Label: r.T("col.attainment"), Num: true},
-		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.lost"), Num: true}, {Label: r.T("col.winrate"), Num: true}}}
+		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.lost"), Num: true}, {Label: r.T("col.winrate"), Num: true},
+		{Label: r.T("col.bookings") + " " + r.T("cmp.col_prev"), Num: true}, {Label: r.T("col.bookings") + " " + r.T("cmp.col_ly"), Num: true},
+		{Label: r.T("col.winrate") + " " + r.T("cmp.col_prev"), Num: true}, {Label: r.T("col.winrate") + " " + r.T("cmp.col_ly"), Num: true}}}
+	bookD := groupDeltas("amount", cmp, teams, teamsP, teamsL, groupBookings)
+	rateD := groupDeltas("rate", cmp, teams, teamsP, teamsL, groupWinRate)
+	chartLinks := map[string]string{}
 	var names []string
 	var bs, ts, ws []float64
 	for _, g := range groups {
@@ -222,11 +218,16 @@ func (p *pages) overview(c echo.Context) error {
 		if tg > 0 {
 			attain = cell{Text: r.Pct(g.WonAmount / tg), Raw: num(round(g.WonAmount / tg)), Class: classBy(g.WonAmount/tg, 0.9, 0.7), Bar: math.Min(g.WonAmount/tg, 1)}
 		}
-		tt.Rows = append(tt.Rows, row{Cells: []cell{{Text: name, Link: r.filterURL("/funnel", "team", g.Key)}, money(r, g.WonAmount), money(r, tg), attain,
-			count(r, g.Won), count(r, g.Lost), pct(r, g.WinRate)}})
+		won := r.dealsURL("closed", "won", "", false, "team", g.Key)
+		chartLinks[name] = won
+		tt.Rows = append(tt.Rows, row{Cells: []cell{{Text: name, Link: r.filterURL("/funnel", "team", g.Key)}, linked(money(r, g.WonAmount), won), money(r, tg), attain,
+			linked(count(r, g.Won), won), linked(count(r, g.Lost), r.dealsURL("closed", "lost", "", false, "team", g.Key)),
+			linked(pct(r, g.WinRate), r.dealsURL("closed", "closed", "", false, "team", g.Key)),
+			deltaCell(r, "bookings", "amount", bookD[g.Key][0]), deltaCell(r, "bookings", "amount", bookD[g.Key][1]),
+			deltaCell(r, "win_rate", "rate", rateD[g.Key][0]), deltaCell(r, "win_rate", "rate", rateD[g.Key][1])}})
 	}
 	if len(names) > 0 {
-		tp.Chart = teamsChart("chart-teams", r.tr, names, bs, ts, ws)
+		tp.Chart = withLinks(teamsChart("chart-teams", r.tr, names, bs, ts, ws), chartLinks)
 	} else {
 		tp.Empty = r.T("empty")
 	}

@@ -1,0 +1,282 @@
+package dashboards
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pipelens/pipelens/query"
+)
+
+// Comparisons on cards and tables (issue 15): each number against the
+// previous period and the same period last year (query.Comparisons), and the
+// change coloured by whether it is good news.
+
+func init() { addMessages(compareMessages) }
+
+var compareMessages = map[string][2]string{
+	"cmp.prev":      {"vs previous period", "较上期"},
+	"cmp.last_year": {"vs same period last year", "较去年同期"},
+	"cmp.pp":        {"pp", "个百分点"},
+	"cmp.open_now":  {"not compared: the open pipeline is today's, not the period's", "不比较：未结管道是当前值，不属于某一期间"},
+	"cmp.col_prev":  {"vs prev.", "较上期"},
+	"cmp.col_ly":    {"vs last year", "较去年同期"},
+	"cmp.cut":       {"same elapsed days", "相同已过天数"},
+	"cmp.deals":     {"the deals behind this number", "此数字对应的商机"},
+}
+
+// cmpView is one comparison under a card's value.
+type cmpView struct {
+	Label, Text, Class, Title string
+}
+
+// fmtUnit formats a value of a unit (query.NewDelta's units).
+func (r *request) fmtUnit(unit string, v float64) string {
+	switch unit {
+	case "rate":
+		return r.Pct(v)
+	case "days":
+		return r.Days(v) + " " + r.T("kpi.days")
+	case "count":
+		return r.Int(int64(math.Round(v)))
+	case "ratio":
+		return fmtf("%.1f×", v)
+	}
+	return r.Money(v)
+}
+
+// fmtChange formats a change: points for rates, days, × for ratios, else %.
+func (r *request) fmtChange(unit string, c float64) string {
+	switch unit {
+	case "rate":
+		return fmtf("%+.1f ", c*100) + r.T("cmp.pp")
+	case "days":
+		return fmtf("%+.1f ", c) + r.T("kpi.days")
+	case "ratio":
+		return fmtf("%+.1f×", c)
+	}
+	return fmtf("%+.1f%%", c*100)
+}
+
+// changeClass: good or bad news by the metric's direction; no change or none is neutral.
+func changeClass(metric, unit string, c *float64) string {
+	if c == nil || math.Abs(*c) < 1e-9 {
+		return ""
+	}
+	if (*c > 0) == query.HigherIsBetter(metric, unit) {
+		return "good"
+	}
+	return "bad"
+}
+
+// deltaText is "+12.0% · 1.2M": the change and the earlier value; an empty
+// earlier period is "– (n=0)".
+func (r *request) deltaText(unit string, d query.Delta) string {
+	if d.Value == nil {
+		return "– (n=0)"
+	}
+	ch := "–"
+	if d.Change != nil {
+		ch = r.fmtChange(unit, *d.Change)
+	}
+	return ch + " · " + r.fmtUnit(unit, *d.Value)
+}
+
+// rangeTitle is a delta's range with its last day (to is exclusive).
+func rangeTitle(d query.Delta) string {
+	to, err := time.Parse(time.DateOnly, d.To)
+	if err != nil {
+		return d.From + " – " + d.To
+	}
+	return d.From + " – " + to.AddDate(0, 0, -1).Format(time.DateOnly)
+}
+
+// compareViews are a card's two comparisons.
+func (r *request) compareViews(metric, unit string, prev, ly query.Delta, cut bool) []cmpView {
+	out := make([]cmpView, 0, 2)
+	for _, x := range []struct {
+		label string
+		d     query.Delta
+	}{{r.T("cmp.prev"), prev}, {r.T("cmp.last_year"), ly}} {
+		title := rangeTitle(x.d)
+		if cut {
+			title += " (" + r.T("cmp.cut") + ")"
+		}
+		out = append(out, cmpView{Label: x.label, Text: r.deltaText(unit, x.d), Class: changeClass(metric, unit, x.d.Change), Title: title})
+	}
+	return out
+}
+
+// deltaCell is a table cell with a change ("–" when there is none).
+func deltaCell(r *request, metric, unit string, d query.Delta) cell {
+	c := cell{Text: "–", Class: changeClass(metric, unit, d.Change)}
+	if d.Change != nil {
+		c.Text, c.Raw = r.fmtChange(unit, *d.Change), num(round(*d.Change))
+	}
+	return c
+}
+
+// cardNums are the overview cards' numbers over one range.
+type cardNums struct {
+	f      query.Filter
+	cov    query.Coverage
+	wr     query.WinRate
+	cyc    query.CycleTime
+	opened int64
+}
+
+// cardNums computes the cards' numbers over f at once, through the cache.
+func (p *pages) cardNums(ctx context.Context, r *request, f query.Filter) (cardNums, error) {
+	out := cardNums{f: f}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		out.cov, err = fetch(gctx, p, r, "coverage", f, func(ctx context.Context, f query.Filter) (query.Coverage, error) {
+			return p.svc.Coverage(ctx, r.scope, f)
+		})
+		return
+	})
+	g.Go(func() (err error) {
+		out.wr, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
+			return p.svc.WinRate(ctx, r.scope, f, "")
+		})
+		return
+	})
+	g.Go(func() (err error) {
+		out.cyc, err = fetch(gctx, p, r, "cycle", f, func(ctx context.Context, f query.Filter) (query.CycleTime, error) {
+			return p.svc.CycleTime(ctx, r.scope, f, "")
+		})
+		return
+	})
+	g.Go(func() error {
+		for _, pp := range p.movement(gctx, r, f, "month").Periods {
+			out.opened += pp.Opened
+		}
+		return nil
+	})
+	return out, g.Wait()
+}
+
+// cardUnits: each compared card's unit (query.NewDelta).
+var cardUnits = map[string]string{"bookings": "amount", "win_rate": "rate", "cycle_time": "days", "velocity": "amount"}
+
+// value is a card's number over the range (nil: undefined) and how many deals it counts.
+func (c cardNums) value(card string, now time.Time) (*float64, int64) {
+	closed := c.wr.Total.Won + c.wr.Total.Lost
+	switch card {
+	case "bookings":
+		v := c.cov.Won
+		return &v, c.wr.Total.Won
+	case "win_rate":
+		return query.Defined(c.wr.Total.WinRate, closed), closed
+	case "cycle_time":
+		return query.Defined(c.cyc.Total.Median, c.cyc.Total.Count), c.cyc.Total.Count
+	case "velocity":
+		return query.Velocity(c.opened, elapsedDays(c.f, now), c.wr.Total.Won, c.wr.Total.Lost, c.wr.Total.WonAmount), closed
+	}
+	return nil, 0
+}
+
+// elapsedDays is the days of f up to today: a range running past today
+// (this quarter) has opened deals on its elapsed days only.
+func elapsedDays(f query.Filter, now time.Time) int {
+	end := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, f.To.Location())
+	if f.To.Before(end) {
+		end = f.To
+	}
+	return int(end.Sub(f.From).Hours()/24 + 0.5)
+}
+
+// cardCompare is a card's comparisons: cur against prev and ly.
+func (r *request) cardCompare(card string, cur, prev, ly cardNums, cut bool, now time.Time) []cmpView {
+	unit := cardUnits[card]
+	v, _ := cur.value(card, now)
+	pv, pn := prev.value(card, now)
+	lv, ln := ly.value(card, now)
+	return r.compareViews(card, unit, query.NewDelta(prev.f, unit, v, pv, pn), query.NewDelta(ly.f, unit, v, lv, ln), cut)
+}
+
+// notCompared is a card without comparisons, saying why.
+func (r *request) notCompared(why string) []cmpView {
+	return []cmpView{{Label: r.T("cmp.prev"), Text: "–", Title: why}, {Label: r.T("cmp.last_year"), Text: "–", Title: why}}
+}
+
+// groupDeltas compares each group's number (by key) with the comparison ranges' groups.
+func groupDeltas(unit string, cmp query.Comparisons, cur, prev, ly query.WinRate, val func(g query.WinRateGroup) (*float64, int64)) map[string][2]query.Delta {
+	index := func(w query.WinRate) map[string]query.WinRateGroup {
+		m := make(map[string]query.WinRateGroup, len(w.Groups))
+		for _, g := range w.Groups {
+			m[g.Key] = g
+		}
+		return m
+	}
+	pm, lm := index(prev), index(ly)
+	out := make(map[string][2]query.Delta, len(cur.Groups))
+	for _, g := range cur.Groups {
+		v, _ := val(g)
+		pv, pn := val(pm[g.Key])
+		lv, ln := val(lm[g.Key])
+		out[g.Key] = [2]query.Delta{query.NewDelta(cmp.Previous, unit, v, pv, pn), query.NewDelta(cmp.LastYear, unit, v, lv, ln)}
+	}
+	return out
+}
+
+// groupBookings and groupWinRate are a win-rate group's bookings and win rate.
+func groupBookings(g query.WinRateGroup) (*float64, int64) { v := g.WonAmount; return &v, g.Won }
+func groupWinRate(g query.WinRateGroup) (*float64, int64) {
+	return query.Defined(g.WinRate, g.Won+g.Lost), g.Won + g.Lost
+}
+
+// groupedCompare fetches the win rate by group over the two comparison ranges of f at once.
+func (p *pages) groupedCompare(ctx context.Context, r *request, cmp query.Comparisons, groupBy string) (prev, ly query.WinRate, err error) {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, x := range []struct {
+		f   query.Filter
+		dst *query.WinRate
+	}{{cmp.Previous, &prev}, {cmp.LastYear, &ly}} {
+		x := x
+		g.Go(func() (err error) {
+			*x.dst, err = fetch(gctx, p, r, "winrate", x.f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
+				return p.svc.WinRate(ctx, r.scope, f, groupBy)
+			}, groupBy)
+			return
+		})
+	}
+	return prev, ly, g.Wait()
+}
+
+// linked is c linking to the deals behind it.
+func linked(c cell, url string) cell {
+	c.Link = url
+	return c
+}
+
+// cohortLinks link each period of a conversion trend to its cohort: the deals
+// created in the period (within the range).
+func cohortLinks(r *request, conv []query.ConversionPeriod, period string) map[string]string {
+	links := make(map[string]string, len(conv))
+	for _, c := range conv {
+		from, err := time.ParseInLocation(time.DateOnly, c.Period, r.f.From.Location())
+		if err != nil {
+			continue
+		}
+		var to time.Time
+		switch period {
+		case "week":
+			to = from.AddDate(0, 0, 7)
+		case "quarter":
+			to = from.AddDate(0, 3, 0)
+		default:
+			to = from.AddDate(0, 1, 0)
+		}
+		if from.Before(r.f.From) {
+			from = r.f.From
+		}
+		if to.After(r.f.To) {
+			to = r.f.To
+		}
+		links[c.Period] = r.dealsURL("created", "", "", false, "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "preset", "")
+	}
+	return links
+}
