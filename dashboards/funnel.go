@@ -199,6 +199,7 @@ func (p *pages) funnel(c echo.Context) error {
 	dt := &table{ID: "deals", Cols: []col{{Label: r.T("col.deal")}, {Label: r.T("col.account")}, {Label: r.T("col.owner")}, {Label: r.T("col.amount"), Num: true},
 		{Label: r.T("col.created")}, {Label: r.T("col.close")}, {Label: r.T("col.age"), Num: true}, {Label: r.T("col.product")}, {Label: r.T("col.status")}}}
 	var found *query.Deal
+	// A chosen deal opens next to the list, scrolled into view (#deal).
 	dealURL := r.urlFunc("/funnel", "deal")
 	dt.Rows = make([]row, 0, len(deals.Deals))
 	for i, d := range deals.Deals {
@@ -216,7 +217,7 @@ func (p *pages) funnel(c echo.Context) error {
 		if name == "" {
 			name = d.OpportunityID
 		}
-		rw.Cells = []cell{{Text: name, Link: dealURL(d.OpportunityID), Raw: d.OpportunityID}, {Text: d.AccountName}, {Text: d.OwnerName},
+		rw.Cells = []cell{{Text: name, Link: dealURL(d.OpportunityID) + "#deal", Raw: d.OpportunityID}, {Text: d.AccountName}, {Text: d.OwnerName},
 			money(r, d.Amount), {Text: d.Created}, {Text: d.CloseDate}, count(r, age), {Text: d.Product}, status}
 		if d.OpportunityID == dealID {
 			rw.Class += " selected"
@@ -235,7 +236,11 @@ func (p *pages) funnel(c echo.Context) error {
 			name = d.OpportunityID
 		}
 		v.Crumbs = append(v.Crumbs, link{Label: name, URL: r.url("/funnel")})
-		v.Panels = append(v.Panels, &panel{ID: "deal", Title: r.T("fn.deal") + ": " + name, Span: 12, Items: []item{
+		// The list and the deal side by side: the deal's top is where the
+		// list's is, and its full history one link away.
+		dp.Span = 7
+		full := dealLink(d.OpportunityID, r.url("/funnel")+"#deal")
+		v.Panels = append(v.Panels, &panel{ID: "deal", Title: r.T("fn.deal") + ": " + name, Span: 5, Links: []link{{Label: r.T("deal.full"), URL: full}}, Items: []item{
 			{Title: r.T("col.account"), Text: d.AccountName}, {Title: r.T("col.owner"), Text: d.OwnerName + " · " + d.Team},
 			{Title: r.T("col.amount"), Text: r.Money(d.Amount)}, {Title: r.T("col.stage"), Text: dealStage(r, d)},
 			{Title: r.T("col.created"), Text: d.Created}, {Title: r.T("col.close"), Text: d.CloseDate},

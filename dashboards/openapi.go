@@ -197,6 +197,7 @@ func openAPI() obj {
 	openAPICoaching(schemas, paths)
 	openAPIContests(schemas, paths)
 	openAPIAnomalies(schemas, paths)
+	openAPIDeals(schemas, paths)
 	return doc
 }
 
