@@ -2,7 +2,10 @@
 // and quote sniffed), XLSX, JSON and JSON Lines, Parquet; UTF-8 (with or without BOM),
 // UTF-16 and GB18030/GBK. A profile recognised from the header (Salesforce, HubSpot,
 // Zoho CRM, Pipedrive, Fxiaoke, Microsoft Dynamics 365 Sales (Dataverse or Excel-export
-// names, statecode/statuscode deciding won and lost), Maven CRM, the canonical files of
+// names, statecode/statuscode deciding won and lost), 销售易 (Neocrm), Maven CRM, lead–deal
+// links (HubSpot associations, Zoho's converted deal, Olist's mql_id), exchange rates
+// (a generic monthly sheet, or Salesforce's DatedConversionRate, whose inverse rates are
+// turned around: see query/METRICS.md, Currency), the canonical files of
 // `pipelens gen`, a generic one, or a mapping file; the best score wins, and two layouts
 // that fit equally well stop the load with ErrAmbiguousLayout naming both for --source)
 // maps the columns to the canonical tables; values are parsed as people write them

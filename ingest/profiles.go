@@ -420,6 +420,7 @@ func makeProfiles() []*profile {
 	ps = append(ps, linkProfiles()...)
 	ps = append(ps, neocrmProfile())
 	ps = append(ps, targetsProfile())
+	ps = append(ps, salesforceRatesProfile())
 	// Exchange rates: currency, month and rate, nothing of a deal.
 	ps = append(ps, &profile{name: "generic:fx_rates", table: tFx, source: "generic", detect: func(h *header) int {
 		syn := synonyms["fx_rates"]

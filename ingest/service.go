@@ -475,6 +475,12 @@ func (s *Service) load(ctx context.Context, path, name string, size int64, o Loa
 	if err == nil {
 		schemas.FaultPoint("ingest-inserted")
 	}
+	if n := fr.RejectsByReason[reasonNotCorporate]; err == nil && n > 0 {
+		// One such row means every rate of the file is relative to another
+		// currency: none of them may load, whatever the threshold.
+		err = fmt.Errorf("load %s: %d rows %s: the rates are relative to the org's corporate currency, not to the reporting currency %s; set currency.reporting to the corporate currency",
+			name, n, reasonNotCorporate, s.opts.Currency.Reporting)
+	}
 	if err == nil && fr.Read > 0 && float64(fr.Rejected)/float64(fr.Read) > *s.opts.RejectThreshold {
 		err = fmt.Errorf("load %s: %w: %d of %d rows (%.1f%%, threshold %.1f%%)", name, ErrRejectThreshold, fr.Rejected, fr.Read,
 			100*float64(fr.Rejected)/float64(fr.Read), 100**s.opts.RejectThreshold)
