@@ -84,9 +84,23 @@ func bars(labels []string, vs []float64, ticks plot.Ticker) (*plot.Plot, error) 
 	b.Color, b.LineStyle.Width = colActual, 0
 	p.Add(b)
 	p.NominalX(labels...)
-	p.Y.Min = 0
+	fit(p, len(vs), vs)
 	p.Y.Tick.Marker = ticks
 	return p, nil
+}
+
+// fit leaves half a slot on each side of n nominal slots (the first and last
+// bars are not cut) and headroom above the highest value.
+func fit(p *plot.Plot, n int, vs []float64) {
+	hi := 0.0
+	for _, v := range vs {
+		hi = max(hi, v)
+	}
+	if hi <= 0 {
+		hi = 1
+	}
+	p.X.Min, p.X.Max = -0.5, float64(n)-0.5
+	p.Y.Min, p.Y.Max = 0, hi*1.1
 }
 
 func (d *reportData) bookingsChart(lang string) (*plot.Plot, chartUnit, error) {
@@ -116,6 +130,7 @@ func (d *reportData) conversionChart(lang string) (*plot.Plot, []string, error) 
 	}
 	var labels, open []string
 	pts := make(plotter.XYs, 0, len(d.conv))
+	var ys []float64
 	for i, c := range d.conv {
 		m := c.Period[:7]
 		labels = append(labels, m)
@@ -123,6 +138,7 @@ func (d *reportData) conversionChart(lang string) (*plot.Plot, []string, error) 
 			open = append(open, m)
 		}
 		pts = append(pts, plotter.XY{X: float64(i), Y: finite(c.WinConversion) * 100})
+		ys = append(ys, pts[i].Y)
 	}
 	p := plot.New()
 	p.Add(plotter.NewGrid())
@@ -134,7 +150,7 @@ func (d *reportData) conversionChart(lang string) (*plot.Plot, []string, error) 
 	s.Color, s.Shape = colActual, draw.CircleGlyph{}
 	p.Add(l, s)
 	p.NominalX(labels...)
-	p.Y.Min = 0
+	fit(p, len(labels), ys)
 	p.Y.Tick.Marker = unitTicks{lang: lang, u: chartUnit{kind: "rate", scale: 0.01}}
 	return p, open, nil
 }
