@@ -138,9 +138,10 @@ func New(o Options) (*Engine, error) {
 // recipient and drains the outbox of everything due by now or by the clock
 // (Options.Now), whichever is later.
 func (e *Engine) RunOnce(ctx context.Context, now time.Time) (Summary, error) {
-	rules := make([]*Rule, len(e.cfg.Rules))
-	for i := range e.cfg.Rules {
-		rules[i] = &e.cfg.Rules[i]
+	set := e.rulesInForce(ctx)
+	rules := make([]*Rule, len(set))
+	for i := range set {
+		rules[i] = &set[i]
 	}
 	return e.run(ctx, now, rules)
 }
@@ -179,8 +180,9 @@ func (e *Engine) Schedule(ctx context.Context) error {
 func (e *Engine) tick(ctx context.Context, now time.Time, last map[string]time.Time, first bool) (Summary, bool, error) {
 	local := now.In(e.loc)
 	var due []*Rule
-	for i := range e.cfg.Rules {
-		r := &e.cfg.Rules[i]
+	set := e.rulesInForce(ctx)
+	for i := range set {
+		r := &set[i]
 		if first || r.sched.due(last[r.Name].In(e.loc), local) {
 			due = append(due, r)
 			last[r.Name] = now

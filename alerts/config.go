@@ -228,16 +228,8 @@ func (c *Config) normalize(loc *time.Location) error {
 		d.Schedule = "every 1h"
 	}
 	var errs []error
-	seen := map[string]bool{}
-	for i := range c.Rules {
-		r := &c.Rules[i]
-		if err := r.normalize(d, loc); err != nil {
-			errs = append(errs, fmt.Errorf("alerts.rules[%d] (%s): %w", i, r.Name, err))
-		}
-		if seen[r.Name] {
-			errs = append(errs, fmt.Errorf("alerts.rules[%d]: name %q used twice", i, r.Name))
-		}
-		seen[r.Name] = true
+	if err := validateRules(c.Rules, d, loc); err != nil {
+		errs = append(errs, err)
 	}
 	for i := range c.Silences {
 		s := &c.Silences[i]
@@ -249,6 +241,42 @@ func (c *Config) normalize(loc *time.Location) error {
 	}
 	if _, err := c.Calendar.build(); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// RuleError is what is wrong with one rule of a set: its index, its name and
+// the setting (field) at fault.
+type RuleError struct {
+	Index int
+	Name  string
+	Field string
+	Err   error
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("alerts.rules[%d] (%s): %v", e.Index, e.Name, e.Err)
+}
+
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// validateRules checks and completes rules with the defaults d: the one home
+// of the checks of a rule set, whether it comes from the config file or from
+// the rules editor (SaveRules). The error joins a *RuleError per fault.
+func validateRules(rules []Rule, d *RuleDefaults, loc *time.Location) error {
+	var errs []error
+	seen := map[string]bool{}
+	for i := range rules {
+		r := &rules[i]
+		if err := r.normalize(d, loc); err != nil {
+			// Every message of normalize starts with the setting it is about.
+			field, _, _ := strings.Cut(err.Error(), " ")
+			errs = append(errs, &RuleError{Index: i, Name: r.Name, Field: strings.TrimSuffix(field, ":"), Err: err})
+		}
+		if seen[r.Name] {
+			errs = append(errs, &RuleError{Index: i, Name: r.Name, Field: "name", Err: fmt.Errorf("name %q used twice", r.Name)})
+		}
+		seen[r.Name] = true
 	}
 	return errors.Join(errs...)
 }
