@@ -122,6 +122,18 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		for _, dq := range deals {
 			call(name+"deals", func() error { _, err := svc.Deals(ctx, sc, f, dq); return err })
 		}
+		for _, ss := range []string{"-ratio", "amount"} {
+			call(name+"stuck "+ss, func() error { _, err := svc.Stuck(ctx, sc, f, query.StuckQuery{Sort: ss, AsOf: asOf}); return err })
+		}
+		call(name+"deal detail", func() error {
+			ds, err := svc.Deals(ctx, sc, f, query.DealQuery{PageSize: 3})
+			for _, d := range ds.Deals {
+				if err == nil {
+					_, err = svc.DealDetail(ctx, sc, d.OpportunityID, asOf)
+				}
+			}
+			return err
+		})
 	}
 	// A contest of every category (its definition is written, its rankings read).
 	call("contest ranking", func() error {
