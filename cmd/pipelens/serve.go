@@ -94,6 +94,14 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 		}
 		return nil
 	})
+	// Subscriptions' email reports go at their slots on the same tick
+	// (alerts/subscriptions.go).
+	g.Go(func() error {
+		if err := eng.Subscriptions(q, c.Auth.Users).Schedule(gctx); err != nil && gctx.Err() == nil {
+			a.log.Error("subscriptions stopped", "err", err)
+		}
+		return nil
+	})
 	return g.Wait()
 }
 
