@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -120,7 +121,19 @@ func (a *api) winrate(c echo.Context) error {
 		return err
 	}
 	v, err := a.svc.WinRate(c.Request().Context(), sc, f, c.QueryParam("group_by"))
-	return reply(c, v, err)
+	if err != nil {
+		return apiError(err)
+	}
+	cur, _ := winRateValue(v)
+	cm, err := a.compare(c, f, "rate", cur, func(ctx context.Context, f query.Filter) (*float64, int64, error) {
+		w, err := a.svc.WinRate(ctx, sc, f, "")
+		v, n := winRateValue(w)
+		return v, n, err
+	})
+	return reply(c, struct {
+		query.WinRate
+		comparison
+	}{v, cm}, err)
 }
 
 func (a *api) cycle(c echo.Context) error {
@@ -129,7 +142,19 @@ func (a *api) cycle(c echo.Context) error {
 		return err
 	}
 	v, err := a.svc.CycleTime(c.Request().Context(), sc, f, c.QueryParam("group_by"))
-	return reply(c, v, err)
+	if err != nil {
+		return apiError(err)
+	}
+	cur, _ := cycleValue(v)
+	cm, err := a.compare(c, f, "days", cur, func(ctx context.Context, f query.Filter) (*float64, int64, error) {
+		ct, err := a.svc.CycleTime(ctx, sc, f, "")
+		v, n := cycleValue(ct)
+		return v, n, err
+	})
+	return reply(c, struct {
+		query.CycleTime
+		comparison
+	}{v, cm}, err)
 }
 
 func (a *api) daysInStage(c echo.Context) error {
@@ -174,7 +199,23 @@ func (a *api) coverage(c echo.Context) error {
 		return err
 	}
 	v, err := a.svc.Coverage(c.Request().Context(), sc, f)
-	return reply(c, v, err)
+	if err != nil {
+		return apiError(err)
+	}
+	// The bookings (won) are compared; coverage is not: its open pipeline is today's.
+	won := v.Won
+	cm, err := a.compare(c, f, "amount", &won, func(ctx context.Context, f query.Filter) (*float64, int64, error) {
+		cv, err := a.svc.Coverage(ctx, sc, f)
+		if err != nil {
+			return nil, 0, err
+		}
+		w, err := a.svc.WinRate(ctx, sc, f, "")
+		return &cv.Won, w.Total.Won, err
+	})
+	return reply(c, struct {
+		query.Coverage
+		comparison
+	}{v, cm}, err)
 }
 
 func (a *api) reps(c echo.Context) error {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pipelens/pipelens/query"
@@ -169,9 +170,9 @@ func (c cardNums) value(card string, now time.Time) (*float64, int64) {
 		v := c.cov.Won
 		return &v, c.wr.Total.Won
 	case "win_rate":
-		return query.Defined(c.wr.Total.WinRate, closed), closed
+		return winRateValue(c.wr)
 	case "cycle_time":
-		return query.Defined(c.cyc.Total.Median, c.cyc.Total.Count), c.cyc.Total.Count
+		return cycleValue(c.cyc)
 	case "velocity":
 		return query.Velocity(c.opened, elapsedDays(c.f, now), c.wr.Total.Won, c.wr.Total.Lost, c.wr.Total.WonAmount), closed
 	}
@@ -279,4 +280,48 @@ func cohortLinks(r *request, conv []query.ConversionPeriod, period string) map[s
 		links[c.Period] = r.dealsURL("created", "", "", false, "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "preset", "")
 	}
 	return links
+}
+
+// comparison is what compare=true adds to a card endpoint's answer
+// (/winrate, /cycle, /coverage): the card's number over the two comparison
+// ranges and the change.
+type comparison struct {
+	Previous *query.Delta `json:"previous,omitempty"`
+	LastYear *query.Delta `json:"last_year,omitempty"`
+	// CompareCut: the range runs past today; the comparisons cover its elapsed days.
+	CompareCut bool `json:"compare_cut,omitempty"`
+}
+
+// compare computes val over the comparison ranges of f at once and compares
+// cur with them; nothing when the request does not ask (compare=true).
+func (a *api) compare(c echo.Context, f query.Filter, unit string, cur *float64, val func(ctx context.Context, f query.Filter) (*float64, int64, error)) (comparison, error) {
+	on, err := boolParam(c, "compare")
+	if err != nil || !on {
+		return comparison{}, err
+	}
+	cmp := a.svc.Comparisons(f)
+	ds := make([]query.Delta, 2)
+	g, gctx := errgroup.WithContext(c.Request().Context())
+	for i, cf := range []query.Filter{cmp.Previous, cmp.LastYear} {
+		i, cf := i, cf
+		g.Go(func() error {
+			v, n, err := val(gctx, cf)
+			ds[i] = query.NewDelta(cf, unit, cur, v, n)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return comparison{}, err
+	}
+	return comparison{Previous: &ds[0], LastYear: &ds[1], CompareCut: cmp.Cut}, nil
+}
+
+// winRateValue, cycleValue: the card's number of an answer (nil: nothing closed) and its n.
+func winRateValue(w query.WinRate) (*float64, int64) {
+	n := w.Total.Won + w.Total.Lost
+	return query.Defined(w.Total.WinRate, n), n
+}
+
+func cycleValue(ct query.CycleTime) (*float64, int64) {
+	return query.Defined(ct.Total.Median, ct.Total.Count), ct.Total.Count
 }

@@ -177,11 +177,11 @@ type chartView struct {
 type kpi struct {
 	Label, Value, Sub, Class string
 	// Link opens the deals behind the value; Compare are its comparisons.
-	Link    string
-	Compare []cmpView
-	Progress                 float64 // 0..1 of target; <0 none
-	ProgressLabel            string
-	Spark                    *chartView
+	Link          string
+	Compare       []cmpView
+	Progress      float64 // 0..1 of target; <0 none
+	ProgressLabel string
+	Spark         *chartView
 }
 
 type item struct {

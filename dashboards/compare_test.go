@@ -1,0 +1,229 @@
+package dashboards
+
+import (
+	"html"
+	"math"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/query"
+)
+
+// compareDemo is a demo exported today, so this quarter and the year run to
+// today as a director sees them.
+func compareDemo(t *testing.T) *demo {
+	now := time.Now().UTC()
+	return newDemoConfig(t, gen.Config{Seed: 1, Opportunities: 3000, AsOf: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)})
+}
+
+// compareRanges are a full quarter, this quarter to date, the year to date and
+// a custom range, as [from, to).
+func compareRanges() [][2]string {
+	now := time.Now().UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	q := time.Date(today.Year(), time.Month((int(today.Month())-1)/3*3+1), 1, 0, 0, 0, 0, time.UTC)
+	d := func(t time.Time) string { return t.Format(time.DateOnly) }
+	return [][2]string{
+		{d(q.AddDate(0, -3, 0)), d(q)},
+		{d(q), d(q.AddDate(0, 3, 0))},
+		{d(time.Date(today.Year(), 1, 1, 0, 0, 0, 0, time.UTC)), d(today.AddDate(0, 0, 1))},
+		{d(today.AddDate(0, 0, -45)), d(today.AddDate(0, 0, -10))},
+	}
+}
+
+type apiDelta struct {
+	From   string   `json:"from"`
+	To     string   `json:"to"`
+	Value  *float64 `json:"value"`
+	Change *float64 `json:"change"`
+	N      int64    `json:"n"`
+}
+
+// TestCompareAPI: previous and last_year of the card endpoints are the metric
+// asked for directly over the comparison ranges (query.CompareRanges), and the
+// change is the current value against them; an empty range says null, n 0.
+func TestCompareAPI(t *testing.T) {
+	d := compareDemo(t)
+	type answer struct {
+		Total struct {
+			WinRate float64 `json:"win_rate"`
+			Won     int64   `json:"won"`
+			Lost    int64   `json:"lost"`
+			Median  float64 `json:"median_days"`
+			Count   int64   `json:"count"`
+		} `json:"total"`
+		Won        float64   `json:"won"`
+		Previous   *apiDelta `json:"previous"`
+		LastYear   *apiDelta `json:"last_year"`
+		CompareCut bool      `json:"compare_cut"`
+	}
+	value := func(ep string, a answer) (float64, int64) {
+		switch ep {
+		case "winrate":
+			return a.Total.WinRate, a.Total.Won + a.Total.Lost
+		case "cycle":
+			return a.Total.Median, a.Total.Count
+		}
+		return a.Won, -1
+	}
+	for _, r := range compareRanges() {
+		f, err := query.ParseFilter(url.Values{"from": {r[0]}, "to": {r[1]}}, time.UTC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := query.CompareRanges(f, time.Now().UTC())
+		for _, ep := range []string{"winrate", "cycle", "coverage"} {
+			var a answer
+			path := "/api/v1/" + ep + "?from=" + r[0] + "&to=" + r[1]
+			if code := get(t, d.ts, "tok-director", path+"&compare=true", &a); code != 200 {
+				t.Fatalf("%s: status %d", path, code)
+			}
+			if a.Previous == nil || a.LastYear == nil {
+				t.Fatalf("%s&compare=true has no previous or last_year", path)
+			}
+			if a.CompareCut != want.Cut {
+				t.Errorf("%s: compare_cut %v, want %v", path, a.CompareCut, want.Cut)
+			}
+			cur, _ := value(ep, a)
+			for _, x := range []struct {
+				name string
+				got  *apiDelta
+				f    query.Filter
+			}{{"previous", a.Previous, want.Previous}, {"last_year", a.LastYear, want.LastYear}} {
+				from, to := x.f.From.Format(time.DateOnly), x.f.To.Format(time.DateOnly)
+				if x.got.From != from || x.got.To != to {
+					t.Errorf("%s: %s covers %s..%s, want %s..%s", path, x.name, x.got.From, x.got.To, from, to)
+				}
+				var direct answer
+				if code := get(t, d.ts, "tok-director", "/api/v1/"+ep+"?from="+from+"&to="+to, &direct); code != 200 {
+					t.Fatalf("%s over %s..%s: status %d", ep, from, to, code)
+				}
+				v, n := value(ep, direct)
+				switch {
+				case n == 0:
+					if x.got.Value != nil || x.got.Change != nil || x.got.N != 0 {
+						t.Errorf("%s: %s over an empty range says value %v change %v n %d, want null, null, 0", path, x.name, x.got.Value, x.got.Change, x.got.N)
+					}
+				case x.got.Value == nil || math.Abs(*x.got.Value-v) > 1e-6*math.Max(1, math.Abs(v)):
+					t.Errorf("%s: %s value %v, the metric asked directly over %s..%s is %v", path, x.name, x.got.Value, from, to, v)
+				case n > 0 && x.got.N != n:
+					t.Errorf("%s: %s n %d, want %d", path, x.name, x.got.N, n)
+				case x.got.Change != nil:
+					wantC := cur - v // rates and days: the difference
+					if ep == "coverage" {
+						wantC = cur/v - 1
+					}
+					if math.Abs(*x.got.Change-wantC) > 1e-6 {
+						t.Errorf("%s: %s change %v, want %v (current %v against %v)", path, x.name, *x.got.Change, wantC, cur, v)
+					}
+				}
+			}
+		}
+	}
+	// Without compare=true the answer is as before.
+	var plain map[string]any
+	get(t, d.ts, "tok-director", "/api/v1/winrate", &plain)
+	if _, ok := plain["previous"]; ok {
+		t.Error("/winrate without compare=true carries previous")
+	}
+	if code := get(t, d.ts, "tok-director", "/api/v1/winrate?compare=maybe", nil); code != 400 {
+		t.Errorf("compare=maybe: status %d, want 400", code)
+	}
+}
+
+var (
+	kpiBlock  = regexp.MustCompile(`(?s)^<div class="kl">([^<]*)</div><div class="kv">(.*?)</div>(.*)$`)
+	kpiLink   = regexp.MustCompile(`^<a href="([^"]+)"`)
+	kpiCmp    = regexp.MustCompile(`<div class="kc[^"]*" title="[^"]*">([^<]*): <b>([^<]*)</b></div>`)
+	closedOf  = regexp.MustCompile(`won / closed: ([\d,]+) / ([\d,]+)`)
+	cycleOf   = regexp.MustCompile(`\(n=([\d,]+)\)`)
+	fakeZeros = regexp.MustCompile(`∞|NaN|Inf`)
+)
+
+// TestOverviewComparisons: every card of the overview shows its comparison
+// with the previous period and last year and links to the deals behind it,
+// and the deals listed there are as many as the card counts (win rate's
+// closed deals, cycle time's won deals).
+func TestOverviewComparisons(t *testing.T) {
+	d := compareDemo(t)
+	c := d.client(t)
+	if code := d.login(t, c, "director", demoPassword); code != 303 {
+		t.Fatalf("director cannot sign in: %d", code)
+	}
+	for _, p := range []string{"/", "/?preset=this_q", "/?preset=last_q", "/?team=" + url.QueryEscape(d.teamA), "/?from=2001-01-01&to=2001-04-01"} {
+		code, body := d.page(t, c, p)
+		if code != 200 {
+			t.Fatalf("%s: status %d", p, code)
+		}
+		sec := body[strings.Index(body, `id="kpis"`):]
+		if i := strings.Index(sec, "</section>"); i > 0 {
+			sec = sec[:i]
+		}
+		var blocks [][]string
+		for _, part := range strings.Split(sec, `<div class="kpi `)[1:] {
+			if m := kpiBlock.FindStringSubmatch(part[strings.Index(part, ">")+1:]); m != nil {
+				blocks = append(blocks, m)
+			}
+		}
+		if len(blocks) != 5 {
+			t.Fatalf("%s: %d cards, want 5", p, len(blocks))
+		}
+		empty := strings.Contains(p, "2001")
+		for _, b := range blocks {
+			label, kv, rest := b[1], b[2], b[3]
+			cmps := kpiCmp.FindAllStringSubmatch(rest, -1)
+			if len(cmps) != 2 || cmps[0][1] != "vs previous period" || cmps[1][1] != "vs same period last year" {
+				t.Errorf("%s: card %q has comparisons %q, want vs previous period and vs same period last year", p, label, cmps)
+			}
+			for _, cm := range cmps {
+				if fakeZeros.MatchString(cm[2]) || (empty && label != "Bookings" && cm[2] != "– (n=0)" && label != "Pipeline coverage") {
+					t.Errorf("%s: card %q says %q %q", p, label, cm[1], cm[2])
+				}
+			}
+			m := kpiLink.FindStringSubmatch(kv)
+			if m == nil || !strings.HasPrefix(html.UnescapeString(m[1]), "/deals?") {
+				t.Errorf("%s: card %q's value does not link to its deals: %s", p, label, kv)
+				continue
+			}
+			link, _ := url.Parse(html.UnescapeString(m[1]))
+			q := link.Query()
+			if q.Get("from") == "" && q.Get("to") == "" {
+				// The pages resolve a preset (none: year to date); the API takes dates.
+				from, to := (&pages{fyStart: time.January}).preset(q.Get("preset"), time.Now().UTC())
+				q.Set("from", from.Format(time.DateOnly))
+				q.Set("to", to.Format(time.DateOnly))
+				q.Del("preset")
+			}
+			var n *regexp.Regexp
+			group := 0
+			switch label {
+			case "Win rate":
+				n, group = closedOf, 2
+			case "Cycle time":
+				n, group = cycleOf, 1
+			default:
+				continue
+			}
+			nm := n.FindStringSubmatch(rest)
+			if nm == nil {
+				t.Errorf("%s: card %q shows no count: %s", p, label, rest)
+				continue
+			}
+			want, _ := strconv.ParseInt(strings.ReplaceAll(nm[group], ",", ""), 10, 64)
+			var deals struct {
+				Total int64 `json:"total"`
+			}
+			if code := get(t, d.ts, "tok-director", "/api/v1/deals?"+q.Encode(), &deals); code != 200 {
+				t.Fatalf("%s: the deals of card %q (%s): status %d", p, label, link, code)
+			}
+			if deals.Total != want {
+				t.Errorf("%s: card %q counts %d deals, its link %s lists %d", p, label, want, link, deals.Total)
+			}
+		}
+	}
+}
