@@ -226,12 +226,24 @@ func TestBrowserDealFromFunnel(t *testing.T) {
 		t.Errorf("the stage history's top is at %v px (%v)", top, err)
 	}
 	b.shot(t, "deal-detail")
+	detail := b.location()
 	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`.crumbs a`)), chromedp.WaitVisible(chromedp.CSS(`#deal`))); err != nil {
 		t.Fatalf("back to the funnel: %v", err)
 	}
 	if u := b.location(); !strings.Contains(u, "/funnel?") || !strings.Contains(u, "stage=proposal") || !strings.Contains(u, "deal=") {
 		t.Errorf("the back link does not lead to the same funnel view: %s", u)
 	}
+	// On a phone the detail and the stuck deals fit the width (tables scroll
+	// inside their frame).
+	for _, u := range []string{detail, d.ts.URL + "/stuck?" + rng} {
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(360, 780), chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("body[data-charts]"))); err != nil {
+			t.Fatal(err)
+		}
+		if w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 360 {
+			t.Errorf("%s at 360 px is %d px wide (%v)", u, w, err)
+		}
+	}
+	b.shot(t, "stuck-phone")
 	problems, _ := b.take()
 	for _, p := range problems {
 		t.Error(p)
