@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -168,6 +169,12 @@ func (r *SubscriptionRunner) send(ctx context.Context, s *Subscription, slot, no
 	from, to := s.Schedule.period(slot)
 	sc := query.Scope{Name: u.Username, Role: u.Role, Team: u.Team, Rep: u.Rep}
 	rep, err := r.build(ctx, s, sc, from, to)
+	if errors.Is(err, query.ErrForbidden) || errors.Is(err, query.ErrBadFilter) {
+		// The owner's role or team changed since: the view is out of scope.
+		// Recorded, so it is logged once per slot, not every tick.
+		rec := SubscriptionSend{SubscriptionID: s.ID, Slot: slot, Status: "forbidden", RecordedAt: now}
+		return "", errors.Join(err, recordSend(ctx, r.e.db, rec))
+	}
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -73,8 +74,10 @@ func (s *Server) subscriptionUser(sc query.Scope, owner string) (config.User, er
 	return config.User{}, echo.NewHTTPError(http.StatusBadRequest, "owner: "+strconv.Quote(owner)+" is not a user of the users config (reports go to a user's email)")
 }
 
-// saveSubscription validates in for sc and stores it.
-func (s *Server) saveSubscription(c echo.Context, sc query.Scope, in subscriptionInput) (alerts.Subscription, error) {
+// saveSubscription validates in for sc and stores it. The view must be one
+// the owner may see (a manager's filter names no other team): the report is
+// computed in the owner's scope, so svc answers 403 now rather than at each send.
+func (s *Server) saveSubscription(c echo.Context, svc *query.Service, sc query.Scope, in subscriptionInput) (alerts.Subscription, error) {
 	u, err := s.subscriptionUser(sc, in.Owner)
 	if err != nil {
 		return alerts.Subscription{}, err
@@ -82,6 +85,16 @@ func (s *Server) saveSubscription(c echo.Context, sc query.Scope, in subscriptio
 	sub := alerts.Subscription{Kind: in.Kind, Filter: in.Filter, Schedule: in.Schedule, Lang: in.Lang, SkipIfEmpty: in.SkipIfEmpty == nil || *in.SkipIfEmpty}
 	if err := sub.Normalize(u); err != nil {
 		return sub, subscriptionError(err)
+	}
+	v, _ := url.ParseQuery(sub.Filter)
+	today := time.Now().In(svc.Location()).Format(time.DateOnly)
+	v.Set("from", today)
+	f, err := query.ParseFilter(v, svc.Location())
+	if err == nil {
+		_, err = svc.WinRate(c.Request().Context(), query.Scope{Name: u.Username, Role: u.Role, Team: u.Team, Rep: u.Rep}, f, "")
+	}
+	if err != nil {
+		return sub, apiError(err)
 	}
 	err = alerts.SaveSubscription(c.Request().Context(), s.opts.DB, &sub, time.Now())
 	return sub, err
@@ -139,7 +152,7 @@ func (a *api) subscriptionCreate(c echo.Context) error {
 	if err := dec.Decode(&in); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "subscription: "+err.Error())
 	}
-	sub, err := a.srv.saveSubscription(c, sc, in)
+	sub, err := a.srv.saveSubscription(c, a.svc, sc, in)
 	if err != nil {
 		return subscriptionError(err)
 	}

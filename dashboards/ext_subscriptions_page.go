@@ -217,7 +217,7 @@ func (p *pages) subscriptionsSave(c echo.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return p.subscriptionsView(c, err.Error())
 	}
-	if _, err := p.s.saveSubscription(c, r.scope, in); err != nil {
+	if _, err := p.s.saveSubscription(c, p.svc, r.scope, in); err != nil {
 		var he *echo.HTTPError
 		if errors.As(subscriptionError(err), &he) && he.Code < 500 {
 			return p.subscriptionsView(c, strings.TrimPrefix(he.Message.(string), alerts.ErrBadSubscription.Error()+": "))

@@ -102,6 +102,9 @@ func TestSubscriptionsAPI(t *testing.T) {
 	if code, body := subsCall(t, d, "manager", http.MethodPost, "/api/v1/subscriptions", `{"owner":"director","schedule":{"every":"daily","hour":7}}`); code != http.StatusForbidden {
 		t.Errorf("a manager subscribes the director: %d %s, want 403", code, body)
 	}
+	if code, body := subsCall(t, d, "manager", http.MethodPost, "/api/v1/subscriptions", `{"filter":"team=West","schedule":{"every":"daily","hour":7}}`); code != http.StatusForbidden {
+		t.Errorf("a manager subscribes to another team's view: %d %s, want 403", code, body)
+	}
 	code, body = subsCall(t, d, "manager", http.MethodPost, "/api/v1/subscriptions", `{"kind":"team","schedule":{"every":"monthly","day":1,"hour":7},"lang":"zh-CN","skip_if_empty":false}`)
 	var mgr alerts.Subscription
 	if code != http.StatusCreated || json.Unmarshal([]byte(body), &mgr) != nil || mgr.Owner != "manager" || mgr.SkipIfEmpty {
