@@ -325,3 +325,36 @@ func winRateValue(w query.WinRate) (*float64, int64) {
 func cycleValue(ct query.CycleTime) (*float64, int64) {
 	return query.Defined(ct.Total.Median, ct.Total.Count), ct.Total.Count
 }
+
+// groupChanges are, per group of win rate's groupBy, the bookings and win-rate
+// changes of r's range against its comparison ranges, fetched at once.
+func (p *pages) groupChanges(ctx context.Context, r *request, groupBy string) (book, rate map[string][2]query.Delta, err error) {
+	cmp := p.svc.Comparisons(r.f)
+	var cur, prev, ly query.WinRate
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		cur, err = fetch(gctx, p, r, "winrate", r.f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
+			return p.svc.WinRate(ctx, r.scope, f, groupBy)
+		}, groupBy)
+		return
+	})
+	g.Go(func() (err error) { prev, ly, err = p.groupedCompare(gctx, r, cmp, groupBy); return })
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	return groupDeltas("amount", cmp, cur, prev, ly, groupBookings), groupDeltas("rate", cmp, cur, prev, ly, groupWinRate), nil
+}
+
+// changeCols are a table's comparison columns: bookings and win rate, each
+// against the previous period and last year.
+func changeCols(r *request) []col {
+	return []col{{Label: r.T("col.bookings") + " " + r.T("cmp.col_prev"), Num: true}, {Label: r.T("col.bookings") + " " + r.T("cmp.col_ly"), Num: true},
+		{Label: r.T("col.winrate") + " " + r.T("cmp.col_prev"), Num: true}, {Label: r.T("col.winrate") + " " + r.T("cmp.col_ly"), Num: true}}
+}
+
+// changeCells are a row's comparison cells (changeCols).
+func changeCells(r *request, book, rate map[string][2]query.Delta, key string) []cell {
+	b, w := book[key], rate[key]
+	return []cell{deltaCell(r, "bookings", "amount", b[0]), deltaCell(r, "bookings", "amount", b[1]),
+		deltaCell(r, "win_rate", "rate", w[0]), deltaCell(r, "win_rate", "rate", w[1])}
+}

@@ -199,9 +199,8 @@ func (p *pages) overview(c echo.Context) error {
 	groups := append([]query.WinRateGroup(nil), teams.Groups...)
 	sort.Slice(groups, func(i, j int) bool { return groups[i].WonAmount > groups[j].WonAmount })
 	tt := &table{ID: "teams", Cols: []col{{Label: r.T("col.team")}, {Label: r.T("col.bookings"), Num: true}, {Label: r.T("col.target"), Num: true}, {Label: r.T("col.attainment"), Num: true},
-		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.lost"), Num: true}, {Label: r.T("col.winrate"), Num: true},
-		{Label: r.T("col.bookings") + " " + r.T("cmp.col_prev"), Num: true}, {Label: r.T("col.bookings") + " " + r.T("cmp.col_ly"), Num: true},
-		{Label: r.T("col.winrate") + " " + r.T("cmp.col_prev"), Num: true}, {Label: r.T("col.winrate") + " " + r.T("cmp.col_ly"), Num: true}}}
+		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.lost"), Num: true}, {Label: r.T("col.winrate"), Num: true}}}
+	tt.Cols = append(tt.Cols, changeCols(r)...)
 	bookD := groupDeltas("amount", cmp, teams, teamsP, teamsL, groupBookings)
 	rateD := groupDeltas("rate", cmp, teams, teamsP, teamsL, groupWinRate)
 	chartLinks := map[string]string{}
@@ -222,9 +221,8 @@ func (p *pages) overview(c echo.Context) error {
 		chartLinks[name] = won
 		tt.Rows = append(tt.Rows, row{Cells: []cell{{Text: name, Link: r.filterURL("/funnel", "team", g.Key)}, linked(money(r, g.WonAmount), won), money(r, tg), attain,
 			linked(count(r, g.Won), won), linked(count(r, g.Lost), r.dealsURL("closed", "lost", "", false, "team", g.Key)),
-			linked(pct(r, g.WinRate), r.dealsURL("closed", "closed", "", false, "team", g.Key)),
-			deltaCell(r, "bookings", "amount", bookD[g.Key][0]), deltaCell(r, "bookings", "amount", bookD[g.Key][1]),
-			deltaCell(r, "win_rate", "rate", rateD[g.Key][0]), deltaCell(r, "win_rate", "rate", rateD[g.Key][1])}})
+			linked(pct(r, g.WinRate), r.dealsURL("closed", "closed", "", false, "team", g.Key))}})
+		tt.Rows[len(tt.Rows)-1].Cells = append(tt.Rows[len(tt.Rows)-1].Cells, changeCells(r, bookD, rateD, g.Key)...)
 	}
 	if len(names) > 0 {
 		tp.Chart = withLinks(teamsChart("chart-teams", r.tr, names, bs, ts, ws), chartLinks)
@@ -240,7 +238,7 @@ func (p *pages) overview(c echo.Context) error {
 	if len(terrs) > 0 {
 		links := map[string]string{}
 		for _, t := range terrs {
-			links[t.Territory] = r.filterURL("/funnel", "territory", t.Territory)
+			links[t.Territory] = r.dealsURL("open", "open", "", false, "territory", t.Territory) // the deals that may take up the headroom
 		}
 		hp.Chart = headroomChart("chart-headroom", r.tr, terrs, 8, links)
 	} else {

@@ -167,6 +167,7 @@ func (p *pages) reps(c echo.Context) error {
 	ctx := c.Request().Context()
 	var reps []query.RepScore
 	var fb *filterBar
+	var book, rate map[string][2]query.Delta
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		reps, err = fetch(gctx, p, r, "reps", r.f, func(ctx context.Context, f query.Filter) ([]query.RepScore, error) {
@@ -174,6 +175,7 @@ func (p *pages) reps(c echo.Context) error {
 		})
 		return
 	})
+	g.Go(func() (err error) { book, rate, err = p.groupChanges(gctx, r, "rep"); return })
 	g.Go(func() error { fb = p.filterBar(gctx, r, "/reps"); return nil })
 	if err := g.Wait(); err != nil {
 		return err
@@ -184,6 +186,7 @@ func (p *pages) reps(c echo.Context) error {
 	t := &table{ID: "reps", Cols: []col{{Label: "#", Num: true}, {Label: r.T("col.rep")}, {Label: r.T("col.team")}, {Label: r.T("col.bookings"), Num: true}, {Label: r.T("col.deals"), Num: true},
 		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.winrate"), Num: true}, {Label: r.T("col.deal_size"), Num: true}, {Label: r.T("col.cycle"), Num: true},
 		{Label: r.T("col.strengths"), Num: true}, {Label: r.T("col.weaknesses"), Num: true}, {Label: r.T("col.worst_stage")}}}
+	t.Cols = append(t.Cols, changeCols(r)...)
 	maxWon := 1.0
 	for _, rs := range reps {
 		maxWon = math.Max(maxWon, rs.WonAmount)
@@ -201,9 +204,12 @@ func (p *pages) reps(c echo.Context) error {
 		wc := pct(r, wr.Value)
 		wc.Class = verdictClass(judged(rs, wr))
 		ws := cell{Text: r.Stage(rs.WorstStage)}
-		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(i+1)), {Text: name, Link: r.filterURL("/reps/" + rs.RepID), Raw: name}, {Text: rs.Team}, bk, count(r, rs.Deals),
-			count(r, rs.Won), wc, money(r, ds.Value), days(r, cy.Value), {Text: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good")},
-			{Text: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad")}, ws}})
+		won := r.dealsURL("closed", "won", "", false, "rep", rs.RepID)
+		cells := []cell{count(r, int64(i+1)), {Text: name, Link: r.filterURL("/reps/" + rs.RepID), Raw: name}, {Text: rs.Team}, linked(bk, won),
+			linked(count(r, rs.Deals), r.dealsURL("created", "", "", false, "rep", rs.RepID)), linked(count(r, rs.Won), won),
+			linked(wc, r.dealsURL("closed", "closed", "", false, "rep", rs.RepID)), money(r, ds.Value), days(r, cy.Value),
+			{Text: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good")}, {Text: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad")}, ws}
+		t.Rows = append(t.Rows, row{Cells: append(cells, changeCells(r, book, rate, rs.RepID)...)})
 	}
 	pn := &panel{ID: "ranking", Title: r.T("rp.ranking"), Sub: r.T("rp.ranking_sub"), Table: t}
 	if len(reps) == 0 {
@@ -408,6 +414,7 @@ func (p *pages) territories(c echo.Context) error {
 	ctx := c.Request().Context()
 	var ts []query.Territory
 	var fb *filterBar
+	var book, rate map[string][2]query.Delta
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		ts, err = fetch(gctx, p, r, "territories", r.f, func(ctx context.Context, f query.Filter) ([]query.Territory, error) {
@@ -415,27 +422,33 @@ func (p *pages) territories(c echo.Context) error {
 		})
 		return
 	})
+	g.Go(func() (err error) { book, rate, err = p.groupChanges(gctx, r, "territory"); return })
 	g.Go(func() error { fb = p.filterBar(gctx, r, "/territories"); return nil })
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	v := &view{Title: r.T("nav.territories"), Nav: "territories", Filter: fb}
-	links := map[string]string{}
+	// The table's names open the territory's funnel; the charts' points its deals:
+	// the won deals (captured) on the map and the scatter, the open ones (what
+	// may take up the headroom) on the treemap.
+	links, won, open := map[string]string{}, map[string]string{}, map[string]string{}
 	var onMap []query.Territory
 	for _, t := range ts {
 		links[t.Territory] = r.filterURL("/funnel", "territory", t.Territory)
+		won[t.Territory] = r.dealsURL("closed", "won", "", false, "territory", t.Territory)
+		open[t.Territory] = r.dealsURL("open", "open", "", false, "territory", t.Territory)
 		if chinaProvinces[t.Territory] {
 			onMap = append(onMap, t)
 		}
 	}
 	if len(onMap) > 0 {
-		v.Panels = append(v.Panels, &panel{ID: "map", Title: r.T("te.map"), Sub: r.T("te.map_sub"), Span: 6, Chart: provinceMap("chart-map", r.tr, onMap, links)})
+		v.Panels = append(v.Panels, &panel{ID: "map", Title: r.T("te.map"), Sub: r.T("te.map_sub"), Span: 6, Chart: provinceMap("chart-map", r.tr, onMap, won)})
 	}
 	sp := &panel{ID: "scatter", Title: r.T("te.scatter"), Sub: r.T("te.scatter_sub"), Span: 6}
 	hp := &panel{ID: "treemap", Title: r.T("te.treemap"), Sub: r.T("ov.headroom_sub"), Span: 6}
 	if len(ts) > 0 {
-		sp.Chart = potentialScatter("chart-scatter", r.tr, ts, links)
-		hp.Chart = headroomTreemap("chart-treemap", r.tr, ts, links)
+		sp.Chart = potentialScatter("chart-scatter", r.tr, ts, won)
+		hp.Chart = headroomTreemap("chart-treemap", r.tr, ts, open)
 	} else {
 		sp.Empty, hp.Empty = r.T("empty"), r.T("empty")
 	}
@@ -448,6 +461,7 @@ func (p *pages) territories(c echo.Context) error {
 	t := &table{ID: "territories", Cols: []col{{Label: "#", Num: true}, {Label: r.T("col.territory")}, {Label: r.T("col.potential"), Num: true}, {Label: r.T("col.captured"), Num: true},
 		{Label: r.T("col.penetration"), Num: true}, {Label: r.T("col.headroom"), Num: true}, {Label: r.T("col.accounts"), Num: true}, {Label: r.T("col.white_space"), Num: true},
 		{Label: r.T("col.winrate"), Num: true}, {Label: r.T("col.pipeline"), Num: true}, {Label: r.T("col.source")}}}
+	t.Cols = append(t.Cols, changeCols(r)...)
 	for _, x := range ts {
 		pen := pct(r, x.Penetration)
 		pen.Bar = math.Min(x.Penetration, 1)
@@ -455,8 +469,10 @@ func (p *pages) territories(c echo.Context) error {
 		if x.Accounts > 0 {
 			ws.Text += " (" + r.Pct(float64(x.WhiteSpace)/float64(x.Accounts)) + ")"
 		}
-		t.Rows = append(t.Rows, row{Cells: []cell{count(r, int64(x.Rank)), {Text: x.Territory, Link: links[x.Territory]}, money(r, x.Potential), money(r, x.Captured), pen,
-			money(r, x.Headroom), count(r, x.Accounts), ws, pct(r, x.WinRate), money(r, x.Pipeline), {Text: potentialSource(r, x.PotentialSource)}}})
+		cells := []cell{count(r, int64(x.Rank)), {Text: x.Territory, Link: links[x.Territory]}, money(r, x.Potential), linked(money(r, x.Captured), won[x.Territory]), pen,
+			money(r, x.Headroom), count(r, x.Accounts), ws, linked(pct(r, x.WinRate), r.dealsURL("closed", "closed", "", false, "territory", x.Territory)),
+			linked(money(r, x.Pipeline), open[x.Territory]), {Text: potentialSource(r, x.PotentialSource)}}
+		t.Rows = append(t.Rows, row{Cells: append(cells, changeCells(r, book, rate, x.Territory)...)})
 	}
 	v.Panels = append(v.Panels, &panel{ID: "territories-table", Title: r.T("te.table"), Table: t})
 	v.Panels = append(v.Panels, p.tierSharePanel(ctx, r)) // account tiers: dashboards/tiers.go
