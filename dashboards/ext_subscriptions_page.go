@@ -51,6 +51,11 @@ var subscriptionsMessages = map[string][2]string{
 	"sub.col.lang":       {"Language", "语言"},
 	"sub.col.skip":       {"Skip if empty", "无数据不发送"},
 	"sub.col.to":         {"To", "收件人"},
+	"sub.col.last":       {"Last report", "最近一次"},
+	"sub.last.sent":      {"sent %s (%s – %s)", "已发送 %s（%s – %s）"},
+	"sub.last.skipped":   {"skipped %s: nothing closed or created", "%s 未发送：无关闭也无新建商机"},
+	"sub.last.other":     {"not sent %s: %s", "%s 未发送：%s"},
+	"sub.last.none":      {"not yet", "尚未发送"},
 	"sub.all_view":       {"everything you may see", "您可见的全部"},
 	"sub.sched.daily":    {"daily at %02d:00", "每天 %02d:00"},
 	"sub.sched.weekly":   {"%s at %02d:00", "%s %02d:00"},
@@ -86,7 +91,11 @@ func (p *pages) subscriptionsView(c echo.Context, errMsg string) error {
 	if len(subs) == 0 {
 		list.Empty = r.T("sub.none")
 	} else {
-		list.Table = subscriptionsTable(r, subs)
+		sends, err := alerts.SubscriptionSends(c.Request().Context(), p.s.opts.DB, "")
+		if err != nil {
+			return err
+		}
+		list.Table = subscriptionsTable(r, subs, sends)
 	}
 	v.Panels = append(v.Panels, list, &panel{ID: "subscribe", Title: r.T("sub.add"), Sub: r.T("sub.add_sub"), Form: subscriptionForm(r)})
 	if len(subs) > 0 {
@@ -118,9 +127,27 @@ func subscriptionLabel(r *request, s alerts.Subscription) string {
 	return r.T("sub.kind."+s.Kind) + " · " + subscriptionSchedule(r, s.Schedule) + " · " + view
 }
 
-func subscriptionsTable(r *request, subs []alerts.Subscription) *table {
+// lastSend says what happened at a subscription's latest recorded slot.
+func lastSend(r *request, sends []alerts.SubscriptionSend, id string) string {
+	for _, x := range sends { // the latest slot first
+		if x.SubscriptionID != id {
+			continue
+		}
+		at := x.Slot.Format("2006-01-02 15:04")
+		switch x.Status {
+		case "sent":
+			return fmt.Sprintf(r.T("sub.last.sent"), at, x.From, x.To)
+		case "skipped":
+			return fmt.Sprintf(r.T("sub.last.skipped"), at)
+		}
+		return fmt.Sprintf(r.T("sub.last.other"), at, x.Status)
+	}
+	return r.T("sub.last.none")
+}
+
+func subscriptionsTable(r *request, subs []alerts.Subscription, sends []alerts.SubscriptionSend) *table {
 	t := &table{ID: "subscriptions", Cols: []col{{Label: r.T("sub.f.kind")}, {Label: r.T("sub.col.schedule")}, {Label: r.T("sub.col.view")},
-		{Label: r.T("sub.col.lang")}, {Label: r.T("sub.col.skip")}, {Label: r.T("sub.col.to")}}}
+		{Label: r.T("sub.col.lang")}, {Label: r.T("sub.col.skip")}, {Label: r.T("sub.col.to")}, {Label: r.T("sub.col.last")}}}
 	admin := r.scope.Role == query.RoleAdmin
 	if admin {
 		t.Cols = append([]col{{Label: r.T("sub.col.owner")}}, t.Cols...)
@@ -134,7 +161,8 @@ func subscriptionsTable(r *request, subs []alerts.Subscription) *table {
 		if s.SkipIfEmpty {
 			skip = r.T("sub.yes")
 		}
-		cells := []cell{{Text: r.T("sub.kind." + s.Kind)}, {Text: subscriptionSchedule(r, s.Schedule)}, view, {Text: s.Lang}, {Text: skip}, {Text: strings.Join(s.Recipients, ", ")}}
+		cells := []cell{{Text: r.T("sub.kind." + s.Kind)}, {Text: subscriptionSchedule(r, s.Schedule)}, view, {Text: s.Lang}, {Text: skip}, {Text: strings.Join(s.Recipients, ", ")},
+			{Text: lastSend(r, sends, s.ID)}}
 		if admin {
 			cells = append([]cell{{Text: s.Owner}}, cells...)
 		}

@@ -180,8 +180,8 @@ func TestSubscriptionsPage(t *testing.T) {
 		t.Fatalf("stored %+v, %v: want the manager's weekly Friday 08:00 team report of product=Pro", subs, err)
 	}
 	_, body = d.page(t, c, "/subscriptions?notice=sub.saved")
-	if !strings.Contains(body, "Fridays at 08:00") || !strings.Contains(body, "Subscription saved.") || !strings.Contains(body, "manager@example.com") {
-		t.Errorf("the page does not list the new subscription (Fridays at 08:00, to manager@example.com)")
+	if !strings.Contains(body, "Fridays at 08:00") || !strings.Contains(body, "Subscription saved.") || !strings.Contains(body, "manager@example.com") || !strings.Contains(body, "not yet") {
+		t.Errorf("the page does not list the new subscription (Fridays at 08:00, to manager@example.com, not sent yet)")
 	}
 	if code, loc, _ := post("/subscriptions/delete", url.Values{"csrf": {tok}, "id": {subs[0].ID}}); code != http.StatusSeeOther || !strings.Contains(loc, "sub.removed") {
 		t.Errorf("unsubscribe: %d %q", code, loc)
