@@ -198,6 +198,7 @@ func openAPI() obj {
 	openAPIContests(schemas, paths)
 	openAPIAnomalies(schemas, paths)
 	openAPIDeals(schemas, paths)
+	openAPIRules(schemas, paths)
 	openAPISubscriptions(schemas, paths)
 	openAPICompare(schemas, paths)
 	return doc
