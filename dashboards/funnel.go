@@ -224,7 +224,8 @@ func (p *pages) funnel(c echo.Context) error {
 		}
 		dt.Rows = append(dt.Rows, rw)
 	}
-	dp := &panel{ID: "deals", Title: r.T("fn.deals") + ": " + r.Stage(stage) + " · " + repName, Sub: r.T("fn.deals_sub") + " (" + r.Int(deals.Total) + ")", Table: dt}
+	dp := &panel{ID: "deals", Title: r.T("fn.deals") + ": " + r.Stage(stage) + " · " + repName, Sub: r.T("fn.deals_sub") + " (" + r.Int(deals.Total) + ")", Table: dt,
+		Links: []link{{Label: r.T("nav.stuck") + " →", URL: r.filterURL("/stuck", "rep", repID)}}}
 	if len(dt.Rows) == 0 {
 		dp.Empty = r.T("empty")
 	}
