@@ -9,7 +9,7 @@
 #                                         starts no service)
 # and, with npm, chdb@3.4.0 (current ClickHouse in process) for the parity test (parity/): under
 # /opt/pipelens-chdb as root, else ~/.cache/pipelens-chdb, or $PIPELENS_CHDB_PREFIX;
-# PIPELENS_SKIP_CHDB=1 leaves it out.
+# PIPELENS_SKIP_CHDB=1 leaves it out; and lighthouse@12 (npm), see below.
 set -euo pipefail
 
 need=()
@@ -59,6 +59,26 @@ if [ "${PIPELENS_SKIP_CHDB:-}" != "1" ]; then
     cp "$repo/parity/package.json" "$repo/parity/package-lock.json" "$chdb_prefix/"
     if ! (cd "$chdb_prefix" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error); then
       echo "could not install chdb@$want under $chdb_prefix (npm install failed); the parity test needs it" >&2
+      [ "${CI:-}" != "true" ] || exit 1
+    fi
+  fi
+fi
+# Lighthouse 12 (npm) for the page-quality test (dashboards/lighthouse_test.go) and
+# deploy/lighthouse.sh; it drives the chromium above. Globally as root, else under
+# ~/.cache/pipelens-lighthouse (add its bin to PATH). PIPELENS_SKIP_LIGHTHOUSE=1 (or
+# PIPELENS_SKIP_BROWSER=1) leaves it out. Off CI a failed install only warns.
+if [ "${PIPELENS_SKIP_LIGHTHOUSE:-}" != "1" ] && [ "${PIPELENS_SKIP_BROWSER:-}" != "1" ]; then
+  lh_version=$(lighthouse --version 2>/dev/null || true)
+  if [ "${lh_version%%.*}" != "12" ]; then
+    echo "installing lighthouse@12"
+    if [ "$(id -u)" = "0" ]; then
+      lh_ok=$(npm install -g lighthouse@12 --no-audit --no-fund --loglevel=error >/dev/null && echo yes || true)
+    else
+      lh_ok=$(npm install --prefix "$HOME/.cache/pipelens-lighthouse" lighthouse@12 --no-audit --no-fund --loglevel=error >/dev/null && echo yes || true)
+      [ -z "$lh_ok" ] || echo "lighthouse is in $HOME/.cache/pipelens-lighthouse/node_modules/.bin: add it to PATH"
+    fi
+    if [ -z "$lh_ok" ]; then
+      echo "could not install lighthouse@12 (npm install failed); the Lighthouse test needs it" >&2
       [ "${CI:-}" != "true" ] || exit 1
     fi
   fi
