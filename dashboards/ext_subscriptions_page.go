@@ -124,7 +124,8 @@ func subscriptionLabel(r *request, s alerts.Subscription) string {
 	if view == "" {
 		view = r.T("sub.all_view")
 	}
-	return r.T("sub.kind."+s.Kind) + " · " + subscriptionSchedule(r, s.Schedule) + " · " + view
+	// Short: the select holding it must fit a phone's width.
+	return subscriptionSchedule(r, s.Schedule) + " · " + view
 }
 
 // lastSend says what happened at a subscription's latest recorded slot.

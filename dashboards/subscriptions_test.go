@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pipelens/pipelens/alerts"
@@ -191,5 +192,43 @@ func TestSubscriptionsPage(t *testing.T) {
 	}
 	if code, _, _ := post("/subscriptions", url.Values{"kind": {"overview"}, "every": {"daily"}, "hour": {"8"}}); code != http.StatusForbidden {
 		t.Errorf("a post without the CSRF token: %d, want 403", code)
+	}
+}
+
+// TestBrowserSubscriptionsPhone: in Chromium at 360 px, in zh-CN, the
+// manager subscribes through the page's form: the page is no wider than the
+// screen before and after, and the new subscription is listed.
+func TestBrowserSubscriptionsPhone(t *testing.T) {
+	d := subsServer(t)
+	b := newBrowser(t)
+	b.signIn(t, d.ts.URL, "manager")
+	width := func(when string) {
+		t.Helper()
+		w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.scrollingElement.scrollWidth`))
+		if err != nil || w > 360 {
+			t.Errorf("%s: the subscriptions page is %d px wide at 360 px (%v)", when, w, err)
+		}
+	}
+	err := chromedp.Do(b.ctx, chromedp.EmulateViewport(360, 780), chromedp.Navigate(d.ts.URL+"/subscriptions?lang=zh-CN&product=Pro"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/subscriptions"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	width("the empty list and the form")
+	err = chromedp.Do(b.ctx,
+		chromedp.SetValue(chromedp.CSS(`select[name=weekday]`), "5"),
+		chromedp.Submit(chromedp.CSS(`form[action="/subscriptions"] select[name=kind]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#unsubscribe`)))
+	if err != nil {
+		t.Fatalf("subscribe through the form: %v", err)
+	}
+	width("the list with one subscription")
+	text, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('#subscriptions').innerText`))
+	if err != nil || !strings.Contains(text, "每周五 08:00") || !strings.Contains(text, "product=Pro") {
+		t.Errorf("the list does not show the Friday 08:00 report of product=Pro: %q %v", text, err)
+	}
+	b.shot(t, "subscriptions-360-zh")
+	if problems, _ := b.take(); len(problems) > 0 {
+		t.Errorf("browser problems: %v", problems)
 	}
 }
