@@ -30,10 +30,12 @@ func (p *pages) dealsPage(c echo.Context) error {
 	if dq.Page, err = intParam(c, "page"); err != nil {
 		return err
 	}
+	var deals query.Deals
 	if c.QueryParam("csv") != "" {
-		dq.PageSize = 500 // the CSV holds the largest page the query gives
+		deals, err = p.allDeals(r, dq)
+	} else {
+		deals, err = p.svc.Deals(ctx, r.scope, r.f, dq)
 	}
-	deals, err := p.svc.Deals(ctx, r.scope, r.f, dq)
 	if err != nil {
 		return apiError(err)
 	}
@@ -57,6 +59,30 @@ func (p *pages) dealsPage(c echo.Context) error {
 	}
 	v.Panels = append(v.Panels, pn)
 	return p.render(r, v)
+}
+
+// csvDeals caps the rows of the deals CSV.
+const csvDeals = 20000
+
+// allDeals is every deal of dq (up to csvDeals) in one list, for the CSV.
+func (p *pages) allDeals(r *request, dq query.DealQuery) (query.Deals, error) {
+	dq.Page, dq.PageSize = 1, 500
+	var all query.Deals
+	for {
+		d, err := p.svc.Deals(r.c.Request().Context(), r.scope, r.f, dq)
+		if err != nil {
+			return all, err
+		}
+		if dq.Page == 1 {
+			all = d
+		} else {
+			all.Deals = append(all.Deals, d.Deals...)
+		}
+		if len(d.Deals) < dq.PageSize || len(all.Deals) >= csvDeals {
+			return all, nil
+		}
+		dq.Page++
+	}
 }
 
 // dealCell links a deal's name to its detail, which links back to back.

@@ -124,8 +124,23 @@ func TestDealsPages(t *testing.T) {
 		t.Errorf("the deals page does not link %s to its detail", mine)
 	}
 	code, csvBody := d.page(t, dir, "/deals?"+rng+"&basis=closed&status=won&csv=deals&team="+url.QueryEscape(d.teamA))
-	if lines := strings.Count(strings.TrimSpace(csvBody), "\n"); code != 200 || lines != min(won, 500) {
+	if lines := strings.Count(strings.TrimSpace(csvBody), "\n"); code != 200 || lines != won {
 		t.Errorf("the CSV of %d won deals has %d rows (status %d)", won, lines, code)
+	}
+	// Every deal of the set, not one page (1,500 deals are three pages of 500).
+	if c := get(t, d.ts, "tok-director", "/api/v1/deals?"+rng+"&page_size=1", &deals); c != 200 || deals.Total <= 500 {
+		t.Fatalf("all deals: %d %d", c, deals.Total)
+	}
+	code, csvBody = d.page(t, dir, "/deals?"+rng+"&sort=close&csv=deals")
+	if lines := strings.Count(strings.TrimSpace(csvBody), "\n"); code != 200 || lines != deals.Total {
+		t.Errorf("the CSV of all %d deals has %d rows (status %d)", deals.Total, lines, code)
+	}
+	ids := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(csvBody), "\n")[1:] {
+		ids[strings.SplitN(l, ",", 2)[0]] = true
+	}
+	if len(ids) != deals.Total {
+		t.Errorf("the CSV's pages repeat or miss deals: %d distinct of %d", len(ids), deals.Total)
 	}
 	if code, body = d.page(t, dir, "/deals?"+rng+"&sort=name"); code != 400 {
 		t.Errorf("an unknown sort: %d", code)
