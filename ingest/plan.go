@@ -192,6 +192,13 @@ type plan struct {
 	seed     maphash.Seed
 	dups     int64
 	managers map[string]bool
+	// Repeated keys (latestdup.go): dupKeys are the keys a pass saw twice; held
+	// the keys whose rows the second pass keeps back, in heldRows; stampIdx the
+	// header's modification stamp column (-1: none).
+	dupKeys  map[uint64]struct{}
+	held     map[uint64]struct{}
+	heldRows []heldRow
+	stampIdx int
 }
 
 func newPlan(prof *profile, hdr *header, file string, loc *time.Location, extraStages map[string]string) *plan {
@@ -322,7 +329,7 @@ func (p *plan) filled(i int) bool {
 // vendor's habit, then m/d/y.
 func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
 	if forced != orderUnknown {
-		p.order = forced
+		p.order = forced | orderKnown
 		return
 	}
 	var dmy, mdy int
@@ -352,9 +359,9 @@ func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
 	}
 	switch {
 	case dmy > mdy:
-		p.order = orderDMY
+		p.order = orderDMY | orderKnown
 	case mdy > dmy:
-		p.order = orderMDY
+		p.order = orderMDY | orderKnown
 	case p.prof.dateOrder != orderUnknown:
 		p.order = p.prof.dateOrder
 	default:
@@ -758,6 +765,7 @@ func (p *plan) duplicate(m *mapped) bool {
 	defer p.mu.Unlock()
 	if !p.seen.add(sum) {
 		p.dups++
+		p.noteDup(sum)
 		return true
 	}
 	return false
@@ -791,6 +799,7 @@ func (p *plan) duplicates(sums []uint64, dup []bool) int {
 		dup[i] = !p.seen.add(h)
 		if dup[i] {
 			n++
+			p.noteDup(h)
 		}
 	}
 	p.dups += int64(n)

@@ -40,10 +40,13 @@ type FileReport struct {
 	// IsClosed/IsWon disagree with its StageName, which wins).
 	Warnings      map[string]int64 `json:"warnings,omitempty"`
 	SampleRejects []RejectedRow    `json:"sample_rejects,omitempty"`
-	DuplicateOf   uint64           `json:"duplicate_of,omitempty"`
-	Error         string           `json:"error,omitempty"`
-	StartedAt     time.Time        `json:"started_at"`
-	DurationMS    int64            `json:"duration_ms"`
+	// SampleDuplicates names up to 20 keys the file repeats, their rows and the
+	// row loaded (the later one, or the one with the later modification stamp).
+	SampleDuplicates []DuplicateRows `json:"sample_duplicates,omitempty"`
+	DuplicateOf      uint64          `json:"duplicate_of,omitempty"`
+	Error            string          `json:"error,omitempty"`
+	StartedAt        time.Time       `json:"started_at"`
+	DurationMS       int64           `json:"duration_ms"`
 	// Progress while the run loads (uploads: GET /api/v1/imports/{id}).
 	Progress *Progress `json:"progress,omitempty"`
 	Host     string    `json:"host,omitempty"`

@@ -820,9 +820,26 @@ type insertJob struct {
 // loadRows reads, maps and inserts the file's rows under fr.RunID. It returns the
 // tables it may have written to.
 func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o LoadOptions, fr *FileReport) ([]*table, error) {
+	written, p, err := s.loadPass(ctx, path, name, size, o, fr, nil)
+	if err != nil || p == nil || len(p.dupKeys) == 0 {
+		return written, err
+	}
+	// Keys repeat: load again, the later rows winning (latestdup.go). The first
+	// pass's rejects stay recorded; its rows go.
+	if err := s.discardWait(context.WithoutCancel(ctx), fr.RunID, written); err != nil {
+		return written, fmt.Errorf("load %s: discard the first pass over repeated keys: %w", name, err)
+	}
+	fr.RejectsByReason, fr.SampleRejects, fr.Warnings = map[string]int64{}, nil, nil
+	written, _, err = s.loadPass(ctx, path, name, size, o, fr, p)
+	return written, err
+}
+
+// loadPass reads the file once into the run's rows. prev is the first pass of a
+// file whose keys repeat (nil on the first pass).
+func (s *Service) loadPass(ctx context.Context, path, name string, size int64, o LoadOptions, fr *FileReport, prev *plan) ([]*table, *plan, error) {
 	src, err := openSource(path, name, o.Sheet, s.opts.ChunkRows)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", name, err)
+		return nil, nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	defer src.close()
 	fr.Format = src.format()
@@ -830,22 +847,29 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	prof, det, err := s.detect(hdr, o.Source)
 	fr.Detection = det
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", name, err)
+		return nil, nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	xs, isXLSX := unwrap(src).(*xlsxSource)
 	if isXLSX && prof.report {
 		xs.asReport()
 	}
+	cs, isCSV := unwrap(src).(*csvSource)
+	if isCSV && prof.report {
+		cs.asReport()
+	}
 	p := newPlan(prof, hdr, name, s.opts.Location, o.Stages)
 	if p.fx, err = s.withLoadedRates(ctx, s.opts.Currency); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.progress = o.progress
 	p.enc = sourceEncoding(src)
+	if prev != nil {
+		p.seed, p.held, p.stampIdx = prev.seed, prev.dupKeys, hdr.find(stampCols)
+	}
 	defer p.seen.free()
 	fr.Profile, fr.Table = prof.name, prof.table.name
 	if k := p.missingKey(); k != "" {
-		return nil, fmt.Errorf("load %s as %s: %w: nothing fills %s", name, prof.name, ErrMissingColumn, k)
+		return nil, nil, fmt.Errorf("load %s as %s: %w: nothing fills %s", name, prof.name, ErrMissingColumn, k)
 	}
 	snap := o.SnapshotDate.In(s.opts.Location)
 	sd := time.Date(snap.Year(), snap.Month(), snap.Day(), 0, 0, 0, 0, time.UTC)
@@ -853,16 +877,16 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 	p.snapTime = time.Date(snap.Year(), snap.Month(), snap.Day(), 0, 0, 0, 0, s.opts.Location).Unix()
 	if prof.snapshot {
 		if p.prev, err = s.previousStages(ctx, sd); err != nil {
-			return nil, fmt.Errorf("load %s: read previous snapshot: %w", name, err)
+			return nil, nil, fmt.Errorf("load %s: read previous snapshot: %w", name, err)
 		}
 	}
 	// The state so far, while running, so a crash leaves enough to clean up.
 	if err := s.writeRun(ctx, fr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	first, err := src.next()
 	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("load %s: %w", name, err)
+		return nil, nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	schemas.FaultPoint("ingest-read")
 	forced := orderUnknown
@@ -890,6 +914,11 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 			warnings[w] = n
 		}
 	}
+	if isCSV {
+		for w, n := range cs.reportWarnings() {
+			warnings[w] = n
+		}
+	}
 	for w, n := range warnings {
 		if n > 0 {
 			if fr.Warnings == nil {
@@ -898,7 +927,7 @@ func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o
 			fr.Warnings[w] = n
 		}
 	}
-	return written, err
+	return written, p, err
 }
 
 func (s *Service) progress(p *plan, pr Progress) {
@@ -984,7 +1013,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 
 	// Mapping a row again gives the same row unless the profile's derive step
 	// remembers what it has seen (the Maven managers).
-	batchDedup := p.t.unique && p.prof.derive == nil
+	batchDedup := p.t.unique && p.prof.derive == nil && p.held == nil
 	var mg sync.WaitGroup
 	for w := 0; w < s.opts.Workers; w++ {
 		mg.Add(1)
@@ -1077,6 +1106,9 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 							rej = append(rej, *r)
 							continue
 						}
+						if p.hold(m) {
+							continue
+						}
 						if p.duplicate(m) {
 							dups++
 							continue
@@ -1104,6 +1136,10 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 					var flush []reject
 					if len(rejects) >= 10000 {
 						flush, rejects = rejects, nil
+					}
+					if p.held != nil {
+						// The first pass recorded them.
+						flush = nil
 					}
 					mu.Unlock()
 					if flush != nil {
@@ -1156,6 +1192,20 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	}
 	rg.Wait()
 	mg.Wait()
+	if p.held != nil && ctx.Err() == nil {
+		win, sample := p.winners()
+		fr.SampleDuplicates = sample
+		for t, b := range p.heldBufs(win) {
+			stats.Lock()
+			stats.tables[t.name] += int64(b.n)
+			stats.Unlock()
+			rec, free := b.record()
+			jobs <- insertJob{t, rec, free}
+		}
+		stats.Lock()
+		stats.loaded += int64(len(win))
+		stats.Unlock()
+	}
 	close(jobs)
 	ig.Wait()
 	stopHeartbeat()
@@ -1174,6 +1224,9 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 		if len(fr.SampleRejects) < 20 {
 			fr.SampleRejects = append(fr.SampleRejects, RejectedRow{Row: r.row, Column: r.column, Value: r.raw, Reason: r.reason, Message: r.message})
 		}
+	}
+	if p.held != nil {
+		rejects = nil // the first pass recorded them
 	}
 	if err := s.insertRejects(context.WithoutCancel(ctx), fr.RunID, rejects); err != nil {
 		return err

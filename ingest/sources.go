@@ -251,6 +251,7 @@ type csvSource struct {
 	comma   byte
 	done    bool
 	counter *countingReader
+	footer  *reportFooter // set when the file is a report export (asReport)
 }
 
 // countingReader counts the bytes read, for progress.
@@ -385,13 +386,16 @@ func (s *csvSource) next() (*rawChunk, error) {
 		line, err := s.r.nextLine()
 		if err == io.EOF {
 			s.done = true
+			if s.footer != nil {
+				s.footer.end()
+			}
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
 		// Most lines hold no quote: split them straight into the columns.
-		if (q == 0 || bytes.IndexByte(line, q) < 0) && s.cb.addLine(s.r.start, trimEOL(line), s.comma) {
+		if s.footer == nil && (q == 0 || bytes.IndexByte(line, q) < 0) && s.cb.addLine(s.r.start, trimEOL(line), s.comma) {
 			continue
 		}
 		buf, ends, err := s.r.scanFrom(line)
@@ -402,6 +406,10 @@ func (s *csvSource) next() (*rawChunk, error) {
 			// Everything after the open quote went into one field: the rows it
 			// swallowed were never read, so the run cannot say it read the file.
 			return nil, fmt.Errorf("row on line %d: a quoted field is not closed before the end of the file: %w", s.r.start, ErrMalformed)
+		}
+		if s.footer != nil {
+			s.footer.take(s.cb, s.r.start, buf, ends)
+			continue
 		}
 		s.cb.addFields(s.r.start, buf, ends)
 	}

@@ -20,10 +20,14 @@ const (
 	orderUnknown dateOrder = iota
 	orderMDY
 	orderDMY
+	// orderKnown marks an order the file's own dates showed (or the caller set):
+	// then a date that only reads in the other order (14/02/2026 in an m/d/y
+	// file) is not a date, rather than a date with day and month swapped.
+	orderKnown dateOrder = 4
 )
 
 func (o dateOrder) String() string {
-	switch o {
+	switch o &^ orderKnown {
 	case orderMDY:
 		return "m/d/y"
 	case orderDMY:
@@ -321,14 +325,20 @@ func parseGeneral(s string, order dateOrder, loc *time.Location) (time.Time, err
 		y = c.v
 		switch {
 		case a.v > 12 && b.v <= 12:
+			if order == orderMDY|orderKnown {
+				return time.Time{}, errBadDate
+			}
 			d, m = a.v, b.v
 		case b.v > 12 && a.v <= 12:
+			if order == orderDMY|orderKnown {
+				return time.Time{}, errBadDate
+			}
 			m, d = a.v, b.v
 		case a.v == b.v:
 			m, d = a.v, b.v
-		case order == orderDMY:
+		case order&^orderKnown == orderDMY:
 			d, m = a.v, b.v
-		case order == orderMDY:
+		case order&^orderKnown == orderMDY:
 			m, d = a.v, b.v
 		default:
 			return time.Time{}, errAmbiguous
