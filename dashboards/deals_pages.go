@@ -321,9 +321,7 @@ func (p *pages) stuckPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.QueryParam("csv") != "" {
-		sq.PageSize = 1000
-	}
+	sq.All = c.QueryParam("csv") != ""
 	st, err := p.svc.Stuck(ctx, r.scope, r.f, sq)
 	if err != nil {
 		return apiError(err)

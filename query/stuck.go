@@ -15,6 +15,9 @@ type StuckQuery struct {
 	PageSize int // default 100, at most 1000
 	// AsOf ends the current stays (zero: now).
 	AsOf time.Time
+	// All lists every deal on one page (Page and PageSize are ignored): the
+	// pages' CSV.
+	All bool
 }
 
 // StuckNorm is an open stage's norm: the median days of the stays that left
@@ -144,6 +147,11 @@ func (s *Service) Stuck(ctx context.Context, sc Scope, f Filter, sq StuckQuery) 
 	less := stuckLess(key, sq.Sort == "ratio" || sq.Sort == "-ratio")
 	sort.Slice(deals, func(i, j int) bool { return less(&deals[i], &deals[j]) })
 	out.Total = len(deals)
+	if sq.All {
+		out.Page, out.PageSize = 1, max(len(deals), 1)
+		out.Deals = append(out.Deals, deals...)
+		return out, nil
+	}
 	lo := (sq.Page - 1) * sq.PageSize
 	if lo < len(deals) {
 		out.Deals = deals[lo:min(lo+sq.PageSize, len(deals))]
