@@ -72,6 +72,17 @@ func TestLayoutPhone(t *testing.T) {
 		if problems, _ := b.take(); len(problems) > 0 {
 			t.Errorf("%s: %v", user, problems)
 		}
+		// A wall screen: the panels take its width and the charts follow.
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(2560, 1440), chromedp.Navigate(d.ts.URL+"/reps?lang=en"), chromedp.WaitVisible(chromedp.CSS("body[data-charts]"))); err != nil {
+			t.Fatal(err)
+		}
+		wall, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`[document.querySelector('main').getBoundingClientRect().width, Math.max(0, ...[...document.querySelectorAll('.chart canvas')].map(c => c.getBoundingClientRect().width))]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wall[0] < 2400 || wall[1] < 1600 {
+			t.Errorf("%s at 2560 px: the page's main column is %.0f px and its widest chart %.0f px, want the screen's width", user, wall[0], wall[1])
+		}
 		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1440, 1000), chromedp.Navigate(d.ts.URL+"/?lang=en"),
 			chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=username]`))); err != nil {
 			t.Fatalf("sign out: %v", err)
