@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,42 @@ func checkHeldOut(t *testing.T, dir, profile string) {
 		}
 	}
 	checkHeldOutOwners(t, db, truth)
+	checkHeldOutReps(t, db, truth, "")
+	if strings.HasPrefix(dir, filepath.Join("testdata", "heldout", "zoho")) {
+		// A reps file loaded afterwards replaces an owner's stub, whatever order.
+		path := filepath.Join(t.TempDir(), "reps.csv")
+		if err := os.WriteFile(path, []byte("rep_id,name,team,role\nAisha Nguyen,Aisha N.,East,rep\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		load(t, s, path, LoadOptions{})
+		checkHeldOutReps(t, db, truth, "Aisha Nguyen")
+	}
+}
+
+// checkHeldOutReps: every owner has a scorecard (/api/v1/reps, /api/v1/reps/{id})
+// named as the file writes it, with no team, except withRow, which a reps file
+// names "Aisha N." in team East.
+func checkHeldOutReps(t *testing.T, db *schemas.DB, truth heldoutTruth, withRow string) {
+	t.Helper()
+	q := query.New(db, nil, nil)
+	f := query.Filter{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+	reps, err := q.Reps(context.Background(), query.Unrestricted, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != len(truth.PerOwner) {
+		t.Errorf("%d reps, want %d (one per owner)", len(reps), len(truth.PerOwner))
+	}
+	for owner, w := range truth.PerOwner {
+		r, err := q.Rep(context.Background(), query.Unrestricted, f, owner)
+		name, team := owner, ""
+		if owner == withRow {
+			name, team = "Aisha N.", "East"
+		}
+		if err != nil || r.Name != name || r.Team != team || r.Won != w.Won || r.Lost != w.Lost {
+			t.Errorf("rep %s: %+v (%v); want name %q team %q won %d lost %d", owner, r, err, name, team, w.Won, w.Lost)
+		}
+	}
 }
 
 // checkHeldOutRejects compares the run's recorded rejects with truth's.

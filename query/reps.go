@@ -152,7 +152,7 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 		get(id).activities = float64(n)
 	}
 	var list []repDim
-	for _, r := range reps {
+	for _, r := range withOwnerStubs(reps, stats) {
 		if !r.visible(f) {
 			continue
 		}
@@ -540,4 +540,26 @@ func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int6
 		return nil
 	})
 	return out, err
+}
+
+// withOwnerStubs adds to the reps rows a rep for each owner of deals the reps
+// table lacks (an opportunity export loaded without a reps file): named as the
+// deals write the owner, without team, manager or territory. A reps row always
+// wins, whenever it was loaded: the stub exists only while no row does.
+func withOwnerStubs(reps []repDim, stats map[string]*repStats) []repDim {
+	known := make(map[string]bool, len(reps))
+	for _, r := range reps {
+		known[r.id] = true
+	}
+	var stubs []repDim
+	for id := range stats {
+		if id != NoRep && !known[id] {
+			stubs = append(stubs, repDim{id: id, name: id, role: "rep"})
+		}
+	}
+	if len(stubs) == 0 {
+		return reps
+	}
+	sort.Slice(stubs, func(i, j int) bool { return stubs[i].id < stubs[j].id })
+	return append(append([]repDim(nil), reps...), stubs...)
 }
