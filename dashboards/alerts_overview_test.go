@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -52,5 +53,42 @@ func TestOverviewAnomaliesInTheReadersWords(t *testing.T) {
 	// Another team's event is not found for this manager.
 	if code, _ := d.page(t, c, "/alerts?event=ev2"); code != 404 {
 		t.Errorf("/alerts?event=ev2 (team B's) for team A's manager: %d, want 404", code)
+	}
+}
+
+// TestOverviewAnomaliesFollowTheFilter: the overview's anomalies panel lists
+// the events of the filter's segments only (it listed every event in scope
+// whatever the filter): team A's event under team=A, none under another
+// team's rep or a territory, both unfiltered.
+func TestOverviewAnomaliesFollowTheFilter(t *testing.T) {
+	d := newDemo(t, 1500)
+	c := d.client(t)
+	if code := d.login(t, c, "director", demoPassword); code != 303 {
+		t.Fatalf("sign in: %d", code)
+	}
+	panel := func(q string) string {
+		code, body := d.page(t, c, "/?lang=en"+q)
+		if code != 200 {
+			t.Fatalf("overview%s: %d", q, code)
+		}
+		return regexp.MustCompile(`(?s)id="anomalies".*?</section>`).FindString(body)
+	}
+	for _, tc := range []struct {
+		q        string
+		ev1, ev2 bool
+	}{
+		{"", true, true},
+		{"&team=" + url.QueryEscape(d.teamA), true, false},
+		{"&team=" + url.QueryEscape(d.teamB), false, true},
+		{"&rep=" + url.QueryEscape(d.repA), false, false},
+		{"&territory=nowhere", false, false},
+	} {
+		m := panel(tc.q)
+		if got1, got2 := strings.Contains(m, "event=ev1"), strings.Contains(m, "event=ev2"); got1 != tc.ev1 || got2 != tc.ev2 {
+			t.Errorf("overview%s: ev1 %v ev2 %v, want %v %v", tc.q, got1, got2, tc.ev1, tc.ev2)
+		}
+		if !tc.ev1 && !tc.ev2 && !strings.Contains(m, `class="empty"`) {
+			t.Errorf("overview%s: no event and the panel does not say so:\n%s", tc.q, m)
+		}
 	}
 }

@@ -320,3 +320,35 @@ var anomaliesMessages = map[string][2]string{
 func init() {
 	addMessages(anomaliesMessages)
 }
+
+// eventInFilter says whether an alert event is about the page's filter: under
+// a team, rep, territory, product or source filter only events of a segment the
+// filter holds (a rep's and a deal's events carry their team and rep), so a
+// filtered page lists no org-wide or other segments' anomalies. A filter on
+// manager or segment keeps the events of the teams or reps it selects only when
+// one of the others says which; with neither the events are not about it.
+func eventInFilter(e alerts.Event, f query.Filter) bool {
+	in := func(v string, set []string) bool {
+		for _, s := range set {
+			if s == v {
+				return true
+			}
+		}
+		return false
+	}
+	if len(f.Team) > 0 && !in(e.Team, f.Team) {
+		return false
+	}
+	if len(f.Rep) > 0 && !(e.SegmentKind == alerts.SegRep && in(e.Segment, f.Rep)) {
+		return false
+	}
+	for kind, set := range map[string][]string{alerts.SegTerritory: f.Territory, alerts.SegProduct: f.Product, alerts.SegSource: f.Source} {
+		if len(set) > 0 && !(e.SegmentKind == kind && in(e.Segment, set)) {
+			return false
+		}
+	}
+	if (len(f.Manager) > 0 || len(f.Segment) > 0) && len(f.Team)+len(f.Rep)+len(f.Territory)+len(f.Product)+len(f.Source) == 0 {
+		return false
+	}
+	return true
+}

@@ -313,14 +313,21 @@ func count(r *request, v int64) cell  { return cell{Text: r.Int(v), Raw: itoa(in
 func pct(r *request, v float64) cell  { return cell{Text: r.Pct(v), Raw: num(round(v))} }
 func days(r *request, v float64) cell { return cell{Text: r.Days(v), Raw: num(round(v))} }
 
-// recentEvents lists alert events of the last n days in the caller's scope, for
-// a side panel: without them the page still says something.
+// recentEvents lists alert events of the last n days in the caller's scope and
+// the page's filter (at most limit), for a side panel: without them the page
+// still says something.
 func (p *pages) recentEvents(ctx context.Context, r *request, days, limit int) []alerts.Event {
-	evs, err := p.listEvents(ctx, r, days, limit)
+	evs, err := p.listEvents(ctx, r, days, 50)
 	if err != nil {
 		p.s.log.Warn("list alert events", "err", err)
 	}
-	return evs
+	out := evs[:0:0]
+	for _, e := range evs {
+		if eventInFilter(e, r.f) && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // listEvents lists alert events of the last n days in the caller's scope.
