@@ -101,13 +101,10 @@ func dealLink(id, back string) string {
 	return u
 }
 
-// dealsSummary is the page's amount in all and the range it covers.
+// dealsSummary says which page of how many this is (the amounts of the whole
+// set are the number the link came from).
 func dealsSummary(r *request, d query.Deals) string {
-	sum := 0.0
-	for _, x := range d.Deals {
-		sum += x.Amount
-	}
-	return r.Money(sum) + " (" + fmt.Sprintf(r.T("deals.page"), d.Page, pageCount(d.Total, d.PageSize)) + ")"
+	return fmt.Sprintf(r.T("deals.page"), d.Page, pageCount(d.Total, d.PageSize))
 }
 
 func pageCount(total int64, size int) int {
