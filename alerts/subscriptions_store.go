@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -266,32 +267,55 @@ func recordSend(ctx context.Context, db *schemas.DB, s SubscriptionSend) error {
 }
 
 // SubscriptionSends lists what happened at the slots of subscription id
-// (every subscription when id is empty), the latest slot first.
+// (every subscription when id is empty), the latest slot first. Every version
+// is read and the highest kept per slot (no FINAL: through a Distributed table
+// 18.16 refuses FINAL without the version column, and merges are not relied on).
 func SubscriptionSends(ctx context.Context, db *schemas.DB, id string) ([]SubscriptionSend, error) {
 	qctx, cancel := db.Context(ctx, "subscription-sends-read")
 	defer cancel()
-	q := "SELECT subscription_id, slot, status, message_id, period_from, period_to, recorded_at FROM subscription_sends FINAL"
+	q := "SELECT subscription_id, slot, status, message_id, period_from, period_to, recorded_at, version FROM subscription_sends"
 	var args []any
 	if id != "" {
 		q += " WHERE subscription_id = ?"
 		args = append(args, id)
 	}
-	rows, err := db.Conn.Query(qctx, q+" ORDER BY slot DESC, subscription_id", args...)
+	rows, err := db.Conn.Query(qctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read subscription sends: %w", err)
 	}
 	defer rows.Close()
-	out := []SubscriptionSend{}
+	type versioned struct {
+		s SubscriptionSend
+		v uint64
+	}
+	latest := map[string]versioned{}
 	for rows.Next() {
-		var s SubscriptionSend
+		var x versioned
 		var from, to time.Time
-		if err := rows.Scan(&s.SubscriptionID, &s.Slot, &s.Status, &s.MessageID, &from, &to, &s.RecordedAt); err != nil {
+		s := &x.s
+		if err := rows.Scan(&s.SubscriptionID, &s.Slot, &s.Status, &s.MessageID, &from, &to, &s.RecordedAt, &x.v); err != nil {
 			return nil, fmt.Errorf("read subscription sends: %w", err)
 		}
 		s.From, s.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
-		out = append(out, s)
+		k := s.SubscriptionID + "|" + strconv.FormatInt(s.Slot.Unix(), 10)
+		if old, ok := latest[k]; !ok || x.v > old.v {
+			latest[k] = x
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read subscription sends: %w", err)
+	}
+	out := []SubscriptionSend{}
+	for _, x := range latest {
+		out = append(out, x.s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Slot.Equal(out[j].Slot) {
+			return out[i].Slot.After(out[j].Slot)
+		}
+		return out[i].SubscriptionID < out[j].SubscriptionID
+	})
+	return out, nil
 }
 
 // slotRecorded says whether the slot of subscription id already has a row.

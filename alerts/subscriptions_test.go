@@ -10,6 +10,8 @@ import (
 
 	"github.com/pipelens/pipelens/ingest/gen"
 	"github.com/pipelens/pipelens/query"
+	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/clustertest"
 	"github.com/pipelens/pipelens/schemas/config"
 	"github.com/pipelens/pipelens/schemas/schemastest"
 )
@@ -257,5 +259,73 @@ func checkInlinePNGs(t *testing.T, md *maildev, m devMail, n int) {
 	}
 	if got != n || !strings.Contains(raw, "Content-Disposition: inline") {
 		t.Errorf("%d inline PNG charts referenced from the HTML, want %d (attachments %+v)", got, n, m.Attachments)
+	}
+}
+
+// TestSubscriptionsOnACluster: migration 0015 runs on a cluster (two shards
+// of two replicas); a subscription saved there is listed right away, whichever
+// replica answers, its changes and deletion too, and a recorded slot is seen
+// as recorded (what keeps two servers from sending it twice).
+func TestSubscriptionsOnACluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	c := clustertest.StartCluster(t)
+	db, err := schemas.Open(ctx, c.Config, t.TempDir(), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("cluster migrate: %v", err)
+	}
+	u := config.User{Username: "director", Role: "director", Email: "d@example.com"}
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := 0; i < 6; i++ { // several ids: both shards hold some
+		s := &Subscription{Schedule: Schedule{Every: EveryDaily, Hour: i}}
+		if err := s.Normalize(u); err != nil {
+			t.Fatal(err)
+		}
+		if err := SaveSubscription(ctx, db, s, now); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+		got, err := ListSubscriptions(ctx, db, "director")
+		if err != nil || len(got) != i+1 {
+			t.Fatalf("after saving %d subscriptions the list has %d (%v)", i+1, len(got), err)
+		}
+	}
+	got, _ := ListSubscriptions(ctx, db, "")
+	s := got[0]
+	s.Schedule.Hour = 23
+	if err := SaveSubscription(ctx, db, &s, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeleteSubscription(ctx, db, &got[1], now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ListSubscriptions(ctx, db, "director")
+	if err != nil || len(got) != 5 {
+		t.Fatalf("after one deletion: %d subscriptions (%v), want 5", len(got), err)
+	}
+	for _, x := range got {
+		if x.ID == s.ID && x.Schedule.Hour != 23 {
+			t.Errorf("the changed subscription reads hour %d, want 23", x.Schedule.Hour)
+		}
+	}
+	slot := now.Truncate(time.Hour)
+	for _, id := range ids {
+		if err := recordSend(ctx, db, SubscriptionSend{SubscriptionID: id, Slot: slot, Status: "skipped", RecordedAt: now, From: "2026-11-01", To: "2026-11-02"}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := slotRecorded(ctx, db, id, slot); !ok || err != nil {
+			t.Errorf("slot of %s not seen as recorded right after recording it: %v %v", id, ok, err)
+		}
+		if ok, _ := slotRecorded(ctx, db, id, slot.Add(time.Hour)); ok {
+			t.Errorf("the next slot of %s is seen as recorded", id)
+		}
+	}
+	if sends, err := SubscriptionSends(ctx, db, ""); err != nil || len(sends) != len(ids) {
+		t.Errorf("%d sends listed (%v), want %d", len(sends), err, len(ids))
 	}
 }
