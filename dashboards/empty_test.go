@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,8 @@ import (
 // Every endpoint and page answers a range or filter that selects nothing with
 // 200 and explicit zeros, never 500 (avg() of no rows is NaN, which JSON
 // cannot carry: /api/v1/cycle answered "json: unsupported value: NaN").
+var panelRe = regexp.MustCompile(`(?s)<section class="panel.*?</section>`)
+
 func TestEmptySelectionAnswers(t *testing.T) {
 	d := newDemo(t, 300)
 	endpoints := []string{"funnel", "conversion", "winrate", "winrate?group_by=team", "cycle", "cycle?group_by=rep",
@@ -39,6 +42,14 @@ func TestEmptySelectionAnswers(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("page %s?%s: %d %s", p, filter, resp.StatusCode, b)
+			}
+			// Every panel shows something: a table, chart, cards, list or
+			// form, or a sentence saying there is nothing.
+			for _, sec := range panelRe.FindAllString(string(b), -1) {
+				if !strings.Contains(sec, "<table") && !strings.Contains(sec, `class="empty"`) && !strings.Contains(sec, `class="chart`) &&
+					!strings.Contains(sec, `class="kpis"`) && !strings.Contains(sec, `class="items"`) && !strings.Contains(sec, "<form") && !strings.Contains(sec, `class="alerts"`) {
+					t.Errorf("page %s?%s: a panel says nothing:\n%.600s", p, filter, sec)
+				}
 			}
 		}
 	}

@@ -525,6 +525,9 @@ func (p *pages) render(r *request, v *view) error {
 		if pn.Table != nil && pn.Table.CSV == "" {
 			pn.Table.CSV = r.url(c.Request().URL.Path, "csv", pn.Table.ID)
 		}
+		if pn.Table != nil && len(pn.Table.Rows) == 0 && pn.Empty == "" && pn.Chart == nil && len(pn.KPIs) == 0 && len(pn.Items) == 0 {
+			pn.Empty = r.T("empty") // a table without rows says so
+		}
 	}
 	buf := renderBufs.Get().(*bytes.Buffer)
 	defer putRenderBuf(buf)
