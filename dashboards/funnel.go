@@ -13,7 +13,7 @@ import (
 )
 
 // funnel is the manager's page: the funnel by stage; ?stage= drills into the reps
-// at that stage, &rep= into that rep's deals there (stuck first), &deal= into one
+// at that stage, &rep= into that rep's deals there (overdue first), &deal= into one
 // deal. Breadcrumbs lead back up.
 func (p *pages) funnel(c echo.Context) error {
 	r, err := p.start(c)
@@ -194,7 +194,8 @@ func (p *pages) funnel(c echo.Context) error {
 	}
 	v.Crumbs = append(v.Crumbs, link{Label: repName, URL: r.url("/funnel", "deal", "")})
 
-	// The rep's deals in the stage, stuck (past expected close) first.
+	// The rep's deals in the stage, overdue (past expected close) first; stuck
+	// (days in stage against the stage's norm) is /stuck's.
 	today := time.Now().In(svc.Location()).Format(time.DateOnly)
 	dt := &table{ID: "deals", Cols: []col{{Label: r.T("col.deal")}, {Label: r.T("col.account")}, {Label: r.T("col.owner")}, {Label: r.T("col.amount"), Num: true},
 		{Label: r.T("col.created")}, {Label: r.T("col.close")}, {Label: r.T("col.age"), Num: true}, {Label: r.T("col.product")}, {Label: r.T("col.status")}}}
