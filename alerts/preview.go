@@ -22,12 +22,19 @@ type Preview struct {
 	Days     int
 	Rules    []PreviewRule
 	Took     time.Duration
+	// Complete is false when the time budget ended before every rule was
+	// judged on every day: each rule says which days it was.
+	Complete bool
 }
 
 // PreviewRule is one rule's events: each the episode an evaluation would have
 // opened (a key not firing the day before), with the values it opened with.
+// From and Days are the days the rule was judged on (the newest first, so a
+// preview cut short by its budget still ends at the preview's To).
 type PreviewRule struct {
 	Rule   string
+	From   time.Time
+	Days   int
 	Events []PreviewEvent
 }
 
@@ -42,8 +49,10 @@ type PreviewEvent struct {
 
 // Preview evaluates rules (checked, e.g. by ParseRules) as of each of the days
 // days before now's day (the last day the opportunities export covers, when
-// earlier), oldest first.
-func (e *Engine) Preview(ctx context.Context, rules []Rule, days int, now time.Time) (Preview, error) {
+// earlier). With a budget > 0 it stops starting evaluations once the budget is
+// spent, newest days first: a deal rule costs the day's open deals, seconds a
+// day on a large export, while a metric rule's 90 days cost one read.
+func (e *Engine) Preview(ctx context.Context, rules []Rule, days int, now time.Time, budget time.Duration) (Preview, error) {
 	start := time.Now()
 	if days <= 0 || days > MaxPreviewDays {
 		return Preview{}, fmt.Errorf("preview %d days: want 1 to %d", days, MaxPreviewDays)
@@ -53,13 +62,27 @@ func (e *Engine) Preview(ctx context.Context, rules []Rule, days int, now time.T
 		return Preview{}, err
 	}
 	from := to.AddDate(0, 0, 1-days)
-	p := Preview{From: from, To: to, Days: days}
-	judged, err := e.judgeAll(ctx, rules, from, to)
+	p := Preview{From: from, To: to, Days: days, Complete: true}
+	var deadline time.Time
+	if budget > 0 {
+		deadline = start.Add(budget)
+	}
+	judged, err := e.judgeAll(ctx, rules, from, to, deadline)
 	if err != nil {
 		return p, err
 	}
 	for i, r := range rules {
-		p.Rules = append(p.Rules, e.episodes(r.Name, from, judged[i]))
+		// The days judged: the newest ones, without a gap.
+		k := len(judged[i])
+		for k > 0 && judged[i][k-1] != nil {
+			k--
+		}
+		if k > 0 {
+			p.Complete = false
+		}
+		pr := e.episodes(r.Name, from.AddDate(0, 0, k), judged[i][k:])
+		pr.From, pr.Days = from.AddDate(0, 0, k), len(judged[i])-k
+		p.Rules = append(p.Rules, pr)
 	}
 	p.Took = time.Since(start)
 	return p, nil
@@ -99,14 +122,18 @@ const previewWorkers = 4
 
 // judgeAll evaluates each rule as of each day in [from, to] as RunOnce at that
 // day would: out[i][k] is rule i's anomalies (one per key, as RunOnce records
-// them) as of from+k days.
-func (e *Engine) judgeAll(ctx context.Context, rules []Rule, from, to time.Time) ([][][]Anomaly, error) {
+// them; empty, not nil, when none) as of from+k days. Past a non-zero deadline
+// no evaluation starts: the days left have nil. The newest days go first.
+func (e *Engine) judgeAll(ctx context.Context, rules []Rule, from, to, deadline time.Time) ([][][]Anomaly, error) {
 	src, org, err := e.previewSource(ctx, rules, from, to)
 	if err != nil {
 		return nil, err
 	}
 	n := int(to.Sub(from).Hours()/24+0.5) + 1
 	out := make([][][]Anomaly, len(rules))
+	for i := range out {
+		out[i] = make([][]Anomaly, n)
+	}
 	type task struct{ i, k int }
 	tasks := make(chan task)
 	errs := make(chan error, previewWorkers)
@@ -131,9 +158,11 @@ func (e *Engine) judgeAll(ctx context.Context, rules []Rule, from, to time.Time)
 		}()
 	}
 feed:
-	for i := range rules {
-		out[i] = make([][]Anomaly, n)
-		for k := 0; k < n; k++ {
+	for k := n - 1; k >= 0; k-- {
+		for i := range rules {
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				break feed
+			}
 			select {
 			case tasks <- task{i, k}:
 			case <-ctx.Done():
@@ -153,7 +182,7 @@ feed:
 
 func uniqueKeys(as []Anomaly) []Anomaly {
 	seen := map[string]bool{}
-	var out []Anomaly
+	out := []Anomaly{} // judged: not nil
 	for _, a := range as {
 		if !seen[a.Key] {
 			seen[a.Key] = true

@@ -145,7 +145,7 @@ func TestPreviewIsWhatRunAtRaises(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := mustDate(t, truth.AsOf).AddDate(0, 0, 1)
-	p, err := e.Preview(ctx, e.cfg.Rules, 90, now.AddDate(0, 0, 30))
+	p, err := e.Preview(ctx, e.cfg.Rules, 90, now.AddDate(0, 0, 30), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +156,16 @@ func TestPreviewIsWhatRunAtRaises(t *testing.T) {
 	total := 0
 	for _, r := range p.Rules {
 		total += len(r.Events)
+		if r.Days != 90 || !r.From.Equal(p.From) {
+			t.Errorf("rule %s judged %d days from %s without a time budget, want 90 from %s", r.Rule, r.Days, r.From, p.From)
+		}
+	}
+	if !p.Complete {
+		t.Error("a preview without a time budget says it is incomplete")
+	}
+	if cut, err := e.Preview(ctx, e.cfg.Rules, 90, now, time.Nanosecond); err != nil || cut.Complete || cut.Rules[0].Days != 0 || len(cut.Rules[0].Events) != 0 {
+		t.Errorf("a preview whose budget is spent at once: complete %v, first rule %d days %d events (%v); want incomplete and nothing judged",
+			cut.Complete, cut.Rules[0].Days, len(cut.Rules[0].Events), err)
 	}
 	if total == 0 {
 		t.Fatal("the preview raised nothing in 90 days of a sample with planted anomalies")
@@ -163,7 +173,7 @@ func TestPreviewIsWhatRunAtRaises(t *testing.T) {
 	// Per day, what the preview judged; the last four days are compared.
 	days := 4
 	from := now.AddDate(0, 0, 1-days)
-	judged, err := e.judgeAll(ctx, e.cfg.Rules, from, now)
+	judged, err := e.judgeAll(ctx, e.cfg.Rules, from, now, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,22 +153,33 @@ func (a *api) saveAlertRules(c echo.Context, s *Server) error {
 	return reply(c, v, err)
 }
 
-// previewJSON is POST /api/v1/alert-rules/preview.
-type previewJSON struct {
-	From   string            `json:"from"`
-	To     string            `json:"to"`
-	Days   int               `json:"days"`
-	TookMS int64             `json:"took_ms"`
-	Rules  []previewRuleJSON `json:"rules"`
+// rulesPreviewBudget bounds a preview well inside the request's 60 s: metric
+// rules are judged on every day in well under a second, deal rules read the
+// open deals of each day (about a second a day on a 100,000-deal export), and
+// the newest days go first.
+const rulesPreviewBudget = 25 * time.Second
+
+// rulesPreviewJSON is POST /api/v1/alert-rules/preview.
+type rulesPreviewJSON struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Days   int    `json:"days"`
+	TookMS int64  `json:"took_ms"`
+	// Complete is false when the time budget ran out: each rule says the
+	// days it was judged on.
+	Complete bool                   `json:"complete"`
+	Rules    []rulesPreviewRuleJSON `json:"rules"`
 }
 
-type previewRuleJSON struct {
-	Rule   string             `json:"rule"`
-	Count  int                `json:"count"`
-	Events []previewEventJSON `json:"events"`
+type rulesPreviewRuleJSON struct {
+	Rule       string                  `json:"rule"`
+	From       string                  `json:"from"`
+	DaysJudged int                     `json:"days_judged"`
+	Count      int                     `json:"count"`
+	Events     []rulesPreviewEventJSON `json:"events"`
 }
 
-type previewEventJSON struct {
+type rulesPreviewEventJSON struct {
 	Day          string  `json:"day"`
 	LastDay      string  `json:"last_day"`
 	DaysFiring   int     `json:"days_firing"`
@@ -184,8 +195,8 @@ type previewEventJSON struct {
 	Summary      string  `json:"summary"`
 }
 
-// previewDays reads ?days= (default 90).
-func previewDays(c echo.Context) (int, error) {
+// rulesPreviewDays reads ?days= (default 90).
+func rulesPreviewDays(c echo.Context) (int, error) {
 	s := c.QueryParam("days")
 	if s == "" {
 		return 90, nil
@@ -197,8 +208,8 @@ func previewDays(c echo.Context) (int, error) {
 	return n, nil
 }
 
-// preview checks doc and previews it as of today.
-func (s *Server) preview(c echo.Context, svc *query.Service, doc string, days int) (alerts.Preview, error) {
+// previewRules checks doc and previews it as of today.
+func (s *Server) previewRules(c echo.Context, svc *query.Service, doc string, days int) (alerts.Preview, error) {
 	e, err := s.rulesEngine(svc)
 	if err != nil {
 		return alerts.Preview{}, err
@@ -207,11 +218,11 @@ func (s *Server) preview(c echo.Context, svc *query.Service, doc string, days in
 	if err != nil {
 		return alerts.Preview{}, err
 	}
-	return e.Preview(c.Request().Context(), rules, days, time.Now())
+	return e.Preview(c.Request().Context(), rules, days, time.Now(), rulesPreviewBudget)
 }
 
 func (a *api) previewAlertRules(c echo.Context, s *Server) error {
-	days, err := previewDays(c)
+	days, err := rulesPreviewDays(c)
 	if err != nil {
 		return err
 	}
@@ -219,15 +230,15 @@ func (a *api) previewAlertRules(c echo.Context, s *Server) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.preview(c, a.svc, doc, days)
+	p, err := s.previewRules(c, a.svc, doc, days)
 	if err != nil {
 		return refusedRules(c, err)
 	}
-	out := previewJSON{From: p.From.Format(time.DateOnly), To: p.To.Format(time.DateOnly), Days: p.Days, TookMS: p.Took.Milliseconds()}
+	out := rulesPreviewJSON{From: p.From.Format(time.DateOnly), To: p.To.Format(time.DateOnly), Days: p.Days, TookMS: p.Took.Milliseconds(), Complete: p.Complete}
 	for _, r := range p.Rules {
-		pr := previewRuleJSON{Rule: r.Rule, Count: len(r.Events), Events: []previewEventJSON{}}
+		pr := rulesPreviewRuleJSON{Rule: r.Rule, From: r.From.Format(time.DateOnly), DaysJudged: r.Days, Count: len(r.Events), Events: []rulesPreviewEventJSON{}}
 		for _, x := range r.Events {
-			ev := previewEventJSON{Day: x.Day.Format(time.DateOnly), LastDay: x.Last.Format(time.DateOnly), DaysFiring: x.Days, Metric: x.Metric,
+			ev := rulesPreviewEventJSON{Day: x.Day.Format(time.DateOnly), LastDay: x.Last.Format(time.DateOnly), DaysFiring: x.Days, Metric: x.Metric,
 				SegmentKind: x.SegmentKind, Segment: x.Segment, SegmentLabel: x.SegmentLabel, Kind: x.Kind, Direction: x.Direction,
 				Actual: x.Actual, Expected: x.Expected, Summary: alerts.Describe("en", x.Event)}
 			if !x.Since.IsZero() {
@@ -262,18 +273,19 @@ type rulesPreview struct {
 type rulesPreviewRule struct {
 	Name   string
 	Count  int
-	More   int // events not listed
+	Cut    string // the days judged when the time budget cut the preview short
+	More   int    // events not listed
 	Events []rulesPreviewEvent
 }
 
 type rulesPreviewEvent struct {
 	Day, Segment, What, Actual, Expected, Summary string
-	Days                                         int
-	Class                                        string
+	Days                                          int
+	Class                                         string
 }
 
-// maxListed is how many events per rule the page lists (the count is all).
-const maxListed = 50
+// rulesMaxListed is how many events per rule the page lists (the count is all).
+const rulesMaxListed = 50
 
 func (p *pages) rulesPage(c echo.Context) error {
 	return p.rulesRender(c, "", nil, nil, http.StatusOK)
@@ -283,7 +295,7 @@ func (p *pages) rulesPage(c echo.Context) error {
 func (p *pages) rulesSubmit(c echo.Context) error {
 	doc := c.FormValue("document")
 	if c.FormValue("action") == "preview" {
-		pv, err := p.s.preview(c, p.svc, doc, 90)
+		pv, err := p.s.previewRules(c, p.svc, doc, 90)
 		if err != nil {
 			return p.rulesFault(c, doc, err)
 		}
@@ -359,9 +371,12 @@ func rulesPreviewOf(r *request, p alerts.Preview) *rulesPreview {
 		Took: strconv.FormatFloat(p.Took.Seconds(), 'f', 1, 64)}
 	for _, pr := range p.Rules {
 		x := rulesPreviewRule{Name: pr.Rule, Count: len(pr.Events)}
+		if pr.Days < p.Days {
+			x.Cut = fmt.Sprintf(r.T("ru.cut"), pr.Days, p.Days)
+		}
 		for i, ev := range pr.Events {
-			if i == maxListed {
-				x.More = len(pr.Events) - maxListed
+			if i == rulesMaxListed {
+				x.More = len(pr.Events) - rulesMaxListed
 				break
 			}
 			class := "bad"
@@ -390,7 +405,8 @@ func openAPIRules(schemas, paths obj) {
 	event := props(nil, obj{"day": date, "last_day": date, "days_firing": integer, "metric": str, "segment_kind": str, "segment": str,
 		"segment_label": str, "kind": str, "direction": integer, "actual": number, "expected": number, "since": date, "summary": str})
 	schemas["AlertRulesPreview"] = props([]string{"from", "to", "days", "rules"}, obj{"from": date, "to": date, "days": integer, "took_ms": integer,
-		"rules": arr(props([]string{"rule", "count", "events"}, obj{"rule": str, "count": integer, "events": arr(event)}))})
+		"complete": boolean,
+		"rules":    arr(props([]string{"rule", "count", "events"}, obj{"rule": str, "from": date, "days_judged": integer, "count": integer, "events": arr(event)}))})
 	body := obj{"required": true, "description": "A rule set: a YAML or JSON list of rules, {\"rules\": [...]}, or one rule. Unknown keys are refused.",
 		"content": obj{"application/json": obj{"schema": obj{"type": "object"}}, "application/yaml": obj{"schema": str}}}
 	errResp := jsonResp("error", "Error")
@@ -405,7 +421,8 @@ func openAPIRules(schemas, paths obj) {
 	paths["/alert-rules/preview"] = obj{"post": obj{"summary": "Preview alert rules",
 		"description": "What each rule would have raised, judged as of each of the past days as `pipelens alerts run --at DAY` judges (ending the day after " +
 			"the last day the export covers): the events one run a day would have opened, with their day, segment, actual and expected values. " +
-			"Nothing is stored or sent. Admins only.",
+			"Nothing is stored or sent; the newest days are judged first, and when the time limit (25 s) runs out the answer says so " +
+			"(complete false) and which days each rule was judged on. Admins only.",
 		"parameters":  []any{param("days", fmt.Sprintf("Days to judge (1..%d, default 90).", alerts.MaxPreviewDays), integer)},
 		"requestBody": body,
 		"responses":   obj{"200": jsonResp("OK", "AlertRulesPreview"), "400": refused, "401": errResp, "403": errResp, "503": errResp}}}
@@ -429,6 +446,7 @@ var rulesMessages = map[string][2]string{
 	"ru.preview_head": {"What these rules would have raised", "这些规则本会触发的预警"},
 	"ru.preview_sub":  {"Judged as of each day %s as `alerts run --at` judges; nothing stored or sent (%s s).", "按 `alerts run --at` 的方式逐日评估 %s；不保存、不发送（%s 秒）。"},
 	"ru.events":       {"events", "条预警"},
+	"ru.cut":          {"Judged on the last %d of %d days: the preview's time limit ran out (deal rules read each day's open deals).", "在 %[2]d 天中仅评估了最近 %[1]d 天：预览已达时间上限（商机规则需逐日读取在途商机）。"},
 	"ru.none":         {"Nothing in these days.", "这些天内没有预警。"},
 	"ru.more":         {"and %d more", "另有 %d 条"},
 	"ru.day":          {"Raised as of", "触发日"},

@@ -72,7 +72,7 @@ func TestAlertRulesAPI(t *testing.T) {
 			t.Errorf("PUT %s: %d %s, want 400 naming rule index 1 and field %s", c.doc, code, b, c.field)
 		}
 	}
-	var pv previewJSON
+	var pv rulesPreviewJSON
 	code, b = rulesCall(t, d, http.MethodPost, "/api/v1/alert-rules/preview?days=30", "tok-admin", good)
 	if code != http.StatusOK || json.Unmarshal(b, &pv) != nil {
 		t.Fatalf("preview: %d %s", code, b)
@@ -81,6 +81,9 @@ func TestAlertRulesAPI(t *testing.T) {
 		t.Fatalf("preview answered %+v, want 30 days of the two rules in order", pv)
 	}
 	for _, r := range pv.Rules {
+		if pv.Complete && (r.DaysJudged != 30 || r.From != pv.From) {
+			t.Errorf("rule %s: judged %d days from %s in a complete preview of 30 from %s", r.Rule, r.DaysJudged, r.From, pv.From)
+		}
 		if r.Count != len(r.Events) {
 			t.Errorf("rule %s: count %d but %d events", r.Rule, r.Count, len(r.Events))
 		}

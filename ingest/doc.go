@@ -92,7 +92,13 @@
 // Rejected rows go to ingest_rejects (file, row, column, raw value, reason, message)
 // and stay there whatever the run's fate: they say why. Reasons: bad_date, bad_amount,
 // bad_number, bad_bool, bad_encoding, missing_id, unknown_stage, bad_row. In a report,
-// read = loaded + rejected + duplicates (rows repeating a key earlier in the file).
+// read = loaded + rejected + duplicates (rows of a key the file repeats that did not
+// win: the later row wins, or the row with the later modification stamp, and a file
+// with repeated keys is read a second time to load the winners; latestdup.go).
+// A Salesforce report CSV's footer (single-cell lines after the data) is skipped
+// and counted as the warning report_footer_lines. A date that only reads in the
+// other day/month order than the file's own (14/02/2026 in an m/d/y file) is a
+// bad_date once the order is known from the file's dates or set.
 //
 // # Hostile files
 //
