@@ -227,3 +227,110 @@ func TestOverviewComparisons(t *testing.T) {
 		}
 	}
 }
+
+var (
+	tdCell  = regexp.MustCompile(`<td class="([^"]*)"(?: data-v="([^"]*)")?>(.*?)</td>`)
+	teamRow = regexp.MustCompile(`(?s)<tr[^>]*>(.*?)</tr>`)
+)
+
+// TestTableComparisons: the teams table's change against the previous period
+// is the teams' bookings asked from the API over both ranges; the reps and
+// territories tables have the comparison columns and cells that open deals;
+// the charts' points carry deal links; a manager reads it in Chinese.
+func TestTableComparisons(t *testing.T) {
+	d := compareDemo(t)
+	c := d.client(t)
+	if code := d.login(t, c, "director", demoPassword); code != 303 {
+		t.Fatalf("director cannot sign in: %d", code)
+	}
+	r := compareRanges()[0] // the last whole quarter
+	code, body := d.page(t, c, "/?from="+r[0]+"&to="+r[1])
+	if code != 200 {
+		t.Fatalf("overview: %d", code)
+	}
+	f, _ := query.ParseFilter(url.Values{"from": {r[0]}, "to": {r[1]}}, time.UTC)
+	cmp := query.CompareRanges(f, time.Now().UTC())
+	type wr struct {
+		Groups []struct {
+			Key       string  `json:"key"`
+			WonAmount float64 `json:"won_amount"`
+			Won       int64   `json:"won"`
+			Lost      int64   `json:"lost"`
+			WinRate   float64 `json:"win_rate"`
+		} `json:"groups"`
+	}
+	amount := func(from, to string) map[string]float64 {
+		var w wr
+		if code := get(t, d.ts, "tok-director", "/api/v1/winrate?group_by=team&from="+from+"&to="+to, &w); code != 200 {
+			t.Fatalf("winrate by team: %d", code)
+		}
+		out := map[string]float64{}
+		for _, g := range w.Groups {
+			out[g.Key] = g.WonAmount
+		}
+		return out
+	}
+	cur, prev := amount(r[0], r[1]), amount(cmp.Previous.From.Format(time.DateOnly), cmp.Previous.To.Format(time.DateOnly))
+	checked := 0
+	for _, tr := range teamRow.FindAllStringSubmatch(body, -1) {
+		for team, v := range cur {
+			name := tr[1][:max(strings.Index(tr[1], "</a>"), 0)]
+			if !strings.Contains(name, "/funnel?") || !strings.Contains(name, "team="+url.QueryEscape(team)+"&amp;") && !strings.Contains(name, "team="+url.QueryEscape(team)+`"`) {
+				continue
+			}
+			cells := tdCell.FindAllStringSubmatch(tr[1], -1)
+			if len(cells) != 11 {
+				t.Fatalf("team %s's row has %d cells, want 11 (7 and 4 comparisons)", team, len(cells))
+			}
+			bp := cells[7]
+			if prev[team] == 0 {
+				if bp[3] != "–" {
+					t.Errorf("team %s had no bookings before; its change says %q", team, bp[3])
+				}
+				continue
+			}
+			want := v/prev[team] - 1
+			got, err := strconv.ParseFloat(bp[2], 64)
+			if err != nil || math.Abs(got-want) > 1e-3 {
+				t.Errorf("team %s: bookings vs previous period %q (%s), want %.4f (%.0f against %.0f)", team, bp[3], bp[2], want, v, prev[team])
+			}
+			if (want > 0 && bp[1] != "num good") || (want < 0 && bp[1] != "num bad") {
+				t.Errorf("team %s: a change of %.3f is coloured %q", team, want, bp[1])
+			}
+			if !strings.Contains(cells[1][3], `href="/deals?`) || !strings.Contains(cells[6][3], `href="/deals?`) {
+				t.Errorf("team %s: bookings or win rate do not open their deals: %s", team, tr[1])
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no team row found on the overview")
+	}
+	for _, id := range []string{"chart-teams", "chart-conversion"} {
+		i := strings.Index(body, `id="spec-`+id+`">`)
+		if i < 0 || !strings.Contains(body[i:i+strings.Index(body[i:], "</script>")], `"links":{`) || !strings.Contains(body[i:i+strings.Index(body[i:], "</script>")], `/deals?`) {
+			t.Errorf("%s's points do not open their deals", id)
+		}
+	}
+	for _, p := range []string{"/reps", "/territories"} {
+		code, body := d.page(t, c, p+"?from="+r[0]+"&to="+r[1])
+		if code != 200 {
+			t.Fatalf("%s: %d", p, code)
+		}
+		for _, h := range []string{"Bookings vs prev.", "Bookings vs last year", "Win rate vs prev.", "Win rate vs last year"} {
+			if !strings.Contains(body, ">"+h+"</th>") {
+				t.Errorf("%s has no column %q", p, h)
+			}
+		}
+		if len(regexp.MustCompile(`<td class="num [^"]*"[^>]*><a href="/deals\?`).FindAllString(body, -1)) < 3 {
+			t.Errorf("%s: few cells open their deals", p)
+		}
+	}
+	m := d.client(t)
+	if code := d.login(t, m, "manager", demoPassword); code != 303 {
+		t.Fatalf("manager cannot sign in: %d", code)
+	}
+	if code, body := d.page(t, m, "/"); code != 200 || !strings.Contains(body, "较上期") || !strings.Contains(body, "较去年同期") {
+		t.Errorf("the manager's overview (zh-CN) has no comparisons in Chinese: %d", code)
+	}
+}
