@@ -88,8 +88,8 @@ func staticFiles(next echo.HandlerFunc) echo.HandlerFunc {
 			h.Set("Content-Encoding", "gzip")
 			body = f.gzip
 		}
+		h.Set("Content-Length", itoa(len(body)))
 		if req.Method == http.MethodHead {
-			h.Set("Content-Length", itoa(len(body)))
 			return c.NoContent(http.StatusOK)
 		}
 		return c.Blob(http.StatusOK, f.ctype, body)
