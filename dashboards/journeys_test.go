@@ -3,9 +3,9 @@ package dashboards
 import (
 	"context"
 	"fmt"
+	"html"
 	"math"
 	"net/http/httptest"
-	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -375,4 +375,3 @@ func kpiValues(body string) []string {
 	}
 	return out
 }
-
