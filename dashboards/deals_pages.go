@@ -231,6 +231,7 @@ func (p *pages) dealPage(c echo.Context) error {
 	} else {
 		v.Crumbs = append(v.Crumbs, link{Label: r.T("nav.stuck"), URL: r.filterURL("/stuck")})
 	}
+	p.s.withCRMURL(&dd)
 	crm := dd.SourceSystem
 	if crm == "" {
 		crm = r.T("deal.crm_unknown")
@@ -241,7 +242,7 @@ func (p *pages) dealPage(c echo.Context) error {
 		{Title: r.T("col.status"), Text: r.T("status." + d.Status)},
 		{Title: r.T("col.created"), Text: d.Created}, {Title: r.T("col.close"), Text: d.CloseDate},
 		{Title: r.T("col.territory"), Text: d.Territory + " · " + d.Segment}, {Title: r.T("col.product"), Text: d.Product + " · " + d.Source},
-		{Title: r.T("deal.crm"), Text: crm + " · " + dd.CRMID},
+		{Title: r.T("deal.crm"), Text: crm + " · " + dd.CRMID, Link: dd.CRMURL},
 	}}, dealStagesPanel(r, dd), dealMovesPanel(r, dd), dealActivitiesPanel(r, dd))
 	return p.render(r, v)
 }

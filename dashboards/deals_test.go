@@ -114,8 +114,20 @@ func TestDealsPages(t *testing.T) {
 	}
 	other := deals.Deals[0].ID
 
+	// The deal links back to its CRM record (crm.record_urls of its source).
+	var dd struct {
+		Source string `json:"source_system"`
+		URL    string `json:"crm_url"`
+	}
+	if c := get(t, d.ts, "tok-director", "/api/v1/deals/"+url.PathEscape(mine), &dd); c != 200 || dd.Source != "gen" || dd.URL != "https://crm.example.com/r/"+url.PathEscape(mine)+"/view" {
+		t.Errorf("deal %s: %d, source %q, crm_url %q; want the gen template with its id", mine, c, dd.Source, dd.URL)
+	}
+
 	dir := d.client(t)
 	d.login(t, dir, "director", demoPassword)
+	if code, body := d.page(t, dir, "/deals/"+url.PathEscape(mine)); code != 200 || !strings.Contains(body, `href="https://crm.example.com/r/`+url.PathEscape(mine)+`/view"`) {
+		t.Errorf("the deal page (%d) does not link to the CRM record", code)
+	}
 	code, body := d.page(t, dir, "/deals?"+rng+"&basis=closed&status=won&team="+url.QueryEscape(d.teamA))
 	if code != 200 || !strings.Contains(body, "<h1>Won deals · closed 2000-01-01 – 2099-12-31 · "+html.EscapeString(d.teamA)+"</h1>") {
 		t.Errorf("the won deals page (%d) does not name its set in the title", code)

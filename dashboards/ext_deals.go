@@ -49,7 +49,15 @@ func (a *api) dealDetail(c echo.Context) error {
 		c.Response().Header().Set("X-Currency", cur)
 	}
 	v, err := a.svc.DealDetail(c.Request().Context(), sc, c.Param("id"), time.Time{})
+	a.srv.withCRMURL(&v)
 	return reply(c, v, err)
+}
+
+// withCRMURL sets the deal's link to its CRM record from crm.record_urls.
+func (s *Server) withCRMURL(dd *query.DealDetail) {
+	if s != nil && s.opts.Config != nil {
+		dd.CRMURL = s.opts.Config.CRM.RecordURL(dd.SourceSystem, dd.CRMID)
+	}
 }
 
 // stuck is the open deals of the filter by days in their stage against the
@@ -90,6 +98,7 @@ func openAPIDeals(schemas, paths obj) {
 	deal := schemas["Deals"].(obj)["properties"].(obj)["deals"].(obj)["items"]
 	schemas["DealDetail"] = props([]string{"deal", "stages", "moves", "pushes", "activities"}, obj{"deal": deal,
 		"source_system": obj{"type": "string", "description": "the CRM the export came from"}, "crm_id": obj{"type": "string", "description": "the opportunity's id in that CRM"},
+		"crm_url": obj{"type": "string", "description": "the record in the CRM (config crm.record_urls), absent without a template for the source"},
 		"as_of": obj{"type": "string", "format": "date-time"}, "stages": arr(ref("StageStay")), "moves": arr(ref("DealMove")),
 		"pushes":     props(nil, obj{"opportunity_id": str, "name": str, "owner_id": str, "pushes": integer, "days_pushed": integer}),
 		"activities": arr(ref("DealActivity"))})

@@ -100,6 +100,7 @@ func newDemoConfig(t *testing.T, gc gen.Config) *demo {
 	h := config.Secret(hash)
 	cfg := config.Default()
 	cfg.Ingest.MaxUploadMB = 1
+	cfg.CRM.RecordURLs = map[string]string{"gen": "https://crm.example.com/r/{id}/view"}
 	cfg.Auth.SessionSecret = "test-secret"
 	cfg.Auth.Users = []config.User{
 		{Username: "director", Name: "Dora Director", PasswordHash: h, Role: "director"},

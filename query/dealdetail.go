@@ -47,13 +47,16 @@ type DealActivity struct {
 type DealDetail struct {
 	Deal Deal `json:"deal"`
 	// The CRM record: the export's source system and the opportunity's id there.
-	SourceSystem string         `json:"source_system"`
-	CRMID        string         `json:"crm_id"`
-	AsOf         string         `json:"as_of"`
-	Stages       []StageStay    `json:"stages"`
-	Moves        []DealMove     `json:"moves"`
-	Pushes       DealPushes     `json:"pushes"`
-	Activities   []DealActivity `json:"activities"`
+	SourceSystem string `json:"source_system"`
+	CRMID        string `json:"crm_id"`
+	// CRMURL opens the record in the CRM (config crm.record_urls; set by
+	// the server, "" without a template for the source).
+	CRMURL     string         `json:"crm_url,omitempty"`
+	AsOf       string         `json:"as_of"`
+	Stages     []StageStay    `json:"stages"`
+	Moves      []DealMove     `json:"moves"`
+	Pushes     DealPushes     `json:"pushes"`
+	Activities []DealActivity `json:"activities"`
 }
 
 // dealActivityLimit caps the activities listed (the newest first).

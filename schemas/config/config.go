@@ -44,6 +44,7 @@ type Config struct {
 	SMTP       SMTP       `yaml:"smtp"`
 	Tiers      Tiers      `yaml:"tiers"`
 	Currency   Currency   `yaml:"currency"`
+	CRM        CRM        `yaml:"crm"`
 }
 
 // Currency says which currency the numbers are reported in and how others
@@ -334,6 +335,7 @@ func (c *Config) validate() error {
 	}
 	errs = append(errs, c.Tiers.validate()...)
 	errs = append(errs, c.Currency.validate()...)
+	errs = append(errs, c.CRM.validate()...)
 	if c.ClickHouse.QueryTimeout <= 0 {
 		c.ClickHouse.QueryTimeout = 60 * time.Second
 	}
