@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
@@ -357,4 +358,47 @@ func changeCells(r *request, book, rate map[string][2]query.Delta, key string) [
 	b, w := book[key], rate[key]
 	return []cell{deltaCell(r, "bookings", "amount", b[0]), deltaCell(r, "bookings", "amount", b[1]),
 		deltaCell(r, "win_rate", "rate", w[0]), deltaCell(r, "win_rate", "rate", w[1])}
+}
+
+// repCards are a rep's scorecard cards over the comparison ranges of r's
+// range: the scorecard asked again over each (a rep without deals there has
+// no numbers: "– (n=0)").
+func (p *pages) repCompare(ctx context.Context, r *request, id string, cur query.RepScore) (map[string][]cmpView, error) {
+	cmp := p.svc.Comparisons(r.f)
+	var prev, ly *query.RepScore
+	g, gctx := errgroup.WithContext(ctx)
+	for _, x := range []struct {
+		f   query.Filter
+		dst **query.RepScore
+	}{{cmp.Previous, &prev}, {cmp.LastYear, &ly}} {
+		x := x
+		g.Go(func() error {
+			rs, err := fetch(gctx, p, r, "rep", x.f, func(ctx context.Context, f query.Filter) (query.RepScore, error) {
+				return p.svc.Rep(ctx, r.scope, f, id)
+			}, id)
+			if errors.Is(err, query.ErrNotFound) {
+				return nil // no deals over that range
+			}
+			*x.dst = &rs
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	val := func(rs *query.RepScore, card string) (*float64, int64) {
+		if rs == nil {
+			return nil, 0
+		}
+		v := map[string]float64{"bookings": rs.WonAmount, "deals": float64(rs.Deals), "strengths": float64(rs.Strengths), "weaknesses": float64(rs.Weaknesses)}[card]
+		return &v, rs.Deals
+	}
+	out := map[string][]cmpView{}
+	for card, unit := range map[string]string{"bookings": "amount", "deals": "count", "strengths": "count", "weaknesses": "count"} {
+		cv, _ := val(&cur, card)
+		pv, pn := val(prev, card)
+		lv, ln := val(ly, card)
+		out[card] = r.compareViews(card, unit, query.NewDelta(cmp.Previous, unit, cv, pv, pn), query.NewDelta(cmp.LastYear, unit, cv, lv, ln), cmp.Cut)
+	}
+	return out, nil
 }

@@ -326,6 +326,26 @@ func TestTableComparisons(t *testing.T) {
 			t.Errorf("%s: few cells open their deals", p)
 		}
 	}
+	// A rep's scorecard: four cards with comparisons; its deals card counts what its link lists.
+	code, body = d.page(t, c, "/reps/"+d.repA+"?from="+r[0]+"&to="+r[1])
+	if code != 200 {
+		t.Fatalf("scorecard: %d", code)
+	}
+	if n := strings.Count(body, `<div class="kc`); n != 8 {
+		t.Errorf("the scorecard's cards have %d comparisons, want 8 (4 cards x 2)", n)
+	}
+	dm := regexp.MustCompile(`<div class="kl">Deals</div><div class="kv"><a href="([^"]+)"[^>]*>([\d,]+)</a>`).FindStringSubmatch(body)
+	if dm == nil {
+		t.Fatal("the scorecard's deals card does not link to its deals")
+	}
+	link, _ := url.Parse(html.UnescapeString(dm[1]))
+	var deals struct {
+		Total int64 `json:"total"`
+	}
+	get(t, d.ts, "tok-director", "/api/v1/deals?"+link.RawQuery, &deals)
+	if want, _ := strconv.ParseInt(strings.ReplaceAll(dm[2], ",", ""), 10, 64); deals.Total != want {
+		t.Errorf("the scorecard's deals card says %d, its link %s lists %d", want, link, deals.Total)
+	}
 	m := d.client(t)
 	if code := d.login(t, m, "manager", demoPassword); code != 303 {
 		t.Fatalf("manager cannot sign in: %d", code)

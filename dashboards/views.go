@@ -324,11 +324,18 @@ func (p *pages) scorecard(c echo.Context) error {
 	}
 	v := &view{Title: r.T("rp.scorecard") + " · " + name, Nav: "reps", Filter: fb}
 	v.Crumbs = []link{{Label: r.T("nav.reps"), URL: r.filterURL("/reps")}, {Label: name, URL: r.url("/reps/" + id)}}
+	cmp, err := p.repCompare(ctx, r, id, rs)
+	if err != nil {
+		return err
+	}
 	v.Panels = append(v.Panels, &panel{ID: "summary", KPIs: []kpi{
-		{Label: r.T("col.bookings"), Value: r.Money(rs.WonAmount), Sub: rs.Team + " · " + rs.Territory, Progress: -1},
-		{Label: r.T("col.deals"), Value: r.Int(rs.Deals), Sub: r.T("col.won") + " " + r.Int(rs.Won) + " · " + r.T("col.lost") + " " + r.Int(rs.Lost), Progress: -1},
-		{Label: r.T("col.strengths"), Value: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good"), Progress: -1},
-		{Label: r.T("col.weaknesses"), Value: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad"), Progress: -1, Sub: r.T("col.worst_stage") + ": " + r.Stage(rs.WorstStage)},
+		{Label: r.T("col.bookings"), Value: r.Money(rs.WonAmount), Sub: rs.Team + " · " + rs.Territory, Progress: -1,
+			Link: r.dealsURL("closed", "won", "", false, "rep", id), Compare: cmp["bookings"]},
+		{Label: r.T("col.deals"), Value: r.Int(rs.Deals), Sub: r.T("col.won") + " " + r.Int(rs.Won) + " · " + r.T("col.lost") + " " + r.Int(rs.Lost), Progress: -1,
+			Link: r.dealsURL("created", "", "", false, "rep", id), Compare: cmp["deals"]},
+		{Label: r.T("col.strengths"), Value: itoa(rs.Strengths), Class: posClass(rs.Strengths, "good"), Progress: -1, Compare: cmp["strengths"]},
+		{Label: r.T("col.weaknesses"), Value: itoa(rs.Weaknesses), Class: posClass(rs.Weaknesses, "bad"), Progress: -1, Sub: r.T("col.worst_stage") + ": " + r.Stage(rs.WorstStage),
+			Compare: cmp["weaknesses"]},
 	}})
 	rp := &panel{ID: "radar", Title: r.T("rp.radar"), Sub: r.T("rp.radar_sub"), Span: 6}
 	if rp.Chart = radarChart("chart-radar", r.tr, rs.Metrics); rp.Chart == nil {

@@ -107,11 +107,11 @@ func Defined(v float64, n int64) *float64 {
 }
 
 // HigherIsBetter says which way a number is good news: the registry's
-// direction for its metrics; days (cycle time) are better fewer; other
-// numbers (coverage, velocity) better higher.
+// direction for its metrics; days (cycle time) and a scorecard's weaknesses
+// are better fewer; other numbers (coverage, velocity) better higher.
 func HigherIsBetter(metric, unit string) bool {
 	if m, err := LookupMetric(metric); err == nil {
 		return m.HigherIsBetter
 	}
-	return unit != "days"
+	return unit != "days" && metric != "weaknesses"
 }
