@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/pipelens/pipelens/schemas/config"
 )
 
@@ -168,5 +170,46 @@ func TestAlertRulesPage(t *testing.T) {
 	}
 	if _, body := d.page(t, adm, "/alerts/rules?notice=ru.saved"); !strings.Contains(body, "saved set 1, by admin") || !strings.Contains(body, "name: stuck-team") {
 		t.Errorf("after the save the editor does not show saved set 1 by admin and its text")
+	}
+}
+
+// TestBrowserAlertRulesPhone: on a 360 px phone in zh-CN an admin previews
+// the rules and the page, its text box and the preview's tables fit the width
+// (tables scroll inside their frame).
+func TestBrowserAlertRulesPhone(t *testing.T) {
+	d := newDemo(t, 3000)
+	b := newBrowser(t)
+	b.signIn(t, d.ts.URL, "admin")
+	err := chromedp.Do(b.ctx, chromedp.EmulateViewport(360, 780), chromedp.Navigate(d.ts.URL+"/alerts/rules?lang=zh-CN"),
+		chromedp.WaitVisible(chromedp.CSS(`#document`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One rule keeps the preview short.
+	err = chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(`#document`), "- name: stuck-team\n  detector: stuck_deal\n"),
+		chromedp.Click(chromedp.CSS(`button[value=preview]`)), chromedp.WaitVisible(chromedp.CSS(`#preview`)))
+	if err != nil {
+		t.Fatalf("preview on a phone: %v", err)
+	}
+	type sizes struct {
+		Page, Box, Rows int
+		Head            string
+	}
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[sizes](`({page: document.documentElement.scrollWidth,
+		box: document.querySelector('#document').getBoundingClientRect().right, rows: document.querySelectorAll('#preview tbody tr').length,
+		head: document.querySelector('#preview h2').textContent})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Page > 360 || s.Box > 360 {
+		t.Errorf("at 360 px the rules page is %d px wide, its text box ends at %d px", s.Page, s.Box)
+	}
+	if s.Rows == 0 || s.Head != "这些规则本会触发的预警" {
+		t.Errorf("the zh-CN preview shows %d rows under %q", s.Rows, s.Head)
+	}
+	b.shot(t, "rules-phone")
+	problems, _ := b.take()
+	for _, p := range problems {
+		t.Error(p)
 	}
 }
