@@ -254,23 +254,22 @@ func linked(c cell, url string) cell {
 	return c
 }
 
-// cohortLinks link each period of a conversion trend to its cohort: the deals
-// created in the period (within the range).
-func cohortLinks(r *request, conv []query.ConversionPeriod, period string) map[string]string {
-	links := make(map[string]string, len(conv))
-	for _, c := range conv {
-		from, err := time.ParseInLocation(time.DateOnly, c.Period, r.f.From.Location())
+// periodLinks link each period of a trend (by its first day) to its deals
+// on basis and status (dealsURL) within the period and the range: created for
+// a conversion cohort.
+func periodLinks(r *request, starts []string, period, basis, status string) map[string]string {
+	links := make(map[string]string, len(starts))
+	for _, s := range starts {
+		from, err := time.ParseInLocation(time.DateOnly, s, r.f.From.Location())
 		if err != nil {
 			continue
 		}
-		var to time.Time
+		to := from.AddDate(0, 1, 0)
 		switch period {
 		case "week":
 			to = from.AddDate(0, 0, 7)
 		case "quarter":
 			to = from.AddDate(0, 3, 0)
-		default:
-			to = from.AddDate(0, 1, 0)
 		}
 		if from.Before(r.f.From) {
 			from = r.f.From
@@ -278,9 +277,18 @@ func cohortLinks(r *request, conv []query.ConversionPeriod, period string) map[s
 		if to.After(r.f.To) {
 			to = r.f.To
 		}
-		links[c.Period] = r.dealsURL("created", "", "", false, "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "preset", "")
+		links[s] = r.dealsURL(basis, status, "", false, "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "preset", "")
 	}
 	return links
+}
+
+// cohortLinks are periodLinks of a conversion trend's cohorts.
+func cohortLinks(r *request, conv []query.ConversionPeriod, period string) map[string]string {
+	starts := make([]string, len(conv))
+	for i, c := range conv {
+		starts[i] = c.Period
+	}
+	return periodLinks(r, starts, period, "created", "")
 }
 
 // comparison is what compare=true adds to a card endpoint's answer

@@ -346,6 +346,28 @@ func TestTableComparisons(t *testing.T) {
 	if want, _ := strconv.ParseInt(strings.ReplaceAll(dm[2], ",", ""), 10, 64); deals.Total != want {
 		t.Errorf("the scorecard's deals card says %d, its link %s lists %d", want, link, deals.Total)
 	}
+	// The trends' cohorts: each month's cohort count lists as many deals created in it.
+	code, body = d.page(t, c, "/trends?from="+r[0]+"&to="+r[1])
+	if code != 200 {
+		t.Fatalf("trends: %d", code)
+	}
+	cohorts := regexp.MustCompile(`<a href="(/deals\?basis=created[^"]*)">([\d,]+)</a>`).FindAllStringSubmatch(body, -1)
+	if len(cohorts) != 3 {
+		t.Errorf("the trends of a quarter link %d monthly cohorts to their deals, want 3", len(cohorts))
+	}
+	for _, cm := range cohorts {
+		link, _ := url.Parse(html.UnescapeString(cm[1]))
+		var deals struct {
+			Total int64 `json:"total"`
+		}
+		get(t, d.ts, "tok-director", "/api/v1/deals?"+link.RawQuery, &deals)
+		if want, _ := strconv.ParseInt(strings.ReplaceAll(cm[2], ",", ""), 10, 64); deals.Total != want {
+			t.Errorf("a cohort of %d deals links to %s, which lists %d", want, link, deals.Total)
+		}
+	}
+	if !strings.Contains(body, `"links":{"`+r[0]) {
+		t.Error("the trends' charts do not link their periods to deals")
+	}
 	m := d.client(t)
 	if code := d.login(t, m, "manager", demoPassword); code != 303 {
 		t.Fatalf("manager cannot sign in: %d", code)

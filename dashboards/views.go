@@ -64,7 +64,7 @@ func (p *pages) trends(c echo.Context) error {
 	}
 	cp := &panel{ID: "conversion", Title: r.T("tr.conversion"), Sub: r.T("tr.conversion_sub"), Links: v.Links}
 	if len(conv) > 0 {
-		cp.Chart = conversionTrend("chart-conversion", r.tr, svc.Stages(), conv, true, 380)
+		cp.Chart = withLinks(conversionTrend("chart-conversion", r.tr, svc.Stages(), conv, true, 380), cohortLinks(r, conv, period))
 	} else {
 		cp.Empty = r.T("empty")
 	}
@@ -74,8 +74,9 @@ func (p *pages) trends(c echo.Context) error {
 		ct.Cols = append(ct.Cols, col{Label: n, Num: true})
 	}
 	ct.Cols = append(ct.Cols, col{Label: r.T("stage.lead") + "→" + r.T("stage.won"), Num: true}, col{Label: r.T("col.status")})
+	cohorts := cohortLinks(r, conv, period)
 	for _, pp := range conv {
-		rw := row{Cells: []cell{{Text: pp.Period}, count(r, pp.Cohort)}}
+		rw := row{Cells: []cell{{Text: pp.Period}, linked(count(r, pp.Cohort), cohorts[pp.Period])}}
 		for i := range names {
 			if i < len(pp.Stages) {
 				rw.Cells = append(rw.Cells, pct(r, pp.Stages[i].Conversion))
@@ -102,7 +103,11 @@ func (p *pages) trends(c echo.Context) error {
 	}
 	mp := &panel{ID: "movement", Title: r.T("tr.movement"), Span: 6}
 	if len(mv.Periods) > 0 {
-		mp.Chart = movementChart("chart-movement", r.tr, mv)
+		starts := make([]string, len(mv.Periods))
+		for i, pp := range mv.Periods {
+			starts[i] = pp.Period
+		}
+		mp.Chart = withLinks(movementChart("chart-movement", r.tr, mv), periodLinks(r, starts, period, "created", "")) // the deals opened in the period
 	} else {
 		mp.Empty = r.T("empty")
 	}
