@@ -6,15 +6,21 @@ import (
 	"html"
 	"math"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pipelens/pipelens/ingest"
+	"github.com/pipelens/pipelens/ingest/gen"
 	"github.com/pipelens/pipelens/query"
 	"github.com/pipelens/pipelens/schemas/config"
 	"github.com/pipelens/pipelens/schemas/schemastest"
@@ -374,4 +380,258 @@ func kpiValues(body string) []string {
 		out = append(out, strings.TrimSpace(html.UnescapeString(v)))
 	}
 	return out
+}
+
+// journeyCard is an overview card as shown: its value and its small lines.
+type journeyCard struct {
+	V  string   `json:"v"`
+	Ks []string `json:"ks"`
+}
+
+// journeyView is what a journey reads off a page to compare with a fresh tab's.
+type journeyView struct {
+	Cards  []journeyCard `json:"cards"`
+	From   string        `json:"from"`
+	To     string        `json:"to"`
+	Stages [][2]string   `json:"stages"`
+	Deals  string        `json:"deals"`
+	Deal   string        `json:"deal"`
+}
+
+const readView = `(() => ({
+	cards: [...document.querySelectorAll('#kpis .kpi')].map(k => ({v: k.querySelector('.kv').textContent.trim(), ks: [...k.querySelectorAll('.ks')].map(x => x.textContent.trim())})),
+	from: (document.querySelector('#filters input[name=from]') || {}).value || '',
+	to: (document.querySelector('#filters input[name=to]') || {}).value || '',
+	stages: [...document.querySelectorAll('#t-stages tbody tr')].map(r => [r.cells[0].textContent.trim(), r.cells[1].textContent.trim()]),
+	deals: ((document.querySelector('#deals .sub') || {}).textContent || '').trim(),
+	deal: ((document.querySelector('#deal') || {}).textContent || '').replace(/\s+/g, ' ').trim(),
+}))()`
+
+// apiGet fetches an API path with the page's session (the signed-in user's scope).
+func apiGet[T any](t *testing.T, ctx context.Context, path string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](`fetch(`+strconv.Quote(path)+`).then(r => { if (!r.ok) throw new Error(r.status + ' ' + r.url); return r.json(); })`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
+}
+
+// open loads a page in ctx's tab, waits for its charts and, on a phone, finds
+// it no wider than the screen.
+func openPage(t *testing.T, ctx context.Context, u string, phone bool) journeyView {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("body[data-charts]"))); err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+	return readPage(t, ctx, u, phone)
+}
+
+func readPage(t *testing.T, ctx context.Context, where string, phone bool) journeyView {
+	t.Helper()
+	if phone {
+		g, err := chromedp.Run(ctx, chromedp.Evaluate[[]any](`(() => {
+			const iw = window.innerWidth, sw = document.scrollingElement.scrollWidth;
+			let wide = '';
+			if (sw > iw) for (const el of document.querySelectorAll('body *')) {
+				const r = el.getBoundingClientRect();
+				if (r.right > iw + 1 && !el.closest('.tablewrap, .nav, .msb')) { wide = el.tagName + '.' + el.className + '#' + el.id; break; }
+			}
+			return [sw, iw, wide];
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g[0].(float64) > g[1].(float64) {
+			t.Errorf("%s: the page is %v px wide on a %v px screen (first wide element: %v)", where, g[0], g[1], g[2])
+		}
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[journeyView](readView))
+	if err != nil {
+		t.Fatalf("%s: %v", where, err)
+	}
+	return v
+}
+
+// checkCards compares the overview's cards with the API's answers for the same
+// range and session, formatted as the page formats them.
+func checkCards(t *testing.T, ctx context.Context, lang string, v journeyView) {
+	t.Helper()
+	tr := tr{lang}
+	rq := "from=" + v.From + "&to=" + v.To
+	cov := apiGet[query.Coverage](t, ctx, "/api/v1/coverage?"+rq)
+	wr := apiGet[query.WinRate](t, ctx, "/api/v1/winrate?"+rq)
+	cyc := apiGet[query.CycleTime](t, ctx, "/api/v1/cycle?"+rq)
+	mv := apiGet[query.Movement](t, ctx, "/api/v1/movement?period=month&"+rq)
+	if len(v.Cards) != 5 {
+		t.Fatalf("%d cards, want 5: %+v", len(v.Cards), v.Cards)
+	}
+	want := func(card int, label, value string, sub ...string) {
+		t.Helper()
+		c := v.Cards[card]
+		if c.V != value {
+			t.Errorf("[%s, %s) card %s shows %q, the API's is %q", v.From, v.To, label, c.V, value)
+		}
+		for _, s := range sub {
+			found := false
+			for _, k := range c.Ks {
+				found = found || strings.HasPrefix(k, s)
+			}
+			if !found {
+				t.Errorf("[%s, %s) card %s says %q, want %q from the API", v.From, v.To, label, c.Ks, s)
+			}
+		}
+	}
+	var bookSub []string
+	if cov.Target > 0 {
+		bookSub = append(bookSub, tr.Pct(cov.Won/cov.Target)+" "+tr.T("kpi.of_target")+" "+tr.Money(cov.Target))
+	}
+	want(0, "bookings", tr.Money(cov.Won), bookSub...)
+	if cov.Status == "ok" && cov.Coverage != nil {
+		want(1, "coverage", fmtf("%.1f×", *cov.Coverage), tr.T("kpi.coverage_sub")+": "+tr.Money(cov.Pipeline)+" / "+tr.Money(cov.Remaining))
+	} else {
+		want(1, "coverage ("+cov.Status+")", "–")
+	}
+	closed := wr.Total.Won + wr.Total.Lost
+	if closed > 0 {
+		want(2, "win rate", tr.Pct(wr.Total.WinRate), tr.T("kpi.winrate_sub")+": "+tr.Int(wr.Total.Won)+" / "+tr.Int(closed))
+	} else {
+		want(2, "win rate", "–")
+	}
+	if cyc.Total.Count > 0 {
+		want(3, "cycle time", tr.Days(cyc.Total.Median)+" "+tr.T("kpi.days"), tr.T("kpi.cycle_sub")+" (n="+tr.Int(cyc.Total.Count)+")")
+	} else {
+		want(3, "cycle time", "–")
+	}
+	var opened int64
+	for _, p := range mv.Periods {
+		opened += p.Opened
+	}
+	from, _ := time.Parse(time.DateOnly, v.From)
+	to, _ := time.Parse(time.DateOnly, v.To)
+	vel := "–"
+	if x := query.Velocity(opened, elapsedDays(query.Filter{From: from, To: to}, time.Now().UTC()), wr.Total.Won, wr.Total.Lost, wr.Total.WonAmount); x != nil {
+		vel = tr.Money(*x) + " " + tr.T("kpi.per_day")
+	}
+	want(4, "velocity", vel)
+}
+
+// checkStages compares the funnel's stage table with /api/v1/funnel's.
+func checkStages(t *testing.T, ctx context.Context, lang string, v journeyView) {
+	t.Helper()
+	tr := tr{lang}
+	fn := apiGet[query.Funnel](t, ctx, "/api/v1/funnel?from="+v.From+"&to="+v.To)
+	var want [][2]string
+	for _, s := range fn.Stages {
+		want = append(want, [2]string{tr.Stage(s.Stage), tr.Int(s.Reached)})
+	}
+	want = append(want, [2]string{tr.Stage("won"), tr.Int(fn.Won)})
+	if fmt.Sprint(v.Stages) != fmt.Sprint(want) {
+		t.Errorf("[%s, %s) the funnel's stages show %q, /api/v1/funnel's are %q", v.From, v.To, v.Stages, want)
+	}
+}
+
+// TestBrowserJourneys: the director, a manager and a rep, in English and
+// Chinese, at 1440×900 and on a 390×844 phone, sign in through the form, open
+// the overview on a partial period (year to date, this quarter) and read the
+// cards as the API answers for the same range and scope; drill the funnel
+// stage → rep → deal with the stage counts of /api/v1/funnel and the rep's
+// open deals of /api/v1/deals; and the URLs reproduce each view in a fresh tab.
+// On the phone no page is wider than the screen.
+func TestBrowserJourneys(t *testing.T) {
+	b := newBrowser(t)
+	now := time.Now().UTC()
+	d := newDemoConfig(t, gen.Config{Seed: 1, Opportunities: 3000, AsOf: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)})
+	b.take()
+	for _, user := range []string{"director", "manager", "rep"} {
+		for _, vp := range [][2]int64{{1440, 900}, {390, 844}} {
+			if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(vp[0], vp[1])); err != nil {
+				t.Fatal(err)
+			}
+			b.signIn(t, d.ts.URL, user)
+			for _, lang := range []string{"en", "zh-CN"} {
+				name := fmt.Sprintf("%s/%s/%dx%d", user, lang, vp[0], vp[1])
+				t.Run(name, func(t *testing.T) { journey(t, b, d, lang, vp) })
+				problems, _ := b.take()
+				for _, p := range problems {
+					t.Errorf("%s: %s", name, p)
+				}
+			}
+		}
+	}
+}
+
+func journey(t *testing.T, b *browser, d *demo, lang string, vp [2]int64) {
+	phone := vp[0] < 600
+	preset := map[string]string{"en": "ytd", "zh-CN": "this_q"}[lang]
+	ov := d.ts.URL + "/?preset=" + preset + "&lang=" + lang
+	v := openPage(t, b.ctx, ov, phone)
+	checkCards(t, b.ctx, lang, v)
+	overviewCards := v.Cards
+
+	// The funnel of the same filter, then the first stage (from the
+	// negotiation down) with open deals of the range, and the rep owning the
+	// first of them.
+	fq := "from=" + v.From + "&to=" + v.To
+	fv := openPage(t, b.ctx, d.ts.URL+"/funnel?"+fq, phone)
+	checkStages(t, b.ctx, lang, fv)
+	var stage, owner string
+	for _, s := range []string{"negotiation", "proposal", "qualified", "lead"} {
+		ds := apiGet[query.Deals](t, b.ctx, "/api/v1/deals?basis=created&status=open&sort=close&page_size=1&stage="+s+"&"+fq)
+		if ds.Total > 0 {
+			stage, owner = s, ds.Deals[0].OwnerID
+			break
+		}
+	}
+	if stage == "" {
+		t.Fatalf("[%s) no open deal created in the range at any stage", fq)
+	}
+	click := func(sel, wantInURL string) journeyView {
+		t.Helper()
+		if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("click %s: %v", sel, err)
+		}
+		// The click navigates: wait for the new page's charts (an evaluation
+		// during the navigation fails; try again).
+		cond := `location.search.includes(` + strconv.Quote(wantInURL) + `) && document.readyState === 'complete' && document.body.hasAttribute('data-charts')`
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("click %s: no page with %s after 20 s (at %s)", sel, wantInURL, b.location())
+			}
+		}
+		return readPage(t, b.ctx, b.location(), phone)
+	}
+	sv := click(`#t-stages a[href*="stage=`+stage+`"]`, "stage="+stage)
+	checkStages(t, b.ctx, lang, sv)
+	rv := click(`#t-reps-at-stage a[href*="rep=`+url.QueryEscape(owner)+`"]`, "rep="+url.QueryEscape(owner))
+	ds := apiGet[query.Deals](t, b.ctx, "/api/v1/deals?basis=created&status=open&sort=close&page_size=200&stage="+stage+"&rep="+url.QueryEscape(owner)+"&"+fq)
+	if tr := (tr{lang}); !strings.HasSuffix(rv.Deals, "("+tr.Int(ds.Total)+")") {
+		t.Errorf("%s at %s: the deals panel says %q, /api/v1/deals counts %d", owner, stage, rv.Deals, ds.Total)
+	}
+	first := ds.Deals[0].OpportunityID
+	dv := click(`#t-deals tbody tr:first-child td:first-child a`, "deal="+url.QueryEscape(first))
+	if dv.Deal == "" {
+		t.Fatalf("the deal %s does not open beside the list", first)
+	}
+	dealURL := b.location()
+	t.Logf("[%s, %s) cards %v; funnel %v; %s at %s: %s; deal %.60s", v.From, v.To, overviewCards, fv.Stages, owner, stage, rv.Deals, dv.Deal)
+
+	// A fresh tab on each URL shows the same numbers.
+	tab, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(vp[0], vp[1])); err != nil {
+		t.Fatal(err)
+	}
+	if again := openPage(t, tab, ov, phone); fmt.Sprint(again.Cards) != fmt.Sprint(overviewCards) {
+		t.Errorf("%s in a fresh tab shows %q, first %q", ov, again.Cards, overviewCards)
+	}
+	if again := openPage(t, tab, dealURL, phone); fmt.Sprint(again) != fmt.Sprint(dv) {
+		t.Errorf("%s in a fresh tab shows %+v, first %+v", dealURL, again, dv)
+	}
 }
