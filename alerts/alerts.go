@@ -62,6 +62,8 @@ type Engine struct {
 	// for a reason that lifts by itself (quiet hours, group_wait, digest time,
 	// a silence): Schedule evaluates the rule again when it does.
 	held map[string][]*Event
+	// raw is the config's rules as written (the rules editor shows them).
+	raw []Rule
 }
 
 // Summary says what one evaluation did.
@@ -93,6 +95,7 @@ func New(o Options) (*Engine, error) {
 		c = config.Default()
 	}
 	loc := c.Location()
+	raw := rawRules(o.Rules, c) // before the defaults fill them in
 	rules := o.Rules
 	if rules == nil {
 		var err error
@@ -111,7 +114,7 @@ func New(o Options) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{db: o.DB, cfg: rules, loc: loc, src: o.Source, sender: o.Sender, log: log, now: o.Now, cal: cal, from: c.SMTP.From}
+	e := &Engine{db: o.DB, cfg: rules, loc: loc, src: o.Source, sender: o.Sender, log: log, now: o.Now, cal: cal, from: c.SMTP.From, raw: raw}
 	if e.src == nil {
 		e.src = NewQuerySource(query.New(o.DB, loc, log).WithStages(c.Stages.Open).WithCurrency(c.Currency.Reporting, c.Currency.Rates)).WithTiers(c.Tiers)
 	}

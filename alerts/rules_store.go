@@ -123,13 +123,32 @@ func (e *Engine) Rules(ctx context.Context) (RuleSet, error) {
 	if err != nil || ok {
 		return saved, err
 	}
-	// The config's rules are shown with their defaults filled in: what each
-	// setting is in force.
-	doc, err := RulesDocument(e.cfg.Rules)
+	doc, err := RulesDocument(e.raw)
 	if err != nil {
 		return RuleSet{}, err
 	}
 	return RuleSet{Source: "config", Document: doc, Rules: e.cfg.Rules}, nil
+}
+
+// rawRules are the config's rules as written, before their defaults: the
+// file's alerts.rules, or DefaultRules when it lists none (as ParseConfig
+// reads it), or o, a programmatic set. A set saved from them keeps following
+// the config's defaults for what it leaves out.
+func rawRules(o *Config, c *config.Config) []Rule {
+	if o != nil {
+		return append([]Rule(nil), o.Rules...)
+	}
+	var a struct {
+		Rules    []Rule `yaml:"rules"`
+		Disabled bool   `yaml:"disabled"`
+	}
+	if c.Alerts.Kind != 0 {
+		_ = c.Alerts.Decode(&a) // ParseConfig has said what is wrong with it
+	}
+	if len(a.Rules) == 0 && !a.Disabled {
+		return DefaultRules()
+	}
+	return a.Rules
 }
 
 // rulesInForce is the rules an evaluation runs. A saved set that no longer

@@ -85,6 +85,9 @@ func TestSavedRulesRunNext(t *testing.T) {
 	if err != nil || rs.Source != "config" || len(rs.Rules) != 1 {
 		t.Fatalf("before any save: %s v%d %d rules (%v), want the config's one rule", rs.Source, rs.Version, len(rs.Rules), err)
 	}
+	if !strings.Contains(rs.Document, "sensitivity: low") || strings.Contains(rs.Document, "schedule:") || rs.Rules[0].Schedule != "every 1h" {
+		t.Errorf("the config's rules should read as written (defaults left out) and be in force with them:\n%s", rs.Document)
+	}
 	if _, err := e.RunOnce(ctx, now); err != nil {
 		t.Fatal(err)
 	}

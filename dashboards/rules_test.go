@@ -64,6 +64,9 @@ func TestAlertRulesAPI(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal(b, &rs) != nil || rs.Source != "config" || len(rs.Rules) == 0 || rs.Document == "" {
 		t.Fatalf("GET alert-rules as admin: %d %s, want the config's rules", code, b)
 	}
+	if strings.Contains(rs.Document, "schedule:") || rs.Rules[0]["schedule"] != "every 1h" {
+		t.Errorf("the config's document should leave defaults out and its rules show them: %q, %v", rs.Document, rs.Rules[0])
+	}
 	for _, c := range []struct{ doc, field string }{
 		{`[{"name": "a", "metric": "leads"}, {"name": "b", "metric": "revenue_per_moon"}]`, "metric"},
 		{"- name: a\n  metric: leads\n- name: w\n  metric: opportunities_opened\n  grain: week\n  model: daily\n", "model"},
