@@ -67,6 +67,11 @@ func (e *Engine) ParseRules(doc string) ([]Rule, error) {
 	}
 	if n.Kind == yaml.MappingNode {
 		if v := mappingValue(n, "rules"); v != nil {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Value != "rules" {
+					return nil, &RuleError{Index: -1, Field: k.Value, Err: fmt.Errorf("line %d: unknown key %s: a rule set holds only rules", k.Line, k.Value)}
+				}
+			}
 			n = v
 		} else {
 			n = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{n}}

@@ -31,6 +31,7 @@ func TestRulesEditorRefusesBadRules(t *testing.T) {
 		{"segment the metric cannot be cut by", "- metric: leads\n  segments: [galaxy]\n", 0, "segment"},
 		{"same name twice", "- name: a\n  metric: leads\n- name: a\n  metric: opportunities_opened\n", 1, "name"},
 		{"bad sensitivity", "- metric: leads\n  sensitivity: extreme\n", 0, "sensitivity"},
+		{"config keys beside the rules", "rules:\n  - metric: leads\ndefaults:\n  sensitivity: high\n", -1, "defaults"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
