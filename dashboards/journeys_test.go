@@ -396,6 +396,8 @@ type journeyView struct {
 	Stages [][2]string   `json:"stages"`
 	Deals  string        `json:"deals"`
 	Deal   string        `json:"deal"`
+	// Teams are the teams table's target cells: shown text and raw value.
+	Teams [][2]string `json:"teams"`
 }
 
 const readView = `(() => ({
@@ -404,6 +406,7 @@ const readView = `(() => ({
 	to: (document.querySelector('#filters input[name=to]') || {}).value || '',
 	stages: [...document.querySelectorAll('#t-stages tbody tr')].map(r => [r.cells[0].textContent.trim(), r.cells[1].textContent.trim()]),
 	deals: ((document.querySelector('#deals .sub') || {}).textContent || '').trim(),
+	teams: [...document.querySelectorAll('#t-teams tbody tr')].map(r => [r.cells[2].textContent.trim(), r.cells[2].dataset.v || '']),
 	deal: ((document.querySelector('#deal') || {}).textContent || '').replace(/\s+/g, ' ').trim(),
 }))()`
 
@@ -487,6 +490,16 @@ func checkCards(t *testing.T, ctx context.Context, lang string, v journeyView) {
 		bookSub = append(bookSub, tr.Pct(cov.Won/cov.Target)+" "+tr.T("kpi.of_target")+" "+tr.Money(cov.Target))
 	}
 	want(0, "bookings", tr.Money(cov.Won), bookSub...)
+	// One target on the page: the teams table's add up to the card's (a
+	// manager's or rep's one row is the card's).
+	var sum float64
+	for _, tg := range v.Teams {
+		x, _ := strconv.ParseFloat(tg[1], 64)
+		sum += x
+	}
+	if cov.Target > 0 && (tr.Money(sum) != tr.Money(cov.Target) || (len(v.Teams) == 1 && v.Teams[0][0] != tr.Money(cov.Target))) {
+		t.Errorf("[%s, %s) the teams table's targets %q add up to %s, the bookings card's target is %s", v.From, v.To, v.Teams, tr.Money(sum), tr.Money(cov.Target))
+	}
 	if cov.Status == "ok" && cov.Coverage != nil {
 		want(1, "coverage", fmtf("%.1f×", *cov.Coverage), tr.T("kpi.coverage_sub")+": "+tr.Money(cov.Pipeline)+" / "+tr.Money(cov.Remaining))
 	} else {
@@ -620,7 +633,7 @@ func journey(t *testing.T, b *browser, d *demo, lang string, vp [2]int64) {
 		t.Fatalf("the deal %s does not open beside the list", first)
 	}
 	dealURL := b.location()
-	t.Logf("[%s, %s) cards %v; funnel %v; %s at %s: %s; deal %.60s", v.From, v.To, overviewCards, fv.Stages, owner, stage, rv.Deals, dv.Deal)
+	t.Logf("[%s, %s) cards %v; teams' targets %v; funnel %v; %s at %s: %s; deal %.60s", v.From, v.To, overviewCards, v.Teams, fv.Stages, owner, stage, rv.Deals, dv.Deal)
 
 	// A fresh tab on each URL shows the same numbers.
 	tab, cancel := chromedp.NewContext(b.ctx)
