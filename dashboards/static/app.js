@@ -116,21 +116,25 @@
       var ta = a.getBoundingClientRect().top < h ? 0 : 1, tb = b.getBoundingClientRect().top < h ? 0 : 1;
       return ta - tb;
     });
-    var jobs = [], needChina = false;
+    // Charts of the China map wait for china.js (60 kB of outlines), loaded after
+    // the other charts are drawn.
+    var jobs = [], mapJobs = [];
     els.forEach(function (el) {
       var spec = specOf(el);
       if (!spec) return;
-      if (usesChina(spec.o || {})) needChina = true;
-      jobs.push(function () { draw(el, spec); });
+      (usesChina(spec.o || {}) ? mapJobs : jobs).push(function () { draw(el, spec); });
     });
     function run() {
       if (jobs.length) jobs.shift()();
       if (jobs.length) { setTimeout(run, 0); return; }
+      if (mapJobs.length) { loadMap(); return; }
       document.body.setAttribute('data-charts', String(charts.length));
     }
-    if (!needChina) { run(); return; }
-    var v = echartsURL();
-    loadScript('/static/echarts/china.js' + (v.indexOf('?') >= 0 ? v.slice(v.indexOf('?')) : ''), run, function () { console.warn('pipelens: china.js did not load'); run(); });
+    function loadMap() {
+      var v = echartsURL(), more = function () { jobs = mapJobs; mapJobs = []; run(); };
+      loadScript('/static/echarts/china.js' + (v.indexOf('?') >= 0 ? v.slice(v.indexOf('?')) : ''), more, function () { console.warn('pipelens: china.js did not load'); more(); });
+    }
+    run();
   }
 
   function echartsURL() {
@@ -150,7 +154,21 @@
     var start = function () {
       loadScript(echartsURL(), then, function () { document.body.setAttribute('data-charts', 'missing'); });
     };
-    if (window.requestAnimationFrame) requestAnimationFrame(function () { setTimeout(start, 0); }); else setTimeout(start, 0);
+    afterFirstPaint(start);
+  }
+  // afterFirstPaint runs fn once the page has painted its text (the paint
+  // timing entry), or after 1.5 s in a browser that does not report it.
+  function afterFirstPaint(fn) {
+    var done = false;
+    var go = function () { if (!done) { done = true; setTimeout(fn, 0); } };
+    setTimeout(go, 1500);
+    try {
+      if (performance.getEntriesByName('first-contentful-paint').length) { go(); return; }
+      var po = new PerformanceObserver(function (list) {
+        if (list.getEntriesByName('first-contentful-paint').length) { po.disconnect(); go(); }
+      });
+      po.observe({ type: 'paint', buffered: true });
+    } catch (e) { go(); }
   }
 
   function init() {
