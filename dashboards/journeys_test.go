@@ -278,6 +278,32 @@ func TestPartialPeriodsHand(t *testing.T) {
 	}
 	checkDelta(t, "this quarter's win rate vs the previous quarter's first days", wr.Previous, pqs, prevTo, 1.0/3, pw/(pw+pl), int64(pw+pl), false)
 
+	// Cycle time this quarter: q1, created and won on the quarter's first day,
+	// 0 days; the previous quarter's first e days: p1 0 days and, once within,
+	// p3 (a month) and p2 (the whole quarter but a day): their median.
+	var cy struct {
+		query.CycleTime
+		Previous *apiDelta `json:"previous"`
+	}
+	if code := get(t, d.ts, "tok-director", "/api/v1/cycle?compare=true&from="+ymd(qs)+"&to="+ymd(qe), &cy); code != 200 {
+		t.Fatalf("cycle: %d", code)
+	}
+	if cy.Total.Count != 1 || cy.Total.Median != 0 {
+		t.Errorf("this quarter's cycle time %+v, want 1 deal of 0 days", cy.Total)
+	}
+	cycles := []float64{0} // p1
+	if mid.Before(prevTo) {
+		cycles = append(cycles, float64(daysBetween(pqs, mid))) // p3
+	}
+	if last := qs.AddDate(0, 0, -1); last.Before(prevTo) {
+		cycles = append(cycles, float64(daysBetween(pqs, last))) // p2
+	}
+	med := cycles[len(cycles)/2] // odd counts, in ascending order
+	if len(cycles) == 2 {
+		med = (cycles[0] + cycles[1]) / 2
+	}
+	checkDelta(t, "this quarter's cycle time vs the previous quarter's first days", cy.Previous, pqs, prevTo, 0, med, int64(len(cycles)), false)
+
 	// Attainment over the previous quarter: the targets inside it, East 600
 	// booked 700 (p1 + p2) and r3 300 booked 100 (p3); a manager sees East's,
 	// the rep r3's.
