@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The long repeated parts of a page (table rows, the filter's select options)
+// The long repeated parts of a page (table rows, the filter's checkboxes)
 // are written here rather than by html/template: the template engine calls every
 // escaper and field through reflection, which for a table of hundreds of rows
 // cost most of a page's CPU. The escaping below is html/template's own for the
@@ -179,85 +179,10 @@ func (t *table) Shown() []row {
 // Hidden is how many rows the page leaves to "show all" and the CSV.
 func (t *table) Hidden() int { return len(t.Rows) - len(t.Shown()) }
 
-// options is the select's option list: "All", the dimension's values (the one
-// asked for selected), and the value asked for when it is not among them.
-func (sb selectBox) options() []option {
-	out := []option{{Value: "", Label: sb.all}}
-	found := sb.cur == ""
-	if sb.dim != nil {
-		for _, o := range sb.dim.opts {
-			o.Selected = o.Value == sb.cur
-			found = found || o.Selected
-			out = append(out, o)
-		}
-	}
-	if !found {
-		out = append(out, option{Value: sb.cur, Label: sb.cur, Selected: true})
-	}
-	return out
-}
-
-// dimOptions is a filter dimension's options, sorted, with their HTML written
-// once (unselected) for every page that shows them.
+// dimOptions is a filter dimension's options, sorted (shared and read-only:
+// the filter bar's dropdowns write them, filterbar.go).
 type dimOptions struct {
 	opts []option
-	html string
-	ends []int // where each option's HTML ends in html
 }
 
-func newDimOptions(opts []option) *dimOptions {
-	d := &dimOptions{opts: opts, ends: make([]int, len(opts))}
-	var w htmlWriter
-	for i, o := range opts {
-		o.Selected = false
-		w.option(o)
-		d.ends[i] = w.Len()
-	}
-	d.html = w.String()
-	return d
-}
-
-func (w *htmlWriter) option(o option) {
-	w.WriteString(`<option value="`)
-	w.esc(o.Value)
-	w.WriteByte('"')
-	if o.Selected {
-		w.WriteString(" selected")
-	}
-	w.WriteByte('>')
-	w.esc(o.Label)
-	w.WriteString("</option>")
-}
-
-// OptionsHTML is the select's options as layout.html showed them with
-// {{range .options}}: the dimension's prepared HTML with the selected option
-// written in its place.
-func (sb selectBox) OptionsHTML() template.HTML {
-	d := sb.dim
-	if d == nil {
-		d = &dimOptions{}
-	}
-	var w htmlWriter
-	w.Grow(len(d.html) + 2*len(sb.cur) + len(sb.all) + 96)
-	w.option(option{Label: sb.all})
-	found := sb.cur == ""
-	done := 0 // of d.html
-	for i, o := range d.opts {
-		if o.Value != sb.cur {
-			continue
-		}
-		start := 0
-		if i > 0 {
-			start = d.ends[i-1]
-		}
-		w.WriteString(d.html[done:start])
-		o.Selected = true
-		w.option(o)
-		done, found = d.ends[i], true
-	}
-	w.WriteString(d.html[done:])
-	if !found {
-		w.option(option{Value: sb.cur, Label: sb.cur, Selected: true})
-	}
-	return template.HTML(w.String())
-}
+func newDimOptions(opts []option) *dimOptions { return &dimOptions{opts: opts} }

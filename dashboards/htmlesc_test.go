@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// The template fragments that table.BodyHTML and selectBox.OptionsHTML replace,
-// in the same surroundings as in layout.html; they are the oracle the Go-written
-// HTML must match byte for byte.
+// The template fragments that table.BodyHTML replaces, in the same
+// surroundings as in layout.html; they are the oracle the Go-written HTML must
+// match byte for byte.
 const (
 	oldRows = `{{define "rows"}}<table><tbody>
         {{$t := .}}{{range .Rows}}<tr{{if .Class}} class="{{.Class}}"{{end}}>{{range $i, $c := .Cells}}<td class="{{if (index $t.Cols $i).Num}}num {{end}}{{$c.Class}}"{{if and (index $t.Cols $i).Num $c.Raw}} data-v="{{$c.Raw}}"{{end}}>{{if $c.Bar}}<span class="cbar" style="width:{{pct $c.Bar}}%"></span>{{end}}{{if $c.Link}}<a href="{{$c.Link}}">{{$c.Text}}</a>{{else}}{{$c.Text}}{{end}}</td>{{end}}</tr>{{end}}
@@ -20,8 +20,6 @@ const (
 	newRows = `{{define "rows"}}<table><tbody>
         {{.BodyHTML}}
       </tbody></table>{{end}}`
-	oldOptions = `{{define "sel"}}<label class="sel"><span>{{.Label}}</span><select name="{{.Name}}">{{range .Options}}<option value="{{.Value}}"{{if .Selected}} selected{{end}}>{{.Label}}</option>{{end}}</select></label>{{end}}`
-	newOptions = `{{define "sel"}}<label class="sel"><span>{{.Label}}</span><select name="{{.Name}}">{{.OptionsHTML}}</select></label>{{end}}`
 )
 
 // nasty are strings a CRM export could hold, for every context.
@@ -73,30 +71,6 @@ func TestBodyHTMLMatchesTemplate(t *testing.T) {
 	tb.Rows = append(tb.Rows, row{Cells: make([]cell, 4)})
 	if err := newT.ExecuteTemplate(&bytes.Buffer{}, "rows", tb); err == nil {
 		t.Fatal("a row wider than the columns rendered")
-	}
-}
-
-func TestOptionsHTMLMatchesTemplate(t *testing.T) {
-	oldT := template.Must(template.New("").Parse(oldOptions))
-	newT := template.Must(template.New("").Parse(newOptions))
-	var opts []option
-	for i, s := range nasty {
-		opts = append(opts, option{Value: s, Label: nasty[(i+5)%len(nasty)]})
-	}
-	opts = append(opts, option{Value: "dup", Label: "one"}, option{Value: "dup", Label: "two"})
-	d := newDimOptions(opts)
-	type old struct {
-		Name, Label string
-		Options     []option
-	}
-	for _, cur := range append([]string{"", "dup", "not there", "a+b"}, nasty...) {
-		for _, dim := range []*dimOptions{d, nil, newDimOptions(nil)} {
-			sb := selectBox{Name: "rep", Label: "Rep <all>", all: "All & \"every\"", dim: dim, cur: cur}
-			want, got := exec(t, oldT, "sel", old{sb.Name, sb.Label, sb.options()}), exec(t, newT, "sel", sb)
-			if want != got {
-				t.Fatalf("cur %q: options differ at byte %d:\ntemplate: %q\nOptionsHTML: %q", cur, firstDiff(want, got), around(want, firstDiff(want, got)), around(got, firstDiff(want, got)))
-			}
-		}
 	}
 }
 
