@@ -648,6 +648,25 @@ func journey(t *testing.T, b *browser, d *demo, lang string, vp [2]int64) {
 	}
 	sv := click(`#t-stages a[href*="stage=`+stage+`"]`, "stage="+stage)
 	checkStages(t, b.ctx, lang, sv)
+	// The owner's row at the stage: reached and conversion as /api/v1/reps says.
+	shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(() => { const a = document.querySelector('#t-reps-at-stage a[href*="rep=`+url.QueryEscape(owner)+`"]'); const r = a && a.closest('tr'); return r ? [r.cells[2].textContent.trim(), r.cells[3].textContent.trim()] : []; })()`))
+	if err != nil || len(shown) != 2 {
+		t.Fatalf("%s has no row among the reps at %s (%v)", owner, stage, err)
+	}
+	found := false
+	for _, rs := range apiGet[[]query.RepScore](t, b.ctx, "/api/v1/reps?"+fq) {
+		for _, m := range rs.Metrics {
+			if rs.RepID == owner && m.Metric == "conversion" && m.Stage == stage {
+				found = true
+				if tr := (tr{lang}); shown[0] != tr.Int(m.N) || shown[1] != tr.Pct(m.Value) {
+					t.Errorf("%s at %s: the row shows reached %s, conversion %s; /api/v1/reps says %s, %s", owner, stage, shown[0], shown[1], tr.Int(m.N), tr.Pct(m.Value))
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("/api/v1/reps has no conversion at %s for %s, whose row shows %q", stage, owner, shown)
+	}
 	rv := click(`#t-reps-at-stage a[href*="rep=`+url.QueryEscape(owner)+`"]`, "rep="+url.QueryEscape(owner))
 	ds := apiGet[query.Deals](t, b.ctx, "/api/v1/deals?basis=created&status=open&sort=close&page_size=200&stage="+stage+"&rep="+url.QueryEscape(owner)+"&"+fq)
 	if tr := (tr{lang}); !strings.HasSuffix(rv.Deals, "("+tr.Int(ds.Total)+")") {
