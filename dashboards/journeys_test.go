@@ -210,7 +210,7 @@ func checkDelta(t *testing.T, what string, got *apiDelta, from, to time.Time, cu
 func TestPartialPeriodsHand(t *testing.T) {
 	hd := newHandDates()
 	d := newHandServer(t, hd)
-	qs, pqs, qe, today, tomorrow := hd.qs, hd.pqs, hd.qe, hd.today, hd.tomorrow
+	qs, pqs, qe, tomorrow := hd.qs, hd.pqs, hd.qe, hd.tomorrow
 	qDays, pqDays := float64(daysBetween(qs, qe)), float64(daysBetween(pqs, qs))
 	mid := pqs.AddDate(0, 1, 0)
 
@@ -363,7 +363,6 @@ func TestPartialPeriodsHand(t *testing.T) {
 			t.Errorf("%s: cards %q, want bookings %s, coverage 0.8×, win rate %s", lang, cards, tr.Money(200), tr.Pct(1.0/3))
 		}
 	}
-	_ = today
 }
 
 // ifStatus is coverage's status when a target exists: ok while something remains.
