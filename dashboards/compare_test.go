@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/pipelens/pipelens/ingest/gen"
 	"github.com/pipelens/pipelens/query"
 )
@@ -374,5 +376,43 @@ func TestTableComparisons(t *testing.T) {
 	}
 	if code, body := d.page(t, m, "/"); code != 200 || !strings.Contains(body, "较上期") || !strings.Contains(body, "较去年同期") {
 		t.Errorf("the manager's overview (zh-CN) has no comparisons in Chinese: %d", code)
+	}
+}
+
+// TestBrowserChartDrill: in Chromium, clicking a team's bookings bar on the
+// overview opens that team's won deals, and a conversion-trend point the
+// deals created in its month.
+func TestBrowserChartDrill(t *testing.T) {
+	b := newBrowser(t)
+	d := compareDemo(t)
+	b.signIn(t, d.ts.URL, "director")
+	r := compareRanges()[0]
+	for _, tc := range []struct {
+		chart, js string
+		want      []string
+	}{
+		{"chart-teams", `c => { const l = c.getModel().getSeriesByIndex(0).getData().getItemLayout(0); return [l.x + l.width / 2, l.y + l.height / 2]; }`,
+			[]string{"/deals?", "basis=closed", "status=won", "team="}},
+		{"chart-conversion", `c => { const ss = c.getOption().series; for (let k = 0; k < ss.length; k++) { const i = ss[k].data.findIndex(x => (x.value ?? x) !== '-'); if (i >= 0) return c.convertToPixel({seriesIndex: k}, [i, ss[k].data[i].value ?? ss[k].data[i]]); } }`,
+			[]string{"/deals?", "basis=created", "from=" + r[0][:5], "to=" + r[1][:5]}},
+	} {
+		if err := chromedp.Do(b.ctx, chromedp.Navigate(d.ts.URL+"/?from="+r[0]+"&to="+r[1])); err != nil {
+			t.Fatal(err)
+		}
+		b.waitCharts(t)
+		// The real mouse clicks inside the viewport: bring the chart to its middle.
+		if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(document.getElementById('`+tc.chart+`').scrollIntoView({block: 'center'}), true)`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := chromedp.Do(b.ctx, chromedp.Sleep(300*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		b.clickChart(t, tc.chart, tc.js)
+		u := b.location()
+		for _, w := range tc.want {
+			if !strings.Contains(u, w) {
+				t.Errorf("clicking %s opened %s, want it to hold %s", tc.chart, u, w)
+			}
+		}
 	}
 }
