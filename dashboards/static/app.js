@@ -184,6 +184,7 @@
 
     // Filters: a select applies at once; dates switch the period to custom.
     var form = document.getElementById('filters');
+    if (form) foldFilters(form);
     if (form) {
       var sels = form.querySelectorAll('select');
       for (var j = 0; j < sels.length; j++) sels[j].addEventListener('change', function () { submitFilters(form); });
@@ -289,6 +290,21 @@
       }
       if (table.tBodies[0].rows.length > 10 && table.parentNode.classList.contains('tablewrap')) searchBox(table, table.parentNode);
     }
+  }
+
+  // foldFilters: on a phone the filter bar starts folded to one line that says
+  // what is filtered (period and chosen values); a tap opens it.
+  function foldFilters(form) {
+    var fold = form.querySelector('details.fold');
+    if (!fold || !window.matchMedia || !window.matchMedia('(max-width:760px)').matches) return;
+    var parts = [];
+    var on = form.querySelector('.presets .chip.on');
+    if (on) parts.push(on.classList.contains('custom') ? form.querySelector('input[name=from]').value + ' – ' + form.querySelector('input[name=to]').value : on.textContent.trim());
+    [].forEach.call(form.querySelectorAll('details.ms.on'), function (d) {
+      parts.push(d.querySelector('.msl').textContent + ': ' + d.querySelector('.msv').textContent);
+    });
+    form.querySelector('.fsum').textContent = parts.join(' · ');
+    fold.open = false;
   }
 
   // ---- multi-select filters: <details> of checkboxes; closing applies ----
