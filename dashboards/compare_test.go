@@ -315,6 +315,27 @@ func TestTableComparisons(t *testing.T) {
 			t.Errorf("%s's points do not open their deals", id)
 		}
 	}
+	// The tables' changes compare the rows' own bookings: win rate's won amount by
+	// rep and territory is the scorecards' and the territories' captured.
+	for _, x := range []struct{ ep, group, key, amount string }{{"reps", "rep", "rep_id", "won_amount"}, {"territories", "territory", "territory", "captured"}} {
+		var rows []map[string]any
+		var w wr
+		get(t, d.ts, "tok-director", "/api/v1/"+x.ep+"?from="+r[0]+"&to="+r[1], &rows)
+		get(t, d.ts, "tok-director", "/api/v1/winrate?group_by="+x.group+"&from="+r[0]+"&to="+r[1], &w)
+		if len(rows) == 0 || len(w.Groups) == 0 {
+			t.Fatalf("/api/v1/%s or win rate by %s is empty", x.ep, x.group)
+		}
+		won := map[string]float64{}
+		for _, g := range w.Groups {
+			won[g.Key] = g.WonAmount
+		}
+		for _, row := range rows {
+			k, _ := row[x.key].(string)
+			if a, _ := row[x.amount].(float64); math.Abs(a-won[k]) > 0.01 {
+				t.Errorf("%s %s: %s %.2f, but win rate by %s says %.2f won", x.ep, k, x.amount, a, x.group, won[k])
+			}
+		}
+	}
 	for _, p := range []string{"/reps", "/territories"} {
 		code, body := d.page(t, c, p+"?from="+r[0]+"&to="+r[1])
 		if code != 200 {
