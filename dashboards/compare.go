@@ -255,12 +255,12 @@ func linked(c cell, url string) cell {
 }
 
 // periodLinks link each period of a trend (by its first day) to its deals
-// on basis and status (dealsURL) within the period and the range: created for
-// a conversion cohort.
-func periodLinks(r *request, starts []string, period, basis, status string) map[string]string {
+// on basis and status (dealsURL) within the period and the trend's range rf:
+// created for a conversion cohort. set adds pairs (rep, id).
+func periodLinks(r *request, rf query.Filter, starts []string, period, basis, status string, set ...string) map[string]string {
 	links := make(map[string]string, len(starts))
 	for _, s := range starts {
-		from, err := time.ParseInLocation(time.DateOnly, s, r.f.From.Location())
+		from, err := time.ParseInLocation(time.DateOnly, s, rf.From.Location())
 		if err != nil {
 			continue
 		}
@@ -271,13 +271,13 @@ func periodLinks(r *request, starts []string, period, basis, status string) map[
 		case "quarter":
 			to = from.AddDate(0, 3, 0)
 		}
-		if from.Before(r.f.From) {
-			from = r.f.From
+		if from.Before(rf.From) {
+			from = rf.From
 		}
-		if to.After(r.f.To) {
-			to = r.f.To
+		if to.After(rf.To) {
+			to = rf.To
 		}
-		links[s] = r.dealsURL(basis, status, "", false, "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "preset", "")
+		links[s] = r.dealsURL(basis, status, "", false, append([]string{"from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly), "preset", ""}, set...)...)
 	}
 	return links
 }
@@ -288,7 +288,7 @@ func cohortLinks(r *request, conv []query.ConversionPeriod, period string) map[s
 	for i, c := range conv {
 		starts[i] = c.Period
 	}
-	return periodLinks(r, starts, period, "created", "")
+	return periodLinks(r, r.f, starts, period, "created", "")
 }
 
 // comparison is what compare=true adds to a card endpoint's answer
@@ -409,4 +409,19 @@ func (p *pages) repCompare(ctx context.Context, r *request, id string, cur query
 		out[card] = r.compareViews(card, unit, query.NewDelta(cmp.Previous, unit, cv, pv, pn), query.NewDelta(cmp.LastYear, unit, cv, lv, ln), cmp.Cut)
 	}
 	return out, nil
+}
+
+// metricDeals links a scorecard metric's n to the rep's deals it counts: the
+// cohort reaching the stage for a stage conversion, the closed deals for the
+// win rate, the won ones for deal size and cycle time ("" for activities).
+func metricDeals(r *request, id string, m query.MetricScore) string {
+	switch m.Metric {
+	case "conversion":
+		return r.dealsURL("created", "", m.Stage, true, "rep", id)
+	case "win_rate":
+		return r.dealsURL("closed", "closed", "", false, "rep", id)
+	case "deal_size", "cycle_time":
+		return r.dealsURL("closed", "won", "", false, "rep", id)
+	}
+	return ""
 }

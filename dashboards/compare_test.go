@@ -370,6 +370,26 @@ func TestTableComparisons(t *testing.T) {
 	if want, _ := strconv.ParseInt(strings.ReplaceAll(dm[2], ",", ""), 10, 64); deals.Total != want {
 		t.Errorf("the scorecard's deals card says %d, its link %s lists %d", want, link, deals.Total)
 	}
+	// The scorecard's metric counts (n) open as many of the rep's deals.
+	mtab := body[strings.Index(body, `id="t-metrics"`):]
+	mtab = mtab[:strings.Index(mtab, "</table>")]
+	ns := regexp.MustCompile(`<a href="(/deals\?[^"]*)">([\d,]+)</a>`).FindAllStringSubmatch(mtab, -1)
+	if len(ns) < 4 {
+		t.Errorf("the scorecard's metrics link %d counts to their deals, want the stage conversions, win rate, deal size and cycle time", len(ns))
+	}
+	for _, nm := range ns {
+		link, _ := url.Parse(html.UnescapeString(nm[1]))
+		var deals struct {
+			Total int64 `json:"total"`
+		}
+		get(t, d.ts, "tok-director", "/api/v1/deals?"+link.RawQuery, &deals)
+		if want, _ := strconv.ParseInt(strings.ReplaceAll(nm[2], ",", ""), 10, 64); deals.Total != want {
+			t.Errorf("a scorecard metric of n=%d links to %s, which lists %d", want, link, deals.Total)
+		}
+	}
+	if !strings.Contains(body, `id="spec-chart-trend"`) || !strings.Contains(body[strings.Index(body, `id="spec-chart-trend"`):], `"links":{`) {
+		t.Error("the scorecard's monthly trend does not open the rep's deals")
+	}
 	// The trends' cohorts: each month's cohort count lists as many deals created in it.
 	code, body = d.page(t, c, "/trends?from="+r[0]+"&to="+r[1])
 	if code != 200 {

@@ -107,7 +107,7 @@ func (p *pages) trends(c echo.Context) error {
 		for i, pp := range mv.Periods {
 			starts[i] = pp.Period
 		}
-		mp.Chart = withLinks(movementChart("chart-movement", r.tr, mv), periodLinks(r, starts, period, "created", "")) // the deals opened in the period
+		mp.Chart = withLinks(movementChart("chart-movement", r.tr, mv), periodLinks(r, r.f, starts, period, "created", "")) // the deals opened in the period
 	} else {
 		mp.Empty = r.T("empty")
 	}
@@ -380,13 +380,18 @@ func (p *pages) scorecard(c echo.Context) error {
 		if m.Verdict != "" {
 			vc = cell{Text: r.T("v." + m.Verdict), Class: verdictClass(m.Verdict)}
 		}
-		mt.Rows = append(mt.Rows, row{Cells: []cell{{Text: r.T("m." + m.Metric)}, {Text: r.Stage(m.Stage)}, count(r, m.N),
+		mt.Rows = append(mt.Rows, row{Cells: []cell{{Text: r.T("m." + m.Metric)}, {Text: r.Stage(m.Stage)}, linked(count(r, m.N), metricDeals(r, id, m)),
 			{Text: fmtValue(r, m), Raw: num(round(m.Value))}, {Text: fmtRange(r, m), Raw: num(round(m.Low)) + ".." + num(round(m.High))},
 			{Text: fmtPeer(r, m), Raw: num(round(m.Peer))}, vc}})
 	}
 	tp := &panel{ID: "trend", Title: r.T("rp.trend"), Sub: r.T("rp.trend_sub")}
 	if len(mv.Periods) > 0 {
-		tp.Chart = bookingsTrend("chart-trend", r.tr, mv)
+		starts := make([]string, len(mv.Periods))
+		for i, pp := range mv.Periods {
+			starts[i] = pp.Period
+		}
+		// A month's bar opens the rep's deals won in it.
+		tp.Chart = withLinks(bookingsTrend("chart-trend", r.tr, mv), periodLinks(r, tf, starts, "month", "closed", "won", "rep", id))
 	} else {
 		tp.Empty = r.T("empty")
 	}
