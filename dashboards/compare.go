@@ -368,8 +368,8 @@ func changeCells(r *request, book, rate map[string][2]query.Delta, key string) [
 		deltaCell(r, "win_rate", "rate", w[0]), deltaCell(r, "win_rate", "rate", w[1])}
 }
 
-// repCards are a rep's scorecard cards over the comparison ranges of r's
-// range: the scorecard asked again over each (a rep without deals there has
+// repCompare is the comparisons of a rep's scorecard cards: the scorecard
+// asked again over each comparison range of r's range (a rep without deals there has
 // no numbers: "– (n=0)").
 func (p *pages) repCompare(ctx context.Context, r *request, id string, cur query.RepScore) (map[string][]cmpView, error) {
 	cmp := p.svc.Comparisons(r.f)

@@ -34,17 +34,17 @@ func (p *pages) overview(c echo.Context) error {
 	sf.Team, sf.Manager, sf.Rep, sf.Territory, sf.Product, sf.Source, sf.Segment = f.Team, f.Manager, f.Rep, f.Territory, f.Product, f.Source, f.Segment
 	cmp := svc.Comparisons(f)
 	var (
-		cur, prev, ly  cardNums
-		teams          query.WinRate
-		teamsP, teamsL query.WinRate
-		spark          query.Movement
-		conv           []query.ConversionPeriod
-		terrs          []query.Territory
-		cycles         = make([]query.CycleTime, 6)
-		evs            []alerts.Event
-		fb             *filterBar
-		fp             *panel
-		coach          *panel
+		cur, prev, ly cardNums
+		teams         query.WinRate
+		bookD, rateD  map[string][2]query.Delta
+		spark         query.Movement
+		conv          []query.ConversionPeriod
+		terrs         []query.Territory
+		cycles        = make([]query.CycleTime, 6)
+		evs           []alerts.Event
+		fb            *filterBar
+		fp            *panel
+		coach         *panel
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	// The cards over the range and its two comparison ranges (query.Comparisons).
@@ -61,7 +61,7 @@ func (p *pages) overview(c echo.Context) error {
 		}, "team")
 		return
 	})
-	g.Go(func() (err error) { teamsP, teamsL, err = p.groupedCompare(gctx, r, cmp, "team"); return })
+	g.Go(func() (err error) { bookD, rateD, err = p.groupChanges(gctx, r, "team"); return })
 	g.Go(func() error { spark = p.movement(gctx, r, sf, "month"); return nil })
 	g.Go(func() (err error) {
 		conv, err = fetch(gctx, p, r, "conversion", f, func(ctx context.Context, f query.Filter) ([]query.ConversionPeriod, error) {
@@ -201,8 +201,6 @@ func (p *pages) overview(c echo.Context) error {
 	tt := &table{ID: "teams", Cols: []col{{Label: r.T("col.team")}, {Label: r.T("col.bookings"), Num: true}, {Label: r.T("col.target"), Num: true}, {Label: r.T("col.attainment"), Num: true},
 		{Label: r.T("col.won"), Num: true}, {Label: r.T("col.lost"), Num: true}, {Label: r.T("col.winrate"), Num: true}}}
 	tt.Cols = append(tt.Cols, changeCols(r)...)
-	bookD := groupDeltas("amount", cmp, teams, teamsP, teamsL, groupBookings)
-	rateD := groupDeltas("rate", cmp, teams, teamsP, teamsL, groupWinRate)
 	chartLinks := map[string]string{}
 	var names []string
 	var bs, ts, ws []float64
