@@ -236,4 +236,14 @@ func TestStaticFilesGzipped(t *testing.T) {
 			t.Errorf("%s: %d bytes on the wire for %d", c.path, resp.ContentLength, len(want))
 		}
 	}
+	for _, p := range []string{"/static/nope.js", "/static/echarts/nope", "/static/../templates/layout.html"} {
+		resp, err := http.Get(ts.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", p, resp.StatusCode)
+		}
+	}
 }

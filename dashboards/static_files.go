@@ -33,7 +33,15 @@ var staticCache sync.Map // name -> *staticFile
 // loadStatic reads an embedded static file and its gzip; ok is false for a
 // missing file or a directory.
 func loadStatic(name string) (*staticFile, bool) {
-	v, _ := staticCache.LoadOrStore(name, &staticFile{})
+	v, ok := staticCache.Load(name)
+	if !ok {
+		// Only names of embedded files are remembered: a client asking for
+		// made-up names must not grow the map.
+		if st, err := fs.Stat(assets, "static/"+name); err != nil || st.IsDir() {
+			return nil, false
+		}
+		v, _ = staticCache.LoadOrStore(name, &staticFile{})
+	}
 	f := v.(*staticFile)
 	f.once.Do(func() {
 		b, err := fs.ReadFile(assets, "static/"+name)
