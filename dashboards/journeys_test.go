@@ -171,7 +171,7 @@ func checkCoverage(t *testing.T, d *demo, who, token, from, to string, target, w
 	}
 	remaining := math.Max(target-won, 0)
 	var want *float64
-	if remaining > 0 {
+	if remaining > 0 && status == "ok" {
 		c := pipeline / remaining
 		want = &c
 	}
@@ -216,12 +216,12 @@ func TestPartialPeriodsHand(t *testing.T) {
 
 	// The previous quarter, a range that has ended. Director: East 600 + r3 300
 	// = 900; won p1 300 + p2 400 + p3 100 = 800; open p5 150 expected in it:
-	// remaining 100, coverage 1.5.
-	checkCoverage(t, d, "director", "tok-director", ymd(pqs), ymd(qs), 900, 800, 150, false, "ok")
+	// remaining 100, but no day of it is still to come: no coverage (ended).
+	checkCoverage(t, d, "director", "tok-director", ymd(pqs), ymd(qs), 900, 800, 150, false, "ended")
 	// East: 600 against 700 won: the target is met, no coverage.
 	checkCoverage(t, d, "manager", "tok-manager", ymd(pqs), ymd(qs), 600, 700, 0, false, "target_met")
-	// r3: 300 against 100 won, 150 open: remaining 200, coverage 0.75.
-	checkCoverage(t, d, "rep", "tok-rep", ymd(pqs), ymd(qs), 300, 100, 150, false, "ok")
+	// r3: 300 against 100 won, 150 open: remaining 200, ended.
+	checkCoverage(t, d, "rep", "tok-rep", ymd(pqs), ymd(qs), 300, 100, 150, false, "ended")
 
 	// Its last two months, a partial period that has ended: each target counts
 	// its share of days s; won p2 400 (last day) + p3 100 (the month's first
@@ -365,10 +365,11 @@ func TestPartialPeriodsHand(t *testing.T) {
 	}
 }
 
-// ifStatus is coverage's status when a target exists: ok while something remains.
+// ifStatus is coverage's status of a range with no day left when a target
+// exists: ended while something remains.
 func ifStatus(remains bool) string {
 	if remains {
-		return "ok"
+		return "ended"
 	}
 	return "target_met"
 }

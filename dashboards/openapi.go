@@ -123,7 +123,7 @@ func openAPI() obj {
 			"target_level": enum("company", "territory", "team", "rep", "team+rep", ""), "prorated": boolean,
 			"team_targets": obj{"type": "object", "additionalProperties": number}, "remaining": number,
 			"coverage": obj{"type": "number", "nullable": true, "description": "pipeline / remaining; null when nothing remains (status)"},
-			"status":   enum("ok", "target_met", "no_target", "not_comparable")}),
+			"status":   enum("ok", "target_met", "no_target", "not_comparable", "ended")}),
 		"MetricScore": metric,
 		"RepScore": props([]string{"rep_id", "metrics"}, obj{"rep_id": str, "name": str, "team": str, "manager_id": str, "territory": str,
 			"deals": integer, "won": integer, "lost": integer, "won_amount": number, "metrics": arr(ref("MetricScore")),

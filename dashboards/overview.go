@@ -150,6 +150,9 @@ func (p *pages) overview(c echo.Context) error {
 		cv.Sub = r.T("kpi.target_met") + ": " + r.Money(cov.Pipeline) + " " + r.T("kpi.open_upside")
 	case "not_comparable":
 		cv.Sub = r.T("kpi.untargeted")
+	case "ended":
+		// Nothing is still to close in a range that has ended.
+		cv.Sub = r.T("kpi.cov_ended")
 	default:
 		cv.Sub = r.T("kpi.no_target")
 	}

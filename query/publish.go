@@ -352,8 +352,9 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 
 // servingFingerprint names what serving rows depend on besides the raw rows.
 // servingVersion names the serving tables' layout: a home whose last
-// publication had another is rebuilt by a full publication (8: account_days).
-const servingVersion = "8"
+// publication had another is rebuilt by a full publication (8: account_days;
+// 9: a deal's account and owner names fall back to their ids).
+const servingVersion = "9"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion

@@ -155,7 +155,7 @@ func (s *Service) factsSelect(t func(string) string, raw, restrict string, pub u
 	return `(opportunity_id, name, account_id, account_name, owner_id, owner_name, team, manager_id, manager_name,
     territory, segment, product, source, stage, amount, created_at, created_date, close_date, closed, won, lost,
     furthest, entered, exited, forecast_category, pub)
-SELECT opportunity_id, o_name, account_id, a_name, owner_id, r_name, r_team, r_manager_id, m_name,
+SELECT opportunity_id, o_name, account_id, if(a_name != '', a_name, account_id), owner_id, if(r_name != '', r_name, owner_id), r_team, r_manager_id, m_name,
     if(a_territory != '', a_territory, r_territory), a_segment, o_product, o_source, o_stage, ` + fx.sql("o_amount", "o_currency", "o_close_date") + `,
     o_created_at, toDate(o_created_at, ` + s.tz + `), o_close_date, o_closed, o_won, toUInt8(o_closed = 1 AND o_won = 0),
     ` + furthest + `, [` + strings.Join(entered, ", ") + `], [` + strings.Join(exited, ", ") + `], o_fc, toUInt64(` + u(pub) + `)

@@ -318,8 +318,10 @@ type Coverage struct {
 	// Remaining is max(target - won, 0).
 	Remaining float64 `json:"remaining"`
 	// Coverage is pipeline / remaining; null when nothing remains, and Status
-	// says why: "target_met", "no_target", or "not_comparable" (a product,
-	// source or segment filter: targets are not set by those); "ok" otherwise.
+	// says why: "target_met", "no_target", "not_comparable" (a product,
+	// source or segment filter: targets are not set by those), or "ended" (the
+	// range has no day after today: no pipeline is still to close in it);
+	// "ok" otherwise.
 	Coverage *float64 `json:"coverage"`
 	Status   string   `json:"status"`
 }
@@ -363,12 +365,21 @@ func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, e
 		out.Status = "no_target"
 	case out.Remaining <= 0:
 		out.Status = "target_met"
+	case !f.To.After(s.tomorrow()):
+		out.Status = "ended"
 	default:
 		out.Status = "ok"
 		cov := out.Pipeline / out.Remaining
 		out.Coverage = &cov
 	}
 	return out, nil
+}
+
+// tomorrow is the start of the day after today in the business time zone: a
+// range ending there or before has no day still to come.
+func (s *Service) tomorrow() time.Time {
+	n := time.Now().In(s.loc)
+	return time.Date(n.Year(), n.Month(), n.Day()+1, 0, 0, 0, 0, s.loc)
 }
 
 // openPipeline is the amount of open opportunities expected to close in
