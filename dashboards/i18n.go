@@ -71,6 +71,7 @@ var messages = map[string][2]string{
 	"kpi.of_target":         {"of target", "目标"},
 	"kpi.no_target":         {"no target in range", "期间内无目标"},
 	"kpi.target_met":        {"target met", "已达成目标"},
+	"ov.subscribe":          {"Email me these numbers", "订阅此报告邮件"},
 	"kpi.cov_ended":         {"looks ahead: this range has no day left (see this quarter)", "只看未来：该期间已无剩余天数（请看本季度）"},
 	"kpi.untargeted":        {"targets are not set by product, source or segment", "目标不按产品、来源或细分设定"},
 	"kpi.open_upside":       {"open pipeline is upside", "未结管道为超额空间"},

@@ -175,7 +175,9 @@ func (p *pages) overview(c echo.Context) error {
 	if vel, _ := cur.value("velocity", now); vel != nil {
 		vk.Value = r.Money(*vel) + " " + r.T("kpi.per_day")
 	}
-	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}}, fp)
+	// The same numbers by email on a schedule, with the page's filter.
+	sub := []link{{Label: r.T("ov.subscribe") + " →", URL: r.filterURL("/subscriptions")}}
+	v.Panels = append(v.Panels, &panel{ID: "kpis", KPIs: []kpi{bk, cv, wk, ck, vk}, Links: sub}, fp)
 
 	// Conversion trend and anomalies.
 	cp := &panel{ID: "conversion", Title: r.T("ov.conversion"), Sub: r.T("ov.conversion_sub"), Span: 8}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -152,6 +153,10 @@ func TestSubscriptionsPage(t *testing.T) {
 	code, body := d.page(t, c, "/?from=2024-01-01&to=2024-04-01&product=Pro")
 	if code != 200 || !strings.Contains(body, `href="/subscriptions?`) {
 		t.Fatalf("the overview has no menu entry to the subscriptions: %d", code)
+	}
+	// The overview's cards offer the same numbers by email, with its filter.
+	if !regexp.MustCompile(`(?s)id="kpis".*?href="/subscriptions\?[^"]*product=Pro[^"]*"[^>]*>Email me these numbers`).MatchString(body) {
+		t.Errorf("the overview's cards have no 'Email me these numbers' link carrying the filter")
 	}
 	code, body = d.page(t, c, "/subscriptions?from=2024-01-01&to=2024-04-01&product=Pro")
 	if code != 200 || !strings.Contains(body, `action="/subscriptions"`) || !strings.Contains(body, `value="product=Pro"`) {
