@@ -7,6 +7,7 @@ import (
 
 	"github.com/pipelens/pipelens/alerts"
 	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/config"
 )
 
 func init() {
@@ -14,12 +15,23 @@ func init() {
 }
 
 func runAlerts(ctx context.Context, a *app, args []string) error {
+	return engineRun(ctx, a, args, "alerts", "evaluate as of this date or time (YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339; business time zone) instead of now; emails due now are delivered either way",
+		func(ctx context.Context, eng *alerts.Engine, _ *schemas.DB, _ *config.Config, now time.Time) (fmt.Stringer, error) {
+			return eng.RunOnce(ctx, now)
+		})
+}
+
+// engineRun is `pipelens <name> run [--at TIME]`: the alert engine over the
+// config's database, once, as of --at (atHelp says what it means) or now, with
+// do's summary printed.
+func engineRun(ctx context.Context, a *app, args []string, name, atHelp string,
+	do func(ctx context.Context, eng *alerts.Engine, db *schemas.DB, c *config.Config, now time.Time) (fmt.Stringer, error)) error {
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(a.stderr, "usage: pipelens alerts run [--at YYYY-MM-DD[THH:MM]]")
+		fmt.Fprintf(a.stderr, "usage: pipelens %s run [--at YYYY-MM-DD[THH:MM]]\n", name)
 		return errUsage
 	}
-	fs := a.flags("alerts run", "")
-	at := fs.String("at", "", "evaluate as of this date or time (YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339; business time zone) instead of now; emails due now are delivered either way")
+	fs := a.flags(name+" run", "")
+	at := fs.String("at", "", atHelp)
 	if err := a.parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -42,8 +54,10 @@ func runAlerts(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	sum, err := eng.RunOnce(ctx, now)
-	fmt.Fprintln(a.stdout, sum.String())
+	sum, err := do(ctx, eng, db, c, now)
+	if sum != nil {
+		fmt.Fprintln(a.stdout, sum.String())
+	}
 	return err
 }
 

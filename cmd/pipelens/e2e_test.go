@@ -217,3 +217,22 @@ func TestDemoServesSampleNumbers(t *testing.T) {
 		t.Fatalf("demo funnel over a year has cohort %v and won %v: the sample did not load (body %v)", cohort, won, body)
 	}
 }
+
+// TestEngineRunCommands: `alerts run` and `subscriptions run` share their
+// command line: without run they print their own usage, and a bad --at is
+// refused before any database is opened, naming the flag.
+func TestEngineRunCommands(t *testing.T) {
+	home := t.TempDir()
+	for _, name := range []string{"alerts", "subscriptions"} {
+		cmd := exec.Command(binPath, name)
+		cmd.Env = append(os.Environ(), "PIPELENS_HOME="+home)
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "usage: pipelens "+name+" run [--at") {
+			t.Errorf("pipelens %s: err %v, output %q; want its usage", name, err, out)
+		}
+		cmd = exec.Command(binPath, name, "run", "--at", "tomorrow")
+		cmd.Env = append(os.Environ(), "PIPELENS_HOME="+home)
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `--at "tomorrow"`) {
+			t.Errorf("pipelens %s run --at tomorrow: err %v, output %q; want the --at error", name, err, out)
+		}
+	}
+}
