@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/clustertest"
 	"github.com/pipelens/pipelens/schemas/config"
 )
@@ -18,14 +17,7 @@ func TestRuleSetsOnACluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c := clustertest.StartCluster(t)
-	db, err := schemas.Open(ctx, c.Config, t.TempDir(), quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("cluster migrate: %v", err)
-	}
+	db := clustertest.OpenMigrated(t, ctx, c.Config)
 	e, err := New(Options{DB: db, Config: config.Default(), Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pipelens/pipelens/ingest/gen"
 	"github.com/pipelens/pipelens/query"
-	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/clustertest"
 	"github.com/pipelens/pipelens/schemas/config"
 	"github.com/pipelens/pipelens/schemas/schemastest"
@@ -270,14 +269,7 @@ func TestSubscriptionsOnACluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c := clustertest.StartCluster(t)
-	db, err := schemas.Open(ctx, c.Config, t.TempDir(), quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("cluster migrate: %v", err)
-	}
+	db := clustertest.OpenMigrated(t, ctx, c.Config)
 	u := config.User{Username: "director", Role: "director", Email: "d@example.com"}
 	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	var ids []string
@@ -304,7 +296,7 @@ func TestSubscriptionsOnACluster(t *testing.T) {
 	if err := DeleteSubscription(ctx, db, &got[1], now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	got, err = ListSubscriptions(ctx, db, "director")
+	got, err := ListSubscriptions(ctx, db, "director")
 	if err != nil || len(got) != 5 {
 		t.Fatalf("after one deletion: %d subscriptions (%v), want 5", len(got), err)
 	}

@@ -36,14 +36,7 @@ func TestClusterEqualsSingleServer(t *testing.T) {
 	// A publication waits for the replicas (SYSTEM SYNC REPLICA) at most this
 	// long: one that needs a part only the killed replica holds gives up sooner.
 	cfg.QueryTimeout = 6 * time.Second
-	cdb, err := schemas.Open(ctx, cfg, t.TempDir(), quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cdb.Close()
-	if _, err := cdb.Migrate(ctx); err != nil {
-		t.Fatalf("cluster migrate: %v", err)
-	}
+	cdb := clustertest.OpenMigrated(t, ctx, cfg)
 	t.Logf("cluster of %d servers up in %s, migrated in %s", c.Replicas(), c.StartupTime.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	sdb := schemastest.Open(t)
 

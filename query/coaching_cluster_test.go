@@ -9,7 +9,6 @@ import (
 
 	"github.com/pipelens/pipelens/ingest"
 	"github.com/pipelens/pipelens/ingest/gen"
-	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/clustertest"
 	"github.com/pipelens/pipelens/schemas/schemastest"
 )
@@ -23,14 +22,7 @@ func TestCoachingOnCluster(t *testing.T) {
 	c := clustertest.StartCluster(t)
 	cfg := c.Config
 	cfg.QueryTimeout = 20 * time.Second
-	cdb, err := schemas.Open(ctx, cfg, t.TempDir(), quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cdb.Close()
-	if _, err := cdb.Migrate(ctx); err != nil {
-		t.Fatalf("cluster migrate: %v", err)
-	}
+	cdb := clustertest.OpenMigrated(t, ctx, cfg)
 	sdb := schemastest.Open(t)
 	cluster, single := New(cdb, time.UTC, quietLog()), New(sdb, time.UTC, quietLog())
 	cing := ingest.New(cdb, ingest.Options{Publish: cluster.Refresh}, quietLog())

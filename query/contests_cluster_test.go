@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/clustertest"
 	"github.com/pipelens/pipelens/schemas/schemastest"
 )
@@ -18,14 +17,7 @@ func TestContestsAndTiersOnACluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	c := clustertest.StartCluster(t)
-	cdb, err := schemas.Open(ctx, c.Config, t.TempDir(), quietLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cdb.Close()
-	if _, err := cdb.Migrate(ctx); err != nil {
-		t.Fatalf("cluster migrate: %v", err)
-	}
+	cdb := clustertest.OpenMigrated(t, ctx, c.Config)
 	fx := contestFixture()
 	for _, a := range tierFixture().acts {
 		if a.account != "A5" {

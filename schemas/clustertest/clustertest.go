@@ -452,3 +452,19 @@ func lastLines(path string, n int) string {
 func quiet() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
+
+// OpenMigrated opens the cluster through cfg (the cluster's Config, perhaps with
+// another query timeout) and runs the migrations, failing the test on an
+// error; the database closes when the test ends.
+func OpenMigrated(t testing.TB, ctx context.Context, cfg config.ClickHouse) *schemas.DB {
+	t.Helper()
+	db, err := schemas.Open(ctx, cfg, t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("cluster migrate: %v", err)
+	}
+	return db
+}
