@@ -86,15 +86,21 @@ func (s *Service) OpenDeals(ctx context.Context, asOf time.Time) ([]OpenDeal, er
 		return nil, err
 	}
 	day := asOf.In(s.loc)
-	snaps := latest("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, amount, close_date, closed")
+	// Snapshot amounts in the reporting currency at their day's rate, as the
+	// deal's amount (opp_facts) and Pipeline movement count them.
+	fx, err := s.fxRates(ctx, tokRaw)
+	if err != nil {
+		return nil, err
+	}
+	snaps := latest("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+fx.sql("amount", "currency", "snapshot_date")+" AS s_amount, close_date, closed")
 	sq := `SELECT opportunity_id,
     arraySort(groupArray(snapshot_date)) AS ds,
     arraySort((c, x) -> x, groupArray(close_date), groupArray(snapshot_date)) AS cs,
-    arraySort((a, x) -> x, groupArray(amount), groupArray(snapshot_date)) AS am
+    arraySort((a, x) -> x, groupArray(s_amount), groupArray(snapshot_date)) AS am
 FROM ` + snaps + `
 WHERE snapshot_date <= toDate(?) AND snapshot_date >= toDate(?) AND closed = 0
 GROUP BY opportunity_id
-HAVING uniqExact(close_date) >= 2 OR min(amount) < max(amount)`
+HAVING uniqExact(close_date) >= 2 OR min(s_amount) < max(s_amount)`
 	err = s.query(ctx, "open-deal-snapshots", sq, []any{day.Format(time.DateOnly), day.AddDate(-1, 0, 0).Format(time.DateOnly)}, func(r driverRows) error {
 		var id string
 		var ds, cs []time.Time

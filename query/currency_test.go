@@ -55,6 +55,7 @@ func TestMonthlyFxRates(t *testing.T) {
 	f.opps = append(f.opps, fopp{"e1", "A1", "r1", "Pro", "web", "won", 10, ts("2023-12-28 10:00"), d("2024-01-20"), true, true})
 	f.events = append(f.events, fevent{"e1", "lead", 1, ts("2023-12-28 10:00")}, fevent{"e1", "won", 100, ts("2024-01-20 10:00")})
 	f.currencies = map[string]string{"h4": "USD", "c3": "USD", "r3": "USD", "e1": "USD"}
+	f.snaps = append(f.snaps, fsnap{d("2024-04-10"), "c3", 400, d("2024-06-30"), false}, fsnap{d("2024-06-05"), "c3", 300, d("2024-06-30"), false})
 	db := schemastest.Open(t)
 	f.load(t, db)
 	now := time.Now().UTC().Truncate(time.Second)
@@ -86,5 +87,17 @@ func TestMonthlyFxRates(t *testing.T) {
 	}
 	if want := 1000 + 500 + 80 + 300*7.5; !closeTo(fc.Total.OpenAmount, want) {
 		t.Errorf("open %v, want %v", fc.Total.OpenAmount, want)
+	}
+	// The deal rules' snapshot history converts too (an amount cut is judged
+	// and emailed in the reporting currency): c3 at 400 USD on 10 April
+	// (March's 7.2) and 300 USD on 5 June (7.5).
+	ods, err := s.OpenDeals(ctx, d("2024-06-10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, od := range ods {
+		if od.ID == "c3" && (len(od.SnapAmount) != 2 || !closeTo(od.SnapAmount[0], 400*7.2) || !closeTo(od.SnapAmount[1], 300*7.5) || od.Currency != "CNY") {
+			t.Errorf("c3's snapshots %v %s, want [2880 2250] CNY", od.SnapAmount, od.Currency)
+		}
 	}
 }
