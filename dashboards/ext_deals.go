@@ -99,7 +99,7 @@ func openAPIDeals(schemas, paths obj) {
 	schemas["DealDetail"] = props([]string{"deal", "stages", "moves", "pushes", "activities"}, obj{"deal": deal,
 		"source_system": obj{"type": "string", "description": "the CRM the export came from"}, "crm_id": obj{"type": "string", "description": "the opportunity's id in that CRM"},
 		"crm_url": obj{"type": "string", "description": "the record in the CRM (config crm.record_urls), absent without a template for the source"},
-		"as_of": obj{"type": "string", "format": "date-time"}, "stages": arr(ref("StageStay")), "moves": arr(ref("DealMove")),
+		"as_of":   obj{"type": "string", "format": "date-time"}, "stages": arr(ref("StageStay")), "moves": arr(ref("DealMove")),
 		"pushes":     props(nil, obj{"opportunity_id": str, "name": str, "owner_id": str, "pushes": integer, "days_pushed": integer}),
 		"activities": arr(ref("DealActivity"))})
 	schemas["Stuck"] = props([]string{"total", "norms", "deals"}, obj{"from": date, "to": date, "as_of": obj{"type": "string", "format": "date-time"}, "sort": str,
