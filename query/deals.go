@@ -71,23 +71,32 @@ var dealCutoff = map[string]struct {
 	"close": {"close_date", false}, "-close": {"close_date", true},
 }
 
+// paging defaults a list's page (1) and page size (def) and checks them: a
+// size of 1..max, a page of 1..100000.
+func paging(page, size *int, def, max int) error {
+	if *size == 0 {
+		*size = def
+	}
+	if *size < 1 || *size > max {
+		return badParam("page_size", "%d: want 1..%d", *size, max)
+	}
+	if *page == 0 {
+		*page = 1
+	}
+	if *page < 1 || *page > 100000 {
+		return badParam("page", "%d: want 1 or more", *page)
+	}
+	return nil
+}
+
 // Deals lists the deals behind a number, paged.
 func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (Deals, error) {
 	f, err := s.scope(sc, f)
 	if err != nil {
 		return Deals{}, err
 	}
-	if dq.PageSize == 0 {
-		dq.PageSize = 50
-	}
-	if dq.PageSize < 1 || dq.PageSize > 500 {
-		return Deals{}, badParam("page_size", "%d: want 1..500", dq.PageSize)
-	}
-	if dq.Page == 0 {
-		dq.Page = 1
-	}
-	if dq.Page < 1 || dq.Page > 100000 {
-		return Deals{}, badParam("page", "%d: want 1 or more", dq.Page)
+	if err := paging(&dq.Page, &dq.PageSize, 50, 500); err != nil {
+		return Deals{}, err
 	}
 	if dq.Sort == "" {
 		dq.Sort = "-amount"

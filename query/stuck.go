@@ -102,17 +102,8 @@ func (s *Service) Stuck(ctx context.Context, sc Scope, f Filter, sq StuckQuery) 
 	if !ok {
 		return Stuck{}, badParam("sort", "%q: want ratio, -ratio, days, -days, amount or -amount", sq.Sort)
 	}
-	if sq.PageSize == 0 {
-		sq.PageSize = 100
-	}
-	if sq.PageSize < 1 || sq.PageSize > 1000 {
-		return Stuck{}, badParam("page_size", "%d: want 1..1000", sq.PageSize)
-	}
-	if sq.Page == 0 {
-		sq.Page = 1
-	}
-	if sq.Page < 1 || sq.Page > 100000 {
-		return Stuck{}, badParam("page", "%d: want 1 or more", sq.Page)
+	if err := paging(&sq.Page, &sq.PageSize, 100, 1000); err != nil {
+		return Stuck{}, err
 	}
 	if sq.AsOf.IsZero() {
 		sq.AsOf = time.Now()
