@@ -20,14 +20,15 @@
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
 // per owner and day or month, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
-// creation dates. A request whose filters a pre-aggregate is keyed by reads it
+// creation dates, lead_days per lead source, owner and territory and creation
+// day or month (leads.go). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
 // Nothing is in them that is not in the raw tables, with the same rules (latest
 // published row per key); the tests compare them with hand-computed and
 // plain-Go results, incremental publications with full ones, and a cluster of
 // two shards of two replicas with one server (cluster_test.go). Small tables
-// (reps, accounts, leads, activities, targets, market) are read directly.
+// (reps, accounts, activities, targets, market) are read directly.
 //
 // The same answers on every ClickHouse. Users run 24.x–26.x and these machines
 // 18.16; every statement must give the same answer on both, not only parse

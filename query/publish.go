@@ -223,6 +223,7 @@ var servingTables = []struct{ name, col string }{
 	{"publish_touched", "pub"}, {"opp_gone", "gone_at"}, {"opp_facts", "pub"}, {"opp_moves", "pub"},
 	{"rep_days", "pub"}, {"territory_days", "pub"}, {"territory_wins", "pub"},
 	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"rep_activity_days", "pub"}, {"account_days", "pub"},
+	{"lead_days", "pub"},
 }
 
 // rawTables are the tables loads write with run_id rows.
@@ -353,8 +354,8 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // servingFingerprint names what serving rows depend on besides the raw rows.
 // servingVersion names the serving tables' layout: a home whose last
 // publication had another is rebuilt by a full publication (8: account_days;
-// 9: a deal's account and owner names fall back to their ids).
-const servingVersion = "9"
+// 9: a deal's account and owner names fall back to their ids; 10: lead_days).
+const servingVersion = "10"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion

@@ -132,7 +132,39 @@ func (b *pubBuilder) steps() []pubStep {
 	add("account-days", "INSERT INTO "+t("account_days")+" (account_id, day, deals, pub) SELECT account_id, created_date AS d, toUInt64(sum(sign)), toUInt64("+b.n+") FROM "+src+" GROUP BY account_id, d")
 	b.accountSteps(add)
 	add("activity-days", "INSERT INTO "+t("rep_activity_days")+" "+b.activityDays())
+	b.leadSteps(add)
 	return st
+}
+
+// leadSteps fill lead_days from the shard's leads and lead_links (both sharded
+// by lead_id, so the shards' partial sums add up). An incremental publication
+// recomputes the leads its runs wrote or linked, and with a load of reps the
+// leads those reps own (their team, manager or territory may have changed):
+// their rows as of N minus their rows as readers count them now.
+func (b *pubBuilder) leadSteps(add func(name, sql string)) {
+	t := b.t
+	const dims = "source, owner_id, team, manager_id, territory"
+	cols := "INSERT INTO " + t("lead_days") + " (grain, day, " + dims + ", leads, converted, pub) "
+	n := u(b.p.Pub)
+	if b.p.Full {
+		add("lead-days", cols+"SELECT toUInt8(0), created_date AS d, "+dims+", count(), countIf(converted = 1), toUInt64("+n+") FROM "+
+			b.s.leadRows(t, b.rawNew(), "")+" GROUP BY d, "+dims)
+	} else {
+		rn := b.newRuns()
+		byReps := ""
+		if b.p.dims {
+			byReps = " UNION ALL SELECT lead_id FROM " + t("leads") + " WHERE " + b.rawOld() + " AND owner_id IN (SELECT rep_id FROM reps WHERE " + rn + ")"
+		}
+		add("touched-lead", "INSERT INTO "+t("publish_touched")+" (pub, kind, id) SELECT DISTINCT toUInt64("+n+"), 'lead', id FROM ("+
+			"SELECT lead_id AS id FROM "+t("leads")+" WHERE "+rn+" UNION ALL SELECT lead_id FROM "+t("lead_links")+" WHERE "+rn+byReps+")")
+		only := "lead_id IN " + b.touched("lead")
+		row := "created_date AS d, " + dims + ", converted, "
+		add("lead-days", cols+"SELECT toUInt8(0), d, "+dims+", toUInt64(sum(sign)), toUInt64(sumIf(sign, converted = 1)), toUInt64("+n+") FROM ("+
+			"SELECT "+row+"toInt64(-1) AS sign FROM "+b.s.leadRows(t, b.rawOld(), only)+
+			" UNION ALL SELECT "+row+"toInt64(1) AS sign FROM "+b.s.leadRows(t, b.rawNew(), only)+") GROUP BY d, "+dims)
+	}
+	add("lead-months", cols+"SELECT toUInt8(1), toStartOfMonth(day) AS m, "+dims+", sum(leads), sum(converted), pub FROM "+t("lead_days")+
+		" WHERE grain = 0 AND pub = "+n+" GROUP BY m, "+dims+", pub")
 }
 
 // deltaCols are the opp_facts columns the delta tables are computed from.

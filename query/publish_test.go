@@ -22,7 +22,8 @@ import (
 // for the versions it replaced) answers every metric exactly as a home where the
 // same files were published at once from scratch. The second round of files
 // changes amounts, owners, close dates, stages, a rep's team, accounts'
-// territories and activities' reps: what a re-export a week later does.
+// territories, activities' reps and leads' sources, owners and conversions:
+// what a re-export a week later does.
 func TestIncrementalEqualsFull(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -56,7 +57,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	if err != nil || p == nil || !p.Full {
 		t.Fatalf("full publication: %+v, %v", p, err)
 	}
-	compareServices(t, inc, whole)
+	compareAll(t, inc, whole)
 }
 
 // compareServices asks a and b every metric under several filters; any
@@ -201,7 +202,31 @@ func modifiedExports(t *testing.T, dir string) []string {
 		}
 		return nil
 	})
-	return []string{reps, accounts, opps, events, acts}
+	leads := rewrite("leads.csv", func(i int, col map[string]int, r []string) []string {
+		switch i % 6 {
+		case 0:
+			r[col["source"]] = "展会"
+		case 1:
+			r[col["owner_id"]] = repIDs[(i/6)%len(repIDs)]
+		case 2:
+			r[col["converted"]] = "1"
+		case 3:
+			return r
+		}
+		return nil
+	})
+	// Deals that name the lead they came from (issue 12's lead links).
+	var links [][]string
+	for i, r := range readCSV(t, filepath.Join(dir, "leads.csv")) {
+		if i == 0 {
+			links = append(links, []string{"lead_id", "opportunity_id", "source_system"})
+		} else if i%9 == 4 {
+			links = append(links, []string{r[0], fmt.Sprintf("LINK-%d", i), "test"})
+		}
+	}
+	linkFile := filepath.Join(out, "lead_links.csv")
+	writeCSV(t, linkFile, links)
+	return []string{reps, accounts, opps, events, acts, leads, linkFile}
 }
 
 func readCSV(t *testing.T, path string) [][]string {

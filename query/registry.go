@@ -51,7 +51,7 @@ var registry = []Metric{
 	{Name: "leads", Definition: "Leads created that day (the lead owner's team, manager and territory; the lead's territory, else its owner's).",
 		DefinitionZH: "当日新建的线索数（按线索负责人的团队、经理和区域；区域取线索自身的，没有则取负责人的）。",
 		Unit:         "count", Combine: "sum", HigherIsBetter: true, SegmentKinds: leadKinds, Source: "leads",
-		from: "leads", num: "count()"},
+		from: "leads", num: "sum(leads)"},
 	{Name: "opportunities_opened", Aliases: []string{"opportunities"},
 		Definition:   "Opportunities created that day.",
 		DefinitionZH: "当日新建的商机数。",
@@ -174,11 +174,7 @@ func (s *Service) seriesSQL(m Metric, seg string, f Filter, c *cond) string {
 		return "SELECT " + seg + " AS g, toDate(ex, " + s.tz + ") AS d, " + agg +
 			" FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk" + c.where() + " GROUP BY g, d"
 	case "leads":
-		dateRange(c, "created_date", f)
-		ownerDims(c, f)
-		c.in("territory", f.Territory)
-		c.in("source", f.Source)
-		return "SELECT " + seg + " AS g, created_date AS d, " + agg + " FROM " + leadsTable(s.tz) + c.where() + " GROUP BY g, d"
+		return leadsSeriesSQL(seg, agg, f, c)
 	case "activities":
 		acts := latest("activities", "activity_id", "activity_id, rep_id AS owner_id, occurred_at")
 		reps := latest("reps", "rep_id", "rep_id AS owner_id, team, manager_id, territory")
@@ -216,7 +212,7 @@ func (s *Service) LastLoadedDay(ctx context.Context, source string) (day time.Ti
 		q = "SELECT toString(max(greatest(created_date, if(closed = 1, close_date, toDate('1970-01-01'))))), count() FROM opp_facts WHERE " + tokFacts +
 			" AND created_date <= toDate('" + today + "')"
 	case "leads":
-		q = "SELECT toString(max(created_date)), count() FROM " + leadsTable(s.tz) + " WHERE created_date <= toDate('" + today + "')"
+		q = lastLeadDaySQL(today)
 	case "activities":
 		q = "SELECT toString(max(toDate(occurred_at, " + s.tz + "))), count() FROM " + latest("activities", "activity_id", "activity_id, occurred_at") +
 			" WHERE toDate(occurred_at, " + s.tz + ") <= toDate('" + today + "')"

@@ -15,7 +15,7 @@ import (
 //	{raw}       raw tables: rows of published runs (latest() adds it)
 //	{facts}     opp_facts and opp_moves: current versions
 //	{accounts}  account_facts: current versions
-//	{delta}     rep_days, territory_days, territory_wins, rep_activity_days
+//	{delta}     rep_days, territory_days, territory_wins, rep_activity_days, lead_days
 const (
 	tokRaw      = "{raw}"
 	tokFacts    = "{facts}"
@@ -28,6 +28,7 @@ const (
 var servingReads = []struct{ table, token string }{
 	{"opp_facts", tokFacts}, {"opp_moves", tokFacts}, {"account_facts", tokAccounts},
 	{"rep_days", tokDelta}, {"territory_days", tokDelta}, {"territory_wins", tokDelta}, {"rep_activity_days", tokDelta},
+	{"lead_days", tokDelta},
 }
 
 type versionKey struct{}

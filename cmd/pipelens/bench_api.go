@@ -272,6 +272,7 @@ func apiCases(from, to, rep string) []apiCase {
 			"SELECT toStartOfMonth(day) AS p, sum(created) AS o, sum(created_amount) AS oa, sum(won) AS w, sum(won_amount) AS wa, sum(lost) AS l, sum(lost_amount) AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM rep_days WHERE " + grains + " GROUP BY p UNION ALL " +
 			"SELECT toStartOfMonth(change_date) AS p, toUInt64(0), 0., toUInt64(0), 0., toUInt64(0), 0., countIf(new_close < old_close), countIf(new_close > old_close), sum(new_amount - old_amount) FROM opp_moves WHERE " + inR("change_date") + " GROUP BY p" +
 			") GROUP BY p ORDER BY p"},
+		{"leads", "/api/v1/leads?" + rng, "SELECT source, sum(leads), sum(converted) FROM lead_days WHERE " + grains + " GROUP BY source HAVING sum(leads) > 0 ORDER BY source"},
 		{"reps", "/api/v1/reps?" + rng, repSQL},
 		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL},
 		{"territories", "/api/v1/territories?" + rng, "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_won_accounts), sum(t_accounts), sum(t_white) FROM (" +

@@ -25,6 +25,15 @@ func (f benchFilter) and() string {
 	return " AND " + f.col + " = '" + strings.ReplaceAll(f.value, "'", "\\'") + "'"
 }
 
+// leadsAnd is and() for leads, which have no product or segment (the API
+// lists such a filter as ignored).
+func (f benchFilter) leadsAnd() string {
+	if f.col != "territory" {
+		return ""
+	}
+	return f.and()
+}
+
 // benchSQL is what the two baselines are written over: deals is a table
 // expression with the columns of a deal (opportunity_id, account_id, owner_id,
 // product, source, stage, amount, created_date, close_date, closed, won,
@@ -59,12 +68,7 @@ func rawSQL(flt benchFilter) benchSQL {
 	snaps := "(SELECT opportunity_id, arraySort(x -> tupleElement(x, 1), groupArray((snapshot_date, close_date))) AS s FROM opportunity_snapshots WHERE closed = 0" +
 		strings.Replace(only, " WHERE ", " AND ", 1) + " GROUP BY opportunity_id)"
 	pushes := "(SELECT tupleElement(s[i], 1) AS d, tupleElement(s[i - 1], 2) AS old_close, tupleElement(s[i], 2) AS new_close FROM " + snaps + " ARRAY JOIN arrayEnumerate(s) AS i WHERE i > 1)"
-	// Leads have no product or segment (the API lists such a filter as ignored).
-	leadsOnly := ""
-	if flt.col == "territory" {
-		leadsOnly = flt.and()
-	}
-	leads := "(SELECT source, territory, created_at, converted FROM " + latest("leads", "lead_id", "lead_id, source, territory, created_at, converted") + " WHERE 1" + leadsOnly + ")"
+	leads := "(SELECT source, territory, created_at, converted FROM " + latest("leads", "lead_id", "lead_id, source, territory, created_at, converted") + " WHERE 1" + flt.leadsAnd() + ")"
 	acts := "(SELECT rep_id, occurred_at FROM " + latest("activities", "activity_id", "activity_id, rep_id, occurred_at") + ")"
 	targets := latest("targets", "scope, scope_id, metric, period_start", "scope, scope_id, metric, period_start, period_end, amount")
 	return benchSQL{deals, stays, pushes, leads, acts, targets}
@@ -78,7 +82,7 @@ func servingSQL(flt benchFilter) benchSQL {
 		deals:   "(SELECT * FROM opp_facts WHERE 1" + flt.and() + ")",
 		stays:   "(SELECT rk, en, ex FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0)" + flt.and() + ")",
 		pushes:  "(SELECT change_date AS d, old_close, new_close FROM opp_moves WHERE 1" + flt.and() + ")",
-		leads:   r.leads, // leads have no serving table yet
+		leads:   "(SELECT source, territory, day AS created_at, leads, converted FROM lead_days WHERE grain = 0" + flt.leadsAnd() + ")",
 		acts:    "(SELECT rep_id, day AS occurred_at, activities FROM rep_activity_days)",
 		targets: r.targets,
 	}
@@ -120,6 +124,9 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 			" UNION ALL SELECT toStartOfMonth(close_date), toUInt64(0), toUInt64(won), toUInt64(closed = 1 AND won = 0), toUInt64(0), toUInt64(0) FROM " + b.deals + " AS d2 WHERE closed = 1 AND " + inX +
 			" UNION ALL SELECT toStartOfMonth(d), toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(new_close > old_close), toUInt64(new_close < old_close) FROM " + b.pushes + " AS m WHERE " + rng("d") + ") GROUP BY p ORDER BY p"
 	case "leads":
+		if serving {
+			return "SELECT source, sum(leads), sum(converted) FROM " + b.leads + " AS l WHERE " + rng("created_at") + " GROUP BY source HAVING sum(leads) > 0 ORDER BY source"
+		}
 		return "SELECT source, count(), countIf(converted = 1) FROM " + b.leads + " AS l WHERE " + rng("toDate(created_at)") + " GROUP BY source ORDER BY source"
 	case "attainment":
 		return "SELECT t.scope_id, t.period_start, t.amount, b.booked FROM (SELECT scope_id, period_start, amount FROM " + b.targets + " AS t0 WHERE scope = 'rep' AND " + rng("period_start") + ") AS t ALL LEFT JOIN " +
