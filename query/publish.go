@@ -20,8 +20,9 @@ type Publication struct {
 	Waited     time.Duration `json:"waited"`
 	Took       time.Duration `json:"took"`
 
-	dims bool    // its runs hold reps or accounts
-	fx   fxRates // the rates its amounts convert at
+	dims  bool    // its runs hold reps or accounts
+	leads bool    // its runs hold leads or lead links
+	fx    fxRates // the rates its amounts convert at
 }
 
 // leaseTTL bounds how long a killed publisher blocks the others (on its own host
@@ -208,11 +209,15 @@ func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time) (*P
 	}
 	if !p.Full {
 		// Only a load of reps or accounts touches the opportunities they own.
-		var dims uint64
-		if err := s.scalar(ctx, "publish-dims", "SELECT (SELECT count() FROM reps WHERE "+in+") + (SELECT count() FROM accounts WHERE "+in+")", &dims); err != nil {
-			return nil, "", err
+		// And only a load of leads or lead links (or reps) touches leads.
+		var dims, leads uint64
+		qctx, cancel := s.db.Context(ctx, "publish-dims")
+		defer cancel()
+		if err := s.db.Conn.QueryRow(qctx, "SELECT (SELECT count() FROM reps WHERE "+in+") + (SELECT count() FROM accounts WHERE "+in+"), "+
+			"(SELECT count() FROM leads WHERE "+in+") + (SELECT count() FROM lead_links WHERE "+in+")").Scan(&dims, &leads); err != nil {
+			return nil, "", fmt.Errorf("publish-dims: %w", err)
 		}
-		p.dims = dims > 0
+		p.dims, p.leads = dims > 0, leads > 0
 	}
 	return p, fp, nil
 }

@@ -140,7 +140,8 @@ func (b *pubBuilder) steps() []pubStep {
 // by lead_id, so the shards' partial sums add up). An incremental publication
 // recomputes the leads its runs wrote or linked, and with a load of reps the
 // leads those reps own (their team, manager or territory may have changed):
-// their rows as of N minus their rows as readers count them now.
+// their rows as of N minus their rows as readers count them now. A publication
+// of other runs has no lead steps.
 func (b *pubBuilder) leadSteps(add func(name, sql string)) {
 	t := b.t
 	const dims = "source, owner_id, team, manager_id, territory"
@@ -150,6 +151,9 @@ func (b *pubBuilder) leadSteps(add func(name, sql string)) {
 		add("lead-days", cols+"SELECT toUInt8(0), created_date AS d, "+dims+", count(), countIf(converted = 1), toUInt64("+n+") FROM "+
 			b.s.leadRows(t, b.rawNew(), "")+" GROUP BY d, "+dims)
 	} else {
+		if !b.p.leads && !b.p.dims {
+			return
+		}
 		rn := b.newRuns()
 		byReps := ""
 		if b.p.dims {
