@@ -351,13 +351,6 @@ func (p fcPlan) openRefs() string {
 	return p.refsBetween(jlo, ceil7(p.d0Minus("created_date")))
 }
 
-// createdRefs is the SQL array of the reference days r_j with r_j ≤
-// created_date < r_j + hi.
-func (p fcPlan) createdRefs() string {
-	jlo := "greatest(0, " + ceil7(p.d0Minus("created_date")) + ")"
-	return p.refsBetween(jlo, ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("created_date"), p.hi)))
-}
-
 // Forecast forecasts the bookings of a period under the caller's scope and
 // filters (f.From and f.To are ignored: the period decides).
 func (s *Service) Forecast(ctx context.Context, sc Scope, f Filter, req ForecastRequest) (Forecast, error) {
@@ -390,24 +383,17 @@ func (s *Service) forecasts(ctx context.Context, sc Scope, f Filter, req Forecas
 	if base.Period == "" {
 		base.Period = PeriodQuarter
 	}
-	basis, err := s.amountBasis(ctx, f, p)
+	in, err := s.fcFetch(ctx, sc, f, p, groupBys)
 	if err != nil {
 		return nil, err
 	}
-	base.AmountsWonOnly = basis.wonOnly
-	rates, hist, err := s.forecastRates(ctx, f, p, basis)
-	if err != nil {
-		return nil, err
-	}
+	base.AmountsWonOnly = in.basis.wonOnly
+	rates, hist := s.ratesFrom(in.hist, in.basis)
 	base.Stages, base.History = rates.stages, hist
-	yield, yieldN, err := s.newYield(ctx, f, p)
-	if err != nil {
-		return nil, err
-	}
-	base.NewYield = yield
+	base.NewYield = in.yield
 	var out []Forecast
 	for _, by := range groupBys {
-		fc, err := s.forecastGrouped(ctx, sc, f, p, base, by, rates, yield, yieldN, basis)
+		fc, err := s.forecastGrouped(p, base, by, in, rates)
 		if err != nil {
 			return out, err
 		}
@@ -418,23 +404,15 @@ func (s *Service) forecasts(ctx context.Context, sc Scope, f Filter, req Forecas
 
 // forecastGrouped applies the shared estimates to the state at the as-of day,
 // grouped by by, with the range and the pacing.
-func (s *Service) forecastGrouped(ctx context.Context, sc Scope, f Filter, p fcPlan, out Forecast, by string, rates fcRates, yield, yieldN float64, basis amountBasis) (Forecast, error) {
+func (s *Service) forecastGrouped(p fcPlan, out Forecast, by string, in fcInputs, rates fcRates) (Forecast, error) {
 	out.GroupBy = by
-	groups, deals, err := s.forecastNow(ctx, f, p, by, rates, yield, yieldN, basis)
+	groups, deals, err := s.forecastNow(p, by, in, rates)
 	if err != nil {
 		return out, err
 	}
 	if by == "rep" {
-		reps, err := s.repDims(ctx)
-		if err != nil {
-			return out, err
-		}
-		names := map[string]string{}
-		for _, r := range reps {
-			names[r.id] = r.name
-		}
 		for i := range groups {
-			groups[i].Name = names[groups[i].Key]
+			groups[i].Name = in.names[groups[i].Key]
 		}
 	}
 	out.Method = distribution(groups, deals, &out.Total)
@@ -442,11 +420,7 @@ func (s *Service) forecastGrouped(ctx context.Context, sc Scope, f Filter, p fcP
 	if by != "" {
 		out.Groups = groups
 	}
-	pc, err := s.pacing(ctx, sc, f, p, out.Total, groups, deals)
-	if err != nil {
-		return out, err
-	}
-	out.Pacing = pc
+	out.Pacing = pacing(in.cov, p, out.Total, groups, deals)
 	return out, nil
 }
 
@@ -470,7 +444,16 @@ func (r fcRates) p(seg string, st uint64, age uint8) float64 {
 	return r.stages[st-1].Ages[a].P
 }
 
-func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis amountBasis) (fcRates, bool, error) {
+// rateHist is the history behind the rates: the (stage, age bucket) cells,
+// pooled and per segment.
+type rateHist struct {
+	cells [][]rateCell
+	bySeg map[string][][]rateCell
+}
+
+// rateHistory reads the deals open at each reference day as (stage, age, won
+// within the window) cells.
+func (s *Service) rateHistory(ctx context.Context, f Filter, p fcPlan) (rateHist, error) {
 	var c cond
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
@@ -495,8 +478,8 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis a
 		}
 		return g
 	}
-	cells, bySeg := grid(), map[string][][]rateCell{}
-	err := s.query(ctx, "forecast rates", q, c.args, func(r driverRows) error {
+	h := rateHist{cells: grid(), bySeg: map[string][][]rateCell{}}
+	err := s.fcQuery(ctx, "forecast rates", q, c.args, func(r driverRows) error {
 		var seg string
 		var st uint64
 		var age uint8
@@ -507,22 +490,26 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis a
 		}
 		if st >= 1 && int(st) <= k && int(age) < nb {
 			one := rateCell{n: float64(cnt), x: float64(won), amt: amt, wonAmt: wonAmt}
-			one.addTo(&cells[st-1][age])
-			if bySeg[seg] == nil {
-				bySeg[seg] = grid()
+			one.addTo(&h.cells[st-1][age])
+			if h.bySeg[seg] == nil {
+				h.bySeg[seg] = grid()
 			}
-			one.addTo(&bySeg[seg][st-1][age])
+			one.addTo(&h.bySeg[seg][st-1][age])
 		}
 		return nil
 	})
-	if err != nil {
-		return fcRates{}, false, err
-	}
+	return h, err
+}
+
+// ratesFrom estimates P(won within the window | stage, age bucket) from the
+// history, pooled and per segment, and says whether there was any history.
+func (s *Service) ratesFrom(h rateHist, basis amountBasis) (fcRates, bool) {
+	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
 	out := fcRates{seg: map[string][][]float64{}}
 	var hist bool
-	out.stages, hist = shrinkRates(s.stages, cells, !basis.wonOnly)
-	m := meanAmount(cells, !basis.wonOnly)
-	for seg, g := range bySeg {
+	out.stages, hist = shrinkRates(s.stages, h.cells, !basis.wonOnly)
+	m := meanAmount(h.cells, !basis.wonOnly)
+	for seg, g := range h.bySeg {
 		ps := make([][]float64, k)
 		for i := range g {
 			ps[i] = make([]float64, nb)
@@ -532,7 +519,7 @@ func (s *Service) forecastRates(ctx context.Context, f Filter, p fcPlan, basis a
 		}
 		out.seg[seg] = ps
 	}
-	return out, hist, nil
+	return out, hist
 }
 
 // meanAmount is the mean amount of a deal-day over the cells (the unit of the
@@ -578,7 +565,7 @@ func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBa
 	}
 	var rows []row
 	var lost, lostWithAmount, won, wonAmount float64
-	err := s.query(ctx, "forecast amount basis", q, c.args, func(r driverRows) error {
+	err := s.fcQuery(ctx, "forecast amount basis", q, c.args, func(r driverRows) error {
 		var x row
 		var l, la, w uint64
 		if err := r.Scan(&x.product, &l, &la, &w, &x.wonAmount); err != nil {
@@ -677,17 +664,25 @@ func shrinkRates(stages []string, cells [][]rateCell, byAmount bool) ([]StageRat
 
 // newYield is, over the reference days, the amount (and count) of deals
 // created in [r, r+hi) that were won within [r+lo, r+hi), per amount (count)
-// created in [r, r+hi).
+// created in [r, r+hi). A deal counts once per such reference day: how many
+// there are is arithmetic on its dates (as in openRefs: r_j ≤ created <
+// r_j + hi ⇔ ⌈(d0 − created)/7⌉ ≤ j < ⌈(d0 − created + hi)/7⌉), so no row
+// is joined with its reference days.
 func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, float64, error) {
 	var c cond
 	dims(&c, f, "")
 	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), p.refs[len(p.refs)-1])
-	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(r, %d) AND close_date < addDays(r, %d)", p.lo, p.hi)
-	q := fmt.Sprintf("SELECT sum(amount), sumIf(amount, %s), count(), countIf(%s) FROM opp_facts ARRAY JOIN %s AS r%s",
-		hit, hit, p.createdRefs(), c.where())
+	jlo := "greatest(0, " + ceil7(p.d0Minus("created_date")) + ")"
+	jhi := fmt.Sprintf("least(%d, %s)", len(p.refs), ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("created_date"), p.hi)))
+	// Won within [r+lo, r+hi) ⇔ ⌈(d0 − close + lo)/7⌉ ≤ j < ⌈(d0 − close + hi)/7⌉.
+	wlo := ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("close_date"), p.lo))
+	whi := ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("close_date"), p.hi))
+	n := fmt.Sprintf("toUInt64(greatest(0, %s - %s))", jhi, jlo)
+	w := fmt.Sprintf("if(won = 1, toUInt64(greatest(0, least(%s, %s) - greatest(%s, %s))), toUInt64(0))", jhi, whi, jlo, wlo)
+	q := "SELECT sum(amount * n), sum(amount * w), sum(n), sum(w) FROM (SELECT amount, " + n + " AS n, " + w + " AS w FROM opp_facts" + c.where() + ")"
 	var amt, won float64
 	var cnt, wonN uint64
-	err := s.query(ctx, "forecast new yield", q, c.args, func(r driverRows) error {
+	err := s.fcQuery(ctx, "forecast new yield", q, c.args, func(r driverRows) error {
 		return r.Scan(&amt, &won, &cnt, &wonN)
 	})
 	return ratio(won, amt), ratio(float64(wonN), float64(cnt)), err
@@ -709,9 +704,21 @@ func groupCol(by string) string {
 	return "''"
 }
 
-// forecastNow applies the rates to the scope's state at the as-of day.
-func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string, rates fcRates, yield, yieldN float64, basis amountBasis) ([]ForecastGroup, []forecastDeal, error) {
-	gcol := groupCol(by)
+// forecastNow applies the rates to the scope's state at the as-of day (in's
+// rows, keyed by in.cols), grouped by by.
+func (s *Service) forecastNow(p fcPlan, by string, in fcInputs, rates fcRates) ([]ForecastGroup, []forecastDeal, error) {
+	col := -1 // the key's place in in.cols; -1: the whole scope
+	for i, c := range in.cols {
+		if c == groupCol(by) {
+			col = i
+		}
+	}
+	key := func(keys []string) string {
+		if col < 0 {
+			return ""
+		}
+		return keys[col]
+	}
 	idx := map[string]int{}
 	var groups []ForecastGroup
 	g := func(key string) *ForecastGroup {
@@ -723,72 +730,38 @@ func (s *Service) forecastNow(ctx context.Context, f Filter, p fcPlan, by string
 		}
 		return &groups[i]
 	}
-	asOf := "toDate('" + day(p.asOf) + "')"
-	dflt := s.StageProbability()
-
 	// Won so far and the recent creation run-rate, per group.
-	var c cond
-	dims(&c, f, "")
-	c.add("(won = 1 AND close_date >= toDate(?) AND close_date < toDate(?) OR created_date >= toDate(?) AND created_date < toDate(?))",
-		day(p.from), day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastRunRateDays)), day(p.asOf))
-	q := "SELECT " + gcol + " AS g, sumIf(amount, won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)), " +
-		"sumIf(amount, created_date >= toDate(?) AND created_date < toDate(?)), countIf(created_date >= toDate(?) AND created_date < toDate(?)) FROM opp_facts" +
-		c.where() + " GROUP BY g ORDER BY g"
-	runFrom := day(p.asOf.AddDate(0, 0, -ForecastRunRateDays))
-	args := append([]any{day(p.from), day(p.asOf), runFrom, day(p.asOf), runFrom, day(p.asOf)}, c.args...)
-	err := s.query(ctx, "forecast won", q, args, func(r driverRows) error {
-		var key string
-		var won, created float64
-		var createdN uint64
-		if err := r.Scan(&key, &won, &created, &createdN); err != nil {
-			return err
-		}
-		x := g(key)
-		x.Won = won
-		x.CreatedPerDay = created / ForecastRunRateDays
-		x.NewExpected = x.CreatedPerDay * float64(p.hi) * yield
-		x.lambda = float64(createdN) / ForecastRunRateDays * float64(p.hi) * yieldN
-		if basis.wonOnly {
-			x.NewExpected = x.lambda * basis.all
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
+	for _, w := range in.won {
+		x := g(key(w.keys))
+		x.Won += w.won
+		x.CreatedPerDay += w.created / ForecastRunRateDays
+		x.lambda += float64(w.createdN) / ForecastRunRateDays * float64(p.hi) * in.yieldN
 	}
-
+	for i := range groups {
+		x := &groups[i]
+		x.NewExpected = x.CreatedPerDay * float64(p.hi) * in.yield
+		if in.basis.wonOnly {
+			x.NewExpected = x.lambda * in.basis.all
+		}
+	}
 	// The deals open at the as-of day, in a fixed order (the simulation's).
-	var oc cond
-	dims(&oc, f, "")
-	oc.add(openAt(asOf))
-	q = "SELECT " + gcol + " AS g, product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" + oc.where() + " ORDER BY opportunity_id"
+	dflt := s.StageProbability()
 	var deals []forecastDeal
-	err = s.query(ctx, "forecast open", q, oc.args, func(r driverRows) error {
-		var key, product, segment, category string
-		var amount float64
-		var st uint64
-		var age uint8
-		if err := r.Scan(&key, &product, &segment, &amount, &st, &age, &category); err != nil {
-			return err
+	for _, d := range in.open {
+		k := key(d.keys)
+		g(k).calls.open(ForecastCategory(d.category), d.amount)
+		amount := in.basis.value(d.product, d.amount)
+		if d.st < 1 || int(d.st) > len(rates.stages) {
+			return nil, nil, fmt.Errorf("stage rank %d out of 1..%d", d.st, len(rates.stages))
 		}
-		g(key).calls.open(ForecastCategory(category), amount)
-		weightedAmount := amount
-		amount = basis.value(product, amount)
-		if st < 1 || int(st) > len(rates.stages) {
-			return fmt.Errorf("stage rank %d out of 1..%d", st, len(rates.stages))
-		}
-		pr := rates.p(segment, st, age)
-		x := g(key)
+		pr := rates.p(d.segment, d.st, d.age)
+		x := g(k)
 		x.OpenDeals++
 		x.OpenAmount += amount
 		x.PipelineExpected += amount * pr
-		x.Weighted += weightedAmount * dflt[st-1]
+		x.Weighted += d.amount * dflt[d.st-1]
 		x.variance += amount * amount * pr * (1 - pr)
-		deals = append(deals, forecastDeal{group: idx[key], amount: amount, p: pr})
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
+		deals = append(deals, forecastDeal{group: idx[k], amount: amount, p: pr})
 	}
 	for i := range groups {
 		x := &groups[i]
@@ -945,14 +918,11 @@ func probAtLeast(total ForecastGroup, groups []ForecastGroup, deals []forecastDe
 	return float64(hit) / float64(len(d.total))
 }
 
-// pacing is the gap to the period's target; nil when no target is in scope.
-func (s *Service) pacing(ctx context.Context, sc Scope, f Filter, p fcPlan, total ForecastGroup, groups []ForecastGroup, deals []forecastDeal) (*Pacing, error) {
-	cov, err := s.Coverage(ctx, sc, f)
-	if err != nil {
-		return nil, err
-	}
+// pacing is the gap to the period's target from the period's coverage (cov);
+// nil when no target is in scope.
+func pacing(cov Coverage, p fcPlan, total ForecastGroup, groups []ForecastGroup, deals []forecastDeal) *Pacing {
 	if cov.TargetLevel == "" {
-		return nil, nil
+		return nil
 	}
 	pc := &Pacing{Target: cov.Target, TargetLevel: cov.TargetLevel, Won: total.Won}
 	pc.Gap = math.Max(pc.Target-pc.Won, 0)
@@ -968,7 +938,7 @@ func (s *Service) pacing(ctx context.Context, sc Scope, f Filter, p fcPlan, tota
 		pc.CoverageNeeded = ratio(total.OpenAmount, total.PipelineExpected)
 	}
 	pc.ProbReach = probAtLeast(total, groups, deals, pc.Target)
-	return pc, nil
+	return pc
 }
 
 // BacktestPoint is a forecast made on a past day against what happened.

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // TargetsView sets the targets of a period (top-down) beside what the
@@ -74,26 +76,36 @@ func (l *TargetLevel) pace(weeks float64) {
 // month) as of asOf (zero: today).
 func (s *Service) Targets(ctx context.Context, sc Scope, f Filter, period string, asOf time.Time) (TargetsView, error) {
 	var out TargetsView
-	list, err := s.forecasts(ctx, sc, f, ForecastRequest{Period: period, AsOf: asOf}, []string{"", "team", "rep"})
+	req := ForecastRequest{Period: period, AsOf: asOf}
+	p, err := s.forecastPlan(req)
 	if err != nil {
+		return out, err
+	}
+	req.AsOf = p.asOf
+	f.From, _ = time.ParseInLocation(time.DateOnly, day(p.from), s.loc)
+	f.To, _ = time.ParseInLocation(time.DateOnly, day(p.to), s.loc)
+	sf, err := s.scope(sc, f)
+	if err != nil {
+		return out, err
+	}
+	// The forecasts and the targets are independent: read them at once.
+	var list []Forecast
+	var lt levelTargets
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		list, err = s.forecasts(gctx, sc, f, req, []string{"", "team", "rep"})
+		return
+	})
+	g.Go(func() (err error) { lt, err = s.levelTargets(gctx, sc, sf); return })
+	if err := g.Wait(); err != nil {
 		return out, err
 	}
 	fcs := map[string]Forecast{"": list[0], "team": list[1], "rep": list[2]}
 	all := fcs[""]
 	out = TargetsView{Period: all.Period, From: all.From, To: all.To, AsOf: all.AsOf, Levels: []TargetLevel{}}
-	f.From, _ = time.ParseInLocation(time.DateOnly, all.From, s.loc)
-	f.To, _ = time.ParseInLocation(time.DateOnly, all.To, s.loc)
-	sf, err := s.scope(sc, f)
-	if err != nil {
-		return out, err
-	}
-	lt, err := s.levelTargets(ctx, sc, sf)
-	if err != nil {
-		return out, err
-	}
 	start := sf.From
-	if d, err := time.ParseInLocation(time.DateOnly, all.AsOf, s.loc); err == nil && d.After(start) {
-		start = d
+	if p.asOf.After(start) {
+		start = p.asOf
 	}
 	weeks := float64(max(daysBetween(start, sf.To), 0)) / 7
 	if sc.SeesAll() {
@@ -114,18 +126,11 @@ type levelTargets struct {
 
 func (s *Service) levelTargets(ctx context.Context, sc Scope, sf Filter) (levelTargets, error) {
 	out := levelTargets{reps: map[string]float64{}, names: map[string]string{}}
-	var err error
-	if out.company, err = s.rangeTarget(ctx, sc, sf); err != nil {
-		return out, err
-	}
-	ts, _, err := s.targetsIn(ctx, sc, sf)
+	ts, teamOf, reps, err := s.targetsAndReps(ctx, sc, sf)
 	if err != nil {
 		return out, err
 	}
-	reps, err := s.repDims(ctx)
-	if err != nil {
-		return out, err
-	}
+	out.company = rangeTargetOf(ts, teamOf, sf)
 	for _, r := range reps {
 		out.names[r.id] = r.name
 	}

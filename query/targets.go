@@ -68,9 +68,15 @@ type visibleTarget struct {
 // everything, when no team, manager or rep is selected. teamOf maps rep ids to
 // their teams.
 func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleTarget, map[string]string, error) {
+	ts, teamOf, _, err := s.targetsAndReps(ctx, sc, f)
+	return ts, teamOf, err
+}
+
+// targetsAndReps is targetsIn with the reps it read.
+func (s *Service) targetsAndReps(ctx context.Context, sc Scope, f Filter) ([]visibleTarget, map[string]string, []repDim, error) {
 	reps, err := s.repDims(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	visible, teamOf := map[string]bool{}, map[string]string{}
 	for _, r := range reps {
@@ -85,7 +91,7 @@ func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleT
 	tc.add("metric IN ('bookings', '')")
 	fx, err := s.fxRates(ctx, tokRaw)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	q := "SELECT scope, scope_id, period_start, period_end, " + fx.sql("amount", "currency", "period_start") + " FROM " +
 		latest("targets", "scope, scope_id, metric, period_start", "scope, scope_id, period_start, period_end, metric, amount, currency") + tc.where() +
@@ -113,7 +119,7 @@ func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleT
 		}
 		return nil
 	})
-	return out, teamOf, err
+	return out, teamOf, reps, err
 }
 
 // share is the part of the target that falls in [from, to), by days, and
@@ -155,10 +161,15 @@ type RangeTarget struct {
 // target; else per team the team's target, or its reps' where it has none.
 func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTarget, error) {
 	ts, teamOf, err := s.targetsIn(ctx, sc, f)
-	out := RangeTarget{Teams: map[string]float64{}}
 	if err != nil {
-		return out, err
+		return RangeTarget{Teams: map[string]float64{}}, err
 	}
+	return rangeTargetOf(ts, teamOf, f), nil
+}
+
+// rangeTargetOf is rangeTarget from the targets in scope (targetsIn).
+func rangeTargetOf(ts []visibleTarget, teamOf map[string]string, f Filter) RangeTarget {
+	out := RangeTarget{Teams: map[string]float64{}}
 	// part is a target's share of the range, and whether that is less than all
 	// of it (its period reaches outside the range).
 	type part struct {
@@ -192,11 +203,11 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 		} else if p, ok := sum("rep"); ok {
 			use(p, "rep")
 		}
-		return out, nil
+		return out
 	}
 	if p, ok := sum("company"); ok {
 		use(p, "company")
-		return out, nil
+		return out
 	}
 	teamTargets, repTargets := map[string]*part{}, map[string]*part{}
 	for _, t := range ts {
@@ -241,7 +252,7 @@ func (s *Service) rangeTarget(ctx context.Context, sc Scope, f Filter) (RangeTar
 			use(p, "territory")
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Attainment computes attainment per target row in scope whose period lies

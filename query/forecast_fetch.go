@@ -1,0 +1,157 @@
+package query
+
+import (
+	"context"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// fcInputs is everything a forecast reads, for all its groupings at once: the
+// statements are independent, so they run at the same time and the forecast
+// waits for the slowest instead of their sum.
+type fcInputs struct {
+	basis         amountBasis
+	hist          rateHist
+	yield, yieldN float64
+	cols          []string // the group columns the won and open rows are keyed by
+	won           []fcWonRow
+	open          []fcOpenDeal
+	cov           Coverage          // the period's coverage (its target, for the pacing)
+	names         map[string]string // rep names, when grouped by rep
+}
+
+// fcWonRow is what one key (cols) won before the as-of day in the period and
+// created in the run-rate window.
+type fcWonRow struct {
+	keys     []string
+	won      float64
+	created  float64
+	createdN uint64
+}
+
+// fcOpenDeal is a deal open at the as-of day.
+type fcOpenDeal struct {
+	keys                       []string
+	product, segment, category string
+	amount                     float64
+	st                         uint64
+	age                        uint8
+}
+
+// fcCols are the group columns of groupBys, each once.
+func fcCols(groupBys []string) []string {
+	var cols []string
+	for _, by := range groupBys {
+		if c := groupCol(by); by != "" && !has(cols, c) {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
+// fcFetch runs the forecast's statements for f (scoped, the period's range).
+func (s *Service) fcFetch(ctx context.Context, sc Scope, f Filter, p fcPlan, groupBys []string) (fcInputs, error) {
+	in := fcInputs{cols: fcCols(groupBys)}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { in.hist, err = s.rateHistory(gctx, f, p); return })
+	g.Go(func() (err error) { in.basis, err = s.amountBasis(gctx, f, p); return })
+	g.Go(func() (err error) { in.yield, in.yieldN, err = s.newYield(gctx, f, p); return })
+	g.Go(func() (err error) { in.won, err = s.forecastWon(gctx, f, p, in.cols); return })
+	g.Go(func() (err error) { in.open, err = s.forecastOpen(gctx, f, p, in.cols); return })
+	g.Go(func() (err error) { in.cov, err = s.Coverage(gctx, sc, f); return })
+	if has(groupBys, "rep") {
+		g.Go(func() error {
+			reps, err := s.repDims(gctx)
+			in.names = map[string]string{}
+			for _, r := range reps {
+				in.names[r.id] = r.name
+			}
+			return err
+		})
+	}
+	return in, g.Wait()
+}
+
+// keyCols is the SELECT list of the group columns (a constant key when there
+// are none, so that the statement still groups).
+func keyCols(cols []string) string {
+	if len(cols) == 0 {
+		return "'' AS g0"
+	}
+	return strings.Join(cols, ", ")
+}
+
+// scanKeys scans a row whose first n columns are the keys, then rest.
+func scanKeys(r driverRows, n int, rest ...any) ([]string, error) {
+	keys := make([]string, max(n, 1))
+	dest := make([]any, 0, len(keys)+len(rest))
+	for i := range keys {
+		dest = append(dest, &keys[i])
+	}
+	return keys, r.Scan(append(dest, rest...)...)
+}
+
+// forecastWon reads, per key, the amount won in the period before the as-of
+// day and the amount and number created in the run-rate window. rep_days
+// holds both by owner and day: it answers owner filters grouped by team or
+// rep; opp_facts the rest.
+func (s *Service) forecastWon(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcWonRow, error) {
+	runFrom, asOf := day(p.asOf.AddDate(0, 0, -ForecastRunRateDays)), day(p.asOf)
+	var c cond
+	var q string
+	var args []any
+	if s.ownerOnly(f) && !has(cols, "territory") && !has(cols, "product") {
+		c.add(tokDelta)
+		c.add("grain = 0 AND (day >= toDate(?) AND day < toDate(?) OR day >= toDate(?) AND day < toDate(?))", day(p.from), asOf, runFrom, asOf)
+		ownerDims(&c, f)
+		inWon, inCreated := "day >= toDate(?) AND day < toDate(?)", "day >= toDate(?) AND day < toDate(?)"
+		q = "SELECT " + keyCols(cols) + ", sumIf(won_amount, " + inWon + "), sumIf(created_amount, " + inCreated + "), sumIf(created, " + inCreated + ") FROM rep_days" +
+			c.where() + " GROUP BY " + groupList(cols) + " HAVING sumIf(won, " + inWon + ") + sumIf(created, " + inCreated + ") > 0"
+		args = append([]any{day(p.from), asOf, runFrom, asOf, runFrom, asOf}, c.args...)
+		args = append(args, day(p.from), asOf, runFrom, asOf)
+	} else {
+		dims(&c, f, "")
+		inWon, inCreated := "won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)", "created_date >= toDate(?) AND created_date < toDate(?)"
+		c.add("("+inWon+" OR "+inCreated+")", day(p.from), asOf, runFrom, asOf)
+		q = "SELECT " + keyCols(cols) + ", sumIf(amount, " + inWon + "), sumIf(amount, " + inCreated + "), countIf(" + inCreated + ") FROM opp_facts" +
+			c.where() + " GROUP BY " + groupList(cols)
+		args = append([]any{day(p.from), asOf, runFrom, asOf, runFrom, asOf}, c.args...)
+	}
+	var out []fcWonRow
+	err := s.fcQuery(ctx, "forecast won", q, args, func(r driverRows) error {
+		var w fcWonRow
+		var err error
+		w.keys, err = scanKeys(r, len(cols), &w.won, &w.created, &w.createdN)
+		out = append(out, w)
+		return err
+	})
+	return out, err
+}
+
+func groupList(cols []string) string {
+	if len(cols) == 0 {
+		return "g0"
+	}
+	return strings.Join(cols, ", ")
+}
+
+// forecastOpen reads the deals open at the as-of day, in a fixed order (the
+// simulation's).
+func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, error) {
+	asOf := "toDate('" + day(p.asOf) + "')"
+	var c cond
+	dims(&c, f, "")
+	c.add(openAt(asOf))
+	q := "SELECT " + keyCols(cols) + ", product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" +
+		c.where() + " ORDER BY opportunity_id"
+	var out []fcOpenDeal
+	err := s.fcQuery(ctx, "forecast open", q, c.args, func(r driverRows) error {
+		var d fcOpenDeal
+		var err error
+		d.keys, err = scanKeys(r, len(cols), &d.product, &d.segment, &d.amount, &d.st, &d.age, &d.category)
+		out = append(out, d)
+		return err
+	})
+	return out, err
+}
