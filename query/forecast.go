@@ -324,31 +324,13 @@ func (s *Service) forecastPlan(req ForecastRequest) (fcPlan, error) {
 	return p, nil
 }
 
-// refsBetween is the SQL array of the reference days r_j = r_0 − 7j for j
-// from jlo up to (not including) jhi, clamped to 0..51; jlo and jhi are SQL
-// expressions of the row. Computing a row's range of j arithmetically instead
-// of filtering the 52 days row by row makes the statements several times
-// faster on millions of deals (the same answers).
-func (p fcPlan) refsBetween(jlo, jhi string) string {
-	n := fmt.Sprintf("toUInt64(greatest(0, least(%d, %s) - (%s)))", len(p.refs), jhi, jlo)
-	return fmt.Sprintf("arrayMap(k -> subtractDays(toDate('%s'), 7 * ((%s) + k)), range(%s))", p.refs[0], jlo, n)
-}
-
-// ceil7 is the SQL of ⌈x/7⌉ for x > 0, and of a number ≤ 0 for x ≤ 0 (all
-// refsBetween needs: it clamps j to 0..51).
+// ceil7 is the SQL of ⌈x/7⌉ for x > 0, and of a number ≤ 0 for x ≤ 0 (all the
+// ranges of j need: they clamp j to 0..51).
 func ceil7(x string) string { return "intDiv(" + x + " + 6, 7)" }
 
 // d0Minus is the SQL of days(r_0) − days(col), signed.
 func (p fcPlan) d0Minus(col string) string {
 	return "(toInt64(toRelativeDayNum(toDate('" + p.refs[0] + "'))) - toInt64(toRelativeDayNum(" + col + ")))"
-}
-
-// openRefs is the SQL array of the reference days an opp_facts row is open at
-// (openAt): created_date < r_j ⇔ j < (d0 − created)/7, and not closed before
-// r_j ⇔ j ≥ (d0 − close_date)/7 for a closed deal.
-func (p fcPlan) openRefs() string {
-	jlo := "if(closed = 1, greatest(0, " + ceil7(p.d0Minus("close_date")) + "), 0)"
-	return p.refsBetween(jlo, ceil7(p.d0Minus("created_date")))
 }
 
 // Forecast forecasts the bookings of a period under the caller's scope and
@@ -449,56 +431,6 @@ func (r fcRates) p(seg string, st uint64, age uint8) float64 {
 type rateHist struct {
 	cells [][]rateCell
 	bySeg map[string][][]rateCell
-}
-
-// rateHistory reads the deals open at each reference day as (stage, age, won
-// within the window) cells.
-func (s *Service) rateHistory(ctx context.Context, f Filter, p fcPlan) (rateHist, error) {
-	var c cond
-	dims(&c, f, "")
-	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
-	c.add("NOT (closed = 1 AND close_date < toDate(?))", p.refs[len(p.refs)-1])
-	// Always true (entered holds a time per open stage); it names the column
-	// outside the nested lambdas, which ClickHouse 18.16 does not look into
-	// when it decides which columns to read ("Unknown identifier: entered").
-	c.add("notEmpty(entered)")
-	// Each deal is joined with the reference days it was open at only (a few
-	// of the 52 for most deals), as (stage, age, won within the window)
-	// computed before the join: joining the stage history itself would copy
-	// it to every row.
-	at := fmt.Sprintf("arrayMap(rr -> (%s, %s, rr), %s)", s.stageAt("rr"), ageAt("rr"), p.openRefs())
-	hit := fmt.Sprintf("won = 1 AND close_date >= addDays(t.3, %d) AND close_date < addDays(t.3, %d)", p.lo, p.hi)
-	q := fmt.Sprintf("SELECT segment, t.1 AS st, t.2 AS age, count(), countIf(%s), sum(amount), sumIf(amount, %s) FROM opp_facts ARRAY JOIN %s AS t%s GROUP BY segment, st, age",
-		hit, hit, at, c.where())
-	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
-	grid := func() [][]rateCell {
-		g := make([][]rateCell, k)
-		for i := range g {
-			g[i] = make([]rateCell, nb)
-		}
-		return g
-	}
-	h := rateHist{cells: grid(), bySeg: map[string][][]rateCell{}}
-	err := s.fcQuery(ctx, "forecast rates", q, c.args, func(r driverRows) error {
-		var seg string
-		var st uint64
-		var age uint8
-		var cnt, won uint64
-		var amt, wonAmt float64
-		if err := r.Scan(&seg, &st, &age, &cnt, &won, &amt, &wonAmt); err != nil {
-			return err
-		}
-		if st >= 1 && int(st) <= k && int(age) < nb {
-			one := rateCell{n: float64(cnt), x: float64(won), amt: amt, wonAmt: wonAmt}
-			one.addTo(&h.cells[st-1][age])
-			if h.bySeg[seg] == nil {
-				h.bySeg[seg] = grid()
-			}
-			one.addTo(&h.bySeg[seg][st-1][age])
-		}
-		return nil
-	})
-	return h, err
 }
 
 // ratesFrom estimates P(won within the window | stage, age bucket) from the
@@ -665,7 +597,7 @@ func shrinkRates(stages []string, cells [][]rateCell, byAmount bool) ([]StageRat
 // newYield is, over the reference days, the amount (and count) of deals
 // created in [r, r+hi) that were won within [r+lo, r+hi), per amount (count)
 // created in [r, r+hi). A deal counts once per such reference day: how many
-// there are is arithmetic on its dates (as in openRefs: r_j ≤ created <
+// there are is arithmetic on its dates (as in rateSpans: r_j ≤ created <
 // r_j + hi ⇔ ⌈(d0 − created)/7⌉ ≤ j < ⌈(d0 − created + hi)/7⌉), so no row
 // is joined with its reference days.
 func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, float64, error) {
