@@ -116,8 +116,9 @@ func (c *CalledForecast) finish(won float64) {
 	c.Pipeline = c.BestCase + c.pipe
 }
 
-// open counts an open deal of category cat (ForecastCategory).
-func (c *CalledForecast) open(cat string, amount float64) {
+// open counts n open deals of category cat (ForecastCategory) and amount
+// amount in all.
+func (c *CalledForecast) open(cat string, amount float64, n int64) {
 	switch cat {
 	case "commit", "closed": // an open deal called closed: as good as committed
 		c.commit += amount
@@ -131,7 +132,7 @@ func (c *CalledForecast) open(cat string, amount float64) {
 		c.Uncategorised += amount
 		return
 	}
-	c.Deals++
+	c.Deals += n
 }
 
 func (c *CalledForecast) add(o *CalledForecast) {
@@ -143,10 +144,16 @@ func (c *CalledForecast) add(o *CalledForecast) {
 	c.Deals += o.Deals
 }
 
+// categorySeparators are left out of a forecast category before it is matched.
+var categorySeparators = strings.NewReplacer(" ", "", "_", "", "-", "")
+
 // ForecastCategory maps a CRM's forecast category to commit, best_case,
 // pipeline, closed or omitted ("" when it names none of them).
 func ForecastCategory(v string) string {
-	k := strings.ToLower(strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.TrimSpace(v)))
+	if v == "" {
+		return ""
+	}
+	k := strings.ToLower(categorySeparators.Replace(strings.TrimSpace(v)))
 	switch k {
 	case "commit", "committed", "forecast", "承诺", "确定":
 		return "commit"
@@ -676,24 +683,31 @@ func (s *Service) forecastNow(p fcPlan, by string, in fcInputs, rates fcRates) (
 			x.NewExpected = x.lambda * in.basis.all
 		}
 	}
-	// The deals open at the as-of day, in a fixed order (the simulation's).
+	// The deals open at the as-of day: one by one in a fixed order (the
+	// simulation's), or in cells when they are too many to simulate.
 	dflt := s.StageProbability()
 	var deals []forecastDeal
 	for _, d := range in.open {
 		k := key(d.keys)
-		g(k).calls.open(ForecastCategory(d.category), d.amount)
 		amount := in.basis.value(d.product, d.amount)
-		if d.st < 1 || int(d.st) > len(rates.stages) {
-			return nil, nil, fmt.Errorf("stage rank %d out of 1..%d", d.st, len(rates.stages))
+		pr, err := rates.checkedP(d.segment, d.st, d.age)
+		if err != nil {
+			return nil, nil, err
 		}
-		pr := rates.p(d.segment, d.st, d.age)
-		x := g(k)
-		x.OpenDeals++
-		x.OpenAmount += amount
-		x.PipelineExpected += amount * pr
-		x.Weighted += d.amount * dflt[d.st-1]
-		x.variance += amount * amount * pr * (1 - pr)
+		g(k).addOpen(d.category, d.amount, amount, amount*amount, 1, pr, dflt[d.st-1])
 		deals = append(deals, forecastDeal{group: idx[k], amount: amount, p: pr})
+	}
+	for _, c := range in.cells {
+		pr, err := rates.checkedP(c.segment, c.st, c.age)
+		if err != nil {
+			return nil, nil, err
+		}
+		sum, sq := c.amount, c.sq
+		if in.basis.wonOnly {
+			v := in.basis.value(c.product, 0)
+			sum, sq = v*float64(c.n), v*v*float64(c.n)
+		}
+		g(key(c.keys)).addOpen(c.category, c.amount, sum, sq, int64(c.n), pr, dflt[c.st-1])
 	}
 	for i := range groups {
 		x := &groups[i]
@@ -720,6 +734,26 @@ func (s *Service) forecastNow(p fcPlan, by string, in fcInputs, rates fcRates) (
 	return groups, deals, nil
 }
 
+// checkedP is p for a stage rank read from the data, which must be in range.
+func (r fcRates) checkedP(seg string, st uint64, age uint8) (float64, error) {
+	if st < 1 || int(st) > len(r.stages) {
+		return 0, fmt.Errorf("stage rank %d out of 1..%d", st, len(r.stages))
+	}
+	return r.p(seg, st, age), nil
+}
+
+// addOpen counts n open deals of category cat with recorded amount recorded in
+// all, valued (amountBasis) at sum in all and sq in squares, each won with
+// probability pr, at a stage of default probability dflt.
+func (x *ForecastGroup) addOpen(cat string, recorded, sum, sq float64, n int64, pr, dflt float64) {
+	x.calls.open(cat, recorded, n)
+	x.OpenDeals += n
+	x.OpenAmount += sum
+	x.PipelineExpected += sum * pr
+	x.Weighted += recorded * dflt
+	x.variance += sq * pr * (1 - pr)
+}
+
 // distribution fills each group's and the total's p10 and p90 and returns the
 // method: a simulation with a fixed seed (every deal won or not, a Poisson
 // number of new wins of the group's mean new amount) when the open deals are
@@ -743,7 +777,7 @@ func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastG
 		c.finish(total.Won)
 		total.Called = &c
 	}
-	if len(deals) > forecastSimMax {
+	if total.OpenDeals > forecastSimMax { // then forecastOpen read them in cells
 		for i := range groups {
 			normalRange(&groups[i])
 		}
@@ -830,7 +864,7 @@ func probAtLeast(total ForecastGroup, groups []ForecastGroup, deals []forecastDe
 	if t <= total.Won {
 		return 1
 	}
-	if len(deals) > forecastSimMax {
+	if total.OpenDeals > forecastSimMax { // then forecastOpen read them in cells
 		sd := math.Sqrt(total.variance)
 		if sd == 0 {
 			if total.Point >= t {

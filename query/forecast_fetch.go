@@ -16,7 +16,8 @@ type fcInputs struct {
 	yield, yieldN float64
 	cols          []string // the group columns the won and open rows are keyed by
 	won           []fcWonRow
-	open          []fcOpenDeal
+	open          []fcOpenDeal      // the open deals one by one, when few enough to simulate
+	cells         []fcOpenCell      // else in cells
 	cov           Coverage          // the period's coverage (its target, for the pacing)
 	names         map[string]string // rep names, when grouped by rep
 }
@@ -30,7 +31,7 @@ type fcWonRow struct {
 	createdN uint64
 }
 
-// fcOpenDeal is a deal open at the as-of day.
+// fcOpenDeal is a deal open at the as-of day (category: ForecastCategory's).
 type fcOpenDeal struct {
 	keys                       []string
 	product, segment, category string
@@ -58,7 +59,7 @@ func (s *Service) fcFetch(ctx context.Context, sc Scope, f Filter, p fcPlan, gro
 	g.Go(func() (err error) { in.basis, err = s.amountBasis(gctx, f, p); return })
 	g.Go(func() (err error) { in.yield, in.yieldN, err = s.newYield(gctx, f, p); return })
 	g.Go(func() (err error) { in.won, err = s.forecastWon(gctx, f, p, in.cols); return })
-	g.Go(func() (err error) { in.open, err = s.forecastOpen(gctx, f, p, in.cols); return })
+	g.Go(func() (err error) { in.open, in.cells, err = s.forecastOpen(gctx, f, p, in.cols); return })
 	g.Go(func() (err error) { in.cov, err = s.Coverage(gctx, sc, f); return })
 	if has(groupBys, "rep") {
 		g.Go(func() error {
@@ -136,13 +137,62 @@ func groupList(cols []string) string {
 	return strings.Join(cols, ", ")
 }
 
-// forecastOpen reads the deals open at the as-of day, in a fixed order (the
-// simulation's).
-func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, error) {
-	asOf := "toDate('" + day(p.asOf) + "')"
+// fcOpenCell is the open deals of one key, product, segment, stage, age
+// bucket and category (ForecastCategory's): how many, their amount and the sum
+// of its squares.
+type fcOpenCell struct {
+	fcOpenDeal
+	n  uint64
+	sq float64
+}
+
+// forecastOpen reads the deals open at the as-of day: in cells (the forecast
+// needs only their sums when it does not simulate: forecastSimMax), then, when
+// they are few enough to simulate, one by one in a fixed order (the
+// simulation's). Shipping a hundred thousand deals to add them up cost more
+// than adding them up.
+func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, []fcOpenCell, error) {
+	cells, err := s.openCells(ctx, f, p, cols)
+	var n uint64
+	for _, c := range cells {
+		n += c.n
+	}
+	if err != nil || n > forecastSimMax {
+		return nil, cells, err
+	}
+	deals, err := s.openDeals(ctx, f, p, cols)
+	return deals, nil, err
+}
+
+// openWhere is the condition of the deals open at the as-of day.
+func openWhere(f Filter, p fcPlan) cond {
 	var c cond
 	dims(&c, f, "")
-	c.add(openAt(asOf))
+	c.add(openAt("toDate('" + day(p.asOf) + "')"))
+	return c
+}
+
+// openCells reads the open deals in cells, in a fixed order.
+func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenCell, error) {
+	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
+	dimsOf := keyCols(cols) + ", product, segment, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category"
+	by := groupList(cols) + ", product, segment, st, age, forecast_category"
+	q := "SELECT " + dimsOf + ", count(), sum(amount), sum(amount * amount) FROM opp_facts" + c.where() + " GROUP BY " + by + " ORDER BY " + by
+	var cells []fcOpenCell
+	err := s.fcQuery(ctx, "forecast open cells", q, c.args, func(r driverRows) error {
+		var x fcOpenCell
+		var err error
+		x.keys, err = scanKeys(r, len(cols), &x.product, &x.segment, &x.st, &x.age, &x.category, &x.n, &x.amount, &x.sq)
+		x.category = ForecastCategory(x.category)
+		cells = append(cells, x)
+		return err
+	})
+	return cells, err
+}
+
+// openDeals reads the open deals one by one, in the simulation's order.
+func (s *Service) openDeals(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, error) {
+	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
 	q := "SELECT " + keyCols(cols) + ", product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" +
 		c.where() + " ORDER BY opportunity_id"
 	var out []fcOpenDeal
@@ -150,6 +200,7 @@ func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []s
 		var d fcOpenDeal
 		var err error
 		d.keys, err = scanKeys(r, len(cols), &d.product, &d.segment, &d.amount, &d.st, &d.age, &d.category)
+		d.category = ForecastCategory(d.category)
 		out = append(out, d)
 		return err
 	})

@@ -1,0 +1,71 @@
+package query
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/ingest/gen"
+)
+
+// TestForecastOpenCells: the open deals read in cells (what a forecast reads
+// above forecastSimMax open deals) give each group of each grouping the same
+// open deals, amounts, weighted pipeline, expected pipeline, variance and
+// called forecast as the deals read one by one, on a generated sample, with
+// and without a filter (one the won statement answers from rep_days, one it
+// answers from opp_facts).
+func TestForecastOpenCells(t *testing.T) {
+	ctx := context.Background()
+	sm := loadSample(t, gen.Config{Seed: 7, NoAnomalies: true})
+	s := sm.svc
+	asOf, _ := time.Parse(time.DateOnly, sm.truth.AsOf)
+	groupBys := []string{"", "team", "rep", "territory", "product"}
+	filters := []Filter{{}, {Segment: []string{"enterprise"}}, {}}
+	for k, f0 := range filters {
+		p, err := s.forecastPlan(ForecastRequest{Period: PeriodQuarter, AsOf: asOf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := f0
+		f.From, f.To = p.from, p.to
+		in, err := s.fcFetch(ctx, Unrestricted, f, p, groupBys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(in.open) == 0 || len(in.cells) != 0 {
+			t.Fatalf("%v: %d deals one by one, %d cells: want the sample's few open deals one by one", f0, len(in.open), len(in.cells))
+		}
+		if k == 0 { // the last filter: the team of the first open deal (cols: team first)
+			filters[2] = Filter{Team: []string{in.open[0].keys[0]}}
+		}
+		byCells := in
+		byCells.open = nil
+		if byCells.cells, err = s.openCells(ctx, f, p, in.cols); err != nil {
+			t.Fatal(err)
+		}
+		rates, _ := s.ratesFrom(in.hist, in.basis)
+		for _, by := range groupBys {
+			a, _, err := s.forecastNow(p, by, in, rates)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _, err := s.forecastNow(p, by, byCells, rates)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a) != len(b) {
+				t.Fatalf("%v by %q: %d groups one by one, %d from cells", f0, by, len(a), len(b))
+			}
+			for i := range a {
+				x, y := a[i], b[i]
+				same := x.Key == y.Key && x.OpenDeals == y.OpenDeals && closeTo(y.OpenAmount, x.OpenAmount) && closeTo(y.PipelineExpected, x.PipelineExpected) &&
+					closeTo(y.Weighted, x.Weighted) && closeTo(y.variance, x.variance) && closeTo(y.Point, x.Point) && closeTo(y.calls.commit, x.calls.commit) &&
+					closeTo(y.calls.best, x.calls.best) && closeTo(y.calls.Uncategorised, x.calls.Uncategorised) && y.calls.Deals == x.calls.Deals
+				if !same {
+					t.Errorf("%v by %q group %q: one by one %+v, from cells %+v", f0, by, x.Key, x, y)
+				}
+			}
+		}
+		t.Logf("%v: %d open deals in %d cells", f0, len(in.open), len(byCells.cells))
+	}
+}
