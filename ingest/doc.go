@@ -21,8 +21,8 @@
 // the columns of a text batch (ChunkRows rows, 16384 by default), mappers parse them
 // into typed batches (each value copied once more; ISO dates and plain numbers take
 // fast paths before the general parsers), and inserters stream the batches as
-// blocks into INSERTs of up to InsertRows rows (1048576, like clickhouse-client),
-// so the server writes large parts. Batch buffers are recycled, and the in-file
+// blocks into INSERTs of up to InsertRows rows (262144), so the server writes
+// large parts while the rest of the file is still being mapped. Batch buffers are recycled, and the in-file
 // duplicate set (8 bytes a row, sized from the file) lives outside the Go heap,
 // so memory stays flat: about 250 MB for a 1 GB export. BenchmarkLoadOpportunities
 // compares the rate with clickhouse-client's; BenchmarkLoadOpportunities1GB

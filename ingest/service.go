@@ -114,8 +114,10 @@ type Options struct {
 	// (default 16384: small enough that the batches in flight stay a few MB).
 	ChunkRows int
 	// InsertRows ends an INSERT statement once it holds this many rows (default
-	// 1048576, clickhouse-client's max_insert_block_size); its blocks stream in
-	// until then.
+	// 262144); its blocks stream in until then. The server writes an INSERT's
+	// part when the INSERT ends, so smaller INSERTs let it write parts while the
+	// file is still being mapped instead of all at the end (1048576 rows left a
+	// 0.9-1.7 s tail on a 1M-row file), at the price of more parts to merge.
 	InsertRows int
 	// Workers map chunks in parallel (default: the number of CPUs, at least 2).
 	Workers int
@@ -200,7 +202,7 @@ func New(db *schemas.DB, opts Options, log *slog.Logger) *Service {
 		opts.ChunkRows = 16384
 	}
 	if opts.InsertRows <= 0 {
-		opts.InsertRows = 1 << 20
+		opts.InsertRows = 1 << 18
 	}
 	if opts.inserters <= 0 {
 		opts.inserters = 2
@@ -1285,8 +1287,8 @@ func (s *Service) insertRejects(ctx context.Context, runID uint64, rej []reject)
 
 // insertStream is an INSERT into one table kept open across records: each record is
 // one native columnar block (Flush), and the INSERT ends after Options.InsertRows
-// rows. Like clickhouse-client, this lets the server merge the blocks into large
-// parts, and the driver reuses its column buffers from block to block.
+// rows: the server squashes the blocks into one part per INSERT, and the driver
+// reuses its column buffers from block to block.
 type insertStream struct {
 	s        *Service
 	t        *table
