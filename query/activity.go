@@ -374,7 +374,7 @@ func (s *Service) stageActivity(ctx context.Context, f Filter) ([]StageActivity,
 	// the shards of activities).
 	acts := "(SELECT opportunity_id, groupArray((occurred_at, kind)) AS acts FROM (SELECT opportunity_id, occurred_at, " + activityKindSQL("type") + " AS kind FROM " +
 		latest("activities", "activity_id", "activity_id, type, opportunity_id, occurred_at") +
-		" WHERE opportunity_id != '' AND opportunity_id GLOBAL IN (SELECT opportunity_id FROM opp_facts" + c.where() + ")) GROUP BY opportunity_id)"
+		" WHERE opportunity_id != '' AND opportunity_id GLOBAL IN (SELECT opportunity_id FROM opp_facts" + c.prewhere() + ")) GROUP BY opportunity_id)"
 	const far = "toDateTime(4102444800)"
 	// No lambda captures a column here: 18.16 does not resolve a column captured
 	// by a lambda after a join. Each deal's activities are unrolled (LEFT ARRAY
@@ -394,7 +394,7 @@ func (s *Service) stageActivity(ctx context.Context, f Filter) ([]StageActivity,
 			cols = append(cols, fmt.Sprintf("countIf(furthest >= %d AND h%d_%d = 1)", i, i, j), fmt.Sprintf("countIf(furthest >= %d AND h%d_%d = 1)", i+1, i, j))
 		}
 	}
-	cohort := "(SELECT opportunity_id, furthest, " + strings.Join(spans, ", ") + " FROM opp_facts" + c.where() + ")"
+	cohort := "(SELECT opportunity_id, furthest, " + strings.Join(spans, ", ") + " FROM opp_facts" + c.prewhere() + ")"
 	joined := "(SELECT * FROM " + cohort + " AS o GLOBAL ALL LEFT JOIN " + acts + " AS a USING opportunity_id)"
 	perDeal := "(SELECT opportunity_id, max(furthest) AS furthest, " + strings.Join(flags, ", ") +
 		" FROM (SELECT *, ac.1 AS t, ac.2 AS kind FROM " + joined + " LEFT ARRAY JOIN acts AS ac) GROUP BY opportunity_id)"

@@ -80,7 +80,7 @@ func (s *Service) DealDetail(ctx context.Context, sc Scope, id string, asOf time
 	dims(&c, f, "")
 	found := false
 	var createdAt time.Time
-	q := "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, created_at FROM opp_facts" + c.where() + " LIMIT 1"
+	q := "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, created_at FROM opp_facts" + c.prewhere() + " LIMIT 1"
 	err = s.query(ctx, "deal", q, c.args, func(r driverRows) error {
 		d := &out.Deal
 		var fur, closed, won uint8

@@ -157,7 +157,7 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		countErr = s.query(ctx, "deals-count", "SELECT count() FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+		countErr = s.query(ctx, "deals-count", "SELECT count() FROM opp_facts"+c.prewhere(), c.args, func(r driverRows) error {
 			var n uint64
 			err := r.Scan(&n)
 			out.Total = int64(n)
@@ -181,7 +181,7 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 			x = "toString(x)" // a date or time, bound back as text
 		}
 		var bound any
-		err := s.query(ctx, "deals-cutoff", "SELECT "+x+" FROM (SELECT "+cut.col+" AS x FROM opp_facts"+c.where()+" ORDER BY x "+dir+" LIMIT ?) ORDER BY x "+back+" LIMIT 1",
+		err := s.query(ctx, "deals-cutoff", "SELECT "+x+" FROM (SELECT "+cut.col+" AS x FROM opp_facts"+c.prewhere()+" ORDER BY x "+dir+" LIMIT ?) ORDER BY x "+back+" LIMIT 1",
 			append(append([]any{}, c.args...), dq.Page*dq.PageSize), func(r driverRows) error {
 				if cut.col == "amount" {
 					var v float64

@@ -212,6 +212,28 @@ func (c *cond) where() string {
 	return " WHERE " + strings.Join(c.sql, " AND ")
 }
 
+// prewhere is where() for a statement over opp_facts alone whose conditions
+// name its columns: every condition but the visibility rule goes to PREWHERE,
+// the rule to WHERE. ClickHouse then reads the filter's columns first and
+// computes the rule, a NOT IN of every row's (opportunity_id, pub), only for
+// the rows they keep (it does not move it there by itself, nor anything on a
+// Distributed table). The answer is the same; a year of 3.2M deals takes 2-3x
+// less time. The rule has no arguments, so the arguments keep their order.
+func (c *cond) prewhere() string {
+	var pre, rule []string
+	for _, s := range c.sql {
+		if s == tokFacts {
+			rule = append(rule, s)
+		} else {
+			pre = append(pre, s)
+		}
+	}
+	if len(pre) == 0 || len(rule) == 0 {
+		return c.where()
+	}
+	return " PREWHERE " + strings.Join(pre, " AND ") + " WHERE " + strings.Join(rule, " AND ")
+}
+
 // and is " AND a AND b" (or "").
 func (c *cond) and() string {
 	if len(c.sql) == 0 {

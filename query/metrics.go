@@ -167,7 +167,7 @@ func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period str
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
-	q := "SELECT " + pe + " AS p, " + s.funnelCols() + " FROM opp_facts" + c.where() + " GROUP BY p ORDER BY p"
+	q := "SELECT " + pe + " AS p, " + s.funnelCols() + " FROM opp_facts" + c.prewhere() + " GROUP BY p ORDER BY p"
 	scan := s.scanFunnel
 	if s.ownerOnly(f) {
 		pe, _ = periodExpr(period, "day")
@@ -274,7 +274,7 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
-	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.where() + " GROUP BY k ORDER BY k"
+	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.prewhere() + " GROUP BY k ORDER BY k"
 	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "team" || groupBy == "manager") {
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)
@@ -386,14 +386,14 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 		}
 	}
 	var tot []Durations
-	if err := s.query(ctx, "cycle", "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.where(), c.args, scan(&tot)); err != nil {
+	if err := s.query(ctx, "cycle", "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.prewhere(), c.args, scan(&tot)); err != nil {
 		return out, err
 	}
 	if len(tot) == 1 {
 		out.Total = tot[0]
 	}
 	if groupBy != "" {
-		err = s.query(ctx, "cycle", "SELECT "+stat(key, label)+" FROM opp_facts"+c.where()+" GROUP BY k ORDER BY k", c.args, scan(&out.Groups))
+		err = s.query(ctx, "cycle", "SELECT "+stat(key, label)+" FROM opp_facts"+c.prewhere()+" GROUP BY k ORDER BY k", c.args, scan(&out.Groups))
 	}
 	return out, err
 }

@@ -160,12 +160,12 @@ func (s *Service) seriesSQL(m Metric, seg string, f Filter, c *cond) string {
 	case "facts":
 		dateRange(c, "created_date", f)
 		dims(c, f, "")
-		return "SELECT " + seg + " AS g, created_date AS d, " + agg + " FROM opp_facts" + c.where() + " GROUP BY g, d"
+		return "SELECT " + seg + " AS g, created_date AS d, " + agg + " FROM opp_facts" + c.prewhere() + " GROUP BY g, d"
 	case "closed":
 		c.add("closed = 1")
 		dateRange(c, "close_date", f)
 		dims(c, f, "")
-		return "SELECT " + seg + " AS g, close_date AS d, " + agg + " FROM opp_facts" + c.where() + " GROUP BY g, d"
+		return "SELECT " + seg + " AS g, close_date AS d, " + agg + " FROM opp_facts" + c.prewhere() + " GROUP BY g, d"
 	case "exits":
 		// A stay is dated by the day it ended; open stages only (rk 1..k).
 		c.add("ex > toDateTime(0)")

@@ -239,7 +239,7 @@ func (s *Service) repPass(ctx context.Context, f Filter, each func(id string, st
 	var c cond
 	dims(&c, f, "")
 	args = append(args, c.args...)
-	q := "SELECT owner_id, " + strings.Join(cols, ", ") + " FROM opp_facts" + c.where() + " GROUP BY owner_id"
+	q := "SELECT owner_id, " + strings.Join(cols, ", ") + " FROM opp_facts" + c.prewhere() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-pass", q, args, func(r driverRows) error {
 		var id string
 		reached := make([]uint64, k)

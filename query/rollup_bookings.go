@@ -191,6 +191,6 @@ func (s *Service) wonInRange(ctx context.Context, f Filter) (float64, error) {
 	c.add("won = 1")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
-	err := s.query(ctx, "coverage-won", "SELECT sum(amount) FROM opp_facts"+c.where(), c.args, scan)
+	err := s.query(ctx, "coverage-won", "SELECT sum(amount) FROM opp_facts"+c.prewhere(), c.args, scan)
 	return won, err
 }

@@ -160,7 +160,7 @@ func (s *Service) openStays(ctx context.Context, f Filter, asOf time.Time) ([]St
 	c.add("closed = 0")
 	c.add(fmt.Sprintf("created_at < toDateTime(%d)", t))
 	dims(&c, f, "")
-	facts := "(SELECT opportunity_id, name, account_name, owner_id, owner_name, team, stage, amount, close_date, created_at FROM opp_facts" + c.where() + ")"
+	facts := "(SELECT opportunity_id, name, account_name, owner_id, owner_name, team, stage, amount, close_date, created_at FROM opp_facts" + c.prewhere() + ")"
 	entered := fmt.Sprintf("(SELECT opportunity_id, max(entered_at) AS stage_entered FROM %s WHERE entered_at < toDateTime(%d) GROUP BY opportunity_id)",
 		latest("stage_events", "opportunity_id, entered_at, stage", "opportunity_id, entered_at, stage"), t)
 	q := "SELECT opportunity_id, name, account_name, owner_id, owner_name, team, stage, amount, close_date, " +

@@ -70,7 +70,7 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	// white-space subquery reads opp_facts whole (GLOBAL): opportunities are
 	// sharded otherwise than accounts.
 	args := append(append([]any{}, dc.args...), ac.args...)
-	q := "SELECT territory, segment, count(), countIf(account_id GLOBAL NOT IN (SELECT account_id FROM opp_facts" + dc.where() + ")) FROM (SELECT account_id, territory, segment FROM account_facts" +
+	q := "SELECT territory, segment, count(), countIf(account_id GLOBAL NOT IN (SELECT account_id FROM opp_facts" + dc.prewhere() + ")) FROM (SELECT account_id, territory, segment FROM account_facts" +
 		ac.where() + " GROUP BY account_id, territory, segment) GROUP BY territory, segment"
 	fast := s.placeOnly(f)
 	if fast {
@@ -112,7 +112,7 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	c.add("territory != ''")
 	dims(&c, f, "")
 	inRange := "close_date >= toDate(?) AND close_date < toDate(?)"
-	q = "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.where() + " GROUP BY territory, segment"
+	q = "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.prewhere() + " GROUP BY territory, segment"
 	rng := []any{day(f.From), day(f.To)}
 	args = append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
 	if fast {

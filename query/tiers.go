@@ -361,7 +361,7 @@ func latestContact(last map[string]time.Time) string {
 func (s *Service) tierShares(ctx context.Context, f Filter, tier map[string]string, idx map[string]int, out *AccountTiers) error {
 	var c cond
 	dims(&c, f, "")
-	q := "SELECT account_id, sumIf(amount, won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, closed = 0) FROM opp_facts" + c.where() + " GROUP BY account_id"
+	q := "SELECT account_id, sumIf(amount, won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, closed = 0) FROM opp_facts" + c.prewhere() + " GROUP BY account_id"
 	args := append([]any{day(f.From), day(f.To)}, c.args...)
 	var total, totalPipe float64
 	err := s.query(ctx, "tier-shares", q, args, func(r driverRows) error {
