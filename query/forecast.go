@@ -497,7 +497,7 @@ func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBa
 	var c cond
 	dims(&c, f, "")
 	c.add("closed = 1 AND close_date < toDate(?) AND close_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
-	q := "SELECT product, countIf(won = 0), countIf(won = 0 AND amount != 0), countIf(won = 1), sumIf(amount, won = 1) FROM opp_facts" + c.where() + " GROUP BY product ORDER BY product"
+	q := "SELECT product, countIf(won = 0), countIf(won = 0 AND amount != 0), countIf(won = 1), sumIf(amount, won = 1) FROM opp_facts" + c.prewhere() + " GROUP BY product ORDER BY product"
 	type row struct {
 		product        string
 		won, wonAmount float64
@@ -618,7 +618,7 @@ func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, fl
 	whi := ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("close_date"), p.hi))
 	n := fmt.Sprintf("toUInt64(greatest(0, %s - %s))", jhi, jlo)
 	w := fmt.Sprintf("if(won = 1, toUInt64(greatest(0, least(%s, %s) - greatest(%s, %s))), toUInt64(0))", jhi, whi, jlo, wlo)
-	q := "SELECT sum(amount * n), sum(amount * w), sum(n), sum(w) FROM (SELECT amount, " + n + " AS n, " + w + " AS w FROM opp_facts" + c.where() + ")"
+	q := "SELECT sum(amount * n), sum(amount * w), sum(n), sum(w) FROM (SELECT amount, " + n + " AS n, " + w + " AS w FROM opp_facts" + c.prewhere() + ")"
 	var amt, won float64
 	var cnt, wonN uint64
 	err := s.fcQuery(ctx, "forecast new yield", q, c.args, func(r driverRows) error {
@@ -944,7 +944,7 @@ func (s *Service) BacktestQuarters(ctx context.Context, sc Scope, f Filter) ([]t
 	dims(&c, f, "")
 	var first, last time.Time
 	var n uint64
-	err = s.query(ctx, "backtest span", "SELECT minIf(created_date, created_date > toDate('1970-01-01')), maxIf(close_date, closed = 1), count() FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+	err = s.query(ctx, "backtest span", "SELECT minIf(created_date, created_date > toDate('1970-01-01')), maxIf(close_date, closed = 1), count() FROM opp_facts"+c.prewhere(), c.args, func(r driverRows) error {
 		return r.Scan(&first, &last, &n)
 	})
 	if err != nil || n == 0 {
@@ -979,7 +979,7 @@ func (s *Service) Backtest(ctx context.Context, sc Scope, f Filter, quarter time
 	dims(&c, f, "")
 	c.add("won = 1")
 	var actual, prev, sofar float64
-	q := "SELECT sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)) FROM opp_facts" + c.where()
+	q := "SELECT sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)), sumIf(amount, close_date >= toDate(?) AND close_date < toDate(?)) FROM opp_facts" + c.prewhere()
 	args := append([]any{day(quarter), day(end), day(quarter.AddDate(0, -3, 0)), day(quarter), day(quarter), day(asOf)}, c.args...)
 	if err := s.query(ctx, "backtest actual", q, args, func(r driverRows) error { return r.Scan(&actual, &prev, &sofar) }); err != nil {
 		return bp, err

@@ -116,7 +116,7 @@ func (s *Service) forecastWon(ctx context.Context, f Filter, p fcPlan, cols []st
 		inWon, inCreated := "won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)", "created_date >= toDate(?) AND created_date < toDate(?)"
 		c.add("("+inWon+" OR "+inCreated+")", day(p.from), asOf, runFrom, asOf)
 		q = "SELECT " + keyCols(cols) + ", sumIf(amount, " + inWon + "), sumIf(amount, " + inCreated + "), countIf(" + inCreated + ") FROM opp_facts" +
-			c.where() + " GROUP BY " + groupList(cols)
+			c.prewhere() + " GROUP BY " + groupList(cols)
 		args = append([]any{day(p.from), asOf, runFrom, asOf, runFrom, asOf}, c.args...)
 	}
 	var out []fcWonRow
@@ -177,7 +177,7 @@ func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []stri
 	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
 	dimsOf := keyCols(cols) + ", product, segment, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category"
 	by := groupList(cols) + ", product, segment, st, age, forecast_category"
-	q := "SELECT " + dimsOf + ", count(), sum(amount), sum(amount * amount) FROM opp_facts" + c.where() + " GROUP BY " + by + " ORDER BY " + by
+	q := "SELECT " + dimsOf + ", count(), sum(amount), sum(amount * amount) FROM opp_facts" + c.prewhere() + " GROUP BY " + by + " ORDER BY " + by
 	var cells []fcOpenCell
 	err := s.fcQuery(ctx, "forecast open cells", q, c.args, func(r driverRows) error {
 		var x fcOpenCell
@@ -194,7 +194,7 @@ func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []stri
 func (s *Service) openDeals(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, error) {
 	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
 	q := "SELECT " + keyCols(cols) + ", product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" +
-		c.where() + " ORDER BY opportunity_id"
+		c.prewhere() + " ORDER BY opportunity_id"
 	var out []fcOpenDeal
 	err := s.fcQuery(ctx, "forecast open", q, c.args, func(r driverRows) error {
 		var d fcOpenDeal
