@@ -42,14 +42,10 @@ func (s *Service) leadRows(t func(string) string, raw, restrict string) string {
 		leads + " AS l GLOBAL ALL LEFT JOIN " + reps + " AS r USING owner_id)"
 }
 
-// leadDaysWhere is the WHERE clause on lead_days for f (grain as grainRange;
-// daysOnly for daily rows).
+// leadDaysWhere is the WHERE clause on lead_days for f: rep_days' (the same
+// grain and owner columns) and the territory and source.
 func leadDaysWhere(f Filter, daysOnly bool) cond {
-	var c cond
-	c.add(tokDelta)
-	g, args := grainRange(f, daysOnly)
-	c.add(g, args...)
-	ownerDims(&c, f)
+	c := repDaysWhere(f, daysOnly)
 	c.in("territory", f.Territory)
 	c.in("source", f.Source)
 	return c

@@ -178,11 +178,9 @@ func (s *Service) wonInRange(ctx context.Context, f Filter) (float64, error) {
 		if len(f.Territory) > 0 {
 			table = "territory_days"
 		}
-		var c cond
-		c.add(tokDelta)
-		g, gargs := grainRange(f, false)
-		c.add(g, gargs...)
-		ownerDims(&c, f)
+		// territory_days has rep_days' grain and day columns; the owner
+		// filters are empty when it is read.
+		c := repDaysWhere(f, false)
 		c.in("territory", f.Territory)
 		err := s.query(ctx, "coverage-won", "SELECT sum(won_amount) FROM "+table+c.where(), c.args, scan)
 		return won, err
