@@ -30,38 +30,34 @@ type reject struct {
 
 // rawRow is one row of a rawChunk.
 type rawRow struct {
-	cols []textCol
+	cols *rawText
 	i    int
 }
 
-// textCol is a utf8 Arrow column's buffers, read directly: a value is a view into
-// them, valid while the chunk is.
-type textCol struct {
-	data []byte
-	offs []int32
-}
-
-func textCols(cols []*array.String) []textCol {
-	out := make([]textCol, len(cols))
-	for i, c := range cols {
-		out[i].offs = c.ValueOffsets()
-		if b := c.Data().Buffers()[2]; b != nil {
-			out[i].data = b.Bytes()
-		}
-	}
-	return out
+// textCols readies a chunk's text for mapping: it checks once, for the whole
+// chunk, whether the text is valid UTF-8 (rawText.valid), so that a value of a
+// valid chunk needs no check of its own.
+func textCols(t *rawText) *rawText {
+	t.valid = utf8.Valid(t.text)
+	return t
 }
 
 func (r rawRow) get(idx int) string {
-	if idx < 0 || idx >= len(r.cols) {
+	t := r.cols
+	if idx < 0 || idx >= t.width {
 		return ""
 	}
-	c := &r.cols[idx]
-	a, z := c.offs[r.i], c.offs[r.i+1]
+	k := r.i*t.width + idx
+	a, z := t.pos[k], t.pos[k+1]-1
 	if z <= a {
 		return ""
 	}
-	return unsafe.String(&c.data[a], int(z-a))
+	return unsafe.String(&t.text[a], int(z-a))
+}
+
+// valid says column idx's values in this row's chunk are all valid UTF-8.
+func (r rawRow) valid(idx int) bool {
+	return r.cols.valid
 }
 
 // colSrc says where a canonical column's text comes from.
@@ -186,6 +182,10 @@ type plan struct {
 	vals             []map[string]string // per column: the profile's value map
 	keyIdx           []int
 	at               colIdx
+	// textValid: mapRow checks every string it stores (onlyCheckedText).
+	textValid bool
+	// money: the column holds an amount (a currency may come with it).
+	money []bool
 
 	mu       sync.Mutex
 	seen     hashSet
@@ -261,7 +261,40 @@ func newPlan(prof *profile, hdr *header, file string, loc *time.Location, extraS
 		prof.prepare(p)
 	}
 	p.writes = uniqTables(append(p.writes, p.extraWrites()...))
+	p.textValid = p.onlyCheckedText()
+	p.money = make([]bool, len(t.cols))
+	for i, c := range t.cols {
+		p.money[i] = c.name == "amount" || c.name == "revenue" || c.name == "potential"
+	}
 	return p
+}
+
+// onlyCheckedText says that every string mapRow stores is a value it checked, a
+// constant, or one of the plan's own strings, all valid UTF-8: then checkText
+// has nothing to find. Vendor fix-ups, derived rows and computed columns may
+// build text from columns mapRow did not check, so they keep it.
+func (p *plan) onlyCheckedText() bool {
+	if p.prof.fix != nil || p.prof.derive != nil || p.prof.prepare != nil || len(p.entered) > 0 {
+		return false
+	}
+	for _, c := range p.cols {
+		if c.fn != nil {
+			return false
+		}
+	}
+	for _, vm := range p.vals {
+		for _, v := range vm {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	for _, v := range p.stages.extra {
+		if !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return utf8.ValidString(p.prof.source)
 }
 
 // colIdx holds the positions of the columns mapRow treats specially (-1: absent),
@@ -333,13 +366,12 @@ func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
 		return
 	}
 	var dmy, mdy int
-	cols := ch.cols
 	for i, c := range p.t.cols {
 		if (c.typ != tDate && c.typ != tDateTime) || p.cols[i].idx < 0 {
 			continue
 		}
-		for r := 0; r < int(ch.rec.NumRows()); r++ {
-			switch dateVote(cols[p.cols[i].idx].Value(r)) {
+		for r := range ch.rows {
+			switch dateVote(rawRow{ch.cols, r}.get(p.cols[i].idx)) {
 			case orderDMY:
 				dmy++
 			case orderMDY:
@@ -348,8 +380,8 @@ func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
 		}
 	}
 	for _, e := range p.entered {
-		for r := 0; r < int(ch.rec.NumRows()); r++ {
-			switch dateVote(cols[e.idx].Value(r)) {
+		for r := range ch.rows {
+			switch dateVote(rawRow{ch.cols, r}.get(e.idx)) {
 			case orderDMY:
 				dmy++
 			case orderMDY:
@@ -369,14 +401,6 @@ func (p *plan) decideOrder(ch *rawChunk, forced dateOrder) {
 	}
 }
 
-func stringCols(rec arrow.Record) []*array.String {
-	cols := make([]*array.String, rec.NumCols())
-	for i := range cols {
-		cols[i] = rec.Column(i).(*array.String)
-	}
-	return cols
-}
-
 func badValue(reason string, err error) string {
 	if errors.Is(err, errAmbiguous) {
 		return "bad_date"
@@ -394,11 +418,16 @@ func (p *plan) mapRow(m *mapped) *reject {
 		s := ""
 		if src.fn != nil {
 			s = src.fn(m.raw)
+			if !utf8.ValidString(s) {
+				return p.badText(m, p.colName(i), s)
+			}
 		} else if p.has[i] {
+			// A trimmed view of a value of a valid column is valid: TrimSpace cuts
+			// whole characters.
 			s = trimSpace(m.raw.get(src.idx))
-		}
-		if !utf8.ValidString(s) {
-			return p.badText(m, p.colName(i), s)
+			if !m.raw.valid(src.idx) && !utf8.ValidString(s) {
+				return p.badText(m, p.colName(i), s)
+			}
 		}
 		if vm := p.vals[i]; vm != nil {
 			if x, ok := vm[s]; ok {
@@ -414,7 +443,7 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if s == "" {
 				continue
 			}
-			money := c.name == "amount" || c.name == "revenue" || c.name == "potential"
+			money := p.money[i]
 			if f, ok := plainDecimal(s); ok {
 				v.n = f
 				if money {
@@ -563,6 +592,9 @@ func (p *plan) mapRow(m *mapped) *reject {
 	if p.prof.snapshot && t == tOpps {
 		p.snapshotRows(m)
 	}
+	if p.textValid {
+		return nil
+	}
 	return p.checkText(m)
 }
 
@@ -648,8 +680,11 @@ func (p *plan) colName(i int) string {
 // snapshot, else this export's date, midnight in the business zone. Without it
 // such a deal is in no cohort. Each is counted as the warning created_defaulted.
 func (p *plan) defaultCreated(m *mapped) {
+	if !p.prof.snapshot {
+		return
+	}
 	ci := p.t.col("created_at")
-	if m.v[ci].t != 0 || !p.prof.snapshot {
+	if m.v[ci].t != 0 {
 		return
 	}
 	at := p.snapTime

@@ -997,7 +997,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 			select {
 			case raws <- ch:
 			case <-ctx.Done():
-				ch.rec.Release()
+				ch.release()
 				return
 			}
 			s.progress(p, Progress{File: fr.File, Rows: rows, Total: size, Bytes: min(size, bytesHint(src, rows, size))})
@@ -1028,10 +1028,10 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 			var dup []bool
 			for ch := range raws {
 				if ctx.Err() != nil {
-					ch.rec.Release()
+					ch.release()
 					continue
 				}
-				rows := int(ch.rec.NumRows())
+				rows := len(ch.rows)
 				buf := func(t *table) *tableBuf {
 					b := bufs[t]
 					if b == nil {
@@ -1241,10 +1241,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 // row (text sources only; 0 when the chunk says nothing).
 func estimateRows(ch *rawChunk, size int64) int {
 	rows := int64(len(ch.rows))
-	b := rows * int64(len(ch.data)) // delimiters and line ends
-	for _, d := range ch.data {
-		b += int64(len(d))
-	}
+	b := int64(len(ch.cols.text)) // a separator a field: delimiters and line ends
 	if b == 0 || rows == 0 || ch.read < 1000 {
 		return 0
 	}

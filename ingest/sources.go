@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,29 +25,36 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
-// rawChunk is a batch of input rows as text: an Arrow record with one utf8 column per
-// header field (the raw schema), the row number of each row for reject reports, and
-// the rows the reader itself could not use.
+// rawChunk is a batch of input rows as text (cols, row after row), the row number
+// of each row for reject reports, and the rows the reader itself could not use.
 type rawChunk struct {
-	rec     arrow.Record
-	cols    []*array.String // rec's columns
+	cols    *rawText
 	rows    []int64
 	rejects []reject
 	read    int // rows read into this chunk, rejects included
-	// the pooled buffers under rec, if any
-	data [][]byte
-	offs [][]int32
+}
+
+// rawText is a chunk's text row-major: each field's bytes followed by one ASCII
+// separator byte, row after row, in one buffer, so that the reader copies a line
+// at once and a row's fields lie together for the mapper. Field i of row r is
+// text[pos[r*width+i] : pos[r*width+i+1]-1]; pos ends with len(text).
+type rawText struct {
+	text  []byte
+	pos   []int32
+	width int
+	// valid: text is valid UTF-8 (textCols), and then so is every field: a
+	// field ends at an ASCII byte, which no multi-byte character contains.
+	valid bool
 }
 
 // release frees the chunk; its pooled buffers go back once no value of it is
 // referenced any more (mapping copies what it keeps).
 func (ch *rawChunk) release() {
-	ch.rec.Release()
-	for i := range ch.data {
-		bytePool.put(ch.data[i])
-		int32Pool.put(ch.offs[i])
+	if ch.cols != nil {
+		bytePool.put(ch.cols.text)
+		int32Pool.put(ch.cols.pos)
+		ch.cols = nil
 	}
-	ch.data, ch.offs = nil, nil
 }
 
 // source yields a file's rows in chunks. header is known once the source is open.
@@ -56,39 +65,27 @@ type source interface {
 	format() string
 }
 
-// chunkBuilder collects text rows into a rawChunk. Each column is one byte buffer
-// and its offsets, handed to Arrow as they are (no copy): a value is copied once,
-// from the reader's buffer into its column.
+// chunkBuilder collects text rows into a rawChunk (rawText): a line without
+// quotes is copied at once and only its field starts are found; other records
+// are copied field by field.
 type chunkBuilder struct {
-	schema *arrow.Schema
-	data   [][]byte
-	offs   [][]int32
-	rows   []int64
-	rej    []reject
-	read   int
-	width  int
-	file   string
+	text  []byte
+	pos   []int32
+	rows  []int64
+	rej   []reject
+	read  int
+	width int
+	file  string
 	// sizes of the last chunk, to allocate the next one at once
-	lastData []int
+	lastText int
 	lastRows int
 }
 
+// sep ends each field in rawText when the record has no separator of its own.
+const sep = ','
+
 func newChunkBuilder(header []string, file string) *chunkBuilder {
-	fields := make([]arrow.Field, len(header))
-	seen := map[string]int{}
-	for i, h := range header {
-		name := h
-		if n := seen[h]; n > 0 {
-			name = fmt.Sprintf("%s_%d", h, n+1)
-		}
-		seen[h]++
-		fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String}
-	}
-	cb := &chunkBuilder{schema: arrow.NewSchema(fields, nil), width: len(header), file: file}
-	cb.data = make([][]byte, len(header))
-	cb.offs = make([][]int32, len(header))
-	cb.lastData = make([]int, len(header))
-	return cb
+	return &chunkBuilder{width: len(header), file: file}
 }
 
 func (cb *chunkBuilder) start() {
@@ -97,10 +94,8 @@ func (cb *chunkBuilder) start() {
 	}
 	n := max(cb.lastRows, 64)
 	cb.rows = make([]int64, 0, n)
-	for i := range cb.data {
-		cb.data[i] = bytePool.get(cb.lastData[i] + cb.lastData[i]/8 + 64)
-		cb.offs[i] = append(int32Pool.get(n+1), 0)
-	}
+	cb.text = bytePool.get(cb.lastText + cb.lastText/8 + 64)
+	cb.pos = int32Pool.get(n*cb.width + 1)
 }
 
 // add appends one row. Short rows are padded with blanks (exports drop trailing
@@ -119,11 +114,12 @@ func (cb *chunkBuilder) add(row int64, rec []string) {
 		rec = rec[:cb.width]
 	}
 	cb.start()
-	for i := range cb.data {
+	for i := 0; i < cb.width; i++ {
+		cb.pos = append(cb.pos, int32(len(cb.text)))
 		if i < len(rec) {
-			cb.data[i] = append(cb.data[i], rec[i]...)
+			cb.text = append(cb.text, rec[i]...)
 		}
-		cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
+		cb.text = append(cb.text, sep)
 	}
 	cb.rows = append(cb.rows, row)
 }
@@ -132,33 +128,51 @@ func (cb *chunkBuilder) add(row int64, rec []string) {
 // nothing and returns false when the line has more fields than the header (add
 // then decides whether the extra ones are blank).
 func (cb *chunkBuilder) addLine(row int64, line []byte, comma byte) bool {
-	cb.start()
 	w := cb.width
-	rest := line
-	for i := 0; i < w; i++ {
-		j := bytes.IndexByte(rest, comma)
-		if j < 0 {
-			cb.data[i] = append(cb.data[i], rest...)
-			cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
-			for k := i + 1; k < w; k++ {
-				cb.offs[k] = append(cb.offs[k], int32(len(cb.data[k])))
-			}
-			cb.read++
-			cb.rows = append(cb.rows, row)
-			return true
-		}
-		if i == w-1 {
-			for k := 0; k < i; k++ {
-				cb.offs[k] = cb.offs[k][:len(cb.offs[k])-1]
-				cb.data[k] = cb.data[k][:cb.offs[k][len(cb.offs[k])-1]]
-			}
-			return false
-		}
-		cb.data[i] = append(cb.data[i], rest[:j]...)
-		cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
-		rest = rest[j+1:]
+	if w == 0 {
+		return false // no header
 	}
-	return false // width 0: no header
+	cb.start()
+	base, n0 := len(cb.text), len(cb.pos)
+	// The line's own commas end its fields; one more ends the last.
+	cb.text = append(append(cb.text, line...), comma)
+	cb.pos = append(cb.pos, int32(base))
+	// Find the commas eight bytes at a time: fields are short, so this beats a
+	// search call per field. A comma past the w-1 the header allows means an
+	// extra field.
+	found := 0
+	cm := uint64(comma) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		x := binary.LittleEndian.Uint64(line[i:]) ^ cm
+		// The high bit of each byte that is zero in x, exactly (no borrows).
+		t := ^((x&0x7F7F7F7F7F7F7F7F + 0x7F7F7F7F7F7F7F7F) | x | 0x7F7F7F7F7F7F7F7F)
+		for t != 0 {
+			if found++; found == w {
+				cb.text, cb.pos = cb.text[:base], cb.pos[:n0]
+				return false
+			}
+			cb.pos = append(cb.pos, int32(base+i+bits.TrailingZeros64(t)>>3+1))
+			t &= t - 1
+		}
+	}
+	for ; i < len(line); i++ {
+		if line[i] == comma {
+			if found++; found == w {
+				cb.text, cb.pos = cb.text[:base], cb.pos[:n0]
+				return false
+			}
+			cb.pos = append(cb.pos, int32(base+i+1))
+		}
+	}
+	// A short line: the missing fields are blank, each with its own separator.
+	for ; found < w-1; found++ {
+		cb.pos = append(cb.pos, int32(len(cb.text)))
+		cb.text = append(cb.text, comma)
+	}
+	cb.read++
+	cb.rows = append(cb.rows, row)
+	return true
 }
 
 // addFields is add for a record scanned into one buffer (csvReader.scan).
@@ -181,49 +195,32 @@ func (cb *chunkBuilder) addFields(row int64, buf []byte, ends []int) {
 	cb.read++
 	cb.start()
 	prev := 0
-	for i := range cb.data {
+	for i := 0; i < cb.width; i++ {
+		cb.pos = append(cb.pos, int32(len(cb.text)))
 		if i < len(ends) {
 			e := ends[i]
-			cb.data[i] = append(cb.data[i], buf[prev:e]...)
+			cb.text = append(cb.text, buf[prev:e]...)
 			prev = e
 		}
-		cb.offs[i] = append(cb.offs[i], int32(len(cb.data[i])))
+		cb.text = append(cb.text, sep)
 	}
 	cb.rows = append(cb.rows, row)
 }
 
 func (cb *chunkBuilder) len() int { return len(cb.rows) }
 
-// full says the chunk has reached n rows, or 2 GiB of text in a column (Arrow's
-// int32 offsets), whichever comes first.
+// full says the chunk has reached n rows, or 1 GiB of text (int32 offsets),
+// whichever comes first.
 func (cb *chunkBuilder) full(n int) bool {
-	if len(cb.rows) >= n {
-		return true
-	}
-	for _, d := range cb.data {
-		if len(d) > 1<<30 {
-			return true
-		}
-	}
-	return false
+	return len(cb.rows) >= n || len(cb.text) > 1<<30
 }
 
 func (cb *chunkBuilder) flush() *rawChunk {
 	cb.start()
-	cols := make([]arrow.Array, len(cb.data))
-	for i := range cb.data {
-		cols[i] = stringArray(cb.data[i], cb.offs[i])
-		cb.lastData[i] = len(cb.data[i])
-	}
-	cb.lastRows = len(cb.rows)
-	ch := &rawChunk{rec: array.NewRecord(cb.schema, cols, int64(len(cb.rows))), rows: cb.rows, rejects: cb.rej, read: cb.read}
-	for _, c := range cols {
-		c.Release()
-	}
-	ch.cols = stringCols(ch.rec)
-	ch.data, ch.offs = cb.data, cb.offs
-	cb.data, cb.offs = make([][]byte, len(cb.data)), make([][]int32, len(cb.offs))
-	cb.rows, cb.rej, cb.read = nil, nil, 0
+	cb.pos = append(cb.pos, int32(len(cb.text)))
+	ch := &rawChunk{cols: &rawText{text: cb.text, pos: cb.pos, width: cb.width}, rows: cb.rows, rejects: cb.rej, read: cb.read}
+	cb.lastText, cb.lastRows = len(cb.text), len(cb.rows)
+	cb.text, cb.pos, cb.rows, cb.rej, cb.read = nil, nil, nil, nil, 0
 	return ch
 }
 
@@ -783,6 +780,7 @@ type parquetSource struct {
 	rg    int   // the row group rr reads
 	rgN   int64 // rows read of it
 	total int64 // rows the footer says the file holds
+	cb    *chunkBuilder
 }
 
 // openParquet opens the Parquet file at path; errors name it name (an
@@ -865,33 +863,21 @@ func (s *parquetSource) next() (ch *rawChunk, err error) {
 	rec := s.rr.Record()
 	n := int(rec.NumRows())
 	s.rgN += int64(n)
-	fields := make([]arrow.Field, len(s.hdr))
-	cols := make([]arrow.Array, len(s.hdr))
-	for j := range s.hdr {
-		fields[j] = arrow.Field{Name: s.hdr[j], Type: arrow.BinaryTypes.String}
-		b := array.NewStringBuilder(memory.DefaultAllocator)
-		col := rec.Column(j)
-		for i := 0; i < n; i++ {
-			if col.IsNull(i) {
-				b.Append("")
-				continue
+	if s.cb == nil {
+		s.cb = newChunkBuilder(s.hdr, s.name)
+	}
+	row := make([]string, len(s.hdr))
+	for i := 0; i < n; i++ {
+		for j := range s.hdr {
+			row[j] = ""
+			if col := rec.Column(j); !col.IsNull(i) {
+				row[j] = arrowText(col, i)
 			}
-			b.Append(arrowText(col, i))
 		}
-		cols[j] = b.NewArray()
-		b.Release()
-	}
-	rows := make([]int64, n)
-	for i := range rows {
 		s.n++
-		rows[i] = s.n
+		s.cb.add(s.n, row)
 	}
-	out := &rawChunk{rec: array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(n)), rows: rows, read: n}
-	for _, c := range cols {
-		c.Release()
-	}
-	out.cols = stringCols(out.rec)
-	return out, nil
+	return s.cb.flush(), nil
 }
 
 func arrowText(col arrow.Array, i int) string {
