@@ -2,10 +2,12 @@ package dashboards
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,10 +29,11 @@ func TestLoad(t *testing.T) {
 		t.Skip("set PIPELENS_BENCH=1 or PIPELENS_BENCH_URL to run the load benchmark")
 	}
 	user, pass := envOr("PIPELENS_BENCH_USER", "director"), envOr("PIPELENS_BENCH_PASSWORD", "demo")
+	var srv *Server
 	if base == "" {
 		n, _ := strconv.Atoi(envOr("PIPELENS_BENCH_OPPS", "12000"))
 		d := newDemoSize(t, os.Getenv("PIPELENS_BENCH_SIZE"), n)
-		base, user, pass = d.ts.URL, "director", demoPassword
+		base, user, pass, srv = d.ts.URL, "director", demoPassword, d.srv
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -73,6 +76,9 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if srv != nil {
+		printComputeTimes(t, srv)
+	}
 	all := res[len(res)-1]
 	if all.Errors > 0 {
 		t.Errorf("%d errors under load", all.Errors)
@@ -87,4 +93,39 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// printComputeTimes prints, per metric, the computations the run made (cache
+// misses) and their time: what a cold page spends its time on.
+func printComputeTimes(t *testing.T, s *Server) {
+	mfs, err := s.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		metric string
+		n      uint64
+		sum    float64
+	}
+	var rows []row
+	var total float64
+	for _, mf := range mfs {
+		if mf.GetName() != "pipelens_query_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			r := row{n: m.GetHistogram().GetSampleCount(), sum: m.GetHistogram().GetSampleSum()}
+			for _, l := range m.GetLabel() {
+				r.metric = l.GetValue()
+			}
+			rows = append(rows, r)
+			total += r.sum
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].sum > rows[j].sum })
+	fmt.Printf("computations (cache misses): %-28s %6s %9s %8s\n", "metric", "n", "total s", "mean ms")
+	for _, r := range rows {
+		fmt.Printf("computations (cache misses): %-28s %6d %9.1f %8.0f\n", r.metric, r.n, r.sum, 1000*r.sum/float64(max(r.n, 1)))
+	}
+	fmt.Printf("computations (cache misses): total %.1f s\n", total)
 }

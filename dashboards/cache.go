@@ -104,6 +104,10 @@ func cached[T any](ctx context.Context, s *Server, key string, metric string, fn
 	if ok && now.Before(it.exp) {
 		return it.v.(T), nil
 	}
+	var zero T
+	if err := takeTurn(ctx); err != nil {
+		return zero, err
+	}
 	ch := c.group.DoChan(key, func() (res any, err error) {
 		// A panic in DoChan's goroutine would end the process, not the request.
 		defer func() {
@@ -125,7 +129,6 @@ func cached[T any](ctx context.Context, s *Server, key string, metric string, fn
 		c.store(key, v, gen, pub, time.Now())
 		return v, nil
 	})
-	var zero T
 	select {
 	case r := <-ch:
 		if r.Err != nil {

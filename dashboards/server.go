@@ -52,7 +52,9 @@ type Server struct {
 	auth    *authenticator
 	metrics *metrics
 	cache   *cache
-	pages   *pages
+	// admission bounds the requests computing at once (admit.go).
+	admission *admission
+	pages     *pages
 
 	versions versions
 
@@ -85,7 +87,7 @@ func New(o Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Echo: e, opts: o, log: log, auth: newAuthenticator(o.Config.Auth, log), metrics: newMetrics(), cache: newCache(),
-		uploadWait: defaultUploadWait, limits: defaultLimits}
+		uploadWait: defaultUploadWait, limits: defaultLimits, admission: newAdmission(computeSlots(o))}
 	s.auth.revoked = newRevocations(o.DB, log)
 	// server.metrics_token, when set, is a bearer token that may read /metrics
 	// and nothing else (a Prometheus scraper). Admins may read /metrics anyway.
@@ -101,6 +103,7 @@ func New(o Options) *Server {
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
 	e.Use(s.auth.identify)
 	e.Use(s.asOf)
+	e.Use(s.admit)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", s.metrics.handler(), s.metricsReader)

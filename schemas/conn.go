@@ -18,6 +18,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/pipelens/pipelens/schemas/config"
 )
@@ -39,6 +40,11 @@ type DB struct {
 	shards   []string
 	log      *slog.Logger
 	version  string
+	// reads admits the read path's statements (AdmitRead); cores is the
+	// server's max_threads.
+	reads     *semaphore.Weighted
+	readSlots int
+	cores     int
 }
 
 // Open connects as the configuration says: the URL if set, else the embedded default
@@ -147,7 +153,9 @@ func connect(ctx context.Context, opts *clickhouse.Options, timeout time.Duratio
 		return nil, fmt.Errorf("connect to clickhouse %v: %w", o.Addr, err)
 	}
 	db.version = v.Version.String() // "18.16.1": v.String() is the whole handshake text
-	log.Info("clickhouse server", "addr", strings.Join(o.Addr, ","), "database", database, "version", db.version, "dialect", dialect(db.version))
+	db.sizeReads(ctx)
+	log.Info("clickhouse server", "addr", strings.Join(o.Addr, ","), "database", database, "version", db.version, "dialect", dialect(db.version),
+		"cores", db.Cores(), "read_slots", db.readSlots, "pool", o.MaxOpenConns)
 	return db, nil
 }
 

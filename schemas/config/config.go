@@ -119,6 +119,10 @@ type Server struct {
 	// MetricsTokenFile reads it from a file (a mounted secret) instead.
 	MetricsToken     Secret `yaml:"metrics_token"`
 	MetricsTokenFile string `yaml:"metrics_token_file"`
+	// MaxComputingRequests is how many requests compute numbers the cache does
+	// not hold at once; the others wait their turn, first come first served.
+	// 0: the ClickHouse server's cores.
+	MaxComputingRequests int `yaml:"max_computing_requests"`
 }
 
 // Auth lists machine tokens, users, and the optional trusted proxy header.
@@ -338,6 +342,9 @@ func (c *Config) validate() error {
 	errs = append(errs, c.CRM.validate()...)
 	if c.ClickHouse.QueryTimeout <= 0 {
 		c.ClickHouse.QueryTimeout = 60 * time.Second
+	}
+	if n := c.Server.MaxComputingRequests; n < 0 || n > 1000 {
+		errs = append(errs, fmt.Errorf("server.max_computing_requests: %d: want 0 (the ClickHouse server's cores) to 1000", n))
 	}
 	return errors.Join(errs...)
 }

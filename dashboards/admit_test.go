@@ -1,0 +1,96 @@
+package dashboards
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// With one turn, a second request's cache miss waits for the first request to
+// end, first come first served, while its cache hits answer at once; a
+// computation that outlives its request computes without a turn.
+func TestAdmissionTurns(t *testing.T) {
+	s := &Server{cache: newCache(), metrics: newMetrics(), admission: newAdmission(1)}
+	bg := context.Background()
+	ta, tb := &turn{a: s.admission}, &turn{a: s.admission}
+	ctxA, ctxB := context.WithValue(bg, turnKey{}, ta), context.WithValue(bg, turnKey{}, tb)
+	if _, err := cached(ctxB, s, "hit", "m", func(context.Context) (int, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	tb.end()
+	tb = &turn{a: s.admission}
+	ctxB = context.WithValue(bg, turnKey{}, tb)
+
+	// A misses and holds the turn while its computation runs.
+	release := make(chan struct{})
+	aDone := make(chan error, 1)
+	go func() {
+		_, err := cached(ctxA, s, "a", "m", func(context.Context) (int, error) { <-release; return 2, nil })
+		aDone <- err
+	}()
+	waitFor(t, func() bool { ta.mu.Lock(); defer ta.mu.Unlock(); return ta.held })
+
+	// B's hit answers; B's miss waits.
+	if v, err := cached(ctxB, s, "hit", "m", func(context.Context) (int, error) { return 9, nil }); err != nil || v != 1 {
+		t.Fatalf("hit: %v %v", v, err)
+	}
+	started := make(chan struct{})
+	bDone := make(chan error, 1)
+	go func() {
+		_, err := cached(ctxB, s, "b", "m", func(context.Context) (int, error) { close(started); return 3, nil })
+		bDone <- err
+	}()
+	select {
+	case <-started:
+		t.Fatal("B computed while A held the only turn")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+		t.Fatal("B computed before A's request ended")
+	case <-time.After(100 * time.Millisecond):
+	}
+	ta.end()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("B did not compute after A's request ended")
+	}
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
+	}
+
+	// B still holds the turn; after its request ended, a miss under its
+	// context (a computation that outlived it) does not wait for a turn.
+	tb.end()
+	ta2 := &turn{a: s.admission}
+	if err := ta2.take(bg); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = cached(ctxB, s, "late", "m", func(context.Context) (int, error) { return 4, nil })
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a computation after its request ended waited for a turn")
+	}
+	ta2.end()
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for range 500 {
+		if ok() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("timed out")
+}

@@ -1,0 +1,71 @@
+package schemas_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/schemastest"
+)
+
+// A burst of read statements five times the pool (20 connections) at 2 s
+// each: clickhouse-go alone gives up on the rounds after the third after its 5 s dial
+// timeout ("acquire conn timeout"); admitted, every statement waits its turn
+// and answers.
+func TestAdmitReadQueuesBeyondThePool(t *testing.T) {
+	db := schemastest.OpenEmpty(t)
+	if db.ReadSlots() < 2 || db.ReadSlots() > 16 {
+		t.Fatalf("read slots %d: want 2 to the pool of 20 minus 4", db.ReadSlots())
+	}
+	burst := func(admit bool) []error {
+		var wg sync.WaitGroup
+		errs := make([]error, 100)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = sleep(db, admit)
+			}()
+		}
+		wg.Wait()
+		return errs
+	}
+	timeouts := 0
+	for _, err := range burst(false) {
+		if errors.Is(err, clickhouse.ErrAcquireConnTimeout) {
+			timeouts++
+		}
+	}
+	if timeouts == 0 {
+		t.Fatal("without admission no statement timed out: the burst does not test anything")
+	}
+	t.Logf("without admission: %d of 100 statements failed with acquire conn timeout", timeouts)
+	for i, err := range burst(true) {
+		if err != nil {
+			t.Fatalf("statement %d admitted: %v", i, err)
+		}
+	}
+}
+
+func sleep(db *schemas.DB, admit bool) error {
+	ctx := context.Background()
+	if admit {
+		release, err := db.AdmitRead(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	rows, err := db.Conn.Query(ctx, "SELECT sleep(2)")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
+}
