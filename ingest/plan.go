@@ -413,28 +413,41 @@ func (p *plan) mapRow(m *mapped) *reject {
 	t := p.t
 	m.cur, m.createdDefault = "", false
 	m.stub = m.stub[:0]
-	for i, c := range t.cols {
-		src := p.cols[i]
+	// The row's field starts and the chunk's text, read here once rather than
+	// through rawRow.get for each column.
+	rt := m.raw.cols
+	w := rt.width
+	rp := rt.pos[m.raw.i*w : m.raw.i*w+w+1]
+	text, valid := rt.text, rt.valid
+	cols := t.cols
+	srcs, has, vals, mv := p.cols[:len(cols)], p.has[:len(cols)], p.vals[:len(cols)], m.v[:len(cols)]
+	for i := range cols {
+		c := &cols[i]
+		src := &srcs[i]
 		s := ""
 		if src.fn != nil {
 			s = src.fn(m.raw)
 			if !utf8.ValidString(s) {
 				return p.badText(m, p.colName(i), s)
 			}
-		} else if p.has[i] {
-			// A trimmed view of a value of a valid column is valid: TrimSpace cuts
+		} else if has[i] {
+			if idx := src.idx; uint(idx) < uint(w) {
+				if a, z := rp[idx], rp[idx+1]-1; z > a {
+					s = trimSpace(unsafe.String(&text[a], int(z-a)))
+				}
+			}
+			// A trimmed view of a value of a valid chunk is valid: TrimSpace cuts
 			// whole characters.
-			s = trimSpace(m.raw.get(src.idx))
-			if !m.raw.valid(src.idx) && !utf8.ValidString(s) {
+			if !valid && !utf8.ValidString(s) {
 				return p.badText(m, p.colName(i), s)
 			}
 		}
-		if vm := p.vals[i]; vm != nil {
+		if vm := vals[i]; vm != nil {
 			if x, ok := vm[s]; ok {
 				s = x
 			}
 		}
-		v := &m.v[i]
+		v := &mv[i]
 		*v = val{}
 		switch c.typ {
 		case tString:
@@ -993,6 +1006,7 @@ func deriveHubSpot(p *plan, m *mapped, e emitter) {
 // become Arrow arrays without a copy.
 type tableBuf struct {
 	t    *table
+	typs []colType // t's column types
 	cols []colBuf
 	n    int
 }
@@ -1004,8 +1018,9 @@ type colBuf struct {
 }
 
 func newTableBuf(t *table, rows int) *tableBuf {
-	tb := &tableBuf{t: t, cols: make([]colBuf, len(t.cols))}
+	tb := &tableBuf{t: t, cols: make([]colBuf, len(t.cols)), typs: make([]colType, len(t.cols))}
 	for i, c := range t.cols {
+		tb.typs[i] = c.typ
 		if c.typ == tString {
 			tb.cols[i].offs = append(int32Pool.get(rows+1), 0)
 			tb.cols[i].data = bytePool.get(rows * 8)
@@ -1017,10 +1032,11 @@ func newTableBuf(t *table, rows int) *tableBuf {
 }
 
 func (tb *tableBuf) append(v []val) {
-	for i, c := range tb.t.cols {
-		x := v[i]
+	v = v[:len(tb.typs)]
+	for i, typ := range tb.typs {
+		x := &v[i]
 		cb := &tb.cols[i]
-		switch c.typ {
+		switch typ {
 		case tString:
 			cb.data = append(cb.data, x.s...)
 			cb.offs = append(cb.offs, int32(len(cb.data)))
@@ -1041,7 +1057,7 @@ func (tb *tableBuf) append(v []val) {
 		case tDateTime:
 			cb.num = binary.LittleEndian.AppendUint64(cb.num, uint64(x.t))
 		default:
-			panic("ingest: no column buffer for " + c.name)
+			panic("ingest: no column buffer for " + tb.t.cols[i].name)
 		}
 	}
 	tb.n++

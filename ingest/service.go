@@ -1376,9 +1376,16 @@ func (st *insertStream) columnSlice(col int, a arrow.Array) any {
 	n := a.Len()
 	switch c := a.(type) {
 	case *array.String:
+		// Views straight into the record's buffers: the driver copies them.
 		out := grow(st.strs[col], n)
+		offs, data := c.ValueOffsets(), c.ValueBytes()
 		for i := range out {
-			out[i] = c.Value(i)
+			a, z := offs[i], offs[i+1]
+			if z <= a {
+				out[i] = ""
+				continue
+			}
+			out[i] = unsafe.String(&data[a], int(z-a))
 		}
 		st.strs[col] = out
 		return out
