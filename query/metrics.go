@@ -420,17 +420,13 @@ func (s *Service) DaysInStage(ctx context.Context, sc Scope, f Filter, groupBy s
 	if err != nil {
 		return nil, err
 	}
+	// The stays of opp_stays (stays.go), read by entry day: the first entries
+	// into an open stage, in the business zone's days.
 	var c cond
-	c.add("en > toDateTime(0)")
-	c.add("toDate(en, "+s.tz+") >= toDate(?) AND toDate(en, "+s.tz+") < toDate(?)", day(f.From), day(f.To))
+	enteredIn(&c, f)
 	dims(&c, f, "")
-	const days = "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
-	const done = "ex > toDateTime(0)"
-	q := "SELECT rk, " + key + " AS k, " + label + ", countIf(" + done + "), avgIf(" + days + ", " + done + "), " + quantileMedianIf(days, done) +
-		", if(countIf(" + done + ") > 1, stddevSampIf(" + days + ", " + done + "), 0), countIf(ex = toDateTime(0))" +
-		" FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk" + c.where() + " GROUP BY rk, k ORDER BY rk, k"
 	out := []StageDurations{}
-	err = s.query(ctx, "days-in-stage", q, c.args, func(r driverRows) error {
+	err = s.query(ctx, "days-in-stage", daysInStageSQL(key, label, c), c.args, func(r driverRows) error {
 		var g StageDurations
 		var rk uint32
 		var n, still uint64

@@ -75,12 +75,13 @@ func rawSQL(flt benchFilter) benchSQL {
 }
 
 // servingSQL is the same over pipelens's serving tables (the floor): opp_facts
-// holds every dimension of a deal, its furthest stage and its stage stays.
+// holds every dimension of a deal and its furthest stage, opp_stays its stage
+// stays.
 func servingSQL(flt benchFilter) benchSQL {
 	r := rawSQL(flt)
 	return benchSQL{
 		deals:   "(SELECT * FROM opp_facts WHERE 1" + flt.and() + ")",
-		stays:   "(SELECT rk, en, ex FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0)" + flt.and() + ")",
+		stays:   "(SELECT rk, en, ex FROM opp_stays WHERE 1" + flt.and() + ")",
 		pushes:  "(SELECT change_date AS d, old_close, new_close FROM opp_moves WHERE 1" + flt.and() + ")",
 		leads:   "(SELECT source, territory, day AS created_at, leads, converted FROM lead_days WHERE grain = 0" + flt.leadsAnd() + ")",
 		acts:    "(SELECT rep_id, day AS occurred_at, activities FROM rep_activity_days)",
@@ -118,7 +119,13 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 		return "SELECT count(), avg(" + cycle + "), quantileExact(0.5)(" + cycle + ") FROM " + b.deals + " AS d WHERE won = 1 AND " + inX
 	case "days-in-stage":
 		days := "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
-		return "SELECT rk, countIf(ex > toDateTime(0)), avgIf(" + days + ", ex > toDateTime(0)), quantileExactIf(0.5)(" + days + ", ex > toDateTime(0)), countIf(ex = toDateTime(0)) FROM " + b.stays + " AS s WHERE " + rng("toDate(en)") + " GROUP BY rk ORDER BY rk"
+		stays, entered := b.stays, rng("toDate(en)")
+		if serving {
+			// opp_stays is sorted by the entry day: the range goes where it
+			// selects granules.
+			stays, entered = strings.Replace(stays, " WHERE 1", " WHERE "+rng("en_day"), 1), "1"
+		}
+		return "SELECT rk, countIf(ex > toDateTime(0)), avgIf(" + days + ", ex > toDateTime(0)), quantileExactIf(0.5)(" + days + ", ex > toDateTime(0)), countIf(ex = toDateTime(0)) FROM " + stays + " AS s WHERE " + entered + " GROUP BY rk ORDER BY rk"
 	case "movement":
 		return "SELECT p, sum(o), sum(w), sum(l), sum(po), sum(pi) FROM (SELECT toStartOfMonth(created_date) AS p, toUInt64(1) AS o, toUInt64(0) AS w, toUInt64(0) AS l, toUInt64(0) AS po, toUInt64(0) AS pi FROM " + b.deals + " AS d WHERE " + inC +
 			" UNION ALL SELECT toStartOfMonth(close_date), toUInt64(0), toUInt64(won), toUInt64(closed = 1 AND won = 0), toUInt64(0), toUInt64(0) FROM " + b.deals + " AS d2 WHERE closed = 1 AND " + inX +
