@@ -115,7 +115,10 @@ var forecastPanelWait = 2 * time.Second
 // forecastPanel is the overview's forecast of this quarter: the range, its
 // parts, and the pacing to target.
 func (p *pages) forecastPanel(ctx context.Context, r *request) *panel {
+	// The forecast is of this quarter whatever the page's range: the key
+	// leaves the range out, so every range shares one computation.
 	f := r.f
+	f.From, f.To = time.Time{}, time.Time{}
 	wctx, cancel := context.WithTimeout(ctx, forecastPanelWait)
 	defer cancel()
 	fc, err := fetch(wctx, p, r, "forecast", f, func(ctx context.Context, f query.Filter) (query.Forecast, error) {
@@ -176,7 +179,9 @@ func (p *pages) pacingTable(ctx context.Context, r *request) *table {
 	case query.RoleManager:
 		level = "rep"
 	}
-	tv, err := fetch(ctx, p, r, "targets", r.f, func(ctx context.Context, f query.Filter) (query.TargetsView, error) {
+	f := r.f // this quarter's, whatever the range (see forecastPanel)
+	f.From, f.To = time.Time{}, time.Time{}
+	tv, err := fetch(ctx, p, r, "targets", f, func(ctx context.Context, f query.Filter) (query.TargetsView, error) {
 		return p.svc.Targets(ctx, r.scope, f, query.PeriodQuarter, time.Time{})
 	}, query.PeriodQuarter, time.Now().In(p.svc.Location()).Format(time.DateOnly))
 	if err != nil {

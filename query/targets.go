@@ -395,14 +395,14 @@ func (s *Service) tomorrow() time.Time {
 
 // openPipeline is the amount of open opportunities expected to close in
 // [f.From, f.To). No pre-aggregate holds it by expected close date: opp_facts
-// answers it (closed = 0 moves to PREWHERE).
+// answers it; its conditions go to PREWHERE, the visibility rule after them.
 func (s *Service) openPipeline(ctx context.Context, f Filter) (float64, error) {
 	var c cond
 	c.add("closed = 0")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	var pipe float64
-	err := s.query(ctx, "coverage", "SELECT sum(amount) FROM opp_facts"+c.where(), c.args, func(r driverRows) error {
+	err := s.query(ctx, "coverage", "SELECT sum(amount) FROM opp_facts"+c.prewhere(), c.args, func(r driverRows) error {
 		return r.Scan(&pipe)
 	})
 	return pipe, err

@@ -234,7 +234,7 @@ func (s *Service) splitHistory(ctx context.Context, f Filter, groupBy string, gr
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	var byMonth [12]float64
-	q := "SELECT " + col + " AS g, toMonth(close_date) AS m, sum(amount) FROM opp_facts" + c.where() + " GROUP BY g, m ORDER BY g, m"
+	q := "SELECT " + col + " AS g, toMonth(close_date) AS m, sum(amount) FROM opp_facts" + c.prewhere() + " GROUP BY g, m ORDER BY g, m"
 	err := s.query(ctx, "target split", q, c.args, func(r driverRows) error {
 		var key string
 		var m uint8
