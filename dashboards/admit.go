@@ -31,7 +31,11 @@ func newAdmission(slots int) *admission {
 // cache again; after the end it computes without a turn, since it waits for
 // nothing the request holds.
 type turn struct {
-	a    *admission
+	a *admission
+	// ctx is the request's: a caller's shorter wait (a panel that shows
+	// "computing" after a moment) must not give up the turn the rest of the
+	// page waits for anyway, nor leave its computation unstarted.
+	ctx  context.Context
 	mu   sync.Mutex
 	held bool
 	done bool
@@ -45,6 +49,9 @@ func (t *turn) take(ctx context.Context) error {
 	defer t.mu.Unlock()
 	if t.held || t.done {
 		return nil
+	}
+	if t.ctx != nil {
+		ctx = t.ctx
 	}
 	if err := t.a.sem.Acquire(ctx, 1); err != nil {
 		return fmt.Errorf("wait for a turn to compute (%d requests compute at once): %w", t.a.slots, err)
@@ -65,9 +72,9 @@ func (t *turn) end() {
 // admit gives each request a turn to take at its first cache miss.
 func (s *Server) admit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		t := &turn{a: s.admission}
-		defer t.end()
 		r := c.Request()
+		t := &turn{a: s.admission, ctx: r.Context()}
+		defer t.end()
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), turnKey{}, t)))
 		return next(c)
 	}

@@ -82,6 +82,28 @@ func TestAdmissionTurns(t *testing.T) {
 		t.Fatal("a computation after its request ended waited for a turn")
 	}
 	ta2.end()
+
+	// A caller with a shorter wait than its request's (the forecast panel)
+	// still starts its computation once the request has its turn.
+	tc := &turn{a: s.admission, ctx: bg}
+	hold := &turn{a: s.admission, ctx: bg}
+	if err := hold.take(bg); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.WithValue(bg, turnKey{}, tc), 50*time.Millisecond)
+	defer cancel()
+	ran := make(chan struct{})
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		hold.end()
+	}()
+	_, _ = cached(short, s, "panel", "m", func(context.Context) (int, error) { close(ran); return 5, nil })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the panel's computation never started")
+	}
+	tc.end()
 }
 
 func waitFor(t *testing.T, ok func() bool) {

@@ -35,6 +35,9 @@ type Service struct {
 	// noRollup makes every metric read opp_facts and opp_moves instead of the
 	// pre-aggregates (tests compare the two).
 	noRollup bool
+
+	// memo keeps the reps and targets per publication (memoized).
+	memo *memo
 }
 
 // New returns a Service over db; loc is the business time zone (nil = UTC).
@@ -51,7 +54,7 @@ func New(db *schemas.DB, loc *time.Location, log *slog.Logger) *Service {
 		log.Warn("time zone unknown to ClickHouse, using UTC", "zone", tz)
 		tz, loc = "UTC", time.UTC
 	}
-	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages}
+	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}}
 }
 
 // WithStages sets the pipeline's open stages in order (stage_rank 1..k), as the

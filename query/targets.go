@@ -29,17 +29,19 @@ type Attainment struct {
 type repDim struct{ id, name, team, manager, territory, role string }
 
 func (s *Service) repDims(ctx context.Context) ([]repDim, error) {
-	var out []repDim
-	q := "SELECT rep_id, name, team, manager_id, territory, role FROM " + latest("reps", "rep_id", "rep_id, name, team, manager_id, territory, role") + " ORDER BY rep_id"
-	err := s.query(ctx, "reps", q, nil, func(r driverRows) error {
-		var d repDim
-		if err := r.Scan(&d.id, &d.name, &d.team, &d.manager, &d.territory, &d.role); err != nil {
-			return err
-		}
-		out = append(out, d)
-		return nil
+	return memoized(ctx, s, "reps", func(ctx context.Context) ([]repDim, error) {
+		var out []repDim
+		q := "SELECT rep_id, name, team, manager_id, territory, role FROM " + latest("reps", "rep_id", "rep_id, name, team, manager_id, territory, role") + " ORDER BY rep_id"
+		err := s.query(ctx, "reps", q, nil, func(r driverRows) error {
+			var d repDim
+			if err := r.Scan(&d.id, &d.name, &d.team, &d.manager, &d.territory, &d.role); err != nil {
+				return err
+			}
+			out = append(out, d)
+			return nil
+		})
+		return out[:len(out):len(out)], err // shared: an append copies
 	})
-	return out, err
 }
 
 func has(l []string, v string) bool {
@@ -86,21 +88,15 @@ func (s *Service) targetsAndReps(ctx context.Context, sc Scope, f Filter) ([]vis
 		}
 	}
 	people := len(f.Team) > 0 || len(f.Manager) > 0 || len(f.Rep) > 0
-	var tc cond
-	tc.add("period_start < toDate(?) AND period_end > toDate(?)", day(f.To), day(f.From))
-	tc.add("metric IN ('bookings', '')")
-	fx, err := s.fxRates(ctx, tokRaw)
+	all, err := s.bookingTargets(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	q := "SELECT scope, scope_id, period_start, period_end, " + fx.sql("amount", "currency", "period_start") + " FROM " +
-		latest("targets", "scope, scope_id, metric, period_start", "scope, scope_id, period_start, period_end, metric, amount, currency") + tc.where() +
-		" ORDER BY scope, scope_id, period_start"
+	from, to := day(f.From), day(f.To)
 	var out []visibleTarget
-	err = s.query(ctx, "targets", q, tc.args, func(r driverRows) error {
-		var t visibleTarget
-		if err := r.Scan(&t.Scope, &t.ScopeID, &t.start, &t.end, &t.Target); err != nil {
-			return err
+	for _, t := range all {
+		if !(day(t.start) < to && day(t.end) > from) { // the period overlaps [from, to)
+			continue
 		}
 		ok := false
 		switch t.Scope {
@@ -117,9 +113,32 @@ func (s *Service) targetsAndReps(ctx context.Context, sc Scope, f Filter) ([]vis
 			t.PeriodStart, t.PeriodEnd = day(t.start), day(t.end)
 			out = append(out, t)
 		}
-		return nil
+	}
+	return out, teamOf, reps, nil
+}
+
+// bookingTargets is every bookings target as readers count them now, in the
+// reporting currency, ordered by scope, scope id and period start.
+func (s *Service) bookingTargets(ctx context.Context) ([]visibleTarget, error) {
+	return memoized(ctx, s, "booking targets", func(ctx context.Context) ([]visibleTarget, error) {
+		fx, err := s.fxRates(ctx, tokRaw)
+		if err != nil {
+			return nil, err
+		}
+		q := "SELECT scope, scope_id, period_start, period_end, " + fx.sql("amount", "currency", "period_start") + " FROM " +
+			latest("targets", "scope, scope_id, metric, period_start", "scope, scope_id, period_start, period_end, metric, amount, currency") +
+			" WHERE metric IN ('bookings', '') ORDER BY scope, scope_id, period_start"
+		var out []visibleTarget
+		err = s.query(ctx, "targets", q, nil, func(r driverRows) error {
+			var t visibleTarget
+			if err := r.Scan(&t.Scope, &t.ScopeID, &t.start, &t.end, &t.Target); err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		})
+		return out, err
 	})
-	return out, teamOf, reps, err
 }
 
 // share is the part of the target that falls in [from, to), by days, and
