@@ -116,9 +116,15 @@ func New(o Options) *Server {
 	return s
 }
 
-// Invalidate drops cached page data (benchmarks time uncached requests with it;
-// a load needs no call: cache keys carry the publication).
-func (s *Server) Invalidate() { s.cache.clear() }
+// Invalidate drops cached page data and query's per-publication reads
+// (benchmarks time uncached requests with it; a load needs no call: cache keys
+// carry the publication).
+func (s *Server) Invalidate() {
+	s.cache.clear()
+	if s.opts.Query != nil {
+		s.opts.Query.Forget()
+	}
+}
 
 // Options returns what the server was built with.
 func (s *Server) Options() Options { return s.opts }

@@ -44,3 +44,14 @@ func memoized[T any](ctx context.Context, s *Service, key string, fn func(contex
 	s.memo.mu.Unlock()
 	return out, nil
 }
+
+// Forget drops what memoized keeps (benchmarks time uncached requests with it;
+// a load needs no call: keys carry the version).
+func (s *Service) Forget() {
+	if s.memo == nil {
+		return
+	}
+	s.memo.mu.Lock()
+	s.memo.m = map[string]any{}
+	s.memo.mu.Unlock()
+}
