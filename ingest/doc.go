@@ -12,15 +12,17 @@
 // (dates in any common layout, amounts with currency, 万 and 亿, a unit in the header such
 // as 商机金额(万元) or Amount (USD) scaling and labelling the whole column, yes/no in English
 // and Chinese; an amount in words such as 面议 is a bad_amount reject, never 0). Rows
-// travel as Arrow record batches: text batches with the file's header as schema, then
-// typed batches with the canonical table's schema, inserted as native columnar blocks.
+// travel as text chunks (each row's fields side by side in one buffer), then as Arrow
+// record batches with the canonical table's schema, inserted as native columnar blocks.
 //
 // # Throughput and memory
 //
-// A file streams through a bounded pipeline: one reader splits lines straight into
-// the columns of a text batch (ChunkRows rows, 16384 by default), mappers parse them
-// into typed batches (each value copied once more; ISO dates and plain numbers take
-// fast paths before the general parsers), and inserters stream the batches as
+// A file streams through a bounded pipeline: one reader copies each line at once
+// into a text chunk (ChunkRows rows, 16384 by default) and notes where its fields
+// start (commas found eight bytes at a time), mappers parse the rows into typed
+// batches (each text value copied once more, into its column; UTF-8 checked once a
+// chunk; ISO dates and plain numbers take fast paths before the general parsers),
+// and inserters stream the batches as
 // blocks into INSERTs of up to InsertRows rows (262144), so the server writes
 // large parts while the rest of the file is still being mapped. Batch buffers are recycled, and the in-file
 // duplicate set (8 bytes a row, sized from the file) lives outside the Go heap,

@@ -297,6 +297,18 @@ func (p *plan) onlyCheckedText() bool {
 	return utf8.ValidString(p.prof.source)
 }
 
+// writesOrder lists the tables of bufs in a fixed order (the plan's writes
+// first), so that every chunk sends its tables' records in the same order.
+func (p *plan) writesOrder(bufs map[*table]*tableBuf) []*table {
+	out := make([]*table, 0, len(bufs))
+	for _, t := range allTables {
+		if bufs[t] != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // colIdx holds the positions of the columns mapRow treats specially (-1: absent),
 // so that no row looks them up by name.
 type colIdx struct {

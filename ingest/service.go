@@ -819,6 +819,13 @@ type insertJob struct {
 	free func() // releases rec and recycles its buffers
 }
 
+// insertBundle is what the mappers made of one chunk, seq in file order: each
+// inserter takes every nth chunk, in order (see pipeline).
+type insertBundle struct {
+	seq  int
+	jobs []insertJob
+}
+
 // loadRows reads, maps and inserts the file's rows under fr.RunID. It returns the
 // tables it may have written to.
 func (s *Service) loadRows(ctx context.Context, path, name string, size int64, o LoadOptions, fr *FileReport) ([]*table, error) {
@@ -946,7 +953,18 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	raws := make(chan *rawChunk, 1)
-	jobs := make(chan insertJob, 2)
+	// Inserter k sends chunks k, k+n, k+2n… in that order, so each INSERT's rows
+	// keep the file's order: an export sorted by its key (most are, by id) gives
+	// the server blocks it need not sort, as clickhouse-client's single stream
+	// does. window bounds the chunks between the reader and the inserters, those
+	// mapped ahead of a slower one included.
+	nIns := max(s.opts.inserters, 1)
+	ins := make([]chan insertBundle, nIns)
+	for k := range ins {
+		ins[k] = make(chan insertBundle, 2)
+	}
+	window := make(chan struct{}, 2*s.opts.Workers+3*nIns)
+	chunks := 0 // chunks the reader handed on, once it is done
 	var mu sync.Mutex
 	var rejects []reject
 	fail := func(err error) { cancel(err) }
@@ -994,8 +1012,16 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 		var rows int64
 		for ch != nil {
 			rows += int64(ch.read)
+			ch.seq = chunks
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				ch.release()
+				return
+			}
 			select {
 			case raws <- ch:
+				chunks++
 			case <-ctx.Done():
 				ch.release()
 				return
@@ -1045,14 +1071,11 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 				var dups int64
 				text := textCols(ch.cols)
 				counts := map[*table]int64{}
+				var out []insertJob
 				send := func(t *table, b *tableBuf) {
 					counts[t] += int64(b.n)
 					rec, free := b.record()
-					select {
-					case jobs <- insertJob{t, rec, free}:
-					case <-ctx.Done():
-						rec.Release()
-					}
+					out = append(out, insertJob{t, rec, free})
 				}
 				// add appends a mapped row; check sends a table's record early when
 				// its text nears Arrow's limit (not while a chunk may be mapped again).
@@ -1118,9 +1141,18 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 						add(m, true)
 					}
 				}
-				for t, b := range bufs {
-					if b.n > 0 {
+				for _, t := range p.writesOrder(bufs) {
+					if b := bufs[t]; b.n > 0 {
 						send(t, b)
+					}
+				}
+				// Every chunk sends its bundle, empty or not: the inserter waits
+				// for each in turn.
+				select {
+				case ins[ch.seq%nIns] <- insertBundle{ch.seq, out}:
+				case <-ctx.Done():
+					for _, j := range out {
+						j.rec.Release()
 					}
 				}
 				ch.release()
@@ -1154,7 +1186,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 		}()
 	}
 	var ig sync.WaitGroup
-	for w := 0; w < max(s.opts.inserters, 1); w++ {
+	for k := 0; k < nIns; k++ {
 		ig.Add(1)
 		go func() {
 			defer ig.Done()
@@ -1164,7 +1196,7 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 					st.close()
 				}
 			}()
-			for j := range jobs {
+			insert := func(j insertJob) {
 				if ctx.Err() == nil {
 					st := streams[j.t]
 					if st == nil {
@@ -1182,6 +1214,28 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 				// The driver has copied the block: nothing refers to the buffers.
 				j.free()
 			}
+			// Bundles that arrive before their turn wait in ahead.
+			next, ahead := k, map[int]insertBundle{}
+			for b := range ins[k] {
+				ahead[b.seq] = b
+				for {
+					b, ok := ahead[next]
+					if !ok {
+						break
+					}
+					delete(ahead, next)
+					next += nIns
+					for _, j := range b.jobs {
+						insert(j)
+					}
+					<-window
+				}
+			}
+			for _, b := range ahead { // only when the load failed
+				for _, j := range b.jobs {
+					j.rec.Release()
+				}
+			}
 			if ctx.Err() != nil {
 				return
 			}
@@ -1197,18 +1251,32 @@ func (s *Service) pipeline(ctx context.Context, src source, first *rawChunk, p *
 	if p.held != nil && ctx.Err() == nil {
 		win, sample := p.winners()
 		fr.SampleDuplicates = sample
-		for t, b := range p.heldBufs(win) {
+		// The kept rows go last, as the chunk after the file's last one.
+		var out []insertJob
+		held := p.heldBufs(win)
+		for _, t := range p.writesOrder(held) {
+			b := held[t]
 			stats.Lock()
 			stats.tables[t.name] += int64(b.n)
 			stats.Unlock()
 			rec, free := b.record()
-			jobs <- insertJob{t, rec, free}
+			out = append(out, insertJob{t, rec, free})
 		}
 		stats.Lock()
 		stats.loaded += int64(len(win))
 		stats.Unlock()
+		select {
+		case window <- struct{}{}:
+			ins[chunks%nIns] <- insertBundle{chunks, out}
+		case <-ctx.Done():
+			for _, j := range out {
+				j.rec.Release()
+			}
+		}
 	}
-	close(jobs)
+	for _, c := range ins {
+		close(c)
+	}
 	ig.Wait()
 	stopHeartbeat()
 	stats.Lock()

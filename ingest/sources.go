@@ -28,6 +28,7 @@ import (
 // rawChunk is a batch of input rows as text (cols, row after row), the row number
 // of each row for reject reports, and the rows the reader itself could not use.
 type rawChunk struct {
+	seq     int // the chunk's place in the file, from 0
 	cols    *rawText
 	rows    []int64
 	rejects []reject
