@@ -26,7 +26,7 @@
 // blocks into INSERTs of up to InsertRows rows (262144), so the server writes
 // large parts while the rest of the file is still being mapped. Batch buffers are recycled, and the in-file
 // duplicate set (8 bytes a row, sized from the file) lives outside the Go heap,
-// so memory stays flat: about 250 MB for a 1 GB export. BenchmarkLoadOpportunities
+// so memory stays flat: about 270 MB for a 1 GB export. BenchmarkLoadOpportunities
 // compares the rate with clickhouse-client's; BenchmarkLoadOpportunities1GB
 // (PIPELENS_BENCH_1GB=1) measures the peak RSS.
 //
