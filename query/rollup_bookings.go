@@ -86,7 +86,9 @@ func (s *Service) factsBookings(ctx context.Context, f Filter, periods []period)
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	out := newBookings()
-	q := "SELECT pi, owner_id, team, territory, sum(amount) FROM opp_facts ARRAY JOIN arrayFilter(i -> close_date >= toDate(arrayElement(?, i)) AND close_date < toDate(arrayElement(?, i)), arrayEnumerate(?)) AS pi" + c.where() + " GROUP BY pi, owner_id, team, territory"
+	// The filters go to PREWHERE, read before the ARRAY JOIN and before the
+	// visibility rule (cond.prewhere): only the range's won deals are joined.
+	q := "SELECT pi, owner_id, team, territory, sum(amount) FROM opp_facts ARRAY JOIN arrayFilter(i -> close_date >= toDate(arrayElement(?, i)) AND close_date < toDate(arrayElement(?, i)), arrayEnumerate(?)) AS pi" + c.prewhere() + " GROUP BY pi, owner_id, team, territory"
 	args := append([]any{starts, ends, starts}, c.args...)
 	err := s.query(ctx, "bookings", q, args, func(r driverRows) error {
 		var pi uint32
