@@ -116,3 +116,51 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 	t.Fatal("timed out")
 }
+
+// A request that waited for its turn uses what was stored meanwhile, and one
+// that finds the key being computed joins that computation without a turn:
+// under load, fifty overviews cost one computation per key, not fifty.
+func TestAdmissionComputesOnce(t *testing.T) {
+	s := &Server{cache: newCache(), metrics: newMetrics(), admission: newAdmission(1)}
+	bg := context.Background()
+	ta, tb, tc := &turn{a: s.admission, ctx: bg}, &turn{a: s.admission, ctx: bg}, &turn{a: s.admission, ctx: bg}
+	ctxA, ctxB, ctxC := context.WithValue(bg, turnKey{}, ta), context.WithValue(bg, turnKey{}, tb), context.WithValue(bg, turnKey{}, tc)
+	if err := ta.take(bg); err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	compute := func(v int) func(context.Context) (int, error) {
+		return func(context.Context) (int, error) { runs++; return v, nil }
+	}
+	got := make(chan int, 1)
+	go func() { v, _ := cached(ctxB, s, "k", "m", compute(2)); got <- v }()
+	time.Sleep(100 * time.Millisecond) // B waits for the turn A holds
+	if v, err := cached(ctxA, s, "k", "m", compute(1)); err != nil || v != 1 {
+		t.Fatalf("A: %v %v", v, err)
+	}
+	ta.end()
+	if v := <-got; v != 1 || runs != 1 {
+		t.Fatalf("B got %d after %d computations, want A's 1 after 1", v, runs)
+	}
+	tb.end()
+
+	// B holds the only turn and computes k2 slowly; C joins it.
+	tb = &turn{a: s.admission, ctx: bg}
+	ctxB = context.WithValue(bg, turnKey{}, tb)
+	release := make(chan struct{})
+	go func() {
+		_, _ = cached(ctxB, s, "k2", "m", func(context.Context) (int, error) { <-release; return 3, nil })
+	}()
+	waitFor(t, func() bool { _, _, st := s.cache.lookup("k2"); return st == cacheComputing })
+	done := make(chan int, 1)
+	go func() { v, _ := cached(ctxC, s, "k2", "m", compute(4)); done <- v }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if v := <-done; v != 3 {
+		t.Fatalf("C got %d, want B's 3", v)
+	}
+	if tc.held {
+		t.Fatal("C took a turn to join a running computation")
+	}
+	tb.end()
+}

@@ -27,6 +27,42 @@ type cache struct {
 	group  singleflight.Group
 	// computing, in tests, runs as a shared computation starts.
 	computing func(key string)
+	// inflight counts the computations running per key.
+	inflight map[string]int
+}
+
+type cacheState int
+
+const (
+	cacheMiss      cacheState = iota
+	cacheHit                  // stored and fresh
+	cacheComputing            // not stored, and a computation is running
+)
+
+// lookup says whether key is stored (and returns it), being computed, or
+// neither, with the cache's generation.
+func (c *cache) lookup(key string) (any, uint64, cacheState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if it, ok := c.items[key]; ok && time.Now().Before(it.exp) {
+		return it.v, c.gen, cacheHit
+	}
+	if c.inflight[key] > 0 {
+		return nil, c.gen, cacheComputing
+	}
+	return nil, c.gen, cacheMiss
+}
+
+// running adds d to key's running computations.
+func (c *cache) running(key string, d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight == nil {
+		c.inflight = map[string]int{}
+	}
+	if c.inflight[key] += d; c.inflight[key] <= 0 {
+		delete(c.inflight, key)
+	}
 }
 
 type cacheItem struct {
@@ -96,19 +132,26 @@ func cached[T any](ctx context.Context, s *Server, key string, metric string, fn
 	if v, ok := query.VersionOf(ctx); ok {
 		key, pub = v.String()+"|"+key, v.Pub
 	}
-	now := time.Now()
-	c.mu.Lock()
-	it, ok := c.items[key]
-	gen := c.gen
-	c.mu.Unlock()
-	if ok && now.Before(it.exp) {
-		return it.v.(T), nil
-	}
 	var zero T
-	if err := takeTurn(ctx); err != nil {
-		return zero, err
+	v, gen, state := c.lookup(key)
+	switch state {
+	case cacheHit:
+		return v.(T), nil
+	case cacheMiss:
+		// Wait for the request's turn, unless another request is computing
+		// the key already (then join it). The value may have been stored
+		// while this request waited: look again.
+		if err := takeTurn(ctx); err != nil {
+			return zero, err
+		}
+		var again cacheState
+		if v, gen, again = c.lookup(key); again == cacheHit {
+			return v.(T), nil
+		}
 	}
 	ch := c.group.DoChan(key, func() (res any, err error) {
+		c.running(key, 1)
+		defer c.running(key, -1)
 		// A panic in DoChan's goroutine would end the process, not the request.
 		defer func() {
 			if p := recover(); p != nil {
