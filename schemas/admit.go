@@ -15,8 +15,7 @@ import (
 const writeReserve = 4
 
 // serverCores is the number of cores the server runs a statement on: its
-// max_threads setting, "2" or "auto(2)" depending on the version. 0 when it
-// cannot be read.
+// max_threads setting. 0 when it cannot be read.
 func (db *DB) serverCores(ctx context.Context) int {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -25,8 +24,14 @@ func (db *DB) serverCores(ctx context.Context) int {
 		db.log.Warn("read the server's max_threads", "err", err)
 		return 0
 	}
-	v = strings.TrimSuffix(strings.TrimPrefix(v, "auto("), ")")
-	n, err := strconv.Atoi(strings.Trim(v, "'"))
+	return parseMaxThreads(v)
+}
+
+// parseMaxThreads reads max_threads' value as system.settings shows it: "2"
+// (18.16), "auto(2)" or "'auto(2)'" (later versions). 0 when it is none of them.
+func parseMaxThreads(v string) int {
+	v = strings.TrimSuffix(strings.TrimPrefix(strings.Trim(v, "'"), "auto("), ")")
+	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
 		return 0
 	}
