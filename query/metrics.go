@@ -317,17 +317,6 @@ func medianIf(x, cond string) string {
 	return "if(" + n + " = 0, 0, if(" + n + " % 2 = 1, toFloat64(" + a + "[intDiv(" + n + ", 2) + 1]), (" + a + "[intDiv(" + n + ", 2)] + " + a + "[intDiv(" + n + ", 2) + 1]) / 2))"
 }
 
-// quantileMedianIf is medianIf without sorting an array: quantileExact(0.5)
-// is the upper middle value on 18.16 and current ClickHouse alike (the value at
-// index floor(n/2) of the sorted values), and the upper middle of -x is minus
-// the lower middle of x, so half their difference is the middle value or the
-// mean of the two middle values, bit for bit what medianIf answers
-// (quantileExactLow/High do not exist on 18.16). About 2.5× faster on days in
-// stage at 10M stage events (issue 11).
-func quantileMedianIf(x, cond string) string {
-	return "if(countIf(" + cond + ") = 0, 0, (quantileExactIf(0.5)(" + x + ", " + cond + ") - quantileExactIf(0.5)(-(" + x + "), " + cond + ")) / 2)"
-}
-
 // Durations summarises a set of durations in days.
 type Durations struct {
 	Key    string  `json:"key"`

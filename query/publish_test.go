@@ -26,13 +26,7 @@ import (
 // what a re-export a week later does.
 func TestIncrementalEqualsFull(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 11, Opportunities: 3000}, dir); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
-	sort.Slice(files, func(i, j int) bool { return loadOrder[filepath.Base(files[i])] < loadOrder[filepath.Base(files[j])] })
-	files = append(files, modifiedExports(t, dir)...)
+	files := sampleAndReexport(t, 11, 3000)
 
 	dbA := schemastest.Open(t)
 	inc := New(dbA, time.UTC, quietLog())
@@ -58,6 +52,19 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		t.Fatalf("full publication: %+v, %v", p, err)
 	}
 	compareAll(t, inc, whole)
+}
+
+// sampleAndReexport writes the sample of seed with n opportunities and its
+// re-export a week later (modifiedExports), and returns the files in load order.
+func sampleAndReexport(t *testing.T, seed int64, n int) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := gen.WriteDir(context.Background(), gen.Config{Seed: seed, Opportunities: n}, dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	sort.Slice(files, func(i, j int) bool { return loadOrder[filepath.Base(files[i])] < loadOrder[filepath.Base(files[j])] })
+	return append(files, modifiedExports(t, dir)...)
 }
 
 // compareServices asks a and b every metric under several filters; any
