@@ -57,10 +57,29 @@ func benchSynth(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "  %-12s precision %.3f (%d of %d alerts)  recall %.3f (%d of %d planted)\n",
 			k.Kind, k.Precision(), k.True, k.Alerts, k.Recall(), k.Detected, k.Planted)
 	}
+	fmt.Fprintf(a.stdout, "  recall by visibility (the planted change in units of the series' sampling noise over the detection window):\n")
+	for _, k := range append(rep.Kinds, rep.Total) {
+		fmt.Fprintf(a.stdout, "  %-12s", k.Kind)
+		for b, t := range k.ByVisibility {
+			label := fmt.Sprintf(">=%g", salesgen.VisibilityBands[b])
+			if b+1 < len(salesgen.VisibilityBands) {
+				label = fmt.Sprintf("%g-%g", salesgen.VisibilityBands[b], salesgen.VisibilityBands[b+1])
+			}
+			fmt.Fprintf(a.stdout, "  %s: %.2f (%d/%d)", label, ratio(t.Detected, t.Planted), t.Detected, t.Planted)
+		}
+		fmt.Fprintln(a.stdout)
+	}
 	if *missed {
 		printMissed(a.stdout, rep.Total.Missed)
 	}
 	return nil
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 func seedRange(seeds []uint64) string {

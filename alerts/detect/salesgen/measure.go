@@ -63,6 +63,26 @@ type KindReport struct {
 	Alerts   int // alerts opened on the kind's series, from JudgedFrom on
 	True     int // of which inside a planted anomaly's detection window
 	Missed   []Anomaly
+	// ByVisibility splits Planted and Detected by the anomalies' Visibility
+	// (VisibilityBands).
+	ByVisibility [len(VisibilityBands)]Tally
+}
+
+// Tally is planted and detected anomalies.
+type Tally struct{ Planted, Detected int }
+
+// VisibilityBands are the lower edges of the visibility bands the report
+// splits recall by: below 3 an anomaly is inside the noise for any detector.
+var VisibilityBands = [...]float64{0, 3, 5, 8}
+
+func band(v float64) int {
+	b := 0
+	for k, lo := range VisibilityBands {
+		if v >= lo {
+			b = k
+		}
+	}
+	return b
 }
 
 func ratio(a, b int) float64 {
@@ -143,6 +163,10 @@ feed:
 			t.Alerts += r.Alerts
 			t.True += r.True
 			t.Missed = append(t.Missed, r.Missed...)
+			for b := range r.ByVisibility {
+				t.ByVisibility[b].Planted += r.ByVisibility[b].Planted
+				t.ByVisibility[b].Detected += r.ByVisibility[b].Detected
+			}
 		}
 	}
 	return rep, nil
@@ -171,8 +195,11 @@ func score(s Series, alertDays []time.Time) KindReport {
 		for _, d := range alertDays {
 			hit = hit || in(a, d)
 		}
+		b := &r.ByVisibility[band(a.Visibility)]
+		b.Planted++
 		if hit {
 			r.Detected++
+			b.Detected++
 		} else {
 			r.Missed = append(r.Missed, a)
 		}

@@ -51,6 +51,14 @@ type Anomaly struct {
 	Start, End time.Time // days changed (End: last day of a spike or drop, or of a drift's slide; a shift's start)
 	Size       float64   // relative change of the expected value: +0.8 is 80% more, −0.5 half
 	Detect     [2]time.Time
+	// Visibility is the planted change in units of the series' own sampling
+	// noise, as a detector that knew the true expected values and the noise law
+	// would see it: a spike's or drop's change of the day over the day's
+	// standard deviation; a shift's or drift's summed change over its detection
+	// window over that window's standard deviation. The wander of the level is
+	// not counted, so it overstates how visible an anomaly is; below about 3 no
+	// detector can tell the anomaly from an ordinary day.
+	Visibility float64
 }
 
 // Series is one generated daily series. Dates holds the days present in the
@@ -239,9 +247,11 @@ func (s *shape) series(r *rand.Rand, name, kind string) Series {
 		out.Anomalies = append(out.Anomalies, s.plant(r, kind, day, dates, logMul, spikeMul))
 	}
 	wander := 0.0
+	mean := make([]float64, Days) // the day's expected deals, anomalies included
 	for i, d := range dates {
 		wander = 0.98*wander + s.wanderSD*r.NormFloat64()
 		m := s.expected(i, d) * math.Exp(wander+logMul[i])
+		mean[i] = m
 		v := s.draw(r, m) * spikeMul[i]
 		if s.amount {
 			v = math.Round(v*100) / 100
@@ -254,7 +264,45 @@ func (s *shape) series(r *rand.Rand, name, kind string) Series {
 		out.Dates = append(out.Dates, d)
 		out.Values = append(out.Values, v)
 	}
+	for k := range out.Anomalies {
+		out.Anomalies[k].Visibility = s.visibility(out.Anomalies[k], dates, mean)
+	}
 	return out
+}
+
+// variance is the variance of a day's value at mean m deals, relative to the
+// mean deal size squared: counts phi·m; amounts, sums of a negative-binomial
+// number of log-normal deals, m·(e^{σ²} − 1 + phi).
+func (s *shape) variance(m float64) float64 {
+	if !s.amount {
+		return s.phi * m
+	}
+	return m * (math.Exp(s.dealSigma*s.dealSigma) - 1 + s.phi)
+}
+
+// visibility is a's change of the expected values over its days, in units of
+// their standard deviation (Anomaly.Visibility). mean holds the days' expected
+// deals with a already in them.
+func (s *shape) visibility(a Anomaly, dates []time.Time, mean []float64) float64 {
+	i := int(a.Start.Sub(dates[0]).Hours()/24 + 0.5)
+	switch a.Kind {
+	case Spike, Drop:
+		return math.Abs(a.Size) * mean[i] / math.Sqrt(s.variance(mean[i]))
+	}
+	// The planted log change at day j (a level shift's from the start, a
+	// drift's sliding in until End) and the days before it.
+	m := math.Log1p(a.Size)
+	n := math.Max(1, math.Round(a.End.Sub(a.Start).Hours()/24))
+	var change, v float64
+	for j := i; j < len(dates) && !dates[j].After(a.Detect[1]); j++ {
+		f := m
+		if a.Kind == Drift {
+			f = m * math.Min(1, float64(j-i+1)/n)
+		}
+		change += mean[j] * (1 - math.Exp(-f))
+		v += s.variance(mean[j])
+	}
+	return math.Abs(change) / math.Sqrt(v)
 }
 
 // plantDays picks three working days at least 60 days apart between WarmUp

@@ -1,8 +1,10 @@
 package salesgen
 
 import (
+	"math"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // The same seed gives the same series and the same report; another seed
@@ -66,5 +68,43 @@ func TestPlantedSizesOverlapTheNoise(t *testing.T) {
 	}
 	if small == 0 || small == all {
 		t.Errorf("%d of %d planted anomalies change the expected value by less than 25%%: want some, not all", small, all)
+	}
+}
+
+// Visibility spreads every kind's planted anomalies from inside the noise
+// (below 3) to plainly visible (8 and more) with every band between used:
+// no gap for a threshold to sit in.
+func TestVisibilitySpansTheNoise(t *testing.T) {
+	for _, kind := range Kinds {
+		var bands [len(VisibilityBands)]int
+		ss, _ := Generate(99, kind, 40)
+		for _, s := range ss {
+			for _, a := range s.Anomalies {
+				if !(a.Visibility >= 0) || math.IsInf(a.Visibility, 0) {
+					t.Fatalf("%s %s: visibility %v", s.Name, a.Start.Format(time.DateOnly), a.Visibility)
+				}
+				bands[band(a.Visibility)]++
+			}
+		}
+		for b, n := range bands {
+			if n == 0 {
+				t.Errorf("%s: no planted anomaly of visibility in band %d (from %g): %v", kind, b, VisibilityBands[b], bands)
+			}
+		}
+	}
+}
+
+// The report's visibility bands add up to its totals.
+func TestBandsAddUp(t *testing.T) {
+	ss, _ := Generate(TuneSeeds[0], LevelShift, 3)
+	for _, s := range ss {
+		r := score(s, EngineJudge(s))
+		var p, d int
+		for _, b := range r.ByVisibility {
+			p, d = p+b.Planted, d+b.Detected
+		}
+		if p != r.Planted || d != r.Detected {
+			t.Errorf("%s: bands hold %d planted, %d detected; totals %d, %d", s.Name, p, d, r.Planted, r.Detected)
+		}
 	}
 }
