@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pipelens/pipelens/schemas/schemastest"
 )
@@ -86,8 +87,25 @@ func TestSalesforceDatedRatesOtherCorporateCurrency(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not_corporate_currency") {
 		t.Fatalf("got %v, want the load to fail naming not_corporate_currency", err)
 	}
+	// No committed run holds a rate: readers see none at once.
 	var n uint64
-	if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM fx_rates").Scan(&n); err != nil || n != 0 {
-		t.Errorf("fx_rates holds %d rows (%v), want none", n, err)
+	if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM fx_rates WHERE run_id IN "+
+		"(SELECT run_id FROM ingest_runs GROUP BY run_id HAVING argMax(status, updated_ns) = 'committed')").Scan(&n); err != nil || n != 0 {
+		t.Errorf("fx_rates holds %d rows of committed runs (%v), want none", n, err)
+	}
+	// The failed run's rows go with the DELETE mutation discard starts, which
+	// ClickHouse runs in the background: gone within a minute.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM fx_rates").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fx_rates still holds %d rows of the failed run a minute after it failed", n)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
