@@ -269,12 +269,13 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	if err != nil {
 		return WinRate{}, err
 	}
+	// The closed deals of opp_closes (closes.go), read by close date.
 	var c cond
 	c.add("closed = 1")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
-	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.prewhere() + " GROUP BY k ORDER BY k"
+	q := winRateSQL(key, label, c)
 	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "team" || groupBy == "manager") {
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)
@@ -307,14 +308,6 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 func (g *WinRateGroup) rates() {
 	g.WinRate = ratio(float64(g.Won), float64(g.Won+g.Lost))
 	g.WinRateAmount = ratio(g.WonAmount, g.WonAmount+g.LostAmount)
-}
-
-// medianIf is the exact median of x over the rows where cond holds: the middle
-// value, or the mean of the two middle values for an even count.
-func medianIf(x, cond string) string {
-	a := "arraySort(groupArrayIf(" + x + ", " + cond + "))"
-	n := "countIf(" + cond + ")"
-	return "if(" + n + " = 0, 0, if(" + n + " % 2 = 1, toFloat64(" + a + "[intDiv(" + n + ", 2) + 1]), (" + a + "[intDiv(" + n + ", 2)] + " + a + "[intDiv(" + n + ", 2) + 1]) / 2))"
 }
 
 // Durations summarises a set of durations in days.
@@ -356,9 +349,6 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	out := CycleTime{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []Durations{}}
-	stat := func(k, l string) string {
-		return k + " AS k, " + l + ", count(), avg(" + cycleDays + "), " + medianIf(cycleDays, "1") + ", if(count() > 1, stddevSamp(" + cycleDays + "), 0)"
-	}
 	scan := func(dst *[]Durations) func(driverRows) error {
 		return func(r driverRows) error {
 			var g Durations
@@ -375,14 +365,14 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 		}
 	}
 	var tot []Durations
-	if err := s.query(ctx, "cycle", "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.prewhere(), c.args, scan(&tot)); err != nil {
+	if err := s.query(ctx, "cycle", cycleSQL("'all'", "'all'", c), c.args, scan(&tot)); err != nil {
 		return out, err
 	}
 	if len(tot) == 1 {
 		out.Total = tot[0]
 	}
 	if groupBy != "" {
-		err = s.query(ctx, "cycle", "SELECT "+stat(key, label)+" FROM opp_facts"+c.prewhere()+" GROUP BY k ORDER BY k", c.args, scan(&out.Groups))
+		err = s.query(ctx, "cycle", cycleSQL(key, label, c), c.args, scan(&out.Groups))
 	}
 	return out, err
 }

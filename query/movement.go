@@ -127,7 +127,7 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 		c.add("closed = 1")
 		dateRange(&c, "close_date", f)
 		dims(&c, f, "")
-		run(1, "movement-closed", "SELECT "+pcl+" AS p, countIf(won = 1), sumIf(amount, won = 1), countIf(won = 0), sumIf(amount, won = 0) FROM opp_facts"+c.prewhere()+" GROUP BY p", c.args, func(r driverRows) error {
+		run(1, "movement-closed", movementClosedSQL(pcl, c), c.args, func(r driverRows) error {
 			var p time.Time
 			var w, l uint64
 			var wa, la float64

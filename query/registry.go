@@ -30,7 +30,7 @@ type Metric struct {
 	// Aliases are the older names /api/v1/series accepted for it.
 	Aliases []string `json:"aliases,omitempty"`
 
-	from      string // facts (opp_facts), closed (opp_facts by close date), exits, leads, activities
+	from      string // facts (opp_facts), closed (opp_closes by close date), exits, leads, activities
 	num, den  string // SQL aggregates: the day's value (or numerator) and denominator
 	dimsApply []string
 }
@@ -165,7 +165,8 @@ func (s *Service) seriesSQL(m Metric, seg string, f Filter, c *cond) string {
 		c.add("closed = 1")
 		dateRange(c, "close_date", f)
 		dims(c, f, "")
-		return "SELECT " + seg + " AS g, close_date AS d, " + agg + " FROM opp_facts" + c.prewhere() + " GROUP BY g, d"
+		// The closed deals of opp_closes (closes.go), read by close date.
+		return "SELECT " + seg + " AS g, close_date AS d, " + agg + " FROM opp_closes" + c.prewhere() + " GROUP BY g, d"
 	case "exits":
 		// A stay is dated by the day it ended; open stages only (rk 1..k).
 		c.add("ex > toDateTime(0)")

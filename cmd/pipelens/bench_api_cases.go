@@ -76,7 +76,8 @@ func rawSQL(flt benchFilter) benchSQL {
 
 // servingSQL is the same over pipelens's serving tables (the floor): opp_facts
 // holds every dimension of a deal and its furthest stage, opp_stays its stage
-// stays.
+// stays; win rate and cycle time read the closed deals of opp_closes instead
+// (endpointSQL).
 func servingSQL(flt benchFilter) benchSQL {
 	r := rawSQL(flt)
 	return benchSQL{
@@ -113,10 +114,17 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 		return "SELECT " + funnel + " FROM " + b.deals + " AS d WHERE " + inC
 	case "conversion":
 		return "SELECT toStartOfMonth(created_date) AS p, " + funnel + " FROM " + b.deals + " AS d WHERE " + inC + " GROUP BY p ORDER BY p"
-	case "winrate":
-		return "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM " + b.deals + " AS d WHERE closed = 1 AND " + inX + " GROUP BY owner_id ORDER BY owner_id"
-	case "cycle":
-		return "SELECT count(), avg(" + cycle + "), quantileExact(0.5)(" + cycle + ") FROM " + b.deals + " AS d WHERE won = 1 AND " + inX
+	case "winrate", "cycle":
+		deals, closedIn := b.deals, inX
+		if serving {
+			// opp_closes holds the closed deals sorted by close date: the range
+			// goes where it selects granules.
+			deals, closedIn = strings.Replace(strings.Replace(deals, "opp_facts", "opp_closes", 1), " WHERE 1", " WHERE "+inX, 1), "1"
+		}
+		if name == "cycle" {
+			return "SELECT count(), avg(" + cycle + "), quantileExact(0.5)(" + cycle + ") FROM " + deals + " AS d WHERE won = 1 AND " + closedIn
+		}
+		return "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM " + deals + " AS d WHERE closed = 1 AND " + closedIn + " GROUP BY owner_id ORDER BY owner_id"
 	case "days-in-stage":
 		days := "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
 		stays, entered := b.stays, rng("toDate(en)")

@@ -1,0 +1,263 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipelens/pipelens/ingest"
+	"github.com/pipelens/pipelens/ingest/gen"
+	"github.com/pipelens/pipelens/schemas/schemastest"
+)
+
+// TestClosesEqualFacts: win rate and cycle time read from opp_closes answer
+// what they answered from opp_facts (the statements below are the ones they
+// replaced), on a home where every file was published on its own, the second
+// export replacing versions of most opportunities (close dates, amounts,
+// owners, stages): a close of a replaced version must stop counting with it,
+// and one of a new version count at once. Every grouping, under each filter,
+// in a zone whose days are not UTC's; win rate also without the rep_days
+// rollup, so its owner filters and groupings read opp_closes too. A difference
+// is a director shown another win rate or sales cycle than the deals give.
+func TestClosesEqualFacts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 7, Opportunities: 2000}, dir); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	sort.Slice(files, func(i, j int) bool { return loadOrder[filepath.Base(files[i])] < loadOrder[filepath.Base(files[j])] })
+	files = append(files, modifiedExports(t, dir)...)
+	db := schemastest.Open(t)
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, loc, quietLog())
+	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
+	for _, f := range files {
+		rep, err := ing.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
+		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
+			t.Fatalf("load %s: %v %+v", f, err, rep)
+		}
+	}
+	var gone, goneClosed uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count(), countIf((opportunity_id, gone.pub) IN (SELECT opportunity_id, pub FROM opp_closes)) FROM opp_gone AS gone").Scan(&gone, &goneClosed); err != nil || goneClosed == 0 {
+		t.Fatalf("replaced opp_facts versions: %d, of closed deals %d (%v); the test needs some", gone, goneClosed, err)
+	}
+	plain := New(db, loc, quietLog())
+	plain.noRollup = true
+
+	d := func(s string) time.Time {
+		x, _ := time.ParseInLocation(time.DateOnly, s, loc)
+		return x
+	}
+	filters := []Filter{
+		{From: d("2025-11-01"), To: d("2026-12-01")},
+		{From: d("2026-02-17"), To: d("2026-09-09")},
+		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
+		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
+		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}, Source: []string{"website", "referral"}},
+		{From: d("2025-06-01"), To: d("2026-12-01"), Product: []string{"SaaS 企业版", "实施服务"}},
+		{From: d("2026-05-01"), To: d("2026-05-02")},
+		{From: d("2030-01-01"), To: d("2030-02-01")},
+	}
+	won, lost := 0, 0
+	for i, f := range filters {
+		for _, g := range append([]string{""}, GroupBys...) {
+			for _, svc := range []*Service{s, plain} {
+				got, err := svc.WinRate(ctx, Unrestricted, f, g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := factsWinRate(ctx, svc, f, g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if path, ok := sameJSON(t, got, want); !ok {
+					t.Errorf("filter %d, group by %q, rollup %v: win rate differs from opp_facts' at %s", i, g, !svc.noRollup, path)
+				}
+				won, lost = won+int(got.Total.Won), lost+int(got.Total.Lost)
+			}
+			got, err := s.CycleTime(ctx, Unrestricted, f, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := factsCycleTime(ctx, s, f, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if path, ok := sameJSON(t, got, want); !ok {
+				t.Errorf("filter %d, group by %q: cycle time differs from opp_facts' at %s", i, g, path)
+			}
+		}
+		// The statements of Movement's won and lost and of the closed-deal
+		// series, against the same over opp_facts.
+		for _, p := range []string{Week, Month, Quarter} {
+			pcl, err := periodExpr(p, "close_date")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c cond
+			c.add("closed = 1")
+			dateRange(&c, "close_date", f)
+			dims(&c, f, "")
+			sameRows(t, ctx, s, fmt.Sprintf("filter %d, movement by %s", i, p), movementClosedSQL(pcl, c), c.args, 1)
+		}
+		for _, m := range registry {
+			if m.from != "closed" {
+				continue
+			}
+			for _, g := range append([]string{""}, GroupBys...) {
+				if !m.Allows(g) {
+					continue
+				}
+				seg, _, _ := groupExpr(g)
+				var c cond
+				sameRows(t, ctx, s, fmt.Sprintf("filter %d, series %s by %q", i, m.Name, g), s.seriesSQL(m, seg, f, &c), c.args, 2)
+			}
+		}
+	}
+	for _, f := range filters[2:4] {
+		if _, err := plain.Movement(ctx, Unrestricted, f, Month); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if won < 1000 || lost < 1000 {
+		t.Fatalf("only %d won and %d lost deals compared", won, lost)
+	}
+}
+
+// factsWinRate is WinRate as it read opp_facts before opp_closes (the rep_days
+// path unchanged).
+func factsWinRate(ctx context.Context, s *Service, f Filter, groupBy string) (WinRate, error) {
+	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "team" || groupBy == "manager") {
+		return s.WinRate(ctx, Unrestricted, f, groupBy)
+	}
+	key, label, err := groupExpr(groupBy)
+	if err != nil {
+		return WinRate{}, err
+	}
+	var c cond
+	c.add("closed = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
+	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.prewhere() + " GROUP BY k ORDER BY k"
+	err = s.query(ctx, "test-winrate", q, c.args, func(r driverRows) error {
+		var g WinRateGroup
+		var won, lost uint64
+		if err := r.Scan(&g.Key, &g.Name, &won, &lost, &g.WonAmount, &g.LostAmount); err != nil {
+			return err
+		}
+		g.Won, g.Lost = int64(won), int64(lost)
+		g.rates()
+		out.Groups = append(out.Groups, g)
+		t := &out.Total
+		t.Won += g.Won
+		t.Lost += g.Lost
+		t.WonAmount += g.WonAmount
+		t.LostAmount += g.LostAmount
+		return nil
+	})
+	out.Total.rates()
+	if groupBy == "" {
+		out.Groups = []WinRateGroup{}
+	}
+	return out, err
+}
+
+// medianIf is the exact median of x over the rows where cond holds: the middle
+// value, or the mean of the two middle values for an even count (cycle time's
+// median before middlesMedianIf).
+func medianIf(x, cond string) string {
+	a := "arraySort(groupArrayIf(" + x + ", " + cond + "))"
+	n := "countIf(" + cond + ")"
+	return "if(" + n + " = 0, 0, if(" + n + " % 2 = 1, toFloat64(" + a + "[intDiv(" + n + ", 2) + 1]), (" + a + "[intDiv(" + n + ", 2)] + " + a + "[intDiv(" + n + ", 2) + 1]) / 2))"
+}
+
+// factsCycleTime is CycleTime as it read opp_facts before opp_closes.
+func factsCycleTime(ctx context.Context, s *Service, f Filter, groupBy string) (CycleTime, error) {
+	key, label, err := groupExpr(groupBy)
+	if err != nil {
+		return CycleTime{}, err
+	}
+	var c cond
+	c.add("won = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	out := CycleTime{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []Durations{}}
+	stat := func(k, l string) string {
+		return k + " AS k, " + l + ", count(), avg(" + cycleDays + "), " + medianIf(cycleDays, "1") + ", if(count() > 1, stddevSamp(" + cycleDays + "), 0)"
+	}
+	scan := func(dst *[]Durations) func(driverRows) error {
+		return func(r driverRows) error {
+			var g Durations
+			var n uint64
+			if err := r.Scan(&g.Key, &g.Name, &n, &g.Mean, &g.Median, &g.StdDev); err != nil {
+				return err
+			}
+			g.Count = int64(n)
+			if n == 0 {
+				g.Mean, g.Median, g.StdDev = 0, 0, 0
+			}
+			*dst = append(*dst, g)
+			return nil
+		}
+	}
+	var tot []Durations
+	if err := s.query(ctx, "test-cycle", "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.prewhere(), c.args, scan(&tot)); err != nil {
+		return out, err
+	}
+	if len(tot) == 1 {
+		out.Total = tot[0]
+	}
+	if groupBy != "" {
+		err = s.query(ctx, "test-cycle", "SELECT "+stat(key, label)+" FROM opp_facts"+c.prewhere()+" GROUP BY k ORDER BY k", c.args, scan(&out.Groups))
+	}
+	return out, err
+}
+
+// sameRows runs q, a statement over opp_closes, and the same statement over
+// opp_facts, and fails t when their rows differ; the first keys columns
+// identify a row (the statements have no ORDER BY).
+func sameRows(t *testing.T, ctx context.Context, s *Service, name, q string, args []any, keys int) {
+	t.Helper()
+	if !strings.Contains(q, "FROM opp_closes") {
+		t.Fatalf("%s does not read opp_closes: %s", name, q)
+	}
+	read := func(q string) [][]any {
+		var out [][]any
+		err := s.query(ctx, "test-closes", q, args, func(r driverRows) error {
+			row := make([]any, len(r.ColumnTypes()))
+			for i, ct := range r.ColumnTypes() {
+				row[i] = reflect.New(ct.ScanType()).Interface()
+			}
+			if err := r.Scan(row...); err != nil {
+				return err
+			}
+			for i := range row {
+				row[i] = reflect.ValueOf(row[i]).Elem().Interface()
+			}
+			out = append(out, row)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i][:keys]...) < fmt.Sprint(out[j][:keys]...) })
+		return out
+	}
+	got, want := read(q), read(strings.Replace(q, "FROM opp_closes", "FROM opp_facts", 1))
+	if len(got) == 0 {
+		t.Logf("%s: no rows", name)
+	}
+	if path, ok := sameJSON(t, got, want); !ok {
+		t.Errorf("%s differs from opp_facts' at %s", name, path)
+	}
+}
