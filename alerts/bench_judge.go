@@ -28,7 +28,8 @@ type BenchAlert struct {
 // given kind ("count": opportunities opened; "amount": the same two detectors
 // on pipeline created, which has no default rule of its own), normalised as a
 // config without alerts.rules would be.
-// model is the rules' Model ("" the shipped default, or "daily").
+// model is the rules' Model ("" the shipped default, detect.Daily; "daily"
+// the same; "classic" the judges before it).
 func BenchRules(kind, model string) ([]Rule, error) {
 	var rules []Rule
 	for _, r := range DefaultRules() {

@@ -78,11 +78,11 @@ type Rule struct {
 	// stuck_deal, pushed_close, amount_cut; for accounts tier_service (an
 	// owner's accounts contacted less often than their tier asks).
 	Detector string `yaml:"detector"`
-	// Model: "" (the shipped default: the seasonal and level-shift judges the
-	// planted tests hold to) or "daily" (detect.Daily: the series' own
-	// weekday, holiday, 调休 and period-end factors learnt from a year of
-	// history) for day-grain seasonal and level_shift rules on counts and
-	// amounts.
+	// Model of day-grain seasonal and level_shift rules on counts and
+	// amounts: "" or "daily" (the shipped default, detect.Daily: the series'
+	// own weekday, holiday, 调休 and period-end factors learnt from a year of
+	// history, deviations against the series' own spread), or "classic" (the
+	// judges before it: same-weekday baselines of 16 weeks, count tail tests).
 	Model string `yaml:"model"`
 	// Sensitivity: low, medium, high, or a number (z threshold).
 	Sensitivity string `yaml:"sensitivity"`
@@ -317,8 +317,8 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 		default:
 			return fmt.Errorf("detector %q: want seasonal, rate, level_shift, trend, stuck_deal, pushed_close, amount_cut or tier_service", r.Detector)
 		}
-		if r.Model != "" && (r.Model != "daily" || (r.Grain != "" && r.Grain != "day") || kind == "rate" || (r.Detector != "seasonal" && r.Detector != "level_shift")) {
-			return fmt.Errorf("model %q: want \"daily\", for a day-grain seasonal or level_shift rule on a count or an amount", r.Model)
+		if r.Model != "" && ((r.Model != "daily" && r.Model != "classic") || (r.Grain != "" && r.Grain != "day") || kind == "rate" || (r.Detector != "seasonal" && r.Detector != "level_shift")) {
+			return fmt.Errorf("model %q: want \"daily\" or \"classic\", for a day-grain seasonal or level_shift rule on a count or an amount", r.Model)
 		}
 		if kind == "rate" && r.Detector == "seasonal" {
 			// A rate is judged as a rate, never as a plain number.
@@ -388,7 +388,7 @@ func (r *Rule) normalize(d *RuleDefaults, loc *time.Location) error {
 	}
 	if r.Lookback <= 0 {
 		r.Lookback = 16 * 7 * 24 * time.Hour
-		if r.Model == "daily" {
+		if usesDaily(r, metricKinds[r.Metric]) {
 			r.Lookback = detect.DailyLookback
 		}
 		if r.Grain == "week" {

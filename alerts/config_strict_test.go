@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pipelens/pipelens/alerts/detect"
 	"github.com/pipelens/pipelens/schemas/config"
 )
 
@@ -50,8 +51,9 @@ func TestAlertsSectionIsDecodedStrictly(t *testing.T) {
 	}
 }
 
-// A rule's model is "daily" or none, and daily only for day-grain seasonal or
-// level_shift rules on counts and amounts; daily reads a year of history.
+// A rule's model is "daily", "classic" or none, and set only on day-grain
+// seasonal or level_shift rules on counts and amounts; daily (and none, the
+// default) reads a year of history, classic 16 weeks.
 func TestRuleModel(t *testing.T) {
 	for _, c := range []struct {
 		rule Rule
@@ -62,14 +64,21 @@ func TestRuleModel(t *testing.T) {
 		{Rule{Name: "c", Metric: MetricWinRate, Detector: "rate", Model: "daily"}, false},
 		{Rule{Name: "d", Metric: MetricOppsOpened, Detector: "seasonal", Grain: "week", Model: "daily"}, false},
 		{Rule{Name: "e", Metric: MetricOppsOpened, Detector: "seasonal", Model: "weekly"}, false},
+		{Rule{Name: "f", Metric: MetricOppsOpened, Detector: "seasonal", Model: "classic"}, true},
+		{Rule{Name: "g", Metric: MetricWinRate, Detector: "rate", Model: "classic"}, false},
+		{Rule{Name: "h", Metric: MetricPipelineCreated, Detector: "level_shift"}, true},
 	} {
 		cfg := Config{Rules: []Rule{c.rule}}
 		err := cfg.normalize(time.UTC)
 		if (err == nil) != c.ok {
 			t.Errorf("%s (%s, %s, model %q): %v, want ok %v", c.rule.Name, c.rule.Metric, c.rule.Detector, c.rule.Model, err, c.ok)
 		}
-		if err == nil && cfg.Rules[0].Lookback < 365*24*time.Hour {
-			t.Errorf("%s: model daily reads %v of history, want a year", c.rule.Name, cfg.Rules[0].Lookback)
+		want := detect.DailyLookback
+		if c.rule.Model == "classic" {
+			want = 16 * 7 * 24 * time.Hour
+		}
+		if err == nil && cfg.Rules[0].Lookback != want {
+			t.Errorf("%s: model %q reads %v of history, want %v", c.rule.Name, c.rule.Model, cfg.Rules[0].Lookback, want)
 		}
 	}
 }

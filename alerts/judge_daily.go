@@ -6,14 +6,20 @@ import (
 	"github.com/pipelens/pipelens/alerts/detect"
 )
 
-// dayDetector is the detector that judges r on a series of kind: day-grain
-// seasonal and level_shift rules on counts and amounts with model daily are
-// judged by detect.Daily ("daily"); every other rule by its own detector.
+// dayDetector is the detector that judges r on a series of kind: "daily"
+// (detect.Daily) where usesDaily, else the rule's own.
 func dayDetector(r *Rule, kind string) string {
-	if r.Model == "daily" && r.Grain == "day" && (kind == "count" || kind == "amount") && (r.Detector == "seasonal" || r.Detector == "level_shift") {
+	if usesDaily(r, kind) {
 		return "daily"
 	}
 	return r.Detector
+}
+
+// usesDaily: r is judged by detect.Daily, as every day-grain seasonal and
+// level_shift rule on a count or an amount is unless its model is classic.
+func usesDaily(r *Rule, kind string) bool {
+	return r.Model != "classic" && (r.Grain == "day" || r.Grain == "") && (kind == "count" || kind == "amount") &&
+		(r.Detector == "seasonal" || r.Detector == "level_shift")
 }
 
 // shiftDays is how many recent days the level_shift rule's model keeps out of

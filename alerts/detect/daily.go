@@ -163,9 +163,9 @@ func (d *Daily) fit() {
 		for k := 1; k <= 6; k++ {
 			d.endN[k] = len(ends[k])
 			if m := len(ends[k]); m >= minEndSample {
-				// Shrunk towards no effect: a few period ends vouch for little.
-				w := float64(m) / float64(m+2)
-				d.endF[k] = 1 + w*(medianOf(ends[k])-1)
+				// The median of the few period ends seen; Z widens its
+				// spread by the median's own uncertainty.
+				d.endF[k] = medianOf(ends[k])
 			} else if k > 3 && d.endN[k-3] >= minEndSample {
 				// A quarter end seen less than twice: at least a month end.
 				d.endF[k] = d.endF[k-3]
@@ -208,33 +208,37 @@ func (d *Daily) fit() {
 }
 
 // levels is, for each day, the median de-seasonalised value of the ordinary
-// working days among the levelDays days before it (history only).
+// working days among the levelDays days before it. Judged days all keep the
+// level of the history's last levelDays days: a window that shrank towards
+// the history's end would rest on a few days, and an anomaly among them would
+// set the level.
 func (d *Daily) levels() []float64 {
 	n := len(d.x)
 	out := make([]float64, n)
-	var buf []float64
+	frozen := d.levelBefore(d.hist)
 	for i := range out {
-		buf = buf[:0]
-		for j := max(0, i-levelDays); j < min(i, d.hist); j++ {
-			if d.ord[j] {
-				buf = append(buf, d.x[j]/d.factor[d.class[j]])
-			}
-		}
-		if i >= d.hist && len(buf) < 5 {
-			// Judged days keep the last level of the history.
-			for j := max(0, d.hist-levelDays); j < d.hist; j++ {
-				if d.ord[j] {
-					buf = append(buf, d.x[j]/d.factor[d.class[j]])
-				}
-			}
-		}
-		if len(buf) < 5 {
-			out[i] = math.NaN()
+		if i >= d.hist {
+			out[i] = frozen
 			continue
 		}
-		out[i] = medianOf(buf)
+		out[i] = d.levelBefore(i)
 	}
 	return out
+}
+
+// levelBefore is the median de-seasonalised value of the ordinary working
+// days in [h−levelDays, h), NaN with fewer than five.
+func (d *Daily) levelBefore(h int) float64 {
+	var buf []float64
+	for j := max(0, h-levelDays); j < h; j++ {
+		if d.ord[j] {
+			buf = append(buf, d.x[j]/d.factor[d.class[j]])
+		}
+	}
+	if len(buf) < 5 {
+		return math.NaN()
+	}
+	return medianOf(buf)
 }
 
 // g is the variance-stabilising transform.
@@ -258,6 +262,10 @@ func (d *Daily) Z(i int) float64 {
 	z := d.e[i] / d.scale[d.group(i)]
 	if k := d.end[i]; k > 0 && d.endN[k] < minEndSample {
 		z /= 2
+	} else if k > 0 {
+		// The factor is the median of endN[k] days: its error adds π/2/n of
+		// a day's variance.
+		z /= math.Sqrt(1 + math.Pi/2/float64(d.endN[k]))
 	}
 	if d.class[i] == clsHoliday {
 		// Holidays differ among themselves (春节 is not 端午): half weight.
@@ -322,17 +330,40 @@ func (d *Daily) Shift(minZ float64) ShiftRun {
 }
 
 // runSpread is the robust spread of trimmed sums of k consecutive history
-// working days, at least √(k−1) times the single-day spread.
+// working days, each run judged as the last days are: against the level of
+// the levelDays days before a history end as far before the run's last day as
+// the judged days reach beyond the history, so the level's drift while it
+// stands still is part of the spread. It is at least √(k−1) times the
+// single-day spread.
 func (d *Daily) runSpread(work []int, k int) float64 {
-	var sums []float64
+	cut := len(d.x) - d.hist
 	var hw []int
 	for _, i := range work {
 		if i < d.hist {
 			hw = append(hw, i)
 		}
 	}
+	levels := map[int]float64{}
+	res := make([]float64, len(d.x))
+	var sums []float64
 	for s := 0; s+k <= len(hw); s++ {
-		sums = append(sums, math.Abs(trimmedSum(d.e, hw[s:s+k])))
+		run := hw[s : s+k]
+		h := run[k-1] + 1 - cut
+		if h <= 0 || run[0] < h {
+			continue
+		}
+		lvl, ok := levels[h]
+		if !ok {
+			lvl = d.levelBefore(h)
+			levels[h] = lvl
+		}
+		if math.IsNaN(lvl) {
+			continue
+		}
+		for _, i := range run {
+			res[i] = d.g(d.x[i]) - d.g(lvl*d.factor[d.class[i]]*d.endF[d.end[i]])
+		}
+		sums = append(sums, math.Abs(trimmedSum(res, run)))
 	}
 	floor := d.scale[0] * math.Sqrt(float64(k-1))
 	if len(sums) < 10 {

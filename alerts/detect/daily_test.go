@@ -41,9 +41,10 @@ func lastWeekday(d time.Time) bool {
 // On the noiseless series every residual of the history is 0, so the spread
 // is the Poisson floor 0.5 on the square-root scale, and by hand:
 //   - an ordinary Wednesday of 60: z = (√60.375 − √20.375)/0.5 = 6.512;
-//   - a month end (not a quarter end) is expected at 20 × (1 + m/(m+2)), m the
-//     month ends before it (the factor 2 shrunk towards 1), and a month end of
-//     20 scores (√20.375 − √(expected+0.375))/0.5.
+//   - a month end (not a quarter end) is expected at 40 (the median of the m
+//     month ends before it, all at twice the level), and a month end of 20
+//     scores (√20.375 − √40.375)/0.5, widened by the median's own error:
+//     divided by √(1 + π/2/m).
 func TestDailyHandCase(t *testing.T) {
 	pts := weekly(371)
 	// The last day: the first Wednesday from day 300 on.
@@ -79,11 +80,10 @@ func TestDailyHandCase(t *testing.T) {
 	end := append([]DailyPoint(nil), pts[:e+1]...)
 	end[e].Value = 20
 	m = NewDaily(end, Calendar{}, true, 1)
-	wantExp := 20 * (1 + float64(me)/float64(me+2))
-	if got := m.Expected(e); math.Abs(got-wantExp) > 1e-9 {
-		t.Errorf("month end expected %.4f, want 20 × (1 + %d/%d) = %.4f", got, me, me+2, wantExp)
+	if got := m.Expected(e); math.Abs(got-40) > 1e-9 {
+		t.Errorf("month end expected %.4f, want 40", got)
 	}
-	wantZ := (math.Sqrt(20.375) - math.Sqrt(wantExp+0.375)) / 0.5
+	wantZ := (math.Sqrt(20.375) - math.Sqrt(40.375)) / 0.5 / math.Sqrt(1+math.Pi/2/float64(me))
 	if got := m.Z(e); math.Abs(got-wantZ) > 1e-9 {
 		t.Errorf("month end of 20: z %.4f, want %.4f", got, wantZ)
 	}
@@ -122,5 +122,31 @@ func TestDailyShiftHandCase(t *testing.T) {
 	}
 	if quiet := NewDaily(weekly(n), Calendar{}, true, 14).Shift(4); quiet.Found {
 		t.Errorf("the unshifted series shows a shift: z %.2f", quiet.Z)
+	}
+}
+
+// A week of collapse at the end of the history, then the usual 20 again: the
+// judged days are measured against the level of the history's last four
+// weeks (still 20: five low days of about twenty do not move the median), not
+// against a window shrinking onto the collapse, so the recovery is no shift.
+func TestDailyRecoveryIsNoShift(t *testing.T) {
+	pts := weekly(371)
+	n := len(pts)
+	hist := n - 14
+	k := 0
+	for i := hist - 3; k < 5; i-- {
+		if wd := pts[i].Date.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			pts[i].Value = 2
+			k++
+		}
+	}
+	m := NewDaily(pts, Calendar{}, true, 14)
+	for i := hist; i < n; i++ {
+		if want := pts[i].Value; math.Abs(m.Expected(i)-want) > 1e-9 {
+			t.Errorf("judged day %s expected %.2f, want %.0f", pts[i].Date.Format(time.DateOnly), m.Expected(i), want)
+		}
+	}
+	if run := m.Shift(4); run.Found {
+		t.Errorf("the recovery after the collapse shows a shift: dir %d, z %.2f over %d days", run.Dir, run.Z, len(run.Days))
 	}
 }

@@ -24,7 +24,7 @@ func benchNAB(ctx context.Context, a *app, args []string) error {
 	name := fs.String("detector", "engine", "engine (the alert engine's default rules), or NAB's reference detectors null and random")
 	calName := fs.String("calendar", "auto", "calendar of daily series: auto (China's where its holidays show in the series), cn or none")
 	perFile := fs.Bool("files", false, "also print each file's standard share")
-	model := fs.String("model", "", "the day rules' model: \"\" (the shipped default) or daily (detect.Daily)")
+	model := fs.String("model", "", "the day rules' model: \"\" (the shipped default: detect.Daily) or classic (the judges before it)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}

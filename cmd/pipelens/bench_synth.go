@@ -26,7 +26,7 @@ func benchSynth(ctx context.Context, a *app, args []string) error {
 	which := fs.String("seeds", "report", "report (the 20 seeds never tuned on) or tune")
 	nabOut := fs.String("nab-out", "", "also write the series in NAB's layout (data/, labels/combined_windows.json) under this directory")
 	missed := fs.Bool("missed", false, "list the planted anomalies no alert found")
-	model := fs.String("model", "", "the day rules' model: \"\" (the shipped default) or daily (detect.Daily)")
+	model := fs.String("model", "", "the day rules' model: \"\" (the shipped default: detect.Daily) or classic (the judges before it)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
