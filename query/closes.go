@@ -3,10 +3,10 @@ package query
 // Closed deals (METRICS.md, "Win rate" and "Cycle time"): one opp_closes row
 // per closed or won opportunity version, written by a publication from the
 // opp_facts rows it writes (schemas/migrations/0019_opp_closes.sql). Readers
-// (also the won and lost of Movement and the daily series of the closed-deal
-// metrics) filter it by close date, which it is sorted by, instead of reading every
-// opp_facts row; the {facts} rule holds unchanged, since a close carries its
-// opp_facts row's opportunity_id and pub.
+// (also Movement's won and lost and the daily series of the closed-deal
+// metrics) filter it by close date, which it is sorted by, instead of reading
+// every opp_facts row; the {facts} rule holds unchanged, since a close carries
+// its opp_facts row's opportunity_id and pub.
 
 // closeCols are the columns of opp_closes copied from opp_facts as they are.
 const closeCols = "close_date, created_date, closed, won, amount, owner_id, owner_name, team, manager_id, manager_name, territory, segment, product, source"
