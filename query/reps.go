@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"math"
 	"runtime"
 	"sort"
@@ -193,80 +194,126 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 	return out, nil
 }
 
-// repPass reads every rep's numbers in one pass over opp_facts: the funnel of
-// the cohort created in the range, the deals closed in the range (win rate, deal
-// size, cycle) and the days in each stage of the first entries in the range (as
-// DaysInStage counts them). One scan instead of three is what keeps the
-// scorecards inside a page's time budget at millions of deals.
+// repPass reads every rep's numbers from the three serving tables sorted by
+// the date each set is chosen by, so a filter by product, source, segment or
+// territory reads the range's rows only: the funnel of the cohort created in
+// the range (opp_facts, by creation date), the deals closed in the range (win
+// rate, deal size, cycle; opp_closes, by close date) and the days in each
+// stage of the entries in the range (as DaysInStage counts them; opp_stays,
+// by entry day). The three reads run at once.
 func (s *Service) repPass(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
-	const (
-		cr  = "(created_date >= toDate(?) AND created_date < toDate(?))"
-		cl  = "(closed = 1 AND close_date >= toDate(?) AND close_date < toDate(?))"
-		wcl = "(closed = 1 AND close_date >= toDate(?) AND close_date < toDate(?) AND won = 1)"
-	)
-	rng := []any{day(f.From), day(f.To)}
-	var cols []string
-	var args []any
-	col := func(expr string, n int) {
-		cols = append(cols, expr)
-		for range n {
-			args = append(args, rng...)
+	var mu sync.Mutex
+	stats := map[string]*repStats{}
+	entries := map[string]uint64{}
+	get := func(id string) *repStats {
+		st := stats[id]
+		if st == nil {
+			st = s.newStats()
+			stats[id] = st
 		}
+		return st
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.repCreated(gctx, f, &mu, get) })
+	g.Go(func() error { return s.repClosed(gctx, f, &mu, get) })
+	g.Go(func() error { return s.repStays(gctx, f, &mu, get, entries) })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for id, st := range stats {
+		if st.reached[0] == 0 && st.won+st.lost == 0 && entries[id] == 0 {
+			continue // nothing in the range: not a rep with deals
+		}
+		each(id, st)
+	}
+	return nil
+}
+
+// repCreated reads the funnel of the cohort created in f's range per owner.
+func (s *Service) repCreated(ctx context.Context, f Filter, mu *sync.Mutex, get func(string) *repStats) error {
 	k := len(s.stages)
+	cols := make([]string, k)
 	for i := range k {
-		col(fmt.Sprintf("countIf(%s AND furthest >= %d)", cr, i+1), 1)
+		cols[i] = fmt.Sprintf("countIf(furthest >= %d)", i+1)
 	}
-	col("countIf("+cr+" AND won = 1)", 1)
-	col("countIf("+wcl+")", 1)
-	col("countIf("+cl+" AND won = 0)", 1)
-	col("sumIf(amount, "+wcl+")", 1)
-	col("if(countIf("+wcl+") > 0, avgIf(amount, "+wcl+"), 0)", 2)
-	col("if(countIf("+wcl+") > 1, stddevSampIf(amount, "+wcl+"), 0)", 2)
-	col("if(countIf("+wcl+") > 0, avgIf("+cycleDays+", "+wcl+"), 0)", 2)
-	col("if(countIf("+wcl+") > 1, stddevSampIf("+cycleDays+", "+wcl+"), 0)", 2)
-	for i := range k {
-		en, ex := fmt.Sprintf("entered[%d]", i+1), fmt.Sprintf("exited[%d]", i+1)
-		in := "(" + en + " > toDateTime(0) AND toDate(" + en + ", " + s.tz + ") >= toDate(?) AND toDate(" + en + ", " + s.tz + ") < toDate(?) AND " + ex + " > toDateTime(0))"
-		days := "(toFloat64(toUInt32(" + ex + ")) - toFloat64(toUInt32(" + en + "))) / 86400"
-		col("countIf("+in+")", 1)
-		col("if(countIf("+in+") > 0, avgIf("+days+", "+in+"), 0)", 2)
-		col("if(countIf("+in+") > 1, stddevSampIf("+days+", "+in+"), 0)", 2)
-	}
-	// Whether the rep entered any stage in the range (left or not): such a rep had
-	// a days-in-stage row, so it is listed even without a deal in the other sets.
-	col("countIf(arrayExists(e -> e > toDateTime(0) AND toDate(e, "+s.tz+") >= toDate(?) AND toDate(e, "+s.tz+") < toDate(?), entered))", 1)
 	var c cond
+	c.add("created_date >= toDate(?) AND created_date < toDate(?)", day(f.From), day(f.To))
 	dims(&c, f, "")
-	args = append(args, c.args...)
-	q := "SELECT owner_id, " + strings.Join(cols, ", ") + " FROM opp_facts" + c.prewhere() + " GROUP BY owner_id"
-	return s.query(ctx, "reps-pass", q, args, func(r driverRows) error {
+	q := "SELECT owner_id, " + strings.Join(cols, ", ") + ", countIf(won = 1) FROM opp_facts" + c.prewhere() + " GROUP BY owner_id"
+	return s.query(ctx, "reps-created", q, c.args, func(r driverRows) error {
 		var id string
 		reached := make([]uint64, k)
-		var cohortWon, w, l, entries uint64
-		st := s.newStats()
+		var won uint64
 		dst := []any{&id}
 		for i := range reached {
 			dst = append(dst, &reached[i])
 		}
-		dst = append(dst, &cohortWon, &w, &l, &st.wonAmt, &st.dealMean, &st.dealSD, &st.cycleMean, &st.cycSD)
-		stageN := make([]uint64, k)
-		for i := range k {
-			dst = append(dst, &stageN[i], &st.stageMean[i], &st.stageSD[i])
-		}
-		dst = append(dst, &entries)
-		if err := r.Scan(dst...); err != nil {
+		if err := r.Scan(append(dst, &won)...); err != nil {
 			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		st := get(id)
 		for i := range k {
 			st.reached[i] = float64(reached[i])
-			st.stageN[i] = int64(stageN[i])
 		}
-		st.cohortWon, st.won, st.lost, st.cycleN = float64(cohortWon), float64(w), float64(l), int64(w)
-		if reached[0] == 0 && w+l == 0 && entries == 0 {
-			return nil // nothing in the range: not a rep with deals
+		st.cohortWon = float64(won)
+		return nil
+	})
+}
+
+// repClosed reads the deals closed in f's range per owner: won and lost, the
+// won amounts' sum, mean and spread, and the cycle of the won.
+func (s *Service) repClosed(ctx context.Context, f Filter, mu *sync.Mutex, get func(string) *repStats) error {
+	var c cond
+	c.add("closed = 1")
+	dateRange(&c, "close_date", f)
+	dims(&c, f, "")
+	const w = "won = 1"
+	q := "SELECT owner_id, countIf(" + w + "), countIf(won = 0), sumIf(amount, " + w + "), if(countIf(" + w + ") > 0, avgIf(amount, " + w + "), 0), " +
+		"if(countIf(" + w + ") > 1, stddevSampIf(amount, " + w + "), 0), if(countIf(" + w + ") > 0, avgIf(" + cycleDays + ", " + w + "), 0), " +
+		"if(countIf(" + w + ") > 1, stddevSampIf(" + cycleDays + ", " + w + "), 0) FROM opp_closes" + c.prewhere() + " GROUP BY owner_id"
+	return s.query(ctx, "reps-closed", q, c.args, func(r driverRows) error {
+		var id string
+		var won, lost uint64
+		var amt, mean, sd, cyc, cycSD float64
+		if err := r.Scan(&id, &won, &lost, &amt, &mean, &sd, &cyc, &cycSD); err != nil {
+			return err
 		}
-		each(id, st)
+		mu.Lock()
+		defer mu.Unlock()
+		st := get(id)
+		st.won, st.lost, st.cycleN = float64(won), float64(lost), int64(won)
+		st.wonAmt, st.dealMean, st.dealSD, st.cycleMean, st.cycSD = amt, mean, sd, cyc, cycSD
+		return nil
+	})
+}
+
+// repStays reads, per owner and stage, the stays entered in f's range that
+// left (count, mean and spread of their days) and every entry in the range
+// (a rep who entered a stage has a days-in-stage row, so is listed).
+func (s *Service) repStays(ctx context.Context, f Filter, mu *sync.Mutex, get func(string) *repStats, entries map[string]uint64) error {
+	var c cond
+	enteredIn(&c, f)
+	dims(&c, f, "")
+	q := "SELECT owner_id, toUInt32(rk), countIf(" + stayDone + "), if(countIf(" + stayDone + ") > 0, avgIf(" + stayDays + ", " + stayDone + "), 0), " +
+		"if(countIf(" + stayDone + ") > 1, stddevSampIf(" + stayDays + ", " + stayDone + "), 0), count() FROM opp_stays" + c.prewhere() + " GROUP BY owner_id, rk"
+	k := len(s.stages)
+	return s.query(ctx, "reps-stays", q, c.args, func(r driverRows) error {
+		var id string
+		var rk uint32
+		var left, n uint64
+		var mean, sd float64
+		if err := r.Scan(&id, &rk, &left, &mean, &sd, &n); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		st := get(id)
+		if i := int(rk) - 1; i >= 0 && i < k {
+			st.stageN[i], st.stageMean[i], st.stageSD[i] = int64(left), mean, sd
+		}
+		entries[id] += n
 		return nil
 	})
 }
