@@ -65,7 +65,7 @@ func benchSynth(ctx context.Context, a *app, args []string) error {
 			if b+1 < len(salesgen.VisibilityBands) {
 				label = fmt.Sprintf("%g-%g", salesgen.VisibilityBands[b], salesgen.VisibilityBands[b+1])
 			}
-			fmt.Fprintf(a.stdout, "  %s: %.2f (%d/%d)", label, ratio(t.Detected, t.Planted), t.Detected, t.Planted)
+			fmt.Fprintf(a.stdout, "  %s: %.2f (%d/%d)", label, t.Recall(), t.Detected, t.Planted)
 		}
 		fmt.Fprintln(a.stdout)
 	}
@@ -73,13 +73,6 @@ func benchSynth(ctx context.Context, a *app, args []string) error {
 		printMissed(a.stdout, rep.Total.Missed)
 	}
 	return nil
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
 }
 
 func seedRange(seeds []uint64) string {

@@ -71,6 +71,9 @@ type KindReport struct {
 // Tally is planted and detected anomalies.
 type Tally struct{ Planted, Detected int }
 
+// Recall is the share of the planted anomalies detected.
+func (t Tally) Recall() float64 { return ratio(t.Detected, t.Planted) }
+
 // VisibilityBands are the lower edges of the visibility bands the report
 // splits recall by: below 3 an anomaly is inside the noise for any detector.
 var VisibilityBands = [...]float64{0, 3, 5, 8}
