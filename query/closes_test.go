@@ -3,16 +3,11 @@ package query
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pipelens/pipelens/ingest"
-	"github.com/pipelens/pipelens/ingest/gen"
-	"github.com/pipelens/pipelens/schemas/schemastest"
 )
 
 // TestClosesEqualFacts: win rate and cycle time read from opp_closes answer
@@ -26,26 +21,7 @@ import (
 // is a director shown another win rate or sales cycle than the deals give.
 func TestClosesEqualFacts(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	if _, err := gen.WriteDir(ctx, gen.Config{Seed: 7, Opportunities: 2000}, dir); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
-	sort.Slice(files, func(i, j int) bool { return loadOrder[filepath.Base(files[i])] < loadOrder[filepath.Base(files[j])] })
-	files = append(files, modifiedExports(t, dir)...)
-	db := schemastest.Open(t)
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, loc, quietLog())
-	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
-	for _, f := range files {
-		rep, err := ing.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
-		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
-			t.Fatalf("load %s: %v %+v", f, err, rep)
-		}
-	}
+	db, s, loc := reexportedHome(t, 7, 2000)
 	var gone, goneClosed uint64
 	if err := db.Conn.QueryRow(ctx, "SELECT count(), countIf((opportunity_id, gone.pub) IN (SELECT opportunity_id, pub FROM opp_closes)) FROM opp_gone AS gone").Scan(&gone, &goneClosed); err != nil || goneClosed == 0 {
 		t.Fatalf("replaced opp_facts versions: %d, of closed deals %d (%v); the test needs some", gone, goneClosed, err)

@@ -67,6 +67,30 @@ func sampleAndReexport(t *testing.T, seed int64, n int) []string {
 	return append(files, modifiedExports(t, dir)...)
 }
 
+// reexportedHome loads the sample of seed and n opportunities and its
+// re-export (sampleAndReexport) file by file, each published on its own, into
+// a fresh database, and returns it with a Service in Asia/Shanghai (days that
+// are not UTC's) over it.
+func reexportedHome(t *testing.T, seed int64, n int) (*schemas.DB, *Service, *time.Location) {
+	t.Helper()
+	ctx := context.Background()
+	files := sampleAndReexport(t, seed, n)
+	db := schemastest.Open(t)
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, loc, quietLog())
+	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
+	for _, f := range files {
+		rep, err := ing.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
+		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
+			t.Fatalf("load %s: %v %+v", f, err, rep)
+		}
+	}
+	return db, s, loc
+}
+
 // compareServices asks a and b every metric under several filters; any
 // difference fails t. The filters run as parallel subtests of t: they finish
 // when the function that called compareServices returns.

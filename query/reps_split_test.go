@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pipelens/pipelens/ingest"
-	"github.com/pipelens/pipelens/schemas/schemastest"
 )
 
 // TestRepPassEqualsOnePass: the scorecards' numbers read from opp_facts (the
@@ -18,20 +15,7 @@ import (
 // zone east of UTC, after re-exports that replaced deal versions.
 func TestRepPassEqualsOnePass(t *testing.T) {
 	ctx := context.Background()
-	files := sampleAndReexport(t, 5, 2000)
-	db := schemastest.Open(t)
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, loc, quietLog())
-	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
-	for _, f := range files {
-		rep, err := ing.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
-		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
-			t.Fatalf("load %s: %v %+v", f, err, rep)
-		}
-	}
+	_, s, loc := reexportedHome(t, 5, 2000)
 	d := func(s string) time.Time {
 		x, _ := time.ParseInLocation(time.DateOnly, s, loc)
 		return x

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pipelens/pipelens/ingest"
-	"github.com/pipelens/pipelens/schemas/schemastest"
 )
 
 // TestStaysEqualFactsArrays: days in stage and the stage norms read from
@@ -22,20 +19,7 @@ import (
 // a different time in stage than the deals' own history gives.
 func TestStaysEqualFactsArrays(t *testing.T) {
 	ctx := context.Background()
-	files := sampleAndReexport(t, 5, 2000)
-	db := schemastest.Open(t)
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, loc, quietLog())
-	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
-	for _, f := range files {
-		rep, err := ing.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
-		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
-			t.Fatalf("load %s: %v %+v", f, err, rep)
-		}
-	}
+	db, s, loc := reexportedHome(t, 5, 2000)
 	var gone uint64
 	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM opp_gone").Scan(&gone); err != nil || gone == 0 {
 		t.Fatalf("replaced opp_facts versions: %d (%v); the test needs some", gone, err)
