@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestClosesEqualFacts: win rate and cycle time read from opp_closes answer
@@ -29,20 +28,7 @@ func TestClosesEqualFacts(t *testing.T) {
 	plain := New(db, loc, quietLog())
 	plain.noRollup = true
 
-	d := func(s string) time.Time {
-		x, _ := time.ParseInLocation(time.DateOnly, s, loc)
-		return x
-	}
-	filters := []Filter{
-		{From: d("2025-11-01"), To: d("2026-12-01")},
-		{From: d("2026-02-17"), To: d("2026-09-09")},
-		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
-		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
-		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}, Source: []string{"website", "referral"}},
-		{From: d("2025-06-01"), To: d("2026-12-01"), Product: []string{"SaaS 企业版", "实施服务"}},
-		{From: d("2026-05-01"), To: d("2026-05-02")},
-		{From: d("2030-01-01"), To: d("2030-02-01")},
-	}
+	filters := reexportFilters(loc)
 	won, lost := 0, 0
 	for i, f := range filters {
 		for _, g := range append([]string{""}, GroupBys...) {
@@ -125,26 +111,7 @@ func factsWinRate(ctx context.Context, s *Service, f Filter, groupBy string) (Wi
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
 	q := "SELECT " + key + " AS k, " + label + ", countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_facts" + c.prewhere() + " GROUP BY k ORDER BY k"
-	err = s.query(ctx, "test-winrate", q, c.args, func(r driverRows) error {
-		var g WinRateGroup
-		var won, lost uint64
-		if err := r.Scan(&g.Key, &g.Name, &won, &lost, &g.WonAmount, &g.LostAmount); err != nil {
-			return err
-		}
-		g.Won, g.Lost = int64(won), int64(lost)
-		g.rates()
-		out.Groups = append(out.Groups, g)
-		t := &out.Total
-		t.Won += g.Won
-		t.Lost += g.Lost
-		t.WonAmount += g.WonAmount
-		t.LostAmount += g.LostAmount
-		return nil
-	})
-	out.Total.rates()
-	if groupBy == "" {
-		out.Groups = []WinRateGroup{}
-	}
+	err = s.readWinRate(ctx, q, c.args, &out)
 	return out, err
 }
 
@@ -171,31 +138,11 @@ func factsCycleTime(ctx context.Context, s *Service, f Filter, groupBy string) (
 	stat := func(k, l string) string {
 		return k + " AS k, " + l + ", count(), avg(" + cycleDays + "), " + medianIf(cycleDays, "1") + ", if(count() > 1, stddevSamp(" + cycleDays + "), 0)"
 	}
-	scan := func(dst *[]Durations) func(driverRows) error {
-		return func(r driverRows) error {
-			var g Durations
-			var n uint64
-			if err := r.Scan(&g.Key, &g.Name, &n, &g.Mean, &g.Median, &g.StdDev); err != nil {
-				return err
-			}
-			g.Count = int64(n)
-			if n == 0 {
-				g.Mean, g.Median, g.StdDev = 0, 0, 0
-			}
-			*dst = append(*dst, g)
-			return nil
-		}
-	}
-	var tot []Durations
-	if err := s.query(ctx, "test-cycle", "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.prewhere(), c.args, scan(&tot)); err != nil {
-		return out, err
-	}
-	if len(tot) == 1 {
-		out.Total = tot[0]
-	}
+	groups := ""
 	if groupBy != "" {
-		err = s.query(ctx, "test-cycle", "SELECT "+stat(key, label)+" FROM opp_facts"+c.prewhere()+" GROUP BY k ORDER BY k", c.args, scan(&out.Groups))
+		groups = "SELECT " + stat(key, label) + " FROM opp_facts" + c.prewhere() + " GROUP BY k ORDER BY k"
 	}
+	err = s.readCycle(ctx, "SELECT "+stat("'all'", "'all'")+" FROM opp_facts"+c.prewhere(), groups, c.args, &out)
 	return out, err
 }
 

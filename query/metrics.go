@@ -282,7 +282,15 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 		c = repDaysWhere(f, false)
 		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
 	}
-	err = s.query(ctx, "winrate", q, c.args, func(r driverRows) error {
+	err = s.readWinRate(ctx, q, c.args, &out)
+	return out, err
+}
+
+// readWinRate reads q's rows (k, label, won, lost, won amount, lost amount)
+// into out's groups and their total; groups are dropped when out is not
+// grouped.
+func (s *Service) readWinRate(ctx context.Context, q string, args []any, out *WinRate) error {
+	err := s.query(ctx, "winrate", q, args, func(r driverRows) error {
 		var g WinRateGroup
 		var won, lost uint64
 		if err := r.Scan(&g.Key, &g.Name, &won, &lost, &g.WonAmount, &g.LostAmount); err != nil {
@@ -299,10 +307,10 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 		return nil
 	})
 	out.Total.rates()
-	if groupBy == "" {
+	if out.GroupBy == "" {
 		out.Groups = []WinRateGroup{}
 	}
-	return out, err
+	return err
 }
 
 func (g *WinRateGroup) rates() {
@@ -349,6 +357,17 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	out := CycleTime{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []Durations{}}
+	groups := ""
+	if groupBy != "" {
+		groups = cycleSQL(key, label, c)
+	}
+	err = s.readCycle(ctx, cycleSQL("'all'", "'all'", c), groups, c.args, &out)
+	return out, err
+}
+
+// readCycle reads the total row of total and, unless groups is "", the rows of
+// groups (k, label, count, mean, median, standard deviation) into out.
+func (s *Service) readCycle(ctx context.Context, total, groups string, args []any, out *CycleTime) error {
 	scan := func(dst *[]Durations) func(driverRows) error {
 		return func(r driverRows) error {
 			var g Durations
@@ -365,16 +384,16 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 		}
 	}
 	var tot []Durations
-	if err := s.query(ctx, "cycle", cycleSQL("'all'", "'all'", c), c.args, scan(&tot)); err != nil {
-		return out, err
+	if err := s.query(ctx, "cycle", total, args, scan(&tot)); err != nil {
+		return err
 	}
 	if len(tot) == 1 {
 		out.Total = tot[0]
 	}
-	if groupBy != "" {
-		err = s.query(ctx, "cycle", cycleSQL(key, label, c), c.args, scan(&out.Groups))
+	if groups == "" {
+		return nil
 	}
-	return out, err
+	return s.query(ctx, "cycle", groups, args, scan(&out.Groups))
 }
 
 // StageDurations is days in one stage.

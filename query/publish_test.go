@@ -91,6 +91,28 @@ func reexportedHome(t *testing.T, seed int64, n int) (*schemas.DB, *Service, *ti
 	return db, s, loc
 }
 
+// reexportFilters are the filters the equality tests over reexportedHome ask
+// in loc: wide and cut ranges, each kind of filter, a single day and a range
+// with nothing in it.
+func reexportFilters(loc *time.Location) []Filter {
+	d := func(s string) time.Time {
+		x, _ := time.ParseInLocation(time.DateOnly, s, loc)
+		return x
+	}
+	return []Filter{
+		{From: d("2025-11-01"), To: d("2026-12-01")},
+		{From: d("2026-02-17"), To: d("2026-09-09")},
+		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
+		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
+		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}, Source: []string{"website", "referral"}},
+		{From: d("2025-06-01"), To: d("2026-12-01"), Product: []string{"SaaS 企业版", "实施服务"}},
+		{From: d("2026-05-01"), To: d("2026-05-02")},
+		{From: d("2030-01-01"), To: d("2030-02-01")},
+		{From: d("2026-04-01"), To: d("2026-07-01"), Product: []string{"SaaS 企业版"}},
+		{From: d("2026-06-03"), To: d("2026-06-04")},
+	}
+}
+
 // compareServices asks a and b every metric under several filters; any
 // difference fails t. The filters run as parallel subtests of t: they finish
 // when the function that called compareServices returns.

@@ -75,6 +75,16 @@ type repStats struct {
 	activities       float64
 }
 
+// statsOf is id's entry of stats, a new one when it has none.
+func (s *Service) statsOf(stats map[string]*repStats, id string) *repStats {
+	st := stats[id]
+	if st == nil {
+		st = s.newStats()
+		stats[id] = st
+	}
+	return st
+}
+
 func (s *Service) newStats() *repStats {
 	k := len(s.stages)
 	return &repStats{reached: make([]float64, k), stageN: make([]int64, k), stageMean: make([]float64, k), stageSD: make([]float64, k)}
@@ -118,16 +128,9 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 		}
 	}
 	stats := map[string]*repStats{}
-	get := func(id string) *repStats {
-		st := stats[id]
-		if st == nil {
-			st = s.newStats()
-			stats[id] = st
-		}
-		return st
-	}
+	get := func(id string) *repStats { return s.statsOf(stats, id) }
 	// The activities and the reps are small, independent reads: run them while
-	// the one pass over opp_facts runs.
+	// the deals' numbers are read.
 	var (
 		acts    map[string]int64
 		reps    []repDim
@@ -205,14 +208,7 @@ func (s *Service) repPass(ctx context.Context, f Filter, each func(id string, st
 	var mu sync.Mutex
 	stats := map[string]*repStats{}
 	entries := map[string]uint64{}
-	get := func(id string) *repStats {
-		st := stats[id]
-		if st == nil {
-			st = s.newStats()
-			stats[id] = st
-		}
-		return st
-	}
+	get := func(id string) *repStats { return s.statsOf(stats, id) }
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.repCreated(gctx, f, &mu, get) })
 	g.Go(func() error { return s.repClosed(gctx, f, &mu, get) })

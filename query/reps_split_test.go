@@ -6,7 +6,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRepPassEqualsOnePass: the scorecards' numbers read from opp_facts (the
@@ -16,20 +15,7 @@ import (
 func TestRepPassEqualsOnePass(t *testing.T) {
 	ctx := context.Background()
 	_, s, loc := reexportedHome(t, 5, 2000)
-	d := func(s string) time.Time {
-		x, _ := time.ParseInLocation(time.DateOnly, s, loc)
-		return x
-	}
-	filters := []Filter{
-		{From: d("2025-11-01"), To: d("2026-12-01")},
-		{From: d("2026-02-17"), To: d("2026-09-09")},
-		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
-		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
-		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}, Source: []string{"website", "referral"}},
-		{From: d("2026-04-01"), To: d("2026-07-01"), Product: []string{"SaaS 企业版"}},
-		{From: d("2026-06-03"), To: d("2026-06-04")},
-		{From: d("2030-01-01"), To: d("2030-02-01")},
-	}
+	filters := reexportFilters(loc)
 	reps := 0
 	for i, f := range filters {
 		got, want := map[string]*repStats{}, map[string]*repStats{}

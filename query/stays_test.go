@@ -29,13 +29,7 @@ func TestStaysEqualFactsArrays(t *testing.T) {
 		x, _ := time.ParseInLocation(time.DateOnly, s, loc)
 		return x
 	}
-	filters := []Filter{
-		{From: d("2025-11-01"), To: d("2026-12-01")},
-		{From: d("2026-02-17"), To: d("2026-09-09")},
-		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
-		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
-		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}, Source: []string{"website", "referral"}},
-	}
+	filters := reexportFilters(loc)
 	stays := 0
 	for i, f := range filters {
 		for _, g := range append([]string{""}, GroupBys...) {
