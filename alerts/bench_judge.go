@@ -31,12 +31,18 @@ type BenchAlert struct {
 // model is the rules' Model ("" the shipped default, detect.Daily; "daily"
 // the same; "classic" the judges before it).
 func BenchRules(kind, model string) ([]Rule, error) {
+	return BenchRulesAt(kind, model, "")
+}
+
+// BenchRulesAt is BenchRules at a sensitivity ("" the shipped default, else
+// as alerts.defaults.sensitivity takes it: low, medium, high or a z).
+func BenchRulesAt(kind, model, sensitivity string) ([]Rule, error) {
 	var rules []Rule
 	for _, r := range DefaultRules() {
 		if r.Metric != MetricOppsOpened {
 			continue
 		}
-		r.Model = model
+		r.Model, r.Sensitivity = model, sensitivity
 		switch kind {
 		case "count":
 		case "amount":
@@ -69,37 +75,53 @@ func SeriesKind(values []float64) string {
 // after each day: the evaluation after day t sees the rule's lookback up to
 // and including day t. It returns the alerts opened, in row order.
 func BenchJudge(rules []Rule, dates []time.Time, values []float64, cal detect.Calendar) []BenchAlert {
+	return BenchJudgeLevels([][]Rule{rules}, dates, values, cal)[0]
+}
+
+// BenchJudgeLevels is BenchJudge for several sets of rules at once (the
+// same rules at several sensitivities): out[k] is what levels[k] opens. A
+// day's model is built once for all the levels.
+func BenchJudgeLevels(levels [][]Rule, dates []time.Time, values []float64, cal detect.Calendar) [][]BenchAlert {
 	ev := &evaluator{loc: time.UTC, cal: cal}
 	pts := make([]Point, len(dates))
 	for i, d := range dates {
 		pts[i] = Point{Date: d, Sum: values[i]}
 	}
-	var out []BenchAlert
-	firing := map[string]bool{}
+	out := make([][]BenchAlert, len(levels))
+	firing := make([]map[string]bool, len(levels))
 	for t := range pts {
 		end := pts[t].Date.AddDate(0, 0, 1)
-		now := map[string]bool{}
-		for i := range rules {
-			r := &rules[i]
-			from := end.AddDate(0, 0, -int(r.Lookback.Hours()/24+0.5))
-			lo := t
-			for lo > 0 && !pts[lo-1].Date.Before(from) {
-				lo--
+		ev.models = map[modelKey]*detect.Daily{}
+		for k, rules := range levels {
+			now := map[string]bool{}
+			for i := range rules {
+				r := &rules[i]
+				s := benchWindow(r, pts, t, end)
+				a, ok := ev.judge(r, s, end)
+				if !ok || (a.pValue > 0 && a.pValue > r.alpha) {
+					continue
+				}
+				ev.attribute(&a, s)
+				now[a.Key] = true
+				if !firing[k][a.Key] {
+					out[k] = append(out[k], BenchAlert{Row: t, Rule: r.Name, Kind: a.Kind, Direction: a.Direction, Since: a.Since})
+				}
 			}
-			s := SegmentSeries{Kind: SegAll, Points: pts[lo : t+1]}
-			a, ok := ev.judge(r, s, end)
-			if !ok || (a.pValue > 0 && a.pValue > r.alpha) {
-				continue
-			}
-			ev.attribute(&a, s)
-			now[a.Key] = true
-			if !firing[a.Key] {
-				out = append(out, BenchAlert{Row: t, Rule: r.Name, Kind: a.Kind, Direction: a.Direction, Since: a.Since})
-			}
+			firing[k] = now
 		}
-		firing = now
 	}
 	return out
+}
+
+// benchWindow is the org-wide series r judges at the evaluation after day t:
+// its lookback up to and including day t.
+func benchWindow(r *Rule, pts []Point, t int, end time.Time) SegmentSeries {
+	from := end.AddDate(0, 0, -int(r.Lookback.Hours()/24+0.5))
+	lo := t
+	for lo > 0 && !pts[lo-1].Date.Before(from) {
+		lo--
+	}
+	return SegmentSeries{Kind: SegAll, Points: pts[lo : t+1]}
 }
 
 // CNCalendar is the calendar of the preset cn (China's holidays and 调休

@@ -79,6 +79,17 @@ type evaluator struct {
 	org Org
 	// last is, per metric, the last day its export covers (see Source).
 	last map[string]lastDay
+	// models, when set, keeps the detect.Daily models built for one
+	// evaluation, so the same series judged at several sensitivities
+	// (BenchJudge's levels) is modelled once.
+	models map[modelKey]*detect.Daily
+}
+
+type modelKey struct {
+	first  time.Time
+	n      int
+	judge  int
+	counts bool
 }
 
 type lastDay struct {

@@ -40,7 +40,7 @@ func (e *evaluator) daily(r *Rule, a *Anomaly, pts []Point, vals, expected []flo
 	if r.Detector == "level_shift" {
 		judge = shiftDays
 	}
-	m := detect.NewDaily(dp, e.cal, kind == "count", judge)
+	m := e.model(dp, kind == "count", judge)
 	for i := range expected {
 		expected[i] = m.Expected(i)
 	}
@@ -67,6 +67,20 @@ func (e *evaluator) daily(r *Rule, a *Anomaly, pts []Point, vals, expected []flo
 		return math.Min(1, 2*detect.NormalTail(math.Abs(z))*float64(r.Window)), true
 	}
 	return 1, false
+}
+
+// model is detect.NewDaily's model of dp, from e.models when it holds it.
+func (e *evaluator) model(dp []detect.DailyPoint, counts bool, judge int) *detect.Daily {
+	if e.models == nil {
+		return detect.NewDaily(dp, e.cal, counts, judge)
+	}
+	k := modelKey{first: dp[0].Date, n: len(dp), judge: judge, counts: counts}
+	m, ok := e.models[k]
+	if !ok {
+		m = detect.NewDaily(dp, e.cal, counts, judge)
+		e.models[k] = m
+	}
+	return m
 }
 
 // worthTelling applies the rule's volume and size floors to a value against

@@ -446,20 +446,14 @@ func scoreAt(points []sweepPoint, threshold float64, p nabProfile) thresholdScor
 // ProfileScore is the outcome of one NAB application profile.
 type ProfileScore struct {
 	Profile   string
-	Threshold float64 // anomaly-score threshold chosen by the corpus-wide sweep
+	Threshold float64 // anomaly-score threshold chosen by the corpus-wide sweep (or fixed: Corpus.ScoreAt)
 	Raw       float64 // summed NAB score at that threshold
 	Null      float64 // raw score of NAB's null detector (constant 0.5)
 	Perfect   float64 // windows in the label file × tpWeight
 	Score     float64 // 100 × (Raw − Null) / (Perfect − Null)
 	TP, TN    int     // row counts at the threshold, probation excluded
 	FP, FN    int
-	// Own is the normalised score of detections at anomaly score >= 1 (a 0/1
-	// detector's own verdicts), which NAB's sweep replaces with "detect
-	// nothing" (score 0) when that scores higher; OwnHits is how many windows
-	// those verdicts reach.
-	Own     float64
-	OwnHits int
-	OwnFP   int // rows at score >= 1 outside windows
+	Hits      int // windows with a detection at the threshold
 }
 
 // FileScore is one data file's share of a profile's raw score.
@@ -495,7 +489,9 @@ func (s Scores) Standard() float64 { return s.Profile("standard").Score }
 
 // score runs NAB's optimize, score and normalize steps on anomaly scores
 // (one slice per corpus file, aligned with its rows).
-func (c *nabCorpus) score(detector string, anomaly [][]float64) (Scores, error) {
+// A profile named in fixed is scored at that threshold instead of the swept
+// one.
+func (c *nabCorpus) score(detector string, anomaly [][]float64, fixed map[string]float64) (Scores, error) {
 	if len(anomaly) != len(c.files) {
 		return Scores{}, fmt.Errorf("score %s: have scores for %d files, corpus has %d", detector, len(anomaly), len(c.files))
 	}
@@ -529,6 +525,14 @@ func (c *nabCorpus) score(detector string, anomaly [][]float64) (Scores, error) 
 
 	for _, p := range c.profiles {
 		best := bestThreshold(sorted, int(nWin), p)
+		if th, ok := fixed[p.name]; ok {
+			best = thresholdScore{threshold: th}
+			for i := range c.files {
+				at := scoreAt(perFile[i], th, p)
+				best.score += at.score
+				best.tp, best.tn, best.fp, best.fn = best.tp+at.tp, best.tn+at.tn, best.fp+at.fp, best.fn+at.fn
+			}
+		}
 		base := bestThreshold(null, int(nWin), p).score
 		perfect := float64(c.tpCount) * p.tp
 		ps := ProfileScore{
@@ -539,15 +543,8 @@ func (c *nabCorpus) score(detector string, anomaly [][]float64) (Scores, error) 
 		if perfect != base {
 			ps.Score = 100 * (best.score - base) / (perfect - base)
 		}
-		var own float64
 		for i := range c.files {
-			at := scoreAt(perFile[i], 1, p)
-			own += at.score
-			ps.OwnFP += at.fp
-			ps.OwnHits += windowsHit(perFile[i], 1)
-		}
-		if perfect != base {
-			ps.Own = 100 * (own - base) / (perfect - base)
+			ps.Hits += windowsHit(perFile[i], best.threshold)
 		}
 		res.Profiles = append(res.Profiles, ps)
 		for i, f := range c.files {

@@ -73,7 +73,7 @@ func TestNABScorerBaselines(t *testing.T) {
 		{"null", null, 0},
 		{"perfect", perfect, 100},
 	} {
-		res, err := c.score(tc.name, tc.scores)
+		res, err := c.score(tc.name, tc.scores, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -115,6 +115,10 @@ func TestNABScorerHandCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	own, err := c.ScoreAt("hand", anomaly, nil, map[string]float64{"standard": 1, "reward_low_FP_rate": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, w := range []struct {
 		profile string
 		raw     float64
@@ -129,8 +133,9 @@ func TestNABScorerHandCase(t *testing.T) {
 			t.Errorf("%s: raw %.7f null %.7f score %.5f, NAB by hand gives raw %.7f null %.7f score %.5f",
 				w.profile, p.Raw, p.Null, p.Score, w.raw, w.null, w.score)
 		}
-		if math.Abs(p.Own-p.Score) > 1e-9 || p.OwnHits != 1 || p.OwnFP != 1 {
-			t.Errorf("%s: own verdicts score %.5f (%d windows, %d false rows), want the swept %.5f, 1 and 1", w.profile, p.Own, p.OwnHits, p.OwnFP, p.Score)
+		// The detector's own verdicts (threshold 1, fixed) are what the sweep picks here.
+		if o := own.Profile(w.profile); math.Abs(o.Score-p.Score) > 1e-9 || o.Hits != 1 || o.FP != 1 || o.Threshold != 1 {
+			t.Errorf("%s: own verdicts score %.5f (%d windows, %d false rows, threshold %v), want the swept %.5f, 1, 1, 1", w.profile, o.Score, o.Hits, o.FP, o.Threshold, p.Score)
 		}
 		if p.TP != 1 || p.FP != 1 {
 			t.Errorf("%s: tp %d fp %d rows, want 1 and 1", w.profile, p.TP, p.FP)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -47,8 +48,39 @@ func Reference(name string) Detector {
 			}
 			return out
 		}
+	case "zscore28":
+		return rollingZ(28)
 	}
 	return nil
+}
+
+// rollingZ is the textbook baseline: each row's z against the mean and
+// standard deviation of the n rows before it, scored |z|/(|z|+1) (0 until n
+// rows have passed; 1 off a flat window).
+func rollingZ(n int) Detector {
+	return func(s Series) []float64 {
+		out := make([]float64, len(s.Values))
+		for i := n; i < len(s.Values); i++ {
+			var m, v float64
+			for _, x := range s.Values[i-n : i] {
+				m += x
+			}
+			m /= float64(n)
+			for _, x := range s.Values[i-n : i] {
+				v += (x - m) * (x - m)
+			}
+			sd := math.Sqrt(v / float64(n-1))
+			if sd == 0 {
+				if s.Values[i] != m {
+					out[i] = 1
+				}
+				continue
+			}
+			z := math.Abs(s.Values[i]-m) / sd
+			out[i] = z / (z + 1)
+		}
+		return out
+	}
 }
 
 // Corpus is a corpus in NAB's layout (dir/data/<category>/<file>.csv,
@@ -111,11 +143,17 @@ feed:
 // threshold sweep, the null detector and the perfect score are those of that
 // set of files, as if it were the whole corpus.
 func (c *Corpus) Score(name string, anomaly [][]float64, keep func(path string) bool) (Scores, error) {
+	return c.ScoreAt(name, anomaly, keep, nil)
+}
+
+// ScoreAt is Score with the thresholds of the profiles named in at fixed (a
+// threshold chosen on another set of files) instead of swept.
+func (c *Corpus) ScoreAt(name string, anomaly [][]float64, keep func(path string) bool, at map[string]float64) (Scores, error) {
 	if len(anomaly) != len(c.c.files) {
 		return Scores{}, fmt.Errorf("score %s: have scores for %d files, corpus has %d", name, len(anomaly), len(c.c.files))
 	}
 	if keep == nil {
-		return c.c.score(name, anomaly)
+		return c.c.score(name, anomaly, at)
 	}
 	sub := &nabCorpus{profiles: c.c.profiles}
 	var scores [][]float64
@@ -129,7 +167,7 @@ func (c *Corpus) Score(name string, anomaly [][]float64, keep func(path string) 
 	if len(sub.files) == 0 {
 		return Scores{}, fmt.Errorf("score %s: no file of the corpus is in the set", name)
 	}
-	return sub.score(name, scores)
+	return sub.score(name, scores, at)
 }
 
 // WriteResults writes NAB's results files,
