@@ -5,7 +5,8 @@ package detect
 // report half is never looked at while tuning. Both halves are fixed here,
 // before any measurement: NAB's files sorted by path, alternately one to each
 // half (so each category is split about evenly). bench nab reports the tuning
-// half, the report half and all files.
+// half with the threshold its sweep picks, then the report half and all files
+// at that threshold.
 
 // NABTuneFiles is the half of NAB's corpus the detectors may be tuned on.
 var NABTuneFiles = []string{

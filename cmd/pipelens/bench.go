@@ -25,7 +25,7 @@ var benches = map[string]func(ctx context.Context, a *app, args []string) error{
 
 func runBench(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || benches[args[0]] == nil {
-		fmt.Fprintln(a.stderr, "usage: pipelens bench nab [--data DIR] [--results DIR] [--detector engine|null|random] [--calendar auto|cn|none] [--files]")
+		fmt.Fprintln(a.stderr, "usage: pipelens bench nab [--data DIR] [--results DIR] [--detector engine|null|random|zscore28] [--model classic] [--calendar auto|cn|none] [--files]")
 		fmt.Fprintln(a.stderr, "       pipelens bench synth [--seeds report|tune] [--days N]")
 		fmt.Fprintln(a.stderr, "       pipelens bench load [--size large] [--opportunities N]")
 		fmt.Fprintln(a.stderr, "       pipelens bench freshness [--size large] [--loads 10000,100000] [--reuse-home]")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"sync"
@@ -13,11 +14,13 @@ import (
 	"github.com/pipelens/pipelens/alerts/detect"
 )
 
-// benchNAB scores the alert engine's detectors (its default day rules with the
-// shipped defaults, through evaluator.judge) on a corpus in NAB's layout with
-// NAB's own scoring. The first line is "standard <score>" over all files; on
-// NAB's corpus the protocol's two halves follow (detect.NABTuneFiles is the
-// half the detectors may be tuned on).
+// benchNAB scores the alert engine's detectors (its default day rules through
+// evaluator.judge) on a corpus in NAB's layout with NAB's own scoring. The
+// engine runs at each of benchSensitivities; its alerts at a sensitivity are a
+// 0/1 detector, and the sensitivity scored is chosen as NAB chooses any
+// detector's threshold: the best standard score, on the corpus scored, or on
+// NAB's own corpus on the tuning half (detect.NABTuneFiles). The first line is
+// "standard <score>" over all files.
 func benchNAB(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("bench nab", "")
 	data := fs.String("data", "../shared/data/nab", "corpus directory in NAB's layout (data/, labels/combined_windows.json)")
@@ -29,46 +32,27 @@ func benchNAB(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
-	det := detect.Reference(*name)
-	var calendars map[string]string
-	if *name == "engine" {
-		var err error
-		det, calendars, err = engineDetector(*calName, *model)
-		if err != nil {
-			return err
-		}
-	}
-	if det == nil {
+	if *name != "engine" && detect.Reference(*name) == nil {
 		return fmt.Errorf("bench nab: --detector %q: want engine, null, random or zscore28", *name)
+	}
+	if *calName != "auto" && *calName != "cn" && *calName != "none" {
+		return fmt.Errorf("bench nab: --calendar %q: want auto, cn or none", *calName)
 	}
 	start := time.Now()
 	c, err := detect.LoadCorpus(*data)
 	if err != nil {
 		return err
 	}
-	anomaly, err := c.Run(ctx, *name, det)
-	if err != nil {
-		return err
-	}
-	all, err := c.Score(*name, anomaly, nil)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "standard %.2f\n", all.Standard())
-	fmt.Fprintf(a.stdout, "detector %s on %s: %d files, %d rows, %s\n", *name, *data, all.Files, all.Rows, time.Since(start).Round(time.Millisecond))
+	var anomaly [][]float64
+	var all detect.Scores
 	if *name == "engine" {
-		fmt.Fprintf(a.stdout, "  a row's score is z/%g for the least sensitive z of %v whose rules open an alert on it (the shipped sensitivity, z %g, scores %.3f); NAB's sweep chose %.3f\n",
-			topZ, benchSensitivities, shippedZ, shippedZ/topZ, all.Profile("standard").Threshold)
-		printCalendars(a.stdout, calendars)
-		if err := printBaseline(ctx, a.stdout, c, all); err != nil {
-			return err
-		}
-		if err := printSensitivities(a.stdout, c, *name, anomaly); err != nil {
-			return err
-		}
+		anomaly, all, err = benchEngine(ctx, a.stdout, c, *calName, *model, func(s detect.Scores) {
+			fmt.Fprintf(a.stdout, "detector engine on %s: %d files, %d rows, %s\n", *data, s.Files, s.Rows, time.Since(start).Round(time.Millisecond))
+		})
+	} else {
+		anomaly, all, err = benchReference(ctx, a.stdout, c, *name, *data, start)
 	}
-	printScores(a.stdout, "all", all)
-	if err := printHalves(a.stdout, c, *name, anomaly); err != nil {
+	if err != nil {
 		return err
 	}
 	if *perFile {
@@ -84,61 +68,195 @@ func benchNAB(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-func printScores(w io.Writer, label string, s detect.Scores) {
-	st := s.Profile("standard")
-	fmt.Fprintf(w, "  %-30s standard %6.2f (threshold %.3f)  reward_low_FP_rate %6.2f  reward_low_FN_rate %6.2f  (%d files)\n", label,
-		st.Score, st.Threshold, s.Profile("reward_low_FP_rate").Score, s.Profile("reward_low_FN_rate").Score, s.Files)
-	fmt.Fprintf(w, "  %-30s   at that threshold: %d of %.0f windows reached, %d rows alerting outside windows\n", "", st.Hits, st.Perfect, st.FP)
+// benchReference scores a reference detector with NAB's threshold sweep: on
+// NAB's corpus the tuning half's sweep sets the threshold of the report half
+// and of all files.
+func benchReference(ctx context.Context, w io.Writer, c *detect.Corpus, name, data string, start time.Time) ([][]float64, detect.Scores, error) {
+	anomaly, err := c.Run(ctx, name, detect.Reference(name))
+	if err != nil {
+		return nil, detect.Scores{}, err
+	}
+	var at map[string]float64
+	if nabOwn(c) {
+		tune, err := c.Score(name, anomaly, nabHalf("tune"))
+		if err != nil {
+			return nil, detect.Scores{}, err
+		}
+		at = map[string]float64{}
+		for _, p := range tune.Profiles {
+			at[p.Profile] = p.Threshold
+		}
+	}
+	all, err := c.ScoreAt(name, anomaly, nil, at)
+	if err != nil {
+		return nil, detect.Scores{}, err
+	}
+	fmt.Fprintf(w, "standard %.2f\n", all.Standard())
+	fmt.Fprintf(w, "detector %s on %s: %d files, %d rows, %s\n", name, data, all.Files, all.Rows, time.Since(start).Round(time.Millisecond))
+	printScores(w, "all", all)
+	return anomaly, all, printHalves(w, c, name, anomaly, at)
 }
 
-// printHalves prints the protocol's halves when the corpus is NAB's own: the
-// tuning half with its own sweep, then the report half and all at the
-// thresholds the tuning half chose (the protocol), and the report half's own
-// sweep for comparison.
-func printHalves(w io.Writer, c *detect.Corpus, name string, anomaly [][]float64) error {
-	for _, s := range c.Series() {
-		if detect.NABHalf(s.Path) == "" {
-			fmt.Fprintln(w, "  (not NAB's corpus: no tuning/report split applies)")
-			return nil
-		}
-	}
-	half := func(h string) func(string) bool { return func(p string) bool { return detect.NABHalf(p) == h } }
-	tune, err := c.Score(name, anomaly, half("tune"))
+// benchSensitivities are the z thresholds bench nab runs the engine's rules
+// at, from the least sensitive; shippedZ (medium, the shipped default) is
+// among them and run with the shipped rules themselves.
+var benchSensitivities = []float64{16, 11, 8, 6, 5, 4, 3.5, 3, 2.75, 2.5, 2.25, 2, 1.75, 1.5}
+
+const shippedZ = 4.0
+
+// benchEngine runs the engine at every sensitivity, chooses one as NAB's
+// sweep would (the best standard score on the corpus, or on the tuning half of
+// NAB's own), and prints the scores. It returns the chosen sensitivity's 0/1
+// scores and their Scores over all files; head prints the line after the
+// first.
+func benchEngine(ctx context.Context, w io.Writer, c *detect.Corpus, calName, model string, head func(detect.Scores)) ([][]float64, detect.Scores, error) {
+	levels, calendars, err := runEngine(ctx, c, calName, model)
 	if err != nil {
-		return err
+		return nil, detect.Scores{}, err
 	}
-	printScores(w, "tuning half (NABTuneFiles)", tune)
-	at := map[string]float64{}
-	for _, p := range tune.Profiles {
-		at[p.Profile] = p.Threshold
+	at := map[string]float64{"standard": 1, "reward_low_FP_rate": 1, "reward_low_FN_rate": 1}
+	choose := nabHalf("")
+	chosenOn := "all files"
+	if nabOwn(c) {
+		choose, chosenOn = nabHalf("tune"), "the tuning half (NABTuneFiles)"
 	}
-	for _, h := range []struct {
-		label string
-		keep  func(string) bool
-		at    map[string]float64
-	}{
-		{"report half, tuning thresholds", half("report"), at},
-		{"all, tuning thresholds", nil, at},
-		{"report half, its own sweep", half("report"), nil},
-	} {
-		s, err := c.ScoreAt(name, anomaly, h.keep, h.at)
+	best, bestScore := 0, math.Inf(-1)
+	runs := make([]detect.Scores, len(levels))
+	for k, anomaly := range levels {
+		s, err := c.ScoreAt("engine", anomaly, choose, at)
 		if err != nil {
-			return err
+			return nil, detect.Scores{}, err
 		}
-		printScores(w, h.label, s)
+		if s.Standard() > bestScore {
+			best, bestScore = k, s.Standard()
+		}
+		if runs[k], err = c.ScoreAt("engine", anomaly, nil, at); err != nil {
+			return nil, detect.Scores{}, err
+		}
 	}
-	return nil
+	all, z := runs[best], benchSensitivities[best]
+	fmt.Fprintf(w, "standard %.2f\n", all.Standard())
+	head(all)
+	fmt.Fprintf(w, "  the default rules at each sensitivity z of %v (the shipped medium is z %g), a row a detection when an alert opens after it; chosen on %s: z %g\n",
+		benchSensitivities, shippedZ, chosenOn, z)
+	printCalendars(w, calendars)
+	if err := printBaseline(ctx, w, c, choose, all); err != nil {
+		return nil, detect.Scores{}, err
+	}
+	fmt.Fprintln(w, "  by sensitivity (all files):")
+	for k, s := range runs {
+		st, note := s.Profile("standard"), ""
+		if benchSensitivities[k] == shippedZ {
+			note += "  (shipped)"
+		}
+		if k == best {
+			note += "  (chosen)"
+		}
+		fmt.Fprintf(w, "    z %-4g standard %7.2f  %d of %.0f windows reached, %d rows alerting outside windows%s\n",
+			benchSensitivities[k], st.Score, st.Hits, st.Perfect, st.FP, note)
+	}
+	printScores(w, fmt.Sprintf("all, z %g", z), all)
+	return levels[best], all, printHalves(w, c, "engine", levels[best], at)
+}
+
+// runEngine runs the engine's default rules at each of benchSensitivities on
+// every series of c: levels[k][i] is 1 on the rows of series i where the rules
+// at benchSensitivities[k] open an alert, else 0. The levels of a series are
+// judged together (alerts.BenchJudgeLevels) and carried through Corpus.Run as
+// one bit each of the row's value.
+func runEngine(ctx context.Context, c *detect.Corpus, calName, model string) ([][][]float64, map[string]string, error) {
+	det, calendars := engineDetector(calName, model)
+	bits, err := c.Run(ctx, "engine", det)
+	if err != nil {
+		return nil, nil, err
+	}
+	levels := make([][][]float64, len(benchSensitivities))
+	for k := range levels {
+		levels[k] = make([][]float64, len(bits))
+		for i, rows := range bits {
+			levels[k][i] = make([]float64, len(rows))
+			for r, b := range rows {
+				if uint(b)&(1<<k) != 0 {
+					levels[k][i][r] = 1
+				}
+			}
+		}
+	}
+	return levels, calendars, nil
+}
+
+// engineDetector judges a series at every sensitivity: a row's value has bit
+// k set when the rules at benchSensitivities[k] open an alert after it. A
+// daily series keeps its dates (a missing day is filled with the same weekday
+// of the week before and never scored); any other series is read one row per
+// day from a Monday, without a calendar. calendars records, per file, how it
+// was read.
+func engineDetector(calName, model string) (detect.Detector, map[string]string) {
+	cn := alerts.CNCalendar()
+	var mu sync.Mutex
+	calendars := map[string]string{}
+	det := func(s detect.Series) []float64 {
+		out := make([]float64, len(s.Values))
+		dates, values, rowOf, daily := alerts.BenchDays(s.Times, s.Values)
+		cal, how := detect.Calendar{}, "one row a day, no calendar"
+		if daily {
+			how = "daily, no calendar"
+			if calName == "cn" || (calName == "auto" && alerts.HolidaysShow(dates, values, cn)) {
+				cal, how = cn, "daily, China's calendar"
+			}
+		}
+		mu.Lock()
+		calendars[s.Path] = how
+		mu.Unlock()
+		for k, opened := range alerts.BenchJudgeLevels(benchLevels(alerts.SeriesKind(s.Values), model), dates, values, cal) {
+			for _, al := range opened {
+				// An alert opened after a filled-in day shows on the next real row.
+				for r := al.Row; r < len(rowOf); r++ {
+					if rowOf[r] >= 0 {
+						out[rowOf[r]] = float64(uint(out[rowOf[r]]) | 1<<k)
+						break
+					}
+				}
+			}
+		}
+		return out
+	}
+	return det, calendars
+}
+
+// benchLevels are the default rules at each of benchSensitivities (the
+// shipped rules at shippedZ).
+func benchLevels(kind, model string) [][]alerts.Rule {
+	var levels [][]alerts.Rule
+	for _, z := range benchSensitivities {
+		sens := strconv.FormatFloat(z, 'g', -1, 64)
+		if z == shippedZ {
+			sens = ""
+		}
+		rules, err := alerts.BenchRulesAt(kind, model, sens)
+		if err != nil {
+			panic(err) // the default rules normalise, or every test fails
+		}
+		levels = append(levels, rules)
+	}
+	return levels
 }
 
 // printBaseline scores the textbook baseline, a rolling z-score over the 28
-// rows before each row, on the same corpus in the same run.
-func printBaseline(ctx context.Context, w io.Writer, c *detect.Corpus, engine detect.Scores) error {
+// rows before each row, on all files of the same corpus in the same run, its
+// threshold chosen by NAB's sweep on the files choose keeps, as the engine's
+// sensitivity is.
+func printBaseline(ctx context.Context, w io.Writer, c *detect.Corpus, choose func(string) bool, engine detect.Scores) error {
 	const name = "zscore28"
 	anomaly, err := c.Run(ctx, name, detect.Reference(name))
 	if err != nil {
 		return err
 	}
-	base, err := c.Score(name, anomaly, nil)
+	swept, err := c.Score(name, anomaly, choose)
+	if err != nil {
+		return err
+	}
+	base, err := c.ScoreAt(name, anomaly, nil, map[string]float64{"standard": swept.Profile("standard").Threshold})
 	if err != nil {
 		return err
 	}
@@ -151,22 +269,47 @@ func printBaseline(ctx context.Context, w io.Writer, c *detect.Corpus, engine de
 	return nil
 }
 
-// printSensitivities prints the standard profile at each sensitivity the
-// engine was judged at: what the engine would score with that z shipped.
-func printSensitivities(w io.Writer, c *detect.Corpus, name string, anomaly [][]float64) error {
-	fmt.Fprintln(w, "  by sensitivity (the rules at z, all files):")
-	for _, z := range benchSensitivities {
-		s, err := c.ScoreAt(name, anomaly, nil, map[string]float64{"standard": z / topZ})
+func printScores(w io.Writer, label string, s detect.Scores) {
+	st := s.Profile("standard")
+	fmt.Fprintf(w, "  %-32s standard %7.2f  reward_low_FP_rate %7.2f  reward_low_FN_rate %7.2f  (%d files; threshold %.3f: %d of %.0f windows reached, %d rows alerting outside windows)\n", label,
+		st.Score, s.Profile("reward_low_FP_rate").Score, s.Profile("reward_low_FN_rate").Score, s.Files, st.Threshold, st.Hits, st.Perfect, st.FP)
+}
+
+// nabOwn says whether c is NAB's own corpus, where the protocol's halves
+// apply.
+func nabOwn(c *detect.Corpus) bool {
+	for _, s := range c.Series() {
+		if detect.NABHalf(s.Path) == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// nabHalf keeps the files of one half of the protocol ("": all files).
+func nabHalf(h string) func(string) bool {
+	if h == "" {
+		return nil
+	}
+	return func(p string) bool { return detect.NABHalf(p) == h }
+}
+
+// printHalves prints the protocol's halves when the corpus is NAB's own, at
+// the thresholds at (nil: each half's own sweep).
+func printHalves(w io.Writer, c *detect.Corpus, name string, anomaly [][]float64, at map[string]float64) error {
+	if !nabOwn(c) {
+		fmt.Fprintln(w, "  (not NAB's corpus: no tuning/report split applies)")
+		return nil
+	}
+	for _, h := range []struct{ half, label string }{
+		{"tune", "tuning half (NABTuneFiles)"},
+		{"report", "report half (NABReportFiles)"},
+	} {
+		s, err := c.ScoreAt(name, anomaly, nabHalf(h.half), at)
 		if err != nil {
 			return err
 		}
-		st := s.Profile("standard")
-		shipped := ""
-		if z == shippedZ {
-			shipped = "  (shipped)"
-		}
-		fmt.Fprintf(w, "    z %-4g standard %7.2f  %d of %.0f windows reached, %d rows alerting outside windows%s\n",
-			z, st.Score, st.Hits, st.Perfect, st.FP, shipped)
+		printScores(w, h.label, s)
 	}
 	return nil
 }
@@ -186,76 +329,4 @@ func printCalendars(w io.Writer, calendars map[string]string) {
 		fmt.Fprintf(w, " %s %d;", k, count[k])
 	}
 	fmt.Fprintln(w)
-}
-
-// benchSensitivities are the z thresholds bench nab judges the engine's rules
-// at, from the least sensitive; shippedZ (medium, the shipped default) is
-// among them and judged with the shipped rules themselves. A row's anomaly
-// score is z/topZ for the largest z whose rules open an alert on it, so NAB's
-// sweep picks the sensitivity, as it picks any detector's threshold; the rows
-// at shippedZ/topZ and above are the shipped defaults' own alerts.
-var benchSensitivities = []float64{16, 11, 8, 6, 5, 4, 3.5, 3, 2.75, 2.5, 2.25, 2, 1.75, 1.5}
-
-const shippedZ, topZ = 4.0, 16.0
-
-// engineDetector scores a series by the alerts the engine's default rules
-// open on it (alerts.BenchJudgeLevels) at the shipped sensitivity and at
-// benchSensitivities. A daily series keeps its dates (a missing day is
-// filled with the same weekday of the week before and never scored); any
-// other series is read one row per day from a Monday, without a calendar.
-// calendars records, per file, how it was read.
-func engineDetector(calName, model string) (detect.Detector, map[string]string, error) {
-	if calName != "auto" && calName != "cn" && calName != "none" {
-		return nil, nil, fmt.Errorf("bench nab: --calendar %q: want auto, cn or none", calName)
-	}
-	cn := alerts.CNCalendar()
-	var mu sync.Mutex
-	calendars := map[string]string{}
-	det := func(s detect.Series) []float64 {
-		out := make([]float64, len(s.Values))
-		dates, values, rowOf, daily := alerts.BenchDays(s.Times, s.Values)
-		cal, how := detect.Calendar{}, "one row a day, no calendar"
-		if daily {
-			how = "daily, no calendar"
-			if calName == "cn" || (calName == "auto" && alerts.HolidaysShow(dates, values, cn)) {
-				cal, how = cn, "daily, China's calendar"
-			}
-		}
-		mu.Lock()
-		calendars[s.Path] = how
-		mu.Unlock()
-		levels, scores := benchLevels(alerts.SeriesKind(s.Values), model)
-		for k, opened := range alerts.BenchJudgeLevels(levels, dates, values, cal) {
-			for _, al := range opened {
-				// An alert opened after a filled-in day shows on the next real row.
-				for r := al.Row; r < len(rowOf); r++ {
-					if rowOf[r] >= 0 {
-						out[rowOf[r]] = max(out[rowOf[r]], scores[k])
-						break
-					}
-				}
-			}
-		}
-		return out
-	}
-	return det, calendars, nil
-}
-
-// benchLevels are the default rules at each of benchSensitivities (the
-// shipped rules at shippedZ) and their scores, z/topZ.
-func benchLevels(kind, model string) ([][]alerts.Rule, []float64) {
-	var levels [][]alerts.Rule
-	var scores []float64
-	for _, z := range benchSensitivities {
-		sens := strconv.FormatFloat(z, 'g', -1, 64)
-		if z == shippedZ {
-			sens = ""
-		}
-		rules, err := alerts.BenchRulesAt(kind, model, sens)
-		if err != nil {
-			panic(err) // the default rules normalise, or every test fails
-		}
-		levels, scores = append(levels, rules), append(scores, z/topZ)
-	}
-	return levels, scores
 }
