@@ -143,6 +143,13 @@ func benchEngine(ctx context.Context, w io.Writer, c *detect.Corpus, calName, mo
 	if err := printBaseline(ctx, w, c, choose, all); err != nil {
 		return nil, detect.Scores{}, err
 	}
+	printSensitivities(w, runs, best)
+	printScores(w, fmt.Sprintf("all, z %g", z), all)
+	return levels[best], all, printHalves(w, c, "engine", levels[best], at)
+}
+
+// printSensitivities prints each sensitivity's standard score over all files.
+func printSensitivities(w io.Writer, runs []detect.Scores, best int) {
 	fmt.Fprintln(w, "  by sensitivity (all files):")
 	for k, s := range runs {
 		st, note := s.Profile("standard"), ""
@@ -155,8 +162,6 @@ func benchEngine(ctx context.Context, w io.Writer, c *detect.Corpus, calName, mo
 		fmt.Fprintf(w, "    z %-4g standard %7.2f  %d of %.0f windows reached, %d rows alerting outside windows%s\n",
 			benchSensitivities[k], st.Score, st.Hits, st.Perfect, st.FP, note)
 	}
-	printScores(w, fmt.Sprintf("all, z %g", z), all)
-	return levels[best], all, printHalves(w, c, "engine", levels[best], at)
 }
 
 // runEngine runs the engine's default rules at each of benchSensitivities on
