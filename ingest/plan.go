@@ -479,7 +479,7 @@ func (p *plan) mapRow(m *mapped) *reject {
 			if money {
 				f, cur, err := parseAmount(s)
 				if err != nil {
-					return p.rej(m, i, s, "bad_amount", err, fmt.Sprintf("%s: %q is not an amount", p.colName(i), s))
+					return p.rej(m, i, s, "bad_amount", err, fmt.Sprintf("%s: %q is %v", p.colName(i), s, err))
 				}
 				v.n, m.cur = f, cur
 				p.applyUnit(m, i)
@@ -913,7 +913,7 @@ func fixDynamics(p *plan, m *mapped) *reject {
 	if v := strings.TrimSpace(m.raw.get(p.hdr.find([]string{"actualvalue", "actualrevenue"}))); v != "" && won {
 		f, cur, err := parseAmount(v)
 		if err != nil {
-			return p.rej(m, t.col("amount"), v, "bad_amount", err, fmt.Sprintf("actual value: %q is not an amount", v))
+			return p.rej(m, t.col("amount"), v, "bad_amount", err, fmt.Sprintf("actual value: %q is %v", v, err))
 		}
 		m.v[t.col("amount")].n = f
 		if cur != "" && m.v[t.col("currency")].s == "" {

@@ -41,6 +41,7 @@ var (
 	errBadDate   = errors.New("not a date")
 	errAmbiguous = errors.New("ambiguous day and month")
 	errBadAmount = errors.New("not an amount")
+	errAmountBig = errors.New("an amount beyond ±10^18 (no deal is that large; sums of such would overflow)")
 	errBadBool   = errors.New("not a yes/no value")
 	errBadNumber = errors.New("not a number")
 )
@@ -507,6 +508,9 @@ func parseAmount(s string) (float64, string, error) {
 	}
 	// Fast path: a plain decimal number.
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && plainNumber(s) {
+		if math.Abs(f) > maxAmount {
+			return 0, "", errAmountBig
+		}
 		return f, "", nil
 	}
 	if !isASCII(s) {
@@ -579,8 +583,15 @@ func parseAmount(s string) (float64, string, error) {
 	if neg {
 		f = -f
 	}
+	if math.Abs(f) > maxAmount {
+		return 0, "", errAmountBig
+	}
 	return f, cur, nil
 }
+
+// maxAmount bounds an amount in any currency: 10^18 is a billion billion, far
+// beyond any deal, and ten million of them still sum without overflow.
+const maxAmount = 1e18
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 

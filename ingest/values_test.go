@@ -100,6 +100,10 @@ func TestParseAmount(t *testing.T) {
 		{"1,2,3.4.5", 0, "", true},
 		{"NaN", 0, "", true},
 		{"Inf", 0, "", true},
+		{"1e19", 0, "", true},
+		{"1e300万亿", 0, "", true}, // overflowed to +Inf before the bound
+		{"-2e18", 0, "", true},
+		{"1e18", 1e18, "", false},
 	} {
 		got, cur, err := parseAmount(c.in)
 		if c.bad {
