@@ -81,7 +81,7 @@ type evaluator struct {
 	last map[string]lastDay
 	// models, when set, keeps the detect.Daily models built for one
 	// evaluation, so the same series judged at several sensitivities
-	// (BenchJudge's levels) is modelled once.
+	// (BenchJudgeLevels) is modelled once.
 	models map[modelKey]*detect.Daily
 }
 

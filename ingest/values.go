@@ -508,10 +508,7 @@ func parseAmount(s string) (float64, string, error) {
 	}
 	// Fast path: a plain decimal number.
 	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && plainNumber(s) {
-		if math.Abs(f) > maxAmount {
-			return 0, "", errAmountBig
-		}
-		return f, "", nil
+		return bounded(f, "")
 	}
 	if !isASCII(s) {
 		s = width.Fold.String(s)
@@ -583,6 +580,11 @@ func parseAmount(s string) (float64, string, error) {
 	if neg {
 		f = -f
 	}
+	return bounded(f, cur)
+}
+
+// bounded is parseAmount's answer for f, refused beyond maxAmount.
+func bounded(f float64, cur string) (float64, string, error) {
 	if math.Abs(f) > maxAmount {
 		return 0, "", errAmountBig
 	}

@@ -524,8 +524,10 @@ func (c *nabCorpus) score(detector string, anomaly [][]float64, fixed map[string
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].score > sorted[j].score })
 
 	for _, p := range c.profiles {
-		best := bestThreshold(sorted, int(nWin), p)
-		if th, ok := fixed[p.name]; ok {
+		var best thresholdScore
+		if th, ok := fixed[p.name]; !ok {
+			best = bestThreshold(sorted, int(nWin), p)
+		} else {
 			best = thresholdScore{threshold: th}
 			for i := range c.files {
 				at := scoreAt(perFile[i], th, p)

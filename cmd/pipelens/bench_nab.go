@@ -123,15 +123,17 @@ func benchEngine(ctx context.Context, w io.Writer, c *detect.Corpus, calName, mo
 	best, bestScore := 0, math.Inf(-1)
 	runs := make([]detect.Scores, len(levels))
 	for k, anomaly := range levels {
-		s, err := c.ScoreAt("engine", anomaly, choose, at)
-		if err != nil {
+		if runs[k], err = c.ScoreAt("engine", anomaly, nil, at); err != nil {
 			return nil, detect.Scores{}, err
+		}
+		s := runs[k]
+		if choose != nil {
+			if s, err = c.ScoreAt("engine", anomaly, choose, at); err != nil {
+				return nil, detect.Scores{}, err
+			}
 		}
 		if s.Standard() > bestScore {
 			best, bestScore = k, s.Standard()
-		}
-		if runs[k], err = c.ScoreAt("engine", anomaly, nil, at); err != nil {
-			return nil, detect.Scores{}, err
 		}
 	}
 	all, z := runs[best], benchSensitivities[best]
@@ -215,18 +217,25 @@ func engineDetector(calName, model string) (detect.Detector, map[string]string) 
 		mu.Unlock()
 		for k, opened := range alerts.BenchJudgeLevels(benchLevels(alerts.SeriesKind(s.Values), model), dates, values, cal) {
 			for _, al := range opened {
-				// An alert opened after a filled-in day shows on the next real row.
-				for r := al.Row; r < len(rowOf); r++ {
-					if rowOf[r] >= 0 {
-						out[rowOf[r]] = float64(uint(out[rowOf[r]]) | 1<<k)
-						break
-					}
+				if r := fileRow(rowOf, al.Row); r >= 0 {
+					out[r] = float64(uint(out[r]) | 1<<k)
 				}
 			}
 		}
 		return out
 	}
 	return det, calendars
+}
+
+// fileRow is the file row an alert opened after day d shows on: d's own, or
+// after a filled-in day the next real row (−1 when none follows).
+func fileRow(rowOf []int, d int) int {
+	for r := d; r < len(rowOf); r++ {
+		if rowOf[r] >= 0 {
+			return rowOf[r]
+		}
+	}
+	return -1
 }
 
 // benchLevels are the default rules at each of benchSensitivities (the

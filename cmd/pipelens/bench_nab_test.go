@@ -37,11 +37,8 @@ func TestNABShippedLevelIsTheShippedAlerts(t *testing.T) {
 		dates, values, rowOf, _ := alerts.BenchDays(s.Dates, s.Values)
 		want := map[int]bool{}
 		for _, a := range alerts.BenchJudge(shipped, dates, values, alerts.CNCalendar()) {
-			for r := a.Row; r < len(rowOf); r++ {
-				if rowOf[r] >= 0 {
-					want[rowOf[r]] = true
-					break
-				}
+			if r := fileRow(rowOf, a.Row); r >= 0 {
+				want[r] = true
 			}
 		}
 		for i, sc := range scores {

@@ -7,7 +7,7 @@ import (
 	"github.com/pipelens/pipelens/alerts"
 )
 
-// Judging several sensitivities at once (bench nab's graded scores) opens
+// Judging several sensitivities at once (bench nab's levels) opens
 // exactly the alerts each would open judged alone: the shared models change
 // no verdict. A lower z opens more alerts, or the sensitivity is not applied.
 func TestLevelsJudgeAsAlone(t *testing.T) {
