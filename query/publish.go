@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -48,7 +49,11 @@ func (s *Service) Publish(ctx context.Context) (*Publication, error) {
 		_ = lease.Release(ctx)
 		s.log.Debug("publish lease released", "took", time.Since(t).Round(time.Millisecond))
 	}()
-	p, err := s.publish(ctx, lease)
+	p, err := s.publish(ctx, lease, false)
+	if errors.Is(err, errHashCollision) {
+		s.log.Warn("publishing in full", "err", err)
+		p, err = s.publish(ctx, lease, true)
+	}
 	if p != nil {
 		p.Took = time.Since(t0)
 	}
@@ -61,7 +66,11 @@ func (s *Service) Refresh(ctx context.Context) error {
 	return err
 }
 
-func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publication, error) {
+// errHashCollision is a publication that would hide a row it should count
+// (schemas.EntityVisible): it is done again in full.
+var errHashCollision = errors.New("a row's visibility hash equals a replaced row's")
+
+func (s *Service) publish(ctx context.Context, lease *schemas.Lease, full bool) (*Publication, error) {
 	t0 := time.Now()
 	// Replication is asynchronous: a replica may not yet hold a block its sibling
 	// took. So first every live replica fetches what its siblings hold of the
@@ -82,7 +91,7 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 		return nil, err
 	}
 	s.log.Debug("publication phase", "phase", "abandoned", "at", time.Since(t0).Round(time.Millisecond))
-	p, fp, err := s.plan(ctx, v, t0)
+	p, fp, err := s.plan(ctx, v, t0, full)
 	if p == nil || err != nil {
 		return nil, err
 	}
@@ -105,6 +114,9 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 			s.log.Debug("publication step", "pub", p.Pub, "shard", sh.Addr(), "step", st.name, "took", time.Since(t).Round(time.Millisecond))
 			schemas.FaultPoint("publish-" + st.name)
 		}
+		if err := s.checkHashes(ctx, sh, b.next); err != nil {
+			return err
+		}
 		var n uint64
 		qctx, cancel := sh.Context(ctx, "publish-touched")
 		defer cancel()
@@ -125,12 +137,12 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	if err := lease.Check(ctx); err != nil {
 		return nil, fmt.Errorf("publish %d: %w", p.Pub, err)
 	}
-	full := 0
+	var isFull uint8
 	if p.Full {
-		full = 1
+		isFull = 1
 	}
 	err = s.db.InsertRows(ctx, "publish-commit", "INSERT INTO publications (pub, runs, full, fingerprint, touched, published_at)",
-		[]any{p.Pub, p.Runs, uint8(full), fp, p.Touched, time.Now().UTC().Truncate(time.Second)})
+		[]any{p.Pub, p.Runs, isFull, fp, p.Touched, time.Now().UTC().Truncate(time.Second)})
 	if err != nil {
 		return nil, fmt.Errorf("publish %d: record: %w", p.Pub, err)
 	}
@@ -152,13 +164,32 @@ func (s *Service) publish(ctx context.Context, lease *schemas.Lease) (*Publicati
 	return p, nil
 }
 
+// checkHashes fails with errHashCollision when the shard's rows visible at
+// next include one that EntityVisible's hash hides though it was not replaced.
+func (s *Service) checkHashes(ctx context.Context, sh *schemas.DB, next schemas.Version) error {
+	if next.Pub == next.Base {
+		return nil
+	}
+	for _, t := range []struct{ table, key, gone string }{{"opp_facts", "opportunity_id", "opp_gone"}, {"account_facts", "account_id", "account_gone"}} {
+		var n uint64
+		q := schemas.HashCollisions(next, sh.Local(t.table), t.key, sh.Local(t.gone))
+		if err := s.scalarOn(ctx, sh, "publish-hashes", q, &n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("publish %d: %s: %d rows: %w", next.Pub, t.table, n, errHashCollision)
+		}
+	}
+	return nil
+}
+
 // plan decides what a publication over v does: the loaded runs it makes visible
 // (a run repeating a published or earlier run's content is marked duplicate
 // instead), whether it rebuilds everything (the first publication, a change of
 // zone or stages, or runs that hold most of the warehouse) and whether its runs
 // hold reps or accounts. It returns nil when there is nothing to publish, and
 // the fingerprint the publication records.
-func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time) (*Publication, string, error) {
+func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time, full bool) (*Publication, string, error) {
 	pending, published, err := s.db.PendingRuns(ctx)
 	if err != nil {
 		return nil, "", err
@@ -187,7 +218,7 @@ func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time) (*P
 	if err != nil {
 		return nil, "", err
 	}
-	p.Full = v.Pub == 0 || last != fp
+	p.Full = full || v.Pub == 0 || last != fp
 	in := newRuns(p.Runs)
 	if !p.Full && len(p.Runs) > 0 {
 		// Recomputing most opportunities costs more through the touched set than
@@ -380,9 +411,14 @@ func (s *Service) lastFingerprint(ctx context.Context) (string, error) {
 }
 
 func (s *Service) scalar(ctx context.Context, purpose, q string, dest any) error {
-	qctx, cancel := s.db.Context(ctx, purpose)
+	return s.scalarOn(ctx, s.db, purpose, q, dest)
+}
+
+// scalarOn is scalar on db (a shard's server in cluster mode).
+func (s *Service) scalarOn(ctx context.Context, db *schemas.DB, purpose, q string, dest any) error {
+	qctx, cancel := db.Context(ctx, purpose)
 	defer cancel()
-	if err := s.db.Conn.QueryRow(qctx, q).Scan(dest); err != nil {
+	if err := db.Conn.QueryRow(qctx, q).Scan(dest); err != nil {
 		return fmt.Errorf("%s: %w", purpose, err)
 	}
 	return nil

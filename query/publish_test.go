@@ -54,6 +54,55 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	compareAll(t, inc, whole)
 }
 
+// TestHashCollisionPublishesInFull: readers test a row's visibility by a hash
+// of its key and publication (schemas.EntityVisible). With the hash narrowed
+// to three values, every incremental publication that replaces versions hides
+// rows that were not replaced; the check before the commit finds them and the
+// publication is done again in full, so every answer still equals a home
+// published at once from scratch, and no gone row is left.
+func TestHashCollisionPublishesInFull(t *testing.T) {
+	ctx := context.Background()
+	files := sampleAndReexport(t, 11, 3000)
+	old, had := os.LookupEnv("PIPELENS_FAULT")
+	if err := os.Setenv("PIPELENS_FAULT", "visibility-hash-collide"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if had {
+			_ = os.Setenv("PIPELENS_FAULT", old)
+		} else {
+			_ = os.Unsetenv("PIPELENS_FAULT")
+		}
+	})
+	dbA := schemastest.Open(t)
+	inc := New(dbA, time.UTC, quietLog())
+	ingA := ingest.New(dbA, ingest.Options{Publish: inc.Refresh}, quietLog())
+	for _, f := range files {
+		rep, err := ingA.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
+		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
+			t.Fatalf("load %s: %v %+v", f, err, rep)
+		}
+	}
+	var full, incremental, gone uint64
+	if err := dbA.Conn.QueryRow(ctx, "SELECT countIf(full = 1), countIf(full = 0), (SELECT count() FROM opp_gone) + (SELECT count() FROM account_gone) FROM publications").Scan(&full, &incremental, &gone); err != nil {
+		t.Fatal(err)
+	}
+	// The first round of files publishes incrementally what replaces nothing;
+	// the re-export replaces versions in every file of opportunities.
+	if full < 3 || incremental == 0 || gone != 0 {
+		t.Fatalf("%d full and %d incremental publications, %d gone rows; want the re-export's in full and none gone", full, incremental, gone)
+	}
+	dbB := schemastest.Open(t)
+	whole := New(dbB, time.UTC, quietLog())
+	if _, err := ingest.New(dbB, ingest.Options{}, quietLog()).LoadFiles(ctx, files, ingest.LoadOptions{Source: "canonical"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := whole.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	compareAll(t, inc, whole)
+}
+
 // sampleAndReexport writes the sample of seed with n opportunities and its
 // re-export a week later (modifiedExports), and returns the files in load order.
 func sampleAndReexport(t *testing.T, seed int64, n int) []string {

@@ -3,6 +3,7 @@ package schemas
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 )
 
@@ -48,13 +49,49 @@ func RawVisible(v Version) string {
 // whose version no publication up to v replaced. gone names the *_gone table,
 // key its key column.
 //
+// When v is a full publication (Pub == Base) no row it counts was replaced:
+// the rule is pub = V. Otherwise a row is replaced when its (key, pub) is in
+// the gone rows written after Base (gone rows up to Base cancel rows older than
+// it). The test compares VisibilityHash of both sides, a UInt64, not the
+// (String, UInt64) pairs: 2.5x less time on a year of closed deals with 100k
+// gone rows. A hash that matched a row no gone row names would hide it, so
+// every incremental publication checks, before it commits, that no row it
+// makes visible has a gone row's hash without being gone (HashCollisions);
+// when one has, it publishes in full instead.
+//
 // In cluster mode a publication writes each shard's gone rows on the shard of
 // the rows they cancel, so the subquery reads the shard's own gone table: gone
 // is DB.ShardLocal("opp_gone") in a query over the Distributed tables, and
 // DB.Local("opp_gone") in a publication's shard-local statement. The gone rows
 // are never shipped around the cluster (no GLOBAL).
 func EntityVisible(v Version, key, gone string) string {
-	return "pub >= " + v.base() + " AND pub <= " + v.String() + " AND (" + key + ", pub) NOT IN (SELECT " + key + ", pub FROM " + gone + " WHERE gone_at <= " + v.String() + ")"
+	if v.Pub == v.Base {
+		return "pub = " + v.String()
+	}
+	return "pub >= " + v.base() + " AND pub <= " + v.String() + " AND " + VisibilityHash(key) + " NOT IN (" + goneHashes(v, key, gone) + ")"
+}
+
+func goneHashes(v Version, key, gone string) string {
+	return "SELECT " + VisibilityHash(key) + " FROM " + gone + " WHERE gone_at > " + v.base() + " AND gone_at <= " + v.String()
+}
+
+// VisibilityHash is the SQL of the hash EntityVisible compares, of a row's key
+// and pub. PIPELENS_FAULT=visibility-hash-collide narrows it to three values,
+// for the test of the collision check.
+func VisibilityHash(key string) string {
+	if os.Getenv("PIPELENS_FAULT") == "visibility-hash-collide" {
+		return "(cityHash64(" + key + ", pub) % 3)"
+	}
+	return "cityHash64(" + key + ", pub)"
+}
+
+// HashCollisions is a statement counting the rows of table (entity rows, with
+// its gone table) visible at v that EntityVisible hides though no gone row
+// names them: a publication checks it is 0 before it records v.
+func HashCollisions(v Version, table, key, gone string) string {
+	return "SELECT count() FROM " + table + " WHERE pub >= " + v.base() + " AND pub <= " + v.String() +
+		" AND " + VisibilityHash(key) + " IN (" + goneHashes(v, key, gone) + ")" +
+		" AND (" + key + ", pub) NOT IN (SELECT " + key + ", pub FROM " + gone + " WHERE gone_at > " + v.base() + " AND gone_at <= " + v.String() + ")"
 }
 
 // ShardLocal names table's local table for an IN or JOIN subquery of a query
