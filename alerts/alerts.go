@@ -288,8 +288,12 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 		}
 	}
 	s.Anomalies = len(hits) - s.Silenced
+	resolveAfter := map[string]time.Duration{}
+	for _, r := range rules {
+		resolveAfter[r.Name] = r.ResolveAfter
+	}
 	for _, x := range openList {
-		if evaluated[x.Rule] && !seen[x.Key] {
+		if evaluated[x.Rule] && !seen[x.Key] && now.Sub(x.LastSeenAt) >= resolveAfter[x.Rule] {
 			x.Status, x.ResolvedAt = "resolved", now
 			changed = append(changed, x)
 			s.Resolved++

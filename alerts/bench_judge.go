@@ -15,7 +15,7 @@ import (
 // the rule's lookback, evaluation after evaluation.
 
 // BenchAlert is an event the engine opens at one evaluation: an anomaly whose
-// key was not firing at the evaluation before.
+// key had no open event (none found within its rule's ResolveAfter before).
 type BenchAlert struct {
 	Row       int    // the day (index into the series) of the evaluation that opened it
 	Rule      string // the default rule that found it
@@ -88,12 +88,16 @@ func BenchJudgeLevels(levels [][]Rule, dates []time.Time, values []float64, cal 
 		pts[i] = Point{Date: d, Sum: values[i]}
 	}
 	out := make([][]BenchAlert, len(levels))
-	firing := make([]map[string]bool, len(levels))
+	// lastSeen[k][key] is the day level k last found key: an alert is open
+	// until its rule's ResolveAfter passes without it (Engine.run).
+	lastSeen := make([]map[string]int, len(levels))
+	for k := range lastSeen {
+		lastSeen[k] = map[string]int{}
+	}
 	for t := range pts {
 		end := pts[t].Date.AddDate(0, 0, 1)
 		ev.models = map[modelKey]*detect.Daily{}
 		for k, rules := range levels {
-			now := map[string]bool{}
 			for i := range rules {
 				r := &rules[i]
 				s := benchWindow(r, pts, t, end)
@@ -102,15 +106,20 @@ func BenchJudgeLevels(levels [][]Rule, dates []time.Time, values []float64, cal 
 					continue
 				}
 				ev.attribute(&a, s)
-				now[a.Key] = true
-				if !firing[k][a.Key] {
+				if last, ok := lastSeen[k][a.Key]; !ok || t-last > resolveDays(r) {
 					out[k] = append(out[k], BenchAlert{Row: t, Rule: r.Name, Kind: a.Kind, Direction: a.Direction, Since: a.Since})
 				}
+				lastSeen[k][a.Key] = t
 			}
-			firing[k] = now
 		}
 	}
 	return out
+}
+
+// resolveDays is r's ResolveAfter in days of daily evaluations: an alert last
+// found on day l resolves on day l + resolveDays unless found that day.
+func resolveDays(r *Rule) int {
+	return max(1, int(r.ResolveAfter.Hours()/24+0.5))
 }
 
 // benchWindow is the org-wide series r judges at the evaluation after day t:

@@ -270,6 +270,7 @@ func TestSilence(t *testing.T) {
 func TestSnoozeAndAck(t *testing.T) {
 	r := teamRule("opened")
 	r.RepeatInterval = 2 * time.Hour
+	r.ResolveAfter = time.Minute // the episode resolves at the first evaluation without it
 	// Team A drops on Tue 17 and Wed 18, recovers Thu 19, drops again Fri 20.
 	h := newDeliveryHarness(t, &Config{Rules: []Rule{r}}, 17, 18, 20)
 	ctx := context.Background()

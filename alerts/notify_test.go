@@ -260,7 +260,8 @@ func (c *captureSender) take() map[string]*Message {
 // against the real event store and outbox: every recipient gets one email per
 // evaluation however many anomalies concern them; a firing anomaly is not sent
 // again before repeat_interval and is after it; a resolved one that comes back
-// is a new episode, sent at once.
+// is a new episode, sent at once (resolve_after 1m: it resolves at the first
+// evaluation that does not find it).
 func TestOneEmailPerRecipientAndRepeatInterval(t *testing.T) {
 	db := schemastest.Open(t)
 	day := func(n int) time.Time { return time.Date(2026, 11, n, 0, 0, 0, 0, time.UTC) }
@@ -271,7 +272,7 @@ func TestOneEmailPerRecipientAndRepeatInterval(t *testing.T) {
 	c := config.Default()
 	c.Server.BaseURL = "https://pipelens.example.com"
 	rules := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam, SegRep},
-		Detector: "seasonal", Direction: "down", RepeatInterval: 30 * time.Hour}}}
+		Detector: "seasonal", Direction: "down", RepeatInterval: 30 * time.Hour, ResolveAfter: time.Minute}}}
 	snd := &captureSender{}
 	e, err := New(Options{DB: db, Config: c, Rules: rules, Source: src, Sender: snd, Logger: quietLog()})
 	if err != nil {
@@ -355,5 +356,63 @@ func TestOneEmailPerRecipientAndRepeatInterval(t *testing.T) {
 	}
 	if resolved != 4 || firing != 4 {
 		t.Errorf("%d resolved and %d firing events: want 4 and 4", resolved, firing)
+	}
+}
+
+// TestResolveAfterKeepsOneEpisode: with the default resolve_after (14 days) a
+// drop that pauses for a day and comes back is one event, re-sent once
+// repeat_interval has passed, not a new episode; the event resolves at the
+// first evaluation 14 days after the last day it was found, not before.
+func TestResolveAfterKeepsOneEpisode(t *testing.T) {
+	db := schemastest.Open(t)
+	day := func(n int) time.Time { return time.Date(2026, 11, n, 0, 0, 0, 0, time.UTC) }
+	bad := map[time.Time]bool{day(17): true, day(18): true, day(20): true}
+	src := staticSource{org: testOrg(), bad: func(d time.Time) bool { return bad[d] }}
+	c := config.Default()
+	c.Server.BaseURL = "https://pipelens.example.com"
+	rules := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam, SegRep},
+		Detector: "seasonal", Direction: "down", RepeatInterval: 30 * time.Hour}}}
+	snd := &captureSender{}
+	e, err := New(Options{DB: db, Config: c, Rules: rules, Source: src, Sender: snd, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.cfg.Rules[0].ResolveAfter; got != 14*24*time.Hour {
+		t.Fatalf("resolve_after %s: want the default, 14 days", got)
+	}
+	e.box.settle = 0
+	ctx := context.Background()
+	run := func(at time.Time) (Summary, map[string]*Message) {
+		t.Helper()
+		s, err := e.RunOnce(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, snd.take()
+	}
+	if s, ms := run(day(18).Add(8 * time.Hour)); s.Opened != 4 || len(ms) != 3 {
+		t.Fatalf("Wed 18: summary %s, %d emails: want 4 new anomalies in 3 emails", s, len(ms))
+	}
+	// Fri 20 judges Thu 19, normal: nothing resolves, nothing is sent.
+	if s, ms := run(day(20).Add(8 * time.Hour)); s.Anomalies != 0 || s.Resolved != 0 || len(ms) != 0 {
+		t.Errorf("Fri 20: summary %s, %d emails: want the 4 episodes open and quiet", s, len(ms))
+	}
+	// Sat 21 judges Fri 20, bad again: the same 4 events, re-sent (72 h > 30 h).
+	if s, ms := run(day(21).Add(8 * time.Hour)); s.Opened != 0 || s.Anomalies != 4 || len(ms) != 3 {
+		t.Errorf("Sat 21: summary %s, %d emails: want the same 4 events, emailed again", s, len(ms))
+	}
+	// Last found at Sat 21 08:00: still open 13 days later, resolved at 14.
+	if s, _ := run(day(21).AddDate(0, 0, 13).Add(8 * time.Hour)); s.Resolved != 0 {
+		t.Errorf("13 days later: summary %s: want nothing resolved yet", s)
+	}
+	if s, ms := run(day(21).AddDate(0, 0, 14).Add(8 * time.Hour)); s.Resolved != 4 || len(ms) != 0 {
+		t.Errorf("14 days later: summary %s, %d emails: want the 4 resolved, no email", s, len(ms))
+	}
+	evs, err := ListEvents(ctx, db, EventQuery{Since: day(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 4 {
+		t.Errorf("%d events: want 4, one per episode", len(evs))
 	}
 }
