@@ -236,6 +236,7 @@ var messages = map[string][2]string{
 	"al.expected":           {"expected", "预期"},
 	"al.actual":             {"actual", "实际"},
 	"al.since":              {"since", "开始于"},
+	"al.last_found":         {"last found", "最近发现"},
 	"al.firing":             {"firing", "进行中"},
 	"al.resolved":           {"resolved", "已恢复"},
 	"al.done":               {"Saved.", "已保存。"},

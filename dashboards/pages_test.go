@@ -268,6 +268,9 @@ func TestPagesHTTP(t *testing.T) {
 	if strings.Contains(body, "ev2") || !strings.Contains(body, "ev1") {
 		t.Errorf("the manager's alerts page shows another team's anomaly or misses the own")
 	}
+	if !strings.Contains(body, "最近发现 ") {
+		t.Errorf("the manager's alerts page does not say when the open anomaly was last found")
+	}
 
 	// Language: ?lang= switches and sticks.
 	if _, body := d.page(t, c, "/?lang=zh-CN"); !strings.Contains(body, "总览") || !strings.Contains(body, `lang="zh-CN"`) {
@@ -295,8 +298,8 @@ func TestPagesHTTP(t *testing.T) {
 	}
 	resp, _ = c.PostForm(d.ts.URL+"/alerts/ev2/snooze", url.Values{"csrf": {tok}})
 	resp.Body.Close()
-	if _, body = d.page(t, c, "/alerts"); !strings.Contains(body, "acknowledged by director") || !strings.Contains(body, "snoozed until") {
-		t.Errorf("the alerts page does not show the acknowledgement and the snooze")
+	if _, body = d.page(t, c, "/alerts"); !strings.Contains(body, "acknowledged by director") || !strings.Contains(body, "snoozed until") || !strings.Contains(body, "last found ") {
+		t.Errorf("the alerts page does not show the acknowledgement, the snooze and when each was last found")
 	}
 	// Manager cannot acknowledge another team's alert.
 	_, body = d.page(t, m, "/alerts")

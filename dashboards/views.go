@@ -556,6 +556,11 @@ func (p *pages) alerts(c echo.Context) error {
 			StatusText: w.status, StatusClass: w.statusClass, Direction: w.news}
 		av.Summary = w.summary
 		av.When = r.T("al.since") + " " + e.Since.Format(time.DateOnly)
+		if e.Status == "firing" && !e.LastSeenAt.IsZero() {
+			// An episode stays open until its rule has not found it for
+			// resolve_after: say when it was last found.
+			av.When += " · " + r.T("al.last_found") + " " + e.LastSeenAt.In(p.svc.Location()).Format(time.DateOnly)
+		}
 		if !e.AckedAt.IsZero() {
 			av.Acked = r.T("al.acked") + " " + e.AckedBy
 		}
