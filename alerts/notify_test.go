@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pipelens/pipelens/schemas"
 	"github.com/pipelens/pipelens/schemas/config"
 	"github.com/pipelens/pipelens/schemas/schemastest"
 )
@@ -263,31 +264,10 @@ func (c *captureSender) take() map[string]*Message {
 // is a new episode, sent at once (resolve_after 1m: it resolves at the first
 // evaluation that does not find it).
 func TestOneEmailPerRecipientAndRepeatInterval(t *testing.T) {
-	db := schemastest.Open(t)
-	day := func(n int) time.Time { return time.Date(2026, 11, n, 0, 0, 0, 0, time.UTC) }
 	// Team A collapses on Tue 17 and Wed 18, is normal on Thu 19 and
 	// collapses again on Fri 20.
-	bad := map[time.Time]bool{day(17): true, day(18): true, day(20): true}
-	src := staticSource{org: testOrg(), bad: func(d time.Time) bool { return bad[d] }}
-	c := config.Default()
-	c.Server.BaseURL = "https://pipelens.example.com"
-	rules := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam, SegRep},
-		Detector: "seasonal", Direction: "down", RepeatInterval: 30 * time.Hour, ResolveAfter: time.Minute}}}
-	snd := &captureSender{}
-	e, err := New(Options{DB: db, Config: c, Rules: rules, Source: src, Sender: snd, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.box.settle = 0
+	db, day, run := teamADrops(t, time.Minute)
 	ctx := context.Background()
-	run := func(at time.Time) (Summary, map[string]*Message) {
-		t.Helper()
-		s, err := e.RunOnce(ctx, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, snd.take()
-	}
 	subjects := func(ms map[string]*Message) string {
 		var out []string
 		for to, m := range ms {
@@ -364,32 +344,8 @@ func TestOneEmailPerRecipientAndRepeatInterval(t *testing.T) {
 // repeat_interval has passed, not a new episode; the event resolves at the
 // first evaluation 14 days after the last day it was found, not before.
 func TestResolveAfterKeepsOneEpisode(t *testing.T) {
-	db := schemastest.Open(t)
-	day := func(n int) time.Time { return time.Date(2026, 11, n, 0, 0, 0, 0, time.UTC) }
-	bad := map[time.Time]bool{day(17): true, day(18): true, day(20): true}
-	src := staticSource{org: testOrg(), bad: func(d time.Time) bool { return bad[d] }}
-	c := config.Default()
-	c.Server.BaseURL = "https://pipelens.example.com"
-	rules := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam, SegRep},
-		Detector: "seasonal", Direction: "down", RepeatInterval: 30 * time.Hour}}}
-	snd := &captureSender{}
-	e, err := New(Options{DB: db, Config: c, Rules: rules, Source: src, Sender: snd, Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := e.cfg.Rules[0].ResolveAfter; got != 14*24*time.Hour {
-		t.Fatalf("resolve_after %s: want the default, 14 days", got)
-	}
-	e.box.settle = 0
+	db, day, run := teamADrops(t, 0)
 	ctx := context.Background()
-	run := func(at time.Time) (Summary, map[string]*Message) {
-		t.Helper()
-		s, err := e.RunOnce(ctx, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, snd.take()
-	}
 	if s, ms := run(day(18).Add(8 * time.Hour)); s.Opened != 4 || len(ms) != 3 {
 		t.Fatalf("Wed 18: summary %s, %d emails: want 4 new anomalies in 3 emails", s, len(ms))
 	}
@@ -415,4 +371,39 @@ func TestResolveAfterKeepsOneEpisode(t *testing.T) {
 	if len(evs) != 4 {
 		t.Errorf("%d events: want 4, one per episode", len(evs))
 	}
+}
+
+// teamADrops is an engine over the real event store and outbox whose series
+// drop for team A (and so its reps and the org) on Tue 17, Wed 18 and Fri 20
+// November 2026, with one rule (repeat_interval 30h, resolve_after as given:
+// 0 for the default). It returns the database, the days and a run at a time
+// that returns the summary and the emails it sent.
+func teamADrops(t *testing.T, resolveAfter time.Duration) (*schemas.DB, func(int) time.Time, func(time.Time) (Summary, map[string]*Message)) {
+	t.Helper()
+	db := schemastest.Open(t)
+	day := func(n int) time.Time { return time.Date(2026, 11, n, 0, 0, 0, 0, time.UTC) }
+	bad := map[time.Time]bool{day(17): true, day(18): true, day(20): true}
+	src := staticSource{org: testOrg(), bad: func(d time.Time) bool { return bad[d] }}
+	c := config.Default()
+	c.Server.BaseURL = "https://pipelens.example.com"
+	rules := &Config{Rules: []Rule{{Name: "opened", Metric: MetricOppsOpened, Segments: []string{SegAll, SegTeam, SegRep},
+		Detector: "seasonal", Direction: "down", RepeatInterval: 30 * time.Hour, ResolveAfter: resolveAfter}}}
+	snd := &captureSender{}
+	e, err := New(Options{DB: db, Config: c, Rules: rules, Source: src, Sender: snd, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resolveAfter == 0 && e.cfg.Rules[0].ResolveAfter != 14*24*time.Hour {
+		t.Fatalf("resolve_after %s: want the default, 14 days", e.cfg.Rules[0].ResolveAfter)
+	}
+	e.box.settle = 0
+	run := func(at time.Time) (Summary, map[string]*Message) {
+		t.Helper()
+		s, err := e.RunOnce(context.Background(), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, snd.take()
+	}
+	return db, day, run
 }

@@ -28,15 +28,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	ctx := context.Background()
 	files := sampleAndReexport(t, 11, 3000)
 
-	dbA := schemastest.Open(t)
-	inc := New(dbA, time.UTC, quietLog())
-	ingA := ingest.New(dbA, ingest.Options{Publish: inc.Refresh}, quietLog())
-	for _, f := range files {
-		rep, err := ingA.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
-		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
-			t.Fatalf("load %s: %v %+v", f, err, rep)
-		}
-	}
+	dbA, inc := loadEach(t, files, time.UTC)
 	var incremental uint64
 	if err := dbA.Conn.QueryRow(ctx, "SELECT countIf(full = 0) FROM publications").Scan(&incremental); err != nil || incremental < 5 {
 		t.Fatalf("incremental publications: %d (%v); want most of the %d loads", incremental, err, len(files))
@@ -74,15 +66,7 @@ func TestHashCollisionPublishesInFull(t *testing.T) {
 			_ = os.Unsetenv("PIPELENS_FAULT")
 		}
 	})
-	dbA := schemastest.Open(t)
-	inc := New(dbA, time.UTC, quietLog())
-	ingA := ingest.New(dbA, ingest.Options{Publish: inc.Refresh}, quietLog())
-	for _, f := range files {
-		rep, err := ingA.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
-		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
-			t.Fatalf("load %s: %v %+v", f, err, rep)
-		}
-	}
+	dbA, inc := loadEach(t, files, time.UTC)
 	var full, incremental, gone uint64
 	if err := dbA.Conn.QueryRow(ctx, "SELECT countIf(full = 1), countIf(full = 0), (SELECT count() FROM opp_gone) + (SELECT count() FROM account_gone) FROM publications").Scan(&full, &incremental, &gone); err != nil {
 		t.Fatal(err)
@@ -101,6 +85,22 @@ func TestHashCollisionPublishesInFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareAll(t, inc, whole)
+}
+
+// loadEach loads files one by one into a fresh database, each published on
+// its own, and returns it with a Service in loc over it.
+func loadEach(t *testing.T, files []string, loc *time.Location) (*schemas.DB, *Service) {
+	t.Helper()
+	db := schemastest.Open(t)
+	s := New(db, loc, quietLog())
+	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
+	for _, f := range files {
+		rep, err := ing.LoadFile(context.Background(), f, ingest.LoadOptions{Source: "canonical"})
+		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
+			t.Fatalf("load %s: %v %+v", f, err, rep)
+		}
+	}
+	return db, s
 }
 
 // sampleAndReexport writes the sample of seed with n opportunities and its
@@ -122,21 +122,12 @@ func sampleAndReexport(t *testing.T, seed int64, n int) []string {
 // are not UTC's) over it.
 func reexportedHome(t *testing.T, seed int64, n int) (*schemas.DB, *Service, *time.Location) {
 	t.Helper()
-	ctx := context.Background()
 	files := sampleAndReexport(t, seed, n)
-	db := schemastest.Open(t)
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(db, loc, quietLog())
-	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
-	for _, f := range files {
-		rep, err := ing.LoadFile(ctx, f, ingest.LoadOptions{Source: "canonical"})
-		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
-			t.Fatalf("load %s: %v %+v", f, err, rep)
-		}
-	}
+	db, s := loadEach(t, files, loc)
 	return db, s, loc
 }
 
