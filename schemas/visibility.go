@@ -71,8 +71,14 @@ func EntityVisible(v Version, key, gone string) string {
 	return "pub >= " + v.base() + " AND pub <= " + v.String() + " AND " + visibilityHash(key) + " NOT IN (" + goneHashes(v, key, gone) + ")"
 }
 
+// goneSince is the subquery of cols of gone's rows written after v's Base up
+// to v: the only gone rows that cancel rows of a version visible at v.
+func goneSince(v Version, cols, gone string) string {
+	return "SELECT " + cols + " FROM " + gone + " WHERE gone_at > " + v.base() + " AND gone_at <= " + v.String()
+}
+
 func goneHashes(v Version, key, gone string) string {
-	return "SELECT " + visibilityHash(key) + " FROM " + gone + " WHERE gone_at > " + v.base() + " AND gone_at <= " + v.String()
+	return goneSince(v, visibilityHash(key), gone)
 }
 
 // visibilityHash is the SQL of the hash EntityVisible compares, of a row's key
@@ -93,7 +99,7 @@ func visibilityHash(key string) string {
 func HashCollisions(v Version, table, key, gone string) string {
 	return "SELECT count() FROM " + table + " WHERE pub >= " + v.base() + " AND pub <= " + v.String() +
 		" AND " + visibilityHash(key) + " IN (" + goneHashes(v, key, gone) + ")" +
-		" AND (" + key + ", pub) NOT IN (SELECT " + key + ", pub FROM " + gone + " WHERE gone_at > " + v.base() + " AND gone_at <= " + v.String() + ")"
+		" AND (" + key + ", pub) NOT IN (" + goneSince(v, key+", pub", gone) + ")"
 }
 
 // ShardLocal names table's local table for an IN or JOIN subquery of a query
