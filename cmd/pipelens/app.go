@@ -100,6 +100,9 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 func (a *app) flags(name, argsUsage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("pipelens "+name, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
+	// --config is global, but people write it after the command too
+	// (`pipelens serve --config FILE`): accept it in either place.
+	fs.StringVar(&a.configPath, "config", a.configPath, "YAML config file (or PIPELENS_CONFIG); also before the command")
 	fs.Usage = func() {
 		fmt.Fprintf(a.stderr, "usage: pipelens %s [flags] %s\n", name, argsUsage)
 		fs.PrintDefaults()
