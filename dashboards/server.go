@@ -98,7 +98,7 @@ func New(o Options) *Server {
 	e.Use(requestLog(log))
 	e.Use(securityHeaders)
 	e.Use(staticFiles)
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Skipper: noPageGzip, MinLength: 1024}))
+	e.Use(pageGzip())
 	e.Use(s.bodyLimit)
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
 	e.Use(s.auth.identify)
