@@ -293,11 +293,17 @@ func (e *Engine) run(ctx context.Context, now time.Time, rules []*Rule) (Summary
 		resolveAfter[r.Name] = r.ResolveAfter
 	}
 	for _, x := range openList {
-		if evaluated[x.Rule] && !seen[x.Key] && now.Sub(x.LastSeenAt) >= resolveAfter[x.Rule] {
+		if !evaluated[x.Rule] || seen[x.Key] {
+			continue
+		}
+		// Not found by its rule this time: resolved after resolve_after,
+		// until then open and quiet (checked now, last seen before).
+		x.CheckedAt = now
+		if now.Sub(x.LastSeenAt) >= resolveAfter[x.Rule] {
 			x.Status, x.ResolvedAt = "resolved", now
-			changed = append(changed, x)
 			s.Resolved++
 		}
+		changed = append(changed, x)
 	}
 	if err := writeEvents(ctx, e.db, changed); err != nil {
 		return s, err
@@ -461,6 +467,6 @@ func fillEvent(x *Event, a *Anomaly, to []Recipient, now time.Time, l linker) {
 	}
 	it := buildItem("en", a, l)
 	x.Summary = it.short
-	x.LastSeenAt = now
+	x.LastSeenAt, x.CheckedAt = now, now
 	x.Status = "firing"
 }

@@ -349,14 +349,33 @@ func TestResolveAfterKeepsOneEpisode(t *testing.T) {
 	if s, ms := run(day(18).Add(8 * time.Hour)); s.Opened != 4 || len(ms) != 3 {
 		t.Fatalf("Wed 18: summary %s, %d emails: want 4 new anomalies in 3 emails", s, len(ms))
 	}
-	// Fri 20 judges Thu 19, normal: nothing resolves, nothing is sent.
+	quiet := func(when string, want bool) {
+		t.Helper()
+		evs, err := ListEvents(ctx, db, EventQuery{Since: day(1), Status: "firing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Quiet() != want {
+				t.Errorf("%s: %s quiet %v (last seen %s, checked %s), want %v", when, e.Key, e.Quiet(), e.LastSeenAt, e.CheckedAt, want)
+			}
+		}
+		if len(evs) != 4 {
+			t.Errorf("%s: %d open events, want 4", when, len(evs))
+		}
+	}
+	quiet("Wed 18", false)
+	// Fri 20 judges Thu 19, normal: nothing resolves, nothing is sent; the
+	// 4 episodes stay open and say they have gone quiet.
 	if s, ms := run(day(20).Add(8 * time.Hour)); s.Anomalies != 0 || s.Resolved != 0 || len(ms) != 0 {
 		t.Errorf("Fri 20: summary %s, %d emails: want the 4 episodes open and quiet", s, len(ms))
 	}
+	quiet("Fri 20", true)
 	// Sat 21 judges Fri 20, bad again: the same 4 events, re-sent (72 h > 30 h).
 	if s, ms := run(day(21).Add(8 * time.Hour)); s.Opened != 0 || s.Anomalies != 4 || len(ms) != 3 {
 		t.Errorf("Sat 21: summary %s, %d emails: want the same 4 events, emailed again", s, len(ms))
 	}
+	quiet("Sat 21", false)
 	// Last found at Sat 21 08:00: still open 13 days later, resolved at 14.
 	if s, _ := run(day(21).AddDate(0, 0, 13).Add(8 * time.Hour)); s.Resolved != 0 {
 		t.Errorf("13 days later: summary %s: want nothing resolved yet", s)

@@ -76,14 +76,24 @@ type Event struct {
 	Status       string // firing, resolved
 	OpenedAt     time.Time
 	LastSeenAt   time.Time
-	NotifiedAt   time.Time
-	ResolvedAt   time.Time
-	NotifyCount  int
+	// CheckedAt is the last evaluation of its rule while the event was open,
+	// found or not: an open event last seen before it has gone quiet (Quiet).
+	CheckedAt   time.Time
+	NotifiedAt  time.Time
+	ResolvedAt  time.Time
+	NotifyCount int
 	// From alert_acks.
 	AckedAt      time.Time
 	AckedBy      string
 	SnoozedUntil time.Time
 	SnoozedBy    string
+}
+
+// Quiet says the event is open but its rule did not find it at its latest
+// evaluation: it stays one episode until resolve_after has passed, but the
+// anomaly is not (or no longer) there.
+func (e Event) Quiet() bool {
+	return e.Status == "firing" && !e.CheckedAt.IsZero() && e.LastSeenAt.Before(e.CheckedAt)
 }
 
 func eventID(key string, opened time.Time) string {
@@ -93,7 +103,7 @@ func eventID(key string, opened time.Time) string {
 
 const eventCols = `event_id, key, rule, metric, grain, segment_kind, segment, segment_label, team, detector, kind, direction,
     actual, expected, score, since, period_from, period_to, summary, drivers, recipients, status,
-    opened_at, last_seen_at, notified_at, resolved_at, notify_count, version`
+    opened_at, last_seen_at, notified_at, resolved_at, notify_count, checked_at, version`
 
 func writeEvents(ctx context.Context, db *schemas.DB, evs []*Event) error {
 	if len(evs) == 0 {
@@ -109,7 +119,7 @@ func writeEvents(ctx context.Context, db *schemas.DB, evs []*Event) error {
 		rows = append(rows, []any{e.ID, e.Key, e.Rule, e.Metric, e.Grain, e.SegmentKind, e.Segment, e.SegmentLabel, e.Team, e.Detector, e.Kind,
 			int8(e.Direction), e.Actual, e.Expected, e.Score, orEpoch(e.Since), orEpoch(e.PeriodFrom), orEpoch(e.PeriodTo), e.Summary,
 			string(drv), rc, e.Status, orEpoch(e.OpenedAt), orEpoch(e.LastSeenAt), orEpoch(e.NotifiedAt), orEpoch(e.ResolvedAt),
-			uint32(e.NotifyCount), nextVersion()})
+			uint32(e.NotifyCount), orEpoch(e.CheckedAt), nextVersion()})
 	}
 	if err := db.InsertRows(ctx, "alerts-events", "INSERT INTO alert_events ("+eventCols+")", rows...); err != nil {
 		return fmt.Errorf("write alert events: %w", err)
@@ -136,12 +146,12 @@ func readEvents(ctx context.Context, db *schemas.DB, where string, args ...any) 
 		)
 		if err := rows.Scan(&e.ID, &e.Key, &e.Rule, &e.Metric, &e.Grain, &e.SegmentKind, &e.Segment, &e.SegmentLabel, &e.Team, &e.Detector, &e.Kind,
 			&dir, &e.Actual, &e.Expected, &e.Score, &e.Since, &e.PeriodFrom, &e.PeriodTo, &e.Summary, &drv, &e.Recipients, &e.Status,
-			&e.OpenedAt, &e.LastSeenAt, &e.NotifiedAt, &e.ResolvedAt, &cnt, &version); err != nil {
+			&e.OpenedAt, &e.LastSeenAt, &e.NotifiedAt, &e.ResolvedAt, &cnt, &e.CheckedAt, &version); err != nil {
 			return nil, fmt.Errorf("read alert events: %w", err)
 		}
 		e.Direction, e.NotifyCount = int(dir), int(cnt)
 		_ = json.Unmarshal([]byte(drv), &e.Drivers)
-		e.NotifiedAt, e.ResolvedAt = fromDB(e.NotifiedAt), fromDB(e.ResolvedAt)
+		e.NotifiedAt, e.ResolvedAt, e.CheckedAt = fromDB(e.NotifiedAt), fromDB(e.ResolvedAt), fromDB(e.CheckedAt)
 		out = append(out, &e)
 	}
 	return out, rows.Err()

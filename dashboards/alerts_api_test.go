@@ -51,6 +51,7 @@ func TestAnomaliesAPI(t *testing.T) {
 		SnoozedUntil                          *time.Time `json:"snoozed_until"`
 		HigherIsBetter                        bool       `json:"higher_is_better"`
 		Good                                  bool
+		Quiet                                 bool
 	}
 	list := func(token, q string) (int, []anomaly) {
 		t.Helper()
@@ -82,7 +83,14 @@ func TestAnomaliesAPI(t *testing.T) {
 			t.Errorf("%s sees %q with %q (status %d), want %q", c.token, got, c.q, code, c.want)
 		}
 	}
-	_, as := list("tok-director", "?metric=win_rate")
+	// ev2 is open but was not found at its rule's latest evaluation.
+	_, as := list("tok-director", "")
+	for _, a := range as {
+		if a.Quiet != (a.ID == "ev2") || a.Status != "firing" {
+			t.Errorf("%s: status %s, quiet %v: want firing, quiet only for ev2", a.ID, a.Status, a.Quiet)
+		}
+	}
+	_, as = list("tok-director", "?metric=win_rate")
 	if len(as) != 1 || as[0].Unit != "rate" || !as[0].HigherIsBetter || as[0].Good {
 		t.Errorf("a falling win rate reads as a rate whose fall is bad news: %+v", as)
 	}

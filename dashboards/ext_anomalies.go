@@ -50,6 +50,11 @@ type anomalyJSON struct {
 	Drivers        []alerts.Driver `json:"drivers"`
 	OpenedAt       time.Time       `json:"opened_at"`
 	LastSeenAt     time.Time       `json:"last_seen_at"`
+	// CheckedAt is the last evaluation of its rule while it was open; Quiet:
+	// open, but that evaluation did not find it (it resolves after
+	// resolve_after).
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
+	Quiet     bool       `json:"quiet"`
 }
 
 type anomaliesJSON struct {
@@ -187,6 +192,10 @@ func anomalyOf(e alerts.Event) anomalyJSON {
 		t := e.SnoozedUntil
 		j.SnoozedUntil = &t
 	}
+	if !e.CheckedAt.IsZero() {
+		t := e.CheckedAt
+		j.CheckedAt, j.Quiet = &t, e.Quiet()
+	}
 	return j
 }
 
@@ -279,7 +288,9 @@ func openAPIAnomalies(schemas, paths obj) {
 		"status": enum("firing", "acknowledged", "resolved"), "acknowledged": boolean, "acked_by": str,
 		"acked_at": obj{"type": "string", "format": "date-time"}, "snoozed_until": obj{"type": "string", "format": "date-time"},
 		"summary": str, "drivers": arr(ref("Driver")),
-		"opened_at": obj{"type": "string", "format": "date-time"}, "last_seen_at": obj{"type": "string", "format": "date-time"}})
+		"opened_at": obj{"type": "string", "format": "date-time"}, "last_seen_at": obj{"type": "string", "format": "date-time"},
+		"checked_at": obj{"type": "string", "format": "date-time", "description": "The last evaluation of its rule while open."},
+		"quiet":      obj{"type": "boolean", "description": "Open, but its rule did not find it at checked_at; it resolves once resolve_after has passed since last_seen_at."}})
 	schemas["Anomalies"] = props([]string{"anomalies"}, obj{"anomalies": arr(ref("Anomaly"))})
 	errResp := jsonResp("error", "Error")
 	paths["/anomalies"] = obj{"get": obj{

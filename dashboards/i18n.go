@@ -238,6 +238,7 @@ var messages = map[string][2]string{
 	"al.since":              {"since", "开始于"},
 	"al.last_found":         {"last found", "最近发现"},
 	"al.firing":             {"firing", "进行中"},
+	"al.quiet":              {"quiet", "已平息"},
 	"al.resolved":           {"resolved", "已恢复"},
 	"al.done":               {"Saved.", "已保存。"},
 	"al.acknowledged":       {"acknowledged", "已确认"},

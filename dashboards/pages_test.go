@@ -117,18 +117,20 @@ func newDemoConfig(t *testing.T, gc gen.Config) *demo {
 	return d
 }
 
-// insertAlertEvents writes two firing anomalies, one per team, as the alert
-// engine would.
+// insertAlertEvents writes two open anomalies, one per team, as the alert
+// engine would: the first found at its rule's latest evaluation (firing), the
+// second last found two days before it (quiet).
 func insertAlertEvents(t *testing.T, db *schemas.DB, teamA, teamB string) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	since := now.AddDate(0, 0, -5).Truncate(24 * time.Hour)
 	for i, team := range []string{teamA, teamB} {
+		seen := now.AddDate(0, 0, -2*i)
 		err := db.InsertRows(context.Background(), "test-alerts", `INSERT INTO alert_events (event_id, key, rule, metric, grain, segment_kind, segment, segment_label, team, detector, kind, direction,
-    actual, expected, score, since, period_from, period_to, summary, drivers, recipients, status, opened_at, last_seen_at, notified_at, notify_count, resolved_at, version)`,
+    actual, expected, score, since, period_from, period_to, summary, drivers, recipients, status, opened_at, last_seen_at, notified_at, notify_count, resolved_at, checked_at, version)`,
 			[]any{fmt.Sprintf("ev%d", i+1), "k" + team, "bookings-drop", "bookings", "day", "team", team, team, team, "ewma", "level", int8(-1),
 				1000.0, 5000.0, 4.2, since, since.AddDate(0, 0, -60), now, "Bookings of " + team + " fell to 20% of expected since " + since.Format("Jan 2"), "[]", []string{"m@example.com"},
-				"firing", now.Add(-time.Hour), now, now, uint32(1), time.Unix(0, 0).UTC(), uint64(i + 1)})
+				"firing", seen.Add(-time.Hour), seen, seen, uint32(1), time.Unix(0, 0).UTC(), now, uint64(i + 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,6 +283,12 @@ func TestPagesHTTP(t *testing.T) {
 	}
 	if _, body := d.page(t, c, "/?lang=en"); !strings.Contains(body, "Overview") {
 		t.Errorf("?lang=en does not switch back")
+	}
+
+	// Open and found at the latest evaluation: firing; open but not found
+	// then: quiet.
+	if _, body := d.page(t, c, "/alerts"); !strings.Contains(body, `<span class="badge firing">firing</span>`) || !strings.Contains(body, `<span class="badge quiet">quiet</span>`) {
+		t.Errorf("the alerts page does not tell the firing anomaly from the quiet one")
 	}
 
 	// Acknowledge needs the CSRF token.

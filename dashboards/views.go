@@ -598,7 +598,8 @@ func (p *pages) alerts(c echo.Context) error {
 // alertText is how an alert event reads wherever it is shown (the Alerts page,
 // the overview): its title (segment and metric in the reader's language), a
 // summary with its drivers explained, its status (an acknowledged event that
-// still fires says acknowledged) and whether it is good or bad news.
+// still fires says acknowledged; an open one its rule no longer found, quiet)
+// and whether it is good or bad news.
 type alertText struct {
 	title, summary, status, statusClass, news string
 }
@@ -612,8 +613,13 @@ func alertWords(r *request, e alerts.Event) alertText {
 	if alerts.Good(e.Metric, e.Kind, e.Direction) {
 		w.news = "good"
 	}
-	if !e.AckedAt.IsZero() && e.Status == "firing" {
+	switch {
+	case !e.AckedAt.IsZero() && e.Status == "firing":
 		w.status, w.statusClass = r.T("al.acknowledged"), "acknowledged"
+	case e.Quiet():
+		// Open until resolve_after, but not found at the rule's latest
+		// evaluation: not "firing".
+		w.status, w.statusClass = r.T("al.quiet"), "quiet"
 	}
 	return w
 }
