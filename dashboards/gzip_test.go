@@ -40,31 +40,7 @@ func TestPagesGzipped(t *testing.T) {
 		{"/api/v1/fails", "", http.StatusTeapot, "", long},
 		{"/healthz", "gzip", http.StatusOK, "", ""},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, ts.URL+c.path, nil)
-		req.Header.Set("Accept", "text/html")
-		req.Header.Set("Authorization", "Bearer gzip-test")
-		if c.enc != "" {
-			req.Header.Set("Accept-Encoding", c.enc)
-		}
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body io.Reader = resp.Body
-		if got := resp.Header.Get("Content-Encoding"); got != c.wantEnc {
-			t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, want %q", c.path, c.enc, got, c.wantEnc)
-		} else if got == "gzip" {
-			zr, err := gzip.NewReader(resp.Body)
-			if err != nil {
-				t.Fatalf("%s: %v", c.path, err)
-			}
-			body = zr
-		}
-		got, err := io.ReadAll(body)
-		resp.Body.Close()
-		if err != nil {
-			t.Errorf("%s (%q): reading the body: %v", c.path, c.enc, err)
-		}
+		resp, got := fetchEncoded(t, tr, ts.URL+c.path, c.enc, c.wantEnc, "Accept", "text/html", "Authorization", "Bearer gzip-test")
 		if resp.StatusCode != c.code || !strings.Contains(string(got), c.contains) {
 			t.Errorf("%s (%q): %d, %d bytes, want %d containing %q", c.path, c.enc, resp.StatusCode, len(got), c.code, c.contains)
 		}
@@ -72,4 +48,38 @@ func TestPagesGzipped(t *testing.T) {
 			t.Errorf("%s: Vary %q, want Accept-Encoding", c.path, resp.Header.Get("Vary"))
 		}
 	}
+}
+
+// fetchEncoded GETs u with Accept-Encoding enc (none when "") and the headers
+// given as name, value pairs, checks the answer's Content-Encoding is wantEnc
+// and returns the answer and its body decoded.
+func fetchEncoded(t *testing.T, tr http.RoundTripper, u, enc, wantEnc string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if enc != "" {
+		req.Header.Set("Accept-Encoding", enc)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body io.Reader = resp.Body
+	if got := resp.Header.Get("Content-Encoding"); got != wantEnc {
+		t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, want %q", u, enc, got, wantEnc)
+	} else if got == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		body = zr
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Errorf("%s (%q): reading the body: %v", u, enc, err)
+	}
+	return resp, b
 }

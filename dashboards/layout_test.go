@@ -2,8 +2,6 @@ package dashboards
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -206,26 +204,7 @@ func TestStaticFilesGzipped(t *testing.T) {
 		{"/static/echarts/echarts.min.js", "gzip;q=0", "", "max-age=3600"},
 		{"/static/echarts/echarts.min.js?v=abc", "", "", "immutable"},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, ts.URL+c.path, nil)
-		if c.enc != "" {
-			req.Header.Set("Accept-Encoding", c.enc)
-		}
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body io.Reader = resp.Body
-		if got := resp.Header.Get("Content-Encoding"); got != c.wantEnc {
-			t.Errorf("%s with Accept-Encoding %q: Content-Encoding %q, want %q", c.path, c.enc, got, c.wantEnc)
-		} else if got == "gzip" {
-			zr, err := gzip.NewReader(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body = zr
-		}
-		got, _ := io.ReadAll(body)
-		resp.Body.Close()
+		resp, got := fetchEncoded(t, tr, ts.URL+c.path, c.enc, c.wantEnc)
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s (%q): %d bytes after decoding, want the embedded %d", c.path, c.enc, len(got), len(want))
 		}
