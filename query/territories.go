@@ -66,19 +66,21 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	ac.in("territory", f.Territory)
 	ac.in("segment", f.Segment)
 	// account_facts has a partial row per account and shard in cluster mode (one
-	// row on a single server; see accountSteps): group by account first. The
-	// white-space subquery reads opp_facts whole (GLOBAL): opportunities are
-	// sharded otherwise than accounts.
+	// row on a single server; see accountSteps): an account counts once per
+	// cell, uniqExact over the cell's rows (a GROUP BY account first cost three
+	// times as much at 140k accounts). The white-space subquery reads opp_facts
+	// whole (GLOBAL): opportunities are sharded otherwise than accounts.
 	args := append(append([]any{}, dc.args...), ac.args...)
-	q := "SELECT territory, segment, count(), countIf(account_id GLOBAL NOT IN (SELECT account_id FROM opp_facts" + dc.prewhere() + ")) FROM (SELECT account_id, territory, segment FROM account_facts" +
-		ac.where() + " GROUP BY account_id, territory, segment) GROUP BY territory, segment"
+	q := "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, account_id GLOBAL IN (SELECT account_id FROM opp_facts" + dc.prewhere() + "))) FROM account_facts" +
+		ac.where() + " GROUP BY territory, segment"
 	fast := s.placeOnly(f)
 	if fast {
 		// An account in the page has a territory, which is then its deals'
 		// territory, and its segment is theirs: the territory and segment
-		// filters keep all its deals, and its own creation dates decide.
-		q = "SELECT territory, segment, count(), countIf(hit = 0) FROM (SELECT account_id, territory, segment, max(arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)) AS hit FROM account_facts" +
-			ac.where() + " GROUP BY account_id, territory, segment) GROUP BY territory, segment"
+		// filters keep all its deals, and its own creation dates decide (on
+		// any of its rows: the partial rows of a cluster split its dates).
+		q = "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, arrayExists(d -> d >= toDate(?) AND d < toDate(?), created))) FROM account_facts" +
+			ac.where() + " GROUP BY territory, segment"
 		args = append([]any{day(f.From), day(f.To)}, ac.args...)
 	}
 	// The three reads are independent: run them at once (cells under mu).
