@@ -20,6 +20,15 @@ func closesSelect(t func(string) string, n string) string {
 		"SELECT opportunity_id, pub, " + closeCols + " FROM " + t("opp_facts") + " WHERE pub = " + n + " AND (closed = 1 OR won = 1)"
 }
 
+// openSelect is the INSERT … SELECT of the open deals of the opp_facts rows of
+// publication n (opp_open, 0021): coverage's pipeline reads them by expected
+// close date. closed and won are kept (0) so that a reader's conditions read
+// the same over opp_open and opp_facts.
+func openSelect(t func(string) string, n string) string {
+	return "INSERT INTO " + t("opp_open") + " (opportunity_id, pub, " + closeCols + ") " +
+		"SELECT opportunity_id, pub, " + closeCols + " FROM " + t("opp_facts") + " WHERE pub = " + n + " AND closed = 0 AND won = 0"
+}
+
 // winRateSQL is WinRate's statement over opp_closes: per group, won and lost
 // deals closed in the range and their amounts. c holds closed = 1, the range
 // and dims' filters; all but {facts} go to PREWHERE.

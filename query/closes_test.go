@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// TestClosesEqualFacts: win rate and cycle time read from opp_closes answer
+// TestClosesEqualFacts: win rate and cycle time read from opp_closes (and
+// coverage's pipeline from opp_open) answer
 // what they answered from opp_facts (the statements below are the ones they
 // replaced), on a home where every file was published on its own, the second
 // export replacing versions of most opportunities (close dates, amounts,
@@ -22,14 +23,15 @@ func TestClosesEqualFacts(t *testing.T) {
 	ctx := context.Background()
 	db, s, loc := reexportedHome(t, 7, 2000)
 	var gone, goneClosed uint64
-	if err := db.Conn.QueryRow(ctx, "SELECT count(), countIf((opportunity_id, gone.pub) IN (SELECT opportunity_id, pub FROM opp_closes)) FROM opp_gone AS gone").Scan(&gone, &goneClosed); err != nil || goneClosed == 0 {
-		t.Fatalf("replaced opp_facts versions: %d, of closed deals %d (%v); the test needs some", gone, goneClosed, err)
+	var goneOpen uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count(), countIf((opportunity_id, gone.pub) IN (SELECT opportunity_id, pub FROM opp_closes)), countIf((opportunity_id, gone.pub) IN (SELECT opportunity_id, pub FROM opp_open)) FROM opp_gone AS gone").Scan(&gone, &goneClosed, &goneOpen); err != nil || goneClosed == 0 || goneOpen == 0 {
+		t.Fatalf("replaced opp_facts versions: %d, of closed deals %d, of open deals %d (%v); the test needs some", gone, goneClosed, goneOpen, err)
 	}
 	plain := New(db, loc, quietLog())
 	plain.noRollup = true
 
 	filters := reexportFilters(loc)
-	won, lost := 0, 0
+	won, lost, pipeline := 0, 0, 0.0
 	for i, f := range filters {
 		for _, g := range append([]string{""}, GroupBys...) {
 			for _, svc := range []*Service{s, plain} {
@@ -69,7 +71,7 @@ func TestClosesEqualFacts(t *testing.T) {
 			c.add("closed = 1")
 			dateRange(&c, "close_date", f)
 			dims(&c, f, "")
-			sameRows(t, ctx, s, fmt.Sprintf("filter %d, movement by %s", i, p), movementClosedSQL(pcl, c), c.args, 1)
+			sameRows(t, ctx, s, fmt.Sprintf("filter %d, movement by %s", i, p), "opp_closes", movementClosedSQL(pcl, c), c.args, 1)
 		}
 		for _, m := range registry {
 			if m.from != "closed" {
@@ -81,17 +83,28 @@ func TestClosesEqualFacts(t *testing.T) {
 				}
 				seg, _, _ := groupExpr(g)
 				var c cond
-				sameRows(t, ctx, s, fmt.Sprintf("filter %d, series %s by %q", i, m.Name, g), s.seriesSQL(m, seg, f, &c), c.args, 2)
+				sameRows(t, ctx, s, fmt.Sprintf("filter %d, series %s by %q", i, m.Name, g), "opp_closes", s.seriesSQL(m, seg, f, &c), c.args, 2)
 			}
 		}
+		// Coverage's pipeline reads the open deals of opp_open.
+		var c cond
+		c.add("closed = 0")
+		dateRange(&c, "close_date", f)
+		dims(&c, f, "")
+		sameRows(t, ctx, s, fmt.Sprintf("filter %d, pipeline", i), "opp_open", openPipelineSQL(c), c.args, 0)
+		pipe, err := s.openPipeline(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pipeline += pipe
 	}
 	for _, f := range filters[2:4] {
 		if _, err := plain.Movement(ctx, Unrestricted, f, Month); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if won < 1000 || lost < 1000 {
-		t.Fatalf("only %d won and %d lost deals compared", won, lost)
+	if won < 1000 || lost < 1000 || pipeline <= 0 {
+		t.Fatalf("only %d won and %d lost deals and a pipeline of %.0f compared", won, lost, pipeline)
 	}
 }
 
@@ -146,13 +159,13 @@ func factsCycleTime(ctx context.Context, s *Service, f Filter, groupBy string) (
 	return out, err
 }
 
-// sameRows runs q, a statement over opp_closes, and the same statement over
-// opp_facts, and fails t when their rows differ; the first keys columns
-// identify a row (the statements have no ORDER BY).
-func sameRows(t *testing.T, ctx context.Context, s *Service, name, q string, args []any, keys int) {
+// sameRows runs q, a statement over table (opp_closes or opp_open), and the
+// same statement over opp_facts, and fails t when their rows differ; the first
+// keys columns identify a row (the statements have no ORDER BY).
+func sameRows(t *testing.T, ctx context.Context, s *Service, name, table, q string, args []any, keys int) {
 	t.Helper()
-	if !strings.Contains(q, "FROM opp_closes") {
-		t.Fatalf("%s does not read opp_closes: %s", name, q)
+	if !strings.Contains(q, "FROM "+table) {
+		t.Fatalf("%s does not read %s: %s", name, table, q)
 	}
 	read := func(q string) [][]any {
 		var out [][]any
@@ -176,7 +189,7 @@ func sameRows(t *testing.T, ctx context.Context, s *Service, name, q string, arg
 		sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i][:keys]...) < fmt.Sprint(out[j][:keys]...) })
 		return out
 	}
-	got, want := read(q), read(strings.Replace(q, "FROM opp_closes", "FROM opp_facts", 1))
+	got, want := read(q), read(strings.Replace(q, "FROM "+table, "FROM opp_facts", 1))
 	if len(got) == 0 {
 		t.Logf("%s: no rows", name)
 	}

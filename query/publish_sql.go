@@ -119,6 +119,7 @@ func (b *pubBuilder) steps() []pubStep {
 	add("facts", "INSERT INTO "+t("opp_facts")+" "+b.s.factsSelect(t, b.rawNew(), restrict, b.p.Pub, b.p.fx))
 	add("stays", staysSelect(t, b.n, b.s.tz))
 	add("closes", closesSelect(t, b.n))
+	add("open", openSelect(t, b.n))
 	if !full {
 		add("delta-new", "INSERT INTO "+t("publish_delta")+" (pub, sign, version, "+deltaCols+") SELECT toUInt64("+b.n+"), toInt8(1), pub, "+deltaCols+
 			" FROM "+t("opp_facts")+" WHERE pub = "+b.n)

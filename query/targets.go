@@ -412,16 +412,19 @@ func (s *Service) tomorrow() time.Time {
 	return time.Date(n.Year(), n.Month(), n.Day()+1, 0, 0, 0, 0, s.loc)
 }
 
+// openPipelineSQL is openPipeline's statement: the open deals of opp_open
+// (closes.go), sorted by expected close date, instead of every opp_facts row.
+func openPipelineSQL(c cond) string { return "SELECT sum(amount) FROM opp_open" + c.prewhere() }
+
 // openPipeline is the amount of open opportunities expected to close in
-// [f.From, f.To). No pre-aggregate holds it by expected close date: opp_facts
-// answers it; its conditions go to PREWHERE, the visibility rule after them.
+// [f.From, f.To); its conditions go to PREWHERE, the visibility rule after them.
 func (s *Service) openPipeline(ctx context.Context, f Filter) (float64, error) {
 	var c cond
 	c.add("closed = 0")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	var pipe float64
-	err := s.query(ctx, "coverage", "SELECT sum(amount) FROM opp_facts"+c.prewhere(), c.args, func(r driverRows) error {
+	err := s.query(ctx, "coverage", openPipelineSQL(c), c.args, func(r driverRows) error {
 		return r.Scan(&pipe)
 	})
 	return pipe, err

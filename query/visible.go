@@ -13,7 +13,7 @@ import (
 // version (schemas/visibility.go), so a statement never mixes two loads:
 //
 //	{raw}       raw tables: rows of published runs (latest() adds it)
-//	{facts}     opp_facts, opp_stays, opp_closes and opp_moves: current versions
+//	{facts}     opp_facts, opp_stays, opp_closes, opp_open and opp_moves: current versions
 //	{accounts}  account_facts: current versions
 //	{delta}     rep_days, territory_days, territory_wins, rep_activity_days, lead_days
 const (
@@ -26,7 +26,7 @@ const (
 // servingReads pairs each serving table with its token: a statement that reads
 // the table without the token is a bug that would count replaced rows.
 var servingReads = []struct{ table, token string }{
-	{"opp_facts", tokFacts}, {"opp_stays", tokFacts}, {"opp_closes", tokFacts}, {"opp_moves", tokFacts}, {"account_facts", tokAccounts},
+	{"opp_facts", tokFacts}, {"opp_stays", tokFacts}, {"opp_closes", tokFacts}, {"opp_open", tokFacts}, {"opp_moves", tokFacts}, {"account_facts", tokAccounts},
 	{"rep_days", tokDelta}, {"territory_days", tokDelta}, {"territory_wins", tokDelta}, {"rep_activity_days", tokDelta},
 	{"lead_days", tokDelta},
 }

@@ -76,8 +76,8 @@ func rawSQL(flt benchFilter) benchSQL {
 
 // servingSQL is the same over pipelens's serving tables (the floor): opp_facts
 // holds every dimension of a deal and its furthest stage, opp_stays its stage
-// stays; win rate and cycle time read the closed deals of opp_closes instead
-// (endpointSQL).
+// stays; win rate and cycle time read the closed deals of opp_closes instead,
+// coverage those and the open deals of opp_open (endpointSQL).
 func servingSQL(flt benchFilter) benchSQL {
 	r := rawSQL(flt)
 	return benchSQL{
@@ -147,7 +147,16 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 		return "SELECT t.scope_id, t.period_start, t.amount, b.booked FROM (SELECT scope_id, period_start, amount FROM " + b.targets + " AS t0 WHERE scope = 'rep' AND " + rng("period_start") + ") AS t ALL LEFT JOIN " +
 			"(SELECT owner_id AS scope_id, toStartOfMonth(close_date) AS period_start, sum(amount) AS booked FROM " + b.deals + " AS d WHERE won = 1 AND " + inX + " GROUP BY scope_id, period_start) AS b USING (scope_id, period_start)"
 	case "coverage":
-		return "SELECT sumIf(amount, closed = 0), sumIf(amount, won = 1), (SELECT sum(amount) FROM " + b.targets + " AS t WHERE scope = 'rep' AND " + rng("period_start") + ") FROM " + b.deals + " AS d WHERE " + inX
+		target := "(SELECT sum(amount) FROM " + b.targets + " AS t WHERE scope = 'rep' AND " + rng("period_start") + ")"
+		if serving {
+			// opp_open holds the open deals and opp_closes the closed ones, both
+			// sorted by close date.
+			in := func(table string) string {
+				return strings.Replace(strings.Replace(b.deals, "opp_facts", table, 1), " WHERE 1", " WHERE "+inX, 1)
+			}
+			return "SELECT (SELECT sum(amount) FROM " + in("opp_open") + " AS o), (SELECT sum(amount) FROM " + in("opp_closes") + " AS w WHERE won = 1), " + target
+		}
+		return "SELECT sumIf(amount, closed = 0), sumIf(amount, won = 1), " + target + " FROM " + b.deals + " AS d WHERE " + inX
 	case "reps":
 		return "SELECT * FROM (" + repStats + " GROUP BY owner_id) AS r ALL LEFT JOIN (SELECT rep_id AS owner_id, " + acts + " AS acts FROM " + b.acts + " AS a WHERE " + rng("toDate(occurred_at)") + " GROUP BY owner_id) AS a USING owner_id ORDER BY owner_id"
 	case "reps/{id}":
