@@ -15,8 +15,10 @@
 // publish_sql.go; schemas/migrations/0007_publications.sql): a publication
 // derives, for what the new runs touched, opp_facts (one row per opportunity
 // with its owner's team, manager and territory, its account's segment and
-// territory, its furthest stage and its stage entry and exit times), opp_moves
-// (changes between consecutive snapshots), rep_activity_days (activities per
+// territory, its furthest stage and its stage entry and exit times), beside it
+// by other sort keys opp_stays (stage stays by entry day), opp_closes (closed
+// deals by close date) and opp_open (open deals by expected close date),
+// opp_moves (changes between consecutive snapshots), rep_activity_days (activities per
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
 // per owner and day or month, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
