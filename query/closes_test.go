@@ -92,6 +92,15 @@ func TestClosesEqualFacts(t *testing.T) {
 		dateRange(&c, "close_date", f)
 		dims(&c, f, "")
 		sameRows(t, ctx, s, fmt.Sprintf("filter %d, pipeline", i), "opp_open", openPipelineSQL(c), c.args, 0)
+		// Attainment's and coverage's bookings under any filter read the won
+		// deals of opp_closes.
+		var wc cond
+		wc.add("won = 1")
+		dateRange(&wc, "close_date", f)
+		dims(&wc, f, "")
+		sameRows(t, ctx, s, fmt.Sprintf("filter %d, won", i), "opp_closes", wonSQL(wc), wc.args, 0)
+		starts, ends := []string{day(f.From), day(f.From.AddDate(0, 1, 0))}, []string{day(f.From.AddDate(0, 1, 0)), day(f.To)}
+		sameRows(t, ctx, s, fmt.Sprintf("filter %d, bookings", i), "opp_closes", bookingsSQL(wc), append([]any{starts, ends, starts}, wc.args...), 4)
 		pipe, err := s.openPipeline(ctx, f)
 		if err != nil {
 			t.Fatal(err)

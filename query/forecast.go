@@ -493,18 +493,29 @@ type amountBasis struct {
 // them with an amount, make the amounts "won deals only".
 const ForecastWonOnlyMinLost = 20
 
+// amountBasis reads the deals closed in the history window from opp_closes
+// (sorted by close date): first the totals, numbers only; the means per
+// product, which read every deal's product, only when the amounts are of won
+// deals only (most exports record lost amounts, and then nothing else is read).
 func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBasis, error) {
 	var c cond
 	dims(&c, f, "")
 	c.add("closed = 1 AND close_date < toDate(?) AND close_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
-	q := "SELECT product, countIf(won = 0), countIf(won = 0 AND amount != 0), countIf(won = 1), sumIf(amount, won = 1) FROM opp_facts" + c.prewhere() + " GROUP BY product ORDER BY product"
+	counts := "countIf(won = 0), countIf(won = 0 AND amount != 0), countIf(won = 1), sumIf(amount, won = 1) FROM opp_closes" + c.prewhere()
+	var l, la, w uint64
+	var wa float64
+	err := s.fcQuery(ctx, "forecast amount totals", "SELECT "+counts, c.args, func(r driverRows) error { return r.Scan(&l, &la, &w, &wa) })
+	if err != nil || !wonOnly(float64(l), float64(la), wa) {
+		return amountBasis{}, err
+	}
+	q := "SELECT product, " + counts + " GROUP BY product ORDER BY product"
 	type row struct {
 		product        string
 		won, wonAmount float64
 	}
 	var rows []row
 	var lost, lostWithAmount, won, wonAmount float64
-	err := s.fcQuery(ctx, "forecast amount basis", q, c.args, func(r driverRows) error {
+	err = s.fcQuery(ctx, "forecast amount basis", q, c.args, func(r driverRows) error {
 		var x row
 		var l, la, w uint64
 		if err := r.Scan(&x.product, &l, &la, &w, &x.wonAmount); err != nil {
@@ -515,7 +526,7 @@ func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBa
 		rows = append(rows, x)
 		return nil
 	})
-	b := amountBasis{wonOnly: lost >= ForecastWonOnlyMinLost && lostWithAmount == 0 && wonAmount > 0}
+	b := amountBasis{wonOnly: wonOnly(lost, lostWithAmount, wonAmount)}
 	if err != nil || !b.wonOnly {
 		return b, err
 	}
@@ -525,6 +536,12 @@ func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBa
 		b.mean[x.product] = (x.wonAmount + ForecastShrink*b.all) / (x.won + ForecastShrink)
 	}
 	return b, nil
+}
+
+// wonOnly says whether amounts are of won deals only: enough deals lost, none
+// of them with an amount, and won deals with some.
+func wonOnly(lost, lostWithAmount, wonAmount float64) bool {
+	return lost >= ForecastWonOnlyMinLost && lostWithAmount == 0 && wonAmount > 0
 }
 
 // value is the amount a deal of product with recorded amount counts for.

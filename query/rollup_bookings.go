@@ -74,7 +74,21 @@ func (s *Service) periodBookings(ctx context.Context, f Filter, periods []period
 	return s.factsBookings(ctx, f, periods)
 }
 
-// factsBookings scans opp_facts: every filter, every scope.
+// bookingsSQL is factsBookings' statement over the won deals of opp_closes
+// (closes.go, sorted by close date), per period index pi (its arguments: the
+// periods' starts, ends and starts again, then c's). c holds won = 1, the range
+// and dims' filters; they go to PREWHERE, read before the ARRAY JOIN and before
+// the visibility rule (cond.prewhere): only the range's won deals are joined.
+func bookingsSQL(c cond) string {
+	return "SELECT pi, owner_id, team, territory, sum(amount) FROM opp_closes ARRAY JOIN arrayFilter(i -> close_date >= toDate(arrayElement(?, i)) AND close_date < toDate(arrayElement(?, i)), arrayEnumerate(?)) AS pi" +
+		c.prewhere() + " GROUP BY pi, owner_id, team, territory"
+}
+
+// wonSQL is wonInRange's statement under any filter: the won deals of
+// opp_closes. c holds won = 1, the range and dims' filters.
+func wonSQL(c cond) string { return "SELECT sum(amount) FROM opp_closes" + c.prewhere() }
+
+// factsBookings reads the won deals of opp_closes: every filter, every scope.
 func (s *Service) factsBookings(ctx context.Context, f Filter, periods []period) (bookings, error) {
 	starts := make([]string, len(periods))
 	ends := make([]string, len(periods))
@@ -86,11 +100,8 @@ func (s *Service) factsBookings(ctx context.Context, f Filter, periods []period)
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
 	out := newBookings()
-	// The filters go to PREWHERE, read before the ARRAY JOIN and before the
-	// visibility rule (cond.prewhere): only the range's won deals are joined.
-	q := "SELECT pi, owner_id, team, territory, sum(amount) FROM opp_facts ARRAY JOIN arrayFilter(i -> close_date >= toDate(arrayElement(?, i)) AND close_date < toDate(arrayElement(?, i)), arrayEnumerate(?)) AS pi" + c.prewhere() + " GROUP BY pi, owner_id, team, territory"
 	args := append([]any{starts, ends, starts}, c.args...)
-	err := s.query(ctx, "bookings", q, args, func(r driverRows) error {
+	err := s.query(ctx, "bookings", bookingsSQL(c), args, func(r driverRows) error {
 		var pi uint32
 		var owner, team, territory string
 		var a float64
@@ -191,6 +202,6 @@ func (s *Service) wonInRange(ctx context.Context, f Filter) (float64, error) {
 	c.add("won = 1")
 	dateRange(&c, "close_date", f)
 	dims(&c, f, "")
-	err := s.query(ctx, "coverage-won", "SELECT sum(amount) FROM opp_facts"+c.prewhere(), c.args, scan)
+	err := s.query(ctx, "coverage-won", wonSQL(c), c.args, scan)
 	return won, err
 }
