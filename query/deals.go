@@ -209,8 +209,13 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 			return out, countErr
 		}
 		conv := map[string]string{"amount": "?", "created_at": "toDateTime(?)", "close_date": "toDate(?)"}[cut.col]
-		q = cols + " PREWHERE " + cut.col + " " + cmp + " " + conv + c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
-		args = append(append([]any{bound}, c.args...), (dq.Page-1)*dq.PageSize, dq.PageSize)
+		// The filters go to PREWHERE beside the bound: with a filter the bound
+		// is lower, and a granule is read whole when any of its rows passes.
+		var pc cond
+		pc.add(cut.col+" "+cmp+" "+conv, bound)
+		pc.sql, pc.args = append(pc.sql, c.sql...), append(pc.args, c.args...)
+		q = cols + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+		args = append(pc.args, (dq.Page-1)*dq.PageSize, dq.PageSize)
 	}
 	err = s.query(ctx, "deals", q, args, func(r driverRows) error {
 		var d Deal
