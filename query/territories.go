@@ -71,16 +71,17 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	// times as much at 140k accounts). The white-space subquery reads opp_facts
 	// whole (GLOBAL): opportunities are sharded otherwise than accounts.
 	args := append(append([]any{}, dc.args...), ac.args...)
-	q := "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, account_id GLOBAL IN (SELECT account_id FROM opp_facts" + dc.prewhere() + "))) FROM account_facts" +
-		ac.where() + " GROUP BY territory, segment"
+	white := func(hit string) string {
+		return "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, " + hit + ")) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
+	}
+	q := white("account_id GLOBAL IN (SELECT account_id FROM opp_facts" + dc.prewhere() + ")")
 	fast := s.placeOnly(f)
 	if fast {
 		// An account in the page has a territory, which is then its deals'
 		// territory, and its segment is theirs: the territory and segment
 		// filters keep all its deals, and its own creation dates decide (on
 		// any of its rows: the partial rows of a cluster split its dates).
-		q = "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, arrayExists(d -> d >= toDate(?) AND d < toDate(?), created))) FROM account_facts" +
-			ac.where() + " GROUP BY territory, segment"
+		q = white("arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)")
 		args = append([]any{day(f.From), day(f.To)}, ac.args...)
 	}
 	// The three reads are independent: run them at once (cells under mu).

@@ -109,22 +109,25 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 	}
 	repStats := "SELECT owner_id, countIf(won = 1 AND " + inX + "), countIf(closed = 1 AND won = 0 AND " + inX + "), sumIf(amount, won = 1 AND " + inX + "), avgIf(" + cycle + ", won = 1 AND " + inX + "), countIf(" + inC + ") AS created, " +
 		strings.ReplaceAll(strings.Join(reached, ", "), "countIf(", "countIf("+inC+" AND ") + " FROM " + b.deals + " AS d"
+	// closedIn is b.deals read from table (opp_closes or opp_open, sorted by
+	// close date) with the range where it selects granules.
+	closedIn := func(table string) string {
+		return strings.Replace(strings.Replace(b.deals, "opp_facts", table, 1), " WHERE 1", " WHERE "+inX, 1)
+	}
 	switch name {
 	case "funnel":
 		return "SELECT " + funnel + " FROM " + b.deals + " AS d WHERE " + inC
 	case "conversion":
 		return "SELECT toStartOfMonth(created_date) AS p, " + funnel + " FROM " + b.deals + " AS d WHERE " + inC + " GROUP BY p ORDER BY p"
 	case "winrate", "cycle":
-		deals, closedIn := b.deals, inX
+		deals, inRange := b.deals, inX
 		if serving {
-			// opp_closes holds the closed deals sorted by close date: the range
-			// goes where it selects granules.
-			deals, closedIn = strings.Replace(strings.Replace(deals, "opp_facts", "opp_closes", 1), " WHERE 1", " WHERE "+inX, 1), "1"
+			deals, inRange = closedIn("opp_closes"), "1"
 		}
 		if name == "cycle" {
-			return "SELECT count(), avg(" + cycle + "), quantileExact(0.5)(" + cycle + ") FROM " + deals + " AS d WHERE won = 1 AND " + closedIn
+			return "SELECT count(), avg(" + cycle + "), quantileExact(0.5)(" + cycle + ") FROM " + deals + " AS d WHERE won = 1 AND " + inRange
 		}
-		return "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM " + deals + " AS d WHERE closed = 1 AND " + closedIn + " GROUP BY owner_id ORDER BY owner_id"
+		return "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM " + deals + " AS d WHERE closed = 1 AND " + inRange + " GROUP BY owner_id ORDER BY owner_id"
 	case "days-in-stage":
 		days := "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
 		stays, entered := b.stays, rng("toDate(en)")
@@ -149,12 +152,7 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 	case "coverage":
 		target := "(SELECT sum(amount) FROM " + b.targets + " AS t WHERE scope = 'rep' AND " + rng("period_start") + ")"
 		if serving {
-			// opp_open holds the open deals and opp_closes the closed ones, both
-			// sorted by close date.
-			in := func(table string) string {
-				return strings.Replace(strings.Replace(b.deals, "opp_facts", table, 1), " WHERE 1", " WHERE "+inX, 1)
-			}
-			return "SELECT (SELECT sum(amount) FROM " + in("opp_open") + " AS o), (SELECT sum(amount) FROM " + in("opp_closes") + " AS w WHERE won = 1), " + target
+			return "SELECT (SELECT sum(amount) FROM " + closedIn("opp_open") + " AS o), (SELECT sum(amount) FROM " + closedIn("opp_closes") + " AS w WHERE won = 1), " + target
 		}
 		return "SELECT sumIf(amount, closed = 0), sumIf(amount, won = 1), " + target + " FROM " + b.deals + " AS d WHERE " + inX
 	case "reps":
