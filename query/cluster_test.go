@@ -106,6 +106,8 @@ func TestClusterEqualsSingleServer(t *testing.T) {
 			"SELECT opportunity_id, owner_id, team, territory, segment, amount * 100, created_date, close_date, closed, won, furthest, toUInt64("+n+") FROM opp_facts_local WHERE pub <= "+vs+" LIMIT 50")
 		onServer(ctx, t, c, i, "INSERT INTO rep_days_local (grain, day, owner_id, team, created, created_amount, won, won_amount, sign, pub) "+
 			"SELECT grain, day, owner_id, team, created, created_amount, won, won_amount, sign, toUInt64("+n+") FROM rep_days_local WHERE pub <= "+vs+" LIMIT 100")
+		onServer(ctx, t, c, i, "INSERT INTO rep_dim_months_local (dim, value, day, owner_id, team, won, won_amount, reached, pub) "+
+			"SELECT dim, value, day, owner_id, team, won * 7, won_amount, reached, toUInt64("+n+") FROM rep_dim_months_local WHERE pub <= "+vs+" LIMIT 100")
 		onServer(ctx, t, c, i, "INSERT INTO account_facts_local (account_id, territory, segment, created, pub) SELECT account_id, territory, segment, [], toUInt64("+n+") FROM account_facts_local WHERE pub <= "+vs+" LIMIT 50")
 	}
 

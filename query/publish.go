@@ -257,7 +257,7 @@ func (s *Service) plan(ctx context.Context, v schemas.Version, t0 time.Time, ful
 // carries the publication number.
 var servingTables = []struct{ name, col string }{
 	{"publish_touched", "pub"}, {"opp_gone", "gone_at"}, {"opp_facts", "pub"}, {"opp_stays", "pub"}, {"opp_closes", "pub"}, {"opp_open", "pub"}, {"opp_moves", "pub"},
-	{"rep_days", "pub"}, {"territory_days", "pub"}, {"territory_wins", "pub"},
+	{"rep_days", "pub"}, {"rep_dim_months", "pub"}, {"territory_days", "pub"}, {"territory_wins", "pub"},
 	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"rep_activity_days", "pub"}, {"account_days", "pub"},
 	{"lead_days", "pub"},
 }
@@ -391,8 +391,8 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // servingVersion names the serving tables' layout: a home whose last
 // publication had another is rebuilt by a full publication (8: account_days;
 // 9: a deal's account and owner names fall back to their ids; 10: lead_days;
-// 11: opp_stays; 12: opp_closes; 13: opp_open).
-const servingVersion = "13"
+// 11: opp_stays; 12: opp_closes; 13: opp_open; 14: rep_dim_months).
+const servingVersion = "14"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
@@ -402,6 +402,18 @@ func (s *Service) servingFingerprint(fx fxRates) string {
 		fp += " fx=" + s.currency + ":" + fx.fingerprint()
 	}
 	return fp
+}
+
+// ServingStale says whether the last publication was written with another
+// layout of the serving tables than this build's (servingVersion): until a
+// publication rebuilds them, a table this build reads may lack its rows. A
+// warehouse with nothing published is not stale.
+func (s *Service) ServingStale(ctx context.Context) (bool, error) {
+	fp, err := s.lastFingerprint(ctx)
+	if err != nil || fp == "" {
+		return false, err
+	}
+	return !strings.Contains(fp+" ", " serving="+servingVersion+" "), nil
 }
 
 func (s *Service) lastFingerprint(ctx context.Context) (string, error) {

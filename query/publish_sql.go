@@ -129,6 +129,7 @@ func (b *pubBuilder) steps() []pubStep {
 	for i, q := range b.s.repDaysSelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("rep-days-%d", i), "INSERT INTO "+t("rep_days")+" "+q)
 	}
+	add("rep-dims", b.s.repDimSelect(t, src, b.p.Pub))
 	for i, q := range territorySelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("territory-%d", i), q)
 	}
@@ -175,7 +176,7 @@ func (b *pubBuilder) leadSteps(add func(name, sql string)) {
 }
 
 // deltaCols are the opp_facts columns the delta tables are computed from.
-const deltaCols = "opportunity_id, account_id, owner_id, owner_name, team, manager_id, manager_name, territory, segment, amount, " +
+const deltaCols = "opportunity_id, account_id, owner_id, owner_name, team, manager_id, manager_name, territory, segment, product, source, amount, " +
 	"created_date, close_date, closed, won, lost, furthest, entered, exited"
 
 // factsDelta is the signed opp_facts rows of the publication: the touched

@@ -46,6 +46,70 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	compareAll(t, inc, whole)
 }
 
+// TestOlderLayoutIsRebuilt: a warehouse whose last publication an older build
+// wrote (another serving layout, here the one before rep_dim_months) is
+// stale: a table this build reads lacks its rows, so the reps by product would
+// miss whole months. serve rebuilds such a warehouse before it listens
+// (upgradeServing); the rebuild is a full publication, after which the
+// answers equal those read without the pre-aggregates.
+func TestOlderLayoutIsRebuilt(t *testing.T) {
+	ctx := context.Background()
+	db, s := loadEach(t, sampleAndReexport(t, 3, 800), time.UTC)
+	plain := New(db, time.UTC, quietLog())
+	plain.noRollup = true
+	if stale, err := s.ServingStale(ctx); err != nil || stale {
+		t.Fatalf("freshly published: stale %v (%v)", stale, err)
+	}
+	f := Filter{From: time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Product: []string{"SaaS 企业版"}}
+	reps := func(s *Service) []RepScore {
+		t.Helper()
+		r, err := s.Reps(ctx, Unrestricted, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	want := reps(plain)
+	if len(want) == 0 {
+		t.Fatal("no reps sell the product: the test compares nothing")
+	}
+	// What the build before rep_dim_months left: no rows there, and its layout
+	// in the last publication's fingerprint.
+	v, err := db.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"ALTER TABLE rep_dim_months DELETE WHERE 1",
+		"INSERT INTO publications (pub, runs, full, fingerprint, touched, published_at) SELECT pub + 1, [], 0, replaceOne(fingerprint, 'serving=" + servingVersion + "', 'serving=13'), 0, now() FROM publications WHERE pub = " + u(v.Pub),
+	} {
+		if err := db.Conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for left := uint64(1); left > 0; time.Sleep(50 * time.Millisecond) {
+		if err := db.Conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stale, err := s.ServingStale(ctx); err != nil || !stale {
+		t.Fatalf("published by the older layout: stale %v (%v), want true", stale, err)
+	}
+	if _, ok := sameJSON(t, reps(s), want); ok {
+		t.Fatal("reps by product read the emptied rep_dim_months and still matched: the test proves nothing")
+	}
+	p, err := s.Publish(ctx)
+	if err != nil || p == nil || !p.Full {
+		t.Fatalf("rebuild: %+v, %v; want a full publication", p, err)
+	}
+	if stale, err := s.ServingStale(ctx); err != nil || stale {
+		t.Fatalf("rebuilt: stale %v (%v)", stale, err)
+	}
+	if path, ok := sameJSON(t, reps(s), want); !ok {
+		t.Errorf("reps by product after the rebuild differ from opp_facts' at %s", path)
+	}
+}
+
 // TestHashCollisionPublishesInFull: readers test a row's visibility by a hash
 // of its key and publication (schemas.EntityVisible). With the hash narrowed
 // to three values, every incremental publication that replaces versions hides

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Verdicts of a scorecard metric.
@@ -197,119 +198,261 @@ func (s *Service) scorecards(ctx context.Context, sc Scope, f Filter, only strin
 	return out, nil
 }
 
+// repSums are a rep's scorecard numbers as counts, sums and sums of squares:
+// what rep_days, rep_dim_months and the reads of the deals all give, and what
+// adds up over them.
+type repSums struct {
+	reached, left                 []uint64
+	cohortWon, won, lost, entries uint64
+	wonAmt, wonAmtSq              float64
+	cycSum, cycSq                 float64
+	days, daysSq                  []float64
+}
+
+func (s *Service) newSums() *repSums {
+	k := len(s.stages)
+	return &repSums{reached: make([]uint64, k), left: make([]uint64, k), days: make([]float64, k), daysSq: make([]float64, k)}
+}
+
+// add adds o's numbers to r's.
+func (r *repSums) add(o *repSums) {
+	for i := range r.reached {
+		r.reached[i] += o.reached[i]
+		r.left[i] += o.left[i]
+		r.days[i] += o.days[i]
+		r.daysSq[i] += o.daysSq[i]
+	}
+	r.cohortWon += o.cohortWon
+	r.won += o.won
+	r.lost += o.lost
+	r.entries += o.entries
+	r.wonAmt += o.wonAmt
+	r.wonAmtSq += o.wonAmtSq
+	r.cycSum += o.cycSum
+	r.cycSq += o.cycSq
+}
+
+// empty: nothing in the range, so not a rep with deals.
+func (r *repSums) empty() bool { return r.reached[0] == 0 && r.won+r.lost == 0 && r.entries == 0 }
+
+// stats turns the sums into the scorecard's means and spreads.
+func (s *Service) stats(r *repSums) *repStats {
+	st := s.newStats()
+	for i := range r.reached {
+		st.reached[i] = float64(r.reached[i])
+		n := float64(r.left[i])
+		st.stageN[i], st.stageMean[i], st.stageSD[i] = int64(r.left[i]), meanOf(n, r.days[i]), sdOf(n, r.days[i], r.daysSq[i])
+	}
+	n := float64(r.won)
+	st.cohortWon, st.won, st.lost, st.cycleN = float64(r.cohortWon), n, float64(r.lost), int64(r.won)
+	st.wonAmt, st.dealMean, st.dealSD = r.wonAmt, meanOf(n, r.wonAmt), sdOf(n, r.wonAmt, r.wonAmtSq)
+	st.cycleMean, st.cycSD = meanOf(n, r.cycSum), sdOf(n, r.cycSum, r.cycSq)
+	return st
+}
+
+// repRollupCols are the sums of a rep_days or rep_dim_months read per owner,
+// in the order scanSums reads them.
+const repRollupCols = "owner_id, sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
+	"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries))"
+
+// scanSums reads a row of repRollupCols.
+func (s *Service) scanSums(r driverRows) (string, *repSums, error) {
+	var id string
+	x := s.newSums()
+	var reached, left []uint64
+	var days, sq []float64
+	if err := r.Scan(&id, &reached, &x.cohortWon, &x.won, &x.lost, &x.wonAmt, &x.wonAmtSq, &x.cycSum, &x.cycSq, &left, &days, &sq, &x.entries); err != nil {
+		return "", nil, err
+	}
+	copy(x.reached, reached)
+	copy(x.left, left)
+	copy(x.days, days)
+	copy(x.daysSq, sq)
+	return id, x, nil
+}
+
 // repPass reads every rep's numbers from the three serving tables sorted by
 // the date each set is chosen by, so a filter by product, source, segment or
 // territory reads the range's rows only: the funnel of the cohort created in
 // the range (opp_facts, by creation date), the deals closed in the range (win
 // rate, deal size, cycle; opp_closes, by close date) and the days in each
 // stage of the entries in the range (as DaysInStage counts them; opp_stays,
-// by entry day). The three reads run at once.
+// by entry day). With one of those four filters the range's whole months come
+// from rep_dim_months instead, and the three reads read only the days before
+// the first and after the last whole month. The reads run at once.
 func (s *Service) repPass(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
 	var mu sync.Mutex
-	stats := map[string]*repStats{}
-	entries := map[string]uint64{}
-	get := func(id string) *repStats { return s.statsOf(stats, id) }
+	sums := map[string]*repSums{}
+	// add adds x to id's sums; the caller holds mu.
+	add := func(id string, x *repSums) {
+		if sums[id] == nil {
+			sums[id] = s.newSums()
+		}
+		sums[id].add(x)
+	}
+	spans := []daySpan{{f.From, f.To}}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.repCreated(gctx, f, &mu, get) })
-	g.Go(func() error { return s.repClosed(gctx, f, &mu, get) })
-	g.Go(func() error { return s.repStays(gctx, f, &mu, get, entries) })
+	if dim, values, m0, m1, ok := s.dimMonths(f); ok {
+		spans = edgeSpans(f, m0, m1)
+		g.Go(func() error { return s.repMonths(gctx, f, dim, values, m0, m1, &mu, add) })
+	}
+	if len(spans) > 0 {
+		g.Go(func() error { return s.repCreated(gctx, f, spans, &mu, add) })
+		g.Go(func() error { return s.repClosed(gctx, f, spans, &mu, add) })
+		g.Go(func() error { return s.repStays(gctx, f, spans, &mu, add) })
+	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	for id, st := range stats {
-		if st.reached[0] == 0 && st.won+st.lost == 0 && entries[id] == 0 {
-			continue // nothing in the range: not a rep with deals
+	for id, x := range sums {
+		if !x.empty() {
+			each(id, s.stats(x))
 		}
-		each(id, st)
 	}
 	return nil
 }
 
-// repCreated reads the funnel of the cohort created in f's range per owner.
-func (s *Service) repCreated(ctx context.Context, f Filter, mu *sync.Mutex, get func(string) *repStats) error {
+// daySpan is the days [from, to).
+type daySpan struct{ from, to time.Time }
+
+// inSpans adds col within any of spans.
+func inSpans(c *cond, col string, spans []daySpan) {
+	var or []string
+	var args []any
+	for _, sp := range spans {
+		or = append(or, col+" >= toDate(?) AND "+col+" < toDate(?)")
+		args = append(args, day(sp.from), day(sp.to))
+	}
+	c.add("(("+strings.Join(or, ") OR (")+"))", args...)
+}
+
+// dimMonths: f selects by exactly one of rep_dim_months' dimensions (and by
+// owners at most), and its range holds whole months [m0, m1).
+func (s *Service) dimMonths(f Filter) (dim string, values []string, m0, m1 time.Time, ok bool) {
+	if s.noRollup {
+		return "", nil, m0, m1, false
+	}
+	n := 0
+	for i, v := range [][]string{f.Product, f.Source, f.Segment, f.Territory} {
+		if len(v) > 0 {
+			n++
+			dim, values = repDimDims[i], v
+		}
+	}
+	m0, m1, ok = wholeMonths(f)
+	return dim, values, m0, m1, ok && n == 1
+}
+
+// edgeSpans are the days of f's range outside its whole months [m0, m1).
+func edgeSpans(f Filter, m0, m1 time.Time) []daySpan {
+	var out []daySpan
+	if f.From.Before(m0) {
+		out = append(out, daySpan{f.From, m0})
+	}
+	if m1.Before(f.To) {
+		out = append(out, daySpan{m1, f.To})
+	}
+	return out
+}
+
+// repMonths reads the owners' sums of the whole months [m0, m1) from
+// rep_dim_months, for the deals whose dim is one of values.
+func (s *Service) repMonths(ctx context.Context, f Filter, dim string, values []string, m0, m1 time.Time, mu *sync.Mutex, add func(string, *repSums)) error {
+	var c cond
+	c.add(tokDelta)
+	c.add("dim = ?", dim)
+	c.in("value", values)
+	c.add("day >= toDate(?) AND day < toDate(?)", day(m0), day(m1))
+	ownerDims(&c, f)
+	q := "SELECT " + repRollupCols + " FROM rep_dim_months" + c.where() + " GROUP BY owner_id"
+	return s.query(ctx, "reps-months", q, c.args, func(r driverRows) error {
+		id, x, err := s.scanSums(r)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		add(id, x)
+		return nil
+	})
+}
+
+// repCreated reads the funnel of the cohort created in spans per owner.
+func (s *Service) repCreated(ctx context.Context, f Filter, spans []daySpan, mu *sync.Mutex, add func(string, *repSums)) error {
 	k := len(s.stages)
 	cols := make([]string, k)
 	for i := range k {
 		cols[i] = fmt.Sprintf("countIf(furthest >= %d)", i+1)
 	}
 	var c cond
-	c.add("created_date >= toDate(?) AND created_date < toDate(?)", day(f.From), day(f.To))
+	inSpans(&c, "created_date", spans)
 	dims(&c, f, "")
 	q := "SELECT owner_id, " + strings.Join(cols, ", ") + ", countIf(won = 1) FROM opp_facts" + c.prewhere() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-created", q, c.args, func(r driverRows) error {
 		var id string
-		reached := make([]uint64, k)
-		var won uint64
+		x := s.newSums()
 		dst := []any{&id}
-		for i := range reached {
-			dst = append(dst, &reached[i])
+		for i := range x.reached {
+			dst = append(dst, &x.reached[i])
 		}
-		if err := r.Scan(append(dst, &won)...); err != nil {
+		if err := r.Scan(append(dst, &x.cohortWon)...); err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		st := get(id)
-		for i := range k {
-			st.reached[i] = float64(reached[i])
-		}
-		st.cohortWon = float64(won)
+		add(id, x)
 		return nil
 	})
 }
 
-// repClosed reads the deals closed in f's range per owner: won and lost, the
-// won amounts' sum, mean and spread, and the cycle of the won.
-func (s *Service) repClosed(ctx context.Context, f Filter, mu *sync.Mutex, get func(string) *repStats) error {
+// repClosed reads the deals closed in spans per owner: won and lost, and the
+// won deals' amounts and cycles with their squares.
+func (s *Service) repClosed(ctx context.Context, f Filter, spans []daySpan, mu *sync.Mutex, add func(string, *repSums)) error {
 	var c cond
 	c.add("closed = 1")
-	dateRange(&c, "close_date", f)
+	inSpans(&c, "close_date", spans)
 	dims(&c, f, "")
 	const w = "won = 1"
-	q := "SELECT owner_id, countIf(" + w + "), countIf(won = 0), sumIf(amount, " + w + "), if(countIf(" + w + ") > 0, avgIf(amount, " + w + "), 0), " +
-		"if(countIf(" + w + ") > 1, stddevSampIf(amount, " + w + "), 0), if(countIf(" + w + ") > 0, avgIf(" + cycleDays + ", " + w + "), 0), " +
-		"if(countIf(" + w + ") > 1, stddevSampIf(" + cycleDays + ", " + w + "), 0) FROM opp_closes" + c.prewhere() + " GROUP BY owner_id"
+	q := "SELECT owner_id, countIf(" + w + "), countIf(won = 0), sumIf(amount, " + w + "), sumIf(amount * amount, " + w + "), " +
+		"sumIf(" + cycleDays + ", " + w + "), sumIf(" + cycleDays + " * " + cycleDays + ", " + w + ") FROM opp_closes" + c.prewhere() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-closed", q, c.args, func(r driverRows) error {
 		var id string
-		var won, lost uint64
-		var amt, mean, sd, cyc, cycSD float64
-		if err := r.Scan(&id, &won, &lost, &amt, &mean, &sd, &cyc, &cycSD); err != nil {
+		x := s.newSums()
+		if err := r.Scan(&id, &x.won, &x.lost, &x.wonAmt, &x.wonAmtSq, &x.cycSum, &x.cycSq); err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		st := get(id)
-		st.won, st.lost, st.cycleN = float64(won), float64(lost), int64(won)
-		st.wonAmt, st.dealMean, st.dealSD, st.cycleMean, st.cycSD = amt, mean, sd, cyc, cycSD
+		add(id, x)
 		return nil
 	})
 }
 
-// repStays reads, per owner and stage, the stays entered in f's range that
-// left (count, mean and spread of their days) and every entry in the range
-// (a rep who entered a stage has a days-in-stage row, so is listed).
-func (s *Service) repStays(ctx context.Context, f Filter, mu *sync.Mutex, get func(string) *repStats, entries map[string]uint64) error {
+// repStays reads, per owner and stage, the stays entered in spans that left
+// (count, days and their squares) and every entry in them (a rep who entered
+// a stage has a days-in-stage row, so is listed).
+func (s *Service) repStays(ctx context.Context, f Filter, spans []daySpan, mu *sync.Mutex, add func(string, *repSums)) error {
 	var c cond
-	enteredIn(&c, f)
+	inSpans(&c, "en_day", spans)
 	dims(&c, f, "")
-	q := "SELECT owner_id, toUInt32(rk), countIf(" + stayDone + "), if(countIf(" + stayDone + ") > 0, avgIf(" + stayDays + ", " + stayDone + "), 0), " +
-		"if(countIf(" + stayDone + ") > 1, stddevSampIf(" + stayDays + ", " + stayDone + "), 0), count() FROM opp_stays" + c.prewhere() + " GROUP BY owner_id, rk"
+	q := "SELECT owner_id, toUInt32(rk), countIf(" + stayDone + "), sumIf(" + stayDays + ", " + stayDone + "), sumIf(" + stayDays + " * " + stayDays + ", " + stayDone + "), count() " +
+		"FROM opp_stays" + c.prewhere() + " GROUP BY owner_id, rk"
 	k := len(s.stages)
 	return s.query(ctx, "reps-stays", q, c.args, func(r driverRows) error {
 		var id string
 		var rk uint32
-		var left, n uint64
-		var mean, sd float64
-		if err := r.Scan(&id, &rk, &left, &mean, &sd, &n); err != nil {
+		x := s.newSums()
+		var left uint64
+		var days, sq float64
+		if err := r.Scan(&id, &rk, &left, &days, &sq, &x.entries); err != nil {
 			return err
+		}
+		if i := int(rk) - 1; i >= 0 && i < k {
+			x.left[i], x.days[i], x.daysSq[i] = left, days, sq
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		st := get(id)
-		if i := int(rk) - 1; i >= 0 && i < k {
-			st.stageN[i], st.stageMean[i], st.stageSD[i] = int64(left), mean, sd
-		}
-		entries[id] += n
+		add(id, x)
 		return nil
 	})
 }
@@ -317,34 +460,16 @@ func (s *Service) repStays(ctx context.Context, f Filter, mu *sync.Mutex, get fu
 // repPassRollup reads what repPass reads from rep_days, for filters by owner
 // only: a few thousand rows instead of every deal.
 func (s *Service) repPassRollup(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
-	k := len(s.stages)
 	c := repDaysWhere(f, false)
-	q := "SELECT owner_id, sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
-		"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries)) FROM rep_days" + c.where() + " GROUP BY owner_id"
+	q := "SELECT " + repRollupCols + " FROM rep_days" + c.where() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-rollup", q, c.args, func(r driverRows) error {
-		var id string
-		var reached, left []uint64
-		var cohortWon, w, l, entries uint64
-		var wa, wa2, cs, cs2 float64
-		var sd, sd2 []float64
-		if err := r.Scan(&id, &reached, &cohortWon, &w, &l, &wa, &wa2, &cs, &cs2, &left, &sd, &sd2, &entries); err != nil {
+		id, x, err := s.scanSums(r)
+		if err != nil {
 			return err
 		}
-		reached, left, sd, sd2 = padded(reached, k), padded(left, k), padded(sd, k), padded(sd2, k)
-		if reached[0] == 0 && w+l == 0 && entries == 0 {
-			return nil // nothing in the range: not a rep with deals
+		if !x.empty() {
+			each(id, s.stats(x))
 		}
-		st := s.newStats()
-		for i := range k {
-			st.reached[i] = float64(reached[i])
-			n := float64(left[i])
-			st.stageN[i], st.stageMean[i], st.stageSD[i] = int64(left[i]), meanOf(n, sd[i]), sdOf(n, sd[i], sd2[i])
-		}
-		n := float64(w)
-		st.cohortWon, st.won, st.lost, st.cycleN = float64(cohortWon), n, float64(l), int64(w)
-		st.wonAmt, st.dealMean, st.dealSD = wa, meanOf(n, wa), sdOf(n, wa, wa2)
-		st.cycleMean, st.cycSD = meanOf(n, cs), sdOf(n, cs, cs2)
-		each(id, st)
 		return nil
 	})
 }

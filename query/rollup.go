@@ -32,18 +32,26 @@ func ownerDims(c *cond, f Filter) {
 	c.in("owner_id", f.Rep)
 }
 
+// wholeMonths are the whole months [m0, m1) inside [f.From, f.To); ok is false
+// when there are none.
+func wholeMonths(f Filter) (m0, m1 time.Time, ok bool) {
+	from, to := f.From, f.To
+	m0 = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, from.Location())
+	if !m0.Equal(from) {
+		m0 = m0.AddDate(0, 1, 0)
+	}
+	m1 = time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, to.Location())
+	return m0, m1, m0.Before(m1)
+}
+
 // grainRange is the rows of a (grain, day) table that make up [f.From, f.To):
 // the whole months inside it at grain 1, the days before the first and after
 // the last whole month at grain 0. daysOnly reads days only (for weekly
 // periods, which months do not add up to).
 func grainRange(f Filter, daysOnly bool) (string, []any) {
 	from, to := f.From, f.To
-	m0 := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, from.Location())
-	if !m0.Equal(from) {
-		m0 = m0.AddDate(0, 1, 0)
-	}
-	m1 := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, to.Location())
-	if daysOnly || !m0.Before(m1) {
+	m0, m1, ok := wholeMonths(f)
+	if daysOnly || !ok {
 		return "(grain = 0 AND day >= toDate(?) AND day < toDate(?))", []any{day(from), day(to)}
 	}
 	return "((grain = 1 AND day >= toDate(?) AND day < toDate(?)) OR (grain = 0 AND ((day >= toDate(?) AND day < toDate(?)) OR (day >= toDate(?) AND day < toDate(?)))))",
@@ -69,33 +77,8 @@ func repDaysWhere(f Filter, daysOnly bool) cond {
 // own opp_facts in cluster mode (the rows are additive, so the shards' partial
 // sums add up to one server's).
 func (s *Service) repDaysSelects(t func(string) string, src string, pub uint64) []string {
-	k := len(s.stages)
-	ranks := make([]string, k)
-	reached := make([]string, k)
-	for i := range k {
-		ranks[i] = fmt.Sprint(i + 1)
-		reached[i] = fmt.Sprintf("toUInt64(sumIf(sign, furthest >= %d))", i+1)
-	}
-	rk := "[" + strings.Join(ranks, ", ") + "]"
-	zu := fmt.Sprintf("arrayMap(i -> toUInt64(0), range(%d))", k)
-	zf := fmt.Sprintf("arrayMap(i -> toFloat64(0), range(%d))", k)
 	const owner = "owner_id, owner_name, team, manager_id, manager_name, sign"
-	const noCreated = "toUInt64(0), toFloat64(0), toUInt64(0), toFloat64(0), toUInt64(0), toUInt64(0), "
-	const noClosed = "toUInt64(0), toFloat64(0), toFloat64(0), toUInt64(0), toFloat64(0), toFloat64(0), toFloat64(0), "
-	const days = "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
-	const left = "i = rk AND ex > toDateTime(0)"
-	created := "SELECT created_date AS d, " + owner + ", toUInt64(sum(sign)) AS c, sum(sign * amount) AS ca, toUInt64(sumIf(sign, won = 1)) AS cw, sumIf(sign * amount, won = 1) AS cwa, " +
-		"toUInt64(sumIf(sign, lost = 1)) AS cl, toUInt64(sumIf(sign, closed = 0)) AS co, [" + strings.Join(reached, ", ") + "] AS r, " +
-		"toUInt64(0) AS w, toFloat64(0) AS wa, toFloat64(0) AS wa2, toUInt64(0) AS l, toFloat64(0) AS la, toFloat64(0) AS cs, toFloat64(0) AS cs2, " +
-		zu + " AS se, " + zu + " AS sl, " + zf + " AS sd, " + zf + " AS sd2 FROM " + src + " GROUP BY d, " + owner
-	closed := "SELECT close_date AS d, " + owner + ", " + noCreated + zu + ", " +
-		"toUInt64(sumIf(sign, won = 1)), sumIf(sign * amount, won = 1), sumIf(sign * amount * amount, won = 1), toUInt64(sumIf(sign, won = 0)), sumIf(sign * amount, won = 0), " +
-		"sumIf(sign * " + cycleDays + ", won = 1), sumIf(sign * " + cycleDays + " * " + cycleDays + ", won = 1), " +
-		zu + ", " + zu + ", " + zf + ", " + zf + " FROM " + src + " WHERE closed = 1 GROUP BY d, " + owner
-	stages := "SELECT toDate(en, " + s.tz + ") AS d, " + owner + ", " + noCreated + zu + ", " + noClosed +
-		"sumForEach(arrayMap(i -> toUInt64(toInt64(i = rk) * sign), " + rk + ")), sumForEach(arrayMap(i -> toUInt64(toInt64(" + left + ") * sign), " + rk + ")), " +
-		"sumForEach(arrayMap(i -> if(" + left + ", " + days + ", toFloat64(0)) * sign, " + rk + ")), sumForEach(arrayMap(i -> if(" + left + ", " + days + " * " + days + ", toFloat64(0)) * sign, " + rk + ")) " +
-		"FROM " + src + " ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0) GROUP BY d, " + owner
+	created, closed, stages := s.repDayParts(src, owner, func(d string) string { return d })
 	const cols = `(grain, day, owner_id, owner_name, team, manager_id, manager_name, created, created_amount, created_won, created_won_amount,
     created_lost, created_open, reached, won, won_amount, won_amount_sq, lost, lost_amount, cycle_sum, cycle_sq,
     stage_entries, stage_left, stage_days, stage_days_sq, sign, pub) `
@@ -108,6 +91,70 @@ func (s *Service) repDaysSelects(t func(string) string, src string, pub uint64) 
 		"sumForEach(stage_entries), sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sign, pub FROM " + t("rep_days") + " WHERE grain = 0 AND pub = " + n +
 		" GROUP BY m, owner_id, owner_name, team, manager_id, manager_name, sign, pub"
 	return []string{dayRows, monthRows}
+}
+
+// repDimDims are rep_dim_months' dimensions: the deal columns a filter may
+// select by that rep_days does not carry.
+var repDimDims = []string{"product", "source", "segment", "territory"}
+
+// repDimSelect fills rep_dim_months (0022) from src, signed opp_facts rows:
+// rep_days' numbers per owner, month and each deal dimension's value. Each
+// row of src is repeated once per dimension before the parts sum it, so every
+// sum adds rows in src's order and the outer one adds at most one row of each
+// sign per column (the parts' other columns are zeros): the same floats on
+// every server version.
+func (s *Service) repDimSelect(t func(string) string, src string, pub uint64) string {
+	pairs := make([]string, len(repDimDims))
+	for i, d := range repDimDims {
+		pairs[i] = "('" + d + "', " + d + ")"
+	}
+	perDim := "(SELECT " + deltaCols + ", sign, tupleElement(dv, 1) AS dim, tupleElement(dv, 2) AS value FROM " + src +
+		" ARRAY JOIN [" + strings.Join(pairs, ", ") + "] AS dv)"
+	const key = "dim, value, owner_id, team, manager_id, sign"
+	created, closed, stages := s.repDayParts(perDim, key, func(d string) string { return "toStartOfMonth(" + d + ")" })
+	return "INSERT INTO " + t("rep_dim_months") + " (dim, value, day, owner_id, team, manager_id, created_won, reached, won, won_amount, won_amount_sq, lost, " +
+		"cycle_sum, cycle_sq, stage_entries, stage_left, stage_days, stage_days_sq, pub) " +
+		"SELECT dim, value, d, owner_id, team, manager_id, sum(cw), sumForEach(r), sum(w), sum(wa), sum(wa2), sum(l), " +
+		"sum(cs), sum(cs2), sumForEach(se), sumForEach(sl), sumForEach(sd), sumForEach(sd2), toUInt64(" + u(pub) + ") FROM (" +
+		created + " UNION ALL " + closed + " UNION ALL " + stages + ") GROUP BY dim, value, d, owner_id, team, manager_id"
+}
+
+// repDayParts are the three reads of src rep_days' numbers come from, each
+// summed per key and date (dateOf of the date that dates the number): the
+// created cohort by creation date, the closes by close date and the first
+// entries into each stage by the entry's business day. Each has every column
+// (d, key, c, ca, cw, cwa, cl, co, r, w, wa, wa2, l, la, cs, cs2, se, sl, sd,
+// sd2), zero where the part has none, so they UNION ALL.
+func (s *Service) repDayParts(src, key string, dateOf func(string) string) (created, closed, stages string) {
+	k := len(s.stages)
+	ranks := make([]string, k)
+	reached := make([]string, k)
+	for i := range k {
+		ranks[i] = fmt.Sprint(i + 1)
+		reached[i] = fmt.Sprintf("toUInt64(sumIf(sign, furthest >= %d))", i+1)
+	}
+	rk := "[" + strings.Join(ranks, ", ") + "]"
+	zu := fmt.Sprintf("arrayMap(i -> toUInt64(0), range(%d))", k)
+	zf := fmt.Sprintf("arrayMap(i -> toFloat64(0), range(%d))", k)
+	// Every part names every column: a server that drops the columns an outer
+	// query leaves unused drops them by name from each part.
+	const noCreated = "toUInt64(0) AS c, toFloat64(0) AS ca, toUInt64(0) AS cw, toFloat64(0) AS cwa, toUInt64(0) AS cl, toUInt64(0) AS co, "
+	const noClosed = "toUInt64(0) AS w, toFloat64(0) AS wa, toFloat64(0) AS wa2, toUInt64(0) AS l, toFloat64(0) AS la, toFloat64(0) AS cs, toFloat64(0) AS cs2, "
+	noStays := zu + " AS se, " + zu + " AS sl, " + zf + " AS sd, " + zf + " AS sd2"
+	const days = "(toFloat64(toUInt32(ex)) - toFloat64(toUInt32(en))) / 86400"
+	const left = "i = rk AND ex > toDateTime(0)"
+	created = "SELECT " + dateOf("created_date") + " AS d, " + key + ", toUInt64(sum(sign)) AS c, sum(sign * amount) AS ca, toUInt64(sumIf(sign, won = 1)) AS cw, sumIf(sign * amount, won = 1) AS cwa, " +
+		"toUInt64(sumIf(sign, lost = 1)) AS cl, toUInt64(sumIf(sign, closed = 0)) AS co, [" + strings.Join(reached, ", ") + "] AS r, " + noClosed + noStays +
+		" FROM " + src + " GROUP BY d, " + key
+	closed = "SELECT " + dateOf("close_date") + " AS d, " + key + ", " + noCreated + zu + " AS r, " +
+		"toUInt64(sumIf(sign, won = 1)) AS w, sumIf(sign * amount, won = 1) AS wa, sumIf(sign * amount * amount, won = 1) AS wa2, toUInt64(sumIf(sign, won = 0)) AS l, sumIf(sign * amount, won = 0) AS la, " +
+		"sumIf(sign * " + cycleDays + ", won = 1) AS cs, sumIf(sign * " + cycleDays + " * " + cycleDays + ", won = 1) AS cs2, " + noStays +
+		" FROM " + src + " WHERE closed = 1 GROUP BY d, " + key
+	stages = "SELECT " + dateOf("toDate(en, "+s.tz+")") + " AS d, " + key + ", " + noCreated + zu + " AS r, " + noClosed +
+		"sumForEach(arrayMap(i -> toUInt64(toInt64(i = rk) * sign), " + rk + ")) AS se, sumForEach(arrayMap(i -> toUInt64(toInt64(" + left + ") * sign), " + rk + ")) AS sl, " +
+		"sumForEach(arrayMap(i -> if(" + left + ", " + days + ", toFloat64(0)) * sign, " + rk + ")) AS sd, sumForEach(arrayMap(i -> if(" + left + ", " + days + " * " + days + ", toFloat64(0)) * sign, " + rk + ")) AS sd2 " +
+		"FROM " + src + " ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0) GROUP BY d, " + key
+	return created, closed, stages
 }
 
 // sdOf is the sample standard deviation from a count, a sum and a sum of

@@ -12,7 +12,7 @@ import (
 )
 
 // TestRollupsMatchFacts: every metric answered from the pre-aggregates
-// (rep_days, territory_days, account_facts, the deals cut-off) equals the same
+// (rep_days, rep_dim_months, territory_days, account_facts, the deals cut-off) equals the same
 // metric computed from opp_facts, for ranges that cut months and weeks and for
 // each kind of filter. A difference is a page showing other numbers than the
 // deal list behind them.
@@ -48,6 +48,9 @@ func TestRollupsMatchFacts(t *testing.T) {
 			{From: dl("2023-12-11"), To: dl("2024-08-14"), Territory: []string{"T2", "T3"}},
 			{From: dl("2023-12-11"), To: dl("2024-08-14"), Segment: []string{"SMB"}, Territory: []string{"T1"}},
 			{From: dl("2024-01-01"), To: dl("2024-04-01"), Product: []string{"A"}, Team: []string{"West"}},
+			{From: dl("2023-10-17"), To: dl("2024-07-09"), Source: []string{"web", "partner"}},
+			{From: dl("2023-11-20"), To: dl("2024-01-03"), Segment: []string{"SMB"}, Rep: []string{"r03", "r05", "r07"}},
+			{From: dl("2024-03-09"), To: dl("2024-03-27"), Product: []string{"B"}},
 		}
 		for i, f := range filters {
 			t.Run(fmt.Sprintf("%s/%d", zone, i), func(t *testing.T) {

@@ -89,6 +89,10 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "load: %d files, rejected %d, in %s\n", len(rep.Files), rep.Rejected, time.Since(t1).Round(time.Millisecond))
 		*refresh = true
 	}
+	// A home published by an older build is rebuilt as serve would rebuild it.
+	if err := a.upgradeServing(ctx, svc); err != nil {
+		return err
+	}
 	if *refresh {
 		t2 := time.Now()
 		if err := svc.Refresh(ctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -35,6 +36,24 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	return a.serve(ctx, db, *addr, true)
 }
 
+// upgradeServing rebuilds the serving tables before anything reads them when
+// the last publication was written by a build with another layout: a table
+// this build added is empty until then, and pages, the API and the alert
+// schedule would count it as no deals.
+func (a *app) upgradeServing(ctx context.Context, q *query.Service) error {
+	stale, err := q.ServingStale(ctx)
+	if err != nil || !stale {
+		return err
+	}
+	t := time.Now()
+	a.log.Info("the serving tables' layout changed: rebuilding them before serving")
+	if _, err := q.Publish(ctx); err != nil {
+		return fmt.Errorf("rebuild the serving tables: %w", err)
+	}
+	a.log.Info("serving tables rebuilt", "took", time.Since(t).Round(time.Millisecond))
+	return nil
+}
+
 // serve runs the HTTP server on addr (or the configured one) until ctx ends;
 // refresh rebuilds the serving tables in the background first.
 func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bool) error {
@@ -51,11 +70,16 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
+	q := a.queryService(db)
+	if refresh {
+		if err := a.upgradeServing(ctx, q); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	q := a.queryService(db)
 	srv := dashboards.New(dashboards.Options{
 		Config: c, DB: db, Logger: a.log, Version: version,
 		Query:  q,
