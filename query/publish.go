@@ -283,32 +283,9 @@ func publishSynced() []string {
 // reuses the number; and, without waiting, rows older than the last full
 // publication, which no reader counts.
 func (s *Service) dropAbandoned(ctx context.Context, v schemas.Version) error {
-	// One statement counts both for every table: a round trip each adds up on a
-	// cluster, where every count asks every shard.
-	var counts []string
-	for i, t := range servingTables {
-		counts = append(counts, "SELECT toUInt8("+strconv.Itoa(i)+") AS i, countIf("+t.col+" > "+v.String()+") AS above, countIf("+t.col+" < "+u(v.Base)+") AS below FROM "+t.name)
-	}
-	above := make([]uint64, len(servingTables))
-	below := make([]uint64, len(servingTables))
-	qctx, cancel := s.db.Context(ctx, "publish-abandoned")
-	defer cancel()
-	rows, err := s.db.Conn.Query(qctx, strings.Join(counts, " UNION ALL "))
+	above, below, err := s.outsideRows(ctx, v)
 	if err != nil {
-		return fmt.Errorf("publish-abandoned: %w", err)
-	}
-	for rows.Next() {
-		var i uint8
-		var a, b uint64
-		if err := rows.Scan(&i, &a, &b); err != nil {
-			rows.Close()
-			return fmt.Errorf("publish-abandoned: %w", err)
-		}
-		above[i], below[i] = a, b
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("publish-abandoned: %w", err)
+		return err
 	}
 	for i, t := range servingTables {
 		if above[i] > 0 {
@@ -317,12 +294,85 @@ func (s *Service) dropAbandoned(ctx context.Context, v schemas.Version) error {
 				return err
 			}
 		}
+	}
+	return s.dropOld(ctx, v, below)
+}
+
+// outsideRows counts, per serving table, the rows above V and below the last
+// full publication.
+func (s *Service) outsideRows(ctx context.Context, v schemas.Version) (above, below []uint64, err error) {
+	// One statement counts both for every table: a round trip each adds up on a
+	// cluster, where every count asks every shard.
+	var counts []string
+	for i, t := range servingTables {
+		counts = append(counts, "SELECT toUInt8("+strconv.Itoa(i)+") AS i, countIf("+t.col+" > "+v.String()+") AS above, countIf("+t.col+" < "+u(v.Base)+") AS below FROM "+t.name)
+	}
+	above = make([]uint64, len(servingTables))
+	below = make([]uint64, len(servingTables))
+	qctx, cancel := s.db.Context(ctx, "publish-abandoned")
+	defer cancel()
+	rows, err := s.db.Conn.Query(qctx, strings.Join(counts, " UNION ALL "))
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish-abandoned: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i uint8
+		var a, b uint64
+		if err := rows.Scan(&i, &a, &b); err != nil {
+			return nil, nil, fmt.Errorf("publish-abandoned: %w", err)
+		}
+		above[i], below[i] = a, b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("publish-abandoned: %w", err)
+	}
+	return above, below, nil
+}
+
+// dropOld deletes, without waiting, the rows older than v's last full
+// publication (below[i] of them in servingTables[i]).
+func (s *Service) dropOld(ctx context.Context, v schemas.Version, below []uint64) error {
+	for i, t := range servingTables {
 		if below[i] > 0 && v.Base > 0 && t.name != "publish_touched" {
 			if err := s.mutate(ctx, t.name, t.col+" < "+u(v.Base), false); err != nil {
 				return err
 			}
 		}
 	}
+	return nil
+}
+
+// CollectGrace is how long the rows a full publication replaced stay after it
+// commits: a request that took the version before it reads them until it ends.
+const CollectGrace = 10 * time.Minute
+
+// Collect deletes the serving rows older than the last full publication once
+// it has been visible for grace: no reader of it or of a later version counts
+// them, but every read reads them (after a full rebuild, twice the rows of
+// opp_facts) until they go. The next publication deletes them too
+// (dropAbandoned); Collect does not wait for one. Once a base is collected it
+// costs one read of publications.
+func (s *Service) Collect(ctx context.Context, grace time.Duration) error {
+	v, err := s.db.CurrentVersion(ctx)
+	if err != nil || v.Base == 0 || s.collected.Load() == v.Base {
+		return err
+	}
+	var at time.Time
+	if err := s.scalar(ctx, "collect-age", "SELECT max(published_at) FROM publications WHERE pub = "+u(v.Base), &at); err != nil {
+		return err
+	}
+	if time.Since(at) < grace {
+		return nil
+	}
+	_, below, err := s.outsideRows(ctx, v)
+	if err != nil {
+		return err
+	}
+	if err := s.dropOld(ctx, v, below); err != nil {
+		return err
+	}
+	s.collected.Store(v.Base)
 	return nil
 }
 

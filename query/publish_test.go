@@ -110,6 +110,80 @@ func TestOlderLayoutIsRebuilt(t *testing.T) {
 	}
 }
 
+// TestCollectAfterGrace: after a full publication the rows it replaced stay
+// until it has been visible for the grace period (a request that took the
+// version before it still reads them), then Collect deletes them without a
+// publication, and every answer stays the same.
+func TestCollectAfterGrace(t *testing.T) {
+	ctx := context.Background()
+	db, s := loadEach(t, sampleAndReexport(t, 4, 600), time.UTC)
+	v, err := db.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A full rebuild, as after an upgrade of the serving layout.
+	if err := db.Conn.Exec(ctx, "INSERT INTO publications (pub, runs, full, fingerprint, touched, published_at) SELECT pub + 1, [], 0, replaceOne(fingerprint, 'serving="+servingVersion+"', 'serving=13'), 0, now() FROM publications WHERE pub = "+u(v.Pub)); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Publish(ctx); err != nil || p == nil || !p.Full {
+		t.Fatalf("rebuild: %+v, %v; want a full publication", p, err)
+	}
+	f := Filter{From: time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	answers := func() []any {
+		t.Helper()
+		fu, err := s.Funnel(ctx, Unrestricted, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr, err := s.WinRate(ctx, Unrestricted, f, "team")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp, err := s.Reps(ctx, Unrestricted, Filter{From: f.From, To: f.To, Segment: []string{"enterprise"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []any{fu, wr, rp}
+	}
+	old := func() uint64 {
+		t.Helper()
+		for left := uint64(1); left > 0; time.Sleep(50 * time.Millisecond) {
+			if err := db.Conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := db.CurrentVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		if err := db.Conn.QueryRow(ctx, "SELECT (SELECT count() FROM opp_facts WHERE pub < "+u(v.Base)+") + (SELECT count() FROM rep_days WHERE pub < "+u(v.Base)+")").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := answers()
+	n := old()
+	if n == 0 {
+		t.Fatal("no rows older than the full publication: the test proves nothing")
+	}
+	if err := s.Collect(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if m := old(); m != n {
+		t.Fatalf("within the grace period %d of %d older rows were deleted", n-m, n)
+	}
+	if err := s.Collect(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m := old(); m != 0 {
+		t.Fatalf("after the grace period %d older rows are left", m)
+	}
+	if path, ok := sameJSON(t, answers(), before); !ok {
+		t.Errorf("answers changed when the replaced rows went, at %s", path)
+	}
+}
+
 // TestHashCollisionPublishesInFull: readers test a row's visibility by a hash
 // of its key and publication (schemas.EntityVisible). With the hash narrowed
 // to three values, every incremental publication that replaces versions hides

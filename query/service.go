@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -38,6 +39,9 @@ type Service struct {
 
 	// memo keeps the reps and targets per publication (memoized).
 	memo *memo
+
+	// collected is the last full publication whose older rows Collect deleted.
+	collected atomic.Uint64
 }
 
 // New returns a Service over db; loc is the business time zone (nil = UTC).

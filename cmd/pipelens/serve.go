@@ -54,6 +54,22 @@ func (a *app) upgradeServing(ctx context.Context, q *query.Service) error {
 	return nil
 }
 
+// collect runs q.Collect every minute until ctx ends.
+func (a *app) collect(ctx context.Context, q *query.Service) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := q.Collect(ctx, query.CollectGrace); err != nil && ctx.Err() == nil {
+			a.log.Warn("collect the rows of replaced publications", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // serve runs the HTTP server on addr (or the configured one) until ctx ends;
 // refresh rebuilds the serving tables in the background first.
 func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bool) error {
@@ -102,6 +118,13 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 			return nil
 		})
 	}
+	// The rows a full publication replaced go once it has been visible for
+	// query.CollectGrace, not only at the next publication: until then every
+	// read reads them too.
+	g.Go(func() error {
+		a.collect(gctx, q)
+		return nil
+	})
 	// The alert schedule: rules are evaluated when due and the outbox is drained
 	// on every tick.
 	g.Go(func() error {
