@@ -119,7 +119,7 @@ func (s *Service) repDimSelect(t func(string) string, src string, pub uint64) st
 		created + " UNION ALL " + closed + " UNION ALL " + stages + ") GROUP BY dim, value, d, owner_id, team, manager_id"
 }
 
-// repDayParts are the three reads of src rep_days' numbers come from, each
+// repDayParts are the three reads of src that rep_days' numbers come from, each
 // summed per key and date (dateOf of the date that dates the number): the
 // created cohort by creation date, the closes by close date and the first
 // entries into each stage by the entry's business day. Each has every column

@@ -71,7 +71,9 @@ func (a *app) collect(ctx context.Context, q *query.Service) {
 }
 
 // serve runs the HTTP server on addr (or the configured one) until ctx ends;
-// refresh rebuilds the serving tables in the background first.
+// with refresh it first rebuilds a home published with an older layout of the
+// serving tables (upgradeServing), then publishes what is pending in the
+// background.
 func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bool) error {
 	c, _ := a.config()
 	if addr == "" {
