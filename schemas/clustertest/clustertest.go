@@ -77,6 +77,25 @@ func StartCluster(t testing.TB) *Cluster {
 		}
 		t.Skipf("cluster test skipped: %v; install it with `sudo apt-get install zookeeper` or deploy/install-deps.sh", err)
 	}
+	// The ports are free when chosen, but another process (a test package
+	// running beside this one) may bind one before the server that was given it
+	// does: then everything starts again on other ports.
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(t, java, classpath)
+		if err == nil {
+			return c
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Address already in use") {
+			t.Fatalf("start cluster: %v", err)
+		}
+		t.Logf("start cluster, attempt %d: %v; starting again on other ports", attempt, err)
+	}
+}
+
+// startCluster is one attempt of StartCluster: on an error it stops what it
+// started.
+func startCluster(t testing.TB, java, classpath string) (*Cluster, error) {
+	t.Helper()
 	t0 := time.Now()
 	dir := t.TempDir()
 	c := &Cluster{t: t}
@@ -84,15 +103,16 @@ func StartCluster(t testing.TB) *Cluster {
 	ports := freePorts(t, 9) // ZooKeeper, then native and interserver ports of each server
 	zkPort := ports[0]
 	c.zkDir = filepath.Join(dir, "zookeeper")
-	c.zk, err = startZooKeeper(java, classpath, c.zkDir, zkPort)
+	zk, err := startZooKeeper(java, classpath, c.zkDir, zkPort)
 	if err != nil {
-		t.Fatalf("start zookeeper: %v", err)
+		return nil, fmt.Errorf("start zookeeper: %w", err)
 	}
-	t.Cleanup(func() {
+	c.zk = zk
+	stopZK := func() {
 		if err := c.zk.stop(); err != nil {
 			t.Logf("stop zookeeper: %v", err)
 		}
-	})
+	}
 
 	layout, err := deploy.FileCluster()
 	if err != nil {
@@ -133,7 +153,6 @@ func StartCluster(t testing.TB) *Cluster {
 			i++
 		}
 	}
-	t.Cleanup(c.stopAll)
 	errs := make([]error, len(c.servers))
 	var wg sync.WaitGroup
 	for i := range c.servers {
@@ -145,8 +164,12 @@ func StartCluster(t testing.TB) *Cluster {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("start cluster: %v", err)
+		c.stopAll()
+		stopZK()
+		return nil, err
 	}
+	t.Cleanup(stopZK)
+	t.Cleanup(c.stopAll)
 	c.StartupTime = time.Since(t0)
 
 	var shards []string
@@ -159,7 +182,7 @@ func StartCluster(t testing.TB) *Cluster {
 		Shards:       shards,
 		QueryTimeout: time.Minute,
 	}
-	return c
+	return c, nil
 }
 
 // Replicas is the number of servers: replica i is replica i%2+1 of shard i/2+1.
