@@ -75,23 +75,11 @@ func TestOlderLayoutIsRebuilt(t *testing.T) {
 	}
 	// What the build before rep_dim_months left: no rows there, and its layout
 	// in the last publication's fingerprint.
-	v, err := db.CurrentVersion(ctx)
-	if err != nil {
+	if err := db.Conn.Exec(ctx, "ALTER TABLE rep_dim_months DELETE WHERE 1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"ALTER TABLE rep_dim_months DELETE WHERE 1",
-		"INSERT INTO publications (pub, runs, full, fingerprint, touched, published_at) SELECT pub + 1, [], 0, replaceOne(fingerprint, 'serving=" + servingVersion + "', 'serving=13'), 0, now() FROM publications WHERE pub = " + u(v.Pub),
-	} {
-		if err := db.Conn.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for left := uint64(1); left > 0; time.Sleep(50 * time.Millisecond) {
-		if err := db.Conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&left); err != nil {
-			t.Fatal(err)
-		}
-	}
+	publishedByOlderLayout(t, db)
+	waitMutations(t, db)
 	if stale, err := s.ServingStale(ctx); err != nil || !stale {
 		t.Fatalf("published by the older layout: stale %v (%v), want true", stale, err)
 	}
@@ -117,14 +105,8 @@ func TestOlderLayoutIsRebuilt(t *testing.T) {
 func TestCollectAfterGrace(t *testing.T) {
 	ctx := context.Background()
 	db, s := loadEach(t, sampleAndReexport(t, 4, 600), time.UTC)
-	v, err := db.CurrentVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A full rebuild, as after an upgrade of the serving layout.
-	if err := db.Conn.Exec(ctx, "INSERT INTO publications (pub, runs, full, fingerprint, touched, published_at) SELECT pub + 1, [], 0, replaceOne(fingerprint, 'serving="+servingVersion+"', 'serving=13'), 0, now() FROM publications WHERE pub = "+u(v.Pub)); err != nil {
-		t.Fatal(err)
-	}
+	publishedByOlderLayout(t, db)
 	if p, err := s.Publish(ctx); err != nil || p == nil || !p.Full {
 		t.Fatalf("rebuild: %+v, %v; want a full publication", p, err)
 	}
@@ -147,11 +129,7 @@ func TestCollectAfterGrace(t *testing.T) {
 	}
 	old := func() uint64 {
 		t.Helper()
-		for left := uint64(1); left > 0; time.Sleep(50 * time.Millisecond) {
-			if err := db.Conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&left); err != nil {
-				t.Fatal(err)
-			}
-		}
+		waitMutations(t, db)
 		v, err := db.CurrentVersion(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -181,6 +159,32 @@ func TestCollectAfterGrace(t *testing.T) {
 	}
 	if path, ok := sameJSON(t, answers(), before); !ok {
 		t.Errorf("answers changed when the replaced rows went, at %s", path)
+	}
+}
+
+// publishedByOlderLayout records an empty publication whose fingerprint names
+// the layout before rep_dim_months, as the build before it would have.
+func publishedByOlderLayout(t *testing.T, db *schemas.DB) {
+	t.Helper()
+	ctx := context.Background()
+	v, err := db.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Conn.Exec(ctx, "INSERT INTO publications (pub, runs, full, fingerprint, touched, published_at) SELECT pub + 1, [], 0, "+
+		"replaceOne(fingerprint, 'serving="+servingVersion+"', 'serving=13'), 0, now() FROM publications WHERE pub = "+u(v.Pub)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitMutations waits until ClickHouse has applied every mutation of the
+// database.
+func waitMutations(t *testing.T, db *schemas.DB) {
+	t.Helper()
+	for left := uint64(1); left > 0; time.Sleep(50 * time.Millisecond) {
+		if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&left); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
