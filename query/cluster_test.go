@@ -243,7 +243,8 @@ func loadStatus(ctx context.Context, ing *ingest.Service, f string) (string, err
 }
 
 // compareAll is compareServices plus the metrics it leaves out (leads,
-// activities, targets), as parallel subtests of t.
+// activities, targets, today's forecast from the history a stored), as
+// parallel subtests of t.
 func compareAll(t *testing.T, a, b *Service) {
 	t.Helper()
 	compareServices(t, a, b)
@@ -252,6 +253,9 @@ func compareAll(t *testing.T, a, b *Service) {
 		ctx := context.Background()
 		from, _ := time.Parse(time.DateOnly, "2025-11-01")
 		to, _ := time.Parse(time.DateOnly, "2026-12-01")
+		if _, err := a.PrecomputeForecasts(ctx); err != nil {
+			t.Fatalf("forecasts' history: %v", err)
+		}
 		for _, f := range []Filter{{From: from, To: to}, {From: from, To: to, Team: []string{"华东一组"}}} {
 			check := func(name string, get func(s *Service) (any, error)) {
 				t.Helper()
@@ -270,6 +274,7 @@ func compareAll(t *testing.T, a, b *Service) {
 			check("leads", func(s *Service) (any, error) { return s.LeadConversion(ctx, Unrestricted, f) })
 			check("attainment", func(s *Service) (any, error) { return s.Attainment(ctx, Unrestricted, f) })
 			check("coverage", func(s *Service) (any, error) { return s.Coverage(ctx, Unrestricted, f) })
+			check("forecast", func(s *Service) (any, error) { return s.Forecast(ctx, Unrestricted, f, ForecastRequest{}) })
 			for _, m := range SeriesMetrics {
 				check("series "+m, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m, "team", f) })
 			}

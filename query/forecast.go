@@ -309,6 +309,7 @@ func openAt(r string) string {
 }
 
 type fcPlan struct {
+	period         string // PeriodQuarter, PeriodNextQuarter or PeriodMonth
 	asOf, from, to time.Time
 	lo, hi         int // the window is [asOf+lo, asOf+hi) days
 	refs           []string
@@ -324,7 +325,11 @@ func (s *Service) forecastPlan(req ForecastRequest) (fcPlan, error) {
 	if err != nil {
 		return fcPlan{}, err
 	}
-	p := fcPlan{asOf: d, from: from, to: to, lo: max(daysBetween(d, from), 0), hi: daysBetween(d, to)}
+	period := req.Period
+	if period == "" {
+		period = PeriodQuarter
+	}
+	p := fcPlan{period: period, asOf: d, from: from, to: to, lo: max(daysBetween(d, from), 0), hi: daysBetween(d, to)}
 	for j := 0; j < ForecastRefWeeks; j++ {
 		p.refs = append(p.refs, day(d.AddDate(0, 0, -p.hi-7*j)))
 	}
@@ -376,10 +381,10 @@ func (s *Service) forecasts(ctx context.Context, sc Scope, f Filter, req Forecas
 	if err != nil {
 		return nil, err
 	}
-	base.AmountsWonOnly = in.basis.wonOnly
-	rates, hist := s.ratesFrom(in.hist, in.basis)
+	base.AmountsWonOnly = in.hist.basis.wonOnly
+	rates, hist := s.ratesFrom(in.hist.rates, in.hist.basis)
 	base.Stages, base.History = rates.stages, hist
-	base.NewYield = in.yield
+	base.NewYield = in.hist.yield
 	var out []Forecast
 	for _, by := range groupBys {
 		fc, err := s.forecastGrouped(p, base, by, in, rates)
@@ -501,41 +506,14 @@ func (s *Service) amountBasis(ctx context.Context, f Filter, p fcPlan) (amountBa
 	var c cond
 	dims(&c, f, "")
 	c.add("closed = 1 AND close_date < toDate(?) AND close_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
-	counts := "countIf(won = 0), countIf(won = 0 AND amount != 0), countIf(won = 1), sumIf(amount, won = 1) FROM opp_closes" + c.prewhere()
 	var l, la, w uint64
 	var wa float64
-	err := s.fcQuery(ctx, "forecast amount totals", "SELECT "+counts, c.args, func(r driverRows) error { return r.Scan(&l, &la, &w, &wa) })
+	err := s.fcQuery(ctx, "forecast amount totals", "SELECT "+closedCounts+" FROM opp_closes"+c.prewhere(), c.args, func(r driverRows) error { return r.Scan(&l, &la, &w, &wa) })
 	if err != nil || !wonOnly(float64(l), float64(la), wa) {
 		return amountBasis{}, err
 	}
-	q := "SELECT product, " + counts + " GROUP BY product ORDER BY product"
-	type row struct {
-		product        string
-		won, wonAmount float64
-	}
-	var rows []row
-	var lost, lostWithAmount, won, wonAmount float64
-	err = s.fcQuery(ctx, "forecast amount basis", q, c.args, func(r driverRows) error {
-		var x row
-		var l, la, w uint64
-		if err := r.Scan(&x.product, &l, &la, &w, &x.wonAmount); err != nil {
-			return err
-		}
-		x.won = float64(w)
-		lost, lostWithAmount, won, wonAmount = lost+float64(l), lostWithAmount+float64(la), won+x.won, wonAmount+x.wonAmount
-		rows = append(rows, x)
-		return nil
-	})
-	b := amountBasis{wonOnly: wonOnly(lost, lostWithAmount, wonAmount)}
-	if err != nil || !b.wonOnly {
-		return b, err
-	}
-	b.all = wonAmount / won
-	b.mean = map[string]float64{}
-	for _, x := range rows {
-		b.mean[x.product] = (x.wonAmount + ForecastShrink*b.all) / (x.won + ForecastShrink)
-	}
-	return b, nil
+	rows, err := s.historyRows(ctx, fcPartClosed, f, p, "")
+	return basisOf(rows), err
 }
 
 // wonOnly says whether amounts are of won deals only: enough deals lost, none
@@ -618,30 +596,21 @@ func shrinkRates(stages []string, cells [][]rateCell, byAmount bool) ([]StageRat
 	return out, all.n > 0
 }
 
-// newYield is, over the reference days, the amount (and count) of deals
-// created in [r, r+hi) that were won within [r+lo, r+hi), per amount (count)
-// created in [r, r+hi). A deal counts once per such reference day: how many
-// there are is arithmetic on its dates (as in rateSpans: r_j ≤ created <
-// r_j + hi ⇔ ⌈(d0 − created)/7⌉ ≤ j < ⌈(d0 − created + hi)/7⌉), so no row
-// is joined with its reference days.
-func (s *Service) newYield(ctx context.Context, f Filter, p fcPlan) (float64, float64, error) {
-	var c cond
-	dims(&c, f, "")
-	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), p.refs[len(p.refs)-1])
+// yieldTerms are the SQL of a deal's terms in the new-deal yield: n, at how
+// many reference days r it was created in [r, r+hi), and w, at how many of
+// those it was won within [r+lo, r+hi). The yield is Σ amount·w / Σ amount·n
+// (and Σ w / Σ n by count, historySQL). How many there are is arithmetic on
+// its dates (as in rateSpans: r_j ≤ created < r_j + hi ⇔ ⌈(d0 − created)/7⌉ ≤
+// j < ⌈(d0 − created + hi)/7⌉), so no row is joined with its reference days.
+func yieldTerms(p fcPlan) (n, w string) {
 	jlo := "greatest(0, " + ceil7(p.d0Minus("created_date")) + ")"
 	jhi := fmt.Sprintf("least(%d, %s)", len(p.refs), ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("created_date"), p.hi)))
 	// Won within [r+lo, r+hi) ⇔ ⌈(d0 − close + lo)/7⌉ ≤ j < ⌈(d0 − close + hi)/7⌉.
 	wlo := ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("close_date"), p.lo))
 	whi := ceil7(fmt.Sprintf("(%s + %d)", p.d0Minus("close_date"), p.hi))
-	n := fmt.Sprintf("toUInt64(greatest(0, %s - %s))", jhi, jlo)
-	w := fmt.Sprintf("if(won = 1, toUInt64(greatest(0, least(%s, %s) - greatest(%s, %s))), toUInt64(0))", jhi, whi, jlo, wlo)
-	q := "SELECT sum(amount * n), sum(amount * w), sum(n), sum(w) FROM (SELECT amount, " + n + " AS n, " + w + " AS w FROM opp_facts" + c.prewhere() + ")"
-	var amt, won float64
-	var cnt, wonN uint64
-	err := s.fcQuery(ctx, "forecast new yield", q, c.args, func(r driverRows) error {
-		return r.Scan(&amt, &won, &cnt, &wonN)
-	})
-	return ratio(won, amt), ratio(float64(wonN), float64(cnt)), err
+	n = fmt.Sprintf("toUInt64(greatest(0, %s - %s))", jhi, jlo)
+	w = fmt.Sprintf("if(won = 1, toUInt64(greatest(0, least(%s, %s) - greatest(%s, %s))), toUInt64(0))", jhi, whi, jlo, wlo)
+	return n, w
 }
 
 type forecastDeal struct {
@@ -691,13 +660,13 @@ func (s *Service) forecastNow(p fcPlan, by string, in fcInputs, rates fcRates) (
 		x := g(key(w.keys))
 		x.Won += w.won
 		x.CreatedPerDay += w.created / ForecastRunRateDays
-		x.lambda += float64(w.createdN) / ForecastRunRateDays * float64(p.hi) * in.yieldN
+		x.lambda += float64(w.createdN) / ForecastRunRateDays * float64(p.hi) * in.hist.yieldN
 	}
 	for i := range groups {
 		x := &groups[i]
-		x.NewExpected = x.CreatedPerDay * float64(p.hi) * in.yield
-		if in.basis.wonOnly {
-			x.NewExpected = x.lambda * in.basis.all
+		x.NewExpected = x.CreatedPerDay * float64(p.hi) * in.hist.yield
+		if in.hist.basis.wonOnly {
+			x.NewExpected = x.lambda * in.hist.basis.all
 		}
 	}
 	// The deals open at the as-of day: one by one in a fixed order (the
@@ -706,7 +675,7 @@ func (s *Service) forecastNow(p fcPlan, by string, in fcInputs, rates fcRates) (
 	var deals []forecastDeal
 	for _, d := range in.open {
 		k := key(d.keys)
-		amount := in.basis.value(d.product, d.amount)
+		amount := in.hist.basis.value(d.product, d.amount)
 		pr, err := rates.checkedP(d.segment, d.st, d.age)
 		if err != nil {
 			return nil, nil, err
@@ -720,8 +689,8 @@ func (s *Service) forecastNow(p fcPlan, by string, in fcInputs, rates fcRates) (
 			return nil, nil, err
 		}
 		sum, sq := c.amount, c.sq
-		if in.basis.wonOnly {
-			v := in.basis.value(c.product, 0)
+		if in.hist.basis.wonOnly {
+			v := in.hist.basis.value(c.product, 0)
 			sum, sq = v*float64(c.n), v*v*float64(c.n)
 		}
 		g(key(c.keys)).addOpen(c.category, c.amount, sum, sq, int64(c.n), pr, dflt[c.st-1])

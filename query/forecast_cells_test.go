@@ -43,7 +43,7 @@ func TestForecastOpenCells(t *testing.T) {
 		if byCells.cells, err = s.openCells(ctx, f, p, in.cols); err != nil {
 			t.Fatal(err)
 		}
-		rates, _ := s.ratesFrom(in.hist, in.basis)
+		rates, _ := s.ratesFrom(in.hist.rates, in.hist.basis)
 		for _, by := range groupBys {
 			a, _, err := s.forecastNow(p, by, in, rates)
 			if err != nil {

@@ -11,9 +11,7 @@ import (
 // statements are independent, so they run at the same time and the forecast
 // waits for the slowest instead of their sum.
 type fcInputs struct {
-	basis         amountBasis
-	hist          rateHist
-	yield, yieldN float64
+	hist          fcHist
 	cols          []string // the group columns the won and open rows are keyed by
 	won           []fcWonRow
 	open          []fcOpenDeal      // the open deals one by one, when few enough to simulate
@@ -55,9 +53,7 @@ func fcCols(groupBys []string) []string {
 func (s *Service) fcFetch(ctx context.Context, sc Scope, f Filter, p fcPlan, groupBys []string) (fcInputs, error) {
 	in := fcInputs{cols: fcCols(groupBys)}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { in.hist, err = s.rateHistory(gctx, f, p); return })
-	g.Go(func() (err error) { in.basis, err = s.amountBasis(gctx, f, p); return })
-	g.Go(func() (err error) { in.yield, in.yieldN, err = s.newYield(gctx, f, p); return })
+	g.Go(func() (err error) { in.hist, err = s.fcHistory(gctx, f, p); return })
 	g.Go(func() (err error) { in.won, err = s.forecastWon(gctx, f, p, in.cols); return })
 	g.Go(func() (err error) { in.open, in.cells, err = s.forecastOpen(gctx, f, p, in.cols); return })
 	g.Go(func() (err error) { in.cov, err = s.Coverage(gctx, sc, f); return })

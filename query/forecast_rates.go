@@ -1,10 +1,6 @@
 package query
 
-import (
-	"context"
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // The rate history counts, for every deal and every reference day r_j = r_0 −
 // 7j it was open at, its stage and age bucket at r_j and whether it was won
@@ -15,9 +11,9 @@ import (
 // within the window, are ranges of j: counts come from the ranges' lengths.
 
 // rateSpans is the SQL of a subquery with one row per (deal, span of j with
-// one stage): segment, amount, won, A = days(r_0) − days(created_date), C =
+// one stage): v (the group value, the SELECT expression v), segment, amount, won, A = days(r_0) − days(created_date), C =
 // days(r_0) − days(close_date), st and the span [a, b) (non-empty).
-func (s *Service) rateSpans(p fcPlan, where string) string {
+func (s *Service) rateSpans(p fcPlan, v, where string) string {
 	d0 := "toInt64(toRelativeDayNum(toDate('" + p.refs[0] + "')))"
 	// ks: the stage entries as time × 256 + rank, in time order; cs: the first
 	// j at which entry k is no longer before r_j (r_j ≤ its day ⇔ j ≥ ⌈(d0 −
@@ -28,12 +24,12 @@ func (s *Service) rateSpans(p fcPlan, where string) string {
 	// j < ⌈(d0 − created)/7⌉, not closed before r_j ⇔ j ≥ ⌈(d0 − close)/7⌉.
 	// Before the first entry the deal is at the first stage; entry k is the
 	// latest from cs[k] (excluded) down to cs[k+1].
-	spans := "SELECT segment, amount, won, " + p.d0Minus("created_date") + " AS A, " + p.d0Minus("close_date") + " AS C, " +
+	spans := "SELECT " + v + ", segment, amount, won, " + p.d0Minus("created_date") + " AS A, " + p.d0Minus("close_date") + " AS C, " +
 		"if(closed = 1, greatest(0, " + ceil7(p.d0Minus("close_date")) + "), 0) AS jlo, " +
 		fmt.Sprintf("least(%d, %s) AS jhi, ", len(p.refs), ceil7(p.d0Minus("created_date"))) +
 		keys + " AS ks, " + cs + " AS cs, arrayConcat([toUInt64(1)], arrayMap(x -> x % 256, ks)) AS sts, " +
 		"arrayConcat(cs, [toInt64(0)]) AS los, arrayConcat([toInt64(1000000)], cs) AS his FROM opp_facts" + where
-	return "SELECT segment, amount, won, A, C, st, greatest(lo, jlo) AS a, least(hi, jhi) AS b FROM (" + spans +
+	return "SELECT v, segment, amount, won, A, C, st, greatest(lo, jlo) AS a, least(hi, jhi) AS b FROM (" + spans +
 		") ARRAY JOIN sts AS st, los AS lo, his AS hi WHERE greatest(lo, jlo) < least(hi, jhi)"
 }
 
@@ -59,51 +55,4 @@ func rateSums(p fcPlan) []string {
 		out = append(out, "sum("+n+")", "sum("+w+")", "sum(amount * "+n+")", "sum(amount * "+w+")")
 	}
 	return out
-}
-
-// rateHistory reads the deals open at each reference day as (stage, age, won
-// within the window) cells, pooled and per segment.
-func (s *Service) rateHistory(ctx context.Context, f Filter, p fcPlan) (rateHist, error) {
-	var c cond
-	dims(&c, f, "")
-	c.add("created_date < toDate(?) AND created_date >= toDate(?)", day(p.asOf), day(p.asOf.AddDate(0, 0, -ForecastHistoryDays)))
-	c.add("NOT (closed = 1 AND close_date < toDate(?))", p.refs[len(p.refs)-1])
-	// A deal without stage entries is left out (as the stage at each day once
-	// did); the test reads the largest column, so after PREWHERE's filters.
-	q := "SELECT segment, st, " + strings.Join(rateSums(p), ", ") + " FROM (" + s.rateSpans(p, c.prewhere()+" AND notEmpty(entered)") + ") GROUP BY segment, st"
-	k, nb := len(s.stages), len(ForecastAgeBuckets)+1
-	grid := func() [][]rateCell {
-		g := make([][]rateCell, k)
-		for i := range g {
-			g[i] = make([]rateCell, nb)
-		}
-		return g
-	}
-	h := rateHist{cells: grid(), bySeg: map[string][][]rateCell{}}
-	err := s.fcQuery(ctx, "forecast rates", q, c.args, func(r driverRows) error {
-		var seg string
-		var st uint64
-		n, w := make([]uint64, nb), make([]uint64, nb)
-		amt, wonAmt := make([]float64, nb), make([]float64, nb)
-		dest := []any{&seg, &st}
-		for i := range nb {
-			dest = append(dest, &n[i], &w[i], &amt[i], &wonAmt[i])
-		}
-		if err := r.Scan(dest...); err != nil {
-			return err
-		}
-		if st < 1 || int(st) > k {
-			return nil
-		}
-		if h.bySeg[seg] == nil {
-			h.bySeg[seg] = grid()
-		}
-		for i := range nb {
-			one := rateCell{n: float64(n[i]), x: float64(w[i]), amt: amt[i], wonAmt: wonAmt[i]}
-			one.addTo(&h.cells[st-1][i])
-			one.addTo(&h.bySeg[seg][st-1][i])
-		}
-		return nil
-	})
-	return h, err
 }

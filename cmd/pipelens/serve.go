@@ -54,19 +54,35 @@ func (a *app) upgradeServing(ctx context.Context, q *query.Service) error {
 	return nil
 }
 
-// collect runs q.Collect every minute until ctx ends.
-func (a *app) collect(ctx context.Context, q *query.Service) {
-	t := time.NewTicker(time.Minute)
+// maintain, every 10 seconds until ctx ends, deletes the rows of replaced
+// publications (q.Collect) and computes the forecasts' history of a new
+// publication or day (q.PrecomputeForecasts): until it is there, forecasts
+// compute it per request.
+func (a *app) maintain(ctx context.Context, q *query.Service) {
+	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
 		if err := q.Collect(ctx, query.CollectGrace); err != nil && ctx.Err() == nil {
 			a.log.Warn("collect the rows of replaced publications", "err", err)
 		}
+		a.precomputeForecasts(ctx, q)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// precomputeForecasts runs q.PrecomputeForecasts and logs what it did.
+func (a *app) precomputeForecasts(ctx context.Context, q *query.Service) {
+	t := time.Now()
+	did, err := q.PrecomputeForecasts(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Warn("compute the forecasts' history", "err", err)
+	case did:
+		a.log.Info("forecasts' history computed", "took", time.Since(t).Round(time.Millisecond))
 	}
 }
 
@@ -122,9 +138,9 @@ func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bo
 	}
 	// The rows a full publication replaced go once it has been visible for
 	// query.CollectGrace, not only at the next publication: until then every
-	// read reads them too.
+	// read reads them too. The forecasts' history follows each publication.
 	g.Go(func() error {
-		a.collect(gctx, q)
+		a.maintain(gctx, q)
 		return nil
 	})
 	// The alert schedule: rules are evaluated when due and the outbox is drained
