@@ -11,13 +11,13 @@ import (
 // statements are independent, so they run at the same time and the forecast
 // waits for the slowest instead of their sum.
 type fcInputs struct {
-	hist          fcHist
-	cols          []string // the group columns the won and open rows are keyed by
-	won           []fcWonRow
-	open          []fcOpenDeal      // the open deals one by one, when few enough to simulate
-	cells         []fcOpenCell      // else in cells
-	cov           Coverage          // the period's coverage (its target, for the pacing)
-	names         map[string]string // rep names, when grouped by rep
+	hist  fcHist
+	cols  []string // the group columns the won and open rows are keyed by
+	won   []fcWonRow
+	open  []fcOpenDeal      // the open deals one by one, when few enough to simulate
+	cells []fcOpenCell      // else in cells
+	cov   Coverage          // the period's coverage (its target, for the pacing)
+	names map[string]string // rep names, when grouped by rep
 }
 
 // fcWonRow is what one key (cols) won before the as-of day in the period and
