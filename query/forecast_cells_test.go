@@ -13,7 +13,8 @@ import (
 // open deals, amounts, weighted pipeline, expected pipeline, variance and
 // called forecast as the deals read one by one, on a generated sample, with
 // and without a filter (one the won statement answers from rep_days, one it
-// answers from opp_facts).
+// answers from opp_facts), with the cells' products and, amounts not being
+// of won deals only, without.
 func TestForecastOpenCells(t *testing.T) {
 	ctx := context.Background()
 	sm := loadSample(t, gen.Config{Seed: 7, NoAnomalies: true})
@@ -38,34 +39,38 @@ func TestForecastOpenCells(t *testing.T) {
 		if k == 0 { // the last filter: the team of the first open deal (cols: team first)
 			filters[2] = Filter{Team: []string{in.open[0].keys[0]}}
 		}
-		byCells := in
-		byCells.open = nil
-		if byCells.cells, err = s.openCells(ctx, f, p, in.cols); err != nil {
-			t.Fatal(err)
-		}
-		rates, _ := s.ratesFrom(in.hist.rates, in.hist.basis)
-		for _, by := range groupBys {
-			a, _, err := s.forecastNow(p, by, in, rates)
-			if err != nil {
+		// Without the products (what a forecast reads when amounts are not
+		// of won deals only) the cells give the same.
+		for _, byProduct := range []bool{true, in.hist.basis.wonOnly} {
+			byCells := in
+			byCells.open = nil
+			if byCells.cells, err = s.openCells(ctx, f, p, in.cols, byProduct); err != nil {
 				t.Fatal(err)
 			}
-			b, _, err := s.forecastNow(p, by, byCells, rates)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(a) != len(b) {
-				t.Fatalf("%v by %q: %d groups one by one, %d from cells", f0, by, len(a), len(b))
-			}
-			for i := range a {
-				x, y := a[i], b[i]
-				same := x.Key == y.Key && x.OpenDeals == y.OpenDeals && closeTo(y.OpenAmount, x.OpenAmount) && closeTo(y.PipelineExpected, x.PipelineExpected) &&
-					closeTo(y.Weighted, x.Weighted) && closeTo(y.variance, x.variance) && closeTo(y.Point, x.Point) && closeTo(y.calls.commit, x.calls.commit) &&
-					closeTo(y.calls.best, x.calls.best) && closeTo(y.calls.Uncategorised, x.calls.Uncategorised) && y.calls.Deals == x.calls.Deals
-				if !same {
-					t.Errorf("%v by %q group %q: one by one %+v, from cells %+v", f0, by, x.Key, x, y)
+			rates, _ := s.ratesFrom(in.hist.rates, in.hist.basis)
+			for _, by := range groupBys {
+				a, _, err := s.forecastNow(p, by, in, rates)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _, err := s.forecastNow(p, by, byCells, rates)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(a) != len(b) {
+					t.Fatalf("%v by %q: %d groups one by one, %d from cells", f0, by, len(a), len(b))
+				}
+				for i := range a {
+					x, y := a[i], b[i]
+					same := x.Key == y.Key && x.OpenDeals == y.OpenDeals && closeTo(y.OpenAmount, x.OpenAmount) && closeTo(y.PipelineExpected, x.PipelineExpected) &&
+						closeTo(y.Weighted, x.Weighted) && closeTo(y.variance, x.variance) && closeTo(y.Point, x.Point) && closeTo(y.calls.commit, x.calls.commit) &&
+						closeTo(y.calls.best, x.calls.best) && closeTo(y.calls.Uncategorised, x.calls.Uncategorised) && y.calls.Deals == x.calls.Deals
+					if !same {
+						t.Errorf("%v by %q group %q: one by one %+v, from cells %+v", f0, by, x.Key, x, y)
+					}
 				}
 			}
+			t.Logf("%v: %d open deals in %d cells (products: %v)", f0, len(in.open), len(byCells.cells), byProduct)
 		}
-		t.Logf("%v: %d open deals in %d cells", f0, len(in.open), len(byCells.cells))
 	}
 }

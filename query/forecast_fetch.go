@@ -50,12 +50,23 @@ func fcCols(groupBys []string) []string {
 }
 
 // fcFetch runs the forecast's statements for f (scoped, the period's range).
+// The stored history (a few rows) is read first: it says whether the open
+// deals' products matter (amountBasis), and grouping the open deals without
+// them ships a quarter of the cells.
 func (s *Service) fcFetch(ctx context.Context, sc Scope, f Filter, p fcPlan, groupBys []string) (fcInputs, error) {
 	in := fcInputs{cols: fcCols(groupBys)}
+	hist, stored, err := s.storedFor(ctx, f, p)
+	if err != nil {
+		return in, err
+	}
+	in.hist = hist
+	byProduct := !stored || hist.basis.wonOnly
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { in.hist, err = s.fcHistory(gctx, f, p); return })
+	if !stored {
+		g.Go(func() (err error) { in.hist, err = s.liveHistory(gctx, f, p); return })
+	}
 	g.Go(func() (err error) { in.won, err = s.forecastWon(gctx, f, p, in.cols); return })
-	g.Go(func() (err error) { in.open, in.cells, err = s.forecastOpen(gctx, f, p, in.cols); return })
+	g.Go(func() (err error) { in.open, in.cells, err = s.forecastOpen(gctx, f, p, in.cols, byProduct); return })
 	g.Go(func() (err error) { in.cov, err = s.Coverage(gctx, sc, f); return })
 	if has(groupBys, "rep") {
 		g.Go(func() error {
@@ -92,7 +103,7 @@ func scanKeys(r driverRows, n int, rest ...any) ([]string, error) {
 // forecastWon reads, per key, the amount won in the period before the as-of
 // day and the amount and number created in the run-rate window. rep_days
 // holds both by owner and day: it answers owner filters grouped by team or
-// rep; opp_facts the rest.
+// rep; opp_closes and opp_facts the rest.
 func (s *Service) forecastWon(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcWonRow, error) {
 	runFrom, asOf := day(p.asOf.AddDate(0, 0, -ForecastRunRateDays)), day(p.asOf)
 	var c cond
@@ -108,12 +119,18 @@ func (s *Service) forecastWon(ctx context.Context, f Filter, p fcPlan, cols []st
 		args = append([]any{day(p.from), asOf, runFrom, asOf, runFrom, asOf}, c.args...)
 		args = append(args, day(p.from), asOf, runFrom, asOf)
 	} else {
-		dims(&c, f, "")
-		inWon, inCreated := "won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)", "created_date >= toDate(?) AND created_date < toDate(?)"
-		c.add("("+inWon+" OR "+inCreated+")", day(p.from), asOf, runFrom, asOf)
-		q = "SELECT " + keyCols(cols) + ", sumIf(amount, " + inWon + "), sumIf(amount, " + inCreated + "), countIf(" + inCreated + ") FROM opp_facts" +
-			c.prewhere() + " GROUP BY " + groupList(cols)
-		args = append([]any{day(p.from), asOf, runFrom, asOf, runFrom, asOf}, c.args...)
+		// The won deals by close date from opp_closes, the created ones by
+		// creation date from opp_facts: both sorted by that date, so each reads
+		// its range only (one statement over opp_facts read all of it).
+		var wc, cc cond
+		dims(&wc, f, "")
+		wc.add("won = 1 AND close_date >= toDate(?) AND close_date < toDate(?)", day(p.from), asOf)
+		dims(&cc, f, "")
+		cc.add("created_date >= toDate(?) AND created_date < toDate(?)", runFrom, asOf)
+		k := keyCols(cols)
+		q = "SELECT " + groupList(cols) + ", sum(w), sum(c), sum(n) FROM (SELECT " + k + ", amount AS w, toFloat64(0) AS c, toUInt64(0) AS n FROM opp_closes" + wc.prewhere() +
+			" UNION ALL SELECT " + k + ", toFloat64(0) AS w, amount AS c, toUInt64(1) AS n FROM opp_facts" + cc.prewhere() + ") GROUP BY " + groupList(cols)
+		args = append(wc.args, cc.args...)
 	}
 	var out []fcWonRow
 	err := s.fcQuery(ctx, "forecast won", q, args, func(r driverRows) error {
@@ -147,8 +164,8 @@ type fcOpenCell struct {
 // they are few enough to simulate, one by one in a fixed order (the
 // simulation's). Shipping a hundred thousand deals to add them up cost more
 // than adding them up.
-func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, []fcOpenCell, error) {
-	cells, err := s.openCells(ctx, f, p, cols)
+func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string, byProduct bool) ([]fcOpenDeal, []fcOpenCell, error) {
+	cells, err := s.openCells(ctx, f, p, cols, byProduct)
 	var n uint64
 	for _, c := range cells {
 		n += c.n
@@ -168,11 +185,16 @@ func openWhere(f Filter, p fcPlan) cond {
 	return c
 }
 
-// openCells reads the open deals in cells, in a fixed order.
-func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenCell, error) {
+// openCells reads the open deals in cells, in a fixed order; without
+// byProduct every cell's product is "".
+func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []string, byProduct bool) ([]fcOpenCell, error) {
 	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
-	dimsOf := keyCols(cols) + ", product, segment, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category"
-	by := groupList(cols) + ", product, segment, st, age, forecast_category"
+	prod := "''"
+	if byProduct {
+		prod = "product"
+	}
+	dimsOf := keyCols(cols) + ", " + prod + " AS prod, segment, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category"
+	by := groupList(cols) + ", prod, segment, st, age, forecast_category"
 	q := "SELECT " + dimsOf + ", count(), sum(amount), sum(amount * amount) FROM opp_facts" + c.prewhere() + " GROUP BY " + by + " ORDER BY " + by
 	var cells []fcOpenCell
 	err := s.fcQuery(ctx, "forecast open cells", q, c.args, func(r driverRows) error {

@@ -15,7 +15,7 @@ import (
 // on the request. PrecomputeForecasts stores it in forecast_history for the
 // current publication, today's as-of day, each period, no filter and every
 // single value of each filter column; fcHistory reads it from there when it
-// can and computes it otherwise. Both run the same statements, grouped by the
+// can (storedFor) and computes it otherwise (liveHistory). Both run the same statements, grouped by the
 // filter column when precomputing (migration 0023).
 
 // fcHist is what a forecast learns from the scope's history.
@@ -70,15 +70,19 @@ func (s *Service) fcModel() string {
 		ForecastAgeBuckets, ForecastRefWeeks, ForecastHistoryDays)
 }
 
-// fcHistory is f's history for p: stored when PrecomputeForecasts stored it
-// for the version ctx reads, else computed.
-func (s *Service) fcHistory(ctx context.Context, f Filter, p fcPlan) (fcHist, error) {
-	if dim, value, ok := fcKey(f); ok {
-		h, found, err := s.storedHistory(ctx, p, dim, value)
-		if err != nil || found {
-			return h, err
-		}
+// storedFor is f's history for p as PrecomputeForecasts stored it for the
+// version ctx reads; found is false when f has more than one filter value or
+// nothing is stored.
+func (s *Service) storedFor(ctx context.Context, f Filter, p fcPlan) (h fcHist, found bool, err error) {
+	dim, value, ok := fcKey(f)
+	if !ok {
+		return h, false, nil
 	}
+	return s.storedHistory(ctx, p, dim, value)
+}
+
+// liveHistory computes f's history for p.
+func (s *Service) liveHistory(ctx context.Context, f Filter, p fcPlan) (fcHist, error) {
 	var h fcHist
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
