@@ -115,6 +115,9 @@ func (s *Service) Territories(ctx context.Context, sc Scope, f Filter) ([]Territ
 	c.add("territory != ''")
 	dims(&c, f, "")
 	inRange := "close_date >= toDate(?) AND close_date < toDate(?)"
+	// A deal closed outside the range adds to nothing below: PREWHERE skips
+	// it before reading the rest of its row.
+	c.add("(closed = 0 OR "+inRange+")", day(f.From), day(f.To))
 	q = "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.prewhere() + " GROUP BY territory, segment"
 	rng := []any{day(f.From), day(f.To)}
 	args = append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
