@@ -16,22 +16,23 @@ const closeCols = "close_date, created_date, closed, won, amount, owner_id, owne
 // closed (ingest settles the flags), but cycle time asks for won = 1 alone and
 // win rate for closed = 1, so a row that is either keeps both flags.
 func closesSelect(t func(string) string, n string) string {
-	return factsCopySelect(t, "opp_closes", n, "closed = 1 OR won = 1")
+	return factsCopySelect(t, "opp_closes", n, closeCols, "closed = 1 OR won = 1")
 }
 
 // openSelect is the INSERT … SELECT of the open deals of the opp_facts rows of
 // publication n (opp_open, 0021): coverage's pipeline reads them by expected
-// close date. closed and won are kept (0) so that a reader's conditions read
-// the same over opp_open and opp_facts.
+// close date, the forecast with their stage entries and forecast category
+// (0024). closed and won are kept (0) so that a reader's conditions read the
+// same over opp_open and opp_facts.
 func openSelect(t func(string) string, n string) string {
-	return factsCopySelect(t, "opp_open", n, "closed = 0 AND won = 0")
+	return factsCopySelect(t, "opp_open", n, closeCols+", entered, forecast_category", "closed = 0 AND won = 0")
 }
 
-// factsCopySelect copies closeCols of the opp_facts rows of publication n that
+// factsCopySelect copies cols of the opp_facts rows of publication n that
 // match where into table, with their opportunity_id and pub.
-func factsCopySelect(t func(string) string, table, n, where string) string {
-	return "INSERT INTO " + t(table) + " (opportunity_id, pub, " + closeCols + ") " +
-		"SELECT opportunity_id, pub, " + closeCols + " FROM " + t("opp_facts") + " WHERE pub = " + n + " AND (" + where + ")"
+func factsCopySelect(t func(string) string, table, n, cols, where string) string {
+	return "INSERT INTO " + t(table) + " (opportunity_id, pub, " + cols + ") " +
+		"SELECT opportunity_id, pub, " + cols + " FROM " + t("opp_facts") + " WHERE pub = " + n + " AND (" + where + ")"
 }
 
 // winRateSQL is WinRate's statement over opp_closes: per group, won and lost

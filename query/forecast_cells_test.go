@@ -74,3 +74,35 @@ func TestForecastOpenCells(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenFromEqualsOpenAt: the open deals the forecast reads (opp_open and
+// the deals closed on or after the day from opp_facts) are the opp_facts rows
+// open at the day, the day after the export, at its date, a quarter before it
+// and a month after the sample's first day, with and without a filter.
+func TestOpenFromEqualsOpenAt(t *testing.T) {
+	ctx := context.Background()
+	sm := loadSample(t, gen.Config{Seed: 11, NoAnomalies: true})
+	s := sm.svc
+	export, _ := time.Parse(time.DateOnly, sm.truth.AsOf)
+	first, _ := time.Parse(time.DateOnly, sm.truth.From)
+	for _, asOf := range []time.Time{export.AddDate(0, 0, 1), export, export.AddDate(0, -3, 0), first.AddDate(0, 1, 0)} {
+		for _, f := range []Filter{{}, {Segment: []string{"enterprise"}}} {
+			p := fcPlan{asOf: asOf}
+			from, args := openFrom(f, p)
+			var a, b [3]float64
+			q := "SELECT toFloat64(count()), sum(amount), toFloat64(sum(length(entered) + length(forecast_category))) FROM "
+			if err := s.query(ctx, "test", q+from, args, func(r driverRows) error { return r.Scan(&a[0], &a[1], &a[2]) }); err != nil {
+				t.Fatal(err)
+			}
+			var c cond
+			dims(&c, f, "")
+			c.add(openAt("toDate('" + day(asOf) + "')"))
+			if err := s.query(ctx, "test", q+"opp_facts"+c.where(), c.args, func(r driverRows) error { return r.Scan(&b[0], &b[1], &b[2]) }); err != nil {
+				t.Fatal(err)
+			}
+			if a[0] != b[0] || !closeTo(a[1], b[1]) || a[2] != b[2] || a[0] == 0 {
+				t.Errorf("%s %v: open deals, amount, entries+categories %v; from opp_facts %v", day(asOf), f.Segment, a, b)
+			}
+		}
+	}
+}

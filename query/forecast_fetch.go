@@ -177,27 +177,38 @@ func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []s
 	return deals, nil, err
 }
 
-// openWhere is the condition of the deals open at the as-of day.
-func openWhere(f Filter, p fcPlan) cond {
-	var c cond
+// openDealCols are the columns the forecast reads of an open deal.
+const openDealCols = "opportunity_id, team, owner_id, territory, product, segment, amount, entered, created_date, forecast_category"
+
+// openFrom is the subquery of the deals open at the as-of day (openAt) under
+// f: those open now from opp_open, the others (closed on or after the day)
+// from opp_facts, whose flags and dates PREWHERE reads before anything else.
+// opp_facts is sorted by creation date and the open deals are spread over all
+// of it: reading them there read every row's filter columns (0024).
+func openFrom(f Filter, p fcPlan) (string, []any) {
+	asOf := "toDate('" + day(p.asOf) + "')"
+	var o, c cond
+	dims(&o, f, "")
+	o.add("created_date < " + asOf)
 	dims(&c, f, "")
-	c.add(openAt("toDate('" + day(p.asOf) + "')"))
-	return c
+	return "(SELECT " + openDealCols + " FROM opp_open" + o.prewhere() + " UNION ALL SELECT " + openDealCols +
+		" FROM opp_facts PREWHERE NOT (closed = 0 AND won = 0) AND " + openAt(asOf) + c.where() + ")", append(o.args, c.args...)
 }
 
 // openCells reads the open deals in cells, in a fixed order; without
 // byProduct every cell's product is "".
 func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []string, byProduct bool) ([]fcOpenCell, error) {
-	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
+	asOf := "toDate('" + day(p.asOf) + "')"
+	from, args := openFrom(f, p)
 	prod := "''"
 	if byProduct {
 		prod = "product"
 	}
 	dimsOf := keyCols(cols) + ", " + prod + " AS prod, segment, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category"
 	by := groupList(cols) + ", prod, segment, st, age, forecast_category"
-	q := "SELECT " + dimsOf + ", count(), sum(amount), sum(amount * amount) FROM opp_facts" + c.prewhere() + " GROUP BY " + by + " ORDER BY " + by
+	q := "SELECT " + dimsOf + ", count(), sum(amount), sum(amount * amount) FROM " + from + " GROUP BY " + by + " ORDER BY " + by
 	var cells []fcOpenCell
-	err := s.fcQuery(ctx, "forecast open cells", q, c.args, func(r driverRows) error {
+	err := s.fcQuery(ctx, "forecast open cells", q, args, func(r driverRows) error {
 		var x fcOpenCell
 		var err error
 		x.keys, err = scanKeys(r, len(cols), &x.product, &x.segment, &x.st, &x.age, &x.category, &x.n, &x.amount, &x.sq)
@@ -210,11 +221,12 @@ func (s *Service) openCells(ctx context.Context, f Filter, p fcPlan, cols []stri
 
 // openDeals reads the open deals one by one, in the simulation's order.
 func (s *Service) openDeals(ctx context.Context, f Filter, p fcPlan, cols []string) ([]fcOpenDeal, error) {
-	asOf, c := "toDate('"+day(p.asOf)+"')", openWhere(f, p)
-	q := "SELECT " + keyCols(cols) + ", product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM opp_facts" +
-		c.prewhere() + " ORDER BY opportunity_id"
+	asOf := "toDate('" + day(p.asOf) + "')"
+	from, args := openFrom(f, p)
+	q := "SELECT " + keyCols(cols) + ", product, segment, amount, " + s.stageAt(asOf) + " AS st, " + ageAt(asOf) + " AS age, forecast_category FROM " + from +
+		" ORDER BY opportunity_id"
 	var out []fcOpenDeal
-	err := s.fcQuery(ctx, "forecast open", q, c.args, func(r driverRows) error {
+	err := s.fcQuery(ctx, "forecast open", q, args, func(r driverRows) error {
 		var d fcOpenDeal
 		var err error
 		d.keys, err = scanKeys(r, len(cols), &d.product, &d.segment, &d.amount, &d.st, &d.age, &d.category)
