@@ -108,7 +108,7 @@ func withForecast(doc obj) obj {
 
 // forecastPanelWait is how long the overview waits for its forecast: on a
 // large warehouse a forecast takes seconds until serve has stored the day's
-// forecast history (after each publication, query.PrecomputeForecasts), or
+// forecast history (30 s after a publication, query.PrecomputeForecasts), or
 // with more than one filter value, and the other panels should not wait for
 // it. The computation goes on (the page cache
 // shares it) and the next load shows it.

@@ -169,7 +169,7 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 	})
 	// The forecasts' history serve computes after a publication (grouped by
 	// each filter column), and forecasts of today that read it.
-	call("forecast history", func() error { _, err := svc.PrecomputeForecasts(ctx); return err })
+	call("forecast history", func() error { _, err := svc.PrecomputeForecasts(ctx, 0); return err })
 	for _, x := range runs {
 		call(x.name+": forecast of today", func() error {
 			_, err := svc.Forecast(ctx, x.scope, x.f, query.ForecastRequest{Period: query.PeriodQuarter})

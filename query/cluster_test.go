@@ -253,7 +253,7 @@ func compareAll(t *testing.T, a, b *Service) {
 		ctx := context.Background()
 		from, _ := time.Parse(time.DateOnly, "2025-11-01")
 		to, _ := time.Parse(time.DateOnly, "2026-12-01")
-		if _, err := a.PrecomputeForecasts(ctx); err != nil {
+		if _, err := a.PrecomputeForecasts(ctx, 0); err != nil {
 			t.Fatalf("forecasts' history: %v", err)
 		}
 		for _, f := range []Filter{{From: from, To: to}, {From: from, To: to, Team: []string{"华东一组"}}} {

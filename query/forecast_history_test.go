@@ -64,11 +64,15 @@ func TestForecastHistoryStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	did, err := s.precomputeForecasts(ctx, asOf)
+	// A publication younger than the quiet time is left alone.
+	if did, err := s.precomputeForecasts(ctx, asOf, time.Hour); err != nil || did {
+		t.Fatalf("precompute within an hour of the publication: %v, computed %v: want nothing done", err, did)
+	}
+	did, err := s.precomputeForecasts(ctx, asOf, 0)
 	if err != nil || !did {
 		t.Fatalf("precompute: %v, computed %v", err, did)
 	}
-	if did, err := s.precomputeForecasts(ctx, asOf); err != nil || did {
+	if did, err := s.precomputeForecasts(ctx, asOf, 0); err != nil || did {
 		t.Fatalf("precompute again: %v, computed %v: want nothing to do", err, did)
 	}
 	logs.Reset()

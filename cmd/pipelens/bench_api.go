@@ -105,7 +105,7 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	}
 	// What serve does after a publication: the forecasts' history for today.
 	t3 := time.Now()
-	if did, err := svc.PrecomputeForecasts(ctx); err != nil {
+	if did, err := svc.PrecomputeForecasts(ctx, 0); err != nil {
 		return err
 	} else if did {
 		fmt.Fprintf(a.stdout, "forecasts' history: %s\n", time.Since(t3).Round(time.Millisecond))

@@ -56,8 +56,9 @@ func (a *app) upgradeServing(ctx context.Context, q *query.Service) error {
 
 // maintain, every 10 seconds until ctx ends, deletes the rows of replaced
 // publications (q.Collect) and computes the forecasts' history of a new
-// publication or day (q.PrecomputeForecasts): until it is there, forecasts
-// compute it per request.
+// publication or day once the publication has stood for
+// query.ForecastHistoryQuiet (q.PrecomputeForecasts): until it is there,
+// forecasts compute it per request.
 func (a *app) maintain(ctx context.Context, q *query.Service) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
@@ -77,7 +78,7 @@ func (a *app) maintain(ctx context.Context, q *query.Service) {
 // precomputeForecasts runs q.PrecomputeForecasts and logs what it did.
 func (a *app) precomputeForecasts(ctx context.Context, q *query.Service) {
 	t := time.Now()
-	did, err := q.PrecomputeForecasts(ctx)
+	did, err := q.PrecomputeForecasts(ctx, query.ForecastHistoryQuiet)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		a.log.Warn("compute the forecasts' history", "err", err)

@@ -3,8 +3,8 @@
 -- basis and its new-deal yield from the scope's deals of the last years: on
 -- 3.2M opportunities the rate history alone reads 1.4M deals' stage spans, about
 -- 0.45 s of ClickHouse CPU per request. These depend on the as-of day, the
--- period and the filter, not on the request: serve computes them after each
--- publication for today's as-of day, each period, no filter and each single
+-- period and the filter, not on the request: serve computes them once a
+-- publication has stood for 30 s, for today's as-of day, each period, no filter and each single
 -- value of each filter column (one grouped statement per column), and a
 -- forecast with such a filter reads its few rows instead. Anything else (two
 -- filters, another day, a publication not computed yet) is computed per
