@@ -14,9 +14,9 @@ import (
 // the new-deal yield) depends on the as-of day, the period and the filter, not
 // on the request. PrecomputeForecasts stores it in forecast_history for the
 // current publication, today's as-of day, each period, no filter and every
-// single value of each filter column; fcHistory reads it from there when it
-// can (storedFor) and computes it otherwise (liveHistory). Both run the same statements, grouped by the
-// filter column when precomputing (migration 0023).
+// single value of each filter column; a forecast reads it from there when it
+// can (storedFor) and computes it otherwise (liveHistory). Both run the same
+// statements, grouped by the filter column when precomputing (migration 0023).
 
 // fcHist is what a forecast learns from the scope's history.
 type fcHist struct {
@@ -235,9 +235,7 @@ func (s *Service) storedHistory(ctx context.Context, p fcPlan, dim, value string
 		return fcHist{}, false, err
 	}
 	q := "SELECT run, part, key, st, nums FROM forecast_history WHERE as_of = ? AND period = ? AND dim = ? AND (value = ? OR part = 0) AND pub = ? AND model = ?"
-	byRun := map[uint64][]fcRow{}
-	done := map[uint64][]fcRow{}
-	parts := map[uint64][]int{}
+	runs := map[uint64]map[int][]fcRow{} // run → part → rows; a done run has part 0
 	err = s.fcQuery(ctx, "forecast history", q, []any{day(p.asOf), p.period, dim, value, v.Pub, s.fcModel()}, func(r driverRows) error {
 		var run uint64
 		var part uint8
@@ -245,30 +243,26 @@ func (s *Service) storedHistory(ctx context.Context, p fcPlan, dim, value string
 		if err := r.Scan(&run, &part, &x.key, &x.st, &x.nums); err != nil {
 			return err
 		}
-		if part == fcPartDone {
-			done[run] = nil
-		} else {
-			byRun[run] = append(byRun[run], x)
-			parts[run] = append(parts[run], int(part))
+		if runs[run] == nil {
+			runs[run] = map[int][]fcRow{}
 		}
+		runs[run][int(part)] = append(runs[run][int(part)], x)
 		return nil
 	})
 	if err != nil {
 		return fcHist{}, false, err
 	}
-	var run uint64
-	found := false
-	for r := range done {
-		if !found || r > run {
-			run, found = r, true
+	// Any done run will do (two serve processes may both have computed it):
+	// the highest.
+	var split map[int][]fcRow
+	var best uint64
+	for run, parts := range runs {
+		if _, done := parts[fcPartDone]; done && (split == nil || run > best) {
+			split, best = parts, run
 		}
 	}
-	if !found {
+	if split == nil {
 		return fcHist{}, false, nil
-	}
-	split := map[int][]fcRow{}
-	for i, x := range byRun[run] {
-		split[parts[run][i]] = append(split[parts[run][i]], x)
 	}
 	h := fcHist{rates: s.ratesOf(split[fcPartRate]), basis: basisOf(split[fcPartClosed])}
 	h.yield, h.yieldN = yieldOf(split[fcPartYield])
