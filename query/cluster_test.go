@@ -256,6 +256,21 @@ func compareAll(t *testing.T, a, b *Service) {
 		if _, err := a.PrecomputeForecasts(ctx, 0); err != nil {
 			t.Fatalf("forecasts' history: %v", err)
 		}
+		// What the alert engine's deal rules read: the open deals with their
+		// latest stage change, currency and snapshot history.
+		for _, asOf := range []time.Time{to, to.AddDate(0, -1, -15)} {
+			x, err := a.OpenDeals(ctx, asOf)
+			if err != nil {
+				t.Fatalf("open deals: %v", err)
+			}
+			y, err := b.OpenDeals(ctx, asOf)
+			if err != nil {
+				t.Fatalf("open deals: %v", err)
+			}
+			if path, ok := sameJSON(t, x, y); !ok || len(x) == 0 {
+				t.Errorf("open deals at %s (%d) differ at %s", asOf.Format(time.DateOnly), len(x), path)
+			}
+		}
 		for _, f := range []Filter{{From: from, To: to}, {From: from, To: to, Team: []string{"华东一组"}}} {
 			check := func(name string, get func(s *Service) (any, error)) {
 				t.Helper()
