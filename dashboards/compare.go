@@ -140,9 +140,11 @@ func (p *pages) cardNums(ctx context.Context, r *request, f query.Filter) (cardN
 		return
 	})
 	g.Go(func() (err error) {
+		// By team, as the overview's teams table and its changes ask for the
+		// same ranges: one computation, whose total the cards read.
 		out.wr, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {
-			return p.svc.WinRate(ctx, r.scope, f, "")
-		})
+			return p.svc.WinRate(ctx, r.scope, f, "team")
+		}, "team")
 		return
 	})
 	g.Go(func() (err error) {
@@ -151,11 +153,11 @@ func (p *pages) cardNums(ctx context.Context, r *request, f query.Filter) (cardN
 		})
 		return
 	})
-	g.Go(func() error {
-		for _, pp := range p.movement(gctx, r, f, "month").Periods {
-			out.opened += pp.Opened
-		}
-		return nil
+	g.Go(func() (err error) {
+		out.opened, err = fetch(gctx, p, r, "opened", f, func(ctx context.Context, f query.Filter) (int64, error) {
+			return p.svc.Opened(ctx, r.scope, f)
+		})
+		return
 	})
 	return out, g.Wait()
 }

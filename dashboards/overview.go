@@ -70,8 +70,9 @@ func (p *pages) overview(c echo.Context) error {
 		return
 	})
 	g.Go(func() (err error) {
-		terrs, err = fetch(gctx, p, r, "territories", f, func(ctx context.Context, f query.Filter) ([]query.Territory, error) {
-			return svc.Territories(ctx, r.scope, f)
+		// The headroom chart draws potential against what was won: no white space.
+		terrs, err = fetch(gctx, p, r, "territory-headroom", f, func(ctx context.Context, f query.Filter) ([]query.Territory, error) {
+			return svc.TerritoryHeadroom(ctx, r.scope, f)
 		})
 		return
 	})

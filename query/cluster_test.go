@@ -289,6 +289,7 @@ func compareAll(t *testing.T, a, b *Service) {
 			check("leads", func(s *Service) (any, error) { return s.LeadConversion(ctx, Unrestricted, f) })
 			check("attainment", func(s *Service) (any, error) { return s.Attainment(ctx, Unrestricted, f) })
 			check("coverage", func(s *Service) (any, error) { return s.Coverage(ctx, Unrestricted, f) })
+			check("territory headroom", func(s *Service) (any, error) { return s.TerritoryHeadroom(ctx, Unrestricted, f) })
 			check("forecast", func(s *Service) (any, error) { return s.Forecast(ctx, Unrestricted, f, ForecastRequest{}) })
 			for _, m := range SeriesMetrics {
 				check("series "+m, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m, "team", f) })

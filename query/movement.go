@@ -45,6 +45,27 @@ type Movement struct {
 	TopPushed []DealPushes     `json:"top_pushed"`
 }
 
+// Opened is Movement's opened deals summed over the range: the opportunities
+// created in [from, to) (the velocity card's deals), without the pipeline
+// moves Movement reads too.
+func (s *Service) Opened(ctx context.Context, sc Scope, f Filter) (int64, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return 0, err
+	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	dims(&c, f, "")
+	q, args := "SELECT count() FROM opp_facts"+c.prewhere(), c.args
+	if s.ownerOnly(f) {
+		c = repDaysWhere(f, false)
+		q, args = "SELECT sum(created) FROM rep_days"+c.where(), c.args
+	}
+	var n uint64
+	err = s.query(ctx, "opened", q, args, func(r driverRows) error { return r.Scan(&n) })
+	return int64(n), err
+}
+
 // Movement computes pipeline movement per period (week, month, quarter) in
 // [from, to): opened by created date, won and lost by close date, pulled in,
 // pushed out and amount changes between consecutive snapshots by the later
