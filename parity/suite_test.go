@@ -92,6 +92,8 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		call(name+"reps", func() error { _, err := svc.Reps(ctx, sc, f); return err })
 		call(name+"rep", func() error { _, err := svc.Rep(ctx, sc, f, rep); return err })
 		call(name+"territories", func() error { _, err := svc.Territories(ctx, sc, f); return err })
+		call(name+"territory headroom", func() error { _, err := svc.TerritoryHeadroom(ctx, sc, f); return err })
+		call(name+"opened", func() error { _, err := svc.Opened(ctx, sc, f); return err })
 		call(name+"activity", func() error { _, err := svc.Activity(ctx, sc, f); return err })
 		call(name+"new accounts", func() error { _, err := svc.NewAccounts(ctx, sc, f, "rep"); return err })
 		call(name+"tiers", func() error { _, err := svc.Tiers(ctx, sc, f, config.DefaultTiers(), true); return err })
