@@ -94,6 +94,13 @@ func suite(t *testing.T, ctx context.Context, svc *query.Service, db *schemas.DB
 		call(name+"territories", func() error { _, err := svc.Territories(ctx, sc, f); return err })
 		call(name+"territory headroom", func() error { _, err := svc.TerritoryHeadroom(ctx, sc, f); return err })
 		call(name+"opened", func() error { _, err := svc.Opened(ctx, sc, f); return err })
+		call(name+"territory headroom a year before", func() error {
+			// Before the market table's years: estimated, from the won accounts.
+			g := f
+			g.From, g.To = f.From.AddDate(-1, 0, 0), f.To.AddDate(-1, 0, 0)
+			_, err := svc.TerritoryHeadroom(ctx, sc, g)
+			return err
+		})
 		call(name+"activity", func() error { _, err := svc.Activity(ctx, sc, f); return err })
 		call(name+"new accounts", func() error { _, err := svc.NewAccounts(ctx, sc, f, "rep"); return err })
 		call(name+"tiers", func() error { _, err := svc.Tiers(ctx, sc, f, config.DefaultTiers(), true); return err })
