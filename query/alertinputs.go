@@ -56,9 +56,16 @@ type OpenDeal struct {
 // OpenDeals is the opportunities open in the published data created before
 // asOf.
 func (s *Service) OpenDeals(ctx context.Context, asOf time.Time) ([]OpenDeal, error) {
+	// Only the open deals' snapshots: the others' history is not asked for.
+	return s.readOpenDeals(ctx, asOf, openDealsSQL(asOf.Unix(), s.currency == ""), tokRaw+" AND "+openIDs)
+}
+
+// readOpenDeals reads the deals of q (openDealsSQL's columns) and the snapshot
+// history of those among them whose raw snapshot rows snapRows selects.
+func (s *Service) readOpenDeals(ctx context.Context, asOf time.Time, q, snapRows string) ([]OpenDeal, error) {
 	var deals []OpenDeal
 	idx := map[string]int{}
-	err := s.query(ctx, "open-deals", openDealsSQL(asOf.Unix(), s.currency == ""), nil, func(r driverRows) error {
+	err := s.query(ctx, "open-deals", q, nil, func(r driverRows) error {
 		var d OpenDeal
 		if err := r.Scan(&d.ID, &d.Name, &d.Account, &d.OwnerID, &d.Stage, &d.Product, &d.Source, &d.Territory, &d.Amount, &d.Currency, &d.CloseDate, &d.StageEntered, &d.Created); err != nil {
 			return err
@@ -80,8 +87,7 @@ func (s *Service) OpenDeals(ctx context.Context, asOf time.Time) ([]OpenDeal, er
 	if err != nil {
 		return nil, err
 	}
-	// Only the open deals' snapshots: the others' history is not asked for.
-	snaps := latestWhere("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+fx.sql("amount", "currency", "snapshot_date")+" AS s_amount, close_date, closed", tokRaw+" AND "+openIDs)
+	snaps := latestWhere("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+fx.sql("amount", "currency", "snapshot_date")+" AS s_amount, close_date, closed", snapRows)
 	sq := `SELECT opportunity_id,
     arraySort(groupArray(snapshot_date)) AS ds,
     arraySort((c, x) -> x, groupArray(close_date), groupArray(snapshot_date)) AS cs,

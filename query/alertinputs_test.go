@@ -47,7 +47,8 @@ func TestOpenDealsEqualLatestRows(t *testing.T) {
 }
 
 // latestOpenDeals is OpenDeals with the statement it had before: the latest
-// row of every raw stage event and opportunity.
+// row of every raw stage event and opportunity, and the snapshots of every
+// opportunity.
 func latestOpenDeals(ctx context.Context, s *Service, asOf time.Time) ([]OpenDeal, error) {
 	t := asOf.Unix()
 	facts := fmt.Sprintf("(SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, close_date, created_at "+
@@ -58,41 +59,5 @@ func latestOpenDeals(ctx context.Context, s *Service, asOf time.Time) ([]OpenDea
 	fe := "(SELECT * FROM " + facts + " AS f ALL LEFT JOIN " + entered + " AS e USING opportunity_id)"
 	q := "SELECT opportunity_id, name, account_name, owner_id, stage, product, source, territory, amount, currency, close_date, stage_entered, created_at FROM " +
 		fe + " AS fe ALL LEFT JOIN " + cur + " AS c USING opportunity_id ORDER BY opportunity_id"
-	var deals []OpenDeal
-	idx := map[string]int{}
-	err := s.query(ctx, "open-deals-latest", q, nil, func(r driverRows) error {
-		var d OpenDeal
-		if err := r.Scan(&d.ID, &d.Name, &d.Account, &d.OwnerID, &d.Stage, &d.Product, &d.Source, &d.Territory, &d.Amount, &d.Currency, &d.CloseDate, &d.StageEntered, &d.Created); err != nil {
-			return err
-		}
-		idx[d.ID] = len(deals)
-		deals = append(deals, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	fx, err := s.fxRates(ctx, tokRaw)
-	if err != nil {
-		return nil, err
-	}
-	day := asOf.In(s.loc)
-	snaps := latest("opportunity_snapshots", "snapshot_date, opportunity_id", "snapshot_date, opportunity_id, "+fx.sql("amount", "currency", "snapshot_date")+" AS s_amount, close_date, closed")
-	sq := `SELECT opportunity_id, arraySort(groupArray(snapshot_date)), arraySort((c, x) -> x, groupArray(close_date), groupArray(snapshot_date)),
-    arraySort((a, x) -> x, groupArray(s_amount), groupArray(snapshot_date))
-FROM ` + snaps + ` WHERE snapshot_date <= toDate(?) AND snapshot_date >= toDate(?) AND closed = 0
-GROUP BY opportunity_id HAVING uniqExact(close_date) >= 2 OR min(s_amount) < max(s_amount)`
-	err = s.query(ctx, "open-deal-snapshots-latest", sq, []any{day.Format(time.DateOnly), day.AddDate(-1, 0, 0).Format(time.DateOnly)}, func(r driverRows) error {
-		var id string
-		var ds, cs []time.Time
-		var am []float64
-		if err := r.Scan(&id, &ds, &cs, &am); err != nil {
-			return err
-		}
-		if i, ok := idx[id]; ok {
-			deals[i].SnapDates, deals[i].SnapClose, deals[i].SnapAmount = ds, cs, am
-		}
-		return nil
-	})
-	return deals, err
+	return s.readOpenDeals(ctx, asOf, q, tokRaw)
 }
