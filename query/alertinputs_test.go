@@ -10,7 +10,7 @@ import (
 // TestOpenDealsEqualLatestRows: the alert engine's open deals (OpenDeals) read
 // only the open deals' raw rows and take the latest stage change without a
 // latest-row pass; they must equal what the statement that sorted every raw
-// row gave (latestOpenDealsSQL, the one replaced), on a home whose second
+// row gave (latestOpenDeals, the statement replaced), on a home whose second
 // export moved stage entries, amounts, close dates and owners, at days now and
 // earlier. A difference is a stuck-deal or pushed-date alert about another
 // stay or snapshot history than the deal's.

@@ -137,8 +137,7 @@ func covers(market map[string]float64, c *territoryCells, places []string) bool 
 }
 
 // accountTerritories lists the territories of the accounts territoryAccounts
-// counts.
-// They do not depend on the range: kept per publication (memoized).
+// counts. They do not depend on the range: kept per publication (memoized).
 func (s *Service) accountTerritories(ctx context.Context, f Filter) ([]string, error) {
 	return memoized(ctx, s, fmt.Sprintf("territory-places|%q|%q", f.Territory, f.Segment), func(ctx context.Context) ([]string, error) {
 		ac := accountsWhere(f)
