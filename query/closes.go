@@ -9,7 +9,7 @@ package query
 // its opp_facts row's opportunity_id and pub.
 
 // closeCols are the columns of opp_closes copied from opp_facts as they are.
-const closeCols = "close_date, created_date, closed, won, amount, owner_id, owner_name, team, manager_id, manager_name, territory, segment, product, source"
+const closeCols = "close_date, created_date, closed, won, amount, owner_id, owner_name, team, manager_id, manager_name, territory, segment, product, source, account_id"
 
 // closesSelect is the INSERT … SELECT of the closes of the opp_facts rows of
 // publication n (t names the shard's tables, as in factsSelect). Won deals are

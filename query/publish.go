@@ -442,8 +442,9 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // publication had another is rebuilt by a full publication (8: account_days;
 // 9: a deal's account and owner names fall back to their ids; 10: lead_days;
 // 11: opp_stays; 12: opp_closes; 13: opp_open; 14: rep_dim_months; 15:
-// opp_open's stage entries and forecast category).
-const servingVersion = "15"
+// opp_open's stage entries and forecast category; 16: the account on
+// opp_closes and opp_open).
+const servingVersion = "16"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion

@@ -207,20 +207,15 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 }
 
 // territoryDeals reads each cell's won amount, won and lost deals in the range
-// and open pipeline; from opp_facts (any filter) also its won accounts, from
-// the rollups (territory and segment filters) only with wonAccounts.
+// and open pipeline; from the deals (any filter, territoryDealsSQL) also its
+// won accounts, from the rollups (territory and segment filters) only with
+// wonAccounts.
 func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool, cells *territoryCells) error {
-	var c cond
-	c.add("territory != ''")
-	dims(&c, f, "")
-	inRange := "close_date >= toDate(?) AND close_date < toDate(?)"
-	// A deal closed outside the range adds to nothing below: PREWHERE skips
-	// it before reading the rest of its row.
-	c.add("(closed = 0 OR "+inRange+")", day(f.From), day(f.To))
-	q := "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.prewhere() + " GROUP BY territory, segment"
-	rng := []any{day(f.From), day(f.To)}
-	args := append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
-	if s.placeOnly(f) {
+	var q string
+	var args []any
+	if !s.placeOnly(f) {
+		q, args = territoryDealsSQL(f)
+	} else {
 		tc := territoryRollupWhere(f, true)
 		// A cell lists when any deal of any date is in it (grain 2 counts them).
 		q = "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline), toUInt64(0) FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0"
@@ -245,6 +240,28 @@ func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool
 		})
 		return nil
 	})
+}
+
+// territoryDealsSQL is territoryDeals' statement over the deals themselves
+// (any filter): per cell, the won amount, won and lost deals closed in the
+// range and the accounts won there, from opp_closes (sorted by close date, so
+// the range reads its own granules), and the open pipeline from opp_open.
+// Together they are the opp_facts rows that are open or closed in the range,
+// the rows that list a cell.
+func territoryDealsSQL(f Filter) (string, []any) {
+	var closes, open cond
+	closes.add("territory != ''")
+	closes.add("closed = 1")
+	dateRange(&closes, "close_date", f)
+	dims(&closes, f, "")
+	open.add("territory != ''")
+	dims(&open, f, "")
+	q := "SELECT territory, segment, sum(c), sum(w), sum(l), sum(p), sum(a) FROM (" +
+		"SELECT territory, segment, sumIf(amount, won = 1) AS c, countIf(won = 1) AS w, countIf(won = 0) AS l, toFloat64(0) AS p, uniqExactIf(account_id, won = 1) AS a FROM opp_closes" +
+		closes.prewhere() + " GROUP BY territory, segment UNION ALL " +
+		"SELECT territory, segment, toFloat64(0), toUInt64(0), toUInt64(0), sum(amount), toUInt64(0) FROM opp_open" + open.prewhere() + " GROUP BY territory, segment" +
+		") GROUP BY territory, segment"
+	return q, append(closes.args, open.args...)
 }
 
 // territoryRollupWhere selects the rollups' rows of f's range (with open, the

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 )
@@ -52,4 +53,85 @@ func TestHeadroomEqualsTerritories(t *testing.T) {
 	if paths[true] == 0 || paths[false] == 0 {
 		t.Fatalf("cases with the market covering every territory: %d, without: %d; the test needs both", paths[true], paths[false])
 	}
+}
+
+// TestTerritoryDealsEqualFacts: territories' cells under a product or source
+// filter, read from the range's closes and the open deals
+// (territoryDealsSQL), equal those read from every opp_facts row (the
+// statement it replaced, kept here), on a home after incremental exports (the
+// visibility rule over replaced rows), under each filter the rollups cannot
+// answer, unrestricted and for a manager.
+func TestTerritoryDealsEqualFacts(t *testing.T) {
+	ctx := context.Background()
+	_, s, loc := reexportedHome(t, 7, 2000)
+	d := func(v string) time.Time {
+		x, _ := time.ParseInLocation(time.DateOnly, v, loc)
+		return x
+	}
+	filters := append(reexportFilters(loc), Filter{From: d("2025-02-01"), To: d("2025-10-01"), Product: []string{"SaaS 企业版"}},
+		Filter{From: d("2024-01-01"), To: d("2027-01-01"), Source: []string{"website"}})
+	manager := Scope{Name: "m", Role: RoleManager, Team: "华东一组"}
+	type cell struct {
+		won, lost, wonAccounts uint64
+		captured, pipeline     float64
+	}
+	read := func(q string, args []any) map[[2]string]cell {
+		out := map[[2]string]cell{}
+		err := s.query(ctx, "test", q, args, func(r driverRows) error {
+			var k [2]string
+			var c cell
+			if err := r.Scan(&k[0], &k[1], &c.captured, &c.won, &c.lost, &c.pipeline, &c.wonAccounts); err != nil {
+				return err
+			}
+			out[k] = c
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+	cases, nonEmpty := 0, 0
+	for i, f := range filters {
+		for _, sc := range []Scope{Unrestricted, manager} {
+			sf, err := s.scope(sc, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.placeOnly(sf) {
+				continue
+			}
+			cases++
+			got, want := read(territoryDealsSQL(sf)), read(factsTerritoryDealsSQL(sf))
+			if len(want) > 0 {
+				nonEmpty++
+			}
+			if len(got) != len(want) {
+				t.Errorf("filter %d, scope %v: %d cells, want %d", i, sc, len(got), len(want))
+			}
+			for k, w := range want {
+				g, ok := got[k]
+				if !ok || g.won != w.won || g.lost != w.lost || g.wonAccounts != w.wonAccounts || !near(g.captured, w.captured) || !near(g.pipeline, w.pipeline) {
+					t.Errorf("filter %d, scope %v, cell %v: %+v, want %+v", i, sc, k, g, w)
+				}
+			}
+		}
+	}
+	if cases < 8 || nonEmpty < 6 {
+		t.Fatalf("%d cases outside the rollups, %d with cells: the test needs more", cases, nonEmpty)
+	}
+}
+
+// factsTerritoryDealsSQL is the statement territoryDealsSQL replaced: every
+// opp_facts row open or closed in the range.
+func factsTerritoryDealsSQL(f Filter) (string, []any) {
+	var c cond
+	c.add("territory != ''")
+	dims(&c, f, "")
+	inRange := "close_date >= toDate(?) AND close_date < toDate(?)"
+	c.add("(closed = 0 OR "+inRange+")", day(f.From), day(f.To))
+	q := "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.prewhere() + " GROUP BY territory, segment"
+	rng := []any{day(f.From), day(f.To)}
+	return q, append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
 }

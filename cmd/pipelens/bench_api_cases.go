@@ -161,6 +161,13 @@ func endpointSQL(name string, b benchSQL, from, to, rep string, serving bool) st
 		who := " WHERE owner_id = '" + rep + "'"
 		return "SELECT * FROM (" + repStats + who + " GROUP BY owner_id) AS r ALL LEFT JOIN (SELECT rep_id AS owner_id, " + acts + " AS acts FROM " + b.acts + " AS a WHERE rep_id = '" + rep + "' AND " + rng("toDate(occurred_at)") + " GROUP BY owner_id) AS a USING owner_id"
 	case "territories":
+		if serving {
+			// The range's closes and the open deals (0025: both hold the account).
+			open := strings.Replace(b.deals, "opp_facts", "opp_open", 1)
+			return "SELECT territory, sum(c), sum(w), sum(l), sum(p), sum(a) FROM (SELECT territory, sumIf(amount, won = 1) AS c, countIf(won = 1) AS w, countIf(won = 0) AS l, toFloat64(0) AS p, uniqExactIf(account_id, won = 1) AS a FROM " +
+				closedIn("opp_closes") + " AS d WHERE closed = 1 GROUP BY territory UNION ALL SELECT territory, toFloat64(0), toUInt64(0), toUInt64(0), sum(amount), toUInt64(0) FROM " + open +
+				" AS o GROUP BY territory) GROUP BY territory ORDER BY territory"
+		}
 		return "SELECT territory, sumIf(amount, won = 1 AND " + inX + "), countIf(won = 1 AND " + inX + "), countIf(closed = 1 AND won = 0 AND " + inX + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inX + ") FROM " + b.deals + " AS d GROUP BY territory ORDER BY territory"
 	case "deals":
 		return "SELECT opportunity_id, owner_id, territory, product, stage, amount, created_date, close_date, (SELECT count() FROM " + b.deals + " AS c WHERE " + inC + ") FROM " + b.deals + " AS d WHERE " + inC + " ORDER BY amount DESC, opportunity_id LIMIT 50"
