@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // memo keeps small reads every page repeats (the reps, the bookings targets)
@@ -45,13 +46,92 @@ func memoized[T any](ctx context.Context, s *Service, key string, fn func(contex
 	return out, nil
 }
 
-// Forget drops what memoized keeps (benchmarks time uncached requests with it;
-// a load needs no call: keys carry the version).
+// Forget drops what memoized and sharedRead keep (benchmarks time uncached
+// requests with it; a load needs no call: keys carry the version).
 func (s *Service) Forget() {
-	if s.memo == nil {
-		return
+	if s.memo != nil {
+		s.memo.mu.Lock()
+		s.memo.m = map[string]any{}
+		s.memo.mu.Unlock()
 	}
-	s.memo.mu.Lock()
-	s.memo.m = map[string]any{}
-	s.memo.mu.Unlock()
+	if s.shared != nil {
+		s.shared.mu.Lock()
+		s.shared.m = map[string]*sharedCall{}
+		s.shared.mu.Unlock()
+	}
+}
+
+// shared lets the concurrent callers of one read share its statement: the
+// statements a page issues at once that read the same rows (the cards' win
+// rate by team, opened deals and bookings over one range) run once, and a
+// caller arriving within sharedFor of the answer reads it too. Keyed like
+// memoized by the version a request reads, so no answer outlives a load; reads
+// outside a request's version run alone.
+type shared struct {
+	mu sync.Mutex
+	m  map[string]*sharedCall
+}
+
+type sharedCall struct {
+	done chan struct{}
+	val  any
+	err  error
+	at   time.Time
+}
+
+// sharedFor is how long a shared answer serves later callers: long enough for
+// the statements of one page, short against anything a person would see.
+const sharedFor = 2 * time.Second
+
+// sharedRead is fn's answer for key under ctx's version, computed once for the
+// callers that ask while it runs or within sharedFor after. fn runs detached
+// from the first caller's cancellation (its deadline is the statement's own):
+// a caller that leaves does not fail the others; each caller waits on its own
+// context. The answer is shared: callers must not modify it.
+func sharedRead[T any](ctx context.Context, s *Service, key string, fn func(context.Context) (T, error)) (T, error) {
+	v, ok := VersionOf(ctx)
+	if !ok || s.shared == nil {
+		return fn(ctx)
+	}
+	key = v.String() + "|" + key
+	now := time.Now()
+	sh := s.shared
+	sh.mu.Lock()
+	c, hit := sh.m[key]
+	if hit {
+		select {
+		case <-c.done:
+			hit = c.err == nil && now.Sub(c.at) < sharedFor
+		default:
+		}
+	}
+	if !hit {
+		for k, x := range sh.m { // drop the answers that serve no one now
+			select {
+			case <-x.done:
+				if now.Sub(x.at) >= sharedFor {
+					delete(sh.m, k)
+				}
+			default:
+			}
+		}
+		c = &sharedCall{done: make(chan struct{})}
+		sh.m[key] = c
+		go func() {
+			c.val, c.err = fn(context.WithoutCancel(ctx))
+			c.at = time.Now()
+			close(c.done)
+		}()
+	}
+	sh.mu.Unlock()
+	var zero T
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+	if c.err != nil {
+		return zero, c.err
+	}
+	return c.val.(T), nil
 }

@@ -2,7 +2,9 @@ package query
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pipelens/pipelens/schemas"
 )
@@ -25,5 +27,64 @@ func TestMemoizedPerVersion(t *testing.T) {
 		if got, _ := memoized(c.ctx, s, "k", read); got != c.want {
 			t.Fatalf("read %d: got %d, want %d", i, got, c.want)
 		}
+	}
+}
+
+// Concurrent callers of a shared read with the same key and version get one
+// run's answer, also when the first caller leaves before it ends; another
+// version or key runs again, and so does the same key after sharedFor.
+func TestSharedReadJoinsConcurrentCallers(t *testing.T) {
+	s := &Service{shared: &shared{m: map[string]*sharedCall{}}}
+	var runs atomic.Int32
+	release := make(chan struct{})
+	read := func(ctx context.Context) (int32, error) {
+		n := runs.Add(1)
+		<-release
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return n, nil
+	}
+	v1 := AsOf(context.Background(), schemas.Version{Pub: 1})
+	left, leave := context.WithCancel(v1)
+	results := make(chan int32, 6)
+	errs := make(chan error, 6)
+	call := func(ctx context.Context, key string) {
+		n, err := sharedRead(ctx, s, key, read)
+		results <- n
+		errs <- err
+	}
+	go call(left, "k")
+	for runs.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for range 3 {
+		go call(v1, "k")
+	}
+	go call(v1, "other")
+	go call(AsOf(context.Background(), schemas.Version{Pub: 2}), "k")
+	for runs.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	leave() // the first caller goes: the others still get the answer
+	time.Sleep(10 * time.Millisecond)
+	close(release)
+	got := map[int32]int{}
+	var canceled int
+	for range 6 {
+		if err := <-errs; err != nil {
+			canceled++
+		}
+		got[<-results]++
+	}
+	if runs.Load() != 3 || canceled != 1 || got[1] != 3 {
+		t.Fatalf("runs %d (want 3: k, other, k at version 2), canceled callers %d (want 1), answers %v (want three callers of k with run 1's)", runs.Load(), canceled, got)
+	}
+	if n, _ := sharedRead(v1, s, "k", read); n != 1 {
+		t.Fatalf("a caller just after the answer read run %d, want 1", n)
+	}
+	s.shared.m[schemas.Version{Pub: 1}.String()+"|k"].at = time.Now().Add(-sharedFor)
+	if n, _ := sharedRead(v1, s, "k", read); n != 4 {
+		t.Fatalf("a caller after sharedFor read run %d, want a new run (4)", n)
 	}
 }

@@ -276,7 +276,18 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
 	q := winRateSQL(key, label, c)
-	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "team" || groupBy == "manager") {
+	if s.ownerOnly(f) && groupBy == "team" {
+		// The rows the cards' opened deals and bookings read too.
+		ts, err := s.repDayTeams(ctx, f)
+		for _, t := range ts {
+			if t.won+t.lost > 0 {
+				out.add(WinRateGroup{Key: t.team, Name: t.team, Won: int64(t.won), Lost: int64(t.lost), WonAmount: t.wonAmount, LostAmount: t.lostAmount})
+			}
+		}
+		out.Total.rates()
+		return out, err
+	}
+	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "manager") {
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)
 		c = repDaysWhere(f, false)
@@ -297,13 +308,7 @@ func (s *Service) readWinRate(ctx context.Context, q string, args []any, out *Wi
 			return err
 		}
 		g.Won, g.Lost = int64(won), int64(lost)
-		g.rates()
-		out.Groups = append(out.Groups, g)
-		t := &out.Total
-		t.Won += g.Won
-		t.Lost += g.Lost
-		t.WonAmount += g.WonAmount
-		t.LostAmount += g.LostAmount
+		out.add(g)
 		return nil
 	})
 	out.Total.rates()
@@ -311,6 +316,18 @@ func (s *Service) readWinRate(ctx context.Context, q string, args []any, out *Wi
 		out.Groups = []WinRateGroup{}
 	}
 	return err
+}
+
+// add appends g, its rates computed, to w's groups and its counts and amounts
+// to w's total.
+func (w *WinRate) add(g WinRateGroup) {
+	g.rates()
+	w.Groups = append(w.Groups, g)
+	t := &w.Total
+	t.Won += g.Won
+	t.Lost += g.Lost
+	t.WonAmount += g.WonAmount
+	t.LostAmount += g.LostAmount
 }
 
 func (g *WinRateGroup) rates() {

@@ -56,11 +56,16 @@ func (s *Service) Opened(ctx context.Context, sc Scope, f Filter) (int64, error)
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
-	q, args := "SELECT count() FROM opp_facts"+c.prewhere(), c.args
 	if s.ownerOnly(f) {
-		c = repDaysWhere(f, false)
-		q, args = "SELECT sum(created) FROM rep_days"+c.where(), c.args
+		// The rows the cards' win rate and bookings read too.
+		ts, err := s.repDayTeams(ctx, f)
+		var n uint64
+		for _, t := range ts {
+			n += t.created
+		}
+		return int64(n), err
 	}
+	q, args := "SELECT count() FROM opp_facts"+c.prewhere(), c.args
 	var n uint64
 	err = s.query(ctx, "opened", q, args, func(r driverRows) error { return r.Scan(&n) })
 	return int64(n), err

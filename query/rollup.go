@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -185,4 +186,33 @@ func padded[T any](a []T, k int) []T {
 		a = append(a, z)
 	}
 	return a
+}
+
+// teamTotals is one team's won and lost deals and amounts closed in a range
+// and its deals created there, from rep_days.
+type teamTotals struct {
+	team                  string
+	won, lost, created    uint64
+	wonAmount, lostAmount float64
+}
+
+// repDayTeams reads teamTotals for f (ownerOnly) in one statement: the win
+// rate by team, the opened deals and the bookings of the same range and
+// filter read these rows, and a page asking for them at once shares the
+// statement (sharedRead). Ordered by team.
+func (s *Service) repDayTeams(ctx context.Context, f Filter) ([]teamTotals, error) {
+	c := repDaysWhere(f, false)
+	q := "SELECT team, sum(won), sum(lost), sum(won_amount), sum(lost_amount), sum(created) FROM rep_days" + c.where() + " GROUP BY team ORDER BY team"
+	return sharedRead(ctx, s, q+fmt.Sprintf("%q", c.args), func(ctx context.Context) ([]teamTotals, error) {
+		var out []teamTotals
+		err := s.query(ctx, "team-totals", q, c.args, func(r driverRows) error {
+			var t teamTotals
+			if err := r.Scan(&t.team, &t.won, &t.lost, &t.wonAmount, &t.lostAmount, &t.created); err != nil {
+				return err
+			}
+			out = append(out, t)
+			return nil
+		})
+		return out, err
+	})
 }

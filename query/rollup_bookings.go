@@ -180,22 +180,25 @@ func periodUnion(periods []period, keys, table string, filter func(*cond)) (stri
 }
 
 // wonInRange is the won amount closed in [f.From, f.To) under f, from rep_days
-// or territory_days where f allows, else from opp_facts.
+// (repDayTeams) or territory_days where f allows, else from opp_closes.
 func (s *Service) wonInRange(ctx context.Context, f Filter) (float64, error) {
 	var won float64
 	scan := func(r driverRows) error { return r.Scan(&won) }
 	switch {
 	case has(f.Territory, ""): // territory_days leaves out deals without one
-	case s.ownerOnly(f), s.placeOnly(f) && len(f.Segment) == 0:
-		table := "rep_days"
-		if len(f.Territory) > 0 {
-			table = "territory_days"
+	case s.ownerOnly(f):
+		// The rows the cards' win rate and opened deals read too.
+		ts, err := s.repDayTeams(ctx, f)
+		for _, t := range ts {
+			won += t.wonAmount
 		}
+		return won, err
+	case s.placeOnly(f) && len(f.Segment) == 0: // a territory filter
 		// territory_days has rep_days' grain and day columns; the owner
 		// filters are empty when it is read.
 		c := repDaysWhere(f, false)
 		c.in("territory", f.Territory)
-		err := s.query(ctx, "coverage-won", "SELECT sum(won_amount) FROM "+table+c.where(), c.args, scan)
+		err := s.query(ctx, "coverage-won", "SELECT sum(won_amount) FROM territory_days"+c.where(), c.args, scan)
 		return won, err
 	}
 	var c cond

@@ -39,6 +39,8 @@ type Service struct {
 
 	// memo keeps the reps and targets per publication (memoized).
 	memo *memo
+	// shared: reads that concurrent callers share (sharedRead).
+	shared *shared
 
 	// collected is the last full publication whose older rows Collect deleted.
 	collected atomic.Uint64
@@ -58,7 +60,7 @@ func New(db *schemas.DB, loc *time.Location, log *slog.Logger) *Service {
 		log.Warn("time zone unknown to ClickHouse, using UTC", "zone", tz)
 		tz, loc = "UTC", time.UTC
 	}
-	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}}
+	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}, shared: &shared{m: map[string]*sharedCall{}}}
 }
 
 // WithStages sets the pipeline's open stages in order (stage_rank 1..k), as the
