@@ -123,20 +123,30 @@ func deltaCell(r *request, metric, unit string, d query.Delta) cell {
 // cardNums are the overview cards' numbers over one range.
 type cardNums struct {
 	f      query.Filter
-	cov    query.Coverage
+	cov    query.Coverage // the range's own (cardNums with coverage)
+	booked float64
 	wr     query.WinRate
 	cyc    query.CycleTime
 	opened int64
 }
 
-// cardNums computes the cards' numbers over f at once, through the cache.
-func (p *pages) cardNums(ctx context.Context, r *request, f query.Filter) (cardNums, error) {
+// cardNums computes the cards' numbers over f at once, through the cache:
+// with coverage the range's coverage (its bookings, pipeline and target),
+// else its bookings alone (a comparison range's).
+func (p *pages) cardNums(ctx context.Context, r *request, f query.Filter, coverage bool) (cardNums, error) {
 	out := cardNums{f: f}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
+		if !coverage {
+			out.booked, err = fetch(gctx, p, r, "bookings", f, func(ctx context.Context, f query.Filter) (float64, error) {
+				return p.svc.Bookings(ctx, r.scope, f)
+			})
+			return
+		}
 		out.cov, err = fetch(gctx, p, r, "coverage", f, func(ctx context.Context, f query.Filter) (query.Coverage, error) {
 			return p.svc.Coverage(ctx, r.scope, f)
 		})
+		out.booked = out.cov.Won
 		return
 	})
 	g.Go(func() (err error) {
@@ -170,7 +180,7 @@ func (c cardNums) value(card string, now time.Time) (*float64, int64) {
 	closed := c.wr.Total.Won + c.wr.Total.Lost
 	switch card {
 	case "bookings":
-		v := c.cov.Won
+		v := c.booked
 		return &v, c.wr.Total.Won
 	case "win_rate":
 		return winRateValue(c.wr)

@@ -53,7 +53,7 @@ func (p *pages) overview(c echo.Context) error {
 		dst *cardNums
 	}{{f, &cur}, {cmp.Previous, &prev}, {cmp.LastYear, &ly}} {
 		x := x
-		g.Go(func() (err error) { *x.dst, err = p.cardNums(gctx, r, x.f); return })
+		g.Go(func() (err error) { *x.dst, err = p.cardNums(gctx, r, x.f, x.dst == &cur); return })
 	}
 	g.Go(func() (err error) {
 		teams, err = fetch(gctx, p, r, "winrate", f, func(ctx context.Context, f query.Filter) (query.WinRate, error) {

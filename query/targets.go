@@ -359,6 +359,17 @@ type Coverage struct {
 	Status   string   `json:"status"`
 }
 
+// Bookings is the amount won by the deals closed in [from, to) under sc and
+// f: Coverage's Won, without the open pipeline and the target (the overview's
+// comparison ranges compare it alone).
+func (s *Service) Bookings(ctx context.Context, sc Scope, f Filter) (float64, error) {
+	f, err := s.scope(sc, f)
+	if err != nil {
+		return 0, err
+	}
+	return s.wonInRange(ctx, f)
+}
+
 // Coverage computes pipeline coverage.
 func (s *Service) Coverage(ctx context.Context, sc Scope, f Filter) (Coverage, error) {
 	f, err := s.scope(sc, f)
