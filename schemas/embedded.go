@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -123,20 +124,74 @@ func startSupervised(ctx context.Context, o EmbeddedOptions, dir string, log *sl
 			return nil, fmt.Errorf("the embedded clickhouse needs %s (Debian/Ubuntu package util-linux): %w", tool, err)
 		}
 	}
+	for attempt := 1; ; attempt++ {
+		e, err := startOnce(ctx, o, dir, log, bin, args)
+		var clash *portClash
+		if !errors.As(err, &clash) || attempt == 5 {
+			return e, err
+		}
+		// Another process bound a port between its pick and the server's bind:
+		// the server exited at once, so start it again on other ports.
+		log.Warn("embedded clickhouse lost its port to another process; starting it on others", "attempt", attempt, "err", clash.err)
+	}
+}
+
+// portClash is a start that failed only because a picked port was taken.
+type portClash struct{ err error }
+
+func (p *portClash) Error() string { return p.err.Error() }
+
+// startOnce picks ports, starts the server and waits until it answers.
+func startOnce(ctx context.Context, o EmbeddedOptions, dir string, log *slog.Logger, bin string, args []string) (*Embedded, error) {
 	tcpPort := o.TCPPort
 	if tcpPort == 0 {
-		if tcpPort, err = freePort(); err != nil {
+		var err error
+		if tcpPort, err = pickPort(); err != nil {
 			return nil, err
 		}
 	}
-	httpPort, err := freePort()
+	httpPort, err := pickPort()
 	if err != nil {
 		return nil, err
+	}
+	errLog := filepath.Join(dir, "log", "clickhouse-server.err.log")
+	var errLogStart int64
+	if fi, err := os.Stat(errLog); err == nil {
+		errLogStart = fi.Size()
 	}
 	cfgPath := filepath.Join(dir, "config.xml")
 	if err := writeServerConfig(dir, tcpPort, httpPort, o.ExtraConfig); err != nil {
 		return nil, err
 	}
+	cmd, pid, err := launch(dir, bin, append(append([]string(nil), args...), "--config-file="+cfgPath))
+	if err != nil {
+		return nil, err
+	}
+	e := &Embedded{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(tcpPort)), Owner: true, dir: dir, pid: pid, log: log}
+	statePath := filepath.Join(dir, "server.json")
+	if err := writeState(statePath, serverState{PID: e.pid, TCPPort: tcpPort, HTTPPort: httpPort, Binary: bin, Started: time.Now().UTC().Format(time.RFC3339)}); err != nil {
+		_ = syscall.Kill(e.pid, syscall.SIGTERM)
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := e.waitReady(ctx, 60*time.Second); err != nil {
+		_ = syscall.Kill(e.pid, syscall.SIGTERM)
+		if o.TCPPort == 0 && !processAlive(e.pid) && logSince(errLog, errLogStart, "Address already in use") {
+			// The supervisor waits for clients.lock, which the caller holds:
+			// end it and its flock now, before the pid can be reused.
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = os.Remove(statePath)
+			return nil, &portClash{err}
+		}
+		return nil, err
+	}
+	log.Info("embedded clickhouse started", "addr", e.Addr, "pid", e.pid, "dir", dir, "ready_in", time.Since(t0).Round(time.Millisecond))
+	return e, nil
+}
+
+// launch starts the server (bin with args) under its supervisor, a session of
+// its own, and returns the supervisor and the server's pid.
+func launch(dir, bin string, args []string) (*exec.Cmd, int, error) {
 	pidPath := filepath.Join(dir, "server.pid")
 	_ = os.Remove(pidPath)
 	// $1 is the home's clickhouse dir, the rest the server's command line. The
@@ -147,7 +202,7 @@ ch=$!
 echo $ch > "$dir/server.pid.tmp" && mv "$dir/server.pid.tmp" "$dir/server.pid"
 flock -x "$dir/clients.lock" kill -TERM $ch
 wait $ch`
-	cmd := exec.Command("sh", append([]string{"-c", supervisor, "pipelens-clickhouse-supervisor", dir, bin}, append(args, "--config-file="+cfgPath)...)...)
+	cmd := exec.Command("sh", append([]string{"-c", supervisor, "pipelens-clickhouse-supervisor", dir, bin}, args...)...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	out, err := os.OpenFile(filepath.Join(dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -156,32 +211,34 @@ wait $ch`
 		defer out.Close()
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, 0, fmt.Errorf("start %s: %w", bin, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap the supervisor if it ends before this process
-	e := &Embedded{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(tcpPort)), Owner: true, dir: dir, log: log}
 	deadline := time.Now().Add(10 * time.Second)
-	for e.pid == 0 {
+	for pid := 0; ; time.Sleep(5 * time.Millisecond) {
 		if b, err := os.ReadFile(pidPath); err == nil {
-			e.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			if pid, _ = strconv.Atoi(strings.TrimSpace(string(b))); pid != 0 {
+				return cmd, pid, nil
+			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("start %s: the supervisor did not report the server's pid", bin)
+			return nil, 0, fmt.Errorf("start %s: the supervisor did not report the server's pid", bin)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	statePath := filepath.Join(dir, "server.json")
-	if err := writeState(statePath, serverState{PID: e.pid, TCPPort: tcpPort, HTTPPort: httpPort, Binary: bin, Started: time.Now().UTC().Format(time.RFC3339)}); err != nil {
-		_ = syscall.Kill(e.pid, syscall.SIGTERM)
-		return nil, err
+}
+
+// logSince reports whether the file's bytes from offset on contain text.
+func logSince(path string, offset int64, text string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
 	}
-	t0 := time.Now()
-	if err := e.waitReady(ctx, 60*time.Second); err != nil {
-		_ = syscall.Kill(e.pid, syscall.SIGTERM)
-		return nil, err
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return false
 	}
-	log.Info("embedded clickhouse started", "addr", e.Addr, "pid", e.pid, "dir", dir, "ready_in", time.Since(t0).Round(time.Millisecond))
-	return e, nil
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	return err == nil && strings.Contains(string(b), text)
 }
 
 func (e *Embedded) waitReady(ctx context.Context, limit time.Duration) error {
@@ -366,6 +423,9 @@ func writeServerConfig(dir string, tcpPort, httpPort int, extra string) error {
 	}
 	return nil
 }
+
+// pickPort is freePort; a test makes it hand out a taken port.
+var pickPort = freePort
 
 // freePort picks a port below the kernel's ephemeral range (32768 up), where
 // outgoing connections (a replica fetching from another, a client) take their
