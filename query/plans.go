@@ -423,11 +423,37 @@ func (s *Service) writePlan(ctx context.Context, p Plan) error {
 	if err := s.db.SyncReplicas(ctx, "coaching_plans"); err != nil {
 		return fmt.Errorf("write plan %s: %w", p.ID, err)
 	}
+	s.planWrites.Add(1)
 	return nil
 }
 
 // readPlans reads the latest row of each plan (highest version) matching c.
+// Every overview shows the open plans, so the requests reading one version
+// share the answer through sharedRead, keyed by this process's plan writes: a
+// plan written here is read at once, one written by another process within
+// sharedFor. The caller gets its own copy.
 func (s *Service) readPlans(ctx context.Context, c cond) ([]Plan, error) {
+	key := fmt.Sprintf("plans|%d|%s|%#v", s.planWrites.Load(), c.where(), c.args)
+	ps, err := sharedRead(ctx, s, key, func(ctx context.Context) ([]Plan, error) { return s.readPlansOnce(ctx, c) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Plan, len(ps))
+	for i, p := range ps {
+		if p.Result != nil {
+			r := *p.Result
+			p.Result = &r
+		}
+		if p.ReviewedAt != nil {
+			at := *p.ReviewedAt
+			p.ReviewedAt = &at
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+func (s *Service) readPlansOnce(ctx context.Context, c cond) ([]Plan, error) {
 	reps, err := s.repDims(ctx)
 	if err != nil {
 		return nil, err

@@ -168,3 +168,44 @@ func TestJudgePlan(t *testing.T) {
 		}
 	}
 }
+
+// The requests reading one version share their plans read (every overview
+// shows the open plans), yet a plan this process writes is read at once, and
+// a caller changing its plans changes nobody else's.
+func TestPlansSharedYetFresh(t *testing.T) {
+	db := schemastest.Open(t)
+	handFixture().load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.CurrentVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := AsOf(context.Background(), v)
+	mgr := Scope{Name: "ming", Role: RoleManager, Team: "East"}
+	recorded := ts("2024-04-01 08:00")
+	in := PlanInput{RepID: "r1", Metric: "cycle_time", Goal: 1, Actions: "Qualify out early.", Review: "2024-05-01"}
+	if _, err := s.CreatePlan(ctx, mgr, in, recorded); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Plans(ctx, mgr, "", PlanOpen)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("open plans: %d %v, want 1", len(first), err)
+	}
+	first[0].Status, first[0].Goal = PlanReviewed, 0
+	again, err := s.Plans(ctx, mgr, "", PlanOpen)
+	if err != nil || len(again) != 1 || again[0].Status != PlanOpen || again[0].Goal != 1 {
+		t.Fatalf("a caller's change reached the next reader: %+v %v", again, err)
+	}
+	in.RepID, in.Actions = "r2", "Call back within a day."
+	if _, err := s.CreatePlan(ctx, mgr, in, recorded); err != nil {
+		t.Fatal(err)
+	}
+	// Within sharedFor of the first read, on the same version.
+	after, err := s.Plans(ctx, mgr, "", PlanOpen)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("open plans right after a second was written: %d %v, want 2", len(after), err)
+	}
+}

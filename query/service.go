@@ -44,6 +44,9 @@ type Service struct {
 
 	// collected is the last full publication whose older rows Collect deleted.
 	collected atomic.Uint64
+	// planWrites counts this process's writes of coaching plans: it keys
+	// readPlans' shared answers, so a plan written here is read at once.
+	planWrites atomic.Uint64
 }
 
 // New returns a Service over db; loc is the business time zone (nil = UTC).
