@@ -58,6 +58,19 @@ func (sb selectBox) Summary() string {
 // ones checked, and chosen values the dimension does not list at the end.
 func (sb selectBox) ChecksHTML() template.HTML {
 	ch := sb.chosen()
+	if len(ch) == 0 && sb.dim != nil {
+		if h, ok := sb.dim.none.Load(sb.Name); ok {
+			return h.(template.HTML)
+		}
+		h := sb.checks(ch)
+		sb.dim.none.Store(sb.Name, h)
+		return h
+	}
+	return sb.checks(ch)
+}
+
+// checks writes the checkboxes with the values of ch checked.
+func (sb selectBox) checks(ch []string) template.HTML {
 	on := make(map[string]bool, len(ch))
 	for _, v := range ch {
 		on[v] = true

@@ -23,8 +23,15 @@ func TestChecksHTMLMatchesTemplate(t *testing.T) {
 		Name  string
 		Boxes []option
 	}
-	for _, cur := range []string{"", "plain", "plain,a+b", "not there", "plain,not there,plain", `"quoted",<script>alert(1)</script>`} {
-		sb := selectBox{Name: `team"x`, Label: "Team", all: "All", dim: newDimOptions(opts), cur: cur}
+	// One dimension for every case, as pages share it: the unchecked boxes it
+	// keeps must not leak into a page with values checked or another name.
+	dim := newDimOptions(opts)
+	for i, cur := range []string{"", "plain", "", "plain,a+b", "", "not there", "plain,not there,plain", `"quoted",<script>alert(1)</script>`, ""} {
+		name := `team"x`
+		if i == 4 {
+			name = "territory"
+		}
+		sb := selectBox{Name: name, Label: "Team", all: "All", dim: dim, cur: cur}
 		want := oracle{Name: sb.Name}
 		on := map[string]bool{}
 		for _, v := range sb.chosen() {

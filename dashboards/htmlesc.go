@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"sync"
 )
 
 // The long repeated parts of a page (table rows, the filter's checkboxes)
@@ -180,9 +181,12 @@ func (t *table) Shown() []row {
 func (t *table) Hidden() int { return len(t.Rows) - len(t.Shown()) }
 
 // dimOptions is a filter dimension's options, sorted (shared and read-only:
-// the filter bar's dropdowns write them, filterbar.go).
+// the filter bar's dropdowns write them, filterbar.go). none keeps the
+// dropdown's checkboxes with nothing checked, what most pages show, written
+// once per options and parameter name.
 type dimOptions struct {
 	opts []option
+	none sync.Map // parameter name -> template.HTML
 }
 
 func newDimOptions(opts []option) *dimOptions { return &dimOptions{opts: opts} }
