@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -92,6 +94,7 @@ func (a *app) precomputeForecasts(ctx context.Context, q *query.Service) {
 // serving tables (upgradeServing), then publishes what is pending in the
 // background.
 func (a *app) serve(ctx context.Context, db *schemas.DB, addr string, refresh bool) error {
+	serveGC()
 	c, _ := a.config()
 	if addr == "" {
 		addr = c.Server.Addr
@@ -178,4 +181,19 @@ func (a *app) queryService(db *schemas.DB) *query.Service {
 		q = q.WithStages(c.Stages.Open)
 	}
 	return q
+}
+
+// serveGCPercent is the collector's target for a serving process unless GOGC
+// says otherwise. A page view allocates its whole HTML, a few hundred kB, so
+// at Go's default of 100 the collector ran every few requests; at 200 it
+// runs half as often. Measured on warm pages (50 users, 3.2M opportunities,
+// 2 cores, six runs each, alternating): `serve`'s CPU per request 2.6–3.2 ms
+// → 2.3–2.6 ms in five runs of six (3.2 in one), 466–525 → 503–588 req/s in
+// five of six; resident memory after a run 94–99 → 110–123 MB.
+const serveGCPercent = 200
+
+func serveGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(serveGCPercent)
+	}
 }
