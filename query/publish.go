@@ -443,8 +443,8 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // 9: a deal's account and owner names fall back to their ids; 10: lead_days;
 // 11: opp_stays; 12: opp_closes; 13: opp_open; 14: rep_dim_months; 15:
 // opp_open's stage entries and forecast category; 16: the account on
-// opp_closes and opp_open).
-const servingVersion = "16"
+// opp_closes and opp_open; 17: opp_closes sorted by won first).
+const servingVersion = "17"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
