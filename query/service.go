@@ -207,12 +207,12 @@ func (s *Service) query(ctx context.Context, purpose, q string, args []any, scan
 	if err != nil {
 		return fmt.Errorf("query %s: %w", purpose, err)
 	}
-	release, err := s.db.AdmitRead(ctx)
+	set, release, err := s.db.AdmitRead(ctx)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", purpose, err)
 	}
 	defer release()
-	c, cancel := s.db.Context(ctx, purpose)
+	c, cancel := s.db.Context(ctx, purpose, set)
 	defer cancel()
 	rows, err := s.db.Conn.Query(c, q, args...)
 	if err != nil {

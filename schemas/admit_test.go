@@ -54,7 +54,7 @@ func TestAdmitReadQueuesBeyondThePool(t *testing.T) {
 func sleep(db *schemas.DB, admit bool) error {
 	ctx := context.Background()
 	if admit {
-		release, err := db.AdmitRead(ctx)
+		_, release, err := db.AdmitRead(ctx)
 		if err != nil {
 			return err
 		}
@@ -68,4 +68,48 @@ func sleep(db *schemas.DB, admit bool) error {
 	for rows.Next() {
 	}
 	return rows.Err()
+}
+
+// TestAdmitReadOneThreadWhenBusy: a read admitted while as many reads as the
+// server has cores run gets one thread; alone, and again once the others are
+// released, it gets the server's own max_threads.
+func TestAdmitReadOneThreadWhenBusy(t *testing.T) {
+	db := schemastest.OpenEmpty(t)
+	ctx := context.Background()
+	threads := func() string {
+		t.Helper()
+		set, release, err := db.AdmitRead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		c, cancel := db.Context(ctx, "test-threads", set)
+		defer cancel()
+		var v string
+		if err := db.Conn.QueryRow(c, "SELECT value FROM system.settings WHERE name = 'max_threads'").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	alone := threads()
+	if alone == "1" {
+		t.Fatalf("the server runs statements on one thread anyway (max_threads %s): the test cannot tell", alone)
+	}
+	var releases []func()
+	for range db.Cores() {
+		_, release, err := db.AdmitRead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, release)
+	}
+	if got := threads(); got != "1" {
+		t.Errorf("with %d reads running: max_threads %s, want 1", db.Cores(), got)
+	}
+	for _, r := range releases {
+		r()
+	}
+	if got := threads(); got != alone {
+		t.Errorf("once they are released: max_threads %s, want %s as alone", got, alone)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -40,9 +41,10 @@ type DB struct {
 	shards   []string
 	log      *slog.Logger
 	version  string
-	// reads admits the read path's statements (AdmitRead); cores is the
-	// server's max_threads.
+	// reads admits the read path's statements (AdmitRead), running counts
+	// those admitted and not yet released; cores is the server's max_threads.
 	reads     *semaphore.Weighted
+	running   atomic.Int64
 	readSlots int
 	cores     int
 }
