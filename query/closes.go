@@ -1,5 +1,11 @@
 package query
 
+import (
+	"context"
+	"math"
+	"math/big"
+)
+
 // Closed deals (METRICS.md, "Win rate" and "Cycle time"): one opp_closes row
 // per closed or won opportunity version, written by a publication from the
 // opp_facts rows it writes (schemas/migrations/0019_opp_closes.sql). Readers
@@ -55,6 +61,101 @@ func cycleSQL(key, label string, c cond) string {
 		q += " GROUP BY k ORDER BY k"
 	}
 	return q
+}
+
+// cycleDaysSelects fill cycle_days (0027) from src, signed opp_facts rows: the
+// won deals per close day and cycle length, then the month rows of
+// publication pub from its day rows. t names the shard's tables (a shard's
+// counts are those of its own opportunities; readers add them up).
+func cycleDaysSelects(t func(string) string, src string, pub uint64) []string {
+	n := u(pub)
+	ins := "INSERT INTO " + t("cycle_days") + " (grain, day, cycle, won, pub) "
+	return []string{
+		ins + "SELECT toUInt8(0), close_date AS d, " + cycleInt + " AS cy, toUInt64(sum(sign)), toUInt64(" + n + ") FROM " + src + " WHERE won = 1 GROUP BY d, cy",
+		ins + "SELECT toUInt8(1), toStartOfMonth(day) AS m, cycle, sum(won), pub FROM " + t("cycle_days") + " WHERE grain = 0 AND pub = " + n + " GROUP BY m, cycle, pub",
+	}
+}
+
+// orgWide: the filter selects every deal (no dimension), so cycle_days
+// answers cycle time's total.
+func (s *Service) orgWide(f Filter) bool {
+	return s.ownerOnly(f) && len(f.Team)+len(f.Manager)+len(f.Rep) == 0
+}
+
+// cycleTotal is CycleTime's total for an orgWide f from cycle_days: the won
+// deals closed in the range counted per cycle length (whole months at grain
+// 1, the days around them at grain 0), whose count, mean, median and standard
+// deviation are those of the deals themselves.
+func (s *Service) cycleTotal(ctx context.Context, f Filter) (Durations, error) {
+	var c cond
+	c.add(tokDelta)
+	g, args := grainRange(f, false)
+	c.add(g, args...)
+	var h []cycleCount
+	q := "SELECT cycle, sum(won) FROM cycle_days" + c.where() + " GROUP BY cycle HAVING sum(won) > 0 ORDER BY cycle"
+	err := s.query(ctx, "cycle", q, c.args, func(r driverRows) error {
+		var x cycleCount
+		if err := r.Scan(&x.days, &x.n); err != nil {
+			return err
+		}
+		h = append(h, x)
+		return nil
+	})
+	return durationsOf("all", "all", h), err
+}
+
+// cycleCount is how many won deals (n) took days from creation to close.
+type cycleCount struct {
+	days int32
+	n    uint64
+}
+
+// durationsOf is the count, mean, median and sample standard deviation of
+// the values h counts (sorted by days), as cycleSQL computes them over the
+// values themselves: the median the mean of the two middle values (one for
+// an odd count), the deviation 0 under two values. Sums are exact (integers;
+// the deviation's in big integers), so the numbers differ from the server's
+// by its rounding alone.
+func durationsOf(key, name string, h []cycleCount) Durations {
+	d := Durations{Key: key, Name: name}
+	var n uint64
+	s1, s2 := new(big.Int), new(big.Int)
+	for _, x := range h {
+		n += x.n
+		v, c := big.NewInt(int64(x.days)), new(big.Int).SetUint64(x.n)
+		s1.Add(s1, new(big.Int).Mul(v, c))
+		s2.Add(s2, new(big.Int).Mul(new(big.Int).Mul(v, v), c))
+	}
+	if n == 0 {
+		return d
+	}
+	d.Count = int64(n)
+	sum, _ := new(big.Float).SetInt(s1).Float64()
+	d.Mean = sum / float64(n)
+	// The values at sorted positions floor((n-1)/2) and floor(n/2).
+	lo, hi := (n-1)/2, n/2
+	var a, b float64
+	var seen uint64
+	for _, x := range h {
+		if lo >= seen && lo < seen+x.n {
+			a = float64(x.days)
+		}
+		if hi >= seen && hi < seen+x.n {
+			b = float64(x.days)
+			break
+		}
+		seen += x.n
+	}
+	d.Median = (a + b) / 2
+	if n > 1 {
+		// (n·Σx² − (Σx)²) / (n·(n−1)), exact until the one division.
+		bn := new(big.Int).SetUint64(n)
+		num := new(big.Int).Sub(new(big.Int).Mul(bn, s2), new(big.Int).Mul(s1, s1))
+		den := new(big.Int).Mul(bn, new(big.Int).SetUint64(n-1))
+		v, _ := new(big.Rat).SetFrac(num, den).Float64()
+		d.StdDev = math.Sqrt(v)
+	}
+	return d
 }
 
 // movementClosedSQL is Movement's statement of the deals won and lost per

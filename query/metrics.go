@@ -356,7 +356,12 @@ type CycleTime struct {
 	Groups  []Durations `json:"groups"`
 }
 
-const cycleDays = "toFloat64(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
+// cycleInt is a won deal's cycle in whole days (business dates), cycleDays
+// the same as the Float64 the statistics take.
+const (
+	cycleInt  = "toInt32(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
+	cycleDays = "toFloat64(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
+)
 
 // CycleTime computes the sales cycle of won deals, grouped by groupBy ("" for the
 // total only).
@@ -378,12 +383,20 @@ func (s *Service) CycleTime(ctx context.Context, sc Scope, f Filter, groupBy str
 	if groupBy != "" {
 		groups = cycleSQL(key, label, c)
 	}
-	err = s.readCycle(ctx, cycleSQL("'all'", "'all'", c), groups, c.args, &out)
+	total := cycleSQL("'all'", "'all'", c)
+	if s.orgWide(f) {
+		if out.Total, err = s.cycleTotal(ctx, f); err != nil {
+			return out, err
+		}
+		total = ""
+	}
+	err = s.readCycle(ctx, total, groups, c.args, &out)
 	return out, err
 }
 
-// readCycle reads the total row of total and, unless groups is "", the rows of
-// groups (k, label, count, mean, median, standard deviation) into out.
+// readCycle reads the total row of total, unless it is "", and the rows of
+// groups, unless it is "" (k, label, count, mean, median, standard deviation)
+// into out.
 func (s *Service) readCycle(ctx context.Context, total, groups string, args []any, out *CycleTime) error {
 	scan := func(dst *[]Durations) func(driverRows) error {
 		return func(r driverRows) error {
@@ -400,12 +413,14 @@ func (s *Service) readCycle(ctx context.Context, total, groups string, args []an
 			return nil
 		}
 	}
-	var tot []Durations
-	if err := s.query(ctx, "cycle", total, args, scan(&tot)); err != nil {
-		return err
-	}
-	if len(tot) == 1 {
-		out.Total = tot[0]
+	if total != "" {
+		var tot []Durations
+		if err := s.query(ctx, "cycle", total, args, scan(&tot)); err != nil {
+			return err
+		}
+		if len(tot) == 1 {
+			out.Total = tot[0]
+		}
 	}
 	if groups == "" {
 		return nil

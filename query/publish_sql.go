@@ -130,6 +130,9 @@ func (b *pubBuilder) steps() []pubStep {
 		add(fmt.Sprintf("rep-days-%d", i), "INSERT INTO "+t("rep_days")+" "+q)
 	}
 	add("rep-dims", b.s.repDimSelect(t, src, b.p.Pub))
+	for i, q := range cycleDaysSelects(t, src, b.p.Pub) {
+		add(fmt.Sprintf("cycle-days-%d", i), q)
+	}
 	for i, q := range territorySelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("territory-%d", i), q)
 	}

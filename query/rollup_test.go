@@ -12,7 +12,7 @@ import (
 )
 
 // TestRollupsMatchFacts: every metric answered from the pre-aggregates
-// (rep_days, rep_dim_months, territory_days, account_facts, the deals cut-off) equals the same
+// (rep_days, rep_dim_months, territory_days, account_facts, cycle_days, the deals cut-off) equals the same
 // metric computed from opp_facts, for ranges that cut months and weeks and for
 // each kind of filter. A difference is a page showing other numbers than the
 // deal list behind them.
@@ -75,6 +75,9 @@ func TestRollupsMatchFacts(t *testing.T) {
 				}
 				for _, g := range []string{"", "rep", "team", "manager", "territory"} {
 					check("winrate "+g, func(s *Service) (any, error) { return s.WinRate(ctx, Unrestricted, f, g) })
+				}
+				for _, g := range []string{"", "team"} {
+					check("cycle "+g, func(s *Service) (any, error) { return s.CycleTime(ctx, Unrestricted, f, g) })
 				}
 				check("reps", func(s *Service) (any, error) { return s.Reps(ctx, Unrestricted, f) })
 				check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
