@@ -24,7 +24,8 @@
 // deal's product, source, segment or territory, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
 // creation dates, lead_days per lead source, owner and territory and creation
-// day or month (leads.go). A request whose filters a pre-aggregate is keyed by reads it
+// day or month (leads.go), cycle_days per close day or month and cycle length
+// of the won deals (closes.go). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
 // Nothing is in them that is not in the raw tables, with the same rules (latest
