@@ -5,7 +5,8 @@
 -- for 15 months at the large sample, three times a cold overview. cycle_days
 -- holds, per close day (grain 0) or month (grain 1, day = the month's first
 -- day) and cycle length in days (close date minus creation date), the number
--- of won deals: a few hundred rows a day, about 600 a month. Count, mean,
+-- of won deals: about 100 rows a day and 200 a month at the large sample
+-- (406k won deals in three years). Count, mean,
 -- median and standard deviation of a range follow from its counts.
 --
 -- A delta table like rep_days: a publication adds the touched opportunities'
