@@ -87,10 +87,7 @@ func (s *Service) orgWide(f Filter) bool {
 // 1, the days around them at grain 0), whose count, mean, median and standard
 // deviation are those of the deals themselves.
 func (s *Service) cycleTotal(ctx context.Context, f Filter) (Durations, error) {
-	var c cond
-	c.add(tokDelta)
-	g, args := grainRange(f, false)
-	c.add(g, args...)
+	c := repDaysWhere(f, false) // the same grain columns; an orgWide f selects no owner
 	var h []cycleCount
 	q := "SELECT cycle, sum(won) FROM cycle_days" + c.where() + " GROUP BY cycle HAVING sum(won) > 0 ORDER BY cycle"
 	err := s.query(ctx, "cycle", q, c.args, func(r driverRows) error {

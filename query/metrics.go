@@ -356,11 +356,12 @@ type CycleTime struct {
 	Groups  []Durations `json:"groups"`
 }
 
-// cycleInt is a won deal's cycle in whole days (business dates), cycleDays
-// the same as the Float64 the statistics take.
+// cycleDiff is a won deal's cycle in whole days (business dates); cycleInt
+// is it as cycle_days stores it, cycleDays as the Float64 the statistics take.
 const (
-	cycleInt  = "toInt32(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
-	cycleDays = "toFloat64(toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date)))"
+	cycleDiff = "toInt32(toUInt16(close_date)) - toInt32(toUInt16(created_date))"
+	cycleInt  = "toInt32(" + cycleDiff + ")"
+	cycleDays = "toFloat64(" + cycleDiff + ")"
 )
 
 // CycleTime computes the sales cycle of won deals, grouped by groupBy ("" for the
