@@ -20,7 +20,8 @@
 // deals by close date) and opp_open (open deals by expected close date),
 // opp_moves (changes between consecutive snapshots), rep_activity_days (activities per
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
-// per owner and day or month, rep_dim_months per owner, month and the value of a
+// per owner and day or month, team_days its sums per team and manager (from
+// rep_days), rep_dim_months per owner, month and the value of a
 // deal's product, source, segment or territory, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
 // creation dates, lead_days per lead source, owner and territory and creation

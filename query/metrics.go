@@ -91,7 +91,7 @@ func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error
 	cols, table, scan := s.funnelCols(), "opp_facts", s.scanFunnel
 	if s.ownerOnly(f) {
 		c = repDaysWhere(f, false)
-		cols, table, scan = funnelRollupCols, "rep_days", s.scanFunnelRollup
+		cols, table, scan = funnelRollupCols, ownerTable(f), s.scanFunnelRollup
 	}
 	var fr funnelRow
 	err = s.query(ctx, "funnel", "SELECT "+cols+" FROM "+table+c.where(), c.args, func(r driverRows) error {
@@ -172,7 +172,7 @@ func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period str
 	if s.ownerOnly(f) {
 		pe, _ = periodExpr(period, "day")
 		c = repDaysWhere(f, period == Week)
-		q = "SELECT " + pe + " AS p, " + funnelRollupCols + " FROM rep_days" + c.where() + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"
+		q = "SELECT " + pe + " AS p, " + funnelRollupCols + " FROM " + ownerTable(f) + c.where() + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"
 		scan = s.scanFunnelRollup
 	}
 	out := []ConversionPeriod{}
@@ -291,7 +291,11 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)
 		c = repDaysWhere(f, false)
-		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
+		table := "rep_days"
+		if groupBy == "" {
+			table = ownerTable(f)
+		}
+		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM " + table + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
 	}
 	err = s.readWinRate(ctx, q, c.args, &out)
 	return out, err

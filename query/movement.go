@@ -121,10 +121,11 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 		}()
 	}
 	if s.ownerOnly(f) {
-		// Opened and closed in one read of rep_days (each dated by its own date).
+		// Opened and closed in one read of team_days or rep_days (each dated by
+		// its own date).
 		pd, _ := periodExpr(period, "day")
 		c = repDaysWhere(f, period == Week)
-		run(0, "movement-opened-closed", "SELECT "+pd+" AS p, sum(created), sum(created_amount), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM rep_days"+c.where()+
+		run(0, "movement-opened-closed", "SELECT "+pd+" AS p, sum(created), sum(created_amount), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM "+ownerTable(f)+c.where()+
 			" GROUP BY p HAVING sum(created) + sum(won) + sum(lost) > 0", c.args, func(r driverRows) error {
 			var p time.Time
 			var n, w, l uint64

@@ -129,6 +129,7 @@ func (b *pubBuilder) steps() []pubStep {
 	for i, q := range b.s.repDaysSelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("rep-days-%d", i), "INSERT INTO "+t("rep_days")+" "+q)
 	}
+	add("team-days", teamDaysSelect(t, b.p.Pub))
 	add("rep-dims", b.s.repDimSelect(t, src, b.p.Pub))
 	for i, q := range cycleDaysSelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("cycle-days-%d", i), q)

@@ -94,6 +94,28 @@ func (s *Service) repDaysSelects(t func(string) string, src string, pub uint64) 
 	return []string{dayRows, monthRows}
 }
 
+// teamDaysSelect fills team_days (0028) from rep_days' rows of publication
+// pub, both grains and both signs summed per team and manager: sums over a
+// range of team_days equal rep_days' when no filter names a rep. Each shard
+// sums its own rep_days in cluster mode.
+func teamDaysSelect(t func(string) string, pub uint64) string {
+	n := u(pub)
+	return "INSERT INTO " + t("team_days") + " (grain, day, team, manager_id, created, created_amount, created_won, created_won_amount, created_lost, created_open, reached, " +
+		"won, won_amount, lost, lost_amount, pub) SELECT grain, day, team, manager_id, sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), " +
+		"sum(created_lost), sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount), pub FROM " + t("rep_days") +
+		" WHERE pub = " + n + " GROUP BY grain, day, team, manager_id, pub"
+}
+
+// ownerTable is the delta table a read of cohort or closed-deal sums under f
+// (ownerOnly, grouped by neither rep nor manager name) takes: team_days, a row
+// per team and day, unless f names reps; then rep_days, a row per rep and day.
+func ownerTable(f Filter) string {
+	if len(f.Rep) > 0 {
+		return "rep_days"
+	}
+	return "team_days"
+}
+
 // repDimDims are rep_dim_months' dimensions: the deal columns a filter may
 // select by that rep_days does not carry.
 var repDimDims = []string{"product", "source", "segment", "territory"}
@@ -189,7 +211,7 @@ func padded[T any](a []T, k int) []T {
 }
 
 // teamTotals is one team's won and lost deals and amounts closed in a range
-// and its deals created there, from rep_days.
+// and its deals created there, from team_days or rep_days.
 type teamTotals struct {
 	team                  string
 	won, lost, created    uint64
@@ -202,7 +224,7 @@ type teamTotals struct {
 // statement (sharedRead). Ordered by team.
 func (s *Service) repDayTeams(ctx context.Context, f Filter) ([]teamTotals, error) {
 	c := repDaysWhere(f, false)
-	q := "SELECT team, sum(won), sum(lost), sum(won_amount), sum(lost_amount), sum(created) FROM rep_days" + c.where() + " GROUP BY team ORDER BY team"
+	q := "SELECT team, sum(won), sum(lost), sum(won_amount), sum(lost_amount), sum(created) FROM " + ownerTable(f) + c.where() + " GROUP BY team ORDER BY team"
 	return sharedRead(ctx, s, q+fmt.Sprintf("%q", c.args), func(ctx context.Context) ([]teamTotals, error) {
 		var out []teamTotals
 		err := s.query(ctx, "team-totals", q, c.args, func(r driverRows) error {

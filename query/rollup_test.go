@@ -12,7 +12,7 @@ import (
 )
 
 // TestRollupsMatchFacts: every metric answered from the pre-aggregates
-// (rep_days, rep_dim_months, territory_days, account_facts, cycle_days, the deals cut-off) equals the same
+// (rep_days, team_days, rep_dim_months, territory_days, account_facts, cycle_days, the deals cut-off) equals the same
 // metric computed from opp_facts, for ranges that cut months and weeks and for
 // each kind of filter. A difference is a page showing other numbers than the
 // deal list behind them.
@@ -44,6 +44,7 @@ func TestRollupsMatchFacts(t *testing.T) {
 			{From: dl("2023-10-17"), To: dl("2024-07-09")},
 			{From: dl("2024-02-03"), To: dl("2024-02-20")},
 			{From: dl("2024-01-15"), To: dl("2024-06-01"), Team: []string{"East"}},
+			{From: dl("2023-12-02"), To: dl("2024-09-13"), Manager: []string{"mWest"}},
 			{From: dl("2023-11-05"), To: dl("2024-05-28"), Rep: []string{"r03", "r07"}, Manager: []string{"mEast", "mWest"}},
 			{From: dl("2023-12-11"), To: dl("2024-08-14"), Territory: []string{"T2", "T3"}},
 			{From: dl("2023-12-11"), To: dl("2024-08-14"), Segment: []string{"SMB"}, Territory: []string{"T1"}},
