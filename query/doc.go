@@ -21,7 +21,8 @@
 // opp_moves (changes between consecutive snapshots), rep_activity_days (activities per
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
 // per owner and day or month, team_days its sums per team and manager (from
-// rep_days), rep_dim_months per owner, month and the value of a
+// rep_days; each process reads it into memory once per publication and sums
+// ranges there: teamcube.go), rep_dim_months per owner, month and the value of a
 // deal's product, source, segment or territory, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
 // creation dates, lead_days per lead source, owner and territory and creation

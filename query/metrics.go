@@ -88,10 +88,17 @@ func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
+	if s.ownerOnly(f) && usesTeamCube(f) {
+		t, err := s.teamTotal(ctx, f)
+		if err != nil {
+			return Funnel{}, err
+		}
+		return s.funnelOf(t.funnel(len(s.stages)), f), nil
+	}
 	cols, table, scan := s.funnelCols(), "opp_facts", s.scanFunnel
 	if s.ownerOnly(f) {
 		c = repDaysWhere(f, false)
-		cols, table, scan = funnelRollupCols, ownerTable(f), s.scanFunnelRollup
+		cols, table, scan = funnelRollupCols, "rep_days", s.scanFunnelRollup
 	}
 	var fr funnelRow
 	err = s.query(ctx, "funnel", "SELECT "+cols+" FROM "+table+c.where(), c.args, func(r driverRows) error {
@@ -169,19 +176,8 @@ func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period str
 	dims(&c, f, "")
 	q := "SELECT " + pe + " AS p, " + s.funnelCols() + " FROM opp_facts" + c.prewhere() + " GROUP BY p ORDER BY p"
 	scan := s.scanFunnel
-	if s.ownerOnly(f) {
-		pe, _ = periodExpr(period, "day")
-		c = repDaysWhere(f, period == Week)
-		q = "SELECT " + pe + " AS p, " + funnelRollupCols + " FROM " + ownerTable(f) + c.where() + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"
-		scan = s.scanFunnelRollup
-	}
 	out := []ConversionPeriod{}
-	err = s.query(ctx, "conversion", q, c.args, func(r driverRows) error {
-		var p time.Time
-		fr, err := scan(r, &p)
-		if err != nil {
-			return err
-		}
+	add := func(p time.Time, fr funnelRow) {
 		start := time.Date(p.Year(), p.Month(), p.Day(), 0, 0, 0, 0, s.loc)
 		end := periodEnd(period, start)
 		pf := Filter{From: maxTime(start, f.From), To: minTime(end, f.To)}
@@ -190,7 +186,29 @@ func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period str
 		cp.Incomplete = float64(fr.open) > IncompleteShare*float64(fr.n)
 		cp.Partial = start.Before(f.From) || end.After(f.To)
 		out = append(out, cp)
-		return nil
+	}
+	if s.ownerOnly(f) && usesTeamCube(f) {
+		ps, sums, err := s.teamPeriods(ctx, f, period)
+		for _, p := range ps {
+			if sums[p].created > 0 {
+				add(p, sums[p].funnel(len(s.stages)))
+			}
+		}
+		return out, err
+	}
+	if s.ownerOnly(f) {
+		pe, _ = periodExpr(period, "day")
+		c = repDaysWhere(f, period == Week)
+		q = "SELECT " + pe + " AS p, " + funnelRollupCols + " FROM rep_days" + c.where() + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"
+		scan = s.scanFunnelRollup
+	}
+	err = s.query(ctx, "conversion", q, c.args, func(r driverRows) error {
+		var p time.Time
+		fr, err := scan(r, &p)
+		if err == nil {
+			add(p, fr)
+		}
+		return err
 	})
 	return out, err
 }
@@ -291,11 +309,16 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)
 		c = repDaysWhere(f, false)
-		table := "rep_days"
-		if groupBy == "" {
-			table = ownerTable(f)
+		if groupBy == "" && usesTeamCube(f) {
+			t, err := s.teamTotal(ctx, f)
+			if t.won+t.lost > 0 {
+				out.add(WinRateGroup{Key: "all", Name: "all", Won: int64(t.won), Lost: int64(t.lost), WonAmount: t.wonAmount, LostAmount: t.lostAmount})
+			}
+			out.Total.rates()
+			out.Groups = []WinRateGroup{}
+			return out, err
 		}
-		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM " + table + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
+		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
 	}
 	err = s.readWinRate(ctx, q, c.args, &out)
 	return out, err

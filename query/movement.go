@@ -120,12 +120,24 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 			errs[i] = s.query(ctx, purpose, q, args, locked(scan))
 		}()
 	}
-	if s.ownerOnly(f) {
-		// Opened and closed in one read of team_days or rep_days (each dated by
-		// its own date).
+	if s.ownerOnly(f) && usesTeamCube(f) {
+		// Opened and closed from the teamCube (each dated by its own date).
+		ps, sums, err := s.teamPeriods(ctx, f, period)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range ps {
+			if a := sums[p]; a.created+a.won+a.lost > 0 {
+				m := get(p)
+				m.Opened, m.OpenedAmount, m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(a.created), a.createdAmount, int64(a.won), a.wonAmount, int64(a.lost), a.lostAmount
+			}
+		}
+	} else if s.ownerOnly(f) {
+		// Opened and closed in one read of rep_days (each dated by its own
+		// date).
 		pd, _ := periodExpr(period, "day")
 		c = repDaysWhere(f, period == Week)
-		run(0, "movement-opened-closed", "SELECT "+pd+" AS p, sum(created), sum(created_amount), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM "+ownerTable(f)+c.where()+
+		run(0, "movement-opened-closed", "SELECT "+pd+" AS p, sum(created), sum(created_amount), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM rep_days"+c.where()+
 			" GROUP BY p HAVING sum(created) + sum(won) + sum(lost) > 0", c.args, func(r driverRows) error {
 			var p time.Time
 			var n, w, l uint64

@@ -3,7 +3,9 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,16 +106,6 @@ func teamDaysSelect(t func(string) string, pub uint64) string {
 		"won, won_amount, lost, lost_amount, pub) SELECT grain, day, team, manager_id, sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), " +
 		"sum(created_lost), sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount), pub FROM " + t("rep_days") +
 		" WHERE pub = " + n + " GROUP BY grain, day, team, manager_id, pub"
-}
-
-// ownerTable is the delta table a read of cohort or closed-deal sums under f
-// (ownerOnly, grouped by neither rep nor manager name) takes: team_days, a row
-// per team and day, unless f names reps; then rep_days, a row per rep and day.
-func ownerTable(f Filter) string {
-	if len(f.Rep) > 0 {
-		return "rep_days"
-	}
-	return "team_days"
 }
 
 // repDimDims are rep_dim_months' dimensions: the deal columns a filter may
@@ -218,13 +210,26 @@ type teamTotals struct {
 	wonAmount, lostAmount float64
 }
 
-// repDayTeams reads teamTotals for f (ownerOnly) in one statement: the win
-// rate by team, the opened deals and the bookings of the same range and
-// filter read these rows, and a page asking for them at once shares the
-// statement (sharedRead). Ordered by team.
+// repDayTeams reads teamTotals for f (ownerOnly): the win rate by team, the
+// opened deals and the bookings of the same range and filter read these rows,
+// from the teamCube, or, with a rep filter, in one statement over rep_days
+// that a page asking for them at once shares (sharedRead). Ordered by team.
 func (s *Service) repDayTeams(ctx context.Context, f Filter) ([]teamTotals, error) {
+	if usesTeamCube(f) {
+		c, err := s.teamCube(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sums := teamSumsBy(c, f, false, func(r *teamDay) string { return r.team })
+		out := make([]teamTotals, 0, len(sums))
+		for _, team := range slices.Sorted(maps.Keys(sums)) {
+			a := sums[team]
+			out = append(out, teamTotals{team: team, won: a.won, lost: a.lost, created: a.created, wonAmount: a.wonAmount, lostAmount: a.lostAmount})
+		}
+		return out, nil
+	}
 	c := repDaysWhere(f, false)
-	q := "SELECT team, sum(won), sum(lost), sum(won_amount), sum(lost_amount), sum(created) FROM " + ownerTable(f) + c.where() + " GROUP BY team ORDER BY team"
+	q := "SELECT team, sum(won), sum(lost), sum(won_amount), sum(lost_amount), sum(created) FROM rep_days" + c.where() + " GROUP BY team ORDER BY team"
 	return sharedRead(ctx, s, q+fmt.Sprintf("%q", c.args), func(ctx context.Context) ([]teamTotals, error) {
 		var out []teamTotals
 		err := s.query(ctx, "team-totals", q, c.args, func(r driverRows) error {

@@ -41,6 +41,8 @@ type Service struct {
 	memo *memo
 	// shared: reads that concurrent callers share (sharedRead).
 	shared *shared
+	// cubes: team_days in memory per publication (teamCube).
+	cubes *cubes
 
 	// collected is the last full publication whose older rows Collect deleted.
 	collected atomic.Uint64
@@ -63,7 +65,8 @@ func New(db *schemas.DB, loc *time.Location, log *slog.Logger) *Service {
 		log.Warn("time zone unknown to ClickHouse, using UTC", "zone", tz)
 		tz, loc = "UTC", time.UTC
 	}
-	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}, shared: &shared{m: map[string]*sharedCall{}}}
+	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}, shared: &shared{m: map[string]*sharedCall{}},
+		cubes: &cubes{m: map[schemas.Version]*cubeLoad{}}}
 }
 
 // WithStages sets the pipeline's open stages in order (stage_rank 1..k), as the
