@@ -118,19 +118,37 @@ type leaseState struct {
 	pid          uint32
 	live         bool // the latest expiry is still ahead
 	rows         uint64
-	age          int64 // seconds since the table was created
+	age          int64 // seconds since the table was created (read when rows is 0)
 }
 
+// read reads the lease table alone: an error with code 60 means it is gone.
+// (A scan of system.tables fails with code 60 too while another process drops
+// any table, a released lease among them; a holder's Check read that as its
+// lease taken: TestFreshHomeManyProcessesAtOnce in CI, 2026-12-05.)
 func (l *Lease) read(ctx context.Context, table string) (leaseState, error) {
 	var st leaseState
 	var live uint8
 	qctx, cancel := l.db.Context(ctx, "lease-read")
 	defer cancel()
-	err := l.db.Conn.QueryRow(qctx, "SELECT argMax(holder, expires), argMax(host, expires), argMax(pid, expires), max(expires) > now(), count(), "+
-		"(SELECT toInt64(now()) - toInt64(max(metadata_modification_time)) FROM system.tables WHERE database = currentDatabase() AND name = ?) FROM "+table, table).
-		Scan(&st.holder, &st.host, &st.pid, &live, &st.rows, &st.age)
+	err := l.db.Conn.QueryRow(qctx, "SELECT argMax(holder, expires), argMax(host, expires), argMax(pid, expires), max(expires) > now(), count() FROM "+table).
+		Scan(&st.holder, &st.host, &st.pid, &live, &st.rows)
 	st.live = live == 1
 	return st, err
+}
+
+// age is how long ago the lease table was created, in seconds (0 when it is
+// gone: released meanwhile).
+func (l *Lease) age(ctx context.Context) (int64, error) {
+	var age int64
+	var present uint8
+	qctx, cancel := l.db.Context(ctx, "lease-age")
+	defer cancel()
+	err := l.db.Conn.QueryRow(qctx, "SELECT toInt64(now()) - toInt64(max(metadata_modification_time)), count() > 0 FROM system.tables WHERE database = currentDatabase() AND name = ?", l.table).
+		Scan(&age, &present)
+	if present == 0 {
+		age = 0
+	}
+	return age, err
 }
 
 // takeOverIfStale removes a lease whose holder is gone.
@@ -141,6 +159,12 @@ func (l *Lease) takeOverIfStale(ctx context.Context, host string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("read lease %s: %w", l.table, err)
+	}
+	if st.rows == 0 {
+		// Never written: stale once older than the lease's time to live.
+		if st.age, err = l.age(ctx); err != nil {
+			return fmt.Errorf("read lease %s's age: %w", l.table, err)
+		}
 	}
 	if !stale(st, host, l.ttl) {
 		return nil

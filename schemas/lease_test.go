@@ -114,3 +114,38 @@ func TestLease(t *testing.T) {
 		t.Fatalf("releasing a lost lease removed the new holder's: %q %v", holder, err)
 	}
 }
+
+// A holder's Check while other tables are created and dropped (another
+// process releasing its lease drops one): on 18.16 a scan of system.tables
+// then fails with code 60, which Check once read as its own lease gone
+// (TestFreshHomeManyProcessesAtOnce in CI, 2026-12-05).
+func TestLeaseCheckWhileTablesComeAndGo(t *testing.T) {
+	db := schemastest.Open(t)
+	ctx := context.Background()
+	l, err := db.AcquireLease(ctx, "churn", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Release(ctx) }()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := fmt.Sprintf("lease_churn_%d", i%5)
+			_ = db.Conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+n+" (x UInt8) ENGINE = Log")
+			_ = db.Conn.Exec(ctx, "DROP TABLE IF EXISTS "+n)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := 0; i < 300; i++ {
+		if err := l.Check(ctx); err != nil {
+			t.Fatalf("check %d while tables come and go: %v", i, err)
+		}
+	}
+}
