@@ -21,13 +21,14 @@
 // opp_moves (changes between consecutive snapshots), rep_activity_days (activities per
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
 // per owner and day or month, team_days its sums per team and manager (from
-// rep_days; each process reads it into memory once per publication and sums
-// ranges there: teamcube.go), rep_dim_months per owner, month and the value of a
+// rep_days), rep_dim_months per owner, month and the value of a
 // deal's product, source, segment or territory, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
 // creation dates, lead_days per lead source, owner and territory and creation
 // day or month (leads.go), cycle_days per close day or month and cycle length
-// of the won deals (closes.go). A request whose filters a pre-aggregate is keyed by reads it
+// of the won deals (closes.go); each process reads team_days and cycle_days
+// into memory once per publication and sums ranges of them in Go
+// (inmemory.go). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
 // Nothing is in them that is not in the raw tables, with the same rules (latest

@@ -48,8 +48,8 @@ func memoized[T any](ctx context.Context, s *Service, key string, fn func(contex
 
 // Forget drops what memoized and sharedRead keep (benchmarks time uncached
 // requests with it; a load needs no call: keys carry the version). It keeps
-// the teamCube, which a process reads once per publication, as it computes
-// forecast_history once per publication.
+// the tables in memory (inmemory.go), which a process reads once per
+// publication, as it computes forecast_history once per publication.
 func (s *Service) Forget() {
 	if s.memo != nil {
 		s.memo.mu.Lock()

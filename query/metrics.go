@@ -85,9 +85,6 @@ func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error
 	if err != nil {
 		return Funnel{}, err
 	}
-	var c cond
-	dateRange(&c, "created_date", f)
-	dims(&c, f, "")
 	if s.ownerOnly(f) && usesTeamCube(f) {
 		t, err := s.teamTotal(ctx, f)
 		if err != nil {
@@ -95,6 +92,9 @@ func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error
 		}
 		return s.funnelOf(t.funnel(len(s.stages)), f), nil
 	}
+	var c cond
+	dateRange(&c, "created_date", f)
+	dims(&c, f, "")
 	cols, table, scan := s.funnelCols(), "opp_facts", s.scanFunnel
 	if s.ownerOnly(f) {
 		c = repDaysWhere(f, false)

@@ -6,7 +6,7 @@
 -- manager take 2,100 (42 teams). team_days holds rep_days' cohort and closed-deal
 -- columns per team and manager and day (grain 0) or month (grain 1), 47,628 rows
 -- against 618,690; a filter by rep still reads rep_days. `serve` reads it into
--- memory once per publication (query/teamcube.go) and sums ranges there: each
+-- memory once per publication (query/inmemory.go) and sums ranges there: each
 -- statement over a few thousand rows cost 3-4 ms of ClickHouse CPU under load,
 -- most of it analysing the statement.
 --
