@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"math"
@@ -118,10 +119,15 @@ type cycleDay struct {
 	won   uint64
 }
 
-// readCycleCube reads cycle_days at ctx's version, summed per key (an
-// incremental publication adds rows for keys earlier ones wrote).
-func (s *Service) readCycleCube(ctx context.Context) (*cycleCube, error) {
-	q := "SELECT grain, day, cycle, sum(won) FROM cycle_days WHERE " + tokDelta + " GROUP BY grain, day, cycle ORDER BY grain, day, cycle"
+// readCycleCube reads cycle_days at ctx's version summed per key (an
+// incremental publication adds rows for keys earlier ones wrote): all of it,
+// or prev's rows and those of the publications after since.
+func (s *Service) readCycleCube(ctx context.Context, prev *cycleCube, since uint64) (*cycleCube, error) {
+	where := tokDelta
+	if prev != nil {
+		where += " AND pub > " + u(since)
+	}
+	q := "SELECT grain, day, cycle, sum(won) FROM cycle_days WHERE " + where + " GROUP BY grain, day, cycle ORDER BY grain, day, cycle"
 	c := &cycleCube{}
 	err := s.query(ctx, "cycle-cube", q, nil, func(r driverRows) error {
 		var x cycleDay
@@ -131,7 +137,13 @@ func (s *Service) readCycleCube(ctx context.Context) (*cycleCube, error) {
 		c.rows = append(c.rows, x)
 		return nil
 	})
-	return c, err
+	if err != nil || prev == nil {
+		return c, err
+	}
+	c.rows = mergeRows(prev.rows, c.rows, func(a, b *cycleDay) int {
+		return cmp.Or(cmp.Compare(a.grain, b.grain), a.day.Compare(b.day), cmp.Compare(a.cycle, b.cycle))
+	}, func(dst, src *cycleDay) { dst.won += src.won })
+	return c, nil
 }
 
 // cycleCount is how many won deals (n) took days from creation to close.

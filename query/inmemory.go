@@ -44,12 +44,19 @@ func newPerVersion[T any]() *perVersion[T] {
 	return &perVersion[T]{m: map[schemas.Version]*versionLoad[T]{}}
 }
 
+// readFn reads a table's value at ctx's version: all of it when prev is nil,
+// else prev's value (at an earlier version with the same base) and the rows of
+// the publications after since.
+type readFn[T any] func(ctx context.Context, prev T, since uint64) (T, error)
+
 // get returns read's value at ctx's version (table names it in the log),
-// reading it once per version:
-// detached from the first caller's cancellation (a caller that leaves does
-// not fail the others), and not kept when it fails. Keys carry the version,
-// so a load by any process is seen at once.
-func (p *perVersion[T]) get(ctx context.Context, s *Service, table string, read func(context.Context) (T, error)) (T, error) {
+// reading it once per version: detached from the first caller's cancellation
+// (a caller that leaves does not fail the others), and not kept when it
+// fails. Keys carry the version, so a load by any process is seen at once.
+// When a version with the same base is kept, the new one extends it with the
+// rows of the publications since (delta rows of later publications only add
+// to a base's sums), so a load every few seconds reads its own rows only.
+func (p *perVersion[T]) get(ctx context.Context, s *Service, table string, read readFn[T]) (T, error) {
 	var zero T
 	v, err := s.Version(ctx)
 	if err != nil {
@@ -62,12 +69,13 @@ func (p *perVersion[T]) get(ctx context.Context, s *Service, table string, read 
 			oldest := slices.MinFunc(slices.Collect(maps.Keys(p.m)), func(a, b schemas.Version) int { return cmp.Compare(a.Pub, b.Pub) })
 			delete(p.m, oldest)
 		}
+		prev, since := p.extendable(v)
 		l = &versionLoad[T]{done: make(chan struct{})}
 		p.m[v] = l
 		go func() {
 			t0 := time.Now()
-			l.val, l.err = read(AsOf(context.WithoutCancel(ctx), v))
-			s.log.Debug("read into memory", "table", table, "pub", v.Pub, "took", time.Since(t0), "err", l.err)
+			l.val, l.err = read(AsOf(context.WithoutCancel(ctx), v), prev, since)
+			s.log.Debug("read into memory", "table", table, "pub", v.Pub, "since", since, "took", time.Since(t0), "err", l.err)
 			if l.err != nil {
 				p.mu.Lock()
 				if p.m[v] == l {
@@ -85,6 +93,49 @@ func (p *perVersion[T]) get(ctx context.Context, s *Service, table string, read 
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
+}
+
+// extendable is the kept value v can extend (read, same base, the latest
+// before v) and its publication; since is 0 when there is none. Call with
+// p.mu held.
+func (p *perVersion[T]) extendable(v schemas.Version) (prev T, since uint64) {
+	for k, l := range p.m {
+		if k.Base != v.Base || k.Pub >= v.Pub || k.Pub <= since {
+			continue
+		}
+		select {
+		case <-l.done:
+			if l.err == nil {
+				prev, since = l.val, k.Pub
+			}
+		default:
+		}
+	}
+	return prev, since
+}
+
+// mergeRows is old and add, both sorted by compare and unique by it, as one
+// sorted slice with the rows of equal keys combined (combine adds src to dst,
+// which it may not share memory with old). old is not modified.
+func mergeRows[R any](old, add []R, compare func(a, b *R) int, combine func(dst, src *R)) []R {
+	out := make([]R, 0, len(old)+len(add))
+	i, j := 0, 0
+	for i < len(old) || j < len(add) {
+		switch {
+		case j == len(add) || i < len(old) && compare(&old[i], &add[j]) < 0:
+			out = append(out, old[i])
+			i++
+		case i == len(old) || compare(&old[i], &add[j]) > 0:
+			out = append(out, add[j])
+			j++
+		default:
+			out = append(out, old[i])
+			combine(&out[len(out)-1], &add[j])
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 // dayOf is t's calendar date as the driver reads a Date: UTC midnight.

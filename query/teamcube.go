@@ -1,9 +1,11 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,11 +67,16 @@ func (s *Service) teamCube(ctx context.Context) (*teamCube, error) {
 	return s.cubes.get(ctx, s, "team_days", s.readTeamCube)
 }
 
-// readTeamCube reads team_days at ctx's version, summed per key (an incremental
-// publication adds rows for keys earlier ones wrote).
-func (s *Service) readTeamCube(ctx context.Context) (*teamCube, error) {
+// readTeamCube reads team_days at ctx's version summed per key (an
+// incremental publication adds rows for keys earlier ones wrote): all of it,
+// or prev's rows and those of the publications after since.
+func (s *Service) readTeamCube(ctx context.Context, prev *teamCube, since uint64) (*teamCube, error) {
+	where := tokDelta
+	if prev != nil {
+		where += " AND pub > " + u(since)
+	}
 	q := "SELECT grain, day, team, manager_id, sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), sum(created_lost), " +
-		"sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM team_days WHERE " + tokDelta +
+		"sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM team_days WHERE " + where +
 		" GROUP BY grain, day, team, manager_id ORDER BY grain, day, team, manager_id"
 	c := &teamCube{}
 	err := s.query(ctx, "team-cube", q, nil, func(r driverRows) error {
@@ -81,7 +88,16 @@ func (s *Service) readTeamCube(ctx context.Context) (*teamCube, error) {
 		c.rows = append(c.rows, t)
 		return nil
 	})
-	return c, err
+	if err != nil || prev == nil {
+		return c, err
+	}
+	c.rows = mergeRows(prev.rows, c.rows, func(a, b *teamDay) int {
+		return cmp.Or(cmp.Compare(a.grain, b.grain), a.day.Compare(b.day), strings.Compare(a.team, b.team), strings.Compare(a.manager, b.manager))
+	}, func(dst, src *teamDay) {
+		dst.reached = slices.Clone(dst.reached) // shared with prev
+		dst.add(&src.teamSums)
+	})
+	return c, nil
 }
 
 // teamSumsBy adds up the rows of c that make up f's range (rangeRows) under
