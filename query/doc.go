@@ -27,8 +27,8 @@
 // creation dates, lead_days per lead source, owner and territory and creation
 // day or month (leads.go), cycle_days per close day or month and cycle length
 // of the won deals (closes.go); each process reads team_days and cycle_days
-// into memory once per publication and sums ranges of them in Go
-// (inmemory.go). A request whose filters a pre-aggregate is keyed by reads it
+// into memory once per publication (an incremental one adds its own rows to
+// the previous copy) and sums ranges of them in Go (inmemory.go). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
 // Nothing is in them that is not in the raw tables, with the same rules (latest
