@@ -127,22 +127,7 @@ func TestLeaseCheckWhileTablesComeAndGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = l.Release(ctx) }()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			n := fmt.Sprintf("lease_churn_%d", i%5)
-			_ = db.Conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+n+" (x UInt8) ENGINE = Log")
-			_ = db.Conn.Exec(ctx, "DROP TABLE IF EXISTS "+n)
-		}
-	}()
-	defer func() { close(stop); <-done }()
+	defer tablesComeAndGo(db)()
 	for i := 0; i < 300; i++ {
 		if err := l.Check(ctx); err != nil {
 			t.Fatalf("check %d while tables come and go: %v", i, err)

@@ -124,13 +124,25 @@ func TestMigrateWhileTablesComeAndGo(t *testing.T) {
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
+	defer tablesComeAndGo(db)()
+	for i := 0; i < 40; i++ {
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatalf("migrate %d while tables come and go: %v", i, err)
+		}
+	}
+}
+
+// tablesComeAndGo creates and drops tables on db until the returned func is
+// called, as other processes' leases come and go.
+func tablesComeAndGo(db *schemas.DB) (stop func()) {
+	ctx := context.Background()
+	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 0; ; i++ {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			default:
 			}
@@ -139,10 +151,5 @@ func TestMigrateWhileTablesComeAndGo(t *testing.T) {
 			_ = db.Conn.Exec(ctx, "DROP TABLE IF EXISTS "+n)
 		}
 	}()
-	defer func() { close(stop); <-done }()
-	for i := 0; i < 40; i++ {
-		if _, err := db.Migrate(ctx); err != nil {
-			t.Fatalf("migrate %d while tables come and go: %v", i, err)
-		}
-	}
+	return func() { close(quit); <-done }
 }
