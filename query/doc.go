@@ -22,7 +22,8 @@
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
 // per owner and day or month, team_days its sums per team and manager (from
 // rep_days), rep_dim_months per owner, month and the value of a
-// deal's product, source, segment or territory, territory_days and territory_wins per territory,
+// deal's product, source, segment or territory, dim_days the same values'
+// team_days, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
 // creation dates, lead_days per lead source, owner and territory and creation
 // day or month (leads.go), cycle_days per close day or month and cycle length

@@ -85,7 +85,7 @@ func (s *Service) Funnel(ctx context.Context, sc Scope, f Filter) (Funnel, error
 	if err != nil {
 		return Funnel{}, err
 	}
-	if s.ownerOnly(f) && usesTeamCube(f) {
+	if s.cubeServes(f) {
 		t, err := s.teamTotal(ctx, f)
 		if err != nil {
 			return Funnel{}, err
@@ -187,7 +187,7 @@ func (s *Service) Conversion(ctx context.Context, sc Scope, f Filter, period str
 		cp.Partial = start.Before(f.From) || end.After(f.To)
 		out = append(out, cp)
 	}
-	if s.ownerOnly(f) && usesTeamCube(f) {
+	if s.cubeServes(f) {
 		ps, sums, err := s.teamPeriods(ctx, f, period)
 		for _, p := range ps {
 			if sums[p].created > 0 {
@@ -294,7 +294,7 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
 	q := winRateSQL(key, label, c)
-	if s.ownerOnly(f) && groupBy == "team" {
+	if (s.ownerOnly(f) || s.cubeServes(f)) && groupBy == "team" {
 		// The rows the cards' opened deals and bookings read too.
 		ts, err := s.repDayTeams(ctx, f)
 		for _, t := range ts {
@@ -305,19 +305,19 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 		out.Total.rates()
 		return out, err
 	}
+	if groupBy == "" && s.cubeServes(f) {
+		t, err := s.teamTotal(ctx, f)
+		if t.won+t.lost > 0 {
+			out.add(WinRateGroup{Key: "all", Name: "all", Won: int64(t.won), Lost: int64(t.lost), WonAmount: t.wonAmount, LostAmount: t.lostAmount})
+		}
+		out.Total.rates()
+		out.Groups = []WinRateGroup{}
+		return out, err
+	}
 	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "manager") {
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)
 		c = repDaysWhere(f, false)
-		if groupBy == "" && usesTeamCube(f) {
-			t, err := s.teamTotal(ctx, f)
-			if t.won+t.lost > 0 {
-				out.add(WinRateGroup{Key: "all", Name: "all", Won: int64(t.won), Lost: int64(t.lost), WonAmount: t.wonAmount, LostAmount: t.lostAmount})
-			}
-			out.Total.rates()
-			out.Groups = []WinRateGroup{}
-			return out, err
-		}
 		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
 	}
 	err = s.readWinRate(ctx, q, c.args, &out)

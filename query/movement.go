@@ -56,7 +56,7 @@ func (s *Service) Opened(ctx context.Context, sc Scope, f Filter) (int64, error)
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
-	if s.ownerOnly(f) {
+	if s.ownerOnly(f) || s.cubeServes(f) {
 		// The rows the cards' win rate and bookings read too.
 		ts, err := s.repDayTeams(ctx, f)
 		var n uint64
@@ -113,25 +113,30 @@ func (s *Service) Movement(ctx context.Context, sc Scope, f Filter, period strin
 	dims(&c, f, "")
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
-	run := func(i int, purpose, q string, args []any, scan func(driverRows) error) {
+	do := func(i int, fn func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.query(ctx, purpose, q, args, locked(scan))
+			errs[i] = fn()
 		}()
 	}
-	if s.ownerOnly(f) && usesTeamCube(f) {
+	run := func(i int, purpose, q string, args []any, scan func(driverRows) error) {
+		do(i, func() error { return s.query(ctx, purpose, q, args, locked(scan)) })
+	}
+	if s.cubeServes(f) {
 		// Opened and closed from the teamCube (each dated by its own date).
-		ps, sums, err := s.teamPeriods(ctx, f, period)
-		if err != nil {
-			return out, err
-		}
-		for _, p := range ps {
-			if a := sums[p]; a.created+a.won+a.lost > 0 {
-				m := get(p)
-				m.Opened, m.OpenedAmount, m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(a.created), a.createdAmount, int64(a.won), a.wonAmount, int64(a.lost), a.lostAmount
+		do(0, func() error {
+			ps, sums, err := s.teamPeriods(ctx, f, period)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range ps {
+				if a := sums[p]; a.created+a.won+a.lost > 0 {
+					m := get(p)
+					m.Opened, m.OpenedAmount, m.Won, m.WonAmount, m.Lost, m.LostAmount = int64(a.created), a.createdAmount, int64(a.won), a.wonAmount, int64(a.lost), a.lostAmount
+				}
 			}
-		}
+			return err
+		})
 	} else if s.ownerOnly(f) {
 		// Opened and closed in one read of rep_days (each dated by its own
 		// date).

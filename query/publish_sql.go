@@ -131,6 +131,9 @@ func (b *pubBuilder) steps() []pubStep {
 	}
 	add("team-days", teamDaysSelect(t, b.p.Pub))
 	add("rep-dims", b.s.repDimSelect(t, src, b.p.Pub))
+	for i, q := range b.s.dimDaysSelects(t, src, b.p.Pub) {
+		add(fmt.Sprintf("dim-days-%d", i), q)
+	}
 	for i, q := range cycleDaysSelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("cycle-days-%d", i), q)
 	}

@@ -108,9 +108,40 @@ func teamDaysSelect(t func(string) string, pub uint64) string {
 		" WHERE pub = " + n + " GROUP BY grain, day, team, manager_id, pub"
 }
 
-// repDimDims are rep_dim_months' dimensions: the deal columns a filter may
-// select by that rep_days does not carry.
+// repDimDims are rep_dim_months' and dim_days' dimensions: the deal columns a
+// filter may select by that rep_days does not carry.
 var repDimDims = []string{"product", "source", "segment", "territory"}
+
+// perDimRows is src with each row repeated once per dimension (repDimDims),
+// with columns dim and value.
+func perDimRows(src string) string {
+	pairs := make([]string, len(repDimDims))
+	for i, d := range repDimDims {
+		pairs[i] = "('" + d + "', " + d + ")"
+	}
+	return "(SELECT " + deltaCols + ", sign, tupleElement(dv, 1) AS dim, tupleElement(dv, 2) AS value FROM " + src +
+		" ARRAY JOIN [" + strings.Join(pairs, ", ") + "] AS dv)"
+}
+
+// dimDaysSelects fill dim_days (0029) from src, signed opp_facts rows: team_days'
+// columns per dimension value, team, manager and day (the cohort's by creation,
+// won and lost by close), then the month rows of publication pub from its day
+// rows. The outer sum adds at most one row of each sign per column, as in
+// repDimSelect.
+func (s *Service) dimDaysSelects(t func(string) string, src string, pub uint64) []string {
+	const key = "dim, value, team, manager_id, sign"
+	created, closed, _ := s.repDayParts(perDimRows(src), key, func(d string) string { return d })
+	const cols = "INSERT INTO %s (dim, value, grain, day, team, manager_id, created, created_amount, created_won, created_won_amount, created_lost, created_open, reached, " +
+		"won, won_amount, lost, lost_amount, pub) "
+	ins := fmt.Sprintf(cols, t("dim_days"))
+	n := u(pub)
+	dayRows := ins + "SELECT dim, value, toUInt8(0), d, team, manager_id, sum(c), sum(ca), sum(cw), sum(cwa), sum(cl), sum(co), sumForEach(r), sum(w), sum(wa), sum(l), sum(la), " +
+		"toUInt64(" + n + ") FROM (" + created + " UNION ALL " + closed + ") GROUP BY dim, value, d, team, manager_id"
+	monthRows := ins + "SELECT dim, value, toUInt8(1), toStartOfMonth(day) AS m, team, manager_id, sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), " +
+		"sum(created_lost), sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount), pub FROM " + t("dim_days") +
+		" WHERE grain = 0 AND pub = " + n + " GROUP BY dim, value, m, team, manager_id, pub"
+	return []string{dayRows, monthRows}
+}
 
 // repDimSelect fills rep_dim_months (0022) from src, signed opp_facts rows:
 // rep_days' numbers per owner, month and each deal dimension's value. Each
@@ -119,12 +150,7 @@ var repDimDims = []string{"product", "source", "segment", "territory"}
 // sign per column (the parts' other columns are zeros): the same floats on
 // every server version.
 func (s *Service) repDimSelect(t func(string) string, src string, pub uint64) string {
-	pairs := make([]string, len(repDimDims))
-	for i, d := range repDimDims {
-		pairs[i] = "('" + d + "', " + d + ")"
-	}
-	perDim := "(SELECT " + deltaCols + ", sign, tupleElement(dv, 1) AS dim, tupleElement(dv, 2) AS value FROM " + src +
-		" ARRAY JOIN [" + strings.Join(pairs, ", ") + "] AS dv)"
+	perDim := perDimRows(src)
 	const key = "dim, value, owner_id, team, manager_id, sign"
 	created, closed, stages := s.repDayParts(perDim, key, func(d string) string { return "toStartOfMonth(" + d + ")" })
 	return "INSERT INTO " + t("rep_dim_months") + " (dim, value, day, owner_id, team, manager_id, created_won, reached, won, won_amount, won_amount_sq, lost, " +
@@ -210,13 +236,14 @@ type teamTotals struct {
 	wonAmount, lostAmount float64
 }
 
-// repDayTeams reads teamTotals for f (ownerOnly): the win rate by team, the
-// opened deals and the bookings of the same range and filter read these rows,
-// from the teamCube, or, with a rep filter, in one statement over rep_days
-// that a page asking for them at once shares (sharedRead). Ordered by team.
+// repDayTeams reads teamTotals for f (ownerOnly or cubeServes): the win rate
+// by team, the opened deals and the bookings of the same range and filter read
+// these rows, from the teamCube (cubeFor), or, with a rep filter, in one
+// statement over rep_days that a page asking for them at once shares
+// (sharedRead). Ordered by team.
 func (s *Service) repDayTeams(ctx context.Context, f Filter) ([]teamTotals, error) {
-	if usesTeamCube(f) {
-		c, err := s.teamCube(ctx)
+	if s.cubeServes(f) {
+		c, err := s.cubeFor(ctx, f)
 		if err != nil {
 			return nil, err
 		}

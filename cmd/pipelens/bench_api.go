@@ -129,10 +129,6 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	if truth.WeakRep != nil {
 		rep = truth.WeakRep.RepID
 	}
-	floors := map[string]string{}
-	for _, c := range apiCases(from, to, rep) {
-		floors[c.name] = c.sql
-	}
 	keep := map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
 		keep[s] = *only != ""
@@ -181,8 +177,10 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 			}
 			path := strings.Replace(e.path, "{id}", url.PathEscape(who), 1) + rng + flt.query()
 			floor := endpointSQL(e.name, servingSQL(flt), from, to, who, true)
-			if f, ok := floors[e.name]; ok && flt.col == "" {
-				floor = f
+			for _, c := range apiCases(from, to, rep, flt) {
+				if c.name == e.name {
+					floor = c.sql
+				}
 			}
 			raw := endpointSQL(e.name, rawSQL(flt), from, to, who, false)
 			line, err := benchEndpoint(ctx, srv, hc, client, hs.URL+path, token, floor, raw, *n, *rawN)
@@ -259,7 +257,10 @@ func benchFilters(ctx context.Context, db *schemas.DB) ([]benchFilter, error) {
 	return out, nil
 }
 
-func apiCases(from, to, rep string) []apiCase {
+// apiCases are the floors that read pre-aggregates: under flt, the funnel, the
+// conversion and the movement from dim_days; with no filter, those from
+// team_days and the others from rep_days and the other day tables.
+func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 	rng := "from=" + from + "&to=" + to
 	created := "created_date >= toDate('" + from + "') AND created_date < toDate('" + to + "')"
 	inR := func(col string) string {
@@ -275,14 +276,23 @@ func apiCases(from, to, rep string) []apiCase {
 		"sumForEach(stage_left), arrayMap((n, d) -> d / n, sumForEach(stage_left), sumForEach(stage_days)), " +
 		"arrayMap((n, d, q) -> sqrt((q - d * d / n) / (n - 1)), sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq)), sum(arraySum(stage_entries)) " +
 		"FROM rep_days WHERE " + grains + " GROUP BY owner_id) AS f ANY LEFT JOIN (SELECT rep_id AS owner_id, sum(activities) AS acts FROM rep_activity_days WHERE " + inR("day") + " GROUP BY rep_id) AS a USING owner_id"
-	return []apiCase{
-		{"funnel", "/api/v1/funnel?" + rng, "SELECT " + funnel + " FROM rep_days WHERE " + grains},
-		{"conversion", "/api/v1/conversion?period=month&" + rng, "SELECT toStartOfMonth(day) AS p, " + funnel + " FROM rep_days WHERE " + grains + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"},
-		{"winrate", "/api/v1/winrate?group_by=rep&" + rng, "SELECT owner_id AS k, any(owner_name), sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days WHERE " + grains + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"},
+	cube := "team_days WHERE " + grains
+	if flt.col != "" {
+		cube = "dim_days WHERE dim = '" + flt.col + "'" + strings.Replace(flt.and(), flt.col+" =", "value =", 1) + " AND " + grains
+	}
+	cubed := []apiCase{
+		{"funnel", "/api/v1/funnel?" + rng, "SELECT " + funnel + " FROM " + cube},
+		{"conversion", "/api/v1/conversion?period=month&" + rng, "SELECT toStartOfMonth(day) AS p, " + funnel + " FROM " + cube + " GROUP BY p HAVING sum(created) > 0 ORDER BY p"},
 		{"movement", "/api/v1/movement?period=month&" + rng, "SELECT p, sum(o), sum(oa), sum(w), sum(wa), sum(l), sum(la), sum(pi), sum(po), sum(ac) FROM (" +
-			"SELECT toStartOfMonth(day) AS p, sum(created) AS o, sum(created_amount) AS oa, sum(won) AS w, sum(won_amount) AS wa, sum(lost) AS l, sum(lost_amount) AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM rep_days WHERE " + grains + " GROUP BY p UNION ALL " +
-			"SELECT toStartOfMonth(change_date) AS p, toUInt64(0), 0., toUInt64(0), 0., toUInt64(0), 0., countIf(new_close < old_close), countIf(new_close > old_close), sum(new_amount - old_amount) FROM opp_moves WHERE " + inR("change_date") + " GROUP BY p" +
+			"SELECT toStartOfMonth(day) AS p, sum(created) AS o, sum(created_amount) AS oa, sum(won) AS w, sum(won_amount) AS wa, sum(lost) AS l, sum(lost_amount) AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM " + cube + " GROUP BY p UNION ALL " +
+			"SELECT toStartOfMonth(change_date) AS p, toUInt64(0), 0., toUInt64(0), 0., toUInt64(0), 0., countIf(new_close < old_close), countIf(new_close > old_close), sum(new_amount - old_amount) FROM opp_moves WHERE " + inR("change_date") + flt.and() + " GROUP BY p" +
 			") GROUP BY p ORDER BY p"},
+	}
+	if flt.col != "" {
+		return cubed
+	}
+	return append(cubed, []apiCase{
+		{"winrate", "/api/v1/winrate?group_by=rep&" + rng, "SELECT owner_id AS k, any(owner_name), sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days WHERE " + grains + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"},
 		{"leads", "/api/v1/leads?" + rng, "SELECT source, sum(leads), sum(converted) FROM lead_days WHERE " + grains + " GROUP BY source HAVING sum(leads) > 0 ORDER BY source"},
 		{"reps", "/api/v1/reps?" + rng, repSQL},
 		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL},
@@ -293,7 +303,7 @@ func apiCases(from, to, rep string) []apiCase {
 			") GROUP BY territory ORDER BY territory"},
 		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
 			"(SELECT count() FROM opp_facts WHERE " + created + ") FROM opp_facts PREWHERE amount >= (SELECT min(x) FROM (SELECT amount AS x FROM opp_facts WHERE " + created + " ORDER BY x DESC LIMIT 50)) WHERE " + created + " ORDER BY amount DESC, opportunity_id LIMIT 50"},
-	}
+	}...)
 }
 
 // grainRange is the WHERE clause that picks a (grain, day) pre-aggregate's rows
