@@ -348,6 +348,9 @@ func compareServices(t *testing.T, a, b *Service) {
 				check("cycle "+g, func(s *Service) (any, error) { return s.CycleTime(ctx, Unrestricted, f, g) })
 			}
 			check("days in stage", func(s *Service) (any, error) { return s.DaysInStage(ctx, Unrestricted, f, "team") })
+			for _, m := range []string{"pipeline_created", "bookings", "win_rate"} {
+				check("series "+m, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m, "team", f) })
+			}
 			check("reps", func(s *Service) (any, error) { return s.Reps(ctx, Unrestricted, f) })
 			check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
 			check("deals", func(s *Service) (any, error) {

@@ -33,6 +33,19 @@ type Metric struct {
 	from      string // facts (opp_facts), closed (opp_closes by close date), exits, leads, activities
 	num, den  string // SQL aggregates: the day's value (or numerator) and denominator
 	dimsApply []string
+	// cube is num and den from team_days' (or dim_days') sums of a day, for
+	// the metrics those hold (cubeSeries); nil for the others.
+	cube func(*teamSums) (num, den float64)
+}
+
+// cubeCreated and cubeClosed are the cube columns of the cohort's and the
+// closed deals' metrics (den is the SQL's count()).
+func cubeCreated(num func(*teamSums) float64) func(*teamSums) (float64, float64) {
+	return func(a *teamSums) (float64, float64) { return num(a), float64(a.created) }
+}
+
+func cubeClosed(num func(*teamSums) float64) func(*teamSums) (float64, float64) {
+	return func(a *teamSums) (float64, float64) { return num(a), float64(a.won + a.lost) }
 }
 
 // Segment kinds of the registry.
@@ -56,27 +69,27 @@ var registry = []Metric{
 		Definition:   "Opportunities created that day.",
 		DefinitionZH: "当日新建的商机数。",
 		Unit:         "count", Combine: "sum", HigherIsBetter: true, SegmentKinds: oppKinds, Source: "opportunities",
-		from: "facts", num: "count()"},
+		from: "facts", num: "count()", cube: cubeCreated(func(a *teamSums) float64 { return float64(a.created) })},
 	{Name: "pipeline_created", Definition: "Amount of the opportunities created that day.",
 		DefinitionZH: "当日新建商机的金额合计。",
 		Unit:         "amount", Combine: "sum", HigherIsBetter: true, SegmentKinds: oppKinds, Source: "opportunities",
-		from: "facts", num: "sum(amount)"},
+		from: "facts", num: "sum(amount)", cube: cubeCreated(func(a *teamSums) float64 { return a.createdAmount })},
 	{Name: "bookings", Definition: "Amount won, by close date.",
 		DefinitionZH: "按关闭日期计的赢单金额。",
 		Unit:         "amount", Combine: "sum", HigherIsBetter: true, SegmentKinds: oppKinds, Source: "opportunities",
-		from: "closed", num: "sumIf(amount, won = 1)"},
+		from: "closed", num: "sumIf(amount, won = 1)", cube: cubeClosed(func(a *teamSums) float64 { return a.wonAmount })},
 	{Name: "deals_won", Aliases: []string{"won"}, Definition: "Opportunities won, by close date.",
 		DefinitionZH: "按关闭日期计的赢单数。",
 		Unit:         "count", Combine: "sum", HigherIsBetter: true, SegmentKinds: oppKinds, Source: "opportunities",
-		from: "closed", num: "countIf(won = 1)"},
+		from: "closed", num: "countIf(won = 1)", cube: cubeClosed(func(a *teamSums) float64 { return float64(a.won) })},
 	{Name: "deals_lost", Aliases: []string{"lost"}, Definition: "Opportunities lost, by close date.",
 		DefinitionZH: "按关闭日期计的输单数。",
 		Unit:         "count", Combine: "sum", HigherIsBetter: false, SegmentKinds: oppKinds, Source: "opportunities",
-		from: "closed", num: "countIf(won = 0)"},
+		from: "closed", num: "countIf(won = 0)", cube: cubeClosed(func(a *teamSums) float64 { return float64(a.lost) })},
 	{Name: "win_rate", Definition: "Won / (won + lost) of the opportunities closed that day, by count.",
 		DefinitionZH: "当日关闭的商机中赢单所占比例：赢单 /（赢单 + 输单），按个数。",
 		Unit:         "rate", Combine: "ratio", HigherIsBetter: true, SegmentKinds: oppKinds, Source: "opportunities",
-		from: "closed", num: "countIf(won = 1)", den: "count()"},
+		from: "closed", num: "countIf(won = 1)", den: "count()", cube: cubeClosed(func(a *teamSums) float64 { return float64(a.won) })},
 	{Name: "stage_conversion", Definition: "Of the stage stays that ended that day (the deal left an open stage), the share whose deal reached a later stage (or won).",
 		DefinitionZH: "当日结束的阶段停留中（商机离开某一进行中阶段），商机进入了后续阶段（或赢单）的比例。",
 		Unit:         "rate", Combine: "ratio", HigherIsBetter: true, SegmentKinds: oppKinds, Source: "opportunities",

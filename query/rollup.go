@@ -238,16 +238,15 @@ type teamTotals struct {
 
 // repDayTeams reads teamTotals for f (ownerOnly or cubeServes): the win rate
 // by team, the opened deals and the bookings of the same range and filter read
-// these rows, from the teamCube (cubeFor), or, with a rep filter, in one
+// these rows, from the teamCube (cubeSums), or, with a rep filter, in one
 // statement over rep_days that a page asking for them at once shares
 // (sharedRead). Ordered by team.
 func (s *Service) repDayTeams(ctx context.Context, f Filter) ([]teamTotals, error) {
 	if s.cubeServes(f) {
-		c, err := s.cubeFor(ctx, f)
+		sums, err := cubeSums(ctx, s, f, false, true, func(r *teamDay) string { return r.team })
 		if err != nil {
 			return nil, err
 		}
-		sums := teamSumsBy(c, f, false, func(r *teamDay) string { return r.team })
 		out := make([]teamTotals, 0, len(sums))
 		for _, team := range slices.Sorted(maps.Keys(sums)) {
 			a := sums[team]

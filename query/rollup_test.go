@@ -80,6 +80,14 @@ func TestRollupsMatchFacts(t *testing.T) {
 				for _, g := range []string{"", "team"} {
 					check("cycle "+g, func(s *Service) (any, error) { return s.CycleTime(ctx, Unrestricted, f, g) })
 				}
+				for _, m := range registry {
+					if m.cube == nil {
+						continue
+					}
+					for _, g := range []string{"", "team", "manager", "product"} {
+						check("series "+m.Name+" "+g, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m.Name, g, f) })
+					}
+				}
 				check("reps", func(s *Service) (any, error) { return s.Reps(ctx, Unrestricted, f) })
 				check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
 				for _, dq := range []DealQuery{{}, {Sort: "amount", Page: 3, PageSize: 7}, {Basis: "closed", Sort: "-close", Page: 2, PageSize: 11},

@@ -77,13 +77,7 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 		ensure("all")
 	}
 	start := time.Date(f.From.Year(), f.From.Month(), f.From.Day(), 0, 0, 0, 0, time.UTC)
-	err = s.query(ctx, "series-"+m.Name, q, c.args, func(r driverRows) error {
-		var g string
-		var dd time.Time
-		var num, den float64
-		if err := r.Scan(&g, &dd, &num, &den); err != nil {
-			return err
-		}
+	set := func(g string, dd time.Time, num, den float64) {
 		p := ensure(g)
 		i := int(time.Date(dd.Year(), dd.Month(), dd.Day(), 0, 0, 0, 0, time.UTC).Sub(start).Hours() / 24)
 		if i >= 0 && i < len(p) {
@@ -92,9 +86,50 @@ func (s *Service) DailySeries(ctx context.Context, sc Scope, metric, segmentKind
 				p[i].Num, p[i].Den = num, den
 			}
 		}
+	}
+	if m.cube != nil && s.cubeServes(f) && (segmentKind == "" || segmentKind == "team" || segmentKind == "manager") {
+		return out, s.cubeSeries(ctx, m, segmentKind, f, set)
+	}
+	err = s.query(ctx, "series-"+m.Name, q, c.args, func(r driverRows) error {
+		var g string
+		var dd time.Time
+		var num, den float64
+		if err := r.Scan(&g, &dd, &num, &den); err != nil {
+			return err
+		}
+		set(g, dd, num, den)
 		return nil
 	})
 	return out, err
+}
+
+// cubeSeries is DailySeries from team_days' (or dim_days') day rows (cubeSums)
+// for a metric they hold (m.cube), cut by team or manager id or not at all:
+// set gets each segment's day whose deals the metric counts (den > 0), as the
+// statement over opp_facts or opp_closes gives them.
+func (s *Service) cubeSeries(ctx context.Context, m Metric, segmentKind string, f Filter, set func(g string, d time.Time, num, den float64)) error {
+	type key struct {
+		g string
+		d time.Time
+	}
+	sums, err := cubeSums(ctx, s, f, true, segmentKind != "", func(r *teamDay) key {
+		switch segmentKind {
+		case "team":
+			return key{r.team, r.day}
+		case "manager":
+			return key{r.manager, r.day}
+		}
+		return key{"all", r.day}
+	})
+	if err != nil {
+		return err
+	}
+	for k, a := range sums {
+		if num, den := m.cube(a); den > 0 {
+			set(k.g, k.d, num, den)
+		}
+	}
+	return nil
 }
 
 // notApplicable is the error for a filter a series of what cannot be cut by.
