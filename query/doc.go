@@ -29,7 +29,10 @@
 // day or month (leads.go), cycle_days per close day or month and cycle length
 // of the won deals (closes.go); each process reads team_days and cycle_days
 // into memory once per publication (an incremental one adds its own rows to
-// the previous copy) and sums ranges of them in Go (inmemory.go). A request whose filters a pre-aggregate is keyed by reads it
+// the previous copy) and sums ranges of them in Go (inmemory.go), and a
+// request filtered by one deal dimension sums dim_days' rows of its range the
+// same way (teamcube.go); daily series of the metrics they hold come from them
+// too (Metric.cube). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
 // Nothing is in them that is not in the raw tables, with the same rules (latest

@@ -258,8 +258,9 @@ func benchFilters(ctx context.Context, db *schemas.DB) ([]benchFilter, error) {
 }
 
 // apiCases are the floors that read pre-aggregates: under flt, the funnel, the
-// conversion and the movement from dim_days; with no filter, those from
-// team_days and the others from rep_days and the other day tables.
+// conversion, the movement and the bookings series from dim_days; with no
+// filter, those from team_days and the others from rep_days and the other day
+// tables.
 func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 	rng := "from=" + from + "&to=" + to
 	created := "created_date >= toDate('" + from + "') AND created_date < toDate('" + to + "')"
@@ -276,9 +277,10 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 		"sumForEach(stage_left), arrayMap((n, d) -> d / n, sumForEach(stage_left), sumForEach(stage_days)), " +
 		"arrayMap((n, d, q) -> sqrt((q - d * d / n) / (n - 1)), sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq)), sum(arraySum(stage_entries)) " +
 		"FROM rep_days WHERE " + grains + " GROUP BY owner_id) AS f ANY LEFT JOIN (SELECT rep_id AS owner_id, sum(activities) AS acts FROM rep_activity_days WHERE " + inR("day") + " GROUP BY rep_id) AS a USING owner_id"
-	cube := "team_days WHERE " + grains
+	cube, days := "team_days WHERE "+grains, "team_days WHERE grain = 0 AND "+inR("day")
 	if flt.col != "" {
-		cube = "dim_days WHERE dim = '" + flt.col + "'" + strings.Replace(flt.and(), flt.col+" =", "value =", 1) + " AND " + grains
+		dim := "dim_days WHERE dim = '" + flt.col + "'" + strings.Replace(flt.and(), flt.col+" =", "value =", 1) + " AND "
+		cube, days = dim+grains, dim+"grain = 0 AND "+inR("day")
 	}
 	cubed := []apiCase{
 		{"funnel", "/api/v1/funnel?" + rng, "SELECT " + funnel + " FROM " + cube},
@@ -287,6 +289,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 			"SELECT toStartOfMonth(day) AS p, sum(created) AS o, sum(created_amount) AS oa, sum(won) AS w, sum(won_amount) AS wa, sum(lost) AS l, sum(lost_amount) AS la, toUInt64(0) AS pi, toUInt64(0) AS po, 0. AS ac FROM " + cube + " GROUP BY p UNION ALL " +
 			"SELECT toStartOfMonth(change_date) AS p, toUInt64(0), 0., toUInt64(0), 0., toUInt64(0), 0., countIf(new_close < old_close), countIf(new_close > old_close), sum(new_amount - old_amount) FROM opp_moves WHERE " + inR("change_date") + flt.and() + " GROUP BY p" +
 			") GROUP BY p ORDER BY p"},
+		{"series", "/api/v1/series?metric=bookings&" + rng, "SELECT day, sum(won_amount) FROM " + days + " GROUP BY day HAVING sum(won) + sum(lost) > 0 ORDER BY day"},
 	}
 	if flt.col != "" {
 		return cubed
