@@ -140,7 +140,8 @@ func (b *pubBuilder) steps() []pubStep {
 	for i, q := range territorySelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("territory-%d", i), q)
 	}
-	add("account-days", "INSERT INTO "+t("account_days")+" (account_id, day, deals, pub) SELECT account_id, created_date AS d, toUInt64(sum(sign)), toUInt64("+b.n+") FROM "+src+" GROUP BY account_id, d")
+	add("account-days", "INSERT INTO "+t("account_days")+" (account_id, day, product, source, deals, pub) SELECT account_id, created_date AS d, product, source, toUInt64(sum(sign)), toUInt64("+b.n+
+		") FROM "+src+" GROUP BY account_id, d, product, source")
 	b.accountSteps(add)
 	add("activity-days", "INSERT INTO "+t("rep_activity_days")+" "+b.activityDays())
 	b.leadSteps(add)
@@ -236,13 +237,16 @@ func (b *pubBuilder) accountSteps(add func(name, sql string)) {
 	}
 	// The accounts this shard keeps rows of. GLOBAL: the set is this shard's,
 	// while the accounts are read through the Distributed table.
-	// The shard's opportunities per account and creation date, as of N.
-	days := "(SELECT account_id, day FROM " + t("account_days") + " WHERE " + schemas.DeltaVisible(b.next) + only +
-		" GROUP BY account_id, day HAVING sum(deals) > 0)"
+	// The shard's opportunities per account, creation date, product and
+	// source, as of N.
+	days := "(SELECT account_id, day, product, source FROM " + t("account_days") + " WHERE " + schemas.DeltaVisible(b.next) + only +
+		" GROUP BY account_id, day, product, source HAVING sum(deals) > 0)"
 	here := "account_id GLOBAL IN (SELECT id FROM (SELECT account_id AS id FROM " + t("accounts") + " WHERE " + b.rawNew() + only +
 		" UNION ALL SELECT account_id FROM " + days + "))"
-	created := "(SELECT account_id, arraySort(groupArray(day)) AS created FROM " + days + " GROUP BY account_id)"
-	add("accounts", "INSERT INTO "+t("account_facts")+" (account_id, territory, segment, created, pub) SELECT account_id, territory, segment, created, toUInt64("+b.n+") FROM "+
+	// Sorted as tuples, so the three arrays keep one order on every server.
+	created := "(SELECT account_id, arraySort(groupArray((day, product, source))) AS ds, arrayMap(x -> tupleElement(x, 1), ds) AS created, " +
+		"arrayMap(x -> tupleElement(x, 2), ds) AS products, arrayMap(x -> tupleElement(x, 3), ds) AS sources FROM " + days + " GROUP BY account_id)"
+	add("accounts", "INSERT INTO "+t("account_facts")+" (account_id, territory, segment, created, products, sources, pub) SELECT account_id, territory, segment, created, products, sources, toUInt64("+b.n+") FROM "+
 		latestWhere("accounts", "account_id", acct, b.rawNew()+" AND "+here)+" AS a ALL LEFT JOIN "+created+" AS o USING account_id")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -188,6 +189,15 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 		// any of its rows: the partial rows of a cluster split its dates).
 		stmt = q("arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)")
 		args = append([]any{day(f.From), day(f.To)}, ac.args...)
+	case !s.noRollup && len(f.Rep)+len(f.Team)+len(f.Manager) == 0:
+		// Territory, segment, product and source filters: the account's own
+		// deals' creation dates, products and sources decide, as above.
+		var hit cond
+		hit.add("d >= toDate(?) AND d < toDate(?)", day(f.From), day(f.To))
+		hit.in("p", f.Product)
+		hit.in("so", f.Source)
+		stmt = q("arrayExists((d, p, so) -> " + strings.Join(hit.sql, " AND ") + ", created, products, sources)")
+		args = append(hit.args, ac.args...)
 	default:
 		var dc cond
 		dateRange(&dc, "created_date", f)
