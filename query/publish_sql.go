@@ -243,11 +243,15 @@ func (b *pubBuilder) accountSteps(add func(name, sql string)) {
 		" GROUP BY account_id, day, product, source HAVING sum(deals) > 0)"
 	here := "account_id GLOBAL IN (SELECT id FROM (SELECT account_id AS id FROM " + t("accounts") + " WHERE " + b.rawNew() + only +
 		" UNION ALL SELECT account_id FROM " + days + "))"
-	// Sorted as tuples, so the three arrays keep one order on every server.
-	created := "(SELECT account_id, arraySort(groupArray((day, product, source))) AS ds, arrayMap(x -> tupleElement(x, 1), ds) AS created, " +
-		"arrayMap(x -> tupleElement(x, 2), ds) AS products, arrayMap(x -> tupleElement(x, 3), ds) AS sources FROM " + days + " GROUP BY account_id)"
-	add("accounts", "INSERT INTO "+t("account_facts")+" (account_id, territory, segment, created, products, sources, pub) SELECT account_id, territory, segment, created, products, sources, toUInt64("+b.n+") FROM "+
-		latestWhere("accounts", "account_id", acct, b.rawNew()+" AND "+here)+" AS a ALL LEFT JOIN "+created+" AS o USING account_id")
+	created := "(SELECT account_id, arraySort(groupArray(day)) AS created FROM " + days + " GROUP BY account_id)"
+	latest := latestWhere("accounts", "account_id", acct, b.rawNew()+" AND "+here)
+	add("accounts", "INSERT INTO "+t("account_facts")+" (account_id, territory, segment, created, pub) SELECT account_id, territory, segment, created, toUInt64("+b.n+") FROM "+
+		latest+" AS a ALL LEFT JOIN "+created+" AS o USING account_id")
+	// The same accounts' dates per product and per source, under the same pub.
+	perDim := "(SELECT account_id, dim, value, arraySort(groupArray(day)) AS created FROM (SELECT account_id, day, 'product' AS dim, product AS value FROM " + days +
+		" UNION ALL SELECT account_id, day, 'source' AS dim, source AS value FROM " + days + ") GROUP BY account_id, dim, value)"
+	add("account-dims", "INSERT INTO "+t("account_dims")+" (dim, value, account_id, territory, segment, created, pub) SELECT dim, value, account_id, territory, segment, created, toUInt64("+b.n+") FROM "+
+		latest+" AS a ALL INNER JOIN "+perDim+" AS o USING account_id")
 }
 
 // activityDays is the delta of activities per rep and day, from the shard's

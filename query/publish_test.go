@@ -320,6 +320,7 @@ func compareServices(t *testing.T, a, b *Service) {
 		{From: d("2026-03-01"), To: d("2026-10-01"), Team: []string{"华东一组"}},
 		{From: d("2026-01-01"), To: d("2026-12-01"), Territory: []string{"上海", "北京", "广东"}},
 		{From: d("2026-01-01"), To: d("2026-12-01"), Segment: []string{"enterprise"}},
+		{From: d("2025-12-17"), To: d("2026-10-09"), Product: []string{"SaaS 企业版"}},
 	}
 	for i, f := range filters {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -189,15 +188,21 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 		// any of its rows: the partial rows of a cluster split its dates).
 		stmt = q("arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)")
 		args = append([]any{day(f.From), day(f.To)}, ac.args...)
-	case !s.noRollup && len(f.Rep)+len(f.Team)+len(f.Manager) == 0:
-		// Territory, segment, product and source filters: the account's own
-		// deals' creation dates, products and sources decide, as above.
-		var hit cond
-		hit.add("d >= toDate(?) AND d < toDate(?)", day(f.From), day(f.To))
-		hit.in("p", f.Product)
-		hit.in("so", f.Source)
-		stmt = q("arrayExists((d, p, so) -> " + strings.Join(hit.sql, " AND ") + ", created, products, sources)")
-		args = append(hit.args, ac.args...)
+	case !s.noRollup && len(f.Rep)+len(f.Team)+len(f.Manager) == 0 && (len(f.Product) == 0) != (len(f.Source) == 0):
+		// Territory, segment and one product or source filter: the dates of
+		// the account's own deals of those values (account_dims) decide.
+		dim, values := "product", f.Product
+		if len(f.Source) > 0 {
+			dim, values = "source", f.Source
+		}
+		hc := accountsWhere(f)
+		hc.add("dim = ?", dim)
+		hc.in("value", values)
+		hc.add("arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)", day(f.From), day(f.To))
+		stmt = "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, hit = 1)) FROM (" +
+			"SELECT territory, segment, account_id, toUInt8(0) AS hit FROM account_facts" + ac.where() +
+			" UNION ALL SELECT territory, segment, account_id, toUInt8(1) FROM account_dims" + hc.where() + ") GROUP BY territory, segment"
+		args = append(append([]any{}, ac.args...), hc.args...)
 	default:
 		var dc cond
 		dateRange(&dc, "created_date", f)
