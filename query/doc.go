@@ -25,7 +25,7 @@
 // deal's product, source, segment or territory, dim_days the same values'
 // team_days, territory_days and territory_wins per territory,
 // segment and close day or month, account_facts per account with its deals'
-// creation dates, lead_days per lead source, owner and territory and creation
+// creation dates (account_dims the same per product and source), lead_days per lead source, owner and territory and creation
 // day or month (leads.go), cycle_days per close day or month and cycle length
 // of the won deals (closes.go); each process reads team_days and cycle_days
 // into memory once per publication (an incremental one adds its own rows to
