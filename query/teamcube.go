@@ -104,9 +104,10 @@ func cubeSums[K comparable](ctx context.Context, s *Service, f Filter, daysOnly,
 
 // dimCube reads the dim_days rows of dim's values that make up f's range
 // (grainRange), under f's team and manager filters, summed over the values
-// and, unless byTeam, over teams and managers. Reading every row of a year
-// per team took 50 ms at the large sample; these are a few hundred. The
-// pages that ask for the same range and filter at once share the read.
+// and, unless byTeam, over teams and managers: a few hundred rows (every row
+// of a year per team, tens of thousands at the large sample, took 51-73 ms
+// in a run just after an upgrade's rebuild). The pages that ask for the same
+// range and filter at once share the read.
 func (s *Service) dimCube(ctx context.Context, f Filter, dim string, values []string, daysOnly, byTeam bool) (*teamCube, error) {
 	var c cond
 	c.add(tokDelta)
