@@ -294,7 +294,7 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	dims(&c, f, "")
 	out := WinRate{From: day(f.From), To: day(f.To), GroupBy: groupBy, Groups: []WinRateGroup{}, Total: WinRateGroup{Key: "all", Name: "all"}}
 	q := winRateSQL(key, label, c)
-	if (s.ownerOnly(f) || s.cubeServes(f)) && groupBy == "team" {
+	if s.teamsServe(f) && groupBy == "team" {
 		// The rows the cards' opened deals and bookings read too.
 		ts, err := s.repDayTeams(ctx, f)
 		for _, t := range ts {

@@ -56,7 +56,7 @@ func (s *Service) Opened(ctx context.Context, sc Scope, f Filter) (int64, error)
 	var c cond
 	dateRange(&c, "created_date", f)
 	dims(&c, f, "")
-	if s.ownerOnly(f) || s.cubeServes(f) {
+	if s.teamsServe(f) {
 		// The rows the cards' win rate and bookings read too.
 		ts, err := s.repDayTeams(ctx, f)
 		var n uint64

@@ -332,13 +332,7 @@ func (s *Service) dimMonths(f Filter) (dim string, values []string, m0, m1 time.
 	if s.noRollup {
 		return "", nil, m0, m1, false
 	}
-	n := 0
-	for i, v := range [][]string{f.Product, f.Source, f.Segment, f.Territory} {
-		if len(v) > 0 {
-			n++
-			dim, values = repDimDims[i], v
-		}
-	}
+	dim, values, n := dealDim(f)
 	m0, m1, ok = wholeMonths(f)
 	return dim, values, m0, m1, ok && n == 1
 }

@@ -131,9 +131,8 @@ func perDimRows(src string) string {
 func (s *Service) dimDaysSelects(t func(string) string, src string, pub uint64) []string {
 	const key = "dim, value, team, manager_id, sign"
 	created, closed, _ := s.repDayParts(perDimRows(src), key, func(d string) string { return d })
-	const cols = "INSERT INTO %s (dim, value, grain, day, team, manager_id, created, created_amount, created_won, created_won_amount, created_lost, created_open, reached, " +
+	ins := "INSERT INTO " + t("dim_days") + " (dim, value, grain, day, team, manager_id, created, created_amount, created_won, created_won_amount, created_lost, created_open, reached, " +
 		"won, won_amount, lost, lost_amount, pub) "
-	ins := fmt.Sprintf(cols, t("dim_days"))
 	n := u(pub)
 	dayRows := ins + "SELECT dim, value, toUInt8(0), d, team, manager_id, sum(c), sum(ca), sum(cw), sum(cwa), sum(cl), sum(co), sumForEach(r), sum(w), sum(wa), sum(l), sum(la), " +
 		"toUInt64(" + n + ") FROM (" + created + " UNION ALL " + closed + ") GROUP BY dim, value, d, team, manager_id"
@@ -236,7 +235,11 @@ type teamTotals struct {
 	wonAmount, lostAmount float64
 }
 
-// repDayTeams reads teamTotals for f (ownerOnly or cubeServes): the win rate
+// teamsServe: repDayTeams answers f (rep_days with a rep filter, else the
+// cubes).
+func (s *Service) teamsServe(f Filter) bool { return s.ownerOnly(f) || s.cubeServes(f) }
+
+// repDayTeams reads teamTotals for f (teamsServe): the win rate
 // by team, the opened deals and the bookings of the same range and filter read
 // these rows, from the teamCube (cubeSums), or, with a rep filter, in one
 // statement over rep_days that a page asking for them at once shares

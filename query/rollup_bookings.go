@@ -186,7 +186,7 @@ func (s *Service) wonInRange(ctx context.Context, f Filter) (float64, error) {
 	scan := func(r driverRows) error { return r.Scan(&won) }
 	switch {
 	case has(f.Territory, ""): // territory_days leaves out deals without one
-	case s.ownerOnly(f) || s.cubeServes(f):
+	case s.teamsServe(f):
 		// The rows the cards' win rate and opened deals read too.
 		ts, err := s.repDayTeams(ctx, f)
 		for _, t := range ts {
