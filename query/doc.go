@@ -24,7 +24,8 @@
 // rep_days), rep_dim_months per owner, month and the value of a
 // deal's product, source, segment or territory, dim_days the same values'
 // team_days, territory_days and territory_wins per territory,
-// segment and close day or month, account_facts per account with its deals'
+// segment and close day or month (territory_dim_days territory_days per
+// product and source), account_facts per account with its deals'
 // creation dates (account_dims the same per product and source), lead_days per lead source, owner and territory and creation
 // day or month (leads.go), cycle_days per close day or month and cycle length
 // of the won deals (closes.go); each process reads team_days and cycle_days

@@ -259,7 +259,7 @@ var servingTables = []struct{ name, col string }{
 	{"publish_touched", "pub"}, {"opp_gone", "gone_at"}, {"opp_facts", "pub"}, {"opp_stays", "pub"}, {"opp_closes", "pub"}, {"opp_open", "pub"}, {"opp_moves", "pub"},
 	{"rep_days", "pub"}, {"rep_dim_months", "pub"}, {"territory_days", "pub"}, {"territory_wins", "pub"},
 	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"account_dims", "pub"}, {"rep_activity_days", "pub"}, {"account_days", "pub"},
-	{"lead_days", "pub"}, {"cycle_days", "pub"}, {"team_days", "pub"}, {"dim_days", "pub"},
+	{"lead_days", "pub"}, {"cycle_days", "pub"}, {"team_days", "pub"}, {"dim_days", "pub"}, {"territory_dim_days", "pub"},
 }
 
 // rawTables are the tables loads write with run_id rows.
@@ -444,8 +444,8 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // 11: opp_stays; 12: opp_closes; 13: opp_open; 14: rep_dim_months; 15:
 // opp_open's stage entries and forecast category; 16: the account on
 // opp_closes and opp_open; 17: opp_closes sorted by won first; 18:
-// cycle_days; 19: team_days; 20: dim_days; 21: account_dims).
-const servingVersion = "21"
+// cycle_days; 19: team_days; 20: dim_days; 21: account_dims; 22: territory_dim_days).
+const servingVersion = "22"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion

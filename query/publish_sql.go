@@ -271,24 +271,35 @@ func (b *pubBuilder) activityDays() string {
 		") GROUP BY rep_id, d"
 }
 
-// territorySelects fills territory_days and territory_wins (t's tables) from
-// the signed facts: won and lost per close day, the month rows from them, and
-// the open pipeline and deal count of every territory and segment (grain 2).
+// territorySelects fills territory_days, territory_dim_days and
+// territory_wins (t's tables) from the signed facts: won and lost per close day,
+// the month rows from them, and the open pipeline and deal count of every
+// territory and segment (grain 2); territory_dim_days the same per product and
+// per source.
 func territorySelects(t func(string) string, src string, pub uint64) []string {
 	n := u(pub)
-	days, wins := t("territory_days"), t("territory_wins")
-	cols := "INSERT INTO " + days + " (grain, day, territory, segment, won, won_amount, lost, pipeline, deals, pub) "
+	wins := t("territory_wins")
 	wcols := "INSERT INTO " + wins + " (grain, day, territory, segment, account_id, won, pub) "
+	out := territoryDaysSelects(t("territory_days"), "", src, n)
+	out = append(out, territoryDaysSelects(t("territory_dim_days"), "dim, value, ", perDimRows(src, "product", "source"), n)...)
+	return append(out,
+		wcols+"SELECT toUInt8(0), close_date AS d, territory, segment, account_id, toUInt64(sum(sign)), toUInt64("+n+") "+
+			"FROM "+src+" WHERE territory != '' AND won = 1 GROUP BY d, territory, segment, account_id",
+		wcols+"SELECT toUInt8(1), toStartOfMonth(day) AS m, territory, segment, account_id, sum(won), pub "+
+			"FROM "+wins+" WHERE grain = 0 AND pub = "+n+" GROUP BY m, territory, segment, account_id, pub",
+	)
+}
+
+// territoryDaysSelects fill days, territory_days or territory_dim_days (key
+// "dim, value, ": src's rows carry those columns), for publication n.
+func territoryDaysSelects(days, key, src, n string) []string {
+	cols := "INSERT INTO " + days + " (" + key + "grain, day, territory, segment, won, won_amount, lost, pipeline, deals, pub) "
 	return []string{
-		cols + "SELECT toUInt8(0), close_date AS d, territory, segment, toUInt64(sumIf(sign, won = 1)), sumIf(sign * amount, won = 1), toUInt64(sumIf(sign, lost = 1)), toFloat64(0), toUInt64(0), toUInt64(" + n + ") " +
-			"FROM " + src + " WHERE territory != '' AND (won = 1 OR lost = 1) GROUP BY d, territory, segment",
-		cols + "SELECT toUInt8(1), toStartOfMonth(day) AS m, territory, segment, sum(won), sum(won_amount), sum(lost), toFloat64(0), toUInt64(0), pub " +
-			"FROM " + days + " WHERE grain = 0 AND pub = " + n + " GROUP BY m, territory, segment, pub",
-		cols + "SELECT toUInt8(2), toDate('1970-01-01'), territory, segment, toUInt64(0), toFloat64(0), toUInt64(0), sumIf(sign * amount, closed = 0), toUInt64(sum(sign)), toUInt64(" + n + ") " +
-			"FROM " + src + " WHERE territory != '' GROUP BY territory, segment",
-		wcols + "SELECT toUInt8(0), close_date AS d, territory, segment, account_id, toUInt64(sum(sign)), toUInt64(" + n + ") " +
-			"FROM " + src + " WHERE territory != '' AND won = 1 GROUP BY d, territory, segment, account_id",
-		wcols + "SELECT toUInt8(1), toStartOfMonth(day) AS m, territory, segment, account_id, sum(won), pub " +
-			"FROM " + wins + " WHERE grain = 0 AND pub = " + n + " GROUP BY m, territory, segment, account_id, pub",
+		cols + "SELECT " + key + "toUInt8(0), close_date AS d, territory, segment, toUInt64(sumIf(sign, won = 1)), sumIf(sign * amount, won = 1), toUInt64(sumIf(sign, lost = 1)), toFloat64(0), toUInt64(0), toUInt64(" + n + ") " +
+			"FROM " + src + " WHERE territory != '' AND (won = 1 OR lost = 1) GROUP BY " + key + "d, territory, segment",
+		cols + "SELECT " + key + "toUInt8(1), toStartOfMonth(day) AS m, territory, segment, sum(won), sum(won_amount), sum(lost), toFloat64(0), toUInt64(0), pub " +
+			"FROM " + days + " WHERE grain = 0 AND pub = " + n + " GROUP BY " + key + "m, territory, segment, pub",
+		cols + "SELECT " + key + "toUInt8(2), toDate('1970-01-01'), territory, segment, toUInt64(0), toFloat64(0), toUInt64(0), sumIf(sign * amount, closed = 0), toUInt64(sum(sign)), toUInt64(" + n + ") " +
+			"FROM " + src + " WHERE territory != '' GROUP BY " + key + "territory, segment",
 	}
 }

@@ -27,6 +27,20 @@ func (s *Service) placeOnly(f Filter) bool {
 	return !s.noRollup && len(f.Rep)+len(f.Team)+len(f.Manager)+len(f.Product)+len(f.Source) == 0
 }
 
+// accountDim is the deal dimension (product or source) and its values when f
+// names exactly one of them and no owner: account_dims and territory_dim_days
+// hold the accounts' and territories' numbers per value of each (their
+// territory and segment are columns).
+func (s *Service) accountDim(f Filter) (dim string, values []string, ok bool) {
+	if s.noRollup || len(f.Rep)+len(f.Team)+len(f.Manager) != 0 || (len(f.Product) == 0) == (len(f.Source) == 0) {
+		return "", nil, false
+	}
+	if len(f.Product) > 0 {
+		return "product", f.Product, true
+	}
+	return "source", f.Source, true
+}
+
 // ownerDims adds the owner filters (team, manager, rep id): rep_days, leads,
 // activities.
 func ownerDims(c *cond, f Filter) {
@@ -112,11 +126,14 @@ func teamDaysSelect(t func(string) string, pub uint64) string {
 // filter may select by that rep_days does not carry.
 var repDimDims = []string{"product", "source", "segment", "territory"}
 
-// perDimRows is src with each row repeated once per dimension (repDimDims),
-// with columns dim and value.
-func perDimRows(src string) string {
-	pairs := make([]string, len(repDimDims))
-	for i, d := range repDimDims {
+// perDimRows is src with each row repeated once per dimension (dims, else
+// repDimDims), with columns dim and value.
+func perDimRows(src string, dims ...string) string {
+	if len(dims) == 0 {
+		dims = repDimDims
+	}
+	pairs := make([]string, len(dims))
+	for i, d := range dims {
 		pairs[i] = "('" + d + "', " + d + ")"
 	}
 	return "(SELECT " + deltaCols + ", sign, tupleElement(dv, 1) AS dim, tupleElement(dv, 2) AS value FROM " + src +

@@ -52,6 +52,7 @@ func TestRollupsMatchFacts(t *testing.T) {
 			{From: dl("2023-10-17"), To: dl("2024-07-09"), Source: []string{"web", "partner"}},
 			{From: dl("2023-11-20"), To: dl("2024-01-03"), Segment: []string{"SMB"}, Rep: []string{"r03", "r05", "r07"}},
 			{From: dl("2024-03-09"), To: dl("2024-03-27"), Product: []string{"B"}},
+			{From: dl("2023-12-02"), To: dl("2024-09-13"), Product: []string{"A"}, Segment: []string{"SMB"}},
 		}
 		for i, f := range filters {
 			t.Run(fmt.Sprintf("%s/%d", zone, i), func(t *testing.T) {
@@ -90,6 +91,7 @@ func TestRollupsMatchFacts(t *testing.T) {
 				}
 				check("reps", func(s *Service) (any, error) { return s.Reps(ctx, Unrestricted, f) })
 				check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
+				check("territory headroom", func(s *Service) (any, error) { return s.TerritoryHeadroom(ctx, Unrestricted, f) })
 				for _, dq := range []DealQuery{{}, {Sort: "amount", Page: 3, PageSize: 7}, {Basis: "closed", Sort: "-close", Page: 2, PageSize: 11},
 					{Basis: "open", Sort: "created"}, {Sort: "-created", Stage: "proposal", Reached: true, Page: 2, PageSize: 5}, {Page: 500, PageSize: 50}} {
 					check(fmt.Sprintf("deals %+v", dq), func(s *Service) (any, error) { return s.Deals(ctx, Unrestricted, f, dq) })

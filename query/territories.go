@@ -105,7 +105,7 @@ func (s *Service) territories(ctx context.Context, sc Scope, f Filter, full bool
 		// The estimate is needed: the accounts and their won accounts.
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return s.territoryAccounts(gctx, f, false, cells) })
-		if s.placeOnly(f) {
+		if _, _, byDim := s.accountDim(f); byDim || s.placeOnly(f) {
 			g.Go(func() error { return s.territoryWonAccounts(gctx, f, cells) })
 		}
 		if err := g.Wait(); err != nil {
@@ -179,6 +179,7 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 		return "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, " + hit + ")) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
 	}
 	stmt, args := q("1"), ac.args
+	dim, values, byDim := s.accountDim(f)
 	switch {
 	case !white:
 	case s.placeOnly(f):
@@ -188,13 +189,9 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 		// any of its rows: the partial rows of a cluster split its dates).
 		stmt = q("arrayExists(d -> d >= toDate(?) AND d < toDate(?), created)")
 		args = append([]any{day(f.From), day(f.To)}, ac.args...)
-	case !s.noRollup && len(f.Rep)+len(f.Team)+len(f.Manager) == 0 && (len(f.Product) == 0) != (len(f.Source) == 0):
+	case byDim:
 		// Territory, segment and one product or source filter: the dates of
 		// the account's own deals of those values (account_dims) decide.
-		dim, values := "product", f.Product
-		if len(f.Source) > 0 {
-			dim, values = "source", f.Source
-		}
 		hc := accountsWhere(f)
 		hc.add("dim = ?", dim)
 		hc.in("value", values)
@@ -228,9 +225,13 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool, cells *territoryCells) error {
 	var q string
 	var args []any
-	if !s.placeOnly(f) {
+	dim, values, byDim := s.accountDim(f)
+	switch {
+	case byDim:
+		return s.territoryDimDeals(ctx, f, dim, values, wonAccounts, cells)
+	case !s.placeOnly(f):
 		q, args = territoryDealsSQL(f)
-	} else {
+	default:
 		tc := territoryRollupWhere(f, true)
 		// A cell lists when any deal of any date is in it (grain 2 counts them).
 		q = "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline), toUInt64(0) FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0"
@@ -255,6 +256,34 @@ func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool
 		})
 		return nil
 	})
+}
+
+// territoryDimDeals is territoryDeals under one product or source filter (and
+// any territory and segment): the numbers from territory_dim_days, the accounts
+// won (with wonAccounts) from opp_closes' won deals of the range, beside it.
+func (s *Service) territoryDimDeals(ctx context.Context, f Filter, dim string, values []string, wonAccounts bool, cells *territoryCells) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		tc := territoryRollupWhere(f, true)
+		tc.add("dim = ?", dim)
+		tc.in("value", values)
+		// A cell lists when any deal of any date is in it (grain 2 counts them).
+		q := "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline) FROM territory_dim_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0"
+		return s.query(gctx, "territory-dim-deals", q, tc.args, func(r driverRows) error {
+			var t, seg string
+			var cap, pipe float64
+			var w, l uint64
+			if err := r.Scan(&t, &seg, &cap, &w, &l, &pipe); err != nil {
+				return err
+			}
+			cells.with(t, seg, func(a *territoryCell) { a.captured, a.won, a.lost, a.pipeline = cap, int64(w), int64(l), pipe })
+			return nil
+		})
+	})
+	if wonAccounts {
+		g.Go(func() error { return s.territoryWonAccounts(gctx, f, cells) })
+	}
+	return g.Wait()
 }
 
 // territoryDealsSQL is territoryDeals' statement over the deals themselves
@@ -302,11 +331,23 @@ func wonAccountsSQL(wc cond) string {
 		" GROUP BY territory, segment, account_id) GROUP BY territory, segment"
 }
 
-// territoryWonAccounts reads the won accounts of the rollups' path on their
-// own (TerritoryHeadroom, when the estimate is needed).
+// territoryWonAccounts reads the won accounts of the rollups' paths on their
+// own (TerritoryHeadroom, when the estimate is needed): from territory_wins
+// under territory and segment filters, from opp_closes' won deals of the
+// range under a product or source filter.
 func (s *Service) territoryWonAccounts(ctx context.Context, f Filter, cells *territoryCells) error {
 	wc := territoryRollupWhere(f, false)
-	return s.query(ctx, "territory-won-accounts", wonAccountsSQL(wc), wc.args, func(r driverRows) error {
+	q, args := wonAccountsSQL(wc), wc.args
+	if !s.placeOnly(f) {
+		var c cond
+		c.add("territory != ''")
+		c.add("closed = 1")
+		c.add("won = 1")
+		dateRange(&c, "close_date", f)
+		dims(&c, f, "")
+		q, args = "SELECT territory, segment, uniqExact(account_id) FROM opp_closes"+c.prewhere()+" GROUP BY territory, segment", c.args
+	}
+	return s.query(ctx, "territory-won-accounts", q, args, func(r driverRows) error {
 		var t, seg string
 		var n uint64
 		if err := r.Scan(&t, &seg, &n); err != nil {
