@@ -89,7 +89,15 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	}
 
 	statePath := filepath.Join(dir, "server.json")
-	if st, ok := readState(statePath); ok && processAlive(st.PID) {
+	st, ok := readState(statePath)
+	if ok && processAlive(st.PID) && !servesDir(st.PID, dir) {
+		// A copied home: its server.json names the original's server, which
+		// must not be taken for this directory's (it would migrate the other
+		// home's data).
+		log.Info("the embedded clickhouse of server.json serves another directory: starting this one's", "pid", st.PID, "dir", dir)
+		ok = false
+	}
+	if ok && processAlive(st.PID) {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(st.TCPPort))
 		if waitAnswer(ctx, addr, 3*time.Second) == nil {
 			log.Info("reusing embedded clickhouse", "addr", addr, "pid", st.PID)
@@ -472,6 +480,16 @@ func writeState(path string, st serverState) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// servesDir says whether pid's command line names dir's config.xml (true when
+// it cannot be read).
+func servesDir(pid int, dir string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(b), "--config-file=") {
+		return true
+	}
+	return strings.Contains(string(b), "--config-file="+filepath.Join(dir, "config.xml")+"\x00")
 }
 
 // processAlive says whether pid runs and is a ClickHouse server (pids get reused).

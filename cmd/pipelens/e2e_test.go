@@ -124,6 +124,29 @@ func TestServeKillRestartKeepsData(t *testing.T) {
 	}
 	waitHTTP(t, "http://"+addr+"/readyz", p)
 
+	// a copy of the home (its server.json names the first home's live server)
+	// gets its own server: reusing the other would migrate the other's data
+	copyHome := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(copyHome, "clickhouse"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(home, "clickhouse", "server.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(copyHome, "clickhouse", "server.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mig = exec.Command(binPath, "migrate")
+	mig.Env = append(os.Environ(), "PIPELENS_HOME="+copyHome, "PIPELENS_CLICKHOUSE_URL=", "PIPELENS_CONFIG=")
+	out, err = mig.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "reusing embedded clickhouse") || !strings.Contains(string(out), "serves another directory") {
+		t.Fatalf("pipelens on a copied home: err %v, output:\n%s", err, out)
+	}
+	if !alive(st.PID) {
+		t.Fatal("pipelens on a copied home stopped the original's ClickHouse")
+	}
+
 	ctx := context.Background()
 	db, err := schemas.OpenAddr(ctx, fmt.Sprintf("127.0.0.1:%d", st.TCPPort), "pipelens", time.Minute, nil)
 	if err != nil {
