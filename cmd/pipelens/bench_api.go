@@ -291,6 +291,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 			") GROUP BY p ORDER BY p"},
 		{"series", "/api/v1/series?metric=bookings&" + rng, "SELECT day, sum(won_amount) FROM " + days + " GROUP BY day HAVING sum(won) + sum(lost) > 0 ORDER BY day"},
 	}
+	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
 	if flt.col != "" {
 		return cubed
 	}
@@ -299,14 +300,33 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 		{"leads", "/api/v1/leads?" + rng, "SELECT source, sum(leads), sum(converted) FROM lead_days WHERE " + grains + " GROUP BY source HAVING sum(leads) > 0 ORDER BY source"},
 		{"reps", "/api/v1/reps?" + rng, repSQL},
 		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL},
-		{"territories", "/api/v1/territories?" + rng, "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_won_accounts), sum(t_accounts), sum(t_white) FROM (" +
-			"SELECT territory, sum(won_amount) AS t_captured, sum(won) AS t_won, sum(lost) AS t_lost, sum(pipeline) AS t_pipeline, toUInt64(0) AS t_won_accounts, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM territory_days WHERE (" + grains + " OR grain = 2) GROUP BY territory UNION ALL " +
-			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., toUInt64(countIf(w > 0)), toUInt64(0), toUInt64(0) FROM (SELECT territory, account_id, sum(won) AS w FROM territory_wins WHERE " + grains + " GROUP BY territory, account_id) GROUP BY territory UNION ALL " +
-			"SELECT territory, 0., toUInt64(0), toUInt64(0), 0., toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != '' GROUP BY territory" +
-			") GROUP BY territory ORDER BY territory"},
 		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
 			"(SELECT count() FROM opp_facts WHERE " + created + ") FROM opp_facts PREWHERE amount >= (SELECT min(x) FROM (SELECT amount AS x FROM opp_facts WHERE " + created + " ORDER BY x DESC LIMIT 50)) WHERE " + created + " ORDER BY amount DESC, opportunity_id LIMIT 50"},
 	}...)
+}
+
+// territoriesFloor is the territories' floor under flt: per territory, the won
+// and lost deals, won amount and open pipeline from territory_days (under a
+// product or source filter territory_dim_days), the accounts won (territory_wins;
+// opp_closes' won deals of the value), and the accounts and white space from
+// account_facts (and account_dims' rows of the value).
+func territoriesFloor(flt benchFilter, grains string, inR func(string) string) string {
+	const zeros = "0., toUInt64(0), toUInt64(0), 0., "
+	days := "territory_days WHERE (" + grains + " OR grain = 2)" + flt.and()
+	won := "SELECT territory, " + zeros + "toUInt64(countIf(w > 0)), toUInt64(0), toUInt64(0) FROM (SELECT territory, account_id, sum(won) AS w FROM territory_wins WHERE " +
+		grains + flt.and() + " GROUP BY territory, account_id) GROUP BY territory"
+	accounts := "SELECT territory, " + zeros + "toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != ''" + flt.and() + " GROUP BY territory"
+	if flt.col == "product" || flt.col == "source" {
+		value := "dim = '" + flt.col + "'" + strings.Replace(flt.and(), flt.col+" =", "value =", 1)
+		days = "territory_dim_days WHERE " + value + " AND (" + grains + " OR grain = 2)"
+		won = "SELECT territory, " + zeros + "uniqExact(account_id), toUInt64(0), toUInt64(0) FROM opp_closes WHERE won = 1 AND closed = 1 AND territory != '' AND " + inR("close_date") + flt.and() + " GROUP BY territory"
+		accounts = "SELECT territory, " + zeros + "toUInt64(0), uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, hit = 1)) FROM (" +
+			"SELECT territory, account_id, toUInt8(0) AS hit FROM account_facts WHERE territory != '' UNION ALL " +
+			"SELECT territory, account_id, toUInt8(1) FROM account_dims WHERE " + value + " AND arrayExists(d -> " + inR("d") + ", created)) GROUP BY territory"
+	}
+	return "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_won_accounts), sum(t_accounts), sum(t_white) FROM (" +
+		"SELECT territory, sum(won_amount) AS t_captured, sum(won) AS t_won, sum(lost) AS t_lost, sum(pipeline) AS t_pipeline, toUInt64(0) AS t_won_accounts, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM " + days + " GROUP BY territory UNION ALL " +
+		won + " UNION ALL " + accounts + ") GROUP BY territory ORDER BY territory"
 }
 
 // grainRange is the WHERE clause that picks a (grain, day) pre-aggregate's rows
