@@ -314,6 +314,9 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 		out.Groups = []WinRateGroup{}
 		return out, err
 	}
+	if dim, values, m0, m1, ok := s.dimMonths(f); ok && groupBy == "rep" {
+		return out, s.winRateRepMonths(ctx, f, dim, values, m0, m1, &out)
+	}
 	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "manager") {
 		// rep_days has the same owner columns, so groupExpr's keys hold there.
 		label = rollupLabel(label)

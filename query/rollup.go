@@ -169,9 +169,9 @@ func (s *Service) repDimSelect(t func(string) string, src string, pub uint64) st
 	perDim := perDimRows(src)
 	const key = "dim, value, owner_id, team, manager_id, sign"
 	created, closed, stages := s.repDayParts(perDim, key, func(d string) string { return "toStartOfMonth(" + d + ")" })
-	return "INSERT INTO " + t("rep_dim_months") + " (dim, value, day, owner_id, team, manager_id, created_won, reached, won, won_amount, won_amount_sq, lost, " +
+	return "INSERT INTO " + t("rep_dim_months") + " (dim, value, day, owner_id, team, manager_id, created_won, reached, won, won_amount, won_amount_sq, lost, lost_amount, " +
 		"cycle_sum, cycle_sq, stage_entries, stage_left, stage_days, stage_days_sq, pub) " +
-		"SELECT dim, value, d, owner_id, team, manager_id, sum(cw), sumForEach(r), sum(w), sum(wa), sum(wa2), sum(l), " +
+		"SELECT dim, value, d, owner_id, team, manager_id, sum(cw), sumForEach(r), sum(w), sum(wa), sum(wa2), sum(l), sum(la), " +
 		"sum(cs), sum(cs2), sumForEach(se), sumForEach(sl), sumForEach(sd), sumForEach(sd2), toUInt64(" + u(pub) + ") FROM (" +
 		created + " UNION ALL " + closed + " UNION ALL " + stages + ") GROUP BY dim, value, d, owner_id, team, manager_id"
 }
