@@ -11,10 +11,10 @@ import (
 // holds them per owner, team and close day (and month), territory_days per
 // deal territory: a request filtered at most by owner attributes reads those
 // few thousand rows instead of scanning opp_facts, and so does one filtered by
-// territory when it only needs territory targets. A product, source or segment
-// filter (or a territory filter with rep or team targets, whose bookings are
-// by owner and territory at once) reads opp_facts. Both paths give the same
-// numbers (TestBookingsRollupsMatchFacts).
+// territory when it only needs territory targets. One product, source, segment
+// or territory filter with rep, team and company targets reads rep_dim_months'
+// whole months and opp_closes' other days; any other filter reads opp_closes.
+// Every path gives the same numbers (TestBookingsRollupsMatchFacts).
 
 // period is a target's [start, end).
 type period struct{ start, end time.Time }
@@ -70,8 +70,58 @@ func (s *Service) periodBookings(ctx context.Context, f Filter, periods []period
 	case need.noTerritory || has(f.Territory, ""):
 	case s.ownerOnly(f), s.placeOnly(f) && len(f.Segment) == 0 && !need.owners:
 		return s.rollupBookings(ctx, f, periods, need)
+	case !need.territories:
+		if dim, values, _, _, ok := s.dimMonths(f); ok {
+			return s.dimBookings(ctx, f, dim, values, periods)
+		}
 	}
 	return s.factsBookings(ctx, f, periods)
+}
+
+// dimBookings is periodBookings for owner and company targets under a filter
+// of one deal dimension (dimMonths): each period's whole months from
+// rep_dim_months, its other days from opp_closes, in one statement.
+func (s *Service) dimBookings(ctx context.Context, f Filter, dim string, values []string, periods []period) (bookings, error) {
+	var parts []string
+	var args []any
+	for i, p := range periods {
+		pf := Filter{From: p.start, To: p.end}
+		spans := []daySpan{{p.start, p.end}}
+		if m0, m1, ok := wholeMonths(pf); ok {
+			var c cond
+			c.add(tokDelta)
+			c.add("dim = ?", dim)
+			c.in("value", values)
+			c.add("day >= toDate(?) AND day < toDate(?)", day(m0), day(m1))
+			ownerDims(&c, f)
+			parts = append(parts, fmt.Sprintf("SELECT toUInt32(%d) AS pi, owner_id, team, sum(won_amount) AS booked FROM rep_dim_months%s GROUP BY owner_id, team", i, c.where()))
+			args = append(args, c.args...)
+			spans = edgeSpans(pf, m0, m1)
+		}
+		if len(spans) > 0 {
+			var c cond
+			c.add("won = 1")
+			inSpans(&c, "close_date", spans)
+			dims(&c, f, "")
+			parts = append(parts, fmt.Sprintf("SELECT toUInt32(%d) AS pi, owner_id, team, sum(amount) AS booked FROM opp_closes%s GROUP BY owner_id, team", i, c.prewhere()))
+			args = append(args, c.args...)
+		}
+	}
+	out := newBookings()
+	err := s.query(ctx, "bookings-dims", strings.Join(parts, " UNION ALL "), args, func(r driverRows) error {
+		var pi uint32
+		var owner, team string
+		var a float64
+		if err := r.Scan(&pi, &owner, &team, &a); err != nil {
+			return err
+		}
+		p := int(pi)
+		out.owner[pkey{p, owner}] += a
+		out.team[pkey{p, team}] += a
+		out.total[p] += a
+		return nil
+	})
+	return out, err
 }
 
 // bookingsSQL is factsBookings' statement over the won deals of opp_closes

@@ -50,6 +50,8 @@ func TestBookingsRollupsMatchFacts(t *testing.T) {
 			{From: dl("2023-12-11"), To: dl("2024-08-14"), Territory: []string{"T1"}},
 			{From: dl("2023-12-01"), To: dl("2024-08-01"), Segment: []string{"SMB"}, Territory: []string{"T1"}},
 			{From: dl("2024-01-01"), To: dl("2024-04-01"), Product: []string{"A"}, Team: []string{"East"}},
+			{From: dl("2023-10-17"), To: dl("2024-07-09"), Segment: []string{"SMB"}},
+			{From: dl("2023-10-01"), To: dl("2024-10-01"), Source: []string{"web", "partner"}},
 		}
 		scopes := []Scope{Unrestricted, {Role: RoleManager, Team: "East"}}
 		rows := 0
@@ -120,5 +122,11 @@ func addBookingTargets(fx *fixture) {
 			}
 			add("company", "", start, end)
 		}
+	}
+	// periods that cut months: their days outside whole months come from
+	// the deals themselves
+	for _, r := range fx.reps[:3] {
+		add("rep", r.id, time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC), time.Date(2024, 3, 20, 0, 0, 0, 0, time.UTC))
+		add("rep", r.id, time.Date(2024, 5, 3, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 17, 0, 0, 0, 0, time.UTC))
 	}
 }
