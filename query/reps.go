@@ -337,6 +337,18 @@ func (s *Service) dimMonths(f Filter) (dim string, values []string, m0, m1 time.
 	return dim, values, m0, m1, ok && n == 1
 }
 
+// dimMonthsWhere selects rep_dim_months' rows of the whole months [m0, m1),
+// the deals whose dim is one of values, and f's owners.
+func dimMonthsWhere(f Filter, dim string, values []string, m0, m1 time.Time) cond {
+	var c cond
+	c.add(tokDelta)
+	c.add("dim = ?", dim)
+	c.in("value", values)
+	c.add("day >= toDate(?) AND day < toDate(?)", day(m0), day(m1))
+	ownerDims(&c, f)
+	return c
+}
+
 // edgeSpans are the days of f's range outside its whole months [m0, m1).
 func edgeSpans(f Filter, m0, m1 time.Time) []daySpan {
 	var out []daySpan
@@ -352,12 +364,7 @@ func edgeSpans(f Filter, m0, m1 time.Time) []daySpan {
 // repMonths reads the owners' sums of the whole months [m0, m1) from
 // rep_dim_months, for the deals whose dim is one of values.
 func (s *Service) repMonths(ctx context.Context, f Filter, dim string, values []string, m0, m1 time.Time, mu *sync.Mutex, add func(string, *repSums)) error {
-	var c cond
-	c.add(tokDelta)
-	c.add("dim = ?", dim)
-	c.in("value", values)
-	c.add("day >= toDate(?) AND day < toDate(?)", day(m0), day(m1))
-	ownerDims(&c, f)
+	c := dimMonthsWhere(f, dim, values, m0, m1)
 	q := "SELECT " + repRollupCols + " FROM rep_dim_months" + c.where() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-months", q, c.args, func(r driverRows) error {
 		id, x, err := s.scanSums(r)

@@ -88,12 +88,7 @@ func (s *Service) dimBookings(ctx context.Context, f Filter, dim string, values 
 		pf := Filter{From: p.start, To: p.end}
 		spans := []daySpan{{p.start, p.end}}
 		if m0, m1, ok := wholeMonths(pf); ok {
-			var c cond
-			c.add(tokDelta)
-			c.add("dim = ?", dim)
-			c.in("value", values)
-			c.add("day >= toDate(?) AND day < toDate(?)", day(m0), day(m1))
-			ownerDims(&c, f)
+			c := dimMonthsWhere(f, dim, values, m0, m1)
 			parts = append(parts, fmt.Sprintf("SELECT toUInt32(%d) AS pi, owner_id, team, sum(won_amount) AS booked FROM rep_dim_months%s GROUP BY owner_id, team", i, c.where()))
 			args = append(args, c.args...)
 			spans = edgeSpans(pf, m0, m1)
@@ -108,20 +103,24 @@ func (s *Service) dimBookings(ctx context.Context, f Filter, dim string, values 
 		}
 	}
 	out := newBookings()
-	err := s.query(ctx, "bookings-dims", strings.Join(parts, " UNION ALL "), args, func(r driverRows) error {
-		var pi uint32
-		var owner, team string
-		var a float64
-		if err := r.Scan(&pi, &owner, &team, &a); err != nil {
-			return err
-		}
-		p := int(pi)
-		out.owner[pkey{p, owner}] += a
-		out.team[pkey{p, team}] += a
-		out.total[p] += a
-		return nil
-	})
+	err := s.query(ctx, "bookings-dims", strings.Join(parts, " UNION ALL "), args, out.addOwners)
 	return out, err
+}
+
+// addOwners adds a row (period index, owner, team, won amount) to the owners',
+// teams' and total bookings.
+func (b bookings) addOwners(r driverRows) error {
+	var pi uint32
+	var owner, team string
+	var a float64
+	if err := r.Scan(&pi, &owner, &team, &a); err != nil {
+		return err
+	}
+	p := int(pi)
+	b.owner[pkey{p, owner}] += a
+	b.team[pkey{p, team}] += a
+	b.total[p] += a
+	return nil
 }
 
 // bookingsSQL is factsBookings' statement over the won deals of opp_closes
@@ -176,20 +175,7 @@ func (s *Service) rollupBookings(ctx context.Context, f Filter, periods []period
 	out := newBookings()
 	if need.owners {
 		q, args := periodUnion(periods, "owner_id, team", "rep_days", func(c *cond) { ownerDims(c, f) })
-		err := s.query(ctx, "bookings", q, args, func(r driverRows) error {
-			var pi uint32
-			var owner, team string
-			var a float64
-			if err := r.Scan(&pi, &owner, &team, &a); err != nil {
-				return err
-			}
-			p := int(pi)
-			out.owner[pkey{p, owner}] += a
-			out.team[pkey{p, team}] += a
-			out.total[p] += a
-			return nil
-		})
-		if err != nil {
+		if err := s.query(ctx, "bookings", q, args, out.addOwners); err != nil {
 			return out, err
 		}
 	}

@@ -39,12 +39,7 @@ func (s *Service) winRateRepMonths(ctx context.Context, f Filter, dim string, va
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		var c cond
-		c.add(tokDelta)
-		c.add("dim = ?", dim)
-		c.in("value", values)
-		c.add("day >= toDate(?) AND day < toDate(?)", day(m0), day(m1))
-		ownerDims(&c, f)
+		c := dimMonthsWhere(f, dim, values, m0, m1)
 		return s.query(gctx, "winrate-months", "SELECT owner_id, sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_dim_months"+c.where()+" GROUP BY owner_id", c.args, scan)
 	})
 	if spans := edgeSpans(f, m0, m1); len(spans) > 0 {
