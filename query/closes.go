@@ -26,8 +26,13 @@ const closeCols = "close_date, created_date, closed, won, amount, owner_id, owne
 // closed (ingest settles the flags), but cycle time asks for won = 1 alone and
 // win rate for closed = 1, so a row that is either keeps both flags.
 func closesSelect(t func(string) string, n string) string {
-	return factsCopySelect(t, "opp_closes", n, closeCols, "closed = 1 OR won = 1")
+	return factsCopySelect(t, "opp_closes", n, forecastCols, "closed = 1 OR won = 1")
 }
+
+// forecastCols are closeCols and what a forecast reads of a deal open at its
+// as-of day: the stage entries and the forecast category (opp_open 0024,
+// opp_closes 0033).
+const forecastCols = closeCols + ", entered, forecast_category"
 
 // openSelect is the INSERT … SELECT of the open deals of the opp_facts rows of
 // publication n (opp_open, 0021): coverage's pipeline reads them by expected
@@ -35,7 +40,7 @@ func closesSelect(t func(string) string, n string) string {
 // (0024). closed and won are kept (0) so that a reader's conditions read the
 // same over opp_open and opp_facts.
 func openSelect(t func(string) string, n string) string {
-	return factsCopySelect(t, "opp_open", n, closeCols+", entered, forecast_category", "closed = 0 AND won = 0")
+	return factsCopySelect(t, "opp_open", n, forecastCols, "closed = 0 AND won = 0")
 }
 
 // factsCopySelect copies cols of the opp_facts rows of publication n that

@@ -303,11 +303,6 @@ func ageAt(r string) string {
 	return b.String()
 }
 
-// openAt is the SQL condition: the deal exists and is not closed at day r.
-func openAt(r string) string {
-	return "created_date < " + r + " AND NOT (closed = 1 AND close_date < " + r + ")"
-}
-
 type fcPlan struct {
 	period         string // PeriodQuarter, PeriodNextQuarter or PeriodMonth
 	asOf, from, to time.Time

@@ -96,7 +96,8 @@ func TestOpenFromEqualsOpenAt(t *testing.T) {
 			}
 			var c cond
 			dims(&c, f, "")
-			c.add(openAt("toDate('" + day(asOf) + "')"))
+			r := "toDate('" + day(asOf) + "')"
+			c.add("created_date < " + r + " AND NOT (closed = 1 AND close_date < " + r + ")") // open at the day
 			if err := s.query(ctx, "test", q+"opp_facts"+c.where(), c.args, func(r driverRows) error { return r.Scan(&b[0], &b[1], &b[2]) }); err != nil {
 				t.Fatal(err)
 			}

@@ -180,19 +180,22 @@ func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []s
 // openDealCols are the columns the forecast reads of an open deal.
 const openDealCols = "opportunity_id, team, owner_id, territory, product, segment, amount, entered, created_date, forecast_category"
 
-// openFrom is the subquery of the deals open at the as-of day (openAt) under
-// f: those open now from opp_open, the others (closed on or after the day)
-// from opp_facts, whose flags and dates PREWHERE reads before anything else.
-// opp_facts is sorted by creation date and the open deals are spread over all
-// of it: reading them there read every row's filter columns (0024).
+// openFrom is the subquery of the deals open at the as-of day (created
+// before it, not closed before it) under f: those open now from opp_open, the others (closed on or after the day)
+// from opp_closes, sorted by close date, which reads only the granules of
+// those closes (0033; from opp_facts, sorted by creation date, that read every
+// row's flags and dates: 88 ms of 3.5M rows at the large sample). A row of
+// opp_closes is closed (ingest settles a won deal's flags), so open at the day
+// there is a close on or after it of a deal created before it.
 func openFrom(f Filter, p fcPlan) (string, []any) {
 	asOf := "toDate('" + day(p.asOf) + "')"
 	var o, c cond
 	dims(&o, f, "")
 	o.add("created_date < " + asOf)
 	dims(&c, f, "")
+	c.add("close_date >= " + asOf + " AND created_date < " + asOf)
 	return "(SELECT " + openDealCols + " FROM opp_open" + o.prewhere() + " UNION ALL SELECT " + openDealCols +
-		" FROM opp_facts PREWHERE NOT (closed = 0 AND won = 0) AND " + openAt(asOf) + c.where() + ")", append(o.args, c.args...)
+		" FROM opp_closes" + c.prewhere() + ")", append(o.args, c.args...)
 }
 
 // openCells reads the open deals in cells, in a fixed order; without

@@ -20,7 +20,7 @@ func (s *Service) rateSpans(p fcPlan, v, where string) string {
 	// day)/7⌉), non-increasing.
 	keys := "arraySort(arrayFilter(x -> x > 0, arrayMap((e, i) -> if(e > toDateTime(0), toUInt64(toUnixTimestamp(e)) * 256 + i, toUInt64(0)), entered, arrayEnumerate(entered))))"
 	cs := "arrayMap(x -> " + ceil7("("+d0+" - toInt64(toRelativeDayNum(toDate(toDateTime(toUInt32(intDiv(x, 256))), "+s.tz+"))))") + ", ks)"
-	// The deal is open at r_j (openAt) for jlo ≤ j < jhi: created_date < r_j ⇔
+	// The deal is open at r_j (created before it, not closed before it) for jlo ≤ j < jhi: created_date < r_j ⇔
 	// j < ⌈(d0 − created)/7⌉, not closed before r_j ⇔ j ≥ ⌈(d0 − close)/7⌉.
 	// Before the first entry the deal is at the first stage; entry k is the
 	// latest from cs[k] (excluded) down to cs[k+1].

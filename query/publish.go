@@ -444,8 +444,9 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // 11: opp_stays; 12: opp_closes; 13: opp_open; 14: rep_dim_months; 15:
 // opp_open's stage entries and forecast category; 16: the account on
 // opp_closes and opp_open; 17: opp_closes sorted by won first; 18:
-// cycle_days; 19: team_days; 20: dim_days; 21: account_dims; 22: territory_dim_days; 23: rep_dim_months' lost amount).
-const servingVersion = "23"
+// cycle_days; 19: team_days; 20: dim_days; 21: account_dims; 22: territory_dim_days; 23: rep_dim_months' lost amount; 24: opp_closes' stage entries and forecast
+// category).
+const servingVersion = "24"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion
