@@ -180,13 +180,14 @@ func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []s
 // openDealCols are the columns the forecast reads of an open deal.
 const openDealCols = "opportunity_id, team, owner_id, territory, product, segment, amount, entered, created_date, forecast_category"
 
-// openFrom is the subquery of the deals open at the as-of day (created
-// before it, not closed before it) under f: those open now from opp_open, the others (closed on or after the day)
-// from opp_closes, sorted by close date, which reads only the granules of
-// those closes (0033; from opp_facts, sorted by creation date, that read every
-// row's flags and dates: 88 ms of 3.5M rows at the large sample). A row of
-// opp_closes is closed (ingest settles a won deal's flags), so open at the day
-// there is a close on or after it of a deal created before it.
+// openFrom is the subquery of the deals open at the as-of day (created before
+// it, not closed before it) under f: those open now from opp_open, the others
+// (closed on or after the day) from opp_closes, sorted by close date, which
+// reads only the granules of those closes (0033; from opp_facts, sorted by
+// creation date, that read every row's flags and dates: 88 ms of 3.5M rows at
+// the large sample). A row of opp_closes is closed (ingest settles a won
+// deal's flags), so open at the day there is a close on or after it of a deal
+// created before it.
 func openFrom(f Filter, p fcPlan) (string, []any) {
 	asOf := "toDate('" + day(p.asOf) + "')"
 	var o, c cond
