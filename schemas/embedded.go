@@ -482,14 +482,25 @@ func writeState(path string, st serverState) error {
 	return os.Rename(tmp, path)
 }
 
-// servesDir says whether pid's command line names dir's config.xml (true when
-// it cannot be read).
+// servesDir says whether pid's command line names dir's config.xml, as the
+// same file (a path through a symlink is the same home): false when dir has
+// none, true when pid's cannot be read.
 func servesDir(pid int, dir string) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(b), "--config-file=") {
+	if err != nil {
 		return true
 	}
-	return strings.Contains(string(b), "--config-file="+filepath.Join(dir, "config.xml")+"\x00")
+	for _, arg := range strings.Split(string(b), "\x00") {
+		if cfg, ok := strings.CutPrefix(arg, "--config-file="); ok {
+			theirs, err := os.Stat(cfg)
+			if err != nil {
+				return true
+			}
+			ours, err := os.Stat(filepath.Join(dir, "config.xml"))
+			return err == nil && os.SameFile(theirs, ours)
+		}
+	}
+	return true
 }
 
 // processAlive says whether pid runs and is a ClickHouse server (pids get reused).

@@ -124,6 +124,17 @@ func TestServeKillRestartKeepsData(t *testing.T) {
 	}
 	waitHTTP(t, "http://"+addr+"/readyz", p)
 
+	// the same home through a symlink is the same home: its server is reused
+	link := filepath.Join(t.TempDir(), "home-link")
+	if err := os.Symlink(home, link); err != nil {
+		t.Fatal(err)
+	}
+	mig = exec.Command(binPath, "migrate")
+	mig.Env = append(os.Environ(), "PIPELENS_HOME="+link, "PIPELENS_CLICKHOUSE_URL=", "PIPELENS_CONFIG=")
+	if out, err = mig.CombinedOutput(); err != nil || !strings.Contains(string(out), "reusing embedded clickhouse") {
+		t.Fatalf("pipelens on the home through a symlink: err %v, output:\n%s", err, out)
+	}
+
 	// a copy of the home (its server.json names the first home's live server)
 	// gets its own server: reusing the other would migrate the other's data
 	copyHome := t.TempDir()
