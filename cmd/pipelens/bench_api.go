@@ -279,7 +279,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 		"FROM rep_days WHERE " + grains + " GROUP BY owner_id) AS f ANY LEFT JOIN (SELECT rep_id AS owner_id, sum(activities) AS acts FROM rep_activity_days WHERE " + inR("day") + " GROUP BY rep_id) AS a USING owner_id"
 	cube, days := "team_days WHERE "+grains, "team_days WHERE grain = 0 AND "+inR("day")
 	if flt.col != "" {
-		dim := "dim_days WHERE dim = '" + flt.col + "'" + strings.Replace(flt.and(), flt.col+" =", "value =", 1) + " AND "
+		dim := "dim_days WHERE " + flt.dimValue() + " AND "
 		cube, days = dim+grains, dim+"grain = 0 AND "+inR("day")
 	}
 	cubed := []apiCase{
@@ -293,7 +293,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 	}
 	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
 	if flt.col != "" {
-		return cubed
+		return append(cubed, apiCase{"winrate", "/api/v1/winrate?group_by=rep&" + rng, winRateFloor(flt, from, to, inR)})
 	}
 	return append(cubed, []apiCase{
 		{"winrate", "/api/v1/winrate?group_by=rep&" + rng, "SELECT owner_id AS k, any(owner_name), sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days WHERE " + grains + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"},
@@ -317,7 +317,7 @@ func territoriesFloor(flt benchFilter, grains string, inR func(string) string) s
 		grains + flt.and() + " GROUP BY territory, account_id) GROUP BY territory"
 	accounts := "SELECT territory, " + zeros + "toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != ''" + flt.and() + " GROUP BY territory"
 	if flt.col == "product" || flt.col == "source" {
-		value := "dim = '" + flt.col + "'" + strings.Replace(flt.and(), flt.col+" =", "value =", 1)
+		value := flt.dimValue()
 		days = "territory_dim_days WHERE " + value + " AND (" + grains + " OR grain = 2)"
 		won = "SELECT territory, " + zeros + "uniqExact(account_id), toUInt64(0), toUInt64(0) FROM opp_closes WHERE won = 1 AND closed = 1 AND territory != '' AND " + inR("close_date") + flt.and() + " GROUP BY territory"
 		accounts = "SELECT territory, " + zeros + "toUInt64(0), uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, hit = 1)) FROM (" +
@@ -329,21 +329,43 @@ func territoriesFloor(flt benchFilter, grains string, inR func(string) string) s
 		won + " UNION ALL " + accounts + ") GROUP BY territory ORDER BY territory"
 }
 
+// winRateFloor is the win rate by rep's floor under flt, one deal dimension:
+// the range's whole months from rep_dim_months, the days around them from
+// opp_closes, what the API reads.
+func winRateFloor(flt benchFilter, from, to string, inR func(string) string) string {
+	edges := inR("close_date")
+	months := ""
+	if a, b, ok := wholeMonthSpan(from, to); ok {
+		edges = "(close_date >= toDate('" + from + "') AND close_date < toDate('" + a + "') OR close_date >= toDate('" + b + "') AND close_date < toDate('" + to + "'))"
+		months = "SELECT owner_id, sum(won) AS w, sum(lost) AS l, sum(won_amount) AS wa, sum(lost_amount) AS la FROM rep_dim_months WHERE " + flt.dimValue() +
+			" AND day >= toDate('" + a + "') AND day < toDate('" + b + "') GROUP BY owner_id UNION ALL "
+	}
+	return "SELECT owner_id, sum(w), sum(l), sum(wa), sum(la) FROM (" + months +
+		"SELECT owner_id, countIf(won = 1) AS w, countIf(won = 0) AS l, sumIf(amount, won = 1) AS wa, sumIf(amount, won = 0) AS la FROM opp_closes WHERE closed = 1 AND " +
+		edges + flt.and() + " GROUP BY owner_id) GROUP BY owner_id HAVING sum(w) + sum(l) > 0 ORDER BY owner_id"
+}
+
+// wholeMonthSpan is the whole months [m0, m1) inside [from, to), as dates;
+// ok is false when there are none.
+func wholeMonthSpan(from, to string) (m0, m1 string, ok bool) {
+	f, _ := time.Parse(time.DateOnly, from)
+	t, _ := time.Parse(time.DateOnly, to)
+	a := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if !a.Equal(f) {
+		a = a.AddDate(0, 1, 0)
+	}
+	b := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return a.Format(time.DateOnly), b.Format(time.DateOnly), a.Before(b)
+}
+
 // grainRange is the WHERE clause that picks a (grain, day) pre-aggregate's rows
 // for [from, to): whole months at grain 1, the other days at grain 0.
 func grainRange(from, to string) string {
-	f, _ := time.Parse(time.DateOnly, from)
-	t, _ := time.Parse(time.DateOnly, to)
-	m0 := time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, time.UTC)
-	if !m0.Equal(f) {
-		m0 = m0.AddDate(0, 1, 0)
-	}
-	m1 := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	days := func(a, b string) string { return "(day >= toDate('" + a + "') AND day < toDate('" + b + "'))" }
-	if !m0.Before(m1) {
+	a, b, ok := wholeMonthSpan(from, to)
+	if !ok {
 		return "(grain = 0 AND " + days(from, to) + ")"
 	}
-	a, b := m0.Format(time.DateOnly), m1.Format(time.DateOnly)
 	return "((grain = 1 AND " + days(a, b) + ") OR (grain = 0 AND (" + days(from, a) + " OR " + days(b, to) + ")))"
 }
 

@@ -25,6 +25,12 @@ func (f benchFilter) and() string {
 	return " AND " + f.col + " = '" + strings.ReplaceAll(f.value, "'", "\\'") + "'"
 }
 
+// dimValue selects the filter's rows of a table keyed by (dim, value):
+// dim_days, rep_dim_months, territory_dim_days, account_dims.
+func (f benchFilter) dimValue() string {
+	return "dim = '" + f.col + "'" + strings.Replace(f.and(), f.col+" =", "value =", 1)
+}
+
 // leadsAnd is and() for leads, which have no product or segment (the API
 // lists such a filter as ignored).
 func (f benchFilter) leadsAnd() string {
