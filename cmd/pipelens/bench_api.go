@@ -292,6 +292,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 		{"series", "/api/v1/series?metric=bookings&" + rng, "SELECT day, sum(won_amount) FROM " + days + " GROUP BY day HAVING sum(won) + sum(lost) > 0 ORDER BY day"},
 	}
 	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
+	cubed = append(cubed, apiCase{"attainment", "/api/v1/attainment?" + rng, attainmentFloor(flt, from, to, grains, inR)})
 	if flt.col != "" {
 		return append(cubed, apiCase{"winrate", "/api/v1/winrate?group_by=rep&" + rng, winRateFloor(flt, from, to, inR)})
 	}
@@ -333,16 +334,45 @@ func territoriesFloor(flt benchFilter, grains string, inR func(string) string) s
 // the range's whole months from rep_dim_months, the days around them from
 // opp_closes, what the API reads.
 func winRateFloor(flt benchFilter, from, to string, inR func(string) string) string {
-	edges := inR("close_date")
+	edges, a, b, ok := edgeCloses(from, to, inR)
 	months := ""
-	if a, b, ok := wholeMonthSpan(from, to); ok {
-		edges = "(close_date >= toDate('" + from + "') AND close_date < toDate('" + a + "') OR close_date >= toDate('" + b + "') AND close_date < toDate('" + to + "'))"
+	if ok {
 		months = "SELECT owner_id, sum(won) AS w, sum(lost) AS l, sum(won_amount) AS wa, sum(lost_amount) AS la FROM rep_dim_months WHERE " + flt.dimValue() +
 			" AND day >= toDate('" + a + "') AND day < toDate('" + b + "') GROUP BY owner_id UNION ALL "
 	}
 	return "SELECT owner_id, sum(w), sum(l), sum(wa), sum(la) FROM (" + months +
 		"SELECT owner_id, countIf(won = 1) AS w, countIf(won = 0) AS l, sumIf(amount, won = 1) AS wa, sumIf(amount, won = 0) AS la FROM opp_closes WHERE closed = 1 AND " +
 		edges + flt.and() + " GROUP BY owner_id) GROUP BY owner_id HAVING sum(w) + sum(l) > 0 ORDER BY owner_id"
+}
+
+// attainmentFloor is attainment's floor under flt, one deal dimension: the
+// reps' monthly targets in the range against their bookings, the whole months'
+// from rep_dim_months and the other days' from opp_closes, what the API reads.
+func attainmentFloor(flt benchFilter, from, to, grains string, inR func(string) string) string {
+	// no filter: rep_days' months and days
+	booked := "SELECT owner_id AS scope_id, toStartOfMonth(day) AS period_start, sum(won_amount) AS booked FROM rep_days WHERE " + grains + " GROUP BY scope_id, period_start"
+	if flt.col != "" {
+		edges, a, b, ok := edgeCloses(from, to, inR)
+		months := ""
+		if ok {
+			months = "SELECT owner_id AS scope_id, day AS period_start, sum(won_amount) AS booked FROM rep_dim_months WHERE " + flt.dimValue() +
+				" AND day >= toDate('" + a + "') AND day < toDate('" + b + "') GROUP BY scope_id, period_start UNION ALL "
+		}
+		booked = "SELECT scope_id, period_start, sum(booked) AS booked FROM (" + months + "SELECT owner_id AS scope_id, toStartOfMonth(close_date) AS period_start, sum(amount) AS booked FROM opp_closes WHERE won = 1 AND " +
+			edges + flt.and() + " GROUP BY scope_id, period_start) GROUP BY scope_id, period_start"
+	}
+	return "SELECT t.scope_id, t.period_start, t.amount, b.booked FROM (SELECT scope_id, period_start, amount FROM " + rawSQL(flt).targets + " AS t0 WHERE scope = 'rep' AND " +
+		inR("period_start") + ") AS t ALL LEFT JOIN (" + booked + ") AS b USING (scope_id, period_start)"
+}
+
+// edgeCloses is the condition on close_date of the days of [from, to) outside
+// its whole months [m0, m1) (all of it when ok is false: there are none).
+func edgeCloses(from, to string, inR func(string) string) (edges, m0, m1 string, ok bool) {
+	m0, m1, ok = wholeMonthSpan(from, to)
+	if !ok {
+		return inR("close_date"), m0, m1, false
+	}
+	return "(close_date >= toDate('" + from + "') AND close_date < toDate('" + m0 + "') OR close_date >= toDate('" + m1 + "') AND close_date < toDate('" + to + "'))", m0, m1, true
 }
 
 // wholeMonthSpan is the whole months [m0, m1) inside [from, to), as dates;
