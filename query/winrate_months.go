@@ -22,10 +22,12 @@ func (s *Service) winRateRepMonths(ctx context.Context, f Filter, dim string, va
 	}
 	by := map[string]*sums{}
 	var mu sync.Mutex
+	// Rows as winRateSQL gives them (owner, label, won, lost, amounts); the
+	// names come from the reps table below.
 	scan := func(r driverRows) error {
-		var id string
+		var id, label string
 		var x sums
-		if err := r.Scan(&id, &x.won, &x.lost, &x.wa, &x.la); err != nil {
+		if err := r.Scan(&id, &label, &x.won, &x.lost, &x.wa, &x.la); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -40,7 +42,7 @@ func (s *Service) winRateRepMonths(ctx context.Context, f Filter, dim string, va
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		c := dimMonthsWhere(f, dim, values, m0, m1)
-		return s.query(gctx, "winrate-months", "SELECT owner_id, sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_dim_months"+c.where()+" GROUP BY owner_id", c.args, scan)
+		return s.query(gctx, "winrate-months", "SELECT owner_id, '', sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_dim_months"+c.where()+" GROUP BY owner_id", c.args, scan)
 	})
 	if spans := edgeSpans(f, m0, m1); len(spans) > 0 {
 		g.Go(func() error {
@@ -48,7 +50,7 @@ func (s *Service) winRateRepMonths(ctx context.Context, f Filter, dim string, va
 			c.add("closed = 1")
 			inSpans(&c, "close_date", spans)
 			dims(&c, f, "")
-			return s.query(gctx, "winrate-edges", "SELECT owner_id, countIf(won = 1), countIf(won = 0), sumIf(amount, won = 1), sumIf(amount, won = 0) FROM opp_closes"+c.prewhere()+" GROUP BY owner_id", c.args, scan)
+			return s.query(gctx, "winrate-edges", winRateSQL("owner_id", "''", c), c.args, scan)
 		})
 	}
 	names := map[string]string{}
