@@ -481,6 +481,9 @@ func (s *Service) DaysInStage(ctx context.Context, sc Scope, f Filter, groupBy s
 	if err != nil {
 		return nil, err
 	}
+	if s.stayHistServes(f, groupBy) {
+		return s.daysInStageHist(ctx, f)
+	}
 	// The stays of opp_stays (stays.go), read by entry day: the first entries
 	// into an open stage, in the business zone's days.
 	var c cond

@@ -348,7 +348,9 @@ func compareServices(t *testing.T, a, b *Service) {
 				check("winrate "+g, func(s *Service) (any, error) { return s.WinRate(ctx, Unrestricted, f, g) })
 				check("cycle "+g, func(s *Service) (any, error) { return s.CycleTime(ctx, Unrestricted, f, g) })
 			}
-			check("days in stage", func(s *Service) (any, error) { return s.DaysInStage(ctx, Unrestricted, f, "team") })
+			for _, g := range []string{"", "team"} {
+				check("days in stage "+g, func(s *Service) (any, error) { return s.DaysInStage(ctx, Unrestricted, f, g) })
+			}
 			for _, m := range []string{"pipeline_created", "bookings", "win_rate"} {
 				check("series "+m, func(s *Service) (any, error) { return s.DailySeries(ctx, Unrestricted, m, "team", f) })
 			}

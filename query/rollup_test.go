@@ -78,6 +78,7 @@ func TestRollupsMatchFacts(t *testing.T) {
 				for _, g := range []string{"", "rep", "team", "manager", "territory"} {
 					check("winrate "+g, func(s *Service) (any, error) { return s.WinRate(ctx, Unrestricted, f, g) })
 				}
+				check("days in stage", func(s *Service) (any, error) { return s.DaysInStage(ctx, Unrestricted, f, "") })
 				for _, g := range []string{"", "team"} {
 					check("cycle "+g, func(s *Service) (any, error) { return s.CycleTime(ctx, Unrestricted, f, g) })
 				}

@@ -293,6 +293,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 	}
 	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
 	cubed = append(cubed, apiCase{"attainment", "/api/v1/attainment?" + rng, attainmentFloor(flt, from, to, grains, inR)})
+	cubed = append(cubed, apiCase{"days-in-stage", "/api/v1/days-in-stage?" + rng, daysInStageFloor(flt, grains, inR)})
 	if flt.col != "" {
 		return append(cubed, apiCase{"winrate", "/api/v1/winrate?group_by=rep&" + rng, winRateFloor(flt, from, to, inR)})
 	}
@@ -328,6 +329,22 @@ func territoriesFloor(flt benchFilter, grains string, inR func(string) string) s
 	return "SELECT territory, sum(t_captured), sum(t_won), sum(t_lost), sum(t_pipeline), sum(t_won_accounts), sum(t_accounts), sum(t_white) FROM (" +
 		"SELECT territory, sum(won_amount) AS t_captured, sum(won) AS t_won, sum(lost) AS t_lost, sum(pipeline) AS t_pipeline, toUInt64(0) AS t_won_accounts, toUInt64(0) AS t_accounts, toUInt64(0) AS t_white FROM " + days + " GROUP BY territory UNION ALL " +
 		won + " UNION ALL " + accounts + ") GROUP BY territory ORDER BY territory"
+}
+
+// daysInStageFloor is days in stage's floor: per stage, stay_hist's count,
+// days, squared days and stays still in over the range, and the lengths of
+// the range's stays in the buckets that hold the middle ranks (stay_lens),
+// what the API reads.
+func daysInStageFloor(flt benchFilter, grains string, inR func(string) string) string {
+	hist := "stay_hist WHERE dim = 'segment' AND " + grains
+	if flt.col != "" {
+		hist = "stay_hist WHERE " + flt.dimValue() + " AND " + grains
+	}
+	buckets := "SELECT rk, b, sum(n) AS n FROM " + hist + " GROUP BY rk, b ORDER BY rk, b"
+	middle := "SELECT rk, arrayJoin(arrayDistinct([bs[arrayFirstIndex(c -> c > intDiv(t - 1, 2), cs)], bs[arrayFirstIndex(c -> c > intDiv(t, 2), cs)]])) AS b " +
+		"FROM (SELECT rk, groupArray(b) AS bs, arrayCumSum(groupArray(n)) AS cs, arraySum(groupArray(n)) AS t FROM (" + buckets + ") GROUP BY rk) WHERE t > 0"
+	return "SELECT rk, b, toUInt64(0), 0., 0., toUInt64(0), groupArray(s) FROM stay_lens WHERE " + inR("en_day") + flt.and() + " AND (rk, b) IN (" + middle + ") GROUP BY rk, b UNION ALL " +
+		"SELECT rk, toInt32(0), sum(n), sum(days), sum(days_sq), sum(still), emptyArrayInt64() FROM " + hist + " GROUP BY rk"
 }
 
 // winRateFloor is the win rate by rep's floor under flt, one deal dimension:

@@ -1,0 +1,212 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Days in stage without a grouping, from the histogram of stay lengths
+// (schemas/migrations/0034_stay_hist.sql): stay_hist's sums over the range give
+// each stage's count, mean, deviation and still-in and the length bucket of
+// each middle stay; stay_lens gives the lengths of the stays in those buckets,
+// whose order places the middle values exactly. The answer is the one
+// daysInStageSQL computes over opp_stays (stays_hist_test.go).
+
+// staySecs is a stay's length in seconds (negative for an exit before its
+// entry): stayDays is staySecs / 86 400, the same float.
+const staySecs = "(toInt64(toUInt32(ex)) - toInt64(toUInt32(en)))"
+
+// stayBucket is a stay's length bucket: whole days, truncated toward zero, so
+// a longer stay is never in a lower bucket.
+const stayBucket = "toInt32(intDiv(" + staySecs + ", 86400))"
+
+// stayLensSelect is the INSERT … SELECT of the lengths of the stays that left
+// of the opp_facts rows of publication n (as staysSelect).
+func stayLensSelect(t func(string) string, n, tz string) string {
+	return "INSERT INTO " + t("stay_lens") + " (opportunity_id, pub, rk, b, en_day, s, territory, segment, product, source) " +
+		"SELECT opportunity_id, pub, toUInt8(rk), " + stayBucket + ", toDate(en, " + tz + "), " + staySecs + ", territory, segment, product, source FROM " + t("opp_facts") +
+		" ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE pub = " + n + " AND en > toDateTime(0) AND " + stayDone
+}
+
+// stayHistSelects fill stay_hist from src, signed opp_facts rows: per
+// dimension value, entry day, stage and length bucket (bucket 0 for the stays
+// still in), then the month rows of publication n from its day rows.
+func stayHistSelects(t func(string) string, src, n, tz string) []string {
+	ins := "INSERT INTO " + t("stay_hist") + " (dim, value, grain, day, rk, b, n, still, days, days_sq, pub) "
+	dayRows := ins + "SELECT dim, value, toUInt8(0), toDate(en, " + tz + ") AS d, toUInt8(rk) AS r, if(" + stayDone + ", " + stayBucket + ", toInt32(0)) AS bk, " +
+		"toUInt64(sumIf(sign, " + stayDone + ")), toUInt64(sumIf(sign, ex = toDateTime(0))), sumIf(sign * " + stayDays + ", " + stayDone + "), " +
+		"sumIf(sign * " + stayDays + " * " + stayDays + ", " + stayDone + "), toUInt64(" + n + ") FROM " + perDimRows(src) +
+		" ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0) GROUP BY dim, value, d, r, bk"
+	monthRows := ins + "SELECT dim, value, toUInt8(1), toStartOfMonth(day) AS m, rk, b, sum(n), sum(still), sum(days), sum(days_sq), pub FROM " + t("stay_hist") +
+		" WHERE grain = 0 AND pub = " + n + " GROUP BY dim, value, m, rk, b, pub"
+	return []string{dayRows, monthRows}
+}
+
+// stayHistServes: stay_hist answers DaysInStage for f without a grouping (no
+// owner filter, at most one deal dimension). Without a filter it sums the
+// segment rows: every stay has one segment value.
+func (s *Service) stayHistServes(f Filter, groupBy string) bool {
+	_, _, n := dealDim(f)
+	return !s.noRollup && groupBy == "" && len(f.Rep)+len(f.Team)+len(f.Manager) == 0 && n <= 1
+}
+
+// stayBucketSums is one stage's stay_hist sums in one length bucket.
+type stayBucketSums struct {
+	rk           int
+	b            int32
+	n, still     uint64
+	days, daysSq float64
+}
+
+// stageHist is one stage's buckets, in bucket order, and the ranks (0-based,
+// in length order) of its middle stays.
+type stageHist struct {
+	rk      int
+	buckets []stayBucketSums
+	n       uint64
+}
+
+// middle is the bucket holding the stay of rank r and r's rank inside it.
+func (h stageHist) middle(r uint64) (b int32, in uint64) {
+	for _, x := range h.buckets {
+		if r < x.n {
+			return x.b, r
+		}
+		r -= x.n
+	}
+	return 0, 0
+}
+
+// daysInStageHist is DaysInStage for f when stayHistServes.
+func (s *Service) daysInStageHist(ctx context.Context, f Filter) ([]StageDurations, error) {
+	dim, values, _ := dealDim(f)
+	if dim == "" {
+		dim = "segment"
+	}
+	var c cond
+	c.add(tokDelta)
+	c.add("dim = ?", dim)
+	c.in("value", values)
+	g, args := grainRange(f, false)
+	c.add(g, args...)
+	var stages []*stageHist
+	err := s.query(ctx, "days-in-stage-hist", "SELECT rk, b, sum(n), sum(still), sum(days), sum(days_sq) FROM stay_hist"+c.where()+" GROUP BY rk, b ORDER BY rk, b", c.args, func(r driverRows) error {
+		var x stayBucketSums
+		var rk uint8
+		if err := r.Scan(&rk, &x.b, &x.n, &x.still, &x.days, &x.daysSq); err != nil {
+			return err
+		}
+		x.rk = int(rk)
+		if len(stages) == 0 || stages[len(stages)-1].rk != x.rk {
+			stages = append(stages, &stageHist{rk: x.rk})
+		}
+		h := stages[len(stages)-1]
+		h.buckets = append(h.buckets, x)
+		h.n += x.n
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lens, err := s.middleLengths(ctx, f, dim, values, stages)
+	if err != nil {
+		return nil, err
+	}
+	out := []StageDurations{}
+	for _, h := range stages {
+		var g StageDurations
+		var still uint64
+		var sum, sq float64
+		for _, x := range h.buckets {
+			still += x.still
+			sum += x.days
+			sq += x.daysSq
+		}
+		if h.n == 0 && still == 0 {
+			continue // every stay of the range was replaced
+		}
+		g.Rank, g.Key, g.Name, g.Count, g.StillIn = h.rk, "all", "all", int64(h.n), int64(still)
+		if g.Rank >= 1 && g.Rank <= len(s.stages) {
+			g.Stage = s.stages[g.Rank-1]
+		}
+		if h.n > 0 {
+			lo, hi := h.lengthAt(lens, (h.n-1)/2), h.lengthAt(lens, h.n/2)
+			g.Median = (float64(hi)/86400 + float64(lo)/86400) / 2
+			g.Mean = sum / float64(h.n)
+			g.StdDev = sdOf(float64(h.n), sum, sq)
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// bucketKey names one stage's length bucket.
+type bucketKey struct {
+	rk int
+	b  int32
+}
+
+// lengthAt is the length in seconds of the stay of rank r (0-based, in length
+// order) of h's stage, from the sorted lengths of its middle buckets.
+func (h stageHist) lengthAt(lens map[bucketKey][]int64, r uint64) int64 {
+	b, in := h.middle(r)
+	return lens[bucketKey{h.rk, b}][in]
+}
+
+// middleLengths reads the lengths of the stays of f's range in the buckets
+// that hold each stage's middle stays, sorted, and checks their counts against
+// stay_hist's.
+func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, values []string, stages []*stageHist) (map[bucketKey][]int64, error) {
+	want := map[bucketKey]uint64{}
+	var keys []string
+	for _, h := range stages {
+		if h.n == 0 {
+			continue
+		}
+		for _, r := range []uint64{(h.n - 1) / 2, h.n / 2} {
+			b, _ := h.middle(r)
+			k := bucketKey{h.rk, b}
+			if _, ok := want[k]; ok {
+				continue
+			}
+			for _, x := range h.buckets {
+				if x.b == b {
+					want[k] = x.n
+				}
+			}
+			keys = append(keys, fmt.Sprintf("(rk = %d AND b = %d)", k.rk, k.b))
+		}
+	}
+	lens := map[bucketKey][]int64{}
+	if len(keys) == 0 {
+		return lens, nil
+	}
+	var c cond
+	c.add(tokFacts)
+	c.add("(" + strings.Join(keys, " OR ") + ")")
+	dateRange(&c, "en_day", f)
+	c.in(dim, values)
+	err := s.query(ctx, "days-in-stage-lengths", "SELECT rk, b, s FROM stay_lens"+c.prewhere(), c.args, func(r driverRows) error {
+		var rk uint8
+		var b int32
+		var sec int64
+		if err := r.Scan(&rk, &b, &sec); err != nil {
+			return err
+		}
+		k := bucketKey{int(rk), b}
+		lens[k] = append(lens[k], sec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k, n := range want {
+		if uint64(len(lens[k])) != n {
+			return nil, fmt.Errorf("days in stage: stage %d, bucket %d: stay_hist counts %d stays, stay_lens holds %d", k.rk, k.b, n, len(lens[k]))
+		}
+		slices.Sort(lens[k])
+	}
+	return lens, nil
+}
