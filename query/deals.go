@@ -157,6 +157,10 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if n, ok, err := s.cohortCount(ctx, f, dq); ok || err != nil {
+			out.Total, countErr = n, err
+			return
+		}
 		countErr = s.query(ctx, "deals-count", "SELECT count() FROM opp_facts"+c.prewhere(), c.args, func(r driverRows) error {
 			var n uint64
 			err := r.Scan(&n)
@@ -164,58 +168,28 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 			return err
 		})
 	}()
-	const cols = "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won FROM opp_facts"
-	q := cols + c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+	const cols = "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won FROM "
+	q := cols + "opp_facts" + c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
 	args := append(append([]any{}, c.args...), (dq.Page-1)*dq.PageSize, dq.PageSize)
-	if !s.noRollup {
-		// Sorting every matching deal reads all its columns. The sort value of
-		// the page's last row reads one column; PREWHERE on it then reads the
-		// rest of a few granules.
-		cut := dealCutoff[dq.Sort]
-		dir, back, cmp := "ASC", "DESC", "<="
-		if cut.desc {
-			dir, back, cmp = "DESC", "ASC", ">="
-		}
-		x := "x"
-		if cut.col != "amount" {
-			x = "toString(x)" // a date or time, bound back as text
-		}
-		var bound any
-		err := s.query(ctx, "deals-cutoff", "SELECT "+x+" FROM (SELECT "+cut.col+" AS x FROM opp_facts"+c.prewhere()+" ORDER BY x "+dir+" LIMIT ?) ORDER BY x "+back+" LIMIT 1",
-			append(append([]any{}, c.args...), dq.Page*dq.PageSize), func(r driverRows) error {
-				if cut.col == "amount" {
-					var v float64
-					err := r.Scan(&v)
-					// A hair beyond the value: the bound crosses a text round trip,
-					// and extra rows past it only fall off the page's LIMIT.
-					margin := math.Max(math.Abs(v)*1e-9, 1e-9)
-					if cut.desc {
-						margin = -margin
-					}
-					bound = v + margin
-					return err
-				}
-				var v string
-				err := r.Scan(&v)
-				bound = v
-				return err
-			})
-		if err != nil {
-			wg.Wait()
-			return out, err
-		}
-		if bound == nil { // no deals match
-			wg.Wait()
-			return out, countErr
-		}
-		conv := map[string]string{"amount": "?", "created_at": "toDateTime(?)", "close_date": "toDate(?)"}[cut.col]
-		// The filters go to PREWHERE beside the bound: with a filter the bound
-		// is lower, and a granule is read whole when any of its rows passes.
+	var none bool
+	switch {
+	case s.dealHistServes(f, dq):
 		var pc cond
-		pc.add(cut.col+" "+cmp+" "+conv, bound)
-		pc.sql, pc.args = append(pc.sql, c.sql...), append(pc.args, c.args...)
-		q = cols + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+		pc, none, err = s.amountBound(ctx, f, dq)
+		q = cols + "deal_amounts" + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
 		args = append(pc.args, (dq.Page-1)*dq.PageSize, dq.PageSize)
+	case !s.noRollup:
+		var pc cond
+		pc, none, err = s.cutoffBound(ctx, c, dq)
+		q = cols + "opp_facts" + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+		args = append(pc.args, (dq.Page-1)*dq.PageSize, dq.PageSize)
+	}
+	if err != nil || none {
+		wg.Wait()
+		if err == nil {
+			err = countErr
+		}
+		return out, err
 	}
 	err = s.query(ctx, "deals", q, args, func(r driverRows) error {
 		var d Deal
@@ -245,4 +219,89 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 		err = countErr
 	}
 	return out, err
+}
+
+// cohortCount is the number of deals created in f's range with dq's status
+// and furthest stage, from the cohort's sums of team_days or dim_days (the
+// funnel's numbers), when they answer f and dq; ok is false otherwise.
+func (s *Service) cohortCount(ctx context.Context, f Filter, dq DealQuery) (n int64, ok bool, err error) {
+	if (dq.Basis != "" && dq.Basis != "created") || !s.cubeServes(f) || (dq.Stage != "" && (!dq.Reached || dq.Status != "")) {
+		return 0, false, nil
+	}
+	rank := 0
+	for i, st := range s.stages {
+		if st == dq.Stage {
+			rank = i + 1
+		}
+	}
+	if dq.Stage != "" && rank == 0 {
+		return 0, false, nil
+	}
+	t, err := s.teamTotal(ctx, f)
+	if err != nil {
+		return 0, true, err
+	}
+	var c uint64
+	switch {
+	case rank > 0:
+		c = padded(t.reached, rank)[rank-1]
+	case dq.Status == "":
+		c = t.created
+	case dq.Status == "open":
+		c = t.createdOpen
+	case dq.Status == "won":
+		c = t.createdWon
+	case dq.Status == "lost":
+		c = t.createdLost
+	case dq.Status == "closed":
+		c = t.createdWon + t.createdLost
+	default:
+		return 0, false, nil
+	}
+	return int64(c), true, nil
+}
+
+// cutoffBound is c with the bound of dq's page on its sort column: sorting
+// every matching deal reads all its columns, while the sort value of the
+// page's last row reads one column; PREWHERE on it then reads the rest of a
+// few granules. none: no deal matches.
+func (s *Service) cutoffBound(ctx context.Context, c cond, dq DealQuery) (pc cond, none bool, err error) {
+	cut := dealCutoff[dq.Sort]
+	dir, back, cmp := "ASC", "DESC", "<="
+	if cut.desc {
+		dir, back, cmp = "DESC", "ASC", ">="
+	}
+	x := "x"
+	if cut.col != "amount" {
+		x = "toString(x)" // a date or time, bound back as text
+	}
+	var bound any
+	err = s.query(ctx, "deals-cutoff", "SELECT "+x+" FROM (SELECT "+cut.col+" AS x FROM opp_facts"+c.prewhere()+" ORDER BY x "+dir+" LIMIT ?) ORDER BY x "+back+" LIMIT 1",
+		append(append([]any{}, c.args...), dq.Page*dq.PageSize), func(r driverRows) error {
+			if cut.col == "amount" {
+				var v float64
+				err := r.Scan(&v)
+				// A hair beyond the value: the bound crosses a text round trip,
+				// and extra rows past it only fall off the page's LIMIT.
+				margin := math.Max(math.Abs(v)*1e-9, 1e-9)
+				if cut.desc {
+					margin = -margin
+				}
+				bound = v + margin
+				return err
+			}
+			var v string
+			err := r.Scan(&v)
+			bound = v
+			return err
+		})
+	if err != nil || bound == nil {
+		return pc, bound == nil, err
+	}
+	conv := map[string]string{"amount": "?", "created_at": "toDateTime(?)", "close_date": "toDate(?)"}[cut.col]
+	// The filters go to PREWHERE beside the bound: with a filter the bound
+	// is lower, and a granule is read whole when any of its rows passes.
+	pc.add(cut.col+" "+cmp+" "+conv, bound)
+	pc.sql, pc.args = append(pc.sql, c.sql...), append(pc.args, c.args...)
+	return pc, false, nil
 }

@@ -17,7 +17,8 @@
 // with its owner's team, manager and territory, its account's segment and
 // territory, its furthest stage and its stage entry and exit times), beside it
 // by other sort keys opp_stays (stage stays by entry day), stay_lens (the
-// stays' lengths by stage and length), opp_closes (closed
+// stays' lengths by stage and length), deal_amounts (the deals list's columns
+// by amount bucket), opp_closes (closed
 // deals by close date) and opp_open (open deals by expected close date),
 // opp_moves (changes between consecutive snapshots), rep_activity_days (activities per
 // rep and day) and the pre-aggregates read from opp_facts (rollup.go): rep_days
@@ -29,7 +30,8 @@
 // product and source), account_facts per account with its deals'
 // creation dates (account_dims the same per product and source), lead_days per lead source, owner and territory and creation
 // day or month (leads.go), stay_hist per entry day or month, stage and
-// stay length in days (stays_hist.go), cycle_days per close day or month and cycle length
+// stay length in days (stays_hist.go), deal_hist per creation day or month and
+// amount bucket (deals_amounts.go), cycle_days per close day or month and cycle length
 // of the won deals (closes.go); each process reads team_days and cycle_days
 // into memory once per publication (an incremental one adds its own rows to
 // the previous copy) and sums ranges of them in Go (inmemory.go), and a

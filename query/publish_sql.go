@@ -119,6 +119,7 @@ func (b *pubBuilder) steps() []pubStep {
 	add("facts", "INSERT INTO "+t("opp_facts")+" "+b.s.factsSelect(t, b.rawNew(), restrict, b.p.Pub, b.p.fx))
 	add("stays", staysSelect(t, b.n, b.s.tz))
 	add("stay-lens", stayLensSelect(t, b.n, b.s.tz))
+	add("deal-amounts", dealAmountsSelect(t, b.n))
 	add("closes", closesSelect(t, b.n))
 	add("open", openSelect(t, b.n))
 	if !full {
@@ -134,6 +135,9 @@ func (b *pubBuilder) steps() []pubStep {
 	add("rep-dims", b.s.repDimSelect(t, src, b.p.Pub))
 	for i, q := range stayHistSelects(t, src, b.n, b.s.tz) {
 		add(fmt.Sprintf("stay-hist-%d", i), q)
+	}
+	for i, q := range dealHistSelects(t, src, b.n) {
+		add(fmt.Sprintf("deal-hist-%d", i), q)
 	}
 	for i, q := range b.s.dimDaysSelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("dim-days-%d", i), q)

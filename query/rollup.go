@@ -140,6 +140,13 @@ func perDimRows(src string, dims ...string) string {
 		" ARRAY JOIN [" + strings.Join(pairs, ", ") + "] AS dv)"
 }
 
+// allDimRows is perDimRows(src) and each row once more with dim and value
+// empty: the rows of every value, which a request without a filter reads
+// (stay_hist, deal_hist).
+func allDimRows(src string) string {
+	return "(SELECT * FROM " + perDimRows(src) + " UNION ALL SELECT " + deltaCols + ", sign, '' AS dim, '' AS value FROM " + src + ")"
+}
+
 // dimDaysSelects fill dim_days (0029) from src, signed opp_facts rows: team_days'
 // columns per dimension value, team, manager and day (the cohort's by creation,
 // won and lost by close), then the month rows of publication pub from its day

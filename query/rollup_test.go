@@ -94,7 +94,8 @@ func TestRollupsMatchFacts(t *testing.T) {
 				check("territories", func(s *Service) (any, error) { return s.Territories(ctx, Unrestricted, f) })
 				check("territory headroom", func(s *Service) (any, error) { return s.TerritoryHeadroom(ctx, Unrestricted, f) })
 				for _, dq := range []DealQuery{{}, {Sort: "amount", Page: 3, PageSize: 7}, {Basis: "closed", Sort: "-close", Page: 2, PageSize: 11},
-					{Basis: "open", Sort: "created"}, {Sort: "-created", Stage: "proposal", Reached: true, Page: 2, PageSize: 5}, {Page: 500, PageSize: 50}} {
+					{Basis: "open", Sort: "created"}, {Sort: "-created", Stage: "proposal", Reached: true, Page: 2, PageSize: 5}, {Page: 500, PageSize: 50},
+					{Status: "closed"}, {Status: "won", Page: 2, PageSize: 5}, {Status: "lost"}, {Status: "open", Sort: "close"}, {Stage: "proposal"}} {
 					check(fmt.Sprintf("deals %+v", dq), func(s *Service) (any, error) { return s.Deals(ctx, Unrestricted, f, dq) })
 				}
 			})

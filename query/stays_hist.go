@@ -31,13 +31,13 @@ func stayLensSelect(t func(string) string, n, tz string) string {
 }
 
 // stayHistSelects fill stay_hist from src, signed opp_facts rows: per
-// dimension value, entry day, stage and length bucket (bucket 0 for the stays
-// still in), then the month rows of publication n from its day rows.
+// dimension value (and an empty dim for all), entry day, stage and length bucket
+// (bucket 0 for the stays still in), then the month rows of publication n from its day rows.
 func stayHistSelects(t func(string) string, src, n, tz string) []string {
 	ins := "INSERT INTO " + t("stay_hist") + " (dim, value, grain, day, rk, b, n, still, days, days_sq, pub) "
 	dayRows := ins + "SELECT dim, value, toUInt8(0), toDate(en, " + tz + ") AS d, toUInt8(rk) AS r, if(" + stayDone + ", " + stayBucket + ", toInt32(0)) AS bk, " +
 		"toUInt64(sumIf(sign, " + stayDone + ")), toUInt64(sumIf(sign, ex = toDateTime(0))), sumIf(sign * " + stayDays + ", " + stayDone + "), " +
-		"sumIf(sign * " + stayDays + " * " + stayDays + ", " + stayDone + "), toUInt64(" + n + ") FROM " + perDimRows(src) +
+		"sumIf(sign * " + stayDays + " * " + stayDays + ", " + stayDone + "), toUInt64(" + n + ") FROM " + allDimRows(src) +
 		" ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0) GROUP BY dim, value, d, r, bk"
 	monthRows := ins + "SELECT dim, value, toUInt8(1), toStartOfMonth(day) AS m, rk, b, sum(n), sum(still), sum(days), sum(days_sq), pub FROM " + t("stay_hist") +
 		" WHERE grain = 0 AND pub = " + n + " GROUP BY dim, value, m, rk, b, pub"
@@ -45,8 +45,8 @@ func stayHistSelects(t func(string) string, src, n, tz string) []string {
 }
 
 // stayHistServes: stay_hist answers DaysInStage for f without a grouping (no
-// owner filter, at most one deal dimension). Without a filter it sums the
-// segment rows: every stay has one segment value.
+// owner filter, at most one deal dimension). Without a filter it reads the
+// rows of the empty dim.
 func (s *Service) stayHistServes(f Filter, groupBy string) bool {
 	_, _, n := dealDim(f)
 	return !s.noRollup && groupBy == "" && len(f.Rep)+len(f.Team)+len(f.Manager) == 0 && n <= 1
@@ -82,9 +82,6 @@ func (h stageHist) middle(r uint64) (b int32, in uint64) {
 // daysInStageHist is DaysInStage for f when stayHistServes.
 func (s *Service) daysInStageHist(ctx context.Context, f Filter) ([]StageDurations, error) {
 	dim, values, _ := dealDim(f)
-	if dim == "" {
-		dim = "segment"
-	}
 	var c cond
 	c.add(tokDelta)
 	c.add("dim = ?", dim)
@@ -187,7 +184,9 @@ func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, value
 	c.add(tokFacts)
 	c.add("(" + strings.Join(keys, " OR ") + ")")
 	dateRange(&c, "en_day", f)
-	c.in(dim, values)
+	if dim != "" {
+		c.in(dim, values)
+	}
 	err := s.query(ctx, "days-in-stage-lengths", "SELECT rk, b, s FROM stay_lens"+c.prewhere(), c.args, func(r driverRows) error {
 		var rk uint8
 		var b int32

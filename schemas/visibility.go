@@ -94,7 +94,7 @@ func visibilityHash(key string) string {
 // HashCollisions is a statement counting the rows of table (entity rows, with
 // its gone table) visible at v that EntityVisible hides though no gone row
 // names them: a publication checks it is 0 before it records v. Checking
-// opp_facts covers opp_stays, stay_lens, opp_closes, opp_open and opp_moves: their rows are written
+// opp_facts covers opp_stays, stay_lens, deal_amounts, opp_closes, opp_open and opp_moves: their rows are written
 // with the opp_facts row of the same (opportunity_id, pub).
 func HashCollisions(v Version, table, key, gone string) string {
 	return "SELECT count() FROM " + table + " WHERE pub >= " + v.base() + " AND pub <= " + v.String() +
@@ -119,7 +119,7 @@ func (db *DB) ShardLocal(table string) string {
 
 // DeltaVisible is the filter on a delta serving table (signed rows summed by
 // readers: rep_days, rep_dim_months, territory_days, territory_wins, rep_activity_days, lead_days,
-// cycle_days, team_days, dim_days, territory_dim_days, stay_hist) at v.
+// cycle_days, team_days, dim_days, territory_dim_days, stay_hist, deal_hist) at v.
 func DeltaVisible(v Version) string {
 	return "pub >= " + v.base() + " AND pub <= " + v.String()
 }

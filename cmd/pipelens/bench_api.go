@@ -263,7 +263,6 @@ func benchFilters(ctx context.Context, db *schemas.DB) ([]benchFilter, error) {
 // tables.
 func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 	rng := "from=" + from + "&to=" + to
-	created := "created_date >= toDate('" + from + "') AND created_date < toDate('" + to + "')"
 	inR := func(col string) string {
 		return col + " >= toDate('" + from + "') AND " + col + " < toDate('" + to + "')"
 	}
@@ -293,6 +292,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 	}
 	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
 	cubed = append(cubed, apiCase{"attainment", "/api/v1/attainment?" + rng, attainmentFloor(flt, from, to, grains, inR)})
+	cubed = append(cubed, apiCase{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, dealsFloor(flt, cube, grains, inR)})
 	cubed = append(cubed, apiCase{"days-in-stage", "/api/v1/days-in-stage?" + rng, daysInStageFloor(flt, grains, inR)})
 	if flt.col != "" {
 		return append(cubed, apiCase{"winrate", "/api/v1/winrate?group_by=rep&" + rng, winRateFloor(flt, from, to, inR)})
@@ -302,8 +302,6 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 		{"leads", "/api/v1/leads?" + rng, "SELECT source, sum(leads), sum(converted) FROM lead_days WHERE " + grains + " GROUP BY source HAVING sum(leads) > 0 ORDER BY source"},
 		{"reps", "/api/v1/reps?" + rng, repSQL},
 		{"reps/{id}", "/api/v1/reps/" + url.PathEscape(rep) + "?" + rng, repSQL},
-		{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
-			"(SELECT count() FROM opp_facts WHERE " + created + ") FROM opp_facts PREWHERE amount >= (SELECT min(x) FROM (SELECT amount AS x FROM opp_facts WHERE " + created + " ORDER BY x DESC LIMIT 50)) WHERE " + created + " ORDER BY amount DESC, opportunity_id LIMIT 50"},
 	}...)
 }
 
@@ -331,12 +329,26 @@ func territoriesFloor(flt benchFilter, grains string, inR func(string) string) s
 		won + " UNION ALL " + accounts + ") GROUP BY territory ORDER BY territory"
 }
 
+// dealsFloor is the deals list's floor, the first 50 deals created in the
+// range by amount: their count from the cohort's cube (team_days, or dim_days
+// under flt), the bucket holding the 50th from deal_hist, the page from
+// deal_amounts' rows at and above it, what the API reads.
+func dealsFloor(flt benchFilter, cube, grains string, inR func(string) string) string {
+	hist := "deal_hist WHERE dim = '' AND " + grains
+	if flt.col != "" {
+		hist = "deal_hist WHERE " + flt.dimValue() + " AND " + grains
+	}
+	bound := "(SELECT bs[arrayFirstIndex(c -> c >= 50, arrayCumSum(ks))] FROM (SELECT groupArray(b) AS bs, groupArray(k) AS ks FROM (SELECT b, sum(n) AS k FROM " + hist + " GROUP BY b ORDER BY b DESC)))"
+	return "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
+		"(SELECT sum(created) FROM " + cube + ") FROM deal_amounts PREWHERE b >= " + bound + " AND " + inR("created_date") + flt.and() + " ORDER BY amount DESC, opportunity_id LIMIT 50"
+}
+
 // daysInStageFloor is days in stage's floor: per stage, stay_hist's count,
 // days, squared days and stays still in over the range, and the lengths of
 // the range's stays in the buckets that hold the middle ranks (stay_lens),
 // what the API reads.
 func daysInStageFloor(flt benchFilter, grains string, inR func(string) string) string {
-	hist := "stay_hist WHERE dim = 'segment' AND " + grains
+	hist := "stay_hist WHERE dim = '' AND " + grains
 	if flt.col != "" {
 		hist = "stay_hist WHERE " + flt.dimValue() + " AND " + grains
 	}

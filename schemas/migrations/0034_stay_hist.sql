@@ -5,7 +5,7 @@
 -- keeps a median.
 --
 -- stay_hist, a delta table: per dimension value (dim, value as in dim_days:
--- product, source, segment, territory), entry day (grain 0) or month (grain 1),
+-- product, source, segment, territory; and dim '' for every stay), entry day (grain 0) or month (grain 1),
 -- stage rank rk and length bucket b (whole days of the stay, intDiv of its
 -- seconds by 86 400, so the buckets are ordered intervals), the stays that left
 -- (n), their days and squared days, and the stays still in (still, in bucket
