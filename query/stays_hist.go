@@ -146,66 +146,86 @@ type bucketKey struct {
 }
 
 // lengthAt is the length in seconds of the stay of rank r (0-based, in length
-// order) of h's stage, from the sorted lengths of its middle buckets.
-func (h stageHist) lengthAt(lens map[bucketKey][]int64, r uint64) int64 {
+// order) of h's stage, from the lengths middleLengths picked.
+func (h stageHist) lengthAt(lens map[bucketKey]map[uint64]int64, r uint64) int64 {
 	b, in := h.middle(r)
 	return lens[bucketKey{h.rk, b}][in]
 }
 
-// middleLengths reads the lengths of the stays of f's range in the buckets
-// that hold each stage's middle stays, sorted, and checks their counts against
-// stay_hist's.
-func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, values []string, stages []*stageHist) (map[bucketKey][]int64, error) {
+// middleLengths reads, in the buckets that hold each stage's middle stays,
+// the lengths of the stays of f's range at the middle ranks (in-bucket rank
+// to seconds; ClickHouse sorts each bucket and returns those only), and checks
+// the buckets' counts against stay_hist's.
+func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, values []string, stages []*stageHist) (map[bucketKey]map[uint64]int64, error) {
 	want := map[bucketKey]uint64{}
-	var keys []string
+	ranks := map[bucketKey][]uint64{}
+	var keys []bucketKey
 	for _, h := range stages {
 		if h.n == 0 {
 			continue
 		}
 		for _, r := range []uint64{(h.n - 1) / 2, h.n / 2} {
-			b, _ := h.middle(r)
+			b, in := h.middle(r)
 			k := bucketKey{h.rk, b}
-			if _, ok := want[k]; ok {
-				continue
+			if _, ok := want[k]; !ok {
+				keys = append(keys, k)
 			}
 			for _, x := range h.buckets {
 				if x.b == b {
 					want[k] = x.n
 				}
 			}
-			keys = append(keys, fmt.Sprintf("(rk = %d AND b = %d)", k.rk, k.b))
+			if !slices.Contains(ranks[k], in) {
+				ranks[k] = append(ranks[k], in)
+			}
 		}
 	}
-	lens := map[bucketKey][]int64{}
+	lens := map[bucketKey]map[uint64]int64{}
 	if len(keys) == 0 {
 		return lens, nil
 	}
+	// The two ranks of each bucket (one twice when it holds one middle stay),
+	// 1-based, as two indexes into the bucket's sorted lengths.
+	in := make([]string, len(keys))
+	var first, second []string
+	for i, k := range keys {
+		in[i] = fmt.Sprintf("(rk = %d AND b = %d)", k.rk, k.b)
+		rs := ranks[k]
+		first = append(first, in[i], fmt.Sprintf("toUInt64(%d)", rs[0]+1))
+		second = append(second, in[i], fmt.Sprintf("toUInt64(%d)", rs[len(rs)-1]+1))
+	}
+	at := func(pick []string) string {
+		return "arrayElement(a, multiIf(" + strings.Join(pick, ", ") + ", toUInt64(0)))"
+	}
 	var c cond
 	c.add(tokFacts)
-	c.add("(" + strings.Join(keys, " OR ") + ")")
+	c.add("(" + strings.Join(in, " OR ") + ")")
 	dateRange(&c, "en_day", f)
 	if dim != "" {
 		c.in(dim, values)
 	}
-	err := s.query(ctx, "days-in-stage-lengths", "SELECT rk, b, s FROM stay_lens"+c.prewhere(), c.args, func(r driverRows) error {
+	got := map[bucketKey]uint64{}
+	err := s.query(ctx, "days-in-stage-lengths", "SELECT rk, b, n, "+at(first)+", "+at(second)+" FROM (SELECT rk, b, count() AS n, arraySort(groupArray(s)) AS a FROM stay_lens"+
+		c.prewhere()+" GROUP BY rk, b)", c.args, func(r driverRows) error {
 		var rk uint8
 		var b int32
-		var sec int64
-		if err := r.Scan(&rk, &b, &sec); err != nil {
+		var n uint64
+		var v0, v1 int64
+		if err := r.Scan(&rk, &b, &n, &v0, &v1); err != nil {
 			return err
 		}
 		k := bucketKey{int(rk), b}
-		lens[k] = append(lens[k], sec)
+		rs := ranks[k]
+		got[k], lens[k] = n, map[uint64]int64{rs[0]: v0, rs[len(rs)-1]: v1}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	for k, n := range want {
-		if uint64(len(lens[k])) != n {
-			return nil, fmt.Errorf("days in stage: stage %d, bucket %d: stay_hist counts %d stays, stay_lens holds %d", k.rk, k.b, n, len(lens[k]))
+		if got[k] != n {
+			return nil, fmt.Errorf("days in stage: stage %d, bucket %d: stay_hist counts %d stays, stay_lens holds %d", k.rk, k.b, n, got[k])
 		}
-		slices.Sort(lens[k])
 	}
 	return lens, nil
 }
