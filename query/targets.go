@@ -76,7 +76,20 @@ func (s *Service) targetsIn(ctx context.Context, sc Scope, f Filter) ([]visibleT
 
 // targetsAndReps is targetsIn with the reps it read.
 func (s *Service) targetsAndReps(ctx context.Context, sc Scope, f Filter) ([]visibleTarget, map[string]string, []repDim, error) {
+	// The reps and the targets are independent reads (each kept per
+	// publication): a request that finds neither kept reads both at once.
+	var (
+		all    []visibleTarget
+		allErr error
+		wg     sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() { defer wg.Done(); all, allErr = s.bookingTargets(ctx) }()
 	reps, err := s.repDims(ctx)
+	wg.Wait()
+	if err == nil {
+		err = allErr
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -88,10 +101,6 @@ func (s *Service) targetsAndReps(ctx context.Context, sc Scope, f Filter) ([]vis
 		}
 	}
 	people := len(f.Team) > 0 || len(f.Manager) > 0 || len(f.Rep) > 0
-	all, err := s.bookingTargets(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	from, to := day(f.From), day(f.To)
 	var out []visibleTarget
 	for _, t := range all {

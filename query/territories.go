@@ -169,13 +169,18 @@ func accountsWhere(f Filter) cond {
 // no opportunity created in the range.
 //
 // account_facts has a partial row per account and shard in cluster mode (one
-// row on a single server; see accountSteps): an account counts once per cell,
-// uniqExact over the cell's rows (a GROUP BY account first cost three times as
+// row on a single server, which counts rows; see accountSteps): an account
+// counts once per cell, uniqExact over the cell's rows (a GROUP BY account first cost three times as
 // much at 140k accounts). The white-space subquery reads opp_facts whole
 // (GLOBAL): opportunities are sharded otherwise than accounts.
 func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, cells *territoryCells) error {
 	ac := accountsWhere(f)
 	q := func(hit string) string {
+		if s.db.Cluster == "" {
+			// One visible row per account: counting rows is counting accounts,
+			// at half the cost of a set of 140k ids.
+			return "SELECT territory, segment, count() AS n, toUInt64(n - countIf(" + hit + ")) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
+		}
 		return "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, " + hit + ")) FROM account_facts" + ac.where() + " GROUP BY territory, segment"
 	}
 	stmt, args := q("1"), ac.args
@@ -199,6 +204,12 @@ func (s *Service) territoryAccounts(ctx context.Context, f Filter, white bool, c
 		stmt = "SELECT territory, segment, uniqExact(account_id) AS n, toUInt64(n - uniqExactIf(account_id, hit = 1)) FROM (" +
 			"SELECT territory, segment, account_id, toUInt8(0) AS hit FROM account_facts" + ac.where() +
 			" UNION ALL SELECT territory, segment, account_id, toUInt8(1) FROM account_dims" + hc.where() + ") GROUP BY territory, segment"
+		if s.db.Cluster == "" && len(values) == 1 {
+			// One visible row per account, and per account and value: counts.
+			stmt = "SELECT territory, segment, sum(n) AS an, toUInt64(an - sum(h)) FROM (" +
+				"SELECT territory, segment, count() AS n, toUInt64(0) AS h FROM account_facts" + ac.where() + " GROUP BY territory, segment" +
+				" UNION ALL SELECT territory, segment, toUInt64(0), count() FROM account_dims" + hc.where() + " GROUP BY territory, segment) GROUP BY territory, segment"
+		}
 		args = append(append([]any{}, ac.args...), hc.args...)
 	default:
 		var dc cond
