@@ -35,10 +35,13 @@ func stayLensSelect(t func(string) string, n, tz string) string {
 // (bucket 0 for the stays still in), then the month rows of publication n from its day rows.
 func stayHistSelects(t func(string) string, src, n, tz string) []string {
 	ins := "INSERT INTO " + t("stay_hist") + " (dim, value, grain, day, rk, b, n, still, days, days_sq, pub) "
-	dayRows := ins + "SELECT dim, value, toUInt8(0), toDate(en, " + tz + ") AS d, toUInt8(rk) AS r, if(" + stayDone + ", " + stayBucket + ", toInt32(0)) AS bk, " +
-		"toUInt64(sumIf(sign, " + stayDone + ")), toUInt64(sumIf(sign, ex = toDateTime(0))), sumIf(sign * " + stayDays + ", " + stayDone + "), " +
-		"sumIf(sign * " + stayDays + " * " + stayDays + ", " + stayDone + "), toUInt64(" + n + ") FROM " + allDimRows(src) +
-		" ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0) GROUP BY dim, value, d, r, bk"
+	// Each sign is summed apart, then the two sums added: a replaced stay's
+	// days cancel its new version's exactly, in any order the server reads.
+	dayRows := ins + "SELECT dim, value, toUInt8(0), d, r, bk, sum(cn), sum(cs), sum(sd), sum(sq), toUInt64(" + n + ") FROM (" +
+		"SELECT dim, value, toDate(en, " + tz + ") AS d, toUInt8(rk) AS r, if(" + stayDone + ", " + stayBucket + ", toInt32(0)) AS bk, sign, " +
+		"toUInt64(sumIf(sign, " + stayDone + ")) AS cn, toUInt64(sumIf(sign, ex = toDateTime(0))) AS cs, sumIf(sign * " + stayDays + ", " + stayDone + ") AS sd, " +
+		"sumIf(sign * " + stayDays + " * " + stayDays + ", " + stayDone + ") AS sq FROM " + allDimRows(src) +
+		" ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk WHERE en > toDateTime(0) GROUP BY dim, value, d, r, bk, sign) GROUP BY dim, value, d, r, bk"
 	monthRows := ins + "SELECT dim, value, toUInt8(1), toStartOfMonth(day) AS m, rk, b, sum(n), sum(still), sum(days), sum(days_sq), pub FROM " + t("stay_hist") +
 		" WHERE grain = 0 AND pub = " + n + " GROUP BY dim, value, m, rk, b, pub"
 	return []string{dayRows, monthRows}
