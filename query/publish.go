@@ -447,8 +447,8 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // opp_closes and opp_open; 17: opp_closes sorted by won first; 18:
 // cycle_days; 19: team_days; 20: dim_days; 21: account_dims; 22: territory_dim_days; 23: rep_dim_months' lost amount; 24: opp_closes' stage entries and forecast
 // category; 25: stay_hist and stay_lens; 26: deal_hist and deal_amounts, and
-// stay_hist's rows of every value; 27: territory_wins' quarter rows).
-const servingVersion = "27"
+// stay_hist's rows of every value).
+const servingVersion = "26"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion

@@ -281,8 +281,7 @@ func (b *pubBuilder) activityDays() string {
 
 // territorySelects fills territory_days, territory_dim_days and
 // territory_wins (t's tables) from the signed facts: won and lost per close day,
-// the month rows from them (and territory_wins' quarter rows, grain 3, from its
-// month rows), and the open pipeline and deal count of every
+// the month rows from them, and the open pipeline and deal count of every
 // territory and segment (grain 2); territory_dim_days the same per product and
 // per source.
 func territorySelects(t func(string) string, src string, pub uint64) []string {
@@ -296,8 +295,6 @@ func territorySelects(t func(string) string, src string, pub uint64) []string {
 			"FROM "+src+" WHERE territory != '' AND won = 1 GROUP BY d, territory, segment, account_id",
 		wcols+"SELECT toUInt8(1), toStartOfMonth(day) AS m, territory, segment, account_id, sum(won), pub "+
 			"FROM "+wins+" WHERE grain = 0 AND pub = "+n+" GROUP BY m, territory, segment, account_id, pub",
-		wcols+"SELECT toUInt8(3), toStartOfQuarter(day) AS q, territory, segment, account_id, sum(won), pub "+
-			"FROM "+wins+" WHERE grain = 1 AND pub = "+n+" GROUP BY q, territory, segment, account_id, pub",
 	)
 }
 

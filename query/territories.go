@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -244,12 +243,12 @@ func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool
 	case !s.placeOnly(f):
 		q, args = territoryDealsSQL(f)
 	default:
-		tc := territoryRollupWhere(f)
+		tc := territoryRollupWhere(f, true)
 		// A cell lists when any deal of any date is in it (grain 2 counts them).
 		q = "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline), toUInt64(0) FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0"
 		args = tc.args
 		if wonAccounts {
-			wc := territoryWinsWhere(f)
+			wc := territoryRollupWhere(f, false)
 			q = "SELECT territory, segment, won_amount, won, lost, pipeline, accounts FROM (SELECT territory, segment, sum(won_amount) AS won_amount, sum(won) AS won, sum(lost) AS lost, " +
 				"sum(pipeline) AS pipeline FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0) AS d GLOBAL ALL LEFT JOIN (" +
 				wonAccountsSQL(wc) + ") AS a USING (territory, segment)"
@@ -276,7 +275,7 @@ func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool
 func (s *Service) territoryDimDeals(ctx context.Context, f Filter, dim string, values []string, wonAccounts bool, cells *territoryCells) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		tc := territoryRollupWhere(f)
+		tc := territoryRollupWhere(f, true)
 		tc.add("dim = ?", dim)
 		tc.in("value", values)
 		// A cell lists when any deal of any date is in it (grain 2 counts them).
@@ -320,41 +319,16 @@ func territoryDealsSQL(f Filter) (string, []any) {
 	return q, append(closes.args, open.args...)
 }
 
-// territoryRollupWhere selects territory_days' rows of f's range and those of
-// grain 2 (the open pipeline and the deals of any date).
-func territoryRollupWhere(f Filter) cond {
+// territoryRollupWhere selects the rollups' rows of f's range (with open, the
+// rows of grain 2 too: the open pipeline and the deals of any date).
+func territoryRollupWhere(f Filter, open bool) cond {
 	g, gargs := grainRange(f, false)
 	var c cond
 	c.add(tokDelta)
-	c.add("("+g+" OR grain = 2)", gargs...)
-	c.in("territory", f.Territory)
-	c.in("segment", f.Segment)
-	return c
-}
-
-// territoryWinsWhere is the WHERE clause on territory_wins for f: the whole
-// quarters inside the range at grain 3, the whole months outside them at
-// grain 1, the other days at grain 0 (a year's accounts won read about half
-// the rows they read by months).
-func territoryWinsWhere(f Filter) cond {
-	var c cond
-	c.add(tokDelta)
-	m0, m1, ok := wholeMonths(f)
-	if !ok {
-		g, args := grainRange(f, false)
-		c.add(g, args...)
+	if open {
+		c.add("("+g+" OR grain = 2)", gargs...)
 	} else {
-		q0 := time.Date(m0.Year(), (m0.Month()-1)/3*3+1, 1, 0, 0, 0, 0, m0.Location())
-		if !q0.Equal(m0) {
-			q0 = q0.AddDate(0, 3, 0)
-		}
-		q1 := time.Date(m1.Year(), (m1.Month()-1)/3*3+1, 1, 0, 0, 0, 0, m1.Location())
-		if !q0.Before(q1) {
-			q0, q1 = m0, m0 // no whole quarter: months only
-		}
-		c.add("((grain = 3 AND day >= toDate(?) AND day < toDate(?)) OR (grain = 1 AND ((day >= toDate(?) AND day < toDate(?)) OR (day >= toDate(?) AND day < toDate(?)))) OR "+
-			"(grain = 0 AND ((day >= toDate(?) AND day < toDate(?)) OR (day >= toDate(?) AND day < toDate(?)))))",
-			day(q0), day(q1), day(m0), day(q0), day(q1), day(m1), day(f.From), day(m0), day(m1), day(f.To))
+		c.add(g, gargs...)
 	}
 	c.in("territory", f.Territory)
 	c.in("segment", f.Segment)
@@ -373,7 +347,7 @@ func wonAccountsSQL(wc cond) string {
 // under territory and segment filters, from opp_closes' won deals of the
 // range under a product or source filter.
 func (s *Service) territoryWonAccounts(ctx context.Context, f Filter, cells *territoryCells) error {
-	wc := territoryWinsWhere(f)
+	wc := territoryRollupWhere(f, false)
 	q, args := wonAccountsSQL(wc), wc.args
 	if !s.placeOnly(f) {
 		var c cond

@@ -290,7 +290,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 			") GROUP BY p ORDER BY p"},
 		{"series", "/api/v1/series?metric=bookings&" + rng, "SELECT day, sum(won_amount) FROM " + days + " GROUP BY day HAVING sum(won) + sum(lost) > 0 ORDER BY day"},
 	}
-	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, from, to, grains, inR)})
+	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
 	cubed = append(cubed, apiCase{"attainment", "/api/v1/attainment?" + rng, attainmentFloor(flt, from, to, grains, inR)})
 	cubed = append(cubed, apiCase{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, dealsFloor(flt, cube, grains, inR)})
 	cubed = append(cubed, apiCase{"days-in-stage", "/api/v1/days-in-stage?" + rng, daysInStageFloor(flt, grains, inR)})
@@ -310,11 +310,11 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 // product or source filter territory_dim_days), the accounts won (territory_wins;
 // opp_closes' won deals of the value), and the accounts and white space from
 // account_facts (and account_dims' rows of the value).
-func territoriesFloor(flt benchFilter, from, to, grains string, inR func(string) string) string {
+func territoriesFloor(flt benchFilter, grains string, inR func(string) string) string {
 	const zeros = "0., toUInt64(0), toUInt64(0), 0., "
 	days := "territory_days WHERE (" + grains + " OR grain = 2)" + flt.and()
 	won := "SELECT territory, " + zeros + "toUInt64(countIf(w > 0)), toUInt64(0), toUInt64(0) FROM (SELECT territory, account_id, sum(won) AS w FROM territory_wins WHERE " +
-		winsGrains(from, to) + flt.and() + " GROUP BY territory, account_id) GROUP BY territory"
+		grains + flt.and() + " GROUP BY territory, account_id) GROUP BY territory"
 	accounts := "SELECT territory, " + zeros + "toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != ''" + flt.and() + " GROUP BY territory"
 	if flt.col == "product" || flt.col == "source" {
 		value := flt.dimValue()
@@ -426,28 +426,6 @@ func grainRange(from, to string) string {
 		return "(grain = 0 AND " + days(from, to) + ")"
 	}
 	return "((grain = 1 AND " + days(a, b) + ") OR (grain = 0 AND (" + days(from, a) + " OR " + days(b, to) + ")))"
-}
-
-// winsGrains picks territory_wins' rows for [from, to): whole quarters at
-// grain 3, the other whole months at grain 1, the other days at grain 0.
-func winsGrains(from, to string) string {
-	days := func(a, b string) string { return "(day >= toDate('" + a + "') AND day < toDate('" + b + "'))" }
-	a, b, ok := wholeMonthSpan(from, to)
-	if !ok {
-		return grainRange(from, to)
-	}
-	m0, _ := time.Parse(time.DateOnly, a)
-	m1, _ := time.Parse(time.DateOnly, b)
-	q0 := time.Date(m0.Year(), (m0.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC)
-	if !q0.Equal(m0) {
-		q0 = q0.AddDate(0, 3, 0)
-	}
-	q1 := time.Date(m1.Year(), (m1.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC)
-	if !q0.Before(q1) {
-		return grainRange(from, to)
-	}
-	qa, qb := q0.Format(time.DateOnly), q1.Format(time.DateOnly)
-	return "((grain = 3 AND " + days(qa, qb) + ") OR (grain = 1 AND (" + days(a, qa) + " OR " + days(qb, b) + ")) OR (grain = 0 AND (" + days(from, a) + " OR " + days(b, to) + ")))"
 }
 
 // chClient runs statements with clickhouse-client, as a person would.
