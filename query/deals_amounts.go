@@ -53,13 +53,7 @@ func (s *Service) dealHistServes(f Filter, dq DealQuery) bool {
 // that holds the page's last deal: every deal of the page and before it is
 // there. none: no deal was created in the range.
 func (s *Service) amountBound(ctx context.Context, f Filter, dq DealQuery) (pc cond, none bool, err error) {
-	dim, values, _ := dealDim(f)
-	var c cond
-	c.add(tokDelta)
-	c.add("dim = ?", dim)
-	c.in("value", values)
-	g, args := grainRange(f, false)
-	c.add(g, args...)
+	c, dim, values := histWhere(f)
 	type bucket struct {
 		b int32
 		n uint64
@@ -77,10 +71,7 @@ func (s *Service) amountBound(ctx context.Context, f Filter, dq DealQuery) (pc c
 	desc := dq.Sort == "-amount"
 	want := uint64(dq.Page * dq.PageSize)
 	var seen uint64
-	bound := bs[0].b
-	if desc {
-		bound = bs[len(bs)-1].b
-	}
+	var bound int32
 	for i := range bs {
 		x := bs[i]
 		if desc {

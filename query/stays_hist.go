@@ -12,7 +12,8 @@ import (
 // each stage's count, mean, deviation and still-in and the length bucket of
 // each middle stay; stay_lens gives the lengths of the stays in those buckets,
 // whose order places the middle values exactly. The answer is the one
-// daysInStageSQL computes over opp_stays (stays_hist_test.go).
+// daysInStageSQL computes over opp_stays (TestStaysEqualFactsArrays and
+// TestRollupsMatchFacts compare them).
 
 // staySecs is a stay's length in seconds (negative for an exit before its
 // entry): stayDays is staySecs / 86 400, the same float.
@@ -63,8 +64,8 @@ type stayBucketSums struct {
 	days, daysSq float64
 }
 
-// stageHist is one stage's buckets, in bucket order, and the ranks (0-based,
-// in length order) of its middle stays.
+// stageHist is one stage's buckets, in bucket order, and the number of its
+// stays that left.
 type stageHist struct {
 	rk      int
 	buckets []stayBucketSums
@@ -82,15 +83,22 @@ func (h stageHist) middle(r uint64) (b int32, in uint64) {
 	return 0, 0
 }
 
-// daysInStageHist is DaysInStage for f when stayHistServes.
-func (s *Service) daysInStageHist(ctx context.Context, f Filter) ([]StageDurations, error) {
-	dim, values, _ := dealDim(f)
-	var c cond
+// histWhere is the WHERE clause on stay_hist or deal_hist for f: the rows of
+// its one deal dimension's values (the empty dim's without one) in its range,
+// whole months at grain 1 and the other days at grain 0.
+func histWhere(f Filter) (c cond, dim string, values []string) {
+	dim, values, _ = dealDim(f)
 	c.add(tokDelta)
 	c.add("dim = ?", dim)
 	c.in("value", values)
 	g, args := grainRange(f, false)
 	c.add(g, args...)
+	return c, dim, values
+}
+
+// daysInStageHist is DaysInStage for f when stayHistServes.
+func (s *Service) daysInStageHist(ctx context.Context, f Filter) ([]StageDurations, error) {
+	c, dim, values := histWhere(f)
 	var stages []*stageHist
 	err := s.query(ctx, "days-in-stage-hist", "SELECT rk, b, sum(n), sum(still), sum(days), sum(days_sq) FROM stay_hist"+c.where()+" GROUP BY rk, b ORDER BY rk, b", c.args, func(r driverRows) error {
 		var x stayBucketSums
@@ -116,30 +124,38 @@ func (s *Service) daysInStageHist(ctx context.Context, f Filter) ([]StageDuratio
 	}
 	out := []StageDurations{}
 	for _, h := range stages {
-		var g StageDurations
-		var still uint64
-		var sum, sq float64
-		for _, x := range h.buckets {
-			still += x.still
-			sum += x.days
-			sq += x.daysSq
+		if g, ok := s.histDurations(h, lens); ok {
+			out = append(out, g)
 		}
-		if h.n == 0 && still == 0 {
-			continue // every stay of the range was replaced
-		}
-		g.Rank, g.Key, g.Name, g.Count, g.StillIn = h.rk, "all", "all", int64(h.n), int64(still)
-		if g.Rank >= 1 && g.Rank <= len(s.stages) {
-			g.Stage = s.stages[g.Rank-1]
-		}
-		if h.n > 0 {
-			lo, hi := h.lengthAt(lens, (h.n-1)/2), h.lengthAt(lens, h.n/2)
-			g.Median = (float64(hi)/86400 + float64(lo)/86400) / 2
-			g.Mean = sum / float64(h.n)
-			g.StdDev = sdOf(float64(h.n), sum, sq)
-		}
-		out = append(out, g)
 	}
 	return out, nil
+}
+
+// histDurations is one stage's figures from its buckets' sums and the middle
+// lengths; ok is false when the range holds none of its stays (every one was
+// replaced).
+func (s *Service) histDurations(h *stageHist, lens map[bucketKey]map[uint64]int64) (g StageDurations, ok bool) {
+	var still uint64
+	var sum, sq float64
+	for _, x := range h.buckets {
+		still += x.still
+		sum += x.days
+		sq += x.daysSq
+	}
+	if h.n == 0 && still == 0 {
+		return g, false
+	}
+	g.Rank, g.Key, g.Name, g.Count, g.StillIn = h.rk, "all", "all", int64(h.n), int64(still)
+	if g.Rank >= 1 && g.Rank <= len(s.stages) {
+		g.Stage = s.stages[g.Rank-1]
+	}
+	if h.n > 0 {
+		lo, hi := h.lengthAt(lens, (h.n-1)/2), h.lengthAt(lens, h.n/2)
+		g.Median = (float64(hi)/86400 + float64(lo)/86400) / 2
+		g.Mean = sum / float64(h.n)
+		g.StdDev = sdOf(float64(h.n), sum, sq)
+	}
+	return g, true
 }
 
 // bucketKey names one stage's length bucket.
@@ -155,14 +171,11 @@ func (h stageHist) lengthAt(lens map[bucketKey]map[uint64]int64, r uint64) int64
 	return lens[bucketKey{h.rk, b}][in]
 }
 
-// middleLengths reads, in the buckets that hold each stage's middle stays,
-// the lengths of the stays of f's range at the middle ranks (in-bucket rank
-// to seconds; ClickHouse sorts each bucket and returns those only), and checks
-// the buckets' counts against stay_hist's.
-func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, values []string, stages []*stageHist) (map[bucketKey]map[uint64]int64, error) {
-	want := map[bucketKey]uint64{}
-	ranks := map[bucketKey][]uint64{}
-	var keys []bucketKey
+// middleBuckets are the buckets holding each stage's middle stays, in stage
+// order, with stay_hist's count of each and the in-bucket ranks (0-based) of
+// the middle stays it holds.
+func middleBuckets(stages []*stageHist) (keys []bucketKey, want map[bucketKey]uint64, ranks map[bucketKey][]uint64) {
+	want, ranks = map[bucketKey]uint64{}, map[bucketKey][]uint64{}
 	for _, h := range stages {
 		if h.n == 0 {
 			continue
@@ -183,6 +196,15 @@ func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, value
 			}
 		}
 	}
+	return keys, want, ranks
+}
+
+// middleLengths reads, in the buckets that hold each stage's middle stays,
+// the lengths of the stays of f's range at the middle ranks (in-bucket rank
+// to seconds; ClickHouse sorts each bucket and returns those only), and checks
+// the buckets' counts against stay_hist's.
+func (s *Service) middleLengths(ctx context.Context, f Filter, dim string, values []string, stages []*stageHist) (map[bucketKey]map[uint64]int64, error) {
+	keys, want, ranks := middleBuckets(stages)
 	lens := map[bucketKey]map[uint64]int64{}
 	if len(keys) == 0 {
 		return lens, nil
