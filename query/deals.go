@@ -132,13 +132,13 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 	default:
 		return Deals{}, badParam("status", "%q: want open, won, lost or closed", dq.Status)
 	}
-	if dq.Stage != "" {
-		rank := 0
-		for i, st := range s.stages {
-			if st == dq.Stage {
-				rank = i + 1
-			}
+	rank := 0 // dq.Stage's rank among the open stages, 0 for none
+	for i, st := range s.stages {
+		if st == dq.Stage {
+			rank = i + 1
 		}
+	}
+	if dq.Stage != "" {
 		switch {
 		case dq.Reached && rank > 0:
 			c.add("furthest >= ?", uint8(rank))
@@ -157,7 +157,7 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if n, ok, err := s.cohortCount(ctx, f, dq); ok || err != nil {
+		if n, ok, err := s.cohortCount(ctx, f, dq, rank); ok || err != nil {
 			out.Total, countErr = n, err
 			return
 		}
@@ -171,25 +171,25 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 	const cols = "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won FROM "
 	q := cols + "opp_facts" + c.where() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
 	args := append(append([]any{}, c.args...), (dq.Page-1)*dq.PageSize, dq.PageSize)
-	var none bool
-	switch {
-	case s.dealHistServes(f, dq):
-		var pc cond
-		pc, none, err = s.amountBound(ctx, f, dq)
-		q = cols + "deal_amounts" + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
-		args = append(pc.args, (dq.Page-1)*dq.PageSize, dq.PageSize)
-	case !s.noRollup:
-		var pc cond
-		pc, none, err = s.cutoffBound(ctx, c, dq)
-		q = cols + "opp_facts" + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
-		args = append(pc.args, (dq.Page-1)*dq.PageSize, dq.PageSize)
-	}
-	if err != nil || none {
-		wg.Wait()
-		if err == nil {
-			err = countErr
+	if !s.noRollup {
+		// The page's rows within a bound: deal_amounts' buckets at and beyond
+		// the page's last deal, else opp_facts' sort value of that deal.
+		table, pc, none := "opp_facts", cond{}, false
+		if s.dealHistServes(f, dq) {
+			table = "deal_amounts"
+			pc, none, err = s.amountBound(ctx, f, dq)
+		} else {
+			pc, none, err = s.cutoffBound(ctx, c, dq)
 		}
-		return out, err
+		if err != nil || none {
+			wg.Wait()
+			if err == nil {
+				err = countErr
+			}
+			return out, err
+		}
+		q = cols + table + pc.prewhere() + " ORDER BY " + order + ", opportunity_id LIMIT ?, ?"
+		args = append(pc.args, (dq.Page-1)*dq.PageSize, dq.PageSize)
 	}
 	err = s.query(ctx, "deals", q, args, func(r driverRows) error {
 		var d Deal
@@ -222,19 +222,11 @@ func (s *Service) Deals(ctx context.Context, sc Scope, f Filter, dq DealQuery) (
 }
 
 // cohortCount is the number of deals created in f's range with dq's status
-// and furthest stage, from the cohort's sums of team_days or dim_days (the
-// funnel's numbers), when they answer f and dq; ok is false otherwise.
-func (s *Service) cohortCount(ctx context.Context, f Filter, dq DealQuery) (n int64, ok bool, err error) {
-	if (dq.Basis != "" && dq.Basis != "created") || !s.cubeServes(f) || (dq.Stage != "" && (!dq.Reached || dq.Status != "")) {
-		return 0, false, nil
-	}
-	rank := 0
-	for i, st := range s.stages {
-		if st == dq.Stage {
-			rank = i + 1
-		}
-	}
-	if dq.Stage != "" && rank == 0 {
+// and furthest stage (rank, dq.Stage's rank), from the cohort's sums of
+// team_days or dim_days (the funnel's numbers), when they answer f and dq; ok
+// is false otherwise.
+func (s *Service) cohortCount(ctx context.Context, f Filter, dq DealQuery, rank int) (n int64, ok bool, err error) {
+	if (dq.Basis != "" && dq.Basis != "created") || !s.cubeServes(f) || (dq.Stage != "" && (!dq.Reached || rank == 0 || dq.Status != "")) {
 		return 0, false, nil
 	}
 	t, err := s.teamTotal(ctx, f)

@@ -73,14 +73,14 @@ type stageHist struct {
 }
 
 // middle is the bucket holding the stay of rank r and r's rank inside it.
-func (h stageHist) middle(r uint64) (b int32, in uint64) {
+func (h stageHist) middle(r uint64) (x stayBucketSums, in uint64) {
 	for _, x := range h.buckets {
 		if r < x.n {
-			return x.b, r
+			return x, r
 		}
 		r -= x.n
 	}
-	return 0, 0
+	return stayBucketSums{}, 0
 }
 
 // histWhere is the WHERE clause on stay_hist or deal_hist for f: the rows of
@@ -167,8 +167,8 @@ type bucketKey struct {
 // lengthAt is the length in seconds of the stay of rank r (0-based, in length
 // order) of h's stage, from the lengths middleLengths picked.
 func (h stageHist) lengthAt(lens map[bucketKey]map[uint64]int64, r uint64) int64 {
-	b, in := h.middle(r)
-	return lens[bucketKey{h.rk, b}][in]
+	x, in := h.middle(r)
+	return lens[bucketKey{h.rk, x.b}][in]
 }
 
 // middleBuckets are the buckets holding each stage's middle stays, in stage
@@ -181,16 +181,12 @@ func middleBuckets(stages []*stageHist) (keys []bucketKey, want map[bucketKey]ui
 			continue
 		}
 		for _, r := range []uint64{(h.n - 1) / 2, h.n / 2} {
-			b, in := h.middle(r)
-			k := bucketKey{h.rk, b}
+			x, in := h.middle(r)
+			k := bucketKey{h.rk, x.b}
 			if _, ok := want[k]; !ok {
 				keys = append(keys, k)
 			}
-			for _, x := range h.buckets {
-				if x.b == b {
-					want[k] = x.n
-				}
-			}
+			want[k] = x.n
 			if !slices.Contains(ranks[k], in) {
 				ranks[k] = append(ranks[k], in)
 			}

@@ -329,15 +329,21 @@ func territoriesFloor(flt benchFilter, grains string, inR func(string) string) s
 		won + " UNION ALL " + accounts + ") GROUP BY territory ORDER BY territory"
 }
 
+// histRows is the rows of the range in a histogram table (stay_hist,
+// deal_hist): flt's value, or the empty dim's rows (every value) without one.
+func histRows(table string, flt benchFilter, grains string) string {
+	if flt.col == "" {
+		return table + " WHERE dim = '' AND " + grains
+	}
+	return table + " WHERE " + flt.dimValue() + " AND " + grains
+}
+
 // dealsFloor is the deals list's floor, the first 50 deals created in the
 // range by amount: their count from the cohort's cube (team_days, or dim_days
 // under flt), the bucket holding the 50th from deal_hist, the page from
 // deal_amounts' rows at and above it, what the API reads.
 func dealsFloor(flt benchFilter, cube, grains string, inR func(string) string) string {
-	hist := "deal_hist WHERE dim = '' AND " + grains
-	if flt.col != "" {
-		hist = "deal_hist WHERE " + flt.dimValue() + " AND " + grains
-	}
+	hist := histRows("deal_hist", flt, grains)
 	bound := "(SELECT bs[arrayFirstIndex(c -> c >= 50, arrayCumSum(ks))] FROM (SELECT groupArray(b) AS bs, groupArray(k) AS ks FROM (SELECT b, sum(n) AS k FROM " + hist + " GROUP BY b ORDER BY b DESC)))"
 	return "SELECT opportunity_id, name, account_id, account_name, owner_id, owner_name, team, territory, segment, product, source, stage, furthest, amount, created_date, close_date, closed, won, " +
 		"(SELECT sum(created) FROM " + cube + ") FROM deal_amounts PREWHERE b >= " + bound + " AND " + inR("created_date") + flt.and() + " ORDER BY amount DESC, opportunity_id LIMIT 50"
@@ -348,10 +354,7 @@ func dealsFloor(flt benchFilter, cube, grains string, inR func(string) string) s
 // the range's stays in the buckets that hold the middle ranks (stay_lens),
 // what the API reads.
 func daysInStageFloor(flt benchFilter, grains string, inR func(string) string) string {
-	hist := "stay_hist WHERE dim = '' AND " + grains
-	if flt.col != "" {
-		hist = "stay_hist WHERE " + flt.dimValue() + " AND " + grains
-	}
+	hist := histRows("stay_hist", flt, grains)
 	buckets := "SELECT rk, b, sum(n) AS n FROM " + hist + " GROUP BY rk, b ORDER BY rk, b"
 	middle := "SELECT rk, arrayJoin(arrayDistinct([bs[arrayFirstIndex(c -> c > intDiv(t - 1, 2), cs)], bs[arrayFirstIndex(c -> c > intDiv(t, 2), cs)]])) AS b " +
 		"FROM (SELECT rk, groupArray(b) AS bs, arrayCumSum(groupArray(n)) AS cs, arraySum(groupArray(n)) AS t FROM (" + buckets + ") GROUP BY rk) WHERE t > 0"
