@@ -27,7 +27,8 @@
 // deal's product, source, segment or territory, dim_days the same values'
 // team_days, territory_days and territory_wins per territory,
 // segment and close day or month (territory_dim_days territory_days per
-// product and source), account_facts per account with its deals'
+// product and source; territory_firsts each account's win days and months with
+// the last win before them, territory_firsts.go), account_facts per account with its deals'
 // creation dates (account_dims the same per product and source), lead_days per lead source, owner and territory and creation
 // day or month (leads.go), stay_hist per entry day or month, stage and
 // stay length in days (stays_hist.go), deal_hist per creation day or month and

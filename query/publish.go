@@ -261,6 +261,7 @@ var servingTables = []struct{ name, col string }{
 	{"account_gone", "gone_at"}, {"account_facts", "pub"}, {"account_dims", "pub"}, {"rep_activity_days", "pub"}, {"account_days", "pub"},
 	{"lead_days", "pub"}, {"cycle_days", "pub"}, {"team_days", "pub"}, {"dim_days", "pub"}, {"territory_dim_days", "pub"},
 	{"stay_lens", "pub"}, {"stay_hist", "pub"}, {"deal_amounts", "pub"}, {"deal_hist", "pub"},
+	{"territory_firsts", "pub"},
 }
 
 // rawTables are the tables loads write with run_id rows.
@@ -447,8 +448,8 @@ func (s *Service) mutate(ctx context.Context, table, where string, wait bool) er
 // opp_closes and opp_open; 17: opp_closes sorted by won first; 18:
 // cycle_days; 19: team_days; 20: dim_days; 21: account_dims; 22: territory_dim_days; 23: rep_dim_months' lost amount; 24: opp_closes' stage entries and forecast
 // category; 25: stay_hist and stay_lens; 26: deal_hist and deal_amounts, and
-// stay_hist's rows of every value).
-const servingVersion = "26"
+// stay_hist's rows of every value; 27: territory_firsts).
+const servingVersion = "27"
 
 func (s *Service) servingFingerprint(fx fxRates) string {
 	fp := "tz=" + s.tz + " stages=" + strings.Join(s.stages, ",") + " serving=" + servingVersion

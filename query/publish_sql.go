@@ -148,6 +148,9 @@ func (b *pubBuilder) steps() []pubStep {
 	for i, q := range territorySelects(t, src, b.p.Pub) {
 		add(fmt.Sprintf("territory-%d", i), q)
 	}
+	if b.s.db.Cluster == "" {
+		add("territory-firsts", b.territoryFirstsSelect())
+	}
 	add("account-days", "INSERT INTO "+t("account_days")+" (account_id, day, product, source, deals, pub) SELECT account_id, created_date AS d, product, source, toUInt64(sum(sign)), toUInt64("+b.n+
 		") FROM "+src+" GROUP BY account_id, d, product, source")
 	b.accountSteps(add)

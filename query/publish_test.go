@@ -432,6 +432,20 @@ func modifiedExports(t *testing.T, dir string) []string {
 			if r[col["closed"]] == "0" {
 				r[col["stage"]], r[col["vendor_stage"]], r[col["closed"]], r[col["won"]] = "won", "赢单", "1", "1"
 			}
+		case 4:
+			// Won deals change too: one closed 45 days earlier (its account's
+			// wins move), one reopened (a win taken back).
+			if r[col["won"]] != "1" {
+				break
+			}
+			if i%10 == 4 {
+				cd, err := time.Parse(time.DateOnly, r[col["close_date"]])
+				if err == nil {
+					r[col["close_date"]] = cd.AddDate(0, 0, -45).Format(time.DateOnly)
+				}
+			} else {
+				r[col["stage"]], r[col["vendor_stage"]], r[col["closed"]], r[col["won"]] = "negotiation", "谈判", "0", "0"
+			}
 		}
 		return r
 	})

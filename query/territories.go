@@ -248,11 +248,11 @@ func (s *Service) territoryDeals(ctx context.Context, f Filter, wonAccounts bool
 		q = "SELECT territory, segment, sum(won_amount), sum(won), sum(lost), sum(pipeline), toUInt64(0) FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0"
 		args = tc.args
 		if wonAccounts {
-			wc := territoryRollupWhere(f, false)
+			wq, wargs := s.wonAccountsSQL(f)
 			q = "SELECT territory, segment, won_amount, won, lost, pipeline, accounts FROM (SELECT territory, segment, sum(won_amount) AS won_amount, sum(won) AS won, sum(lost) AS lost, " +
 				"sum(pipeline) AS pipeline FROM territory_days" + tc.where() + " GROUP BY territory, segment HAVING sum(deals) > 0) AS d GLOBAL ALL LEFT JOIN (" +
-				wonAccountsSQL(wc) + ") AS a USING (territory, segment)"
-			args = append(tc.args, wc.args...)
+				wq + ") AS a USING (territory, segment)"
+			args = append(tc.args, wargs...)
 		}
 	}
 	return s.query(ctx, "territory-deals", q, args, func(r driverRows) error {
@@ -335,20 +335,12 @@ func territoryRollupWhere(f Filter, open bool) cond {
 	return c
 }
 
-// wonAccountsSQL counts per cell the accounts whose won deals in the range add
-// up to more than none (territory_wins holds corrections, see 0007).
-func wonAccountsSQL(wc cond) string {
-	return "SELECT territory, segment, countIf(w > 0) AS accounts FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins" + wc.where() +
-		" GROUP BY territory, segment, account_id) GROUP BY territory, segment"
-}
-
 // territoryWonAccounts reads the won accounts of the rollups' paths on their
 // own (TerritoryHeadroom, when the estimate is needed): from territory_wins
 // under territory and segment filters, from opp_closes' won deals of the
 // range under a product or source filter.
 func (s *Service) territoryWonAccounts(ctx context.Context, f Filter, cells *territoryCells) error {
-	wc := territoryRollupWhere(f, false)
-	q, args := wonAccountsSQL(wc), wc.args
+	q, args := s.wonAccountsSQL(f)
 	if !s.placeOnly(f) {
 		var c cond
 		c.add("territory != ''")

@@ -3,6 +3,8 @@ package query
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -134,4 +136,64 @@ func factsTerritoryDealsSQL(f Filter) (string, []any) {
 	q := "SELECT territory, segment, sumIf(amount, won = 1 AND " + inRange + "), countIf(won = 1 AND " + inRange + "), countIf(lost = 1 AND " + inRange + "), sumIf(amount, closed = 0), uniqExactIf(account_id, won = 1 AND " + inRange + ") FROM opp_facts" + c.prewhere() + " GROUP BY territory, segment"
 	rng := []any{day(f.From), day(f.To)}
 	return q, append(append(append(append(append([]any{}, rng...), rng...), rng...), rng...), c.args...)
+}
+
+// TestWonAccountsEqualFacts: the accounts won per territory and segment, read
+// from territory_firsts (one row per account in a range), equal those counted
+// by grouping territory_wins per account (the cluster path) and those counted
+// from the range's won deals in opp_closes, on a home loaded file by file with
+// a re-export that moves won deals' dates, reopens won deals and moves
+// accounts to another territory; over whole-month, cut and single-day ranges
+// and under territory and segment filters.
+func TestWonAccountsEqualFacts(t *testing.T) {
+	ctx := context.Background()
+	_, s, loc := reexportedHome(t, 5, 2500)
+	filters := reexportFilters(loc)
+	rng := rand.New(rand.NewPCG(5, 36))
+	start := time.Date(2024, 6, 1, 0, 0, 0, 0, loc)
+	for range 30 {
+		from := start.AddDate(0, 0, rng.IntN(900))
+		filters = append(filters, Filter{From: from, To: from.AddDate(0, 0, 1+rng.IntN(400))})
+	}
+	read := func(q string, args []any) map[[2]string]uint64 {
+		t.Helper()
+		out := map[[2]string]uint64{}
+		err := s.query(ctx, "test-won-accounts", q, args, func(r driverRows) error {
+			var tr, seg string
+			var n uint64
+			if err := r.Scan(&tr, &seg, &n); err != nil {
+				return err
+			}
+			if n > 0 {
+				out[[2]string{tr, seg}] = n
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	nonzero := 0
+	for i, f := range filters {
+		got := read(s.wonAccountsSQL(f))
+		wc := territoryRollupWhere(f, false)
+		grouped := read("SELECT territory, segment, countIf(w > 0) FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins"+wc.where()+
+			" GROUP BY territory, segment, account_id) GROUP BY territory, segment", wc.args)
+		var c cond
+		c.add(tokFacts)
+		c.add("territory != '' AND closed = 1 AND won = 1")
+		dateRange(&c, "close_date", f)
+		c.in("territory", f.Territory)
+		c.in("segment", f.Segment)
+		facts := read("SELECT territory, segment, uniqExact(account_id) FROM opp_closes"+c.where()+" GROUP BY territory, segment", c.args)
+		if !reflect.DeepEqual(got, facts) || !reflect.DeepEqual(grouped, facts) {
+			t.Errorf("filter %d [%s, %s) %v %v: territory_firsts %v, territory_wins %v, opp_closes %v", i, f.From.Format(time.DateOnly), f.To.Format(time.DateOnly),
+				f.Territory, f.Segment, got, grouped, facts)
+		}
+		nonzero += len(facts)
+	}
+	if nonzero < 100 {
+		t.Fatalf("%d cells with won accounts over %d filters: the test needs more", nonzero, len(filters))
+	}
 }

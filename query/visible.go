@@ -15,7 +15,7 @@ import (
 //	{raw}       raw tables: rows of published runs (latest() adds it)
 //	{facts}     opp_facts, opp_stays, stay_lens, deal_amounts, opp_closes, opp_open and opp_moves: current versions
 //	{accounts}  account_facts, account_dims: current versions
-//	{delta}     rep_days, rep_dim_months, territory_days, territory_wins, rep_activity_days, lead_days, cycle_days, team_days, dim_days, territory_dim_days, stay_hist, deal_hist
+//	{delta}     rep_days, rep_dim_months, territory_days, territory_wins, rep_activity_days, lead_days, cycle_days, team_days, dim_days, territory_dim_days, stay_hist, deal_hist, territory_firsts
 const (
 	tokRaw      = "{raw}"
 	tokFacts    = "{facts}"
@@ -28,7 +28,7 @@ const (
 var servingReads = []struct{ table, token string }{
 	{"opp_facts", tokFacts}, {"opp_stays", tokFacts}, {"stay_lens", tokFacts}, {"deal_amounts", tokFacts}, {"opp_closes", tokFacts}, {"opp_open", tokFacts}, {"opp_moves", tokFacts}, {"account_facts", tokAccounts}, {"account_dims", tokAccounts},
 	{"rep_days", tokDelta}, {"rep_dim_months", tokDelta}, {"territory_days", tokDelta}, {"territory_wins", tokDelta}, {"rep_activity_days", tokDelta},
-	{"lead_days", tokDelta}, {"cycle_days", tokDelta}, {"team_days", tokDelta}, {"dim_days", tokDelta}, {"territory_dim_days", tokDelta}, {"stay_hist", tokDelta}, {"deal_hist", tokDelta},
+	{"lead_days", tokDelta}, {"cycle_days", tokDelta}, {"team_days", tokDelta}, {"dim_days", tokDelta}, {"territory_dim_days", tokDelta}, {"stay_hist", tokDelta}, {"deal_hist", tokDelta}, {"territory_firsts", tokDelta},
 }
 
 type versionKey struct{}

@@ -119,7 +119,7 @@ func (db *DB) ShardLocal(table string) string {
 
 // DeltaVisible is the filter on a delta serving table (signed rows summed by
 // readers: rep_days, rep_dim_months, territory_days, territory_wins, rep_activity_days, lead_days,
-// cycle_days, team_days, dim_days, territory_dim_days, stay_hist, deal_hist) at v.
+// cycle_days, team_days, dim_days, territory_dim_days, stay_hist, deal_hist, territory_firsts) at v.
 func DeltaVisible(v Version) string {
 	return "pub >= " + v.base() + " AND pub <= " + v.String()
 }

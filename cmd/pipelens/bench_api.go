@@ -290,7 +290,7 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 			") GROUP BY p ORDER BY p"},
 		{"series", "/api/v1/series?metric=bookings&" + rng, "SELECT day, sum(won_amount) FROM " + days + " GROUP BY day HAVING sum(won) + sum(lost) > 0 ORDER BY day"},
 	}
-	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, grains, inR)})
+	cubed = append(cubed, apiCase{"territories", "/api/v1/territories?" + rng, territoriesFloor(flt, from, grains, inR)})
 	cubed = append(cubed, apiCase{"attainment", "/api/v1/attainment?" + rng, attainmentFloor(flt, from, to, grains, inR)})
 	cubed = append(cubed, apiCase{"deals", "/api/v1/deals?basis=created&sort=-amount&" + rng, dealsFloor(flt, cube, grains, inR)})
 	cubed = append(cubed, apiCase{"days-in-stage", "/api/v1/days-in-stage?" + rng, daysInStageFloor(flt, grains, inR)})
@@ -307,14 +307,14 @@ func apiCases(from, to, rep string, flt benchFilter) []apiCase {
 
 // territoriesFloor is the territories' floor under flt: per territory, the won
 // and lost deals, won amount and open pipeline from territory_days (under a
-// product or source filter territory_dim_days), the accounts won (territory_wins;
-// opp_closes' won deals of the value), and the accounts and white space from
-// account_facts (and account_dims' rows of the value).
-func territoriesFloor(flt benchFilter, grains string, inR func(string) string) string {
+// product or source filter territory_dim_days), the accounts won (the rows of
+// territory_firsts whose account had not won since before from; opp_closes' won
+// deals of the value), and the accounts and white space from account_facts (and
+// account_dims' rows of the value).
+func territoriesFloor(flt benchFilter, from, grains string, inR func(string) string) string {
 	const zeros = "0., toUInt64(0), toUInt64(0), 0., "
 	days := "territory_days WHERE (" + grains + " OR grain = 2)" + flt.and()
-	won := "SELECT territory, " + zeros + "toUInt64(countIf(w > 0)), toUInt64(0), toUInt64(0) FROM (SELECT territory, account_id, sum(won) AS w FROM territory_wins WHERE " +
-		grains + flt.and() + " GROUP BY territory, account_id) GROUP BY territory"
+	won := "SELECT territory, " + zeros + "sum(n), toUInt64(0), toUInt64(0) FROM territory_firsts WHERE " + grains + " AND prev < toDate('" + from + "')" + flt.and() + " GROUP BY territory"
 	accounts := "SELECT territory, " + zeros + "toUInt64(0), count(), countIf(NOT arrayExists(d -> " + inR("d") + ", created)) FROM account_facts WHERE territory != ''" + flt.and() + " GROUP BY territory"
 	if flt.col == "product" || flt.col == "source" {
 		value := flt.dimValue()
