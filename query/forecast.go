@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The forecast (METRICS.md, "Forecast and pacing"): won so far + Σ open deals'
@@ -380,13 +382,18 @@ func (s *Service) forecasts(ctx context.Context, sc Scope, f Filter, req Forecas
 	rates, hist := s.ratesFrom(in.hist.rates, in.hist.basis)
 	base.Stages, base.History = rates.stages, hist
 	base.NewYield = in.hist.yield
-	var out []Forecast
-	for _, by := range groupBys {
-		fc, err := s.forecastGrouped(p, base, by, in, rates)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, fc)
+	// Each grouping simulates on its own (seeded) stream from the shared,
+	// read-only inputs: the groupings of one request use the cores at once.
+	out := make([]Forecast, len(groupBys))
+	var g errgroup.Group
+	for i, by := range groupBys {
+		g.Go(func() (err error) {
+			out[i], err = s.forecastGrouped(p, base, by, in, rates)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -404,12 +411,13 @@ func (s *Service) forecastGrouped(p fcPlan, out Forecast, by string, in fcInputs
 			groups[i].Name = in.names[groups[i].Key]
 		}
 	}
-	out.Method = distribution(groups, deals, &out.Total)
+	var totals []float64
+	out.Method, totals = distribution(groups, deals, &out.Total)
 	out.ForecastCategories = out.Total.Called != nil
 	if by != "" {
 		out.Groups = groups
 	}
-	out.Pacing = pacing(in.cov, p, out.Total, groups, deals)
+	out.Pacing = pacing(in.cov, p, out.Total, totals)
 	return out, nil
 }
 
@@ -738,8 +746,9 @@ func (x *ForecastGroup) addOpen(cat string, recorded, sum, sq float64, n int64, 
 // distribution fills each group's and the total's p10 and p90 and returns the
 // method: a simulation with a fixed seed (every deal won or not, a Poisson
 // number of new wins of the group's mean new amount) when the open deals are
-// few, else the normal approximation of the sum.
-func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastGroup) string {
+// few, else the normal approximation of the sum. With a simulation it returns
+// the simulated totals too (sorted), which probAtLeast counts.
+func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastGroup) (string, []float64) {
 	for _, x := range groups {
 		total.calls.add(&x.calls)
 		total.Won += x.Won
@@ -763,14 +772,14 @@ func distribution(groups []ForecastGroup, deals []forecastDeal, total *ForecastG
 			normalRange(&groups[i])
 		}
 		normalRange(total)
-		return "normal"
+		return "normal", nil
 	}
 	draws := simulate(groups, deals, forecastDraws)
 	for i := range groups {
 		groups[i].P10, groups[i].P90 = quantile(draws.groups[i], 0.1), quantile(draws.groups[i], 0.9)
 	}
 	total.P10, total.P90 = quantile(draws.total, 0.1), quantile(draws.total, 0.9)
-	return "simulation"
+	return "simulation", draws.total
 }
 
 const z90 = 1.2815515655446004 // Φ⁻¹(0.9)
@@ -786,27 +795,46 @@ type draws struct {
 	total  []float64
 }
 
+// simulate draws n outcomes with a fixed seed. A deal is won when the next
+// uniform draw is below its probability: rng.Float64() < p, compared as the
+// same 53 bits of the same source (u & (2^53-1) < ceil(p·2^53), exact since
+// p·2^53 is), without a call through rand.Rand's interface per deal and draw.
 func simulate(groups []ForecastGroup, deals []forecastDeal, n int) draws {
-	rng := rand.New(rand.NewPCG(16, 2026))
+	src := rand.NewPCG(16, 2026)
+	rng := rand.New(src)
 	d := draws{groups: make([][]float64, len(groups)), total: make([]float64, n)}
 	for i := range groups {
 		d.groups[i] = make([]float64, n)
 	}
+	const bits53 = 1<<53 - 1
+	type simDeal struct {
+		below  uint64
+		group  int
+		amount float64
+	}
+	sim := make([]simDeal, len(deals))
+	for j, dl := range deals {
+		sim[j] = simDeal{uint64(math.Ceil(dl.p * (1 << 53))), dl.group, dl.amount}
+	}
+	// One draw's sums per group, in the same order of additions as into
+	// d.groups, but in one small slice.
+	acc := make([]float64, len(groups))
 	for k := 0; k < n; k++ {
 		for i, x := range groups {
 			v := x.Won
 			if x.lambda > 0 {
 				v += float64(poisson(rng, x.lambda)) * x.NewExpected / x.lambda
 			}
-			d.groups[i][k] = v
+			acc[i] = v
 		}
-		for _, dl := range deals {
-			if rng.Float64() < dl.p {
-				d.groups[dl.group][k] += dl.amount
+		for _, dl := range sim {
+			if src.Uint64()&bits53 < dl.below {
+				acc[dl.group] += dl.amount
 			}
 		}
-		for i := range groups {
-			d.total[k] += d.groups[i][k]
+		for i, v := range acc {
+			d.groups[i][k] = v
+			d.total[k] += v
 		}
 	}
 	return d
@@ -840,12 +868,14 @@ func quantile(v []float64, q float64) float64 {
 	return v[i] + (pos-float64(i))*(v[i+1]-v[i])
 }
 
-// probAtLeast is P(total ≥ t) under the forecast's distribution.
-func probAtLeast(total ForecastGroup, groups []ForecastGroup, deals []forecastDeal, t float64) float64 {
+// probAtLeast is P(total ≥ t) under the forecast's distribution: the share
+// of the simulated totals (distribution's), or the normal approximation's
+// without them.
+func probAtLeast(total ForecastGroup, totals []float64, t float64) float64 {
 	if t <= total.Won {
 		return 1
 	}
-	if total.OpenDeals > forecastSimMax { // then forecastOpen read them in cells
+	if totals == nil { // then forecastOpen read them in cells
 		sd := math.Sqrt(total.variance)
 		if sd == 0 {
 			if total.Point >= t {
@@ -855,19 +885,18 @@ func probAtLeast(total ForecastGroup, groups []ForecastGroup, deals []forecastDe
 		}
 		return 0.5 * math.Erfc((t-total.Point)/(sd*math.Sqrt2))
 	}
-	d := simulate(groups, deals, forecastDraws)
 	hit := 0
-	for _, v := range d.total {
+	for _, v := range totals {
 		if v >= t-1e-9 {
 			hit++
 		}
 	}
-	return float64(hit) / float64(len(d.total))
+	return float64(hit) / float64(len(totals))
 }
 
 // pacing is the gap to the period's target from the period's coverage (cov);
 // nil when no target is in scope.
-func pacing(cov Coverage, p fcPlan, total ForecastGroup, groups []ForecastGroup, deals []forecastDeal) *Pacing {
+func pacing(cov Coverage, p fcPlan, total ForecastGroup, totals []float64) *Pacing {
 	if cov.TargetLevel == "" {
 		return nil
 	}
@@ -884,7 +913,7 @@ func pacing(cov Coverage, p fcPlan, total ForecastGroup, groups []ForecastGroup,
 		pc.Coverage = total.OpenAmount / pc.Gap
 		pc.CoverageNeeded = ratio(total.OpenAmount, total.PipelineExpected)
 	}
-	pc.ProbReach = probAtLeast(total, groups, deals, pc.Target)
+	pc.ProbReach = probAtLeast(total, totals, pc.Target)
 	return pc
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -324,7 +325,8 @@ func TestForecastRange(t *testing.T) {
 	}
 	groups, deals := build(forecastSimMax)
 	var sim ForecastGroup
-	if m := distribution(groups, deals, &sim); m != "simulation" {
+	m, totals := distribution(groups, deals, &sim)
+	if m != "simulation" {
 		t.Fatalf("%d deals: method %s, want simulation", len(deals), m)
 	}
 	var norm ForecastGroup
@@ -335,12 +337,12 @@ func TestForecastRange(t *testing.T) {
 	if math.Abs(sim.P10-norm.P10) > 0.1*sd || math.Abs(sim.P90-norm.P90) > 0.1*sd || !(sim.P10 < sim.Point && sim.Point < sim.P90) {
 		t.Errorf("simulated range %v..%v, normal %v..%v (sd %v, point %v)", sim.P10, sim.P90, norm.P10, norm.P90, sd, sim.Point)
 	}
-	if p := probAtLeast(sim, groups, deals, sim.P90); p < 0.08 || p > 0.12 {
+	if p := probAtLeast(sim, totals, sim.P90); p < 0.08 || p > 0.12 {
 		t.Errorf("P(≥ p90) = %v, want about 0.1", p)
 	}
 	groups, deals = build(forecastSimMax + 1)
 	var big ForecastGroup
-	if m := distribution(groups, deals, &big); m != "normal" || big.P10 < big.Won {
+	if m, totals := distribution(groups, deals, &big); m != "normal" || totals != nil || big.P10 < big.Won {
 		t.Errorf("%d deals: method %s, p10 %v (won %v)", len(deals), m, big.P10, big.Won)
 	}
 }
@@ -493,6 +495,55 @@ func TestForecastByTerritoryAndProduct(t *testing.T) {
 		}
 		if by == "product" && (!keys["Pro"] || !keys["Basic"]) || by == "territory" && (!keys["North"] || !keys["South"]) {
 			t.Errorf("by %s: groups %v", by, keys)
+		}
+	}
+}
+
+// TestSimulateDrawsAsFloat64: simulate's integer comparison of each deal's
+// draw gives the very outcomes rng.Float64() < p gives on the same stream (the
+// forecasts' p10, p90 and probability of reaching the target do not move),
+// for probabilities of every size, 0 and 1, and ones that are exact binary
+// fractions.
+func TestSimulateDrawsAsFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	groups := []ForecastGroup{{Won: 5, lambda: 3, NewExpected: 30}, {Won: 0}, {lambda: 70, NewExpected: 700}}
+	var deals []forecastDeal
+	for i := range 400 {
+		p := r.Float64()
+		switch i % 8 {
+		case 0:
+			p = 0
+		case 1:
+			p = 1
+		case 2:
+			p = 0.5
+		case 3:
+			p = math.Ldexp(1, -50)
+		case 4:
+			p *= 1e-6
+		}
+		deals = append(deals, forecastDeal{group: i % 3, amount: float64(1 + i%7), p: p})
+	}
+	got := simulate(groups, deals, 300)
+	// What simulate drew before: rng.Float64() per deal and draw.
+	rng := rand.New(rand.NewPCG(16, 2026))
+	for k := range 300 {
+		want := make([]float64, len(groups))
+		for i, x := range groups {
+			want[i] = x.Won
+			if x.lambda > 0 {
+				want[i] += float64(poisson(rng, x.lambda)) * x.NewExpected / x.lambda
+			}
+		}
+		for _, dl := range deals {
+			if rng.Float64() < dl.p {
+				want[dl.group] += dl.amount
+			}
+		}
+		for i := range groups {
+			if got.groups[i][k] != want[i] {
+				t.Fatalf("draw %d, group %d: %v, want %v", k, i, got.groups[i][k], want[i])
+			}
 		}
 	}
 }

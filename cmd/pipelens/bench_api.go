@@ -47,6 +47,7 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	refresh := fs.Bool("refresh", false, "rebuild the serving tables even when the sample was already loaded")
 	only := fs.String("only", "", "comma-separated endpoints to time (default all)")
 	rawN := fs.Int("raw-n", 5, "runs of each hand SQL over the raw tables (slow at scale)")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the timed requests to FILE (go tool pprof)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -102,6 +103,13 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 		if err := os.WriteFile(loadedMark, []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 			return err
 		}
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	// What serve does after a publication: the forecasts' history for today.
 	t3 := time.Now()

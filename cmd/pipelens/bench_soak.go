@@ -382,3 +382,16 @@ func memoryGrowth(samples []rssSample, of func(rssSample) int64) (mid, end int64
 	}
 	return mid, end, float64(end-mid) / float64(mid)
 }
+
+// startCPUProfile writes a CPU profile to path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
