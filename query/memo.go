@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // memo keeps small reads every page repeats (the reps, the bookings targets)
@@ -136,4 +138,20 @@ func sharedRead[T any](ctx context.Context, s *Service, key string, fn func(cont
 		return zero, c.err
 	}
 	return c.val.(T), nil
+}
+
+// Warm reads, for the latest publication, what memoized keeps per publication
+// and requests read whatever their range and filters: the reps and the
+// bookings targets. serve calls it every few seconds (when they are kept, two
+// map reads), so the requests after a publication find them.
+func (s *Service) Warm(ctx context.Context) error {
+	v, err := s.db.CurrentVersion(ctx)
+	if err != nil || v.Pub == 0 {
+		return err
+	}
+	ctx = AsOf(ctx, v)
+	var g errgroup.Group
+	g.Go(func() error { _, err := s.repDims(ctx); return err })
+	g.Go(func() error { _, err := s.bookingTargets(ctx); return err })
+	return g.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pipelens/pipelens/schemas"
+	"github.com/pipelens/pipelens/schemas/schemastest"
 )
 
 // A memoized read runs once per version and key, again for a new publication,
@@ -86,5 +87,38 @@ func TestSharedReadJoinsConcurrentCallers(t *testing.T) {
 	s.shared.m[schemas.Version{Pub: 1}.String()+"|k"].at = time.Now().Add(-sharedFor)
 	if n, _ := sharedRead(v1, s, "k", read); n != 4 {
 		t.Fatalf("a caller after sharedFor read run %d, want a new run (4)", n)
+	}
+}
+
+// TestWarmKeepsTheLists: Warm reads the reps and the bookings targets of the
+// latest publication into the memo, under the key a request at that version
+// reads, so the requests after a publication find them.
+func TestWarmKeepsTheLists(t *testing.T) {
+	ctx := context.Background()
+	db := schemastest.Open(t)
+	randomFixture(3, 300).load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Forget()
+	if err := s.Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.CurrentVersion(ctx)
+	if err != nil || v.Pub == 0 {
+		t.Fatalf("version %v, %v", v, err)
+	}
+	for _, k := range []string{"reps", "booking targets"} {
+		s.memo.mu.Lock()
+		_, ok := s.memo.m[v.String()+"|"+k]
+		s.memo.mu.Unlock()
+		if !ok {
+			t.Errorf("after Warm, %q is not kept for version %s", k, v)
+		}
+	}
+	reps, err := s.repDims(AsOf(ctx, v))
+	if err != nil || len(reps) == 0 {
+		t.Fatalf("reps at %s: %d, %v", v, len(reps), err)
 	}
 }

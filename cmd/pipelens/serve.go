@@ -56,15 +56,19 @@ func (a *app) upgradeServing(ctx context.Context, q *query.Service) error {
 	return nil
 }
 
-// maintain, every 10 seconds until ctx ends, deletes the rows of replaced
-// publications (q.Collect) and computes the forecasts' history of a new
-// publication or day once the publication has stood for
-// query.ForecastHistoryQuiet (q.PrecomputeForecasts): until it is there,
-// forecasts compute it per request.
+// maintain, every 10 seconds until ctx ends, reads the lists query keeps per
+// publication (q.Warm: the reps and the targets, which requests then find),
+// deletes the rows of replaced publications (q.Collect) and computes the
+// forecasts' history of a new publication or day once the publication has
+// stood for query.ForecastHistoryQuiet (q.PrecomputeForecasts): until it is
+// there, forecasts compute it per request.
 func (a *app) maintain(ctx context.Context, q *query.Service) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
 	for {
+		if err := q.Warm(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("read the reps and targets of the publication", "err", err)
+		}
 		if err := q.Collect(ctx, query.CollectGrace); err != nil && ctx.Err() == nil {
 			a.log.Warn("collect the rows of replaced publications", "err", err)
 		}
