@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,12 +51,17 @@ func memoized[T any](ctx context.Context, s *Service, key string, fn func(contex
 
 // Forget drops what memoized and sharedRead keep (benchmarks time uncached
 // requests with it; a load needs no call: keys carry the version). It keeps
-// the tables in memory (inmemory.go), which a process reads once per
-// publication, as it computes forecast_history once per publication.
+// what a process reads once per publication before requests ask: the tables
+// in memory (inmemory.go) and the lists Warm reads, as it computes
+// forecast_history once per publication.
 func (s *Service) Forget() {
 	if s.memo != nil {
 		s.memo.mu.Lock()
-		s.memo.m = map[string]any{}
+		for k := range s.memo.m {
+			if _, key, _ := strings.Cut(k, "|"); key != memoReps && key != memoTargets {
+				delete(s.memo.m, k)
+			}
+		}
 		s.memo.mu.Unlock()
 	}
 	if s.shared != nil {
@@ -139,6 +145,12 @@ func sharedRead[T any](ctx context.Context, s *Service, key string, fn func(cont
 	}
 	return c.val.(T), nil
 }
+
+// The keys of the lists Warm reads.
+const (
+	memoReps    = "reps"
+	memoTargets = "booking targets"
+)
 
 // Warm reads, for the latest publication, what memoized keeps per publication
 // and requests read whatever their range and filters: the reps and the

@@ -92,7 +92,8 @@ func TestSharedReadJoinsConcurrentCallers(t *testing.T) {
 
 // TestWarmKeepsTheLists: Warm reads the reps and the bookings targets of the
 // latest publication into the memo, under the key a request at that version
-// reads, so the requests after a publication find them.
+// reads, so the requests after a publication find them; Forget keeps them and
+// drops what requests read.
 func TestWarmKeepsTheLists(t *testing.T) {
 	ctx := context.Background()
 	db := schemastest.Open(t)
@@ -109,14 +110,21 @@ func TestWarmKeepsTheLists(t *testing.T) {
 	if err != nil || v.Pub == 0 {
 		t.Fatalf("version %v, %v", v, err)
 	}
-	for _, k := range []string{"reps", "booking targets"} {
-		s.memo.mu.Lock()
-		_, ok := s.memo.m[v.String()+"|"+k]
-		s.memo.mu.Unlock()
-		if !ok {
-			t.Errorf("after Warm, %q is not kept for version %s", k, v)
+	// A read of a request's range; Forget drops it and keeps Warm's lists.
+	if _, err := memoized(AsOf(ctx, v), s, "a range", func(context.Context) (int, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	s.Forget()
+	s.memo.mu.Lock()
+	for _, k := range []string{memoReps, memoTargets} {
+		if _, ok := s.memo.m[v.String()+"|"+k]; !ok {
+			t.Errorf("after Warm and Forget, %q is not kept for version %s", k, v)
 		}
 	}
+	if _, ok := s.memo.m[v.String()+"|a range"]; ok {
+		t.Errorf("Forget kept a request's read")
+	}
+	s.memo.mu.Unlock()
 	reps, err := s.repDims(AsOf(ctx, v))
 	if err != nil || len(reps) == 0 {
 		t.Fatalf("reps at %s: %d, %v", v, len(reps), err)

@@ -29,7 +29,7 @@ type Attainment struct {
 type repDim struct{ id, name, team, manager, territory, role string }
 
 func (s *Service) repDims(ctx context.Context) ([]repDim, error) {
-	return memoized(ctx, s, "reps", func(ctx context.Context) ([]repDim, error) {
+	return memoized(ctx, s, memoReps, func(ctx context.Context) ([]repDim, error) {
 		var out []repDim
 		q := "SELECT rep_id, name, team, manager_id, territory, role FROM " + latest("reps", "rep_id", "rep_id, name, team, manager_id, territory, role") + " ORDER BY rep_id"
 		err := s.query(ctx, "reps", q, nil, func(r driverRows) error {
@@ -128,7 +128,7 @@ func (s *Service) targetsAndReps(ctx context.Context, sc Scope, f Filter) ([]vis
 // bookingTargets is every bookings target as readers count them now, in the
 // reporting currency, ordered by scope, scope id and period start.
 func (s *Service) bookingTargets(ctx context.Context) ([]visibleTarget, error) {
-	return memoized(ctx, s, "booking targets", func(ctx context.Context) ([]visibleTarget, error) {
+	return memoized(ctx, s, memoTargets, func(ctx context.Context) ([]visibleTarget, error) {
 		fx, err := s.fxRates(ctx, tokRaw)
 		if err != nil {
 			return nil, err
