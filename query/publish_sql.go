@@ -246,21 +246,27 @@ func (b *pubBuilder) accountSteps(add func(name, sql string)) {
 			schemas.EntityVisible(b.v, "account_id", t("account_gone"))+" AND account_id IN "+ta)
 		only = " AND account_id IN " + ta
 	}
-	// The accounts this shard keeps rows of. GLOBAL: the set is this shard's,
-	// while the accounts are read through the Distributed table.
 	// The shard's opportunities per account, creation date, product and
 	// source, as of N.
 	days := "(SELECT account_id, day, product, source FROM " + t("account_days") + " WHERE " + schemas.DeltaVisible(b.next) + only +
 		" GROUP BY account_id, day, product, source HAVING sum(deals) > 0)"
-	here := "account_id GLOBAL IN (SELECT id FROM (SELECT account_id AS id FROM " + t("accounts") + " WHERE " + b.rawNew() + only +
-		" UNION ALL SELECT account_id FROM " + days + "))"
+	// The accounts this shard keeps rows of: on one server, every account (of
+	// the touched ones); in cluster mode those of the shard's own accounts rows
+	// or opportunities. GLOBAL: the set is this shard's, while the accounts are
+	// read through the Distributed table.
+	here := b.rawNew() + only
+	if b.s.db.Cluster != "" {
+		here = b.rawNew() + " AND account_id GLOBAL IN (SELECT id FROM (SELECT account_id AS id FROM " + t("accounts") + " WHERE " + b.rawNew() + only +
+			" UNION ALL SELECT account_id FROM " + days + "))"
+	}
 	created := "(SELECT account_id, arraySort(groupArray(day)) AS created FROM " + days + " GROUP BY account_id)"
-	latest := latestWhere("accounts", "account_id", acct, b.rawNew()+" AND "+here)
+	latest := latestWhere("accounts", "account_id", acct, here)
 	add("accounts", "INSERT INTO "+t("account_facts")+" (account_id, territory, segment, created, pub) SELECT account_id, territory, segment, created, toUInt64("+b.n+") FROM "+
 		latest+" AS a ALL LEFT JOIN "+created+" AS o USING account_id")
-	// The same accounts' dates per product and per source, under the same pub.
-	perDim := "(SELECT account_id, dim, value, arraySort(groupArray(day)) AS created FROM (SELECT account_id, day, 'product' AS dim, product AS value FROM " + days +
-		" UNION ALL SELECT account_id, day, 'source' AS dim, source AS value FROM " + days + ") GROUP BY account_id, dim, value)"
+	// The same accounts' dates per product and per source, under the same pub
+	// (days read once: each row twice, as a product and as a source).
+	perDim := "(SELECT account_id, tupleElement(dv, 1) AS dim, tupleElement(dv, 2) AS value, arraySort(groupArray(day)) AS created FROM " + days +
+		" ARRAY JOIN [('product', product), ('source', source)] AS dv GROUP BY account_id, dim, value)"
 	add("account-dims", "INSERT INTO "+t("account_dims")+" (dim, value, account_id, territory, segment, created, pub) SELECT dim, value, account_id, territory, segment, created, toUInt64("+b.n+") FROM "+
 		latest+" AS a ALL INNER JOIN "+perDim+" AS o USING account_id")
 }
