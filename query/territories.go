@@ -336,9 +336,9 @@ func territoryRollupWhere(f Filter, open bool) cond {
 }
 
 // territoryWonAccounts reads the won accounts of the rollups' paths on their
-// own (TerritoryHeadroom, when the estimate is needed): from territory_wins
-// under territory and segment filters, from opp_closes' won deals of the
-// range under a product or source filter.
+// own (TerritoryHeadroom, when the estimate is needed): wonAccountsSQL's under
+// territory and segment filters, from opp_closes' won deals of the range under
+// a product or source filter.
 func (s *Service) territoryWonAccounts(ctx context.Context, f Filter, cells *territoryCells) error {
 	q, args := s.wonAccountsSQL(f)
 	if !s.placeOnly(f) {

@@ -5,7 +5,9 @@ import "github.com/pipelens/pipelens/schemas"
 // The accounts won in a range from territory_firsts
 // (schemas/migrations/0036_territory_firsts.sql): each account's rows carry the
 // last day it won before them, so its first win of a range is the one row there
-// whose prev is before the range, and counting accounts is summing rows.
+// whose prev is before the range, and counting accounts is summing rows. An
+// account's first row has prev 1970-01-01, before every range (ParseFilter
+// takes years from 1971).
 
 // territoryFirstsSelect fills territory_firsts for publication N after
 // territory_wins has its rows: the rows of every account N touched (its rows of
