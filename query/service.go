@@ -219,18 +219,23 @@ func (s *Service) query(ctx context.Context, purpose, q string, args []any, scan
 	defer release()
 	c, cancel := s.db.Context(ctx, purpose, set)
 	defer cancel()
+	t0, n := time.Now(), 0
 	rows, err := s.db.Conn.Query(c, q, args...)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", purpose, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		n++
 		if err := scan(rows); err != nil {
 			return fmt.Errorf("query %s: %w", purpose, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("query %s: %w", purpose, err)
+	}
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("statement", "purpose", purpose, "rows", n, "took", time.Since(t0).Round(10*time.Microsecond))
 	}
 	return nil
 }
