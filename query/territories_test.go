@@ -176,10 +176,7 @@ func TestWonAccountsEqualFacts(t *testing.T) {
 	}
 	nonzero := 0
 	for i, f := range filters {
-		got := read(s.wonAccountsSQL(f))
-		wc := territoryRollupWhere(f, false)
-		grouped := read("SELECT territory, segment, countIf(w > 0) FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins"+wc.where()+
-			" GROUP BY territory, segment, account_id) GROUP BY territory, segment", wc.args)
+		got, grouped := read(s.wonAccountsSQL(f)), read(groupedWonAccountsSQL(f))
 		var c cond
 		c.add(tokFacts)
 		c.add("territory != '' AND closed = 1 AND won = 1")

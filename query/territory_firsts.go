@@ -45,16 +45,22 @@ const firstsRows = "arrayConcat(" +
 // wonAccountsSQL counts per cell the accounts with a won deal in f's range
 // (under its territory and segment filters): on a single server the range's
 // rows of territory_firsts whose account had not won since before the range;
-// in cluster mode, the accounts whose won deals in the range, summed from
-// territory_wins, add up to more than none (territory_wins holds corrections,
-// see 0007).
+// in cluster mode groupedWonAccountsSQL's.
 func (s *Service) wonAccountsSQL(f Filter) (string, []any) {
-	wc := territoryRollupWhere(f, false)
 	if s.db.Cluster != "" {
-		return "SELECT territory, segment, countIf(w > 0) AS accounts FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins" + wc.where() +
-			" GROUP BY territory, segment, account_id) GROUP BY territory, segment", wc.args
+		return groupedWonAccountsSQL(f)
 	}
+	wc := territoryRollupWhere(f, false)
 	wc.add("prev < toDate(?)", day(f.From))
 	return "SELECT territory, segment, sum(n) AS accounts FROM territory_firsts" + wc.where() +
 		" GROUP BY territory, segment HAVING accounts > 0", wc.args
+}
+
+// groupedWonAccountsSQL counts per cell the accounts whose won deals in f's
+// range, summed from territory_wins per account, add up to more than none
+// (territory_wins holds corrections, see 0007).
+func groupedWonAccountsSQL(f Filter) (string, []any) {
+	wc := territoryRollupWhere(f, false)
+	return "SELECT territory, segment, countIf(w > 0) AS accounts FROM (SELECT territory, segment, account_id, sum(won) AS w FROM territory_wins" + wc.where() +
+		" GROUP BY territory, segment, account_id) GROUP BY territory, segment", wc.args
 }
