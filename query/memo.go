@@ -152,9 +152,10 @@ const (
 	memoTargets = "booking targets"
 )
 
-// Warm reads, for the latest publication, what memoized keeps per publication
-// and requests read whatever their range and filters: the reps and the
-// bookings targets. serve calls it every few seconds (when they are kept, two
+// Warm reads, for the latest publication, what is kept per publication and
+// requests read whatever their range and filters: the reps and the bookings
+// targets (memoized), team_days, dim_days and cycle_days in memory
+// (inmemory.go). serve calls it every few seconds (when they are kept, a few
 // map reads), so the requests after a publication find them.
 func (s *Service) Warm(ctx context.Context) error {
 	v, err := s.db.CurrentVersion(ctx)
@@ -165,5 +166,10 @@ func (s *Service) Warm(ctx context.Context) error {
 	var g errgroup.Group
 	g.Go(func() error { _, err := s.repDims(ctx); return err })
 	g.Go(func() error { _, err := s.bookingTargets(ctx); return err })
+	if !s.noRollup {
+		g.Go(func() error { _, err := s.teamCube(ctx); return err })
+		g.Go(func() error { _, err := s.dimCubes(ctx); return err })
+		g.Go(func() error { _, err := s.cycles.get(ctx, s, "cycle_days", s.readCycleCube); return err })
+	}
 	return g.Wait()
 }

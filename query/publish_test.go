@@ -236,18 +236,15 @@ func loadEach(t *testing.T, files []string, loc *time.Location) (*schemas.DB, *S
 	db := schemastest.Open(t)
 	s := New(db, loc, quietLog())
 	ing := ingest.New(db, ingest.Options{Publish: s.Refresh}, quietLog())
-	all := Filter{From: time.Date(2000, 1, 1, 0, 0, 0, 0, loc), To: time.Date(2100, 1, 1, 0, 0, 0, 0, loc)}
 	for _, f := range files {
 		rep, err := ing.LoadFile(context.Background(), f, ingest.LoadOptions{Source: "canonical"})
 		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
 			t.Fatalf("load %s: %v %+v", f, err, rep)
 		}
-		// Read team_days and cycle_days into memory at each version, so the
-		// next one extends them with its own rows (inmemory.go), as serve does.
-		if _, err := s.Funnel(context.Background(), Unrestricted, all); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.CycleTime(context.Background(), Unrestricted, all, ""); err != nil {
+		// Read team_days, dim_days and cycle_days into memory at each
+		// version, so the next one extends them with its own rows
+		// (inmemory.go), as serve's Warm does.
+		if err := s.Warm(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}

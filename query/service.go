@@ -41,9 +41,10 @@ type Service struct {
 	memo *memo
 	// shared: reads that concurrent callers share (sharedRead).
 	shared *shared
-	// cubes and cycles: team_days and cycle_days in memory per publication
-	// (inmemory.go).
+	// cubes, dims and cycles: team_days, dim_days over teams and managers and
+	// cycle_days in memory per publication (inmemory.go).
 	cubes  *perVersion[*teamCube]
+	dims   *perVersion[*dimCubes]
 	cycles *perVersion[*cycleCube]
 
 	// collected is the last full publication whose older rows Collect deleted.
@@ -68,7 +69,7 @@ func New(db *schemas.DB, loc *time.Location, log *slog.Logger) *Service {
 		tz, loc = "UTC", time.UTC
 	}
 	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}, shared: &shared{m: map[string]*sharedCall{}},
-		cubes: newPerVersion[*teamCube](), cycles: newPerVersion[*cycleCube]()}
+		cubes: newPerVersion[*teamCube](), dims: newPerVersion[*dimCubes](), cycles: newPerVersion[*cycleCube]()}
 }
 
 // WithStages sets the pipeline's open stages in order (stage_rank 1..k), as the

@@ -55,6 +55,17 @@ type teamDay struct {
 	teamSums
 }
 
+// cubeSumCols are the sums of team_days' (and dim_days') columns the cube
+// statements read, in the order of teamDay.sums.
+const cubeSumCols = "sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), sum(created_lost), " +
+	"sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount)"
+
+// sums are the scan destinations of cubeSumCols.
+func (t *teamDay) sums() []any {
+	return []any{&t.created, &t.createdAmount, &t.createdWon, &t.createdWonAmount, &t.createdLost,
+		&t.createdOpen, &t.reached, &t.won, &t.wonAmount, &t.lost, &t.lostAmount}
+}
+
 // teamCube is team_days at one publication, summed per (grain, day, team,
 // manager) and sorted by (grain, day).
 type teamCube struct {
@@ -82,8 +93,10 @@ func dealDim(f Filter) (dim string, values []string, n int) {
 
 // cubeSums adds up the rows that answer f (cubeServes) over its range
 // (rangeRows) per key(row): team_days' in memory, or, for a deal dimension,
-// dim_days' rows of the range, read per day or month and, when byTeam, per
-// team and manager (otherwise a row's team and manager are empty).
+// dim_days' summed over teams and managers in memory (dimCubes), or, when
+// byTeam or under a team or manager filter, dim_days' rows of the range read
+// per day or month, team and manager (otherwise a row's team and manager are
+// empty).
 func cubeSums[K comparable](ctx context.Context, s *Service, f Filter, daysOnly, byTeam bool, key func(*teamDay) K) (map[K]*teamSums, error) {
 	dim, values, n := dealDim(f)
 	if n == 0 {
@@ -92,6 +105,19 @@ func cubeSums[K comparable](ctx context.Context, s *Service, f Filter, daysOnly,
 			return nil, err
 		}
 		return teamSumsBy(c, f, daysOnly, key), nil
+	}
+	if !byTeam && len(f.Team) == 0 && len(f.Manager) == 0 {
+		d, err := s.dimCubes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := map[K]*teamSums{}
+		for _, v := range slices.Compact(slices.Sorted(slices.Values(values))) {
+			if c := d.m[dimKey{dim, v}]; c != nil {
+				addTeamSums(out, c, f, daysOnly, key)
+			}
+		}
+		return out, nil
 	}
 	c, err := s.dimCube(ctx, f, dim, values, daysOnly, byTeam)
 	if err != nil {
@@ -122,8 +148,7 @@ func (s *Service) dimCube(ctx context.Context, f Filter, dim string, values []st
 		key = "grain, day, team, manager_id"
 		cols = key
 	}
-	q := "SELECT " + cols + ", sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), sum(created_lost), " +
-		"sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM dim_days" + c.where() +
+	q := "SELECT " + cols + ", " + cubeSumCols + " FROM dim_days" + c.where() +
 		" GROUP BY " + key + " ORDER BY " + key
 	return sharedRead(ctx, s, q+fmt.Sprintf("%q", c.args), func(ctx context.Context) (*teamCube, error) {
 		return s.scanCube(ctx, "dim-cube", q, c.args)
@@ -136,8 +161,7 @@ func (s *Service) scanCube(ctx context.Context, purpose, q string, args []any) (
 	c := &teamCube{}
 	err := s.query(ctx, purpose, q, args, func(r driverRows) error {
 		var t teamDay
-		if err := r.Scan(&t.grain, &t.day, &t.team, &t.manager, &t.created, &t.createdAmount, &t.createdWon, &t.createdWonAmount, &t.createdLost,
-			&t.createdOpen, &t.reached, &t.won, &t.wonAmount, &t.lost, &t.lostAmount); err != nil {
+		if err := r.Scan(append([]any{&t.grain, &t.day, &t.team, &t.manager}, t.sums()...)...); err != nil {
 			return err
 		}
 		c.rows = append(c.rows, t)
@@ -159,26 +183,38 @@ func (s *Service) readTeamCube(ctx context.Context, prev *teamCube, since uint64
 	if prev != nil {
 		where += " AND pub > " + u(since)
 	}
-	q := "SELECT grain, day, team, manager_id, sum(created), sum(created_amount), sum(created_won), sum(created_won_amount), sum(created_lost), " +
-		"sum(created_open), sumForEach(reached), sum(won), sum(won_amount), sum(lost), sum(lost_amount) FROM team_days WHERE " + where +
+	q := "SELECT grain, day, team, manager_id, " + cubeSumCols + " FROM team_days WHERE " + where +
 		" GROUP BY grain, day, team, manager_id ORDER BY grain, day, team, manager_id"
 	c, err := s.scanCube(ctx, "team-cube", q, nil)
 	if err != nil || prev == nil {
 		return c, err
 	}
-	c.rows = mergeRows(prev.rows, c.rows, func(a, b *teamDay) int {
+	c.rows = mergeTeamRows(prev.rows, c.rows)
+	return c, nil
+}
+
+// mergeTeamRows is a cube's rows old and add (both in key order) as one, the
+// rows of equal keys added up; old is not modified.
+func mergeTeamRows(old, add []teamDay) []teamDay {
+	return mergeRows(old, add, func(a, b *teamDay) int {
 		return cmp.Or(cmp.Compare(a.grain, b.grain), a.day.Compare(b.day), strings.Compare(a.team, b.team), strings.Compare(a.manager, b.manager))
 	}, func(dst, src *teamDay) {
-		dst.reached = slices.Clone(dst.reached) // shared with prev
+		dst.reached = slices.Clone(dst.reached) // shared with old
 		dst.add(&src.teamSums)
 	})
-	return c, nil
 }
 
 // teamSumsBy adds up the rows of c that make up f's range (rangeRows) under
 // f's team and manager filters, per key(row).
 func teamSumsBy[K comparable](c *teamCube, f Filter, daysOnly bool, key func(*teamDay) K) map[K]*teamSums {
 	out := map[K]*teamSums{}
+	addTeamSums(out, c, f, daysOnly, key)
+	return out
+}
+
+// addTeamSums adds c's rows of f's range under f's team and manager filters
+// to out, per key(row) (teamSumsBy).
+func addTeamSums[K comparable](out map[K]*teamSums, c *teamCube, f Filter, daysOnly bool, key func(*teamDay) K) {
 	add := func(r *teamDay) {
 		if len(f.Team) > 0 && !slices.Contains(f.Team, r.team) || len(f.Manager) > 0 && !slices.Contains(f.Manager, r.manager) {
 			return
@@ -192,7 +228,6 @@ func teamSumsBy[K comparable](c *teamCube, f Filter, daysOnly bool, key func(*te
 		a.add(&r.teamSums)
 	}
 	rangeRows(c.rows, func(r *teamDay) (uint8, time.Time) { return r.grain, r.day }, f, daysOnly, add)
-	return out
 }
 
 // periodOf is the start of the period (week, month, quarter) holding day, as
