@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -475,12 +476,18 @@ func (c *chClient) run(ctx context.Context, q string) (wall, query time.Duration
 	return wall, time.Duration(sec * float64(time.Second)), nil
 }
 
+// apiGet times GET u with token from the request to the last byte of the body.
 func apiGet(ctx context.Context, hc *http.Client, u, token string) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	// Asked for explicitly, the body arrives as sent and is not inflated here:
+	// the time is the server's until the last byte, not this process's
+	// decompression (3-4 ms of /api/v1/reps' 400 kB on these cores), which a
+	// browser does on its own machine.
+	req.Header.Set("Accept-Encoding", "gzip")
 	t := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -493,6 +500,11 @@ func apiGet(ctx context.Context, hc *http.Client, u, token string) (time.Duratio
 		return d, err
 	}
 	if resp.StatusCode != http.StatusOK {
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+				b, _ = io.ReadAll(zr)
+			}
+		}
 		return d, fmt.Errorf("GET %s: %w", u, &apiStatusError{resp.StatusCode, strings.TrimSpace(string(b))})
 	}
 	return d, nil
