@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +59,7 @@ func (s *Service) Forget() {
 	if s.memo != nil {
 		s.memo.mu.Lock()
 		for k := range s.memo.m {
-			if _, key, _ := strings.Cut(k, "|"); key != memoReps && key != memoTargets {
+			if _, key, _ := strings.Cut(k, "|"); !slices.Contains(warmKeys, key) {
 				delete(s.memo.m, k)
 			}
 		}
@@ -150,11 +151,15 @@ func sharedRead[T any](ctx context.Context, s *Service, key string, fn func(cont
 const (
 	memoReps    = "reps"
 	memoTargets = "booking targets"
+	memoMarket  = "market"
 )
 
+// warmKeys are the memoized keys Forget keeps.
+var warmKeys = []string{memoReps, memoTargets, memoMarket}
+
 // Warm reads, for the latest publication, what is kept per publication and
-// requests read whatever their range and filters: the reps and the bookings
-// targets (memoized), team_days, dim_days and cycle_days in memory
+// requests read whatever their range and filters: the reps, the bookings
+// targets and the market table (memoized), team_days, dim_days and cycle_days in memory
 // (inmemory.go). serve calls it every few seconds (when they are kept, a few
 // map reads), so the requests after a publication find them.
 func (s *Service) Warm(ctx context.Context) error {
@@ -166,6 +171,7 @@ func (s *Service) Warm(ctx context.Context) error {
 	var g errgroup.Group
 	g.Go(func() error { _, err := s.repDims(ctx); return err })
 	g.Go(func() error { _, err := s.bookingTargets(ctx); return err })
+	g.Go(func() error { _, err := s.marketRows(ctx); return err })
 	if !s.noRollup {
 		g.Go(func() error { _, err := s.teamCube(ctx); return err })
 		g.Go(func() error { _, err := s.dimCubes(ctx); return err })

@@ -116,7 +116,7 @@ func TestWarmKeepsTheLists(t *testing.T) {
 	}
 	s.Forget()
 	s.memo.mu.Lock()
-	for _, k := range []string{memoReps, memoTargets} {
+	for _, k := range warmKeys {
 		if _, ok := s.memo.m[v.String()+"|"+k]; !ok {
 			t.Errorf("after Warm and Forget, %q is not kept for version %s", k, v)
 		}

@@ -2,11 +2,14 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/pipelens/pipelens/schemas/schemastest"
 )
 
 // TestHeadroomEqualsTerritories: the overview's headroom (TerritoryHeadroom)
@@ -192,5 +195,54 @@ func TestWonAccountsEqualFacts(t *testing.T) {
 	}
 	if nonzero < 100 {
 		t.Fatalf("%d cells with won accounts over %d filters: the test needs more", nonzero, len(filters))
+	}
+}
+
+// TestMarketPotential: a territory's potential is the market rows of its
+// latest year not after the range's last day, under the segment and territory
+// filters, summed over segments; a territory with rows of later years only has
+// none.
+func TestMarketPotential(t *testing.T) {
+	ctx := context.Background()
+	db := schemastest.Open(t)
+	fx := &fixture{market: []fmarket{
+		{"T1", "SMB", 2024, 100}, {"T1", "ENT", 2024, 50}, {"T1", "SMB", 2025, 200}, {"T1", "ENT", 2026, 70},
+		{"T2", "SMB", 2024, 10}, {"T2", "SMB", 2026, 30}, {"T2", "ENT", 2026, 40},
+		{"T3", "SMB", 2027, 999},
+	}}
+	fx.load(t, db)
+	s := New(db, time.UTC, quietLog())
+	if err := s.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := func(year int) Filter { // a range whose last day is in year
+		return Filter{From: time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(year+1, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	with := func(f Filter, seg, terr []string) Filter { f.Segment, f.Territory = seg, terr; return f }
+	for _, c := range []struct {
+		f    Filter
+		want map[string]float64
+	}{
+		{ends(2026), map[string]float64{"T1": 70, "T2": 70}},
+		{ends(2025), map[string]float64{"T1": 200, "T2": 10}},
+		{with(ends(2026), []string{"SMB"}, nil), map[string]float64{"T1": 200, "T2": 30}},
+		{with(ends(2026), nil, []string{"T2"}), map[string]float64{"T2": 70}},
+		{with(ends(2026), []string{"ENT", "SMB"}, []string{"T1", "T3"}), map[string]float64{"T1": 70}},
+		{ends(2023), map[string]float64{}},
+		{ends(2027), map[string]float64{"T1": 70, "T2": 70, "T3": 999}},
+	} {
+		for _, ctx := range []context.Context{ctx, AsOf(ctx, v)} { // read, then kept per publication
+			got, err := s.marketPotential(ctx, c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("range ending %s, segments %v, territories %v: %v, want %v", c.f.To.AddDate(0, 0, -1).Format(time.DateOnly), c.f.Segment, c.f.Territory, got, c.want)
+			}
+		}
 	}
 }
