@@ -45,7 +45,7 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("bench api", "")
 	size := fs.String("size", "large", "small, medium or large")
 	opps := fs.Int("opportunities", 0, "number of opportunities (overrides the size's)")
-	n := fs.Int("n", 30, "requests per endpoint (and client calls per statement)")
+	n := fs.Int("n", 40, "requests per endpoint (and client calls per statement); the p95 of 40 is the 38th")
 	reuse := fs.Bool("reuse-home", false, "keep the loaded home under the temp directory and reuse it next time")
 	home := fs.String("home", "", "home of the embedded ClickHouse (default: a fresh temporary one, or a fixed one with --reuse-home)")
 	refresh := fs.Bool("refresh", false, "rebuild the serving tables even when the sample was already loaded")
@@ -169,7 +169,7 @@ func benchAPI(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "\n%d opportunities, range [%s, %s), %d requests per endpoint and filter (%d raw-table statements); server %s\n", truth.Opportunities, from, to, *n, *rawN, db.ServerVersion())
 	fmt.Fprintf(a.stdout, "clickhouse-client start-up (wall time of SELECT 1): p50 %s p95 %s, not in the SQL figures (the query time clickhouse-client reports with --time).\n", ms(pct(start, 50)), ms(pct(start, 95)))
-	fmt.Fprintf(a.stdout, "API cold: the server's caches emptied before each request (ClickHouse computes it; what serve reads once per publication before requests ask, the copies of team_days and cycle_days in memory and the reps and targets lists, is kept); warm: the same request repeated at once (the API keeps no response cache, so this is ClickHouse's own caches). HTTP wall times.\n")
+	fmt.Fprintf(a.stdout, "API cold: the server's caches emptied before each request (ClickHouse computes it; what serve reads once per publication before requests ask, the copies of team_days, dim_days and cycle_days in memory and the reps, targets and market lists (query.Service.Warm), is kept); warm: the same request repeated at once (the API keeps no response cache, so this is ClickHouse's own caches). HTTP wall times to the last byte of the gzipped body.\n")
 	fmt.Fprintf(a.stdout, "floor: hand SQL over the serving tables; raw: hand SQL over the raw tables (latest row per key), what a user would otherwise run.\n")
 	fmt.Fprintf(a.stdout, "cold/floor = API cold p95 / floor p95; raw/cold = raw p50 / API cold p50 (how much faster than doing it by hand).\n\n")
 	fmt.Fprintf(a.stdout, "%-13s %-10s %9s %9s  %8s %8s  %9s %9s  %9s %9s  %10s %8s\n", "endpoint", "filter", "cold p50", "cold p95", "warm p50", "warm p95", "floor p50", "floor p95", "raw p50", "raw p95", "cold/floor", "raw/cold")
