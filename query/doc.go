@@ -33,11 +33,12 @@
 // day or month (leads.go), stay_hist per entry day or month, stage and
 // stay length in days (stays_hist.go), deal_hist per creation day or month and
 // amount bucket (deals_amounts.go), cycle_days per close day or month and cycle length
-// of the won deals (closes.go); each process reads team_days and cycle_days
-// into memory once per publication (an incremental one adds its own rows to
-// the previous copy) and sums ranges of them in Go (inmemory.go), and a
-// request filtered by one deal dimension sums dim_days' rows of its range the
-// same way (teamcube.go); daily series of the metrics they hold come from them
+// of the won deals (closes.go); each process reads team_days, dim_days summed
+// over teams and managers, and cycle_days into memory once per publication
+// (an incremental one adds its own rows to the previous copy; serve's Warm
+// reads them before requests ask) and sums ranges of them in Go (inmemory.go,
+// teamcube.go, dimcube.go); a request filtered by one deal dimension and a
+// team or manager reads dim_days' rows of its range; daily series of the metrics they hold come from them
 // too (Metric.cube). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
