@@ -178,7 +178,7 @@ func parseSerial(s string, loc *time.Location) (time.Time, error) {
 		y, _ := digits(s[0:4])
 		m, _ := digits(s[4:6])
 		d, _ := digits(s[6:8])
-		if y >= 1900 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m) {
+		if y >= 1900 && y <= 2200 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m) {
 			return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc).UTC(), nil
 		}
 	}
