@@ -96,7 +96,7 @@ func (s *Service) orgWide(f Filter) bool {
 // count, mean, median and standard deviation are those of the deals
 // themselves.
 func (s *Service) cycleTotal(ctx context.Context, f Filter) (Durations, error) {
-	c, err := s.cycles.get(ctx, s, "cycle_days", s.readCycleCube)
+	c, err := s.cycleCube(ctx)
 	if err != nil {
 		return Durations{}, err
 	}
@@ -122,6 +122,11 @@ type cycleDay struct {
 	day   time.Time // UTC midnight, as the driver reads a Date
 	cycle int32
 	won   uint64
+}
+
+// cycleCube returns cycle_days at ctx's version.
+func (s *Service) cycleCube(ctx context.Context) (*cycleCube, error) {
+	return s.cycles.get(ctx, s, "cycle_days", s.readCycleCube)
 }
 
 // readCycleCube reads cycle_days at ctx's version summed per key (an

@@ -12,8 +12,9 @@ import (
 // opened and closed deals and the series add up a range of these rows in Go,
 // as they do team_days' without a filter, where each request read dim_days
 // (3-7 ms of ClickHouse for 400 rows of a year). At the large sample a version
-// is 36,288 rows (dim_days holds 833,281 per team and manager), read in one
-// statement of about 35 ms.
+// is 36,288 rows (dim_days holds 833,281 per team and manager): the statement
+// takes 34 ms alone, and serve's first Warm read it in 0.38 s beside
+// team_days and cycle_days.
 
 // dimKey is a deal dimension and one of its values.
 type dimKey struct{ dim, value string }

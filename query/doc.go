@@ -38,8 +38,8 @@
 // (an incremental one adds its own rows to the previous copy; serve's Warm
 // reads them before requests ask) and sums ranges of them in Go (inmemory.go,
 // teamcube.go, dimcube.go); a request filtered by one deal dimension and a
-// team or manager reads dim_days' rows of its range; daily series of the metrics they hold come from them
-// too (Metric.cube). A request whose filters a pre-aggregate is keyed by reads it
+// team or manager reads dim_days' rows of its range; daily series of the
+// metrics they hold come from them too (Metric.cube). A request whose filters a pre-aggregate is keyed by reads it
 // (thousands of rows); any other reads opp_facts, with the same numbers. Each
 // request reads one publication (visible.go), so it never mixes two loads.
 // Nothing is in them that is not in the raw tables, with the same rules (latest

@@ -159,9 +159,9 @@ var warmKeys = []string{memoReps, memoTargets, memoMarket}
 
 // Warm reads, for the latest publication, what is kept per publication and
 // requests read whatever their range and filters: the reps, the bookings
-// targets and the market table (memoized), team_days, dim_days and cycle_days in memory
-// (inmemory.go). serve calls it every few seconds (when they are kept, a few
-// map reads), so the requests after a publication find them.
+// targets and the market table (memoized), team_days, dim_days and cycle_days
+// in memory (inmemory.go). serve calls it every few seconds (when they are
+// kept, a few map reads), so the requests after a publication find them.
 func (s *Service) Warm(ctx context.Context) error {
 	v, err := s.db.CurrentVersion(ctx)
 	if err != nil || v.Pub == 0 {
@@ -175,7 +175,7 @@ func (s *Service) Warm(ctx context.Context) error {
 	if !s.noRollup {
 		g.Go(func() error { _, err := s.teamCube(ctx); return err })
 		g.Go(func() error { _, err := s.dimCubes(ctx); return err })
-		g.Go(func() error { _, err := s.cycles.get(ctx, s, "cycle_days", s.readCycleCube); return err })
+		g.Go(func() error { _, err := s.cycleCube(ctx); return err })
 	}
 	return g.Wait()
 }
