@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -106,4 +107,53 @@ func TestOpenFromEqualsOpenAt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOpenTodayEqualsOpenCells: the deals open today, read once into memory
+// (openToday) and added up per request, give the cells openCells' statement
+// gives: the same cells in the same order, counts and amounts, under each
+// filter column, for each grouping a forecast uses, with and without products.
+func TestOpenTodayEqualsOpenCells(t *testing.T) {
+	ctx := context.Background()
+	s := loadSample(t, gen.Config{Seed: 5, NoAnomalies: true}).svc
+	v, err := s.db.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = AsOf(ctx, v)
+	c, err := s.openToday(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var team, rep, manager, territory, product, source, segment string
+	if err := s.db.Conn.QueryRow(ctx, "SELECT any(team), any(owner_id), any(manager_id), any(territory), any(product), any(source), any(segment) FROM opp_open").
+		Scan(&team, &rep, &manager, &territory, &product, &source, &segment); err != nil {
+		t.Fatal(err)
+	}
+	p := fcPlan{asOf: s.today()}
+	total := 0
+	for _, f := range []Filter{{}, {Team: []string{team}}, {Rep: []string{rep}}, {Manager: []string{manager}}, {Territory: []string{territory}},
+		{Product: []string{product}, Segment: []string{segment}}, {Source: []string{source, "nobody's"}}} {
+		for _, cols := range [][]string{nil, {"''"}, {"team"}, {"owner_id"}, {"team", "owner_id", "territory", "product"}} {
+			for _, byProduct := range []bool{false, true} {
+				want, err := s.openCells(ctx, f, p, cols, byProduct)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := c.cells(f, cols, byProduct)
+				if len(got) != len(want) || len(want) == 0 {
+					t.Fatalf("%+v %v %v: %d cells, the statement's %d", f, cols, byProduct, len(got), len(want))
+				}
+				for i := range want {
+					g, w := got[i], want[i]
+					if fmt.Sprint(g.keys) != fmt.Sprint(w.keys) || g.product != w.product || g.segment != w.segment || g.category != w.category ||
+						g.st != w.st || g.age != w.age || g.n != w.n || !closeTo(g.amount, w.amount) || !closeTo(g.sq, w.sq) {
+						t.Fatalf("%+v %v %v: cell %d %+v, the statement's %+v", f, cols, byProduct, i, g, w)
+					}
+				}
+				total += len(want)
+			}
+		}
+	}
+	t.Logf("%d cells compared, %d open deal rows in memory", total, len(c.rows))
 }

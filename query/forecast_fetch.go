@@ -160,12 +160,24 @@ type fcOpenCell struct {
 }
 
 // forecastOpen reads the deals open at the as-of day: in cells (the forecast
-// needs only their sums when it does not simulate: forecastSimMax), then, when
+// needs only their sums when it does not simulate: forecastSimMax; at today's
+// as-of from openToday in memory), then, when
 // they are few enough to simulate, one by one in a fixed order (the
 // simulation's). Shipping a hundred thousand deals to add them up cost more
 // than adding them up.
 func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string, byProduct bool) ([]fcOpenDeal, []fcOpenCell, error) {
-	cells, err := s.openCells(ctx, f, p, cols, byProduct)
+	var cells []fcOpenCell
+	var err error
+	if p.asOf.Equal(s.today()) && !s.noRollup {
+		var c *openCube
+		if c, err = s.openToday(ctx); err == nil && c.asOf.Equal(p.asOf) {
+			cells = c.cells(f, cols, byProduct)
+		} else if err == nil {
+			cells, err = s.openCells(ctx, f, p, cols, byProduct) // midnight passed between the two
+		}
+	} else {
+		cells, err = s.openCells(ctx, f, p, cols, byProduct)
+	}
 	var n uint64
 	for _, c := range cells {
 		n += c.n
@@ -178,7 +190,7 @@ func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []s
 }
 
 // openDealCols are the columns the forecast reads of an open deal.
-const openDealCols = "opportunity_id, team, owner_id, territory, product, segment, amount, entered, created_date, forecast_category"
+const openDealCols = "opportunity_id, team, manager_id, owner_id, territory, product, source, segment, amount, entered, created_date, forecast_category"
 
 // openFrom is the subquery of the deals open at the as-of day (created before
 // it, not closed before it) under f: those open now from opp_open, the others

@@ -59,7 +59,7 @@ func (s *Service) Forget() {
 	if s.memo != nil {
 		s.memo.mu.Lock()
 		for k := range s.memo.m {
-			if _, key, _ := strings.Cut(k, "|"); !slices.Contains(warmKeys, key) {
+			if _, key, _ := strings.Cut(k, "|"); !slices.Contains(warmKeys, key) && !strings.HasPrefix(key, memoOpen) {
 				delete(s.memo.m, k)
 			}
 		}
@@ -152,15 +152,16 @@ const (
 	memoReps    = "reps"
 	memoTargets = "booking targets"
 	memoMarket  = "market"
+	memoOpen    = "open deals at " // and the day (openToday)
 )
 
-// warmKeys are the memoized keys Forget keeps.
+// warmKeys are the memoized keys Forget keeps (and those of openToday).
 var warmKeys = []string{memoReps, memoTargets, memoMarket}
 
 // Warm reads, for the latest publication, what is kept per publication and
 // requests read whatever their range and filters: the reps, the bookings
-// targets and the market table (memoized), team_days, dim_days and cycle_days
-// in memory (inmemory.go). serve calls it every few seconds (when they are
+// targets, the market table and the deals open today (memoized), team_days,
+// dim_days and cycle_days in memory (inmemory.go). serve calls it every few seconds (when they are
 // kept, a few map reads), so the requests after a publication find them.
 func (s *Service) Warm(ctx context.Context) error {
 	v, err := s.db.CurrentVersion(ctx)
@@ -173,6 +174,7 @@ func (s *Service) Warm(ctx context.Context) error {
 	g.Go(func() error { _, err := s.bookingTargets(ctx); return err })
 	g.Go(func() error { _, err := s.marketRows(ctx); return err })
 	if !s.noRollup {
+		g.Go(func() error { _, err := s.openToday(ctx); return err })
 		g.Go(func() error { _, err := s.teamCube(ctx); return err })
 		g.Go(func() error { _, err := s.dimCubes(ctx); return err })
 		g.Go(func() error { _, err := s.cycleCube(ctx); return err })
