@@ -43,7 +43,10 @@ func memoized[T any](ctx context.Context, s *Service, key string, fn func(contex
 	}
 	s.memo.mu.Lock()
 	if len(s.memo.m) >= memoMax {
-		s.memo.m = map[string]any{}
+		s.memo.dropReads() // a request's reads, not what Warm reads
+		if len(s.memo.m) >= memoMax {
+			s.memo.m = map[string]any{}
+		}
 	}
 	s.memo.m[key] = out
 	s.memo.mu.Unlock()
@@ -58,11 +61,7 @@ func memoized[T any](ctx context.Context, s *Service, key string, fn func(contex
 func (s *Service) Forget() {
 	if s.memo != nil {
 		s.memo.mu.Lock()
-		for k := range s.memo.m {
-			if _, key, _ := strings.Cut(k, "|"); !slices.Contains(warmKeys, key) && !strings.HasPrefix(key, memoOpen) {
-				delete(s.memo.m, k)
-			}
-		}
+		s.memo.dropReads()
 		s.memo.mu.Unlock()
 	}
 	if s.shared != nil {
@@ -157,6 +156,16 @@ const (
 
 // warmKeys are the memoized keys Forget keeps (and those of openToday).
 var warmKeys = []string{memoReps, memoTargets, memoMarket}
+
+// dropReads deletes the entries of requests' reads, keeping what Warm reads
+// (warmKeys, openToday's). Call with mu held.
+func (m *memo) dropReads() {
+	for k := range m.m {
+		if _, key, _ := strings.Cut(k, "|"); !slices.Contains(warmKeys, key) && !strings.HasPrefix(key, memoOpen) {
+			delete(m.m, k)
+		}
+	}
+}
 
 // Warm reads, for the latest publication, what is kept per publication and
 // requests read whatever their range and filters: the reps, the bookings

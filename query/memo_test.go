@@ -2,6 +2,8 @@ package query
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,21 +112,34 @@ func TestWarmKeepsTheLists(t *testing.T) {
 	if err != nil || v.Pub == 0 {
 		t.Fatalf("version %v, %v", v, err)
 	}
+	kept := func(when string) {
+		t.Helper()
+		s.memo.mu.Lock()
+		defer s.memo.mu.Unlock()
+		for _, k := range append(slices.Clone(warmKeys), memoOpen+day(s.today())) {
+			if _, ok := s.memo.m[v.String()+"|"+k]; !ok {
+				t.Errorf("%s, %q is not kept for version %s", when, k, v)
+			}
+		}
+	}
 	// A read of a request's range; Forget drops it and keeps Warm's lists.
 	if _, err := memoized(AsOf(ctx, v), s, "a range", func(context.Context) (int, error) { return 1, nil }); err != nil {
 		t.Fatal(err)
 	}
 	s.Forget()
+	kept("after Warm and Forget")
 	s.memo.mu.Lock()
-	for _, k := range warmKeys {
-		if _, ok := s.memo.m[v.String()+"|"+k]; !ok {
-			t.Errorf("after Warm and Forget, %q is not kept for version %s", k, v)
-		}
-	}
 	if _, ok := s.memo.m[v.String()+"|a range"]; ok {
 		t.Errorf("Forget kept a request's read")
 	}
 	s.memo.mu.Unlock()
+	// Requests' reads beyond memoMax make room by dropping theirs only.
+	for i := range 2 * memoMax {
+		if _, err := memoized(AsOf(ctx, v), s, fmt.Sprint("range ", i), func(context.Context) (int, error) { return i, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept("after many requests' reads")
 	reps, err := s.repDims(AsOf(ctx, v))
 	if err != nil || len(reps) == 0 {
 		t.Fatalf("reps at %s: %d, %v", v, len(reps), err)
