@@ -161,10 +161,9 @@ type fcOpenCell struct {
 
 // forecastOpen reads the deals open at the as-of day: in cells (the forecast
 // needs only their sums when it does not simulate: forecastSimMax; at today's
-// as-of from openToday in memory), then, when
-// they are few enough to simulate, one by one in a fixed order (the
-// simulation's). Shipping a hundred thousand deals to add them up cost more
-// than adding them up.
+// as-of from openToday in memory), then, when they are few enough to
+// simulate, one by one in a fixed order (the simulation's). Shipping a hundred
+// thousand deals to add them up cost more than adding them up.
 func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string, byProduct bool) ([]fcOpenDeal, []fcOpenCell, error) {
 	var cells []fcOpenCell
 	var err error

@@ -170,8 +170,9 @@ func (m *memo) dropReads() {
 // Warm reads, for the latest publication, what is kept per publication and
 // requests read whatever their range and filters: the reps, the bookings
 // targets, the market table and the deals open today (memoized), team_days,
-// dim_days and cycle_days in memory (inmemory.go). serve calls it every few seconds (when they are
-// kept, a few map reads), so the requests after a publication find them.
+// dim_days and cycle_days in memory (inmemory.go). serve calls it every few
+// seconds (when they are kept, a few map reads), so the requests after a
+// publication find them.
 func (s *Service) Warm(ctx context.Context) error {
 	v, err := s.db.CurrentVersion(ctx)
 	if err != nil || v.Pub == 0 {
