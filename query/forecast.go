@@ -315,8 +315,7 @@ type fcPlan struct {
 func (s *Service) forecastPlan(req ForecastRequest) (fcPlan, error) {
 	d := req.AsOf
 	if d.IsZero() {
-		now := time.Now().In(s.loc)
-		d = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.loc)
+		d = s.today()
 	}
 	from, to, err := s.periodOf(req.Period, d)
 	if err != nil {

@@ -165,15 +165,17 @@ type fcOpenCell struct {
 // simulate, one by one in a fixed order (the simulation's). Shipping a hundred
 // thousand deals to add them up cost more than adding them up.
 func (s *Service) forecastOpen(ctx context.Context, f Filter, p fcPlan, cols []string, byProduct bool) ([]fcOpenDeal, []fcOpenCell, error) {
+	var today *openCube
+	if p.asOf.Equal(s.today()) && !s.noRollup {
+		var err error
+		if today, err = s.openToday(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
 	var cells []fcOpenCell
 	var err error
-	if p.asOf.Equal(s.today()) && !s.noRollup {
-		var c *openCube
-		if c, err = s.openToday(ctx); err == nil && c.asOf.Equal(p.asOf) {
-			cells = c.cells(f, cols, byProduct)
-		} else if err == nil {
-			cells, err = s.openCells(ctx, f, p, cols, byProduct) // midnight passed between the two
-		}
+	if today != nil && today.asOf.Equal(p.asOf) { // else midnight passed between the two
+		cells = today.cells(f, cols, byProduct)
 	} else {
 		cells, err = s.openCells(ctx, f, p, cols, byProduct)
 	}
