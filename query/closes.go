@@ -133,10 +133,7 @@ func (s *Service) cycleCube(ctx context.Context) (*cycleCube, error) {
 // incremental publication adds rows for keys earlier ones wrote): all of it,
 // or prev's rows and those of the publications after since.
 func (s *Service) readCycleCube(ctx context.Context, prev *cycleCube, since uint64) (*cycleCube, error) {
-	where := tokDelta
-	if prev != nil {
-		where += " AND pub > " + u(since)
-	}
+	where := readRows(prev != nil, since)
 	q := "SELECT grain, day, cycle, sum(won) FROM cycle_days WHERE " + where + " GROUP BY grain, day, cycle ORDER BY grain, day, cycle"
 	c := &cycleCube{}
 	err := s.query(ctx, "cycle-cube", q, nil, func(r driverRows) error {

@@ -33,10 +33,7 @@ func (s *Service) dimCubes(ctx context.Context) (*dimCubes, error) {
 // grain and day: all of it, or prev's rows and those of the publications
 // after since (readFn).
 func (s *Service) readDimCubes(ctx context.Context, prev *dimCubes, since uint64) (*dimCubes, error) {
-	where := tokDelta
-	if prev != nil {
-		where += " AND pub > " + u(since)
-	}
+	where := readRows(prev != nil, since)
 	q := "SELECT dim, value, grain, day, " + cubeSumCols + " FROM dim_days WHERE " + where +
 		" GROUP BY dim, value, grain, day ORDER BY dim, value, grain, day"
 	add := map[dimKey]*teamCube{}

@@ -116,6 +116,16 @@ func (p *perVersion[T]) extendable(v schemas.Version) (prev T, since uint64) {
 	return prev, since
 }
 
+// readRows is the WHERE condition of a readFn's statement over a delta table:
+// every visible row, or, when it extends a kept value, the rows of the
+// publications after since.
+func readRows(extend bool, since uint64) string {
+	if extend {
+		return tokDelta + " AND pub > " + u(since)
+	}
+	return tokDelta
+}
+
 // mergeRows is old and add, both sorted by compare and unique by it, as one
 // sorted slice with the rows of equal keys combined (combine adds src to dst,
 // which it may not share memory with old). old is not modified.

@@ -179,10 +179,7 @@ func (s *Service) teamCube(ctx context.Context) (*teamCube, error) {
 // incremental publication adds rows for keys earlier ones wrote): all of it,
 // or prev's rows and those of the publications after since.
 func (s *Service) readTeamCube(ctx context.Context, prev *teamCube, since uint64) (*teamCube, error) {
-	where := tokDelta
-	if prev != nil {
-		where += " AND pub > " + u(since)
-	}
+	where := readRows(prev != nil, since)
 	q := "SELECT grain, day, team, manager_id, " + cubeSumCols + " FROM team_days WHERE " + where +
 		" GROUP BY grain, day, team, manager_id ORDER BY grain, day, team, manager_id"
 	c, err := s.scanCube(ctx, "team-cube", q, nil)
