@@ -94,7 +94,7 @@ func reply[T any](c echo.Context, v T, err error) error {
 	if err != nil {
 		return apiError(err)
 	}
-	return c.JSON(http.StatusOK, v)
+	return writeJSON(c, v)
 }
 
 func (a *api) funnel(c echo.Context) error {

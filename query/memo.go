@@ -170,7 +170,8 @@ func (m *memo) dropReads() {
 // Warm reads, for the latest publication, what is kept per publication and
 // requests read whatever their range and filters: the reps, the bookings
 // targets, the market table and the deals open today (memoized), team_days,
-// dim_days and cycle_days in memory (inmemory.go). serve calls it every few
+// dim_days, cycle_days, rep_days and rep_activity_days in memory
+// (inmemory.go). serve calls it every few
 // seconds (when they are kept, a few map reads), so the requests after a
 // publication find them.
 func (s *Service) Warm(ctx context.Context) error {
@@ -188,6 +189,8 @@ func (s *Service) Warm(ctx context.Context) error {
 		g.Go(func() error { _, err := s.teamCube(ctx); return err })
 		g.Go(func() error { _, err := s.dimCubes(ctx); return err })
 		g.Go(func() error { _, err := s.cycleCube(ctx); return err })
+		g.Go(func() error { _, err := s.repCube(ctx); return err })
+		g.Go(func() error { _, err := s.actCube(ctx); return err })
 	}
 	return g.Wait()
 }

@@ -250,25 +250,23 @@ func (s *Service) stats(r *repSums) *repStats {
 	return st
 }
 
-// repRollupCols are the sums of a rep_days or rep_dim_months read per owner,
-// in the order scanSums reads them.
-const repRollupCols = "owner_id, sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
-	"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries))"
+// repRollupCols are the sums of a rep_days or rep_dim_months read per owner.
+const repRollupCols = "owner_id, " + repSumCols
 
-// scanSums reads a row of repRollupCols.
-func (s *Service) scanSums(r driverRows) (string, *repSums, error) {
-	var id string
+// scanSums reads a row of lead's columns and then repSumCols into lead and
+// the sums.
+func (s *Service) scanSums(r driverRows, lead ...any) (*repSums, error) {
 	x := s.newSums()
 	var reached, left []uint64
 	var days, sq []float64
-	if err := r.Scan(&id, &reached, &x.cohortWon, &x.won, &x.lost, &x.wonAmt, &x.wonAmtSq, &x.cycSum, &x.cycSq, &left, &days, &sq, &x.entries); err != nil {
-		return "", nil, err
+	if err := r.Scan(append(lead, &reached, &x.cohortWon, &x.won, &x.lost, &x.wonAmt, &x.wonAmtSq, &x.cycSum, &x.cycSq, &left, &days, &sq, &x.entries)...); err != nil {
+		return nil, err
 	}
 	copy(x.reached, reached)
 	copy(x.left, left)
 	copy(x.days, days)
 	copy(x.daysSq, sq)
-	return id, x, nil
+	return x, nil
 }
 
 // repPass reads every rep's numbers from the three serving tables sorted by
@@ -367,7 +365,8 @@ func (s *Service) repMonths(ctx context.Context, f Filter, dim string, values []
 	c := dimMonthsWhere(f, dim, values, m0, m1)
 	q := "SELECT " + repRollupCols + " FROM rep_dim_months" + c.where() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-months", q, c.args, func(r driverRows) error {
-		id, x, err := s.scanSums(r)
+		var id string
+		x, err := s.scanSums(r, &id)
 		if err != nil {
 			return err
 		}
@@ -459,12 +458,31 @@ func (s *Service) repStays(ctx context.Context, f Filter, spans []daySpan, mu *s
 }
 
 // repPassRollup reads what repPass reads from rep_days, for filters by owner
-// only: a few thousand rows instead of every deal.
+// only: a few thousand rows instead of every deal, summed in memory when the
+// repCube covers the range.
 func (s *Service) repPassRollup(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
+	cube, err := s.repCube(ctx)
+	if err != nil {
+		return err
+	}
+	if cube.covers(f) {
+		for id, x := range s.repCubeSums(cube, f) {
+			if !x.empty() {
+				each(id, s.stats(x))
+			}
+		}
+		return nil
+	}
+	return s.repRollupRead(ctx, f, each)
+}
+
+// repRollupRead is repPassRollup's statement over rep_days.
+func (s *Service) repRollupRead(ctx context.Context, f Filter, each func(id string, st *repStats)) error {
 	c := repDaysWhere(f, false)
 	q := "SELECT " + repRollupCols + " FROM rep_days" + c.where() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-rollup", q, c.args, func(r driverRows) error {
-		id, x, err := s.scanSums(r)
+		var id string
+		x, err := s.scanSums(r, &id)
 		if err != nil {
 			return err
 		}
@@ -685,6 +703,14 @@ func hint(metric, stage string) (en, zh string) {
 // activityCounts is activities per rep in [from, to) for the reps the filter
 // selects, from rep_activity_days (see Refresh).
 func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int64, error) {
+	if !s.noRollup {
+		return s.activityCountsInMemory(ctx, f)
+	}
+	return s.activityCountsRead(ctx, f)
+}
+
+// activityCountsRead is activityCounts' statement over rep_activity_days.
+func (s *Service) activityCountsRead(ctx context.Context, f Filter) (map[string]int64, error) {
 	var c cond
 	c.add(tokDelta)
 	dateRange(&c, "day", f)
@@ -709,6 +735,29 @@ func (s *Service) activityCounts(ctx context.Context, f Filter) (map[string]int6
 		return nil
 	})
 	return out, err
+}
+
+// activityCountsInMemory is activityCounts from the actCube.
+func (s *Service) activityCountsInMemory(ctx context.Context, f Filter) (map[string]int64, error) {
+	c, err := s.actCube(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keep := func(id string) bool { return selects(f.Rep, id) }
+	if len(f.Team)+len(f.Manager)+len(f.Territory) > 0 {
+		reps, err := s.repDims(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in := map[string]bool{}
+		for _, r := range reps {
+			if selects(f.Team, r.team) && selects(f.Manager, r.manager) && selects(f.Territory, r.territory) {
+				in[r.id] = true
+			}
+		}
+		keep = func(id string) bool { return selects(f.Rep, id) && in[id] }
+	}
+	return c.counts(f, keep), nil
 }
 
 // withOwnerStubs adds to the reps rows a rep for each owner of deals the reps

@@ -41,11 +41,14 @@ type Service struct {
 	memo *memo
 	// shared: reads that concurrent callers share (sharedRead).
 	shared *shared
-	// cubes, dims and cycles: team_days, dim_days over teams and managers and
-	// cycle_days in memory per publication (inmemory.go).
+	// cubes, dims, cycles, reps and acts: team_days, dim_days over teams and
+	// managers, cycle_days, rep_days (repcube.go) and rep_activity_days in
+	// memory per publication (inmemory.go).
 	cubes  *perVersion[*teamCube]
 	dims   *perVersion[*dimCubes]
 	cycles *perVersion[*cycleCube]
+	reps   *perVersion[*repCube]
+	acts   *perVersion[*actCube]
 
 	// collected is the last full publication whose older rows Collect deleted.
 	collected atomic.Uint64
@@ -69,7 +72,8 @@ func New(db *schemas.DB, loc *time.Location, log *slog.Logger) *Service {
 		tz, loc = "UTC", time.UTC
 	}
 	return &Service{db: db, loc: loc, tz: quote(tz), log: log, stages: DefaultStages, memo: &memo{m: map[string]any{}}, shared: &shared{m: map[string]*sharedCall{}},
-		cubes: newPerVersion[*teamCube](), dims: newPerVersion[*dimCubes](), cycles: newPerVersion[*cycleCube]()}
+		cubes: newPerVersion[*teamCube](), dims: newPerVersion[*dimCubes](), cycles: newPerVersion[*cycleCube](),
+		reps: newPerVersion[*repCube](), acts: newPerVersion[*actCube]()}
 }
 
 // WithStages sets the pipeline's open stages in order (stage_rank 1..k), as the

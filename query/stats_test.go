@@ -27,8 +27,8 @@ func TestBetaQuantile(t *testing.T) {
 		return (lo + hi) / 2
 	}
 	worst := 0.0
-	for _, n := range []float64{0, 1, 3, 10, 40, 200, 1051, 4692, 30000} {
-		for _, share := range []float64{0, 0.01, 0.13, 0.5, 0.87, 1} {
+	for _, n := range []float64{0, 1, 2, 3, 7, 10, 40, 120, 200, 1051, 2845, 4692, 30000, 100000} {
+		for _, share := range []float64{0, 0.001, 0.01, 0.13, 0.3, 0.5, 0.87, 0.999, 1} {
 			for _, p := range []float64{0.01, 0.12, 0.5, 0.65, 0.99} {
 				x := math.Round(n * share)
 				a := PriorStrength*math.Min(math.Max(p, 0.01), 0.99) + x
