@@ -317,14 +317,31 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	if dim, values, m0, m1, ok := s.dimMonths(f); ok && groupBy == "rep" {
 		return out, s.winRateRepMonths(ctx, f, dim, values, m0, m1, &out)
 	}
-	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "manager") {
-		// rep_days has the same owner columns, so groupExpr's keys hold there.
-		label = rollupLabel(label)
-		c = repDaysWhere(f, false)
-		q = "SELECT " + key + " AS k, " + label + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() + " GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k"
+	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep") {
+		cube, err := s.repCube(ctx)
+		if err != nil {
+			return out, err
+		}
+		if cube.covers(f) {
+			s.winRateByRep(cube, f, &out)
+			return out, nil
+		}
 	}
-	err = s.readWinRate(ctx, q, c.args, &out)
+	args := c.args
+	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "manager") {
+		q, args = winRateRepDays(f, key, label)
+	}
+	err = s.readWinRate(ctx, q, args, &out)
 	return out, err
+}
+
+// winRateRepDays is WinRate's statement over rep_days for an owner-only
+// filter, grouped by groupExpr's key and label (rep_days has the same owner
+// columns, so they hold there).
+func winRateRepDays(f Filter, key, label string) (string, []any) {
+	c := repDaysWhere(f, false)
+	return "SELECT " + key + " AS k, " + rollupLabel(label) + ", sum(won), sum(lost), sum(won_amount), sum(lost_amount) FROM rep_days" + c.where() +
+		" GROUP BY k HAVING sum(won) + sum(lost) > 0 ORDER BY k", c.args
 }
 
 // readWinRate reads q's rows (k, label, won, lost, won amount, lost amount)

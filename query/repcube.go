@@ -8,18 +8,19 @@ import (
 )
 
 // rep_days and rep_activity_days in memory (inmemory.go), for the scorecards
-// of a filter by owners only (rep, team, manager). Each /api/v1/reps without a
-// deal filter read a year of rep_days per owner (eleven months' rows and the
-// days around them, 22k rows: 9-10 ms of ClickHouse at the large sample, most
-// of it summing the stage arrays) and rep_activity_days (6 ms).
+// and the win rate per rep under a filter by owners only (rep, team,
+// manager). Each /api/v1/reps without a deal filter read a year of rep_days
+// per owner (eleven months' rows and the days around them, 22k rows: 9-10 ms
+// of ClickHouse at the large sample, most of it summing the stage arrays) and
+// rep_activity_days (6 ms); /api/v1/winrate?group_by=rep read the same rows.
 //
 // repCube keeps every month row of rep_days and the day rows of the last
 // repCubeDays days before the newest one: a range whose days outside its
 // whole months fall in that window (every range that starts within about
 // thirteen months of the data's end) is summed in Go; an older range reads
 // rep_days as before. At the large sample that is 20,202 month rows and
-// 218k day rows of 156 bytes (34 MB); a day grain for all 1,116 days would
-// take 91 MB. actCube keeps rep_activity_days per rep and day whole (596k
+// 218k day rows of 184 bytes (40 MB); a day grain for all 1,116 days would
+// take 110 MB. actCube keeps rep_activity_days per rep and day whole (596k
 // rows of 12 bytes at the large sample).
 
 // repCubeDays is how many days before the newest day repCube holds at day
@@ -35,22 +36,30 @@ type repRow struct {
 	grain uint8
 	day   int32 // days since 1970-01-01
 	key   int32 // index in repCube.keys
-	at    int32 // index of the row's first value in cnt and sum
+	at    int32 // index of the row's first values in cnt and sum (times wc and ws)
+	// name is the owner_name (index in repCube.names) of the row's newest
+	// source row, ver that row's (pub, sign) as pub*2 + (sign = 1): the
+	// rep's name as argMax(owner_name, (pub, sign)) over a range gives it
+	// (rollupLabel).
+	name int32
+	ver  uint64
 }
 
 // repCube is rep_days at one publication summed per (grain, day, owner, team,
 // manager), rows sorted by (grain, day, key).
 type repCube struct {
-	start int32 // the first day held at day grain
-	keys  []repKey
-	index map[repKey]int32
-	rows  []repRow
-	// w values per row in each slab: cnt holds reached[k], left[k], cohortWon,
-	// won, lost and entries (two's complement wraps as in ClickHouse's sums);
-	// sum holds days[k], daysSq[k], wonAmt, wonAmtSq, cycSum and cycSq.
-	w   int
-	cnt []uint32
-	sum []float64
+	start  int32 // the first day held at day grain
+	keys   []repKey
+	index  map[repKey]int32
+	names  []string
+	nameAt map[string]int32
+	rows   []repRow
+	// wc values per row in cnt: reached[k], left[k], cohortWon, won, lost
+	// and entries (two's complement wraps as in ClickHouse's sums); ws in
+	// sum: days[k], daysSq[k], wonAmt, wonAmtSq, cycSum, cycSq and lostAmt.
+	wc, ws int
+	cnt    []uint32
+	sum    []float64
 }
 
 // repSumCols are rep_days' sums the scorecards read, in the order scanSums
@@ -58,7 +67,7 @@ type repCube struct {
 const repSumCols = "sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
 	"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries))"
 
-// put writes x's numbers to the w values at cnt and sum.
+// put writes x's numbers to the values at cnt and sum (lostAmt aside).
 func (s *Service) put(cnt []uint32, sum []float64, x *repSums) {
 	k := len(s.stages)
 	for i := range k {
@@ -69,7 +78,7 @@ func (s *Service) put(cnt []uint32, sum []float64, x *repSums) {
 	copy(sum[2*k:], []float64{x.wonAmt, x.wonAmtSq, x.cycSum, x.cycSq})
 }
 
-// sumsAt reads the w values at cnt and sum back as repSums.
+// sumsAt reads the values at cnt and sum back as repSums.
 func (s *Service) sumsAt(cnt []uint32, sum []float64) *repSums {
 	k := len(s.stages)
 	x := s.newSums()
@@ -103,45 +112,105 @@ func (c *repCube) covers(f Filter) bool {
 	return epochDay(first) >= c.start
 }
 
-// repCubeSums adds up, per owner, the rows of f's range (rangeRows) whose key f's
-// rep, team and manager filters select.
-func (s *Service) repCubeSums(c *repCube, f Filter) map[string]*repSums {
+// ownerSums are a repCube's rows of a range added up per owner.
+type ownerSums struct {
+	ids   []string // owners in key order of first appearance
+	names []string // each owner's newest name in the range's rows
+	cnt   []uint32 // wc values per owner
+	sum   []float64
+}
+
+// perOwner adds up, per owner, the rows of f's range (rangeRows) whose key
+// f's rep, team and manager filters select.
+func (c *repCube) perOwner(f Filter) ownerSums {
 	owner := map[string]int{}
 	keyOwner := make([]int, len(c.keys)) // -1: not selected
-	var names []string
+	var o ownerSums
 	for i, k := range c.keys {
 		if !selects(f.Rep, k.owner) || !selects(f.Team, k.team) || !selects(f.Manager, k.manager) {
 			keyOwner[i] = -1
 			continue
 		}
-		o, ok := owner[k.owner]
+		n, ok := owner[k.owner]
 		if !ok {
-			o = len(names)
-			owner[k.owner] = o
-			names = append(names, k.owner)
+			n = len(o.ids)
+			owner[k.owner] = n
+			o.ids = append(o.ids, k.owner)
 		}
-		keyOwner[i] = o
+		keyOwner[i] = n
 	}
-	w := c.w
-	cnt, sum := make([]uint32, len(names)*w), make([]float64, len(names)*w)
+	wc, ws := c.wc, c.ws
+	o.cnt, o.sum = make([]uint32, len(o.ids)*wc), make([]float64, len(o.ids)*ws)
+	name, ver := make([]int32, len(o.ids)), make([]uint64, len(o.ids))
+	seen := make([]bool, len(o.ids))
 	at := func(r *repRow) (uint8, time.Time) { return r.grain, dateOfEpoch(r.day) }
 	rangeRows(c.rows, at, f, false, func(r *repRow) {
-		o := keyOwner[r.key]
-		if o < 0 {
+		n := keyOwner[r.key]
+		if n < 0 {
 			return
 		}
-		dc, ds := cnt[o*w:(o+1)*w], sum[o*w:(o+1)*w]
-		sc, ss := c.cnt[r.at:int(r.at)+w], c.sum[r.at:int(r.at)+w]
-		for i := range w {
+		dc, ds := o.cnt[n*wc:(n+1)*wc], o.sum[n*ws:(n+1)*ws]
+		sc, ss := c.cnt[int(r.at)*wc:int(r.at+1)*wc], c.sum[int(r.at)*ws:int(r.at+1)*ws]
+		for i := range wc {
 			dc[i] += sc[i]
+		}
+		for i := range ws {
 			ds[i] += ss[i]
 		}
+		if !seen[n] || r.ver > ver[n] {
+			seen[n], name[n], ver[n] = true, r.name, r.ver
+		}
 	})
-	out := make(map[string]*repSums, len(names))
-	for o, id := range names {
-		out[id] = s.sumsAt(cnt[o*w:(o+1)*w], sum[o*w:(o+1)*w])
+	o.names = make([]string, len(o.ids))
+	for n := range o.ids {
+		o.names[n] = c.names[name[n]]
+	}
+	return o
+}
+
+// repCubeSums is the cube's rows of f's range per owner as repSums.
+func (s *Service) repCubeSums(c *repCube, f Filter) map[string]*repSums {
+	o := c.perOwner(f)
+	out := make(map[string]*repSums, len(o.ids))
+	for n, id := range o.ids {
+		out[id] = s.sumsAt(o.cnt[n*c.wc:(n+1)*c.wc], o.sum[n*c.ws:(n+1)*c.ws])
 	}
 	return out
+}
+
+// winRateByRep adds to out the win rate of each owner with closed deals in
+// f's range, ordered by owner, named as the statement over rep_days names
+// them: what WinRate reads from rep_days under an owner-only filter, grouped
+// by rep or not at all.
+func (s *Service) winRateByRep(c *repCube, f Filter, out *WinRate) {
+	o := c.perOwner(f)
+	k := len(s.stages)
+	var groups []WinRateGroup
+	for n, id := range o.ids {
+		cnt, sum := o.cnt[n*c.wc:(n+1)*c.wc], o.sum[n*c.ws:(n+1)*c.ws]
+		g := WinRateGroup{Key: id, Name: o.names[n], Won: int64(cnt[2*k+1]), Lost: int64(cnt[2*k+2]), WonAmount: sum[2*k], LostAmount: sum[2*k+4]}
+		if g.Won+g.Lost > 0 {
+			groups = append(groups, g)
+		}
+	}
+	if out.GroupBy == "" {
+		all := WinRateGroup{Key: "all", Name: "all"}
+		for _, g := range groups {
+			all.Won, all.Lost, all.WonAmount, all.LostAmount = all.Won+g.Won, all.Lost+g.Lost, all.WonAmount+g.WonAmount, all.LostAmount+g.LostAmount
+		}
+		groups = groups[:0]
+		if all.Won+all.Lost > 0 {
+			groups = append(groups, all)
+		}
+	}
+	slices.SortFunc(groups, func(a, b WinRateGroup) int { return cmp.Compare(a.Key, b.Key) })
+	for _, g := range groups {
+		out.add(g)
+	}
+	out.Total.rates()
+	if out.GroupBy == "" {
+		out.Groups = []WinRateGroup{}
+	}
 }
 
 // selects: v is in set, or set is empty (no filter).
@@ -158,14 +227,17 @@ func (s *Service) repCube(ctx context.Context) (*repCube, error) {
 // window grows with the days later loads add, until a full publication).
 func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) (*repCube, error) {
 	k := len(s.stages)
-	c := &repCube{w: 2*k + 4, index: map[repKey]int32{}}
+	c := &repCube{wc: 2*k + 4, ws: 2*k + 5, index: map[repKey]int32{}, nameAt: map[string]int32{}}
 	if prev != nil && len(prev.rows) == 0 {
 		prev = nil // no newest day to count the window from yet
 	}
 	if prev != nil {
-		c.start, c.keys = prev.start, slices.Clip(prev.keys)
+		c.start, c.keys, c.names = prev.start, slices.Clip(prev.keys), slices.Clip(prev.names)
 		for i, key := range c.keys {
 			c.index[key] = int32(i)
+		}
+		for i, n := range c.names {
+			c.nameAt[n] = int32(i)
 		}
 	} else {
 		var newest time.Time
@@ -177,26 +249,24 @@ func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) 
 		}
 		c.start = epochDay(newest) - repCubeDays
 	}
-	q := "SELECT grain, day, owner_id, team, manager_id, " + repSumCols + " FROM rep_days WHERE " + readRows(prev != nil, since) +
-		" AND (grain = 1 OR day >= toDate(?)) GROUP BY grain, day, owner_id, team, manager_id"
+	q := "SELECT grain, day, owner_id, team, manager_id, argMax(owner_name, (pub, sign)), max(pub * 2 + (sign = 1)), sum(lost_amount), " + repSumCols +
+		" FROM rep_days WHERE " + readRows(prev != nil, since) + " AND (grain = 1 OR day >= toDate(?)) GROUP BY grain, day, owner_id, team, manager_id"
 	err := s.query(ctx, "rep-cube", q, []any{day(dateOfEpoch(c.start))}, func(r driverRows) error {
-		var g uint8
+		var row repRow
 		var d time.Time
 		var key repKey
-		x, err := s.scanSums(r, &g, &d, &key.owner, &key.team, &key.manager)
+		var name string
+		var lost float64
+		x, err := s.scanSums(r, &row.grain, &d, &key.owner, &key.team, &key.manager, &name, &row.ver, &lost)
 		if err != nil {
 			return err
 		}
-		i, ok := c.index[key]
-		if !ok {
-			i = int32(len(c.keys))
-			c.keys = append(c.keys, key)
-			c.index[key] = i
-		}
-		at := int32(len(c.cnt))
-		c.cnt, c.sum = slices.Grow(c.cnt, c.w)[:int(at)+c.w], slices.Grow(c.sum, c.w)[:int(at)+c.w]
-		s.put(c.cnt[at:], c.sum[at:], x)
-		c.rows = append(c.rows, repRow{grain: g, day: epochDay(d), key: i, at: at})
+		row.day, row.key, row.name = epochDay(d), c.code(key), c.nameCode(name)
+		row.at = int32(len(c.rows))
+		c.cnt, c.sum = append(c.cnt, make([]uint32, c.wc)...), append(c.sum, make([]float64, c.ws)...)
+		s.put(c.cnt[len(c.cnt)-c.wc:], c.sum[len(c.sum)-c.ws:], x)
+		c.sum[len(c.sum)-1] = lost
+		c.rows = append(c.rows, row)
 		return nil
 	})
 	if err != nil {
@@ -206,24 +276,61 @@ func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) 
 		return cmp.Or(cmp.Compare(a.grain, b.grain), cmp.Compare(a.day, b.day), cmp.Compare(a.key, b.key))
 	}
 	slices.SortFunc(c.rows, func(a, b repRow) int { return order(&a, &b) })
-	if prev == nil {
-		return c, nil
-	}
-	// prev's values first, copied (prev still serves its version), then the
-	// new rows' after them; a key both hold adds the new values to the copy.
-	n := int32(len(prev.cnt))
-	cnt, sum := append(slices.Clone(prev.cnt), c.cnt...), append(slices.Clone(prev.sum), c.sum...)
-	for i := range c.rows {
-		c.rows[i].at += n
-	}
-	c.rows = mergeRows(prev.rows, c.rows, order, func(dst, src *repRow) {
-		for i := range c.w {
-			cnt[int(dst.at)+i] += cnt[int(src.at)+i]
-			sum[int(dst.at)+i] += sum[int(src.at)+i]
+	cnt, sum := c.cnt, c.sum
+	if prev != nil {
+		// prev's values, then the new rows' after them (prev still serves
+		// its version, so its slabs are not written); a key both hold adds
+		// the new values to prev's.
+		n := int32(len(prev.cnt) / c.wc)
+		cnt, sum = slices.Concat(prev.cnt, c.cnt), slices.Concat(prev.sum, c.sum)
+		for i := range c.rows {
+			c.rows[i].at += n
 		}
-	})
-	c.cnt, c.sum = cnt, sum
+		c.rows = mergeRows(prev.rows, c.rows, order, func(dst, src *repRow) {
+			for i := range c.wc {
+				cnt[int(dst.at)*c.wc+i] += cnt[int(src.at)*c.wc+i]
+			}
+			for i := range c.ws {
+				sum[int(dst.at)*c.ws+i] += sum[int(src.at)*c.ws+i]
+			}
+			if src.ver > dst.ver {
+				dst.name, dst.ver = src.name, src.ver
+			}
+		})
+	}
+	// The values in row order: a range's rows then read them in sequence
+	// (in the statement's order, a year's 22k rows took 3 ms of cache
+	// misses, against 0.3 ms).
+	c.cnt, c.sum = make([]uint32, len(c.rows)*c.wc), make([]float64, len(c.rows)*c.ws)
+	for i := range c.rows {
+		r := &c.rows[i]
+		copy(c.cnt[i*c.wc:], cnt[int(r.at)*c.wc:int(r.at+1)*c.wc])
+		copy(c.sum[i*c.ws:], sum[int(r.at)*c.ws:int(r.at+1)*c.ws])
+		r.at = int32(i)
+	}
 	return c, nil
+}
+
+// code is key's index in c.keys, added when new.
+func (c *repCube) code(key repKey) int32 {
+	i, ok := c.index[key]
+	if !ok {
+		i = int32(len(c.keys))
+		c.keys = append(c.keys, key)
+		c.index[key] = i
+	}
+	return i
+}
+
+// nameCode is name's index in c.names, added when new.
+func (c *repCube) nameCode(name string) int32 {
+	i, ok := c.nameAt[name]
+	if !ok {
+		i = int32(len(c.names))
+		c.names = append(c.names, name)
+		c.nameAt[name] = i
+	}
+	return i
 }
 
 // actRow is one rep's activities on one day.

@@ -60,7 +60,7 @@ func TestRepCubeEqualsStatement(t *testing.T) {
 		{month(cube.start, -3).AddDate(0, 0, 9), month(cube.start, 2), false},
 		{at(newest + 40), at(newest + 90), true},
 	}
-	compared, acts := 0, int64(0)
+	compared, groups, acts := 0, 0, int64(0)
 	for _, r := range ranges {
 		for _, f := range []Filter{{}, {Team: []string{team}}, {Manager: []string{manager}}, {Rep: []string{rep, "nobody"}},
 			{Territory: []string{territory}}, {Team: []string{team}, Manager: []string{manager, "nobody"}}} {
@@ -71,6 +71,7 @@ func TestRepCubeEqualsStatement(t *testing.T) {
 			}
 			if len(f.Territory) == 0 {
 				compared += compareRepCube(t, s, ctx, cube, f, name)
+				groups += compareWinRateByRep(t, s, ctx, cube, f, name)
 			}
 			got, err := s.activityCountsInMemory(ctx, f)
 			if err != nil {
@@ -88,8 +89,8 @@ func TestRepCubeEqualsStatement(t *testing.T) {
 			}
 		}
 	}
-	if compared < 100 || acts == 0 {
-		t.Fatalf("compared %d reps' sums and %d activities: too little", compared, acts)
+	if compared < 100 || groups < 100 || acts == 0 {
+		t.Fatalf("compared %d reps' sums, %d win rate groups and %d activities: too little", compared, groups, acts)
 	}
 }
 
@@ -123,4 +124,43 @@ func compareRepCube(t *testing.T, s *Service, ctx context.Context, cube *repCube
 		}
 	}
 	return len(want)
+}
+
+// compareWinRateByRep compares the win rates per rep and in total that
+// winRateByRep adds up with winRateRepDays' statement's, and returns how
+// many groups it compared.
+func compareWinRateByRep(t *testing.T, s *Service, ctx context.Context, cube *repCube, f Filter, name string) int {
+	t.Helper()
+	n := 0
+	for _, by := range []string{"rep", ""} {
+		key, label, err := groupExpr(by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := WinRate{GroupBy: by, Groups: []WinRateGroup{}}
+		q, args := winRateRepDays(f, key, label)
+		if err := s.readWinRate(ctx, q, args, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !cube.covers(f) {
+			continue
+		}
+		got := WinRate{GroupBy: by, Groups: []WinRateGroup{}}
+		s.winRateByRep(cube, f, &got)
+		if len(got.Groups) != len(want.Groups) {
+			t.Fatalf("%s by %q: %d groups, the statement %d", name, by, len(got.Groups), len(want.Groups))
+		}
+		for i, w := range append(want.Groups, want.Total) {
+			g := got.Total
+			if i < len(want.Groups) {
+				g = got.Groups[i]
+			}
+			if g.Key != w.Key || g.Name != w.Name || g.Won != w.Won || g.Lost != w.Lost || !closeTo(g.WonAmount, w.WonAmount) ||
+				!closeTo(g.LostAmount, w.LostAmount) || !closeTo(g.WinRate, w.WinRate) || !closeTo(g.WinRateAmount, w.WinRateAmount) {
+				t.Fatalf("%s by %q: group %d %+v, the statement's %+v", name, by, i, g, w)
+			}
+		}
+		n += len(want.Groups)
+	}
+	return n
 }
