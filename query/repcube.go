@@ -3,7 +3,9 @@ package query
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -67,15 +69,24 @@ type repCube struct {
 const repSumCols = "sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
 	"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries))"
 
-// put writes x's numbers to the values at cnt and sum (lostAmt aside).
-func (s *Service) put(cnt []uint32, sum []float64, x *repSums) {
-	k := len(s.stages)
-	for i := range k {
-		cnt[i], cnt[k+i] = uint32(x.reached[i]), uint32(x.left[i])
-		sum[i], sum[k+i] = x.days[i], x.daysSq[i]
+// repCubeCols are rep_days' sums in the order of a repCube row's values
+// (cnt's, then sum's), each array element summed as its own column: the rows
+// scan into fixed destinations, where sumForEach's arrays cost an allocation
+// each (a full read at the large sample allocated a slice per array per row).
+func repCubeCols(k int) string {
+	var cols []string
+	each := func(arr string) {
+		for i := 1; i <= k; i++ {
+			cols = append(cols, fmt.Sprintf("sum(%s[%d])", arr, i))
+		}
 	}
-	copy(cnt[2*k:], []uint32{uint32(x.cohortWon), uint32(x.won), uint32(x.lost), uint32(x.entries)})
-	copy(sum[2*k:], []float64{x.wonAmt, x.wonAmtSq, x.cycSum, x.cycSq})
+	each("reached")
+	each("stage_left")
+	cols = append(cols, "sum(created_won)", "sum(won)", "sum(lost)", "sum(arraySum(stage_entries))")
+	each("stage_days")
+	each("stage_days_sq")
+	cols = append(cols, "sum(won_amount)", "sum(won_amount_sq)", "sum(cycle_sum)", "sum(cycle_sq)", "sum(lost_amount)")
+	return strings.Join(cols, ", ")
 }
 
 // sumsAt reads the values at cnt and sum back as repSums.
@@ -249,23 +260,33 @@ func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) 
 		}
 		c.start = epochDay(newest) - repCubeDays
 	}
-	q := "SELECT grain, day, owner_id, team, manager_id, argMax(owner_name, (pub, sign)), max(pub * 2 + (sign = 1)), sum(lost_amount), " + repSumCols +
+	q := "SELECT grain, day, owner_id, team, manager_id, argMax(owner_name, (pub, sign)), max(pub * 2 + (sign = 1)), " + repCubeCols(k) +
 		" FROM rep_days WHERE " + readRows(prev != nil, since) + " AND (grain = 1 OR day >= toDate(?)) GROUP BY grain, day, owner_id, team, manager_id"
+	var (
+		row  repRow
+		d    time.Time
+		key  repKey
+		name string
+		rc   = make([]uint64, c.wc) // a row's counts, as read
+		rs   = make([]float64, c.ws)
+	)
+	dst := []any{&row.grain, &d, &key.owner, &key.team, &key.manager, &name, &row.ver}
+	for i := range rc {
+		dst = append(dst, &rc[i])
+	}
+	for i := range rs {
+		dst = append(dst, &rs[i])
+	}
 	err := s.query(ctx, "rep-cube", q, []any{day(dateOfEpoch(c.start))}, func(r driverRows) error {
-		var row repRow
-		var d time.Time
-		var key repKey
-		var name string
-		var lost float64
-		x, err := s.scanSums(r, &row.grain, &d, &key.owner, &key.team, &key.manager, &name, &row.ver, &lost)
-		if err != nil {
+		if err := r.Scan(dst...); err != nil {
 			return err
 		}
 		row.day, row.key, row.name = epochDay(d), c.code(key), c.nameCode(name)
 		row.at = int32(len(c.rows))
-		c.cnt, c.sum = append(c.cnt, make([]uint32, c.wc)...), append(c.sum, make([]float64, c.ws)...)
-		s.put(c.cnt[len(c.cnt)-c.wc:], c.sum[len(c.sum)-c.ws:], x)
-		c.sum[len(c.sum)-1] = lost
+		for _, x := range rc {
+			c.cnt = append(c.cnt, uint32(x)) // two's complement: the low half wraps alike
+		}
+		c.sum = append(c.sum, rs...)
 		c.rows = append(c.rows, row)
 		return nil
 	})
