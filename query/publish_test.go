@@ -241,9 +241,9 @@ func loadEach(t *testing.T, files []string, loc *time.Location) (*schemas.DB, *S
 		if err != nil || rep.Files[0].Status != ingest.StatusCommitted {
 			t.Fatalf("load %s: %v %+v", f, err, rep)
 		}
-		// Read team_days, dim_days and cycle_days into memory at each
-		// version, so the next one extends them with its own rows
-		// (inmemory.go), as serve's Warm does.
+		// Read team_days, dim_days, cycle_days, rep_days and
+		// rep_activity_days into memory at each version, so the next one
+		// extends them with its own rows (inmemory.go), as serve's Warm does.
 		if err := s.Warm(context.Background()); err != nil {
 			t.Fatal(err)
 		}
