@@ -279,7 +279,7 @@ func benchEndpoint(ctx context.Context, cold func() error, hc *http.Client, clie
 // segment of the sample's deals.
 func benchFilters(ctx context.Context, db *schemas.DB) ([]benchFilter, error) {
 	out := []benchFilter{{name: "none"}}
-	for _, col := range []string{"product", "territory", "segment"} {
+	for _, col := range []string{"product", "source", "territory", "segment"} {
 		var v string
 		q := "SELECT " + col + " FROM opp_facts WHERE " + col + " != '' GROUP BY " + col + " ORDER BY count() DESC, " + col + " LIMIT 1"
 		if err := db.Conn.QueryRow(ctx, q).Scan(&v); err != nil {

@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// benchFilter is one filter a page offers (none, product, territory or
-// segment) with a value the sample holds.
+// benchFilter is one filter a page offers (none, product, source, territory
+// or segment) with a value the sample holds.
 type benchFilter struct{ name, col, value string }
 
 func (f benchFilter) query() string {
@@ -31,10 +31,10 @@ func (f benchFilter) dimValue() string {
 	return "dim = '" + f.col + "'" + strings.Replace(f.and(), f.col+" =", "value =", 1)
 }
 
-// leadsAnd is and() for leads, which have no product or segment (the API
-// lists such a filter as ignored).
+// leadsAnd is and() for leads, which have a source and a territory but no
+// product or segment (the API lists such a filter as ignored).
 func (f benchFilter) leadsAnd() string {
-	if f.col != "territory" {
+	if f.col != "territory" && f.col != "source" {
 		return ""
 	}
 	return f.and()
