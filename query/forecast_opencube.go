@@ -67,7 +67,7 @@ func (s *Service) openToday(ctx context.Context) (*openCube, error) {
 		q := "SELECT " + by + ", count(), sum(amount), sum(amount * amount) FROM (SELECT team, manager_id, owner_id, territory, product, source, segment, forecast_category, " +
 			s.stageAt(r) + " AS st, " + ageAt(r) + " AS age, amount FROM " + from + ") GROUP BY " + by + " ORDER BY " + by
 		c := &openCube{asOf: asOf}
-		codes := map[string]uint32{}
+		var codes interned[string]
 		var vals [ocCols]string
 		dest := []any{}
 		for i := range vals {
@@ -80,17 +80,12 @@ func (s *Service) openToday(ctx context.Context) (*openCube, error) {
 				return err
 			}
 			for i, v := range vals {
-				code, ok := codes[v]
-				if !ok {
-					code = uint32(len(c.names))
-					codes[v] = code
-					c.names = append(c.names, v)
-				}
-				o.cols[i] = code
+				o.cols[i] = uint32(codes.code(v))
 			}
 			c.rows = append(c.rows, o)
 			return nil
 		})
+		c.names = codes.list
 		return c, err
 	})
 }

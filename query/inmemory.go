@@ -181,3 +181,34 @@ func rangeRows[R any](rows []R, at func(*R) (uint8, time.Time), f Filter, daysOn
 	}
 	span(0, f.From, f.To)
 }
+
+// interned numbers the distinct values it is given in order of first sight:
+// the in-memory copies keep strings (and keys of strings) as these codes.
+type interned[K comparable] struct {
+	list []K // code -> value
+	at   map[K]int32
+}
+
+// code is v's code, a new one when v is new.
+func (n *interned[K]) code(v K) int32 {
+	i, ok := n.at[v]
+	if !ok {
+		if n.at == nil {
+			n.at = map[K]int32{}
+		}
+		i = int32(len(n.list))
+		n.list = append(n.list, v)
+		n.at[v] = i
+	}
+	return i
+}
+
+// extend is a copy of n that codes as n does and adds codes of its own
+// (n's list is not written).
+func (n *interned[K]) extend() interned[K] {
+	x := interned[K]{list: slices.Clip(n.list), at: make(map[K]int32, len(n.list))}
+	for i, v := range n.list {
+		x.at[v] = int32(i)
+	}
+	return x
+}

@@ -37,9 +37,9 @@ type repKey struct{ owner, team, manager string }
 type repRow struct {
 	grain uint8
 	day   int32 // days since 1970-01-01
-	key   int32 // index in repCube.keys
+	key   int32 // code in repCube.keys
 	at    int32 // index of the row's first values in cnt and sum (times wc and ws)
-	// name is the owner_name (index in repCube.names) of the row's newest
+	// name is the owner_name (code in repCube.names) of the row's newest
 	// source row, ver that row's (pub, sign) as pub*2 + (sign = 1): the
 	// rep's name as argMax(owner_name, (pub, sign)) over a range gives it
 	// (rollupLabel).
@@ -50,12 +50,10 @@ type repRow struct {
 // repCube is rep_days at one publication summed per (grain, day, owner, team,
 // manager), rows sorted by (grain, day, key).
 type repCube struct {
-	start  int32 // the first day held at day grain
-	keys   []repKey
-	index  map[repKey]int32
-	names  []string
-	nameAt map[string]int32
-	rows   []repRow
+	start int32 // the first day held at day grain
+	keys  interned[repKey]
+	names interned[string]
+	rows  []repRow
 	// wc values per row in cnt: reached[k], left[k], cohortWon, won, lost
 	// and entries (two's complement wraps as in ClickHouse's sums); ws in
 	// sum: days[k], daysSq[k], wonAmt, wonAmtSq, cycSum, cycSq and lostAmt.
@@ -135,9 +133,9 @@ type ownerSums struct {
 // f's rep, team and manager filters select.
 func (c *repCube) perOwner(f Filter) ownerSums {
 	owner := map[string]int{}
-	keyOwner := make([]int, len(c.keys)) // -1: not selected
+	keyOwner := make([]int, len(c.keys.list)) // -1: not selected
 	var o ownerSums
-	for i, k := range c.keys {
+	for i, k := range c.keys.list {
 		if !selects(f.Rep, k.owner) || !selects(f.Team, k.team) || !selects(f.Manager, k.manager) {
 			keyOwner[i] = -1
 			continue
@@ -174,7 +172,7 @@ func (c *repCube) perOwner(f Filter) ownerSums {
 	})
 	o.names = make([]string, len(o.ids))
 	for n := range o.ids {
-		o.names[n] = c.names[name[n]]
+		o.names[n] = c.names.list[name[n]]
 	}
 	return o
 }
@@ -238,18 +236,12 @@ func (s *Service) repCube(ctx context.Context) (*repCube, error) {
 // window grows with the days later loads add, until a full publication).
 func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) (*repCube, error) {
 	k := len(s.stages)
-	c := &repCube{wc: 2*k + 4, ws: 2*k + 5, index: map[repKey]int32{}, nameAt: map[string]int32{}}
+	c := &repCube{wc: 2*k + 4, ws: 2*k + 5}
 	if prev != nil && len(prev.rows) == 0 {
 		prev = nil // no newest day to count the window from yet
 	}
 	if prev != nil {
-		c.start, c.keys, c.names = prev.start, slices.Clip(prev.keys), slices.Clip(prev.names)
-		for i, key := range c.keys {
-			c.index[key] = int32(i)
-		}
-		for i, n := range c.names {
-			c.nameAt[n] = int32(i)
-		}
+		c.start, c.keys, c.names = prev.start, prev.keys.extend(), prev.names.extend()
 	} else {
 		var newest time.Time
 		err := s.query(ctx, "rep-cube-newest", "SELECT max(day) FROM rep_days WHERE "+tokDelta+" AND grain = 0", nil, func(r driverRows) error {
@@ -281,7 +273,7 @@ func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) 
 		if err := r.Scan(dst...); err != nil {
 			return err
 		}
-		row.day, row.key, row.name = epochDay(d), c.code(key), c.nameCode(name)
+		row.day, row.key, row.name = epochDay(d), c.keys.code(key), c.names.code(name)
 		row.at = int32(len(c.rows))
 		for _, x := range rc {
 			c.cnt = append(c.cnt, uint32(x)) // two's complement: the low half wraps alike
@@ -332,40 +324,17 @@ func (s *Service) readRepCube(ctx context.Context, prev *repCube, since uint64) 
 	return c, nil
 }
 
-// code is key's index in c.keys, added when new.
-func (c *repCube) code(key repKey) int32 {
-	i, ok := c.index[key]
-	if !ok {
-		i = int32(len(c.keys))
-		c.keys = append(c.keys, key)
-		c.index[key] = i
-	}
-	return i
-}
-
-// nameCode is name's index in c.names, added when new.
-func (c *repCube) nameCode(name string) int32 {
-	i, ok := c.nameAt[name]
-	if !ok {
-		i = int32(len(c.names))
-		c.names = append(c.names, name)
-		c.nameAt[name] = i
-	}
-	return i
-}
-
 // actRow is one rep's activities on one day.
 type actRow struct {
-	day, rep int32 // days since 1970-01-01; index in actCube.reps
+	day, rep int32 // days since 1970-01-01; code in actCube.reps
 	n        uint32
 }
 
 // actCube is rep_activity_days at one publication summed per day and rep,
 // sorted by (day, rep).
 type actCube struct {
-	reps  []string
-	index map[string]int32
-	rows  []actRow
+	reps interned[string]
+	rows []actRow
 }
 
 // actCube returns rep_activity_days at ctx's version.
@@ -376,12 +345,9 @@ func (s *Service) actCube(ctx context.Context) (*actCube, error) {
 // readActCube reads rep_activity_days at ctx's version summed per day and
 // rep: all of it, or prev's rows and those of the publications after since.
 func (s *Service) readActCube(ctx context.Context, prev *actCube, since uint64) (*actCube, error) {
-	c := &actCube{index: map[string]int32{}}
+	c := &actCube{}
 	if prev != nil {
-		c.reps = slices.Clip(prev.reps)
-		for i, id := range c.reps {
-			c.index[id] = int32(i)
-		}
+		c.reps = prev.reps.extend()
 	}
 	q := "SELECT day, rep_id, sum(activities) FROM rep_activity_days WHERE " + readRows(prev != nil, since) + " GROUP BY day, rep_id"
 	err := s.query(ctx, "activity-cube", q, nil, func(r driverRows) error {
@@ -391,13 +357,7 @@ func (s *Service) readActCube(ctx context.Context, prev *actCube, since uint64) 
 		if err := r.Scan(&d, &id, &n); err != nil {
 			return err
 		}
-		i, ok := c.index[id]
-		if !ok {
-			i = int32(len(c.reps))
-			c.reps = append(c.reps, id)
-			c.index[id] = i
-		}
-		c.rows = append(c.rows, actRow{day: epochDay(d), rep: i, n: uint32(n)})
+		c.rows = append(c.rows, actRow{day: epochDay(d), rep: c.reps.code(id), n: uint32(n)})
 		return nil
 	})
 	if err != nil {
@@ -414,13 +374,13 @@ func (s *Service) readActCube(ctx context.Context, prev *actCube, since uint64) 
 // counts is the activities per rep in f's range of the reps keep selects:
 // every rep with a row in the range, as the statement's GROUP BY lists them.
 func (c *actCube) counts(f Filter, keep func(id string) bool) map[string]int64 {
-	sel := make([]bool, len(c.reps))
-	for i, id := range c.reps {
+	sel := make([]bool, len(c.reps.list))
+	for i, id := range c.reps.list {
 		sel[i] = keep(id)
 	}
 	from, to := epochDay(f.From), epochDay(f.To)
 	i, _ := slices.BinarySearchFunc(c.rows, from, func(r actRow, d int32) int { return cmp.Compare(r.day, d) })
-	per, seen := make([]uint32, len(c.reps)), make([]bool, len(c.reps))
+	per, seen := make([]uint32, len(c.reps.list)), make([]bool, len(c.reps.list))
 	for ; i < len(c.rows) && c.rows[i].day < to; i++ {
 		if r := c.rows[i]; sel[r.rep] {
 			per[r.rep] += r.n
@@ -430,7 +390,7 @@ func (c *actCube) counts(f Filter, keep func(id string) bool) map[string]int64 {
 	out := map[string]int64{}
 	for i, n := range per {
 		if seen[i] {
-			out[c.reps[i]] = int64(n)
+			out[c.reps.list[i]] = int64(n)
 		}
 	}
 	return out

@@ -43,7 +43,7 @@ func TestRepCubeEqualsStatement(t *testing.T) {
 	for _, r := range cube.rows {
 		newest = max(newest, r.day)
 	}
-	t.Logf("cube: %d keys, %d rows, start %s, newest %s; activities: %d rows", len(cube.keys), len(cube.rows), day(dateOfEpoch(cube.start)), day(dateOfEpoch(newest)), func() int { a, _ := s.actCube(ctx); return len(a.rows) }())
+	t.Logf("cube: %d keys, %d rows, start %s, newest %s; activities: %d rows", len(cube.keys.list), len(cube.rows), day(dateOfEpoch(cube.start)), day(dateOfEpoch(newest)), func() int { a, _ := s.actCube(ctx); return len(a.rows) }())
 	month := func(d int32, add int) time.Time {
 		x := at(d)
 		return time.Date(x.Year(), x.Month()+time.Month(add), 1, 0, 0, 0, 0, loc)
