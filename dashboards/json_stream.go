@@ -12,7 +12,7 @@ import (
 // A long list (the scorecards of every rep: 546 elements, 1.5 MB of JSON at
 // the large sample) cost 4.5 ms to encode and then 6 ms to gzip, one after
 // the other on one core: encoding/json marshals the whole value before the
-// first byte reaches the gzip writer. streamJSON encodes the elements on
+// first byte reaches the gzip writer. writeJSON encodes the elements on
 // another goroutine and writes each chunk while the next is encoded, so the
 // two overlap. The bytes are those of c.JSON.
 

@@ -18,11 +18,11 @@ import (
 // clickhouse-server), whatever the rows; a cold overview issued seven of them.
 // Such a table is read once per publication and process, summed per key at
 // that version, and ranges of it are summed in Go (teamcube.go, dimcube.go,
-// closes.go, repcube.go). At the large sample a version of team_days is 47,628 rows of
-// about 250 bytes (12 MB) and one of cycle_days 110k rows of 48 bytes (5 MB),
-// computed from the row types; the whole read took 0.64 and 0.54 s beside a
-// cold page, and an incremental publication's copy reads that publication's
-// rows only (perVersion.get).
+// closes.go, repcube.go). At the large sample a version of team_days is
+// 47,628 rows of about 250 bytes (12 MB) and one of cycle_days 110k rows of
+// 48 bytes (5 MB), computed from the row types; the whole read took 0.64 and
+// 0.54 s beside a cold page, and an incremental publication's copy reads that
+// publication's rows only (perVersion.get).
 
 // perVersion keeps a value read once per publication for the last
 // versionsKept versions read.

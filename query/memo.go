@@ -171,9 +171,8 @@ func (m *memo) dropReads() {
 // requests read whatever their range and filters: the reps, the bookings
 // targets, the market table and the deals open today (memoized), team_days,
 // dim_days, cycle_days, rep_days and rep_activity_days in memory
-// (inmemory.go). serve calls it every few
-// seconds (when they are kept, a few map reads), so the requests after a
-// publication find them.
+// (inmemory.go). serve calls it every few seconds (when they are kept, a few
+// map reads), so the requests after a publication find them.
 func (s *Service) Warm(ctx context.Context) error {
 	v, err := s.db.CurrentVersion(ctx)
 	if err != nil || v.Pub == 0 {

@@ -317,18 +317,18 @@ func (s *Service) WinRate(ctx context.Context, sc Scope, f Filter, groupBy strin
 	if dim, values, m0, m1, ok := s.dimMonths(f); ok && groupBy == "rep" {
 		return out, s.winRateRepMonths(ctx, f, dim, values, m0, m1, &out)
 	}
-	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep") {
-		cube, err := s.repCube(ctx)
-		if err != nil {
-			return out, err
-		}
-		if cube.covers(f) {
-			s.winRateByRep(cube, f, &out)
-			return out, nil
-		}
-	}
 	args := c.args
 	if s.ownerOnly(f) && (groupBy == "" || groupBy == "rep" || groupBy == "manager") {
+		if groupBy != "manager" {
+			cube, err := s.repCube(ctx)
+			if err != nil {
+				return out, err
+			}
+			if cube.covers(f) {
+				s.winRateByRep(cube, f, &out)
+				return out, nil
+			}
+		}
 		q, args = winRateRepDays(f, key, label)
 	}
 	err = s.readWinRate(ctx, q, args, &out)

@@ -62,15 +62,11 @@ type repCube struct {
 	sum    []float64
 }
 
-// repSumCols are rep_days' sums the scorecards read, in the order scanSums
-// reads them after its leading columns.
-const repSumCols = "sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
-	"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries))"
-
-// repCubeCols are rep_days' sums in the order of a repCube row's values
-// (cnt's, then sum's), each array element summed as its own column: the rows
-// scan into fixed destinations, where sumForEach's arrays cost an allocation
-// each (a full read at the large sample allocated a slice per array per row).
+// repCubeCols are repRollupCols' sums (and lost_amount) in the order of a
+// repCube row's values (cnt's, then sum's), each array element summed as its
+// own column: the rows scan into fixed destinations, where sumForEach's
+// arrays cost an allocation each (a full read at the large sample allocated a
+// slice per array per row).
 func repCubeCols(k int) string {
 	var cols []string
 	each := func(arr string) {
@@ -150,8 +146,9 @@ func (c *repCube) perOwner(f Filter) ownerSums {
 	}
 	wc, ws := c.wc, c.ws
 	o.cnt, o.sum = make([]uint32, len(o.ids)*wc), make([]float64, len(o.ids)*ws)
+	// Every row's ver is at least 2 (publications start at 1), so 0 is
+	// "no row yet".
 	name, ver := make([]int32, len(o.ids)), make([]uint64, len(o.ids))
-	seen := make([]bool, len(o.ids))
 	at := func(r *repRow) (uint8, time.Time) { return r.grain, dateOfEpoch(r.day) }
 	rangeRows(c.rows, at, f, false, func(r *repRow) {
 		n := keyOwner[r.key]
@@ -166,8 +163,8 @@ func (c *repCube) perOwner(f Filter) ownerSums {
 		for i := range ws {
 			ds[i] += ss[i]
 		}
-		if !seen[n] || r.ver > ver[n] {
-			seen[n], name[n], ver[n] = true, r.name, r.ver
+		if r.ver > ver[n] {
+			name[n], ver[n] = r.name, r.ver
 		}
 	})
 	o.names = make([]string, len(o.ids))

@@ -250,23 +250,25 @@ func (s *Service) stats(r *repSums) *repStats {
 	return st
 }
 
-// repRollupCols are the sums of a rep_days or rep_dim_months read per owner.
-const repRollupCols = "owner_id, " + repSumCols
+// repRollupCols are the sums of a rep_days or rep_dim_months read per owner,
+// in the order scanSums reads them.
+const repRollupCols = "owner_id, sumForEach(reached), sum(created_won), sum(won), sum(lost), sum(won_amount), sum(won_amount_sq), sum(cycle_sum), sum(cycle_sq), " +
+	"sumForEach(stage_left), sumForEach(stage_days), sumForEach(stage_days_sq), sum(arraySum(stage_entries))"
 
-// scanSums reads a row of lead's columns and then repSumCols into lead and
-// the sums.
-func (s *Service) scanSums(r driverRows, lead ...any) (*repSums, error) {
+// scanSums reads a row of repRollupCols.
+func (s *Service) scanSums(r driverRows) (string, *repSums, error) {
+	var id string
 	x := s.newSums()
 	var reached, left []uint64
 	var days, sq []float64
-	if err := r.Scan(append(lead, &reached, &x.cohortWon, &x.won, &x.lost, &x.wonAmt, &x.wonAmtSq, &x.cycSum, &x.cycSq, &left, &days, &sq, &x.entries)...); err != nil {
-		return nil, err
+	if err := r.Scan(&id, &reached, &x.cohortWon, &x.won, &x.lost, &x.wonAmt, &x.wonAmtSq, &x.cycSum, &x.cycSq, &left, &days, &sq, &x.entries); err != nil {
+		return "", nil, err
 	}
 	copy(x.reached, reached)
 	copy(x.left, left)
 	copy(x.days, days)
 	copy(x.daysSq, sq)
-	return x, nil
+	return id, x, nil
 }
 
 // repPass reads every rep's numbers from the three serving tables sorted by
@@ -365,8 +367,7 @@ func (s *Service) repMonths(ctx context.Context, f Filter, dim string, values []
 	c := dimMonthsWhere(f, dim, values, m0, m1)
 	q := "SELECT " + repRollupCols + " FROM rep_dim_months" + c.where() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-months", q, c.args, func(r driverRows) error {
-		var id string
-		x, err := s.scanSums(r, &id)
+		id, x, err := s.scanSums(r)
 		if err != nil {
 			return err
 		}
@@ -481,8 +482,7 @@ func (s *Service) repRollupRead(ctx context.Context, f Filter, each func(id stri
 	c := repDaysWhere(f, false)
 	q := "SELECT " + repRollupCols + " FROM rep_days" + c.where() + " GROUP BY owner_id"
 	return s.query(ctx, "reps-rollup", q, c.args, func(r driverRows) error {
-		var id string
-		x, err := s.scanSums(r, &id)
+		id, x, err := s.scanSums(r)
 		if err != nil {
 			return err
 		}
