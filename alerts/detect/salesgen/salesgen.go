@@ -69,7 +69,19 @@ type Series struct {
 	Dates     []time.Time
 	Values    []float64
 	Anomalies []Anomaly
+	// Truth holds, for each present day, what the generator knows and no
+	// detector may read: the day's expected value (level, season, calendar
+	// and wander) without the planted anomalies, except shifts and drifts
+	// whose detection window has passed (they are the new normal then), and
+	// its standard deviation. Only the oracle reference (OracleJudge) reads
+	// it.
+	Truth []DayTruth
 }
+
+// DayTruth is one day's expected value without the planted anomalies (as
+// Series.Truth says) and the standard deviation of its value around it, in
+// the series' units.
+type DayTruth struct{ Base, SD float64 }
 
 // Generate returns n series with anomalies of one kind planted (three per
 // series), reproducibly from seed.
@@ -243,13 +255,29 @@ func (s *shape) series(r *rand.Rand, name, kind string) Series {
 	for i := range dates {
 		dates[i] = s.start.AddDate(0, 0, i)
 	}
+	// accepted is the planted log change a day's truth includes: a shift's or
+	// a drift's once its detection window has passed, when it is the series'
+	// new normal.
+	accepted := make([]float64, Days)
 	for _, day := range plantDays(r, dates) {
-		out.Anomalies = append(out.Anomalies, s.plant(r, kind, day, dates, logMul, spikeMul))
+		before := append([]float64(nil), logMul...)
+		a := s.plant(r, kind, day, dates, logMul, spikeMul)
+		for i, d := range dates {
+			if d.After(a.Detect[1]) {
+				accepted[i] += logMul[i] - before[i]
+			}
+		}
+		out.Anomalies = append(out.Anomalies, a)
 	}
 	wander := 0.0
 	mean := make([]float64, Days) // the day's expected deals, anomalies included
+	unit := 1.0                   // the value of one expected deal
+	if s.amount {
+		unit = s.dealMedian * math.Exp(s.dealSigma*s.dealSigma/2)
+	}
 	for i, d := range dates {
 		wander = 0.98*wander + s.wanderSD*r.NormFloat64()
+		base := s.expected(i, d) * math.Exp(wander+accepted[i])
 		m := s.expected(i, d) * math.Exp(wander+logMul[i])
 		mean[i] = m
 		v := s.draw(r, m) * spikeMul[i]
@@ -263,6 +291,7 @@ func (s *shape) series(r *rand.Rand, name, kind string) Series {
 		}
 		out.Dates = append(out.Dates, d)
 		out.Values = append(out.Values, v)
+		out.Truth = append(out.Truth, DayTruth{Base: base * unit, SD: math.Sqrt(s.variance(base)) * unit})
 	}
 	for k := range out.Anomalies {
 		out.Anomalies[k].Visibility = s.visibility(out.Anomalies[k], dates, mean)
