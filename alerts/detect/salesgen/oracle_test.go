@@ -56,3 +56,28 @@ func TestIdealBound(t *testing.T) {
 		t.Errorf("visibility 0, 1000 days: %+v, want no threshold reaching precision 0.9", id)
 	}
 }
+
+// The oracle finds the spikes far outside the noise on their day, and opens
+// one alert for a run of flagged days.
+func TestOracleFindsWhatStandsOut(t *testing.T) {
+	ss, _ := Generate(7, Spike, 20)
+	found, far := 0, 0
+	for _, s := range ss {
+		days := OracleJudge(6)(s)
+		for k := 1; k < len(days); k++ {
+			if days[k].Sub(days[k-1]) <= OracleResolveDays*24*time.Hour {
+				t.Fatalf("%s: alerts on %s and %s, within %d days of each other", s.Name, days[k-1], days[k], OracleResolveDays)
+			}
+		}
+		r := score(s, days)
+		for b := range r.ByVisibility {
+			if VisibilityBands[b] >= 8 {
+				found += r.ByVisibility[b].Detected
+				far += r.ByVisibility[b].Planted
+			}
+		}
+	}
+	if far == 0 || found < far*9/10 {
+		t.Errorf("oracle at z 6 found %d of %d spikes of visibility ≥ 8, want ≥ 90%%", found, far)
+	}
+}
