@@ -60,7 +60,7 @@ var messages = map[string]map[string]string{
 		"deal.stuck_deal": "Deal stuck in %s", "deal.pushed_close": "Close date pushed %d times",
 		"deal.amount_cut":     "Deal amount cut by %s",
 		"dealkind.stuck_deal": "Deal stuck", "dealkind.pushed_close": "Close date pushed", "dealkind.amount_cut": "Deal amount cut",
-		"deal": "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "close": "Close date",
+		"deal": "Deal", "account": "Account", "owner": "Owner", "stage": "Stage", "amount": "Amount", "amount.change": "Amount change", "close": "Close date",
 		"days.in.stage": "Days in stage", "usual": "Usual (median / 90th percentile)", "pushes": "Pushes",
 		"trend.slope": "%s per week", "pts": "%s pts",
 		"through": "Data through", "through.text": "%s (the last day the export covers; later days are not judged)",
@@ -97,7 +97,7 @@ var messages = map[string]map[string]string{
 		"deal.stuck_deal": "商机在“%s”阶段停滞", "deal.pushed_close": "预计成交日期已推迟 %d 次",
 		"deal.amount_cut":     "商机金额下调 %s",
 		"dealkind.stuck_deal": "商机停滞", "dealkind.pushed_close": "预计成交日期推迟", "dealkind.amount_cut": "商机金额下调",
-		"deal": "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "close": "预计成交日期",
+		"deal": "商机", "account": "客户", "owner": "负责人", "stage": "阶段", "amount": "金额", "amount.change": "金额变化", "close": "预计成交日期",
 		"days.in.stage": "阶段停留天数", "usual": "通常（中位数 / 90 分位）", "pushes": "推迟次数",
 		"trend.slope": "每周 %s", "pts": "%s 个百分点",
 		"through": "数据截至", "through.text": "%s（导出数据覆盖的最后一天；之后的日期不参与判断）",
@@ -313,7 +313,7 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 			it.Facts = append(it.Facts, fact{tr(lang, "pushes"), fmt.Sprintf("%.0f", a.Actual)})
 		case "amount_cut":
 			it.Title = tr(lang, "deal.amount_cut", fmt.Sprintf("%.0f%%", a.Score*100))
-			it.Facts = append(it.Facts, fact{tr(lang, "amount"), money(lang, a.Expected) + " → " + money(lang, a.Actual) + " " + d.Currency})
+			it.Facts = append(it.Facts, fact{tr(lang, "amount.change"), money(lang, a.Expected) + " → " + money(lang, a.Actual) + " " + d.Currency})
 		}
 		it.Facts = append([]fact{{tr(lang, "deal"), d.Name}, {tr(lang, "account"), d.Account}, {tr(lang, "owner"), a.SegmentLabel},
 			{tr(lang, "stage"), stageName(lang, d.Stage)}, {tr(lang, "amount"), money(lang, d.Amount) + " " + d.Currency},
@@ -340,6 +340,9 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 		short = tr(lang, "kind.trend_change")
 	}
 	sep := " "
+	if lang == "zh-CN" {
+		sep = "" // 赢单率下降, not 赢单率 下降
+	}
 	it.Title = metric + sep + dir + " " + strings.TrimPrefix(strings.TrimPrefix(short, "+"), "-")
 	if a.Kind == "trend_change" {
 		it.Title = metric + sep + tr(lang, "kind.trend_change") + " (" + dir + ")"

@@ -140,7 +140,7 @@ func TestChineseEmailFormatsByUnit(t *testing.T) {
 		a    *Anomaly
 		want []string
 	}{
-		{"win rate", winRateAnomaly(), []string{"赢单率", "3.8%", "12.6%", "9.0% – 16.0%"}},
+		{"win rate", winRateAnomaly(), []string{"赢单率下降", "3.8%", "12.6%", "9.0% – 16.0%"}},
 		{"amount cut", dealAnomaly("amount_cut"), []string{"52.3万 → 52.3万", "金额"}},
 		{"bookings", func() *Anomaly {
 			a := dropAnomaly("A")
@@ -148,7 +148,7 @@ func TestChineseEmailFormatsByUnit(t *testing.T) {
 			return a
 		}(), []string{"成交金额", "5.2万", "123.5万"}},
 	}
-	cases[1].want = []string{"52.3万 → 5.2万", "52.3万 CNY"}
+	cases[1].want = []string{"金额变化: 52.3万 → 5.2万", "52.3万 CNY"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			em, err := render(Recipient{Email: "m@example.com", Lang: "zh-CN"}, []*Anomaly{tc.a}, testLinks)
