@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"math"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,11 +57,14 @@ func alertBrowser(t *testing.T, token string) context.Context {
 
 // chartInfo is what the browser drew of one event's chart.
 type chartInfo struct {
-	Found  bool     `json:"found"`
-	Drawn  bool     `json:"drawn"`
-	Labels []string `json:"labels"`
-	Shade  []string `json:"shade"`
-	Error  string   `json:"error"`
+	Found  bool      `json:"found"`
+	Drawn  bool      `json:"drawn"`
+	Labels []string  `json:"labels"`
+	Values []float64 `json:"values"`
+	Shade  []string  `json:"shade"`
+	Error  string    `json:"error"`
+	Title  string    `json:"title"` // the card's heading
+	Link   string    `json:"link"`  // its link, "" without one
 }
 
 // eventChart opens u and reads the chart of the event's article.
@@ -71,14 +76,17 @@ func eventChart(t *testing.T, ctx context.Context, u, id string) chartInfo {
 	ci, err := chromedp.Run(ctx, chromedp.Evaluate[chartInfo](`(() => {
 		const art = document.getElementById(`+fmt.Sprintf("%q", id)+`);
 		if (!art) return {found: false};
+		const h = art.querySelector('h3'), a = art.querySelector('h3 a');
+		const head = {title: h ? h.textContent : '', link: a ? a.getAttribute('href') : ''};
 		const err = art.querySelector('.chart-error');
 		const el = art.querySelector('.chart[data-spec]');
-		if (!el) return {found: true, drawn: false, error: err ? err.textContent : ''};
+		if (!el) return {...head, found: true, drawn: false, error: err ? err.textContent : ''};
 		const c = window.echarts && echarts.getInstanceByDom(el);
-		if (!c || !el.querySelector('canvas')) return {found: true, drawn: false};
+		if (!c || !el.querySelector('canvas')) return {...head, found: true, drawn: false};
 		const o = c.getOption();
 		const ma = (o.series[0].markArea || {}).data || [];
-		return {found: true, drawn: true, labels: o.xAxis[0].data.map(String),
+		return {...head, found: true, drawn: true, labels: o.xAxis[0].data.map(String),
+			values: o.series[0].data.map(d => Number(d !== null && typeof d === 'object' ? d.value : d)),
 			shade: ma.length ? [String(ma[0][0].xAxis), String(ma[0][1].xAxis)] : []};
 	})()`))
 	if err != nil {
@@ -120,6 +128,7 @@ func TestAlertsInTheBrowser(t *testing.T) {
 		if len(ci.Shade) != 2 || ci.Shade[0] > as[i].Since.Format(time.DateOnly) {
 			t.Errorf("rule %s: the anomalous span %v does not start by the anomaly's start %s", x.Rule, ci.Shade, as[i].Since.Format(time.DateOnly))
 		}
+		checkDealCard(t, x, &as[i], ci)
 		rules[x.Rule] = true
 		if i == 0 || i == len(evs)-1 {
 			// One look is worth it when a test fails.
@@ -206,4 +215,42 @@ func TestAlertsInTheBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("%d events of %d default rules: charts drawn in Chromium, email links followed", len(evs), len(rules))
+}
+
+// checkDealCard: a deal alert's card names its deal, links to it, and draws
+// the deal's own history: its amount from before the cut to after it, its
+// days to the expected close date rising at each push, its days in the stage
+// up to the days the rule found.
+func checkDealCard(t *testing.T, x *Event, a *Anomaly, ci chartInfo) {
+	t.Helper()
+	if a.Deal == nil {
+		return
+	}
+	if !strings.Contains(ci.Title, a.Deal.Name) || ci.Link != "/deals/"+url.PathEscape(a.Deal.ID) {
+		t.Errorf("rule %s: the card's heading %q (link %q) does not name and link deal %s %q", x.Rule, ci.Title, ci.Link, a.Deal.ID, a.Deal.Name)
+	}
+	vs := ci.Values
+	if len(vs) == 0 {
+		return
+	}
+	switch x.Kind {
+	case "amount_cut":
+		if !slices.Contains(vs, math.Round(a.Expected)) || vs[len(vs)-1] != math.Round(a.Actual) {
+			t.Errorf("rule %s: the chart's amounts %v do not go from %.0f to %.0f", x.Rule, vs, a.Expected, a.Actual)
+		}
+	case "pushed_close":
+		rises := 0
+		for k := 1; k < len(vs); k++ {
+			if vs[k] > vs[k-1] {
+				rises++
+			}
+		}
+		if float64(rises) < a.Actual {
+			t.Errorf("rule %s: the days to the close date rise %d times on the chart, the deal was pushed %.0f times", x.Rule, rises, a.Actual)
+		}
+	case "stuck_deal":
+		if math.Abs(vs[len(vs)-1]-a.Actual) > 2 {
+			t.Errorf("rule %s: the chart ends at %.0f days in stage, the rule found %.1f", x.Rule, vs[len(vs)-1], a.Actual)
+		}
+	}
 }

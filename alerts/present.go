@@ -150,6 +150,18 @@ func DriverSentences(lang string, e Event) []string {
 // they have no daily series to draw; their drivers are the accounts.
 func AccountAlert(kind string) bool { return tierDetectors[kind] }
 
+// DealID is the deal a deal alert (stuck, pushed, cut) is about, from its
+// key (rule|deal|id); "" for any other event.
+func DealID(e Event) string {
+	if !dealDetectors[e.Kind] {
+		return ""
+	}
+	if i := strings.LastIndex(e.Key, "|deal|"); i >= 0 {
+		return e.Key[i+len("|deal|"):]
+	}
+	return ""
+}
+
 // dayAfter is the start of the day after t's day (an exclusive range end).
 func dayAfter(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, t.Location())

@@ -645,7 +645,9 @@ func buildSeriesChart(id string, t tr, pts []query.Point, since string, st serie
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Scale: opts.Bool(true)}),
-		grid("8", "8", "12", "8"),
+		// Room on the right for the last day's label, which ECharts centres
+		// on its tick.
+		grid("8", "36", "12", "8"),
 	)
 	labels := make([]string, len(pts))
 	data := make([]opts.LineData, len(pts))
@@ -667,7 +669,7 @@ func buildSeriesChart(id string, t tr, pts []query.Point, since string, st serie
 		if !math.IsNaN(st.Expected) && !math.IsInf(st.Expected, 0) {
 			s["markLine"] = map[string]any{"silent": true, "symbol": "none",
 				"lineStyle": map[string]any{"color": "#9aa0a6", "type": "dashed"},
-				"label":     map[string]any{"formatter": t.T("al.expected")},
+				"label":     map[string]any{"formatter": t.T("al.expected"), "position": "insideEndTop"},
 				"data":      []any{map[string]any{"yAxis": st.Expected}}}
 		}
 		if since == "" || len(labels) == 0 {

@@ -192,7 +192,7 @@ func (p *pages) overview(c echo.Context) error {
 	ap := &panel{ID: "anomalies", Title: r.T("ov.anomalies"), Span: 4, Links: []link{{Label: r.T("nav.alerts") + " →", URL: "/alerts"}}}
 	for _, e := range evs {
 		w := alertWords(r, e) // the reader's language, acknowledged as such, coloured by good or bad news
-		ap.Items = append(ap.Items, item{Title: w.title, Text: w.summary, Link: "/alerts?event=" + e.ID, Class: w.news, Badge: w.status})
+		ap.Items = append(ap.Items, item{Title: w.title, Text: w.withDrivers(), Link: "/alerts?event=" + e.ID, Class: w.news, Badge: w.status})
 	}
 	if len(ap.Items) == 0 {
 		ap.Empty = r.T("ov.no_anomalies")

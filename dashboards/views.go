@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -522,9 +523,16 @@ type alertView struct {
 	Snoozed   string
 	CanAct    bool
 	Direction string
-	// Values and status in the reader's language and the metric's unit.
-	ActualText, ExpectedText string
-	StatusText, StatusClass  string
+	// Link opens what the event is about (a deal alert's deal).
+	Link string
+	// Drivers explain the event, a sentence each.
+	Drivers []string
+	// Values and status in the reader's language and the metric's unit,
+	// each after its label (a deal alert's say what they are: now and
+	// before, pushes, days in stage and usual; no expected value, no label).
+	ActualLabel, ExpectedLabel string
+	ActualText, ExpectedText   string
+	StatusText, StatusClass    string
 	// ChartError says why the event has no chart (logged too): a missing
 	// chart must not look like a quiet series.
 	ChartError string
@@ -554,7 +562,8 @@ func (p *pages) alerts(c echo.Context) error {
 		av := alertView{Event: e, CanAct: canAct, Title: w.title,
 			ActualText: alerts.FormatEventValue(r.lang, e, e.Actual), ExpectedText: alerts.FormatEventValue(r.lang, e, e.Expected),
 			StatusText: w.status, StatusClass: w.statusClass, Direction: w.news}
-		av.Summary = w.summary
+		av.Summary, av.Drivers = w.summary, w.drivers
+		av.ActualLabel, av.ExpectedLabel = dealValueLabels(r, e)
 		av.When = r.T("al.since") + " " + e.Since.Format(time.DateOnly)
 		if e.Status == "firing" && !e.LastSeenAt.IsZero() {
 			// An episode stays open until its rule has not found it for
@@ -574,15 +583,7 @@ func (p *pages) alerts(c echo.Context) error {
 		g.Go(func() error {
 			mu <- struct{}{}
 			defer func() { <-mu }()
-			from, to := alertRange(r, e, p.svc.Location())
-			pts, since, err := p.alertSeries(gctx, r, e, query.Filter{From: from, To: to})
-			if err != nil {
-				// The event still shows, saying why it has no chart.
-				p.s.log.Warn("alert chart", "event", e.ID, "metric", e.Metric, "segment_kind", e.SegmentKind, "err", err)
-				views[i].ChartError = r.T("al.no_chart") + ": " + err.Error()
-				return nil
-			}
-			views[i].Chart = seriesChart("chart-alert-"+itoa(i), r.tr, pts, since, alertChartStyle(e))
+			p.drawAlert(gctx, r, &views[i], "chart-alert-"+itoa(i))
 			return nil
 		})
 	}
@@ -595,6 +596,36 @@ func (p *pages) alerts(c echo.Context) error {
 	return p.render(r, v)
 }
 
+// drawAlert draws an event's chart on its card: a deal alert's own history
+// (and its heading then names and links the deal), any other event's metric
+// from query's registry. A chart that cannot be drawn leaves the card saying
+// why (and is logged): a missing chart must not look like a quiet series.
+func (p *pages) drawAlert(ctx context.Context, r *request, v *alertView, chartID string) {
+	e := v.Event
+	from, to := alertRange(r, e, p.svc.Location())
+	var pts []query.Point
+	var since string
+	var err error
+	st := alertChartStyle(e)
+	if id := alerts.DealID(e); id != "" {
+		var name string
+		pts, since, name, err = p.dealSeries(ctx, r, e, id, from, to)
+		if name != "" {
+			v.Title = alerts.MetricName(r.lang, e.Metric, e.Kind) + " · " + name
+			v.Link = "/deals/" + url.PathEscape(id)
+		}
+		st = dealChartStyle(e)
+	} else {
+		pts, since, err = p.alertSeries(ctx, r, e, query.Filter{From: from, To: to})
+	}
+	if err != nil {
+		p.s.log.Warn("alert chart", "event", e.ID, "metric", e.Metric, "segment_kind", e.SegmentKind, "err", err)
+		v.ChartError = r.T("al.no_chart") + ": " + err.Error()
+		return
+	}
+	v.Chart = seriesChart(chartID, r.tr, pts, since, st)
+}
+
 // alertText is how an alert event reads wherever it is shown (the Alerts page,
 // the overview): its title (segment and metric in the reader's language), a
 // summary with its drivers explained, its status (an acknowledged event that
@@ -602,14 +633,19 @@ func (p *pages) alerts(c echo.Context) error {
 // and whether it is good or bad news.
 type alertText struct {
 	title, summary, status, statusClass, news string
+	drivers                                   []string // one sentence each
+}
+
+// withDrivers is the summary followed by the drivers' sentences, for a list
+// with one line per event (the overview).
+func (w alertText) withDrivers() string {
+	return strings.Join(append([]string{w.summary}, w.drivers...), " ")
 }
 
 func alertWords(r *request, e alerts.Event) alertText {
 	w := alertText{title: alerts.SegmentName(r.lang, e) + " · " + alerts.MetricName(r.lang, e.Metric, e.Kind),
 		summary: alerts.Describe(r.lang, e), status: r.T("al." + e.Status), statusClass: e.Status, news: "bad"}
-	if ds := alerts.DriverSentences(r.lang, e); len(ds) > 0 {
-		w.summary += " " + strings.Join(ds, " ")
-	}
+	w.drivers = alerts.DriverSentences(r.lang, e)
 	if alerts.Good(e.Metric, e.Kind, e.Direction) {
 		w.news = "good"
 	}
@@ -729,6 +765,81 @@ func (p *pages) alertSeries(ctx context.Context, r *request, e alerts.Event, f q
 		}
 	}
 	return out, since, nil
+}
+
+// dealValueLabels are the labels of an event's two values on its card: a
+// deal alert's say what they are (now and before for a cut; pushes, with no
+// second value, for a pushed close date; days in stage and the usual for a
+// stuck deal), any other event's are actual and expected.
+func dealValueLabels(r *request, e alerts.Event) (actual, expected string) {
+	switch e.Kind {
+	case "amount_cut":
+		return r.T("al.now"), r.T("al.before")
+	case "pushed_close":
+		return r.T("al.pushes"), ""
+	case "stuck_deal":
+		return r.T("al.in_stage"), r.T("al.usual")
+	}
+	return r.T("al.actual"), r.T("al.expected")
+}
+
+// dealSeries is a deal alert's own history over [from, to), day by day, as
+// its email draws it: the deal's amount (a cut), the days from each day to
+// the close date expected then (a pushed close date), or its days in its
+// current stage (a stuck deal), from the deal's detail (its moves between
+// exports and its stages). It returns the deal's name too.
+func (p *pages) dealSeries(ctx context.Context, r *request, e alerts.Event, id string, from, to time.Time) ([]query.Point, string, string, error) {
+	d, err := p.svc.DealDetail(ctx, r.scope, id, time.Time{})
+	if err != nil {
+		return nil, "", "", err
+	}
+	loc := p.svc.Location()
+	day := func(s string) time.Time {
+		t, _ := time.ParseInLocation(time.DateOnly, s[:min(len(s), 10)], loc)
+		return t
+	}
+	amount, closeDay := d.Deal.Amount, day(d.Deal.CloseDate)
+	if len(d.Moves) > 0 {
+		amount, closeDay = d.Moves[0].OldAmount, day(d.Moves[0].OldClose)
+	}
+	var entered time.Time
+	for _, st := range d.Stages {
+		if st.Current {
+			entered = day(st.Entered)
+		}
+	}
+	var pts []query.Point
+	k := 0
+	for t := from; t.Before(to); t = t.AddDate(0, 0, 1) {
+		for ; k < len(d.Moves) && !day(d.Moves[k].Date).After(t); k++ {
+			amount, closeDay = d.Moves[k].NewAmount, day(d.Moves[k].NewClose)
+		}
+		v := amount
+		switch e.Kind {
+		case "pushed_close":
+			v = closeDay.Sub(t).Hours() / 24
+		case "stuck_deal":
+			v = 0
+			if !entered.IsZero() && t.After(entered) {
+				v = t.Sub(entered).Hours() / 24
+			}
+		}
+		pts = append(pts, query.Point{Day: t, Value: math.Round(v)})
+	}
+	return pts, e.Since.Format(time.DateOnly), d.Deal.Name, nil
+}
+
+// dealChartStyle is how a deal alert's chart reads: its amount in money, or
+// days; a stuck deal's usual days in stage as the dashed expected line.
+func dealChartStyle(e alerts.Event) seriesStyle {
+	st := seriesStyle{Unit: "days", Expected: math.NaN()}
+	switch e.Kind {
+	case "amount_cut":
+		st.Unit = "money"
+	case "stuck_deal":
+		st.Expected = e.Expected
+	}
+	return st
 }
 
 // alertChartStyle is how an event's chart reads: the axis unit of its metric,
