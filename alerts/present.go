@@ -121,6 +121,9 @@ func SegmentName(lang string, e Event) string {
 // written once, in English; a deal's summary here names the kind and owner,
 // the deal itself being in the email and behind the link.
 func Describe(lang string, e Event) string {
+	if name := dealName(e); name != "" {
+		return tr(lang, "dealkind."+e.Kind) + " · " + name + " · " + e.SegmentLabel
+	}
 	if dealDetectors[e.Kind] || tierDetectors[e.Kind] {
 		return tr(lang, "dealkind."+e.Kind) + " · " + e.SegmentLabel
 	}
@@ -149,6 +152,16 @@ func DriverSentences(lang string, e Event) []string {
 // AccountAlert says whether events of kind are about accounts (tier_service):
 // they have no daily series to draw; their drivers are the accounts.
 func AccountAlert(kind string) bool { return tierDetectors[kind] }
+
+// dealName is a deal alert's deal name, from its stored Summary: fillEvent
+// writes the English title (which holds no " · "), " · " and the name.
+func dealName(e Event) string {
+	if !dealDetectors[e.Kind] {
+		return ""
+	}
+	_, name, _ := strings.Cut(e.Summary, " · ")
+	return name
+}
 
 // DealID is the deal a deal alert (stuck, pushed, cut) is about, from its
 // key (rule|deal|id); "" for any other event.

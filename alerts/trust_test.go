@@ -168,3 +168,25 @@ func TestChineseEmailFormatsByUnit(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeNamesTheDeal: a deal alert reads with its deal's name (kept in
+// the stored summary after the English title), in the reader's language; the
+// name may itself hold " · ".
+func TestDescribeNamesTheDeal(t *testing.T) {
+	a := dealAnomaly("amount_cut")
+	var e Event
+	fillEvent(&e, a, nil, time.Now(), linker{})
+	got := Describe("zh-CN", e)
+	want := "商机金额下调 · " + a.Deal.Name + " · " + a.SegmentLabel
+	if got != want {
+		t.Errorf("Describe = %q, want %q (stored summary %q)", got, want, e.Summary)
+	}
+	e.Summary = "Deal amount cut by 75% · 华光 · 年度支持"
+	if got := Describe("en", e); got != "Deal amount cut · 华光 · 年度支持 · "+a.SegmentLabel {
+		t.Errorf("a name with a dot: Describe = %q", got)
+	}
+	e.Key = a.Key
+	if id := DealID(e); id != "OPP-42" {
+		t.Errorf("DealID of key %q = %q, want OPP-42", e.Key, id)
+	}
+}

@@ -611,8 +611,13 @@ func (p *pages) drawAlert(ctx context.Context, r *request, v *alertView, chartID
 		var name string
 		pts, since, name, err = p.dealSeries(ctx, r, e, id, from, to)
 		if name != "" {
+			// The heading names the deal; the line below it, whose deal it is.
 			v.Title = alerts.MetricName(r.lang, e.Metric, e.Kind) + " · " + name
 			v.Link = "/deals/" + url.PathEscape(id)
+			v.Summary = alerts.SegmentName(r.lang, e)
+			if e.Team != "" {
+				v.Summary += " · " + e.Team
+			}
 		}
 		st = dealChartStyle(e)
 	} else {
