@@ -98,9 +98,10 @@ func (s *sweepSource) Series(ctx context.Context, metric, kind string, from, to 
 var genMetric = map[string]string{"leads_created": MetricLeads, "opportunities_opened": MetricOppsOpened, "win_rate": MetricWinRate}
 
 // explains says whether a planted anomaly accounts for an episode: same metric,
-// same segment (or the org total, or one of the planted team's reps), found
-// while it lasted or within three days after (a week after for findings of
-// the seven-day test, whose window still holds the planted days).
+// same segment (or one of the planted team's reps, or the org total when the
+// planted segment drives it), found while it lasted or within three days
+// after (a week after for findings of the seven-day test, whose window still
+// holds the planted days).
 func explains(p gen.Anomaly, ep *episode, org Org) bool {
 	a := ep.a
 	if genMetric[p.Metric] != a.Metric {
@@ -123,9 +124,43 @@ func explains(p gen.Anomaly, ep *episode, org Org) bool {
 	case a.SegmentKind == p.SegmentKind && a.Segment == p.SegmentValue:
 		return true
 	case a.SegmentKind == SegAll:
-		return true
+		return drivenBy(a.Drivers, p, org)
 	case a.SegmentKind == SegRep && p.SegmentKind == SegTeam && org.byID()[a.Segment].Team == p.SegmentValue:
 		return true
+	}
+	return false
+}
+
+// drivenBy says whether an org-wide finding's drivers name the planted
+// segment (its team, or a rep of its team or territory) with at least a
+// quarter of the org's move: any other org-wide episode of the metric in the
+// planted days has a cause of its own.
+func drivenBy(ds []Driver, p gen.Anomaly, org Org) bool {
+	reps := org.byID()
+	for _, d := range ds {
+		if d.Share < 0.25 {
+			continue
+		}
+		switch {
+		case d.Kind == SegTeam && p.SegmentKind == SegTeam && d.Key == p.SegmentValue:
+			return true
+		case d.Kind == SegRep && p.SegmentKind == SegTeam && reps[d.Key].Team == p.SegmentValue:
+			return true
+		case d.Kind == SegRep && p.SegmentKind == SegTerritory && reps[d.Key].Territory == p.SegmentValue:
+			return true
+		case d.Kind == SegTeam && p.SegmentKind == SegTerritory && teamCovers(org, d.Key, p.SegmentValue):
+			return true
+		}
+	}
+	return false
+}
+
+// teamCovers: one of team's reps works territory.
+func teamCovers(org Org, team, territory string) bool {
+	for _, r := range org.Reps {
+		if r.Team == team && r.Territory == territory {
+			return true
+		}
 	}
 	return false
 }
