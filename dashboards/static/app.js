@@ -28,7 +28,12 @@
     ratio: function (v) { return (v === null || isNaN(v)) ? '–' : (+v).toFixed(2) + '×'; },
     'pair-money': function (v) { return Array.isArray(v) ? v.map(money).join(' / ') : money(v); }
   };
-  function axisFmt(f) { var fn = fmts[f]; return f === 'pct' ? function (v) { return Math.round(v * 100) + '%'; } : fn; }
+  function axisFmt(f) {
+    if (f === 'pct') return function (v) { return Math.round(v * 100) + '%'; };
+    // Axis ticks of days are whole days as a rule: '60 天', not '60.0 天'.
+    if (f === 'days') return function (v) { return (Number.isInteger(+v) ? String(+v) : (+v).toFixed(1)) + (lang === 'zh-CN' ? ' 天' : ' d'); };
+    return fmts[f];
+  }
   function setAxis(o, key, i, f) {
     var ax = o[key]; if (!ax) return;
     if (!Array.isArray(ax)) ax = [ax];
