@@ -123,8 +123,12 @@ func benchOracle(ctx context.Context, w io.Writer, which, model string, seeds []
 			continue
 		}
 		o := sweep[k].Total
-		fmt.Fprintf(w, "; oracle recall %.3f at z %.2f (precision %.3f); engine recall / oracle's %.2f, / ideal %.2f\n",
-			o.Recall(), zs[k], o.Precision(), er/o.Recall(), er/id.Recall)
+		fmt.Fprintf(w, "; oracle recall %.3f at z %.2f (precision %.3f)", o.Recall(), zs[k], o.Precision())
+		if minP == ep {
+			// Only at the engine's own precision are the recalls comparable.
+			fmt.Fprintf(w, "; engine recall / oracle's %.2f, / ideal %.2f", er/o.Recall(), er/id.Recall)
+		}
+		fmt.Fprintln(w)
 	}
 	if k := bestAt(sweep, 0.9); k >= 0 {
 		fmt.Fprintf(w, "oracle at precision >= 0.9, by kind (z %.2f):\n", zs[k])
