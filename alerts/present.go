@@ -118,8 +118,8 @@ func SegmentName(lang string, e Event) string {
 }
 
 // Describe is the event's one-line summary in lang. The stored Summary is
-// written once, in English; a deal's summary here names the kind and owner,
-// the deal itself being in the email and behind the link.
+// written once, in English; a deal alert's names its kind, its deal (from
+// the stored summary) and the deal's owner.
 func Describe(lang string, e Event) string {
 	if name := dealName(e); name != "" {
 		return tr(lang, "dealkind."+e.Kind) + " · " + name + " · " + e.SegmentLabel

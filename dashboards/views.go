@@ -715,8 +715,9 @@ func alertRange(r *request, e alerts.Event, loc *time.Location) (from, to time.T
 // registry, cut as the event was. A rate or a mean (win rate, stage
 // conversion, days in stage) is drawn per week (weeks ending on the last day;
 // weeks with nothing to divide are left out) from the days' numerators and
-// denominators (rates as fractions, drawn in percent). Deal alerts (stuck, pushed, cut) have no
-// series of their own: they show their rep's bookings.
+// denominators (rates as fractions, drawn in percent). Deal alerts draw
+// their deal's history (dealSeries); one whose key names no deal shows its
+// rep's bookings here.
 func (p *pages) alertSeries(ctx context.Context, r *request, e alerts.Event, f query.Filter) ([]query.Point, string, error) {
 	kind := e.SegmentKind
 	if kind == alerts.SegAll {
@@ -848,8 +849,8 @@ func dealChartStyle(e alerts.Event) seriesStyle {
 }
 
 // alertChartStyle is how an event's chart reads: the axis unit of its metric,
-// the expected level as a dashed line (not for deal alerts, whose chart is
-// the rep's bookings), and the anomalous span shaded lightly in the colour of
+// the expected level as a dashed line (not over a rep's bookings drawn for
+// a deal alert whose deal is not known; dealChartStyle for the others), and the anomalous span shaded lightly in the colour of
 // its news (red bad, green good).
 func alertChartStyle(e alerts.Event) seriesStyle {
 	st := seriesStyle{Unit: "num", Expected: math.NaN(), Good: alerts.Good(e.Metric, e.Kind, e.Direction)}
