@@ -218,5 +218,5 @@ func headroomTreemap(id string, t tr, ts []query.Territory, links map[string]str
 }
 
 func seriesChart(id string, t tr, pts []query.Point, since string, st seriesStyle) *chartView {
-	return memoChart("seriesChart", func() *chartView { return buildSeriesChart(id, t, pts, since, st) }, id, t, pts, since, st.Unit, st.Expected, st.Good)
+	return memoChart("seriesChart", func() *chartView { return buildSeriesChart(id, t, pts, since, st) }, id, t, pts, since, st.Unit, st.Expected, st.Good, st.ExpectedLabel)
 }

@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -634,6 +635,8 @@ type seriesStyle struct {
 	Unit     string
 	Expected float64
 	Good     bool
+	// ExpectedLabel names the dashed line ("" expected).
+	ExpectedLabel string
 }
 
 // buildSeriesChart draws an alert's series with the weeks before it for
@@ -669,7 +672,7 @@ func buildSeriesChart(id string, t tr, pts []query.Point, since string, st serie
 		if !math.IsNaN(st.Expected) && !math.IsInf(st.Expected, 0) {
 			s["markLine"] = map[string]any{"silent": true, "symbol": "none",
 				"lineStyle": map[string]any{"color": "#9aa0a6", "type": "dashed"},
-				"label":     map[string]any{"formatter": t.T("al.expected"), "position": "insideEndTop"},
+				"label":     map[string]any{"formatter": cmp.Or(st.ExpectedLabel, t.T("al.expected")), "position": "insideEndTop"},
 				"data":      []any{map[string]any{"yAxis": st.Expected}}}
 		}
 		if since == "" || len(labels) == 0 {

@@ -620,6 +620,9 @@ func (p *pages) drawAlert(ctx context.Context, r *request, v *alertView, chartID
 			}
 		}
 		st = dealChartStyle(e)
+		if e.Kind == "stuck_deal" {
+			st.ExpectedLabel = r.T("al.usual")
+		}
 	} else {
 		pts, since, err = p.alertSeries(ctx, r, e, query.Filter{From: from, To: to})
 	}
