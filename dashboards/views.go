@@ -606,7 +606,7 @@ func (p *pages) drawAlert(ctx context.Context, r *request, v *alertView, chartID
 	var pts []query.Point
 	var since string
 	var err error
-	st := alertChartStyle(e)
+	var st seriesStyle
 	if id := alerts.DealID(e); id != "" {
 		var name string
 		pts, since, name, err = p.dealSeries(ctx, r, e, id, from, to)
@@ -625,6 +625,7 @@ func (p *pages) drawAlert(ctx context.Context, r *request, v *alertView, chartID
 		}
 	} else {
 		pts, since, err = p.alertSeries(ctx, r, e, query.Filter{From: from, To: to})
+		st = alertChartStyle(e)
 	}
 	if err != nil {
 		p.s.log.Warn("alert chart", "event", e.ID, "metric", e.Metric, "segment_kind", e.SegmentKind, "err", err)

@@ -99,15 +99,15 @@ func benchOracle(ctx context.Context, w io.Writer, which, model string, seeds []
 	start := time.Now()
 	fmt.Fprintf(w, "synth oracle: %s seeds %v; each day's true expectation and noise known, runs of %s days summed; an alert stays open %d days\n",
 		which, seedRange(seeds), "1, 3, 7, 14, 28", salesgen.OracleResolveDays)
-	sweep, zs, err := oracleSweep(ctx, w, seeds)
-	if err != nil {
-		return err
-	}
 	series, err := salesgen.GenerateSeeds(seeds)
 	if err != nil {
 		return err
 	}
-	eng, err := salesgen.Measure(ctx, seeds, salesgen.EngineJudgeModel(model))
+	sweep, zs, err := oracleSweep(ctx, w, seeds, series)
+	if err != nil {
+		return err
+	}
+	eng, err := salesgen.MeasureSeries(ctx, seeds, series, salesgen.EngineJudgeModel(model))
 	if err != nil {
 		return err
 	}
@@ -138,13 +138,13 @@ func benchOracle(ctx context.Context, w io.Writer, which, model string, seeds []
 	return nil
 }
 
-// oracleSweep measures the oracle at thresholds 2 to 8 by 0.25 and prints a
-// line for each.
-func oracleSweep(ctx context.Context, w io.Writer, seeds []uint64) ([]salesgen.Report, []float64, error) {
+// oracleSweep measures the oracle on series at thresholds 2 to 8 by 0.25
+// and prints a line for each.
+func oracleSweep(ctx context.Context, w io.Writer, seeds []uint64, series []salesgen.Series) ([]salesgen.Report, []float64, error) {
 	var reps []salesgen.Report
 	var zs []float64
 	for z := 2.0; z <= 8.001; z += 0.25 {
-		rep, err := salesgen.Measure(ctx, seeds, salesgen.OracleJudge(z))
+		rep, err := salesgen.MeasureSeries(ctx, seeds, series, salesgen.OracleJudge(z))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -187,41 +187,37 @@ func printMissed(w io.Writer, ms []salesgen.Anomaly) {
 // anomaly's window is NAB's: 10% of the file's rows divided by its anomalies,
 // centred on the anomaly's first day, cut to the file.
 func writeSynthNAB(dir string, seeds []uint64) error {
+	series, err := salesgen.GenerateSeeds(seeds)
+	if err != nil {
+		return err
+	}
 	labels := map[string][][]string{}
 	const layout = "2006-01-02 15:04:05"
-	for _, seed := range seeds {
-		for _, kind := range salesgen.Kinds {
-			ss, err := salesgen.Generate(seed, kind, salesgen.SeriesPerKind)
-			if err != nil {
-				return err
-			}
-			for _, s := range ss {
-				rel := "synth/" + s.Name + ".csv"
-				var b strings.Builder
-				b.WriteString("timestamp,value\n")
-				for i, d := range s.Dates {
-					b.WriteString(d.Format(layout) + "," + strconv.FormatFloat(s.Values[i], 'f', -1, 64) + "\n")
-				}
-				p := filepath.Join(dir, "data", filepath.FromSlash(rel))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					return err
-				}
-				if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
-					return err
-				}
-				half := len(s.Dates) / 10 / len(s.Anomalies) / 2
-				// NAB's sweep enters windows in the order the label file lists them.
-				ans := append([]salesgen.Anomaly(nil), s.Anomalies...)
-				sort.Slice(ans, func(i, j int) bool { return ans[i].Start.Before(ans[j].Start) })
-				ws := [][]string{}
-				for _, an := range ans {
-					at := sort.Search(len(s.Dates), func(i int) bool { return !s.Dates[i].Before(an.Start) })
-					lo, hi := max(0, at-half), min(len(s.Dates)-1, at+half)
-					ws = append(ws, []string{s.Dates[lo].Format(layout) + ".000000", s.Dates[hi].Format(layout) + ".000000"})
-				}
-				labels[rel] = ws
-			}
+	for _, s := range series {
+		rel := "synth/" + s.Name + ".csv"
+		var b strings.Builder
+		b.WriteString("timestamp,value\n")
+		for i, d := range s.Dates {
+			b.WriteString(d.Format(layout) + "," + strconv.FormatFloat(s.Values[i], 'f', -1, 64) + "\n")
 		}
+		p := filepath.Join(dir, "data", filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		half := len(s.Dates) / 10 / len(s.Anomalies) / 2
+		// NAB's sweep enters windows in the order the label file lists them.
+		ans := append([]salesgen.Anomaly(nil), s.Anomalies...)
+		sort.Slice(ans, func(i, j int) bool { return ans[i].Start.Before(ans[j].Start) })
+		ws := [][]string{}
+		for _, an := range ans {
+			at := sort.Search(len(s.Dates), func(i int) bool { return !s.Dates[i].Before(an.Start) })
+			lo, hi := max(0, at-half), min(len(s.Dates)-1, at+half)
+			ws = append(ws, []string{s.Dates[lo].Format(layout) + ".000000", s.Dates[hi].Format(layout) + ".000000"})
+		}
+		labels[rel] = ws
 	}
 	raw, err := json.MarshalIndent(labels, "", "  ")
 	if err != nil {

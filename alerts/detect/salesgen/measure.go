@@ -111,21 +111,43 @@ type Report struct {
 // Measure generates SeriesPerKind series of each kind for each seed and
 // scores judge's alerts on them.
 func Measure(ctx context.Context, seeds []uint64, judge Judge) (Report, error) {
+	series, err := GenerateSeeds(seeds)
+	if err != nil {
+		return Report{}, err
+	}
+	return MeasureSeries(ctx, seeds, series, judge)
+}
+
+// GenerateSeeds is every series Measure judges for seeds: SeriesPerKind of
+// each kind for each seed, in that order.
+func GenerateSeeds(seeds []uint64) ([]Series, error) {
+	var out []Series
+	for _, seed := range seeds {
+		for _, kind := range Kinds {
+			ss, err := Generate(seed, kind, SeriesPerKind)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ss...)
+		}
+	}
+	return out, nil
+}
+
+// MeasureSeries scores judge's alerts on series generated for seeds
+// (GenerateSeeds), so that several judges can be measured on one generation.
+func MeasureSeries(ctx context.Context, seeds []uint64, series []Series, judge Judge) (Report, error) {
 	type job struct {
 		kind int
 		s    Series
 	}
-	var jobs []job
-	for _, seed := range seeds {
-		for k, kind := range Kinds {
-			ss, err := Generate(seed, kind, SeriesPerKind)
-			if err != nil {
-				return Report{}, err
-			}
-			for _, s := range ss {
-				jobs = append(jobs, job{k, s})
-			}
-		}
+	kindAt := map[string]int{}
+	for k, kind := range Kinds {
+		kindAt[kind] = k
+	}
+	jobs := make([]job, len(series))
+	for i, s := range series {
+		jobs[i] = job{kindAt[s.Anomalies[0].Kind], s}
 	}
 	results := make([]KindReport, len(jobs))
 	next := make(chan int)

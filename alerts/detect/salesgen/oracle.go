@@ -3,6 +3,8 @@ package salesgen
 import (
 	"math"
 	"time"
+
+	"github.com/pipelens/pipelens/alerts/detect"
 )
 
 // The oracle is a reference, not a detector: it reads each day's Truth (the
@@ -86,7 +88,7 @@ func IdealAt(series []Series, minPrecision float64) Ideal {
 		}
 	}
 	best := Ideal{Planted: len(vis), Days: days}
-	phi := func(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+	phi := func(x float64) float64 { return detect.NormalTail(-x) } // P(Z ≤ x)
 	for z := 0.5; z <= 8; z += 0.01 {
 		var found float64
 		for _, v := range vis {
@@ -99,19 +101,4 @@ func IdealAt(series []Series, minPrecision float64) Ideal {
 		}
 	}
 	return best
-}
-
-// GenerateSeeds is every series Measure judges for seeds.
-func GenerateSeeds(seeds []uint64) ([]Series, error) {
-	var out []Series
-	for _, seed := range seeds {
-		for _, kind := range Kinds {
-			ss, err := Generate(seed, kind, SeriesPerKind)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ss...)
-		}
-	}
-	return out, nil
 }

@@ -277,8 +277,9 @@ func (s *shape) series(r *rand.Rand, name, kind string) Series {
 	}
 	for i, d := range dates {
 		wander = 0.98*wander + s.wanderSD*r.NormFloat64()
-		base := s.expected(i, d) * math.Exp(wander+accepted[i])
-		m := s.expected(i, d) * math.Exp(wander+logMul[i])
+		ex := s.expected(i, d)
+		base := ex * math.Exp(wander+accepted[i])
+		m := ex * math.Exp(wander+logMul[i])
 		mean[i] = m
 		v := s.draw(r, m) * spikeMul[i]
 		if s.amount {
