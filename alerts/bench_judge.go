@@ -133,13 +133,6 @@ func benchWindow(r *Rule, pts []Point, t int, end time.Time) SegmentSeries {
 	return SegmentSeries{Kind: SegAll, Points: pts[lo : t+1]}
 }
 
-// CNCalendar is the calendar of the preset cn (China's holidays and 调休
-// working days), as alerts.calendar.preset: cn gives it.
-func CNCalendar() detect.Calendar {
-	cal, _ := CalendarConfig{Preset: "cn"}.build()
-	return cal
-}
-
 // BenchDays lays a series on consecutive days. When its timestamps are whole,
 // increasing days, missing days are filled (fillDay) and rowOf maps each day to its file row (−1 for filled
 // days). Otherwise row i is day i from Monday 2024-01-01.

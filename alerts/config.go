@@ -508,12 +508,7 @@ func (c CalendarConfig) build() (detect.Calendar, error) {
 	switch c.Preset {
 	case "":
 	case "cn", "CN", "china", "zh-CN":
-		for _, d := range cnHolidays {
-			cal.Holidays[d] = true
-		}
-		for _, d := range cnWorkingDays {
-			cal.WorkingDays[d] = true
-		}
+		cal = detect.CNCalendar()
 	default:
 		return cal, fmt.Errorf("alerts.calendar.preset %q: want cn or nothing", c.Preset)
 	}

@@ -152,6 +152,9 @@ func (d *Daily) fit() {
 		for c := range ratios {
 			if len(ratios[c]) >= 2 {
 				d.factor[c] = medianOf(ratios[c])
+				if c <= int(time.Saturday) {
+					d.factor[c] = shrunk(d.factor[c], ratios[c])
+				}
 			}
 		}
 		if len(ratios[clsHoliday]) < 3 {
@@ -165,7 +168,7 @@ func (d *Daily) fit() {
 			if m := len(ends[k]); m >= minEndSample {
 				// The median of the few period ends seen; Z widens its
 				// spread by the median's own uncertainty.
-				d.endF[k] = medianOf(ends[k])
+				d.endF[k] = shrunk(medianOf(ends[k]), ends[k])
 			} else if k > 3 && d.endN[k-3] >= minEndSample {
 				// A quarter end seen less than twice: at least a month end.
 				d.endF[k] = d.endF[k-3]
@@ -389,4 +392,23 @@ func sign(x float64) int {
 		return -1
 	}
 	return 1
+}
+
+// shrunk pulls a factor learnt as the median of the ratios rs towards 1 by its
+// own sampling error (positive-part James–Stein): a weekday or period-end
+// factor the history cannot tell from 1 stays near 1 instead of scaling the
+// day's expectation by the noise of a few days. A factor far from 1 against
+// its error (a weekend's, a real month-end peak's) keeps its value.
+func shrunk(f float64, rs []float64) float64 {
+	dev := make([]float64, len(rs))
+	for i, r := range rs {
+		dev[i] = math.Abs(r - f)
+	}
+	// The median's standard error: √(π/2) σ/√n, σ from the MAD.
+	se := 1.2533 * 1.4826 * medianOf(dev) / math.Sqrt(float64(len(rs)))
+	d := f - 1
+	if d == 0 {
+		return f
+	}
+	return 1 + d*math.Max(0, 1-se*se/(d*d))
 }

@@ -199,7 +199,7 @@ func runEngine(ctx context.Context, c *detect.Corpus, calName, model string) ([]
 // day from a Monday, without a calendar. calendars records, per file, how it
 // was read.
 func engineDetector(calName, model string) (detect.Detector, map[string]string) {
-	cn := alerts.CNCalendar()
+	cn := detect.CNCalendar()
 	var mu sync.Mutex
 	calendars := map[string]string{}
 	det := func(s detect.Series) []float64 {

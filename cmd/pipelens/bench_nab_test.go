@@ -36,7 +36,7 @@ func TestNABShippedLevelIsTheShippedAlerts(t *testing.T) {
 		scores := det(detect.Series{Path: s.Name, Times: s.Dates, Values: s.Values})
 		dates, values, rowOf, _ := alerts.BenchDays(s.Dates, s.Values)
 		want := map[int]bool{}
-		for _, a := range alerts.BenchJudge(shipped, dates, values, alerts.CNCalendar()) {
+		for _, a := range alerts.BenchJudge(shipped, dates, values, detect.CNCalendar()) {
 			if r := fileRow(rowOf, a.Row); r >= 0 {
 				want[r] = true
 			}

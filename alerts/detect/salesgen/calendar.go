@@ -3,12 +3,12 @@ package salesgen
 import (
 	"time"
 
-	"github.com/pipelens/pipelens/alerts"
+	"github.com/pipelens/pipelens/alerts/detect"
 )
 
 // China's holidays and 调休 working days are facts, not shapes: the generator
 // reads the State Council's calendar the engine's preset holds.
-var cn = alerts.CNCalendar()
+var cn = detect.CNCalendar()
 
 func isHoliday(d time.Time) bool { return cn.Holidays[d.Format(time.DateOnly)] }
 func isSwapped(d time.Time) bool { return cn.WorkingDays[d.Format(time.DateOnly)] }

@@ -1,4 +1,4 @@
-package alerts
+package detect
 
 // China's public holidays (法定节假日 and the bridging days off) and the weekend
 // days worked in exchange (调休), as announced by the State Council for each year.
@@ -33,4 +33,17 @@ var cnWorkingDays = []string{
 	"2024-02-04", "2024-02-18", "2024-04-07", "2024-04-28", "2024-05-11", "2024-09-14", "2024-09-29", "2024-10-12",
 	"2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
 	"2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
+}
+
+// CNCalendar is China's calendar: the preset cn of alerts.calendar, and the
+// holidays the sample generators keep their planted changes clear of.
+func CNCalendar() Calendar {
+	cal := Calendar{Holidays: map[string]bool{}, WorkingDays: map[string]bool{}}
+	for _, d := range cnHolidays {
+		cal.Holidays[d] = true
+	}
+	for _, d := range cnWorkingDays {
+		cal.WorkingDays[d] = true
+	}
+	return cal
 }
