@@ -101,7 +101,7 @@ type Rule struct {
 	// weeks) a change of the rate may have started (default 84 days / 12 weeks).
 	Window int `yaml:"window"`
 	// Threshold is the deal rules' knob: stuck_deal: multiple of the segment's
-	// p90 days in stage (default 3), and never below the longest stay seen; pushed_close: pushes (default 4);
+	// p90 days in stage (default 3); pushed_close: pushes (default 4);
 	// amount_cut: cut share (default 0.6); tier_service: accounts below their
 	// tier's service level an owner must have (default 1).
 	Threshold float64 `yaml:"threshold"`

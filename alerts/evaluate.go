@@ -836,24 +836,15 @@ func (e *evaluator) deals(ctx context.Context, r *Rule, now time.Time) ([]Anomal
 			if d.StageEntered.IsZero() || d.StageEntered.Unix() <= 0 {
 				continue
 			}
-			org, okOrg := norms[[2]string{"", d.Stage}]
 			n, ok := norms[[2]string{owner.Team, d.Stage}]
 			if !ok || n.Count < 10 {
-				n, ok = org, okOrg
+				n, ok = norms[[2]string{"", d.Stage}]
 			}
 			if !ok || n.Count < 10 {
 				continue
 			}
 			days := now.Sub(d.StageEntered).Hours() / 24
-			// Open deals are the long stays (the short ones have moved on), so
-			// a deal beyond the team's longest completed stay is often just the
-			// longest of its kind: stuck means beyond the longest the whole
-			// org has seen too.
-			longest := n.Max
-			if okOrg {
-				longest = math.Max(longest, org.Max)
-			}
-			limit := math.Max(math.Max(n.P90*r.Threshold, longest), 14)
+			limit := math.Max(n.P90*r.Threshold, 14)
 			if days > limit {
 				found = true
 				a.Actual, a.Expected, a.High = days, n.P50, n.P90

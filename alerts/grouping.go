@@ -5,13 +5,23 @@ package alerts
 // in the email, on a segment under that one's (a rep of the team, or any
 // segment under the whole organisation), is shown as a line of the upper
 // one's section instead of a section of its own. A manager whose team and
-// three of its reps dropped reads one section, not four. Deal alerts are
-// never grouped: each names its own deal. as keeps its order; the result is
-// the sections in that order and, per section, the anomalies under it.
+// three of its reps dropped reads one section, not four. The deal alerts of a
+// rule are one section too: the first of them in as heads it, the others are
+// its lines, each naming its deal. as keeps its order; the result is the
+// sections in that order and, per section, the anomalies under it.
 func groupTree(as []*Anomaly, org Org) ([]*Anomaly, map[*Anomaly][]*Anomaly) {
 	byID := org.byID()
+	firstDeal := map[string]*Anomaly{}
+	for _, a := range as {
+		if a.Deal != nil && firstDeal[a.Rule] == nil {
+			firstDeal[a.Rule] = a
+		}
+	}
 	under := func(child, parent *Anomaly) bool {
-		if child == parent || child.Deal != nil || parent.Deal != nil || child.Rule != parent.Rule || child.Direction != parent.Direction {
+		if child.Deal != nil || parent.Deal != nil {
+			return child != parent && child.Deal != nil && parent == firstDeal[child.Rule]
+		}
+		if child == parent || child.Rule != parent.Rule || child.Direction != parent.Direction {
 			return false
 		}
 		switch parent.SegmentKind {

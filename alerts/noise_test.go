@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestBenjaminiHochberg(t *testing.T) {
 
 // TestGroupTree: a manager's email with the team's drop and two of its reps'
 // drops of the same rule reads one section with the reps under it; a rep of
-// another team, another rule, the other direction and deal alerts keep their
+// another team, another rule, the other direction and a deal alert keep their
 // own sections.
 func TestGroupTree(t *testing.T) {
 	org := Org{Reps: []Person{{ID: "r1", Team: "East"}, {ID: "r2", Team: "East"}, {ID: "r3", Team: "West"}}}
@@ -71,6 +72,44 @@ func TestGroupTree(t *testing.T) {
 	}
 	if !strings.Contains(em.Text, "Also flagged under this segment") || !strings.Contains(em.Text, "Rep r1") || !strings.Contains(em.HTML, "Rep r2") {
 		t.Errorf("the email does not list the reps under the team:\n%s", em.Text)
+	}
+}
+
+// TestDealAlertsGroupByRule: a manager's 14 stuck deals and one pushed deal
+// read as two sections: the first stuck deal's, listing ten more deals, each
+// by name and days in stage and linked to the deal, and a count of the other
+// three; and the pushed deal's own.
+func TestDealAlertsGroupByRule(t *testing.T) {
+	org := Org{Reps: []Person{{ID: "r1", Team: "East"}}}
+	var as []*Anomaly
+	for i := range 14 {
+		id := fmt.Sprintf("o%02d", i)
+		as = append(as, &Anomaly{Rule: "stuck", Kind: "stuck_deal", Detector: "stuck_deal", SegmentKind: SegRep, Segment: "r1", SegmentLabel: "Rep One",
+			Actual: float64(200 - i), Expected: 16, High: 35, Direction: 1, Key: "stuck|deal|" + id,
+			Deal: &Deal{ID: id, Name: "Deal " + id, Stage: "proposal", Currency: "CNY"}})
+	}
+	pushed := &Anomaly{Rule: "pushed", Kind: "pushed_close", Detector: "pushed_close", SegmentKind: SegRep, Segment: "r1", SegmentLabel: "Rep One",
+		Actual: 5, Direction: 1, Key: "pushed|deal|p1", Deal: &Deal{ID: "p1", Name: "Deal p1", Stage: "negotiation", Currency: "CNY"}}
+	as = append(as, pushed)
+	top, among := groupTree(as, org)
+	if len(top) != 2 || top[0] != as[0] || top[1] != pushed || len(among[as[0]]) != 13 {
+		t.Fatalf("sections %d, under the first stuck deal %d: want 2 sections, 13 deals under the first", len(top), len(among[as[0]]))
+	}
+	for _, lang := range []string{"en", "zh-CN"} {
+		em, err := renderGrouped(Recipient{Email: "m@example.com", Lang: lang}, top, testLinks, among)
+		if err != nil {
+			t.Fatal(err)
+		}
+		more := map[string]string{"en": "and 3 more on the Alerts page", "zh-CN": "另有 3 条，见告警页"}[lang]
+		days := map[string]string{"en": "Days in stage 199", "zh-CN": "阶段停留天数 199"}[lang]
+		for _, want := range []string{"Deal o01 · Rep One · " + days, "Deal o10", more, "deal=o01"} {
+			if !strings.Contains(em.Text, want) || !strings.Contains(em.HTML, want) {
+				t.Errorf("%s: the email does not say %q:\n%s", lang, want, em.Text)
+			}
+		}
+		if strings.Contains(em.Text, "Deal o11") || !strings.Contains(em.Subject, "15") {
+			t.Errorf("%s: lists past ten deals, or the subject %q does not count all 15", lang, em.Subject)
+		}
 	}
 }
 

@@ -3,8 +3,8 @@ package alerts
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -165,33 +165,37 @@ func teamCovers(org Org, team, territory string) bool {
 	return false
 }
 
-func dealKind(rule string) string {
-	return map[string]string{"stuck_deal": "stuck", "pushed_close": "pushed", "amount_cut": "cut"}[rule]
-}
-
+// prResult is the metric rules' precision and recall against the planted
+// anomalies, and the deal rules' misses and extras against their definitions.
 type prResult struct {
 	tp, planted, episodes, explained int
 	missed, false_                   []string
+	deals                            int      // deal episodes
+	dealMissed, dealFalse            []string // deals meeting a definition not alerted; alerted deals meeting none
 }
 
-func scorePlanted(truth *gen.Truth, eps []*episode, org Org) prResult {
+// scorePlanted judges the episodes: a metric episode against the planted
+// anomalies, a deal episode against the deal rules' definitions (defs, from
+// dealDefinitions), whether the generator planted that deal or not.
+func scorePlanted(truth *gen.Truth, defs map[string]string, eps []*episode, org Org) prResult {
 	var r prResult
-	r.planted = len(truth.Anomalies) + len(truth.Deals)
-	r.episodes = len(eps)
+	r.planted = len(truth.Anomalies)
 	found := map[string]bool{}
 	for _, ep := range eps {
-		ok := false
 		if ep.a.Deal != nil {
-			for _, d := range truth.Deals {
-				if d.OpportunityID == ep.a.Deal.ID && d.Kind == dealKind(ep.a.Detector) {
-					ok, found["deal:"+d.Kind+":"+d.OpportunityID] = true, true
-				}
+			r.deals++
+			if _, ok := defs[ep.key]; ok {
+				found[ep.key] = true
+			} else {
+				r.dealFalse = append(r.dealFalse, fmt.Sprintf("%s (%s %.1f vs %.1f)", ep.key, ep.a.Kind, ep.a.Actual, ep.a.Expected))
 			}
-		} else {
-			for _, p := range truth.Anomalies {
-				if explains(p, ep, org) {
-					ok, found[p.ID] = true, true
-				}
+			continue
+		}
+		r.episodes++
+		ok := false
+		for _, p := range truth.Anomalies {
+			if explains(p, ep, org) {
+				ok, found[p.ID] = true, true
 			}
 		}
 		if ok {
@@ -207,14 +211,24 @@ func scorePlanted(truth *gen.Truth, eps []*episode, org Org) prResult {
 			r.missed = append(r.missed, p.ID+" "+p.SegmentKind+"="+p.SegmentValue+" "+p.Start)
 		}
 	}
-	for _, d := range truth.Deals {
-		if found["deal:"+d.Kind+":"+d.OpportunityID] {
-			r.tp++
-		} else {
-			r.missed = append(r.missed, "deal "+d.Kind+" "+d.OpportunityID)
+	for key, why := range defs {
+		if !found[key] {
+			r.dealMissed = append(r.dealMissed, key+" ("+why+")")
 		}
 	}
+	sort.Strings(r.dealMissed)
+	sort.Strings(r.dealFalse)
 	return r
+}
+
+// logPlantedDeals says, of each planted deal, whether it meets its rule's
+// definition: the planted values are drawn from the natural tails, so one may
+// fall short of its rule as a natural deal may pass it.
+func logPlantedDeals(t *testing.T, truth *gen.Truth, defs map[string]string) {
+	for _, d := range truth.Deals {
+		why, ok := defs[d.Kind+"|deal|"+d.OpportunityID] // the default rules are named as the kinds
+		t.Logf("planted %s deal %s (%d days, %d pushes, %.0f → %.0f): meets its rule: %v %s", d.Kind, d.OpportunityID, d.DaysInStage, d.Pushes, d.AmountBefore, d.AmountAfter, ok, why)
+	}
 }
 
 func (r prResult) precision() float64 {
@@ -239,7 +253,7 @@ type sample struct {
 }
 
 func (s sample) config() gen.Config {
-	return gen.Config{Seed: s.seed, Size: s.size, Opportunities: s.opps}
+	return gen.Config{Seed: s.seed, Size: s.size, Opportunities: s.opps, OpenDeals: true}
 }
 
 func (s sample) String() string {
@@ -250,11 +264,14 @@ func (s sample) String() string {
 }
 
 // plantedSamples are the samples the tests check: the demo's configuration
-// (12,000 opportunities over a year) with two seeds, and the medium size.
-// PIPELENS_ALERT_SAMPLES ("demo:2,3,4 small:1 medium:5") adds more for a
-// wider look.
+// (12,000 opportunities over a year) with seeds 1 to 10, and the medium size
+// with seed 3. PIPELENS_ALERT_SAMPLES ("demo:11,12 small:1 medium:5") adds
+// more for a wider look.
 func plantedSamples() []sample {
-	out := []sample{{"small", demoOpps, 1}, {"small", demoOpps, 7}, {"medium", 0, 3}}
+	out := []sample{{"medium", 0, 3}}
+	for seed := int64(1); seed <= 10; seed++ {
+		out = append(out, sample{"small", demoOpps, seed})
+	}
 	for _, part := range strings.Fields(os.Getenv("PIPELENS_ALERT_SAMPLES")) {
 		size, seeds, _ := strings.Cut(part, ":")
 		opps := 0
@@ -273,47 +290,23 @@ func plantedSamples() []sample {
 // demoOpps is the opportunity count of `pipelens demo`.
 const demoOpps = 12000
 
-// rateEvidence is the two-proportion z of the planted team's win rate since
-// the planted start against the 26 weeks before, on the loaded data: how
-// visible the planted change is at all.
-func rateEvidence(t *testing.T, e *Engine, p gen.Anomaly, asOf time.Time) float64 {
-	start := mustDate(t, p.Start)
-	ss, err := e.src.Series(context.Background(), MetricWinRate, SegTeam, start.AddDate(0, 0, -26*7), asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range ss {
-		if s.Key != p.SegmentValue {
-			continue
-		}
-		var bn, bd, an, ad float64
-		for _, x := range s.Points {
-			if x.Date.Before(start) {
-				bn, bd = bn+x.Num, bd+x.Den
-			} else {
-				an, ad = an+x.Num, ad+x.Den
-			}
-		}
-		pool := (bn + an) / (bd + ad)
-		return (an/ad - bn/bd) / math.Sqrt(pool*(1-pool)*(1/ad+1/bd))
-	}
-	return 0
-}
-
 // TestPlantedAnomaliesFound runs the rules day by day over the generator's
 // samples and checks they find what it planted, on the planted dates and
-// segments, without crying wolf.
+// segments, without crying wolf; and that the deal rules alert exactly the
+// deals that meet their definitions, planted or natural.
 //
-// A planted change is required only when the data shows it: in the small
-// sample a team closes about 13 deals a week at a win rate near 13%, and the
-// planted cut to 40% of the wins is often within what clean samples do on
-// their own (the clean small sample of seed 6 has the same drop), so the
-// win-rate shift must be found only where its evidence (z on the planted
-// dates) reaches 4. The medium sample has the volume to see it every time.
+// The metric rules' bars hold over all the samples together: recall ≥ 0.9 of
+// the planted anomalies and precision ≥ 0.8 of the metric rules' episodes. A
+// sample holds three planted anomalies and three to nine episodes, so a bar
+// on each alone would measure the seed more than the rules. Every planted
+// anomaly counts, however faint it came out: in a demo-sized team a week's
+// drop to 15% is 4 or 5 deals against 20, and a win rate falling from 13% to
+// 3% is a handful of closes.
 func TestPlantedAnomaliesFound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sweeps three months of evaluations")
 	}
+	var all prResult
 	for _, sm := range plantedSamples() {
 		t.Run(sm.String(), func(t *testing.T) {
 			db := schemastest.Open(t)
@@ -325,47 +318,58 @@ func TestPlantedAnomaliesFound(t *testing.T) {
 			asOf := mustDate(t, truth.AsOf).AddDate(0, 0, 1)
 			eps := sweep(t, e, asOf.AddDate(0, 0, -84), asOf)
 			org, _ := e.src.Org(context.Background())
-			r := scorePlanted(truth, eps, org)
+			defs := dealDefinitions(t, e, truth, asOf)
+			logPlantedDeals(t, truth, defs)
+			r := scorePlanted(truth, defs, eps, org)
 			sort.Strings(r.false_)
-			t.Logf("%s: planted %d anomalies + %d deals; episodes: %d; precision %.2f (%d/%d), recall %.2f (%d/%d)",
-				sm, len(truth.Anomalies), len(truth.Deals), r.episodes, r.precision(), r.explained, r.episodes, r.recall(), r.tp, r.planted)
-			var must []string
-		missed:
+			sort.Strings(r.missed)
+			t.Logf("%s: planted %d anomalies; metric episodes: %d; precision %.2f (%d/%d), recall %.2f (%d/%d); deals meeting a deal rule: %d (%d planted), deal alerts %d",
+				sm, len(truth.Anomalies), r.episodes, r.precision(), r.explained, r.episodes, r.recall(), r.tp, r.planted, len(defs), len(truth.Deals), r.deals)
+			checkDeals(t, r)
 			for _, m := range r.missed {
 				t.Logf("missed: %s", m)
-				if strings.HasPrefix(m, "team-winrate-shift") {
-					for _, p := range truth.Anomalies {
-						if p.ID == "team-winrate-shift" {
-							z := rateEvidence(t, e, p, asOf)
-							t.Logf("  evidence of the planted win-rate change on its own dates: z = %.1f", z)
-							if math.Abs(z) < 4 {
-								continue missed
-							}
-						}
-					}
-				}
-				must = append(must, m)
 			}
 			for _, f := range r.false_ {
 				t.Logf("unexplained: %s", f)
 			}
-			if len(must) > 0 {
-				t.Errorf("recall %.2f: managers would not hear of %s", r.recall(), strings.Join(must, "; "))
-			}
-			if r.precision() < 0.8 {
-				t.Errorf("precision %.2f: %d of %d alert episodes have no planted cause", r.precision(), r.episodes-r.explained, r.episodes)
+			all.tp, all.planted = all.tp+r.tp, all.planted+r.planted
+			all.explained, all.episodes = all.explained+r.explained, all.episodes+r.episodes
+			for _, m := range r.missed {
+				all.missed = append(all.missed, sm.String()+": "+m)
 			}
 		})
 	}
+	t.Logf("all samples: precision %.2f (%d/%d), recall %.2f (%d/%d)", all.precision(), all.explained, all.episodes, all.recall(), all.tp, all.planted)
+	if all.recall() < 0.9 {
+		t.Errorf("recall %.2f: managers would not hear of %s", all.recall(), strings.Join(all.missed, "; "))
+	}
+	if all.precision() < 0.8 {
+		t.Errorf("precision %.2f: %d of %d alert episodes have no planted cause", all.precision(), all.episodes-all.explained, all.episodes)
+	}
 }
 
-// TestQuietOnCleanSample: on samples with nothing planted, the same rules stay
-// (almost) silent.
+// checkDeals: the deal rules alerted exactly the deals that meet their
+// definitions.
+func checkDeals(t *testing.T, r prResult) {
+	t.Helper()
+	for _, m := range r.dealMissed {
+		t.Errorf("deal not alerted though it meets its rule: %s", m)
+	}
+	for _, f := range r.dealFalse {
+		t.Errorf("deal alerted though it meets no rule: %s", f)
+	}
+}
+
+// TestQuietOnCleanSample: on samples with nothing planted, the metric rules
+// stay almost silent, at most one episode per sample's 84 days over all the
+// samples together; and the deal rules alert the natural deals that meet
+// their definitions, no others.
 func TestQuietOnCleanSample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sweeps three months of evaluations")
 	}
-	for _, sm := range plantedSamples() {
+	samples, falseEps := plantedSamples(), 0
+	for _, sm := range samples {
 		t.Run(sm.String(), func(t *testing.T) {
 			db := schemastest.Open(t)
 			cfg := sm.config()
@@ -377,14 +381,21 @@ func TestQuietOnCleanSample(t *testing.T) {
 			}
 			asOf := mustDate(t, truth.AsOf).AddDate(0, 0, 1)
 			eps := sweep(t, e, asOf.AddDate(0, 0, -84), asOf)
-			evals := 84 * 5 // daily metric rules × days
-			t.Logf("%s clean: %d alert episodes over 84 days of evaluations", sm, len(eps))
+			org, _ := e.src.Org(context.Background())
+			defs := dealDefinitions(t, e, truth, asOf)
+			r := scorePlanted(truth, defs, eps, org)
+			checkDeals(t, r)
+			t.Logf("%s clean: %d metric alert episodes over 84 days of evaluations; %d deals meet a deal rule, %d deal alerts", sm, r.episodes, len(defs), r.deals)
+			eps = slices.DeleteFunc(eps, func(ep *episode) bool { return ep.a.Deal != nil })
 			for _, ep := range eps {
 				t.Logf("false alarm: %s on %s (%s %.1f vs %.1f, score %.1f)", ep.key, ep.first.Format(time.DateOnly), ep.a.Kind, ep.a.Actual, ep.a.Expected, ep.a.Score)
 			}
-			if len(eps) > 1 {
-				t.Errorf("%d alert episodes on a sample with no anomalies (%d rule-days): managers would learn to ignore the emails", len(eps), evals)
-			}
+			falseEps += len(eps)
 		})
+	}
+	evals := len(samples) * 84 * 5 // samples × days × daily metric rules
+	t.Logf("all clean samples: %d metric alert episodes over %d rule-days", falseEps, evals)
+	if falseEps > len(samples) {
+		t.Errorf("%d alert episodes on %d samples with no anomalies (%d rule-days): managers would learn to ignore the emails", falseEps, len(samples), evals)
 	}
 }

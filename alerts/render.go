@@ -70,6 +70,8 @@ var messages = map[string]map[string]string{
 		"drv.rate":           "%s: %s won of %s closed since the start, where its earlier win rate predicted %s won (%s)%s.",
 		"drv.share":          ", %s of the whole %s",
 		"among":              "Also flagged under this segment (same rule):",
+		"among.deals":        "Other deals the same rule flags:",
+		"among.more":         "and %d more on the Alerts page",
 		"unit.days_to_close": "days from each export to the expected close date", "unit.days": "days", "unit.count": "count",
 		"unit.wan": "万", "unit.yi": "亿",
 		"cap.actual": "Blue: actual per day", "cap.rolling": "Blue: the rate of the last 7 days, day by day",
@@ -107,6 +109,8 @@ var messages = map[string]map[string]string{
 		"drv.rate":           "%s：自异常开始以来关闭 %[3]s 个商机，赢单 %[2]s 个；按其此前赢单率预期赢单 %[4]s 个（%[5]s）%[6]s。",
 		"drv.share":          "，占整体%[2]s的 %[1]s",
 		"among":              "该细分下同一规则的其他异常：",
+		"among.deals":        "同一规则标出的其他商机：",
+		"among.more":         "另有 %d 条，见告警页",
 		"unit.days_to_close": "每次导出距预计成交日期的天数", "unit.days": "天", "unit.count": "个",
 		"unit.wan": "单位：万", "unit.yi": "单位：亿",
 		"cap.actual": "蓝线：每日实际值", "cap.rolling": "蓝线：逐日计算的近 7 天比率",
@@ -160,15 +164,24 @@ type item struct {
 	ChartCID     string
 	ChartAlt     string
 	Link         string
-	ChartCaption string   // what the chart draws, in the reader's words and unit
-	Among        []string // anomalies of the same rule and direction under this segment (groupTree)
-	short        string   // for the subject
+	ChartCaption string // what the chart draws, in the reader's words and unit
+	// Among: the anomalies grouped under this section (groupTree), at most
+	// maxAmong of them, then one line saying how many more.
+	Among      []line
+	AmongLabel string
+	short      string // for the subject
 }
+
+// line is a line of text, linked when Link is set.
+type line struct{ Text, Link string }
+
+// maxAmong is how many grouped anomalies a section lists: a manager with 40
+// stuck deals reads the ten longest stuck and a count, not 40 sections.
+const maxAmong = 10
 
 type page struct {
 	Lang, Subject, Greeting, Intro string
 	DriversLabel                   string
-	AmongLabel                     string
 	LinkLabel, Footer              string
 	Items                          []item
 }
@@ -303,21 +316,11 @@ func buildItem(lang string, a *Anomaly, l linker) item {
 	}
 	if a.Deal != nil {
 		d := a.Deal
-		switch a.Kind {
-		case "stuck_deal":
-			it.Title = tr(lang, "deal.stuck_deal", stageName(lang, d.Stage))
-			it.Facts = append(it.Facts, fact{tr(lang, "days.in.stage"), fmt.Sprintf("%.0f", a.Actual)},
-				fact{tr(lang, "usual"), fmt.Sprintf("%.0f / %.0f", a.Expected, a.High)})
-		case "pushed_close":
-			it.Title = tr(lang, "deal.pushed_close", int(a.Actual))
-			it.Facts = append(it.Facts, fact{tr(lang, "pushes"), fmt.Sprintf("%.0f", a.Actual)})
-		case "amount_cut":
-			it.Title = tr(lang, "deal.amount_cut", fmt.Sprintf("%.0f%%", a.Score*100))
-			it.Facts = append(it.Facts, fact{tr(lang, "amount.change"), money(lang, a.Expected) + " → " + money(lang, a.Actual) + " " + d.Currency})
-		}
+		var seen []fact
+		it.Title, seen = dealFinding(lang, a)
 		it.Facts = append([]fact{{tr(lang, "deal"), d.Name}, {tr(lang, "account"), d.Account}, {tr(lang, "owner"), a.SegmentLabel},
 			{tr(lang, "stage"), stageName(lang, d.Stage)}, {tr(lang, "amount"), money(lang, d.Amount) + " " + d.Currency},
-			{tr(lang, "close"), d.CloseDate.Format(time.DateOnly)}}, it.Facts...)
+			{tr(lang, "close"), d.CloseDate.Format(time.DateOnly)}}, seen...)
 		it.Facts = append(it.Facts, fact{tr(lang, "since"), fmtDate(lang, a.Since)})
 		it.short = it.Title + " · " + d.Name
 		it.Title += " · " + d.Name
@@ -398,14 +401,52 @@ func fmtSigned(lang, metric string, v float64) string {
 	return fmt.Sprintf("%+.1f", v)
 }
 
-// amongLine is one anomaly grouped under another's section: its segment, its
-// actual against expected, and since when.
-func amongLine(lang string, a *Anomaly) string {
-	if tierDetectors[a.Kind] {
-		return segLine(lang, a) + ": " + tr(lang, "tier.title", int(a.Actual))
+// dealFinding is a deal alert's title and what its rule saw.
+func dealFinding(lang string, a *Anomaly) (string, []fact) {
+	switch a.Kind {
+	case "stuck_deal":
+		return tr(lang, "deal.stuck_deal", stageName(lang, a.Deal.Stage)), []fact{{tr(lang, "days.in.stage"), fmt.Sprintf("%.0f", a.Actual)},
+			{tr(lang, "usual"), fmt.Sprintf("%.0f / %.0f", a.Expected, a.High)}}
+	case "pushed_close":
+		return tr(lang, "deal.pushed_close", int(a.Actual)), []fact{{tr(lang, "pushes"), fmt.Sprintf("%.0f", a.Actual)}}
+	case "amount_cut":
+		return tr(lang, "deal.amount_cut", fmt.Sprintf("%.0f%%", a.Score*100)),
+			[]fact{{tr(lang, "amount.change"), money(lang, a.Expected) + " → " + money(lang, a.Actual) + " " + a.Deal.Currency}}
 	}
-	return segLine(lang, a) + ": " + FormatValue(lang, a.Metric, a.Actual) + " / " + tr(lang, "expected") + " " +
-		FormatValue(lang, a.Metric, a.Expected) + " · " + tr(lang, "since") + " " + fmtDate(lang, a.Since)
+	return "", nil
+}
+
+// amongLine is one anomaly grouped under another's section: its segment, its
+// actual against expected, and since when; a deal's name, owner and what the
+// rule saw, linked to the deal.
+func amongLine(lang string, a *Anomaly, l linker) line {
+	switch {
+	case tierDetectors[a.Kind]:
+		return line{Text: segLine(lang, a) + ": " + tr(lang, "tier.title", int(a.Actual))}
+	case a.Deal != nil:
+		_, seen := dealFinding(lang, a)
+		text := a.Deal.Name + " · " + a.SegmentLabel
+		for _, f := range seen {
+			text += " · " + f.Label + " " + f.Value
+		}
+		return line{Text: text, Link: l.link(a)}
+	}
+	return line{Text: segLine(lang, a) + ": " + FormatValue(lang, a.Metric, a.Actual) + " / " + tr(lang, "expected") + " " +
+		FormatValue(lang, a.Metric, a.Expected) + " · " + tr(lang, "since") + " " + fmtDate(lang, a.Since)}
+}
+
+// amongLines are the lines of the anomalies grouped under a section: the
+// first maxAmong, then how many more, linked to the Alerts page.
+func amongLines(lang string, as []*Anomaly, l linker) []line {
+	var out []line
+	for i, a := range as {
+		if i == maxAmong {
+			out = append(out, line{Text: tr(lang, "among.more", len(as)-maxAmong), Link: strings.TrimRight(l.base, "/") + "/alerts"})
+			break
+		}
+		out = append(out, amongLine(lang, a, l))
+	}
+	return out
 }
 
 // driverSentence explains a driver in a sentence: what the segment did since
@@ -443,7 +484,7 @@ func renderGrouped(to Recipient, as []*Anomaly, l linker, among map[*Anomaly][]*
 	if messages[lang] == nil {
 		lang = "en"
 	}
-	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), AmongLabel: tr(lang, "among"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
+	pg := page{Lang: lang, DriversLabel: tr(lang, "drivers"), LinkLabel: tr(lang, "link"), Footer: tr(lang, "footer")}
 	name := to.Name
 	if name == "" {
 		name = to.Email
@@ -462,8 +503,9 @@ func renderGrouped(to Recipient, as []*Anomaly, l linker, among map[*Anomaly][]*
 	em := Email{To: to}
 	for i, a := range as {
 		it := buildItem(lang, a, l)
-		for _, c := range among[a] {
-			it.Among = append(it.Among, amongLine(lang, c))
+		it.Among, it.AmongLabel = amongLines(lang, among[a], l), tr(lang, "among")
+		if a.Deal != nil {
+			it.AmongLabel = tr(lang, "among.deals")
 		}
 		png, caption, err := renderChart(lang, a)
 		if err != nil {

@@ -3,7 +3,9 @@
 // activities, targets, market potential and weekly pipeline snapshots. It plants known
 // truths (a rep weak at one stage, a territory with untapped potential, anomalies on
 // known dates, stuck / pushed / cut deals) and reports them in a Truth, so tests can
-// check that pipelens finds them.
+// check that pipelens finds them. Natural deals sit, slip and shrink with tails
+// through the planted deals' values, so the deal rules are judged by their
+// definitions (Truth.OpenDeals), not by the planted list.
 //
 // The same Config gives byte-identical output. Rows are produced in blocks by several
 // goroutines and delivered in block order, so the large size streams without holding
@@ -37,6 +39,8 @@ type Config struct {
 	// NoAnomalies plants nothing: no weak rep, no outlying territory, no anomalies and
 	// no stuck / pushed / cut deals. For "stays quiet" tests.
 	NoAnomalies bool
+	// OpenDeals records every deal open at the export in Truth.OpenDeals.
+	OpenDeals bool
 	// Workers generating blocks concurrently; zero means GOMAXPROCS. Output does not
 	// depend on it.
 	Workers int

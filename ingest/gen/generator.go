@@ -41,16 +41,17 @@ const (
 	shiftWinKeep  = 0.2
 	shiftWeeks    = 8
 	leadSpikeMult = 6.0
-	naturalMaxDay = 100.0 // longest natural stay in a stage
-	// The planted stuck deal has sat three times the longest natural stay.
-	stuckDays = 3 * naturalMaxDay
-	// Natural deals have their close date pushed at most naturalMaxPushes times
-	// in the snapshot history; the planted one plantedPushes times.
-	naturalMaxPushes = 3
-	plantedPushes    = 6
-	// The planted cut keeps this share of the amount; a natural cut keeps at
-	// least 65%, once.
-	cutKeep = 0.25
+	// Natural stays, pushes and cuts have tails through and past what the deal
+	// rules call stuck, pushed and cut: a natural deal may meet a rule's
+	// definition, and a planted one is drawn from inside those tails. The
+	// planted stuck deal has sat between stuckMinDays and stuckMaxDays in its
+	// stage (natural stalls reach past both); the planted pushed deal was
+	// pushed 4 to plantedMaxPushes times (natural deals, rarely, as often);
+	// the planted cut keeps cutKeepMin to cutKeepMax of its amount (a natural
+	// cut keeps 5% to 90%, most near 80%).
+	stuckMinDays, stuckMaxDays = 150, 300
+	plantedMaxPushes           = 6
+	cutKeepMin, cutKeepMax     = 0.2, 0.38
 	// leadLagDays: a converted lead was created 1..leadLagDays days before its
 	// opportunity.
 	leadLagDays = 20
@@ -58,8 +59,8 @@ const (
 
 // naturalPushCum is the distribution of close-date pushes of a natural deal
 // over the snapshot history: most never or once, a few twice, rarely three
-// times.
-var naturalPushCum = cum([]float64{0.72, 0.205, 0.06, 0.015})
+// times or more, up to every week.
+var naturalPushCum = cum([]float64{0.72, 0.205, 0.06, 0.011, 0.0028, 0.0008, 0.0003, 0.0001})
 
 type generator struct {
 	cfg     resolved
@@ -83,6 +84,8 @@ type generator struct {
 	spikeTerr, untappedTerr   int
 	spikeDay                  int
 	stuckIdx, pushIdx, cutIdx int
+	stuckDays, pushes         int     // the planted stuck deal's days in stage; the pushed deal's pushes
+	cutKeep                   float64 // the share of its amount the planted cut deal keeps
 
 	// Aggregates, merged in block order.
 	wonTerrSeg [][3]float64 // won amount closed in the market year
@@ -90,6 +93,7 @@ type generator struct {
 	leadsTerr  []int
 	rows       [numTables]int
 	deals      []PlantedDeal
+	open       []OpenDeal
 }
 
 func mix(x uint64) uint64 { // splitmix64
@@ -214,16 +218,19 @@ func (g *generator) plan(r *rand.Rand) {
 		g.dropTeam, g.shiftTeam, g.spikeTerr = -1, -1, -1 // history too short to plant anomalies
 	}
 	if n := g.cfg.spec.opps; n >= 100 {
-		// Each planted deal needs its history (up to stuckDays+40 days) inside the range.
+		// Each planted deal needs its history (up to stuckMaxDays+40 days) inside the range.
 		room := (g.asOfUnix - g.fromUnix) / day
 		a, b, c := n/5+r.IntN(n/10), n/2+r.IntN(n/10), 4*n/5+r.IntN(n/10)
-		if room >= int64(stuckDays)+40 {
+		if room >= stuckMaxDays+40 {
 			g.stuckIdx = a
 		}
 		if room >= 110 {
 			g.pushIdx, g.cutIdx = b, c
 		}
 	}
+	g.stuckDays = stuckMinDays + r.IntN(stuckMaxDays-stuckMinDays+1)
+	g.pushes = 4 + r.IntN(plantedMaxPushes-3)
+	g.cutKeep = cutKeepMin + (cutKeepMax-cutKeepMin)*r.Float64()
 }
 
 // pickShiftTeam picks the team whose win rate falls: one of the larger half of
@@ -277,6 +284,7 @@ type block struct {
 	wonRepQ    map[int][]float64 // by rep idx; only reps with wins in the block
 	leadsTerr  []int
 	deals      []PlantedDeal
+	open       []OpenDeal
 }
 
 type hook func(b *block) error
@@ -396,6 +404,7 @@ func (g *generator) merge(b *block) {
 		}
 	}
 	g.deals = append(g.deals, b.deals...)
+	g.open = append(g.open, b.open...)
 }
 
 func mergeChunks(cs []*Chunk) *Chunk {
@@ -437,7 +446,6 @@ func (g *generator) advance(r *rand.Rand, t int64, s int, p *rep, tr *territory)
 	if r.Float64() < 0.04 {
 		days *= 4 // a stall
 	}
-	days = math.Min(days, naturalMaxDay)
 	next := workTime(r, t+int64(days*day), tr)
 	if next <= t+60 {
 		next = t + 60 + int64(r.IntN(3600))
@@ -607,8 +615,10 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 	// Snapshot history, backwards from the export: close dates pushed out, amounts cut.
 	st.snapA[snapshotCount-1], st.snapE[snapshotCount-1] = amount, closeDate
 	forecast := closeDate + int64(r.IntN(24)-3)*day // what a closed deal was expected to close on
-	// At most naturalMaxPushes pushes and one cut of 10-35%, each between two
-	// consecutive snapshots (transition s: from snapshot s-1 to s).
+	// Pushes as naturalPushCum says, and one cut in seven deals, each between
+	// two consecutive snapshots (transition s: from snapshot s-1 to s). A cut
+	// takes 10% to 95% of the amount: most near a fifth, one in twelve more
+	// than 60%.
 	var pushAt [snapshotCount]bool
 	for n := pickCum(r, naturalPushCum); n > 0; {
 		if k := 1 + r.IntN(snapshotCount-1); !pushAt[k] {
@@ -623,7 +633,7 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 	for s := snapshotCount - 2; s >= 0; s-- {
 		st.snapA[s] = st.snapA[s+1]
 		if s+1 == cutAt {
-			st.snapA[s] = roundTo(st.snapA[s+1]/(1-0.1-0.25*r.Float64()), 100)
+			st.snapA[s] = roundTo(st.snapA[s+1]/(1-0.1-0.85*math.Pow(r.Float64(), 6)), 100)
 		}
 		if closed {
 			st.snapE[s] = forecast
@@ -683,6 +693,11 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 	}
 
 	// Weekly snapshots: open deals, and deals closed in the four weeks before.
+	var od *OpenDeal
+	if g.cfg.OpenDeals && !closed {
+		b.open = append(b.open, OpenDeal{OpportunityID: id, OwnerID: p.id, Stage: stageNames[last], StageEntered: time.Unix(evT[k-1], 0).UTC()})
+		od = &b.open[len(b.open)-1]
+	}
 	for s := 0; s < snapshotCount; s++ {
 		cut := g.snapDates[s] + day
 		if created >= cut {
@@ -702,6 +717,11 @@ func (g *generator) genOpp(r *rand.Rand, i int, b *block, st *oppState, or *oppR
 			ce = evT[j] - evT[j]%day
 		}
 		sr.add(g.snapDates[s], id, p.id, a.id, prod.name, ss, st.snapA[s], tr.currency, ce, sClosed, ss == stWon)
+		if od != nil {
+			od.SnapDates = append(od.SnapDates, dateString(g.snapDates[s]))
+			od.SnapClose = append(od.SnapClose, dateString(ce))
+			od.SnapAmount = append(od.SnapAmount, st.snapA[s])
+		}
 	}
 
 	// The lead it came from.
@@ -766,10 +786,10 @@ func (g *generator) plantedPath(r *rand.Rand, kind string, tr *territory, evS []
 	at := func(daysBack int) int64 { return workTime(r, g.asOfUnix-int64(daysBack)*day, tr) }
 	var created int64
 	switch kind {
-	case "stuck": // in proposal three times longer than any natural stay
-		created = at(int(stuckDays) + 40)
+	case "stuck": // in proposal for g.stuckDays
+		created = at(g.stuckDays + 40)
 		evS = append(evS, 1, 2, 3)
-		evT = append(evT, created, at(int(stuckDays)+22), at(int(stuckDays)))
+		evT = append(evT, created, at(g.stuckDays+22), at(g.stuckDays))
 	case "pushed":
 		created = at(110)
 		evS = append(evS, 1, 2, 3, 4)
@@ -790,10 +810,10 @@ func (g *generator) plantedSnapshots(kind string, st *oppState, closeDate *int64
 			st.snapE[s], st.snapA[s] = g.asOfUnix+30*day, *amount
 		}
 	case "pushed":
-		// Pushed again each time it came due: plantedPushes later close dates
+		// Pushed again each time it came due: g.pushes later close dates
 		// over the weekly exports, each a week or more beyond its export.
 		close := g.snapDates[0] + 14*day
-		held := snapshotCount - 1 - plantedPushes // transitions without a push
+		held := snapshotCount - 1 - g.pushes // transitions without a push
 		for s := range st.snapE {
 			if s > 0 {
 				if s <= held {
@@ -804,11 +824,11 @@ func (g *generator) plantedSnapshots(kind string, st *oppState, closeDate *int64
 			}
 			st.snapE[s], st.snapA[s] = close, *amount
 		}
-	case "cut": // cut by three quarters in the last week
+	case "cut": // cut to g.cutKeep in the last week
 		for s := range st.snapE {
 			st.snapE[s], st.snapA[s] = g.asOfUnix+25*day, *amount
 		}
-		st.snapA[snapshotCount-1] = roundTo(*amount*cutKeep, 100)
+		st.snapA[snapshotCount-1] = roundTo(*amount*g.cutKeep, 100)
 	}
 	*closeDate, *amount = st.snapE[snapshotCount-1], st.snapA[snapshotCount-1]
 }

@@ -3,6 +3,7 @@ package gen
 import (
 	"math"
 	"math/rand/v2"
+	"time"
 )
 
 // Truth is what the generator planted, written as truth.json. Dates are YYYY-MM-DD
@@ -21,6 +22,22 @@ type Truth struct {
 	Untapped  *UntappedRegion `json:"untapped_territory,omitempty"`
 	Anomalies []Anomaly       `json:"anomalies"`
 	Deals     []PlantedDeal   `json:"deals"`
+	// OpenDeals is every deal open at the export, when Config.OpenDeals asks:
+	// what the deal rules read, for judging them by their definitions.
+	OpenDeals []OpenDeal `json:"open_deals,omitempty"`
+}
+
+// OpenDeal is a deal open at the export as the generator made it: its stage
+// and when it entered it, and its rows in the weekly snapshots.
+type OpenDeal struct {
+	OpportunityID string    `json:"opportunity_id"`
+	OwnerID       string    `json:"owner_id"`
+	Stage         string    `json:"stage"`
+	StageEntered  time.Time `json:"stage_entered"`
+	// One entry per snapshot the deal is in, oldest first.
+	SnapDates  []string  `json:"snapshot_dates"`
+	SnapClose  []string  `json:"snapshot_close_dates"`
+	SnapAmount []float64 `json:"snapshot_amounts"`
 }
 
 // WeakRep is a rep whose conversion from FromStage to ToStage is Factor times the
@@ -134,6 +151,7 @@ func (g *generator) tail() (*block, *Truth) {
 			FromStage: stageNames[weakStage], ToStage: stageNames[weakStage+1], Factor: weakFactor}
 	}
 	tr.Deals = append(tr.Deals, g.deals...)
+	tr.OpenDeals = g.open
 
 	b.chunks[tTargets] = g.targets(r)
 	var untapped *UntappedRegion
