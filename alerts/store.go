@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -162,6 +164,8 @@ type EventQuery struct {
 	Since  time.Time // opened or seen at or after; zero: 30 days back
 	Status string    // firing, resolved or "" for both
 	Team   string    // a manager's scope: events of this team's segments only
+	ID     string    // that event alone (still within Since, Status and Team)
+	Deals  string    // "only": deal alerts only; "none": none of them; "": both
 	Limit  int       // default 200
 }
 
@@ -180,7 +184,31 @@ func ListEvents(ctx context.Context, db *schemas.DB, q EventQuery) ([]Event, err
 		where += " AND status = ?"
 		args = append(args, q.Status)
 	}
-	where += fmt.Sprintf(" ORDER BY last_seen_at DESC, event_id LIMIT %d", q.Limit*4)
+	// In the statement, not after its LIMIT: a manager's events are not
+	// crowded out by other teams' (thousands of deal alerts at 3.2M deals).
+	if q.Team != "" {
+		where += " AND team = ?"
+		args = append(args, q.Team)
+	}
+	if q.ID != "" {
+		where += " AND event_id = ?"
+		args = append(args, q.ID)
+	}
+	deals := make([]string, 0, len(dealDetectors))
+	for k := range dealDetectors {
+		deals = append(deals, "'"+k+"'") // constants: no quoting needed
+	}
+	sort.Strings(deals)
+	switch q.Deals {
+	case "only":
+		where += " AND kind IN (" + strings.Join(deals, ", ") + ")"
+	case "none":
+		where += " AND kind NOT IN (" + strings.Join(deals, ", ") + ")"
+	case "":
+	default:
+		return nil, fmt.Errorf("list alert events: deals %q: want only, none or nothing", q.Deals)
+	}
+	where += fmt.Sprintf(" ORDER BY last_seen_at DESC, event_id LIMIT %d", q.Limit)
 	evs, err := readEvents(ctx, db, where, args...)
 	if err != nil {
 		return nil, err
@@ -191,9 +219,6 @@ func ListEvents(ctx context.Context, db *schemas.DB, q EventQuery) ([]Event, err
 	}
 	var out []Event
 	for _, e := range evs {
-		if q.Team != "" && e.Team != q.Team {
-			continue
-		}
 		acks.apply(e)
 		out = append(out, *e)
 		if len(out) == q.Limit {

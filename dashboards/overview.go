@@ -321,33 +321,48 @@ func days(r *request, v float64) cell { return cell{Text: r.Days(v), Raw: num(ro
 // the page's filter (at most limit), for a side panel: without them the page
 // still says something.
 func (p *pages) recentEvents(ctx context.Context, r *request, days, limit int) []alerts.Event {
-	evs, err := p.listEvents(ctx, r, days, 50)
+	evs, err := p.listEvents(ctx, r, days, 200)
 	if err != nil {
 		p.s.log.Warn("list alert events", "err", err)
 	}
 	out := evs[:0:0]
 	for _, e := range evs {
-		if eventInFilter(e, r.f) && len(out) < limit {
+		if eventInFilter(e, r.f) {
 			out = append(out, e)
 		}
 	}
-	return out
+	return out[:min(len(out), limit)]
 }
 
-// listEvents lists alert events of the last n days in the caller's scope.
-func (p *pages) listEvents(ctx context.Context, r *request, days, limit int) ([]alerts.Event, error) {
+// listEvents lists alert events of the last n days in the caller's scope;
+// with id, that event alone.
+func (p *pages) listEvents(ctx context.Context, r *request, days, limit int, id ...string) ([]alerts.Event, error) {
 	if p.s.opts.DB == nil {
 		return nil, nil
 	}
 	q := alerts.EventQuery{Since: time.Now().AddDate(0, 0, -days), Limit: limit}
+	if len(id) > 0 {
+		q.ID = id[0]
+	}
 	switch r.scope.Role {
 	case query.RoleManager:
 		q.Team = r.scope.Team
 	case query.RoleRep:
 		return nil, nil
 	}
-	key := cacheKey(r.scope, "alerts", query.Filter{}, itoa(days), itoa(limit))
-	return cached(ctx, p.s, key, "alerts", func(ctx context.Context) ([]alerts.Event, error) { return alerts.ListEvents(ctx, p.s.opts.DB, q) })
+	key := cacheKey(r.scope, "alerts", query.Filter{}, itoa(days), itoa(limit), q.ID)
+	return cached(ctx, p.s, key, "alerts", func(ctx context.Context) ([]alerts.Event, error) {
+		// A metric's anomalies first, then deal alerts: a director with 2,000
+		// stuck deals across the org still sees the team whose win rate fell.
+		q.Deals = "none"
+		evs, err := alerts.ListEvents(ctx, p.s.opts.DB, q)
+		if err != nil || len(evs) >= limit {
+			return evs, err
+		}
+		q.Deals, q.Limit = "only", limit-len(evs)
+		deals, err := alerts.ListEvents(ctx, p.s.opts.DB, q)
+		return append(evs, deals...), err
+	})
 }
 
 func deref(v *float64) float64 {

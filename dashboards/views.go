@@ -677,14 +677,12 @@ func (p *pages) alertEvents(ctx context.Context, r *request) ([]alerts.Event, er
 	if id == "" {
 		return p.listEvents(ctx, r, 30, 50)
 	}
-	evs, err := p.listEvents(ctx, r, 90, 1000)
+	evs, err := p.listEvents(ctx, r, 90, 1, id)
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range evs {
-		if e.ID == id {
-			return []alerts.Event{e}, nil
-		}
+	if len(evs) == 1 {
+		return evs, nil
 	}
 	return nil, echo.NewHTTPError(http.StatusNotFound, r.T("al.not_found")+": "+id)
 }
@@ -904,15 +902,11 @@ func (p *pages) alertAction(c echo.Context, do func(ctx context.Context, id, act
 	}
 	id := c.Param("id")
 	if sc.Role == query.RoleManager {
-		evs, err := alerts.ListEvents(c.Request().Context(), p.s.opts.DB, alerts.EventQuery{Team: sc.Team, Since: time.Now().AddDate(0, 0, -90), Limit: 1000})
+		evs, err := alerts.ListEvents(c.Request().Context(), p.s.opts.DB, alerts.EventQuery{Team: sc.Team, ID: id, Since: time.Now().AddDate(0, 0, -90), Limit: 1})
 		if err != nil {
 			return err
 		}
-		ok := false
-		for _, e := range evs {
-			ok = ok || e.ID == id
-		}
-		if !ok {
+		if len(evs) == 0 {
 			return echo.NewHTTPError(http.StatusForbidden, "this alert is not your team's")
 		}
 	}
