@@ -101,7 +101,7 @@ func TestDealAlertsGroupByRule(t *testing.T) {
 			t.Fatal(err)
 		}
 		more := map[string]string{"en": "and 3 more on the Alerts page", "zh-CN": "另有 3 条，见告警页"}[lang]
-		days := map[string]string{"en": "Days in stage 199", "zh-CN": "阶段停留天数 199"}[lang]
+		days := map[string]string{"en": "proposal · Days in stage 199", "zh-CN": "方案/报价 · 阶段停留天数 199"}[lang]
 		for _, want := range []string{"Deal o01 · Rep One · " + days, "Deal o10", more, "deal=o01"} {
 			if !strings.Contains(em.Text, want) || !strings.Contains(em.HTML, want) {
 				t.Errorf("%s: the email does not say %q:\n%s", lang, want, em.Text)

@@ -425,7 +425,7 @@ func amongLine(lang string, a *Anomaly, l linker) line {
 		return line{Text: segLine(lang, a) + ": " + tr(lang, "tier.title", int(a.Actual))}
 	case a.Deal != nil:
 		_, seen := dealFinding(lang, a)
-		text := a.Deal.Name + " · " + a.SegmentLabel
+		text := a.Deal.Name + " · " + a.SegmentLabel + " · " + stageName(lang, a.Deal.Stage)
 		for _, f := range seen {
 			text += " · " + f.Label + " " + f.Value
 		}
