@@ -48,7 +48,7 @@ const (
 	// stage (natural stalls reach past both); the planted pushed deal was
 	// pushed 4 to plantedMaxPushes times (natural deals, rarely, as often);
 	// the planted cut keeps cutKeepMin to cutKeepMax of its amount (a natural
-	// cut keeps 5% to 90%, most near 80%).
+	// cut keeps 5% to 90%, most of them more than 80%).
 	stuckMinDays, stuckMaxDays = 150, 300
 	plantedMaxPushes           = 6
 	cutKeepMin, cutKeepMax     = 0.2, 0.38
