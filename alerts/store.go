@@ -169,6 +169,17 @@ type EventQuery struct {
 	Limit  int       // default 200
 }
 
+// dealKindsSQL is the deal detectors as an SQL list ('amount_cut', …): the
+// kinds EventQuery.Deals selects on.
+var dealKindsSQL = func() string {
+	ks := make([]string, 0, len(dealDetectors))
+	for k := range dealDetectors {
+		ks = append(ks, "'"+k+"'") // constants: no quoting needed
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}()
+
 // ListEvents returns recent alert events, newest first, with their
 // acknowledgement and snooze state.
 func ListEvents(ctx context.Context, db *schemas.DB, q EventQuery) ([]Event, error) {
@@ -194,16 +205,11 @@ func ListEvents(ctx context.Context, db *schemas.DB, q EventQuery) ([]Event, err
 		where += " AND event_id = ?"
 		args = append(args, q.ID)
 	}
-	deals := make([]string, 0, len(dealDetectors))
-	for k := range dealDetectors {
-		deals = append(deals, "'"+k+"'") // constants: no quoting needed
-	}
-	sort.Strings(deals)
 	switch q.Deals {
 	case "only":
-		where += " AND kind IN (" + strings.Join(deals, ", ") + ")"
+		where += " AND kind IN (" + dealKindsSQL + ")"
 	case "none":
-		where += " AND kind NOT IN (" + strings.Join(deals, ", ") + ")"
+		where += " AND kind NOT IN (" + dealKindsSQL + ")"
 	case "":
 	default:
 		return nil, fmt.Errorf("list alert events: deals %q: want only, none or nothing", q.Deals)

@@ -321,7 +321,7 @@ func days(r *request, v float64) cell { return cell{Text: r.Days(v), Raw: num(ro
 // the page's filter (at most limit), for a side panel: without them the page
 // still says something.
 func (p *pages) recentEvents(ctx context.Context, r *request, days, limit int) []alerts.Event {
-	evs, err := p.listEvents(ctx, r, days, 200)
+	evs, err := p.listEvents(ctx, r, days, 200, "")
 	if err != nil {
 		p.s.log.Warn("list alert events", "err", err)
 	}
@@ -335,15 +335,12 @@ func (p *pages) recentEvents(ctx context.Context, r *request, days, limit int) [
 }
 
 // listEvents lists alert events of the last n days in the caller's scope;
-// with id, that event alone.
-func (p *pages) listEvents(ctx context.Context, r *request, days, limit int, id ...string) ([]alerts.Event, error) {
+// with an id, that event alone.
+func (p *pages) listEvents(ctx context.Context, r *request, days, limit int, id string) ([]alerts.Event, error) {
 	if p.s.opts.DB == nil {
 		return nil, nil
 	}
-	q := alerts.EventQuery{Since: time.Now().AddDate(0, 0, -days), Limit: limit}
-	if len(id) > 0 {
-		q.ID = id[0]
-	}
+	q := alerts.EventQuery{Since: time.Now().AddDate(0, 0, -days), Limit: limit, ID: id}
 	switch r.scope.Role {
 	case query.RoleManager:
 		q.Team = r.scope.Team

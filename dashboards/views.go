@@ -675,7 +675,7 @@ func alertWords(r *request, e alerts.Event) alertText {
 func (p *pages) alertEvents(ctx context.Context, r *request) ([]alerts.Event, error) {
 	id := r.q.Get("event")
 	if id == "" {
-		return p.listEvents(ctx, r, 30, 50)
+		return p.listEvents(ctx, r, 30, 50, "")
 	}
 	evs, err := p.listEvents(ctx, r, 90, 1, id)
 	if err != nil {
