@@ -1,9 +1,11 @@
 package gen
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -186,13 +188,13 @@ func (g *generator) plan(r *rand.Rand) {
 			cands = append(cands, p)
 		}
 	}
-	w := cands[r.IntN(len(cands))]
-	w.mult = [4]float64{1, 1, weakFactor, 1}
-	// Every other trait at the peers' average, so the one planted weakness is the
-	// only true difference a scorecard may find.
-	w.size, w.cycle, w.act = 1, 1.05, 1.1
-	w.capacity = 2.2 * territories[w.terr].weight // enough deals past the weak stage to tell
-	g.org.updateRepWeights()
+	// The team's rep with the most selling capacity as drawn (enough deals past the
+	// weak stage to tell), weak at one stage: conversion out of proposal at
+	// weakFactor of the peers' average (1). Every other trait stays as drawn, like
+	// any rep's, so the rep has natural strengths and weaknesses a scorecard may
+	// also find; Truth.WeakRep.Traits records them.
+	w := slices.MaxFunc(cands, func(a, b *rep) int { return cmp.Compare(a.capacity, b.capacity) })
+	w.mult[weakStage-1] = weakFactor
 	g.weakRep = w
 
 	// A Monday about six weeks back: opportunities opened by the drop team collapse for a week.

@@ -41,14 +41,57 @@ type OpenDeal struct {
 }
 
 // WeakRep is a rep whose conversion from FromStage to ToStage is Factor times the
-// peers' while the rep is ordinary at every other stage.
+// peers' average. Its other traits are drawn as every rep's are; Traits says
+// where they put the rep against the others.
 type WeakRep struct {
-	RepID     string  `json:"rep_id"`
-	Name      string  `json:"name"`
-	Team      string  `json:"team"`
-	FromStage string  `json:"from_stage"`
-	ToStage   string  `json:"to_stage"`
-	Factor    float64 `json:"factor"`
+	RepID     string    `json:"rep_id"`
+	Name      string    `json:"name"`
+	Team      string    `json:"team"`
+	FromStage string    `json:"from_stage"`
+	ToStage   string    `json:"to_stage"`
+	Factor    float64   `json:"factor"`
+	Traits    RepTraits `json:"traits"`
+}
+
+// RepTraits are a rep's traits as the generator drew them, each relative to the
+// other reps' average weighted by how many opportunities they are given (1 is
+// the average): what the rep's numbers would tend to with unlimited deals.
+type RepTraits struct {
+	// Conversion out of lead, qualified, proposal and negotiation.
+	Conversion [4]float64 `json:"conversion"`
+	DealSize   float64    `json:"deal_size"`
+	// Pace scales the rep's days in every stage, so cycle time too (above 1 is slower).
+	Pace float64 `json:"pace"`
+	// Activity is the rep's activities per deal for a deal of the same length.
+	Activity float64 `json:"activity"`
+	// Capacity is the rep's share of the opportunities created, against the
+	// other reps' (unweighted) average.
+	Capacity float64 `json:"capacity"`
+}
+
+// traitsOf is w's traits against every other rep of o.
+func traitsOf(w *rep, o *org) RepTraits {
+	var n, sum float64
+	var mult [4]float64
+	var size, pace, act float64
+	for _, p := range o.reps {
+		if p == w {
+			continue
+		}
+		c := p.capacity
+		n++
+		sum += c
+		for k := range mult {
+			mult[k] += c * p.mult[k]
+		}
+		size, pace, act = size+c*p.size, pace+c*p.cycle, act+c*p.act
+	}
+	t := RepTraits{DealSize: w.size / (size / sum), Pace: w.cycle / (pace / sum),
+		Activity: w.act / (act / sum), Capacity: w.capacity / (sum / n)}
+	for k := range mult {
+		t.Conversion[k] = w.mult[k] / (mult[k] / sum)
+	}
+	return t
 }
 
 // UntappedRegion is the territory with the largest headroom (market potential minus
@@ -148,7 +191,7 @@ func (g *generator) tail() (*block, *Truth) {
 	b.chunks[tLeads] = lr.chunk()
 	if w := g.weakRep; w != nil {
 		tr.WeakRep = &WeakRep{RepID: w.id, Name: w.name, Team: w.teamName,
-			FromStage: stageNames[weakStage], ToStage: stageNames[weakStage+1], Factor: weakFactor}
+			FromStage: stageNames[weakStage], ToStage: stageNames[weakStage+1], Factor: weakFactor, Traits: traitsOf(w, g.org)}
 	}
 	tr.Deals = append(tr.Deals, g.deals...)
 	tr.OpenDeals = g.open
