@@ -96,7 +96,6 @@ type StageNorm struct {
 	Team, Stage string
 	Count       int
 	P50, P90    float64 // days
-	Max         float64 // longest completed stay, days
 }
 
 // byID indexes the org.

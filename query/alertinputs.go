@@ -143,12 +143,11 @@ type StageNorm struct {
 	Team, Stage string
 	Count       int
 	P50, P90    float64 // days
-	Max         float64 // longest completed stay, days
 }
 
 // StageNorms is, per team and open stage and for all teams together, the
 // stays (as in DaysInStage) entered in the year before asOf and left before
-// asOf: their count, median, 90th percentile and longest.
+// asOf: their count, median and 90th percentile.
 func (s *Service) StageNorms(ctx context.Context, asOf time.Time) ([]StageNorm, error) {
 	t := asOf.Unix()
 	names := make([]string, len(s.stages))
@@ -160,7 +159,7 @@ func (s *Service) StageNorms(ctx context.Context, asOf time.Time) ([]StageNorm, 
 	err := s.query(ctx, "stage-norms", stageNormsSQL(stage, s.tz, t-365*86400, t), nil, func(r driverRows) error {
 		var n StageNorm
 		var cnt uint64
-		if err := r.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90, &n.Max); err != nil {
+		if err := r.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90); err != nil {
 			return err
 		}
 		n.Count = int(cnt)

@@ -61,7 +61,7 @@ func enteredIn(c *cond, f Filter) {
 // earlier) and lets the read skip the older granules.
 func stageNormsSQL(stage, tz string, since, until int64) string {
 	pre := fmt.Sprintf(" PREWHERE en_day >= toDate(toDateTime(%d), %s) AND en > toDateTime(%d) AND ex > toDateTime(0) AND ex < toDateTime(%d) WHERE %s", since, tz, since, until, tokFacts)
-	cols := ", count(), quantileExact(0.5)(" + stayDays + "), quantileExact(0.9)(" + stayDays + "), max(" + stayDays + ")"
+	cols := ", count(), quantileExact(0.5)(" + stayDays + "), quantileExact(0.9)(" + stayDays + ")"
 	from := " FROM opp_stays"
 	return strings.Join([]string{
 		"SELECT team, " + stage + " AS st" + cols + from + pre + " GROUP BY team, st",

@@ -126,14 +126,14 @@ func arraysStageNorms(ctx context.Context, s *Service, asOf time.Time) ([]StageN
 	stage := "arrayElement([" + strings.Join(names, ", ") + "], rk)"
 	where := fmt.Sprintf(" WHERE %s AND en > toDateTime(%d) AND ex > toDateTime(0) AND ex < toDateTime(%d)", tokFacts, t-365*86400, t)
 	from := " FROM opp_facts ARRAY JOIN entered AS en, exited AS ex, arrayEnumerate(entered) AS rk"
-	cols := ", count(), quantileExact(0.5)(" + stayDays + "), quantileExact(0.9)(" + stayDays + "), max(" + stayDays + ")"
+	cols := ", count(), quantileExact(0.5)(" + stayDays + "), quantileExact(0.9)(" + stayDays + ")"
 	q := "SELECT team, " + stage + " AS st" + cols + from + where + " GROUP BY team, st" +
 		" UNION ALL SELECT '' AS team, " + stage + " AS st" + cols + from + where + " GROUP BY st"
 	var out []StageNorm
 	err := s.query(ctx, "test-stage-norms", q, nil, func(r driverRows) error {
 		var n StageNorm
 		var cnt uint64
-		if err := r.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90, &n.Max); err != nil {
+		if err := r.Scan(&n.Team, &n.Stage, &cnt, &n.P50, &n.P90); err != nil {
 			return err
 		}
 		n.Count = int(cnt)
