@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/pipelens/pipelens/query"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -153,8 +156,12 @@ func (b *browser) clickChart(t *testing.T, chartID, js string) {
 	xy, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`(() => {
 		const el = document.getElementById('`+chartID+`');
 		const c = echarts.getInstanceByDom(el);
-		const r = el.getBoundingClientRect();
 		const p = (`+js+`)(c);
+		// Scroll the point to the middle of the window: a click lands only on
+		// what is on screen.
+		let r = el.getBoundingClientRect();
+		window.scrollBy(0, r.top + p[1] - window.innerHeight / 2);
+		r = el.getBoundingClientRect();
 		return [r.left + p[0], r.top + p[1]];
 	})()`))
 	if err != nil {
@@ -214,9 +221,17 @@ func TestBrowser(t *testing.T) {
 	}
 	b.waitCharts(t)
 	b.shot(t, "funnel-stage")
-	b.clickChart(t, "chart-reps", `c => { const d = c.getOption().series[2].data; const last = d[d.length-1]; return c.convertToPixel({seriesIndex: 2}, last.value); }`)
+	// The rep owning the first open deal created in the page's range at the
+	// stage (as /api/v1/deals lists them, with the page's default range): its
+	// point on the reps chart.
+	open := apiGet[query.Deals](t, b.ctx, "/api/v1/deals?basis=created&status=open&sort=close&page_size=1&stage=proposal")
+	if open.Total == 0 {
+		t.Fatal("no open deal created in the default range is in proposal")
+	}
+	b.clickChart(t, "chart-reps", `c => { const p = c.getOption().series[2].data.find(d => d.name === `+strconv.Quote(open.Deals[0].OwnerName)+`);
+		if (!p) throw new Error('no point for the rep'); return c.convertToPixel({seriesIndex: 2}, p.value); }`)
 	u := b.location()
-	if !strings.Contains(u, "stage=proposal") || !strings.Contains(u, "rep=") {
+	if !strings.Contains(u, "stage=proposal") || !strings.Contains(u, "rep="+url.QueryEscape(open.Deals[0].OwnerID)) {
 		t.Fatalf("clicking a rep did not drill into the rep's deals: %s", u)
 	}
 	b.waitCharts(t)
