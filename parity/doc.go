@@ -12,7 +12,8 @@
 //     rows a merge would collapse survive as on 18.16), asks every SELECT pipelens
 //     logged on both, and compares the answers: the same rows (in the same order
 //     when the statement has an outer ORDER BY), the same column types, floats to
-//     1e-9 relative.
+//     1e-9 relative (1e-9 absolute near zero, where a float sum whose rows
+//     cancel leaves a residue that follows the summation order).
 //
 // Current ClickHouse is chDB (npm package chdb@3.4.0, driven by chdb.js through
 // node). deploy/install-deps.sh installs it under /opt/pipelens-chdb (root) or
